@@ -1,0 +1,101 @@
+"""`bontrack`: the command line.
+
+Errors a person can act on (a bad plan, a malformed reference file) are printed as one line
+on standard error with exit status 2; no traceback ever reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bontrack import __version__
+from bontrack.cli.documents import read_document
+from bontrack.cli.reference import app as reference_app
+from bontrack.cli.render import print_report
+from bontrack.errors import BontrackError
+from bontrack.services import check_document
+
+app = typer.Typer(
+    name="bontrack",
+    help="Botulinum toxin therapy: cited reference data and plan safety checks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(reference_app, name="reference")
+
+EXIT_STOP = 1
+EXIT_ERROR = 2
+
+
+def _parse_day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BontrackError(f"--at: must be a date as YYYY-MM-DD, got {value!r}") from None
+
+
+@app.command()
+def check(
+    plan: Annotated[str, typer.Argument(help="Plan file (YAML or JSON), or - for stdin.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", metavar="YYYY-MM-DD", help="Check for this day, not the plan's."),
+    ] = None,
+) -> None:
+    """Check a treatment plan against the label rules.
+
+    Exit status: 0 no stop finding; 1 at least one stop; 2 the plan could not be read.
+    """
+    data, where = read_document(plan)
+    result, doc = check_document(data, where=where, on=_parse_day(at))
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    else:
+        print_report(doc, Console())
+    raise typer.Exit(EXIT_STOP if result.verdict == "stop" else 0)
+
+
+@app.command()
+def version() -> None:
+    """Print the program and reference data versions."""
+    from bontrack.reference import default_reference
+
+    ref = default_reference()
+    typer.echo(f"bontrack {__version__}; reference data {ref.version} ({ref.released})")
+
+
+def run() -> None:
+    """Console entry point: one line on stderr and exit 2 for any error."""
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        code = app(standalone_mode=False)
+    except BontrackError as exc:
+        err.print(f"bontrack: error: {exc.message}", markup=False)
+        sys.exit(EXIT_ERROR)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("bontrack: aborted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # the promise: no traceback ever reaches a person
+        import click
+
+        if isinstance(exc, click.ClickException):
+            err.print(f"bontrack: error: {exc.format_message()}", markup=False)
+            sys.exit(EXIT_ERROR)
+        err.print(
+            f"bontrack: internal error ({type(exc).__name__}: {exc}); please report it",
+            markup=False,
+        )
+        sys.exit(EXIT_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,1 @@
+"""The pure clinical core: values in, values out; no database, web, files or clock."""

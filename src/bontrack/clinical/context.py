@@ -1,0 +1,87 @@
+"""What every rule sees: the plan, the reference data, the day, and what follows from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from bontrack.clinical.findings import Finding
+from bontrack.clinical.plan import PastTreatment, Plan
+from bontrack.clinical.preparation import Preparation
+from bontrack.clinical.units import format_amount
+from bontrack.reference.catalogue import Reference
+from bontrack.reference.schema import LabelEntry, Product, Source
+
+ADULT_AGE = 18
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    plan: Plan
+    ref: Reference
+    product: Product
+    day: date
+    age: int
+    label: LabelEntry | None
+    prep: Preparation
+
+    @property
+    def population(self) -> str:
+        return "adult" if self.age >= ADULT_AGE else "pediatric"
+
+    @property
+    def weight(self) -> Decimal | None:
+        return self.plan.patient.weight_kg
+
+    @property
+    def history(self) -> tuple[PastTreatment, ...]:
+        """Earlier treatments up to and including the plan's day (later ones are ignored)."""
+        return tuple(h for h in self.plan.history if h.date <= self.day)
+
+    @property
+    def moment(self) -> datetime | None:
+        """When the injections are given, where the plan says the time."""
+        return datetime.combine(self.day, self.plan.time) if self.plan.time else None
+
+    def day_bounds(self) -> tuple[datetime, datetime]:
+        return datetime.combine(self.day, time.min), datetime.combine(self.day, time.max)
+
+    def product_name(self, product_id: str | None = None) -> str:
+        p = self.ref.products[product_id or self.product.id]
+        return f"{p.id} ({p.brands[0]})"
+
+    def indication_name(self) -> str:
+        return self.ref.indications[self.plan.indication].name.lower()
+
+    def muscle_name(self, muscle_id: str) -> str:
+        return self.ref.muscles[muscle_id].name
+
+    def finding(
+        self,
+        code: str,
+        message: str,
+        source: Source | None,
+        *,
+        value: Decimal | int | None = None,
+        limit: Decimal | int | None = None,
+        unit: str | None = None,
+        muscle: str | None = None,
+        side: str | None = None,
+    ) -> Finding:
+        return Finding(
+            code=code,
+            message=message,
+            value=Decimal(value) if value is not None else None,
+            limit=Decimal(limit) if limit is not None else None,
+            unit=unit,
+            muscle=muscle,
+            side=side,
+            source=self.ref.citation(source.document, source.section) if source else None,
+            quote=source.quote if source else None,
+        )
+
+
+def u(amount: Decimal) -> str:
+    """'400 U' for messages."""
+    return f"{format_amount(amount)} U"

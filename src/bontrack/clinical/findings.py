@@ -1,0 +1,75 @@
+"""Findings: what a rule reports about a plan.
+
+Codes and severities are a public contract (shared/contracts/plan-check.md): a code, once
+published, keeps its meaning and severity. New codes may be added.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import IntEnum
+
+
+class Severity(IntEnum):
+    INFO = 0
+    WARNING = 1
+    STOP = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+#: Every finding code with its fixed severity. The first block is the contract's minimum set.
+CODES: dict[str, Severity] = {
+    "SESSION_MAX_EXCEEDED": Severity.STOP,
+    "WEIGHT_BASED_MAX_EXCEEDED": Severity.STOP,
+    "CUMULATIVE_MAX_EXCEEDED": Severity.STOP,
+    "RETREATMENT_TOO_SOON": Severity.STOP,
+    "SITE_DOSE_ABOVE_MAX": Severity.STOP,
+    "CONTRAINDICATED": Severity.STOP,
+    "VIAL_EXPIRED": Severity.STOP,
+    "RECONSTITUTED_TOO_LONG": Severity.STOP,
+    "MUSCLE_DOSE_ABOVE_RANGE": Severity.WARNING,
+    "INDICATION_NOT_LABELLED": Severity.WARNING,
+    "AGE_OUTSIDE_LABEL": Severity.WARNING,
+    "UNITS_NOT_INTERCHANGEABLE": Severity.WARNING,
+    "NEUROMUSCULAR_DISORDER": Severity.WARNING,
+    "DRUG_INTERACTION": Severity.WARNING,
+    "DYSPHAGIA_RISK": Severity.WARNING,
+    "PLAN_EXCEEDS_VIALS": Severity.WARNING,
+    "MUSCLE_DOSE_BELOW_RANGE": Severity.INFO,
+    # Additions beyond the contract's minimum set.
+    "RECONSTITUTION_EXPIRES_TODAY": Severity.WARNING,
+    "VIAL_SIZE_NOT_SUPPLIED": Severity.WARNING,
+    "PREGNANCY_OR_BREASTFEEDING": Severity.WARNING,
+    "SITES_OUTSIDE_RANGE": Severity.INFO,
+    "MUSCLE_NOT_IN_LABEL_TABLE": Severity.INFO,
+    "DILUTION_NOT_IN_LABEL": Severity.INFO,
+    "LIMIT_NOT_AVAILABLE": Severity.INFO,
+    "HISTORY_AFTER_PLAN_DATE": Severity.INFO,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    message: str
+    value: Decimal | None = None
+    limit: Decimal | None = None
+    unit: str | None = None
+    muscle: str | None = None
+    side: str | None = None
+    source: str | None = None
+    quote: str | None = None
+
+    @property
+    def severity(self) -> Severity:
+        return CODES[self.code]
+
+
+def verdict(findings: list[Finding]) -> str:
+    """The highest severity among the findings; ``ok`` where none is above info."""
+    top = max((f.severity for f in findings), default=Severity.INFO)
+    return "ok" if top == Severity.INFO else top.label

@@ -1,0 +1,190 @@
+"""Preparation arithmetic: concentration, volume per site, vials needed, units discarded.
+
+Dilution mistakes are a known source of overdose, so every figure here is plain arithmetic on
+the vial's labelled units and the diluent volume, with no rounding until display. Units
+discarded from opened single-dose vials are what US billing reports with the JW modifier
+(JZ where nothing is discarded).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from bontrack.clinical.plan import Injection, Plan, Vial
+from bontrack.reference.schema import Product
+
+TENTH_ML = Decimal("0.1")
+
+
+@dataclass(frozen=True, slots=True)
+class VialPrep:
+    size_units: Decimal
+    diluent_ml: Decimal | None
+    units_per_ml: Decimal | None
+    lot: str | None
+    expiry: str | None
+    reconstituted_at: datetime | None
+    use_by: datetime | None
+
+    @property
+    def units_per_0_1_ml(self) -> Decimal | None:
+        return None if self.units_per_ml is None else self.units_per_ml * TENTH_ML
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionPrep:
+    muscle: str
+    side: str
+    units: Decimal
+    sites: int
+    units_per_site: Decimal
+    ml_per_site: Decimal | None
+    ml_total: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class Preparation:
+    vials: tuple[VialPrep, ...]
+    units_per_ml: Decimal | None
+    per_injection: tuple[InjectionPrep, ...]
+    total_units: Decimal
+    total_ml: Decimal | None
+    capacity_units: Decimal | None
+    vials_needed: int | None
+    units_discarded: Decimal | None
+    suggested_vials: tuple[Decimal, ...]
+
+    @property
+    def units_per_0_1_ml(self) -> Decimal | None:
+        return None if self.units_per_ml is None else self.units_per_ml * TENTH_ML
+
+    @property
+    def billing_modifier(self) -> str | None:
+        """JW where opened vials leave units discarded, JZ where none are."""
+        if self.units_discarded is None:
+            return None
+        return "JW" if self.units_discarded > 0 else "JZ"
+
+
+def concentration(vial: Vial, product: Product) -> Decimal | None:
+    """Units per mL in the syringe for this vial, or None where it cannot be known."""
+    if product.form == "solution":
+        if product.solution_units_per_ml is None:
+            return None
+        supplied_ml = vial.size_units / product.solution_units_per_ml.value
+        added = vial.diluent_ml or Decimal(0)
+        return vial.size_units / (supplied_ml + added)
+    if vial.diluent_ml is None or vial.diluent_ml <= 0:
+        return None
+    return vial.size_units / vial.diluent_ml
+
+
+def use_by(vial: Vial, product: Product) -> datetime | None:
+    """When a reconstituted (or diluted) vial must be used by, per the label."""
+    limit = product.use_within_hours_after_reconstitution
+    if vial.reconstituted_at is None or limit is None:
+        return None
+    return vial.reconstituted_at + timedelta(hours=float(limit.value))
+
+
+def per_site(injection: Injection, units_per_ml: Decimal | None) -> InjectionPrep:
+    ups = injection.units / injection.sites
+    ml_site = None if units_per_ml is None else ups / units_per_ml
+    return InjectionPrep(
+        muscle=injection.muscle,
+        side=injection.side,
+        units=injection.units,
+        sites=injection.sites,
+        units_per_site=ups,
+        ml_per_site=ml_site,
+        ml_total=None if ml_site is None else ml_site * injection.sites,
+    )
+
+
+def vials_to_open(total: Decimal, sizes: list[Decimal]) -> tuple[int, Decimal] | None:
+    """Open the listed vials in order until the total is covered: (count, units discarded)."""
+    acc = Decimal(0)
+    for n, size in enumerate(sizes, start=1):
+        acc += size
+        if acc >= total:
+            return n, acc - total
+    return None
+
+
+def suggest_vials(total: Decimal, sizes: list[Decimal]) -> tuple[Decimal, ...]:
+    """The combination of supplied vial sizes that covers the total with least waste,
+    then fewest vials. Small search: a session never needs more than a few dozen vials."""
+    if not sizes or total <= 0:
+        return ()
+    distinct = sorted(set(sizes), reverse=True)
+    best: tuple[Decimal, int, tuple[Decimal, ...]] | None = None
+    limit = min(int(math.ceil(total / min(distinct))), 60)
+
+    def search(i: int, remaining: Decimal, chosen: tuple[Decimal, ...]) -> None:
+        nonlocal best
+        if remaining <= 0:
+            key = (-remaining, len(chosen), chosen)
+            if best is None or key[:2] < best[:2]:
+                best = key
+            return
+        if i == len(distinct) or len(chosen) >= limit:
+            return
+        size = distinct[i]
+        most = min(int(math.ceil(remaining / size)), limit - len(chosen))
+        for k in range(most, -1, -1):
+            search(i + 1, remaining - size * k, chosen + (size,) * k)
+
+    search(0, total, ())
+    return best[2] if best else ()
+
+
+def prepare(plan: Plan, product: Product) -> Preparation:
+    """All preparation figures for a plan, from its vials (or a suggestion where none)."""
+    total = plan.total_units()
+    vial_preps = tuple(
+        VialPrep(
+            size_units=v.size_units,
+            diluent_ml=v.diluent_ml,
+            units_per_ml=concentration(v, product),
+            lot=v.lot,
+            expiry=v.expiry.isoformat() if v.expiry else None,
+            reconstituted_at=v.reconstituted_at,
+            use_by=use_by(v, product),
+        )
+        for v in plan.vials
+    )
+    concentrations = {vp.units_per_ml for vp in vial_preps}
+    common = next(iter(concentrations)) if len(concentrations) == 1 else None
+    if not vial_preps and product.form == "solution" and product.solution_units_per_ml:
+        common = product.solution_units_per_ml.value
+    injections = tuple(per_site(i, common) for i in plan.injections)
+    ml_values = [ip.ml_total for ip in injections]
+    total_ml = (
+        sum((m for m in ml_values if m is not None), Decimal(0))
+        if all(m is not None for m in ml_values)
+        else None
+    )
+    suggested: tuple[Decimal, ...] = ()
+    if vial_preps:
+        capacity: Decimal | None = sum((v.size_units for v in plan.vials), Decimal(0))
+        opened = vials_to_open(total, [v.size_units for v in plan.vials])
+        needed, discarded = opened if opened else (None, None)
+    else:
+        capacity = None
+        suggested = suggest_vials(total, [v.size_units for v in product.vials])
+        needed = len(suggested) if suggested else None
+        discarded = sum(suggested, Decimal(0)) - total if suggested else None
+    return Preparation(
+        vials=vial_preps,
+        units_per_ml=common,
+        per_injection=injections,
+        total_units=total,
+        total_ml=total_ml,
+        capacity_units=capacity,
+        vials_needed=needed,
+        units_discarded=discarded,
+        suggested_vials=suggested,
+    )

@@ -1,0 +1,118 @@
+"""The check result as the contract's JSON document (shared/contracts/plan-check.md)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from bontrack.clinical.check import CheckResult
+from bontrack.clinical.effect_course import Window
+from bontrack.clinical.findings import Finding
+from bontrack.clinical.preparation import Preparation
+from bontrack.reference.catalogue import Reference
+
+
+def number(x: Decimal | None, places: int = 4) -> int | float | None:
+    """A Decimal as a JSON number: whole numbers as int, others rounded to ``places``."""
+    if x is None:
+        return None
+    if x == x.to_integral_value():
+        return int(x)
+    return float(round(x, places))
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "code": f.code,
+        "severity": f.severity.label,
+        "message": f.message,
+        "value": number(f.value),
+        "limit": number(f.limit),
+        "unit": f.unit,
+        "muscle": f.muscle,
+        "side": f.side,
+        "source": f.source,
+        "quote": f.quote,
+    }
+
+
+def preparation_dict(p: Preparation) -> dict[str, Any]:
+    return {
+        "vials": [
+            {
+                "size_units": number(v.size_units),
+                "diluent_ml": number(v.diluent_ml),
+                "units_per_ml": number(v.units_per_ml),
+                "units_per_0_1_ml": number(v.units_per_0_1_ml),
+                "lot": v.lot,
+                "expiry": v.expiry,
+                "reconstituted_at": _stamp(v.reconstituted_at),
+                "use_by": _stamp(v.use_by),
+            }
+            for v in p.vials
+        ],
+        "units_per_0_1_ml": number(p.units_per_0_1_ml),
+        "per_injection": [
+            {
+                "muscle": i.muscle,
+                "side": i.side,
+                "units": number(i.units),
+                "sites": i.sites,
+                "units_per_site": number(i.units_per_site),
+                "ml_per_site": number(i.ml_per_site, 3),
+                "ml_total": number(i.ml_total, 3),
+            }
+            for i in p.per_injection
+        ],
+        "total_ml": number(p.total_ml, 3),
+        "capacity_units": number(p.capacity_units),
+        "vials_needed": p.vials_needed,
+        "suggested_vials": [number(s) for s in p.suggested_vials],
+        "units_discarded": number(p.units_discarded),
+        "billing_modifier": p.billing_modifier,
+    }
+
+
+def _window(w: Window | None, ref: Reference) -> dict[str, Any] | None:
+    if w is None:
+        return None
+    return {
+        "earliest": _day(w.earliest),
+        "latest": _day(w.latest),
+        "source": ref.citation(w.source.document, w.source.section),
+    }
+
+
+def result_dict(r: CheckResult, ref: Reference) -> dict[str, Any]:
+    """The contract's result object, with a few documented extra keys."""
+    e = r.effect
+    return {
+        "verdict": r.verdict,
+        "product": r.plan.product,
+        "indication": r.plan.indication,
+        "date": r.day.isoformat(),
+        "age_years": r.age,
+        "population": r.population,
+        "total_units": number(r.total_units),
+        "findings": [finding_dict(f) for f in r.findings],
+        "preparation": preparation_dict(r.preparation),
+        "next_earliest_date": _day(e.next_earliest_date),
+        "next_earliest_date_source": (
+            ref.citation(e.next_source.document, e.next_source.section) if e.next_source else None
+        ),
+        "effect_course": {
+            "onset": _window(e.onset, ref),
+            "peak": _window(e.peak, ref),
+            "wear_off": _window(e.wear_off, ref),
+        },
+        "reference_version": r.reference_version,
+    }
+
+
+def _day(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _stamp(d: datetime | None) -> str | None:
+    return d.isoformat(timespec="minutes") if d else None

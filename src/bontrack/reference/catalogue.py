@@ -1,0 +1,148 @@
+"""The loaded reference data as one read-only value with look-ups.
+
+``Reference`` is what the clinical core receives: it holds no file handles and does no I/O,
+so rules stay pure functions of (plan, reference, history, day).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from bontrack.reference.schema import (
+    ConditionFlag,
+    Document,
+    DrugClass,
+    Indication,
+    LabelEntry,
+    Muscle,
+    Product,
+    RedFlag,
+)
+
+
+def normalise(name: str) -> str:
+    """Fold case, punctuation and spaces so 'Botox®', 'BOTOX' and 'botox' meet."""
+    return re.sub(r"[^a-z0-9]+", "", name.lower())
+
+
+@dataclass(frozen=True)
+class Reference:
+    version: str
+    released: str
+    documents: Mapping[str, Document]
+    products: Mapping[str, Product]
+    indications: Mapping[str, Indication]
+    muscles: Mapping[str, Muscle]
+    conditions: Mapping[str, ConditionFlag]
+    red_flags: Sequence[RedFlag]
+    drug_classes: Mapping[str, DrugClass]
+    _product_names: Mapping[str, str] = field(repr=False)
+    _indication_names: Mapping[str, str] = field(repr=False)
+    _muscle_names: Mapping[str, str] = field(repr=False)
+    _condition_names: Mapping[str, str] = field(repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        version: str,
+        released: str,
+        documents: Mapping[str, Document],
+        indications: Sequence[Indication],
+        muscles: Sequence[Muscle],
+        conditions: Sequence[ConditionFlag],
+        red_flags: Sequence[RedFlag],
+        drug_classes: Sequence[DrugClass],
+        products: Sequence[Product],
+    ) -> Reference:
+        prod_names: dict[str, str] = {}
+        for p in products:
+            for n in (p.id, *p.brands):
+                prod_names[normalise(n)] = p.id
+        ind_names = _names({i.id: (i.name, *i.synonyms) for i in indications})
+        mus_names = _names({m.id: (m.name, *m.synonyms) for m in muscles})
+        cond_names = _names({c.id: (c.name, *c.synonyms) for c in conditions})
+        return cls(
+            version=version,
+            released=released,
+            documents=MappingProxyType(dict(documents)),
+            products=MappingProxyType({p.id: p for p in products}),
+            indications=MappingProxyType({i.id: i for i in indications}),
+            muscles=MappingProxyType({m.id: m for m in muscles}),
+            conditions=MappingProxyType({c.id: c for c in conditions}),
+            red_flags=tuple(red_flags),
+            drug_classes=MappingProxyType({d.id: d for d in drug_classes}),
+            _product_names=MappingProxyType(prod_names),
+            _indication_names=MappingProxyType(ind_names),
+            _muscle_names=MappingProxyType(mus_names),
+            _condition_names=MappingProxyType(cond_names),
+        )
+
+    # -- name resolution -------------------------------------------------------------------
+    def product_id(self, name: str) -> str | None:
+        return self._product_names.get(normalise(name))
+
+    def indication_id(self, name: str) -> str | None:
+        return self._indication_names.get(normalise(name))
+
+    def muscle_id(self, name: str) -> str | None:
+        return self._muscle_names.get(normalise(name))
+
+    def condition_id(self, name: str) -> str | None:
+        return self._condition_names.get(normalise(name))
+
+    def suggest(self, kind: str, name: str, n: int = 3) -> list[str]:
+        """Closest known ids for a misspelt name (by id, name or synonym)."""
+        table = {
+            "product": self._product_names,
+            "indication": self._indication_names,
+            "muscle": self._muscle_names,
+            "condition": self._condition_names,
+        }[kind]
+        hits = difflib.get_close_matches(normalise(name), list(table), n=n * 3, cutoff=0.6)
+        out: list[str] = []
+        for h in hits:
+            if table[h] not in out:
+                out.append(table[h])
+        return out[:n]
+
+    # -- labels ---------------------------------------------------------------------------
+    def label_entries(self, product_id: str, indication_id: str) -> list[LabelEntry]:
+        return [e for e in self.products[product_id].labels if e.indication == indication_id]
+
+    def label_for_age(
+        self, product_id: str, indication_id: str, age_years: int
+    ) -> LabelEntry | None:
+        """The label entry whose age range holds the patient's age (adult vs paediatric)."""
+        for e in self.label_entries(product_id, indication_id):
+            if e.ages.min <= age_years and (e.ages.max is None or age_years <= e.ages.max):
+                return e
+        return None
+
+    def drug_class_id(self, name: str) -> str | None:
+        """The drug class a label's class words name ('aminoglycosides', 'curare-like')."""
+        key = normalise(name)
+        for d in self.drug_classes.values():
+            if key in {normalise(n) for n in (d.id, d.name, *d.synonyms)}:
+                return d.id
+        return None
+
+    def citation(self, document_key: str, section: str) -> str:
+        """A one-line citation: title, revision, section."""
+        doc = self.documents.get(document_key)
+        if doc is None:
+            return f"{document_key}, {section}"
+        return f"{doc.title} (rev. {doc.revised}), {section}"
+
+
+def _names(table: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for ident, names in table.items():
+        out[normalise(ident)] = ident
+        for n in names:
+            out.setdefault(normalise(n), ident)
+    return out

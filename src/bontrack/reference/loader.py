@@ -1,0 +1,194 @@
+"""Load and validate the reference data files, once, at the edge.
+
+The files live in ``reference/data`` inside the package (or another folder given by the
+caller, so a clinic can edit a copy without changing code). Every file is validated with the
+Pydantic schemas; then the files are checked against each other (every muscle, indication,
+condition and document a rule names must exist). Any problem is a ``ReferenceDataError``
+naming the file and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bontrack.errors import ReferenceDataError
+from bontrack.reference.catalogue import Reference
+from bontrack.reference.schema import (
+    Cited,
+    Document,
+    IndicationFile,
+    MetaFile,
+    MuscleFile,
+    ProductFile,
+    SafetyFile,
+)
+
+DATA_DIR = Path(__file__).parent / "data"
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ReferenceDataError(str(path), "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReferenceDataError(str(path), "", f"cannot be read ({exc})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ReferenceDataError(str(path), "", f"{line}not valid YAML ({problem})") from None
+
+
+def _validate(model: type[M], data: Any, path: Path) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        extra = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise ReferenceDataError(str(path), field, f"{first['msg']}{extra}") from None
+
+
+def _walk_cited(obj: Any, trail: str) -> Iterable[tuple[str, Cited]]:
+    """Yield every cited object below ``obj`` with its dotted path."""
+    if isinstance(obj, Cited):
+        yield trail, obj
+    if isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            yield from _walk_cited(getattr(obj, name), f"{trail}.{name}" if trail else name)
+    elif isinstance(obj, list | tuple):
+        for i, item in enumerate(obj):
+            yield from _walk_cited(item, f"{trail}.{i}")
+    elif isinstance(obj, dict):
+        for key, item in obj.items():
+            yield from _walk_cited(item, f"{trail}.{key}")
+
+
+def _check_sources(model: BaseModel, documents: dict[str, Document], path: Path) -> None:
+    for trail, cited in _walk_cited(model, ""):
+        if cited.source.document not in documents:
+            raise ReferenceDataError(
+                str(path),
+                f"{trail}.source.document",
+                f"document {cited.source.document!r} is not listed under 'documents' "
+                f"(known: {', '.join(sorted(documents)) or 'none'})",
+            )
+
+
+def load_reference(data_dir: Path | None = None) -> Reference:
+    """Read, validate and cross-check every reference file under ``data_dir``."""
+    base = data_dir or DATA_DIR
+    meta = _validate(MetaFile, _read_yaml(base / "meta.yaml"), base / "meta.yaml")
+    ind_path, mus_path, saf_path = (
+        base / "indications.yaml",
+        base / "muscles.yaml",
+        base / "safety.yaml",
+    )
+    indications = _validate(IndicationFile, _read_yaml(ind_path), ind_path)
+    muscles = _validate(MuscleFile, _read_yaml(mus_path), mus_path)
+    safety = _validate(SafetyFile, _read_yaml(saf_path), saf_path)
+    documents: dict[str, Document] = {}
+    for model, path in ((indications, ind_path), (muscles, mus_path), (safety, saf_path)):
+        _check_sources(model, model.documents, path)
+        _merge_documents(documents, model.documents, path)
+
+    product_paths = sorted((base / "products").glob("*.yaml"))
+    if not product_paths:
+        raise ReferenceDataError(str(base / "products"), "", "no product files found")
+    products: list[tuple[ProductFile, Path]] = []
+    for path in product_paths:
+        pf = _validate(ProductFile, _read_yaml(path), path)
+        _check_sources(pf, pf.documents, path)
+        _merge_documents(documents, pf.documents, path)
+        products.append((pf, path))
+
+    ref = Reference.build(
+        version=meta.version,
+        released=meta.released,
+        documents=documents,
+        indications=indications.indications,
+        muscles=muscles.muscles,
+        conditions=safety.conditions,
+        red_flags=safety.red_flags,
+        drug_classes=safety.drug_classes,
+        products=[pf.product for pf, _ in products],
+    )
+    for pf, path in products:
+        _check_product_names(ref, pf, path)
+    return ref
+
+
+def _merge_documents(into: dict[str, Document], new: dict[str, Document], path: Path) -> None:
+    for key, doc in new.items():
+        if key in into and into[key] != doc:
+            raise ReferenceDataError(
+                str(path), f"documents.{key}", "defined differently in another file"
+            )
+        into[key] = doc
+
+
+def _check_product_names(ref: Reference, pf: ProductFile, path: Path) -> None:
+    """Every indication, muscle and condition a product file names must exist."""
+    p = pf.product
+    seen: dict[str, list[tuple[int, int]]] = {}
+    for i, entry in enumerate(p.labels):
+        where = f"product.labels.{i}"
+        if entry.indication not in ref.indications:
+            raise ReferenceDataError(
+                str(path), f"{where}.indication", f"unknown indication {entry.indication!r}"
+            )
+        lo, hi = entry.ages.min, entry.ages.max if entry.ages.max is not None else 200
+        if hi < lo:
+            raise ReferenceDataError(str(path), f"{where}.ages", "max is below min")
+        for a, b in seen.get(entry.indication, []):
+            if lo <= b and a <= hi:
+                raise ReferenceDataError(
+                    str(path),
+                    f"{where}.ages",
+                    f"ages {lo}-{hi} overlap another {entry.indication} entry ({a}-{b}): "
+                    "the entry for a patient's age must be unambiguous",
+                )
+        seen.setdefault(entry.indication, []).append((lo, hi))
+        for j, row in enumerate(entry.muscles):
+            if row.muscle not in ref.muscles:
+                raise ReferenceDataError(
+                    str(path), f"{where}.muscles.{j}.muscle", f"unknown muscle {row.muscle!r}"
+                )
+        for j, lim in enumerate(entry.muscle_limits):
+            if lim.muscle not in ref.muscles:
+                raise ReferenceDataError(
+                    str(path),
+                    f"{where}.muscle_limits.{j}.muscle",
+                    f"unknown muscle {lim.muscle!r}",
+                )
+    for i, cond in enumerate(p.conditions):
+        if cond.condition not in ref.conditions:
+            raise ReferenceDataError(
+                str(path),
+                f"product.conditions.{i}.condition",
+                f"unknown condition flag {cond.condition!r} (add it to safety.yaml)",
+            )
+    for i, se in enumerate(p.side_effects):
+        if se.indication is not None and se.indication not in ref.indications:
+            raise ReferenceDataError(
+                str(path),
+                f"product.side_effects.{i}.indication",
+                f"unknown indication {se.indication!r}",
+            )
+
+
+@cache
+def default_reference() -> Reference:
+    """The bundled reference data, loaded once per process."""
+    return load_reference()

@@ -1,0 +1,325 @@
+"""Pydantic schemas of the reference data files.
+
+Every model that carries a number carries a ``source`` too: the checker never
+shows a limit it cannot attribute to a label section or a paper. Models forbid
+unknown keys so that a typo in a data file is an error, not a silently ignored
+rule.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Population = Literal["adult", "pediatric", "any"]
+Region = Literal[
+    "head", "face", "neck", "trunk", "shoulder", "upper_limb", "lower_limb", "gland", "skin"
+]
+Serotype = Literal["A", "B"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Document(Strict):
+    """A label or paper that numbers are taken from."""
+
+    title: str = Field(min_length=3)
+    publisher: str = Field(min_length=2)
+    revised: str = Field(min_length=4, description="revision date as printed, e.g. 2023-11")
+    url: str = Field(min_length=8)
+
+
+class Source(Strict):
+    """Where a number comes from: a document key, its section and the quoted words."""
+
+    document: str = Field(min_length=1)
+    section: str = Field(min_length=1)
+    quote: str = Field(min_length=3)
+
+
+class Cited(Strict):
+    source: Source
+
+
+class CitedValue(Cited):
+    value: Decimal = Field(ge=0)
+
+
+class CitedText(Cited):
+    text: str = Field(min_length=1)
+
+
+class Range(Cited):
+    """An inclusive range; either end may be open."""
+
+    min: Decimal | None = Field(default=None, ge=0)
+    max: Decimal | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min is None and self.max is None:
+            raise ValueError("a range needs min or max")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class Interval(Cited):
+    """A span of time as the label words it: days, weeks or calendar months."""
+
+    days: int | None = Field(default=None, ge=1)
+    weeks: int | None = Field(default=None, ge=1)
+    months: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_unit(self) -> Interval:
+        given = [x for x in (self.days, self.weeks, self.months) if x is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of days, weeks, months")
+        return self
+
+    def describe(self) -> str:
+        if self.days is not None:
+            return f"{self.days} days"
+        if self.weeks is not None:
+            return f"{self.weeks} weeks"
+        return f"{self.months} months"
+
+
+class AgeRange(Cited):
+    """Labelled ages in whole years, both ends inclusive (max null = no upper bound)."""
+
+    min: int = Field(ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+
+class RxNormCode(Cited):
+    code: str = Field(pattern=r"^[0-9]+$")
+    display: str
+    tty: str = Field(description="RxNorm term type: IN, SCD, SBD, BN ...")
+
+
+class Vial(Cited):
+    size_units: Decimal = Field(gt=0)
+
+
+class Reconstitution(Cited):
+    """Diluent volumes the label lists for one vial size."""
+
+    size_units: Decimal = Field(gt=0)
+    diluent_ml: list[Decimal] = Field(min_length=1)
+
+
+class WeightBasedLimit(Cited):
+    """A paediatric limit: units per kg, capped at an absolute number, whichever is lower.
+
+    scope ``session`` applies to the plan's total; ``per_limb`` to the units given in one
+    limb (a region of upper_limb or lower_limb on one side).
+    """
+
+    scope: Literal["session", "per_limb"] = "session"
+    max_units_per_kg: Decimal = Field(gt=0)
+    cap_units: Decimal | None = Field(default=None, gt=0)
+
+
+class CumulativeLimit(Cited):
+    """Units of this product, any indication, allowed within a window ending on the day."""
+
+    population: Population
+    window: Interval
+    max_units: Decimal | None = Field(default=None, gt=0)
+    max_units_per_kg: Decimal | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> CumulativeLimit:
+        if self.max_units is None and self.max_units_per_kg is None:
+            raise ValueError("give max_units, max_units_per_kg or both")
+        return self
+
+
+class MuscleDose(Cited):
+    """One row of a label's dosing table."""
+
+    muscle: str
+    units: Range | None = None
+    units_per_kg: Range | None = None
+    sites: Range | None = None
+    both_sides: bool = Field(
+        default=False,
+        description="true where the row's numbers are for left and right together "
+        "(e.g. a chronic migraine site table); false where they are per side (limb tables)",
+    )
+
+    @model_validator(mode="after")
+    def _has_dose(self) -> MuscleDose:
+        if self.units is None and self.units_per_kg is None and self.sites is None:
+            raise ValueError("a dosing-table row needs units, units_per_kg or sites")
+        return self
+
+
+class MuscleLimit(Cited):
+    """A limit on the units in one muscle (both sides together unless per_side)."""
+
+    muscle: str
+    max_units: Decimal = Field(gt=0)
+    per_side: bool = False
+    finding: Literal["DYSPHAGIA_RISK", "MUSCLE_DOSE_ABOVE_RANGE"] = "DYSPHAGIA_RISK"
+
+
+class EffectCourse(Strict):
+    onset_days: Range | None = None
+    peak_days: Range | None = None
+    duration_days: Range | None = None
+
+
+class LabelEntry(Strict):
+    """What one product's label says for one indication and population."""
+
+    indication: str
+    population: Population
+    ages: AgeRange
+    labelled: bool = Field(
+        default=True,
+        description="false where the label states the use is not established (kept as data so "
+        "the checker can say so)",
+    )
+    session_max_units: CitedValue | None = None
+    usual_units: Range | None = None
+    weight_based: list[WeightBasedLimit] = Field(default_factory=list)
+    per_site_max_units: CitedValue | None = None
+    per_site_max_ml: CitedValue | None = None
+    retreatment_min_interval: Interval | None = None
+    muscle_limits: list[MuscleLimit] = Field(default_factory=list)
+    muscles: list[MuscleDose] = Field(default_factory=list)
+    effect_course: EffectCourse | None = None
+    notes: list[CitedText] = Field(default_factory=list)
+
+
+class ConditionRule(Cited):
+    """A patient condition flag the label speaks of."""
+
+    condition: str
+    kind: Literal["contraindication", "neuromuscular", "dysphagia", "respiratory", "other"]
+
+
+class Interaction(Cited):
+    drug_class: str
+    members: list[str] = Field(min_length=1, description="generic names, lower case")
+
+
+class SideEffect(Cited):
+    indication: str | None = None
+    term: str
+    percent: Decimal | None = Field(default=None, ge=0, le=100)
+    comparator_percent: Decimal | None = Field(default=None, ge=0, le=100)
+
+
+class Product(Strict):
+    id: str = Field(pattern=r"^[a-z]+[A-Z]$")
+    serotype: Serotype
+    brands: list[str] = Field(min_length=1)
+    form: Literal["lyophilized_powder", "solution"]
+    rxnorm: list[RxNormCode] = Field(default_factory=list)
+    vials: list[Vial] = Field(min_length=1)
+    solution_units_per_ml: CitedValue | None = Field(
+        default=None, description="for ready-made solutions: units per mL as supplied"
+    )
+    units_statement: CitedText | None = Field(
+        default=None, description="the label's words that its units are not interchangeable"
+    )
+    diluent: CitedText | None = None
+    reconstitution: list[Reconstitution] = Field(default_factory=list)
+    use_within_hours_after_reconstitution: CitedValue | None = None
+    storage: list[CitedText] = Field(default_factory=list)
+    cumulative_limits: list[CumulativeLimit] = Field(default_factory=list)
+    conditions: list[ConditionRule] = Field(default_factory=list)
+    interactions: list[Interaction] = Field(default_factory=list)
+    side_effects: list[SideEffect] = Field(default_factory=list)
+    labels: list[LabelEntry] = Field(min_length=1)
+
+
+class ProductFile(Strict):
+    schema_version: Literal[1]
+    documents: dict[str, Document]
+    product: Product
+
+
+class Icd10Code(Cited):
+    code: str = Field(pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+    display: str
+
+
+class Indication(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    synonyms: list[str] = Field(default_factory=list)
+    group: Literal["spasticity", "dystonia", "headache", "autonomic", "cosmetic", "other"]
+    icd10cm: list[Icd10Code] = Field(default_factory=list)
+
+
+class IndicationFile(Strict):
+    schema_version: Literal[1]
+    documents: dict[str, Document]
+    indications: list[Indication]
+
+
+class SnomedCode(Cited):
+    code: str = Field(pattern=r"^[0-9]{6,18}$")
+    display: str
+
+
+class Muscle(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    synonyms: list[str] = Field(default_factory=list)
+    region: Region
+    paired: bool
+    kind: Literal["muscle", "muscle_group", "gland", "skin_region"] = "muscle"
+    snomed: SnomedCode | None = None
+
+
+class MuscleFile(Strict):
+    schema_version: Literal[1]
+    documents: dict[str, Document]
+    muscles: list[Muscle]
+
+
+class ConditionFlag(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    synonyms: list[str] = Field(default_factory=list)
+
+
+class RedFlag(Cited):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    plain_language: str
+    terms: list[str] = Field(min_length=1)
+
+
+class DrugClass(Cited):
+    """Members of a drug class a label names (e.g. aminoglycosides), from a cited index."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    synonyms: list[str] = Field(default_factory=list)
+    members: list[str] = Field(min_length=1)
+
+
+class SafetyFile(Strict):
+    schema_version: Literal[1]
+    documents: dict[str, Document]
+    conditions: list[ConditionFlag]
+    red_flags: list[RedFlag]
+    drug_classes: list[DrugClass] = Field(default_factory=list)
+
+
+class MetaFile(Strict):
+    schema_version: Literal[1]
+    version: str = Field(min_length=1)
+    released: str
+    notes: str = ""

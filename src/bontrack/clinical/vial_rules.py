@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from bontrack.clinical.context import Context, u
 from bontrack.clinical.findings import Finding
 from bontrack.clinical.units import format_amount
@@ -97,7 +99,9 @@ def vial_sizes(ctx: Context) -> list[Finding]:
     belongs to another product); DILUTION_NOT_IN_LABEL: a diluent volume the label's
     dilution table does not list for that vial size."""
     supplied = {v.size_units: v for v in ctx.product.vials}
-    volumes = {r.size_units: r for r in ctx.product.reconstitution}
+    volumes: dict[Decimal, list[Decimal]] = {}
+    for r in ctx.product.reconstitution:
+        volumes.setdefault(r.size_units, []).extend(r.diluent_ml)
     out = []
     for i, v in enumerate(ctx.plan.vials):
         name = _vial_name(i, v.lot)
@@ -114,9 +118,10 @@ def vial_sizes(ctx: Context) -> list[Finding]:
                 )
             )
             continue
-        table = volumes.get(v.size_units)
-        if table is not None and v.diluent_ml is not None and v.diluent_ml not in table.diluent_ml:
-            listed = ", ".join(format_amount(x) for x in table.diluent_ml)
+        listed_ml = volumes.get(v.size_units)
+        if listed_ml and v.diluent_ml is not None and v.diluent_ml not in listed_ml:
+            listed = ", ".join(format_amount(x) for x in sorted(set(listed_ml)))
+            table = next(r for r in ctx.product.reconstitution if r.size_units == v.size_units)
             out.append(
                 ctx.finding(
                     "DILUTION_NOT_IN_LABEL",

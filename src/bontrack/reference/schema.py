@@ -42,7 +42,11 @@ class Source(Strict):
 
 
 class Cited(Strict):
+    """A value with its source. ``derivation`` says how a number follows from the quoted
+    words when it is not printed in them (e.g. "2 sites x 10 U each")."""
+
     source: Source
+    derivation: str | None = None
 
 
 class CitedValue(Cited):

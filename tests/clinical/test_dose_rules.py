@@ -21,14 +21,16 @@ def test_accepts_adult_upper_limb_plan_within_every_limit(check):
 
 
 def test_accepts_adult_upper_limb_plan_at_exactly_400_units(check):
-    plan = adult_plan(injections=[inj("biceps_brachii", 200, 4), inj("biceps_brachii", 200, 4,
-                                                                      "right")])
+    plan = adult_plan(
+        injections=[inj("biceps_brachii", 200, 4), inj("biceps_brachii", 200, 4, "right")]
+    )
     assert "SESSION_MAX_EXCEEDED" not in codes(check(plan))
 
 
 def test_stops_adult_upper_limb_plan_above_400_units(check):
-    plan = adult_plan(injections=[inj("biceps_brachii", 200, 4), inj("biceps_brachii", 200.5, 5,
-                                                                      "right")])
+    plan = adult_plan(
+        injections=[inj("biceps_brachii", 200, 4), inj("biceps_brachii", 200.5, 5, "right")]
+    )
     result = check(plan)
     f = next(f for f in result.findings if f.code == "SESSION_MAX_EXCEEDED")
     assert (f.value, f.limit, f.unit) == (Decimal("400.5"), Decimal(400), "U")
@@ -68,24 +70,42 @@ def test_per_limb_limit_counts_each_leg_separately(check):
 
 
 def test_stops_when_this_plan_and_earlier_same_product_units_pass_the_3_month_limit(check):
-    history = [{"date": "2026-10-01", "product": "testotoxinA",
-                "indication": "cervical_dystonia", "total_units": 300}]
+    history = [
+        {
+            "date": "2026-10-01",
+            "product": "testotoxinA",
+            "indication": "cervical_dystonia",
+            "total_units": 300,
+        }
+    ]
     result = check(adult_plan(history=history))
     f = next(f for f in result.findings if f.code == "CUMULATIVE_MAX_EXCEEDED")
     assert (f.value, f.limit) == (425, 400)
 
 
 def test_cumulative_window_leaves_out_treatments_older_than_3_months(check):
-    history = [{"date": "2026-08-24", "product": "testotoxinA",
-                "indication": "cervical_dystonia", "total_units": 300}]
+    history = [
+        {
+            "date": "2026-08-24",
+            "product": "testotoxinA",
+            "indication": "cervical_dystonia",
+            "total_units": 300,
+        }
+    ]
     assert "CUMULATIVE_MAX_EXCEEDED" not in codes(check(adult_plan(history=history)))
     history[0]["date"] = "2026-08-25"
     assert "CUMULATIVE_MAX_EXCEEDED" in codes(check(adult_plan(history=history)))
 
 
 def test_child_cumulative_limit_is_10_units_per_kg_or_340_whichever_is_lower(check):
-    history = [{"date": "2026-10-01", "product": "testotoxinA",
-                "indication": "lower_limb_spasticity", "total_units": 150}]
+    history = [
+        {
+            "date": "2026-10-01",
+            "product": "testotoxinA",
+            "indication": "lower_limb_spasticity",
+            "total_units": 150,
+        }
+    ]
     # 20 kg: 10 U/kg = 200 < 340; 150 earlier + 60 now = 210 > 200
     result = check(child(20, injections=[inj("biceps_brachii", 60, 4)], history=history))
     f = next(f for f in result.findings if f.code == "CUMULATIVE_MAX_EXCEEDED")
@@ -93,8 +113,14 @@ def test_child_cumulative_limit_is_10_units_per_kg_or_340_whichever_is_lower(che
 
 
 def test_other_products_units_are_never_added_to_the_cumulative_total(check):
-    history = [{"date": "2026-10-01", "product": "othertoxinB",
-                "indication": "cervical_dystonia", "total_units": 5000}]
+    history = [
+        {
+            "date": "2026-10-01",
+            "product": "othertoxinB",
+            "indication": "cervical_dystonia",
+            "total_units": 5000,
+        }
+    ]
     result = check(adult_plan(history=history))
     assert "CUMULATIVE_MAX_EXCEEDED" not in codes(result)
     f = next(f for f in result.findings if f.code == "UNITS_NOT_INTERCHANGEABLE")
@@ -112,33 +138,59 @@ def test_other_products_units_are_never_added_to_the_cumulative_total(check):
     ],
 )
 def test_stops_retreatment_for_the_same_indication_sooner_than_12_weeks(check, last, stops):
-    history = [{"date": last, "product": "testotoxinA", "indication": "upper_limb_spasticity",
-                "total_units": 100}]
+    history = [
+        {
+            "date": last,
+            "product": "testotoxinA",
+            "indication": "upper_limb_spasticity",
+            "total_units": 100,
+        }
+    ]
     result = check(adult_plan(history=history))
     assert ("RETREATMENT_TOO_SOON" in codes(result)) is stops
 
 
 def test_retreatment_counts_any_product_for_the_same_indication(check):
-    history = [{"date": "2026-10-01", "product": "othertoxinB",
-                "indication": "upper_limb_spasticity", "total_units": 2500}]
-    f = next(f for f in check(adult_plan(history=history)).findings
-             if f.code == "RETREATMENT_TOO_SOON")
+    history = [
+        {
+            "date": "2026-10-01",
+            "product": "othertoxinB",
+            "indication": "upper_limb_spasticity",
+            "total_units": 2500,
+        }
+    ]
+    f = next(
+        f for f in check(adult_plan(history=history)).findings if f.code == "RETREATMENT_TOO_SOON"
+    )
     assert (f.value, f.limit, f.unit) == (54, 84, "days")
     assert "othertoxinB" in f.message
 
 
 def test_earlier_treatment_for_another_indication_does_not_count_as_retreatment(check):
-    history = [{"date": "2026-11-01", "product": "testotoxinA",
-                "indication": "cervical_dystonia", "total_units": 100}]
+    history = [
+        {
+            "date": "2026-11-01",
+            "product": "testotoxinA",
+            "indication": "cervical_dystonia",
+            "total_units": 100,
+        }
+    ]
     result = check(adult_plan(history=history))
     assert "RETREATMENT_TOO_SOON" not in codes(result)
 
 
 def test_calendar_month_interval_for_cervical_dystonia(check):
-    plan = adult_plan(indication="cervical_dystonia",
-                      injections=[inj("sternocleidomastoid", 50, 2)])
-    plan["history"] = [{"date": "2026-08-24", "product": "testotoxinA",
-                        "indication": "cervical_dystonia", "total_units": 100}]
+    plan = adult_plan(
+        indication="cervical_dystonia", injections=[inj("sternocleidomastoid", 50, 2)]
+    )
+    plan["history"] = [
+        {
+            "date": "2026-08-24",
+            "product": "testotoxinA",
+            "indication": "cervical_dystonia",
+            "total_units": 100,
+        }
+    ]
     assert "RETREATMENT_TOO_SOON" not in codes(check(plan))
     plan["history"][0]["date"] = "2026-08-25"
     assert "RETREATMENT_TOO_SOON" in codes(check(plan))
@@ -168,23 +220,31 @@ def test_warns_above_and_informs_below_the_muscle_range(check):
 
 
 def test_muscle_range_is_per_side(check):
-    plan = adult_plan(injections=[inj("biceps_brachii", 150, 3, "left"),
-                                  inj("biceps_brachii", 150, 3, "right")])
+    plan = adult_plan(
+        injections=[inj("biceps_brachii", 150, 3, "left"), inj("biceps_brachii", 150, 3, "right")]
+    )
     assert "MUSCLE_DOSE_ABOVE_RANGE" not in codes(check(plan))
 
 
 def test_child_muscle_range_is_units_per_kg_times_weight(check):
     # 1.5-3 U/kg x 20 kg = 30-60 U
     assert "MUSCLE_DOSE_ABOVE_RANGE" not in codes(
-        check(child(20, injections=[inj("biceps_brachii", 60, 4)])))
+        check(child(20, injections=[inj("biceps_brachii", 60, 4)]))
+    )
     assert "MUSCLE_DOSE_ABOVE_RANGE" in codes(
-        check(child(20, injections=[inj("biceps_brachii", 61, 4)])))
+        check(child(20, injections=[inj("biceps_brachii", 61, 4)]))
+    )
 
 
 def test_both_sides_rows_compare_left_and_right_together(check):
-    plan = adult_plan(indication="chronic_migraine", injections=[
-        inj("frontalis", 10, 2, "left"), inj("frontalis", 10, 2, "right"),
-        {"muscle": "procerus", "side": "midline", "units": 5, "sites": 1}])
+    plan = adult_plan(
+        indication="chronic_migraine",
+        injections=[
+            inj("frontalis", 10, 2, "left"),
+            inj("frontalis", 10, 2, "right"),
+            {"muscle": "procerus", "side": "midline", "units": 5, "sites": 1},
+        ],
+    )
     result = check(plan)
     assert not {"MUSCLE_DOSE_BELOW_RANGE", "SITES_OUTSIDE_RANGE"} & set(codes(result))
 
@@ -203,7 +263,12 @@ def test_muscle_not_in_the_table_is_reported_as_info(check):
 
 
 def test_warns_when_sternocleidomastoid_total_passes_the_dysphagia_limit(check):
-    plan = adult_plan(indication="cervical_dystonia", injections=[
-        inj("sternocleidomastoid", 50, 2, "left"), inj("sternocleidomastoid", 51, 2, "right")])
+    plan = adult_plan(
+        indication="cervical_dystonia",
+        injections=[
+            inj("sternocleidomastoid", 50, 2, "left"),
+            inj("sternocleidomastoid", 51, 2, "right"),
+        ],
+    )
     f = next(f for f in check(plan).findings if f.code == "DYSPHAGIA_RISK")
     assert (f.value, f.limit, f.side) == (101, 100, None)

@@ -21,8 +21,10 @@ def test_expected_onset_peak_and_wear_off_windows(check):
 
 
 def test_no_interval_gives_no_date(check):
-    plan = adult_plan(indication="sialorrhea",
-                      injections=[{"muscle": "parotid_gland", "side": "left", "units": 30}])
+    plan = adult_plan(
+        indication="sialorrhea",
+        injections=[{"muscle": "parotid_gland", "side": "left", "units": 30}],
+    )
     assert check(plan).effect.next_earliest_date is None
 
 

@@ -61,14 +61,21 @@ def side_for(muscle: str) -> str:
     return "left" if REF.muscles[muscle].paired else "midline"
 
 
-def plan(case: Case, units: Decimal, muscle: str | None = None, sites: int = 1,
-         **extra: Any) -> dict[str, Any]:
-    m = muscle or (case.entry.muscles[0].muscle if case.entry.muscles
-                   else DEFAULT_MUSCLE[case.entry.indication])
-    doc = {"date": DAY, "patient": patient(case.entry), "product": case.product,
-           "indication": case.entry.indication,
-           "injections": [{"muscle": m, "side": side_for(m), "units": str(units),
-                           "sites": sites}]}
+def plan(
+    case: Case, units: Decimal, muscle: str | None = None, sites: int = 1, **extra: Any
+) -> dict[str, Any]:
+    m = muscle or (
+        case.entry.muscles[0].muscle
+        if case.entry.muscles
+        else DEFAULT_MUSCLE[case.entry.indication]
+    )
+    doc = {
+        "date": DAY,
+        "patient": patient(case.entry),
+        "product": case.product,
+        "indication": case.entry.indication,
+        "injections": [{"muscle": m, "side": side_for(m), "units": str(units), "sites": sites}],
+    }
     doc.update(extra)
     return doc
 
@@ -117,8 +124,9 @@ def test_weight_based_maximum_accepts_at_and_stops_above(case, rule, weight):
     doc["patient"]["weight_kg"] = weight
     # other weight rules of the same entry (a per-limb cap below a session cap) may fire;
     # this rule's own limit must not
-    assert not any(f.code == "WEIGHT_BASED_MAX_EXCEEDED" and f.limit == cap
-                   for f in run(doc).findings)
+    assert not any(
+        f.code == "WEIGHT_BASED_MAX_EXCEEDED" and f.limit == cap for f in run(doc).findings
+    )
     doc["injections"][0]["units"] = str(cap + 1)
     over = run(doc)
     assert any(f.code == "WEIGHT_BASED_MAX_EXCEEDED" and f.limit == cap for f in over.findings)
@@ -137,15 +145,25 @@ def test_retreatment_interval_accepts_at_and_stops_one_day_sooner(case):
     last = day
     while after(last, interval) > day:
         last -= timedelta(days=1)
-    hist = [{"date": last.isoformat(), "product": case.product,
-             "indication": case.entry.indication, "total_units": 1}]
+    hist = [
+        {
+            "date": last.isoformat(),
+            "product": case.product,
+            "indication": case.entry.indication,
+            "total_units": 1,
+        }
+    ]
     assert not has(run(plan(case, Decimal(1), history=hist)), "RETREATMENT_TOO_SOON")
     hist[0]["date"] = (last + timedelta(days=1)).isoformat()
     assert has(run(plan(case, Decimal(1), history=hist)), "RETREATMENT_TOO_SOON")
 
 
-ROWS = [(c, r) for c in CASES for r in c.entry.muscles
-        if (r.units and r.units.max is not None) or (r.units_per_kg and r.units_per_kg.max)]
+ROWS = [
+    (c, r)
+    for c in CASES
+    for r in c.entry.muscles
+    if (r.units and r.units.max is not None) or (r.units_per_kg and r.units_per_kg.max)
+]
 
 
 @pytest.mark.parametrize(("case", "row"), ROWS, ids=lambda x: getattr(x, "id", ""))
@@ -154,18 +172,29 @@ def test_muscle_table_accepts_the_top_of_the_range_and_warns_above(case, row):
     high = row.units.max if row.units else row.units_per_kg.max * weight
     sites = int(row.sites.max) if row.sites and row.sites.max else 1
     injections = []
-    sides = ["left", "right"] if row.both_sides and REF.muscles[row.muscle].paired else [
-        side_for(row.muscle)]
+    sides = (
+        ["left", "right"]
+        if row.both_sides and REF.muscles[row.muscle].paired
+        else [side_for(row.muscle)]
+    )
     for side in sides:
-        injections.append({"muscle": row.muscle, "side": side,
-                           "units": str(high / len(sides)), "sites": max(1, sites // len(sides))})
+        injections.append(
+            {
+                "muscle": row.muscle,
+                "side": side,
+                "units": str(high / len(sides)),
+                "sites": max(1, sites // len(sides)),
+            }
+        )
     doc = plan(case, Decimal(1), injections=injections)
     doc["patient"]["weight_kg"] = weight
-    assert not any(f.code == "MUSCLE_DOSE_ABOVE_RANGE" and f.muscle == row.muscle
-                   for f in run(doc).findings)
+    assert not any(
+        f.code == "MUSCLE_DOSE_ABOVE_RANGE" and f.muscle == row.muscle for f in run(doc).findings
+    )
     doc["injections"][0]["units"] = str(Decimal(doc["injections"][0]["units"]) + 1)
-    assert any(f.code == "MUSCLE_DOSE_ABOVE_RANGE" and f.muscle == row.muscle
-               for f in run(doc).findings)
+    assert any(
+        f.code == "MUSCLE_DOSE_ABOVE_RANGE" and f.muscle == row.muscle for f in run(doc).findings
+    )
 
 
 SITE = [c for c in CASES if c.entry.per_site_max_units]
@@ -174,44 +203,67 @@ SITE = [c for c in CASES if c.entry.per_site_max_units]
 @pytest.mark.parametrize("case", SITE, ids=lambda c: c.id)
 def test_per_site_maximum_accepts_at_and_stops_above(case):
     limit = case.entry.per_site_max_units.value
-    assert not any(f.code == "SITE_DOSE_ABOVE_MAX" and f.unit == "U"
-                   for f in run(plan(case, limit * 2, sites=2)).findings)
-    assert any(f.code == "SITE_DOSE_ABOVE_MAX" and f.unit == "U"
-               for f in run(plan(case, limit * 2 + 1, sites=2)).findings)
+    assert not any(
+        f.code == "SITE_DOSE_ABOVE_MAX" and f.unit == "U"
+        for f in run(plan(case, limit * 2, sites=2)).findings
+    )
+    assert any(
+        f.code == "SITE_DOSE_ABOVE_MAX" and f.unit == "U"
+        for f in run(plan(case, limit * 2 + 1, sites=2)).findings
+    )
 
 
-CUMULATIVE = [(p.id, lim) for p in REF.products.values() for lim in p.cumulative_limits
-              if lim.max_units is not None]
+CUMULATIVE = [
+    (p.id, lim)
+    for p in REF.products.values()
+    for lim in p.cumulative_limits
+    if lim.max_units is not None
+]
 
 
 @pytest.mark.parametrize(("product", "limit"), CUMULATIVE, ids=lambda x: str(x)[:30])
 def test_cumulative_limit_counts_other_indications_of_the_same_product(product, limit):
-    entry = next(e for e in REF.products[product].labels if e.labelled
-                 and e.population == ("adult" if limit.population != "pediatric" else
-                                      "pediatric"))
+    entry = next(
+        e
+        for e in REF.products[product].labels
+        if e.labelled
+        and e.population == ("adult" if limit.population != "pediatric" else "pediatric")
+    )
     case = Case(product, entry)
     other = next(i for i in REF.indications if i != entry.indication)
-    hist = [{"date": "2026-11-20", "product": product, "indication": other,
-             "total_units": str(limit.max_units)}]
+    hist = [
+        {
+            "date": "2026-11-20",
+            "product": product,
+            "indication": other,
+            "total_units": str(limit.max_units),
+        }
+    ]
     doc = plan(case, Decimal(1), sites=1, history=hist)
     doc["patient"]["weight_kg"] = 200  # so a per-kg limit is not the lower one
     result = run(doc)
-    assert any(f.code == "CUMULATIVE_MAX_EXCEEDED" and f.limit == limit.max_units
-               for f in result.findings)
+    assert any(
+        f.code == "CUMULATIVE_MAX_EXCEEDED" and f.limit == limit.max_units for f in result.findings
+    )
     doc["history"][0]["total_units"] = str(limit.max_units - 1)
     assert not has(run(doc), "CUMULATIVE_MAX_EXCEEDED")
 
 
 # -- the most important label numbers, pinned ---------------------------------------------
 
+
 def _entry(product: str, indication: str, population: str) -> LabelEntry:
-    return next(e for e in REF.products[product].labels
-                if e.indication == indication and e.population == population and e.labelled)
+    return next(
+        e
+        for e in REF.products[product].labels
+        if e.indication == indication and e.population == population and e.labelled
+    )
 
 
 def test_botox_adult_cumulative_limit_is_400_units_in_3_months():
-    lim = next(c for c in REF.products["onabotulinumtoxinA"].cumulative_limits
-               if c.population == "adult")
+    lim = next(
+        c for c in REF.products["onabotulinumtoxinA"].cumulative_limits if c.population == "adult"
+    )
     assert (lim.max_units, lim.window.months) == (400, 3)
 
 
@@ -221,19 +273,23 @@ def test_botox_child_upper_limb_is_6_units_per_kg_or_200_units_per_session():
 
 
 def test_stops_a_24_kg_child_given_150_units_of_botox_in_the_arms():
-    doc = {"date": DAY, "patient": {"age_years": 10, "weight_kg": 24}, "product": "BOTOX",
-           "indication": "upper_limb_spasticity",
-           "injections": [{"muscle": "biceps_brachii", "side": "left", "units": 75, "sites": 4},
-                          {"muscle": "biceps_brachii", "side": "right", "units": 75,
-                           "sites": 4}]}
+    doc = {
+        "date": DAY,
+        "patient": {"age_years": 10, "weight_kg": 24},
+        "product": "BOTOX",
+        "indication": "upper_limb_spasticity",
+        "injections": [
+            {"muscle": "biceps_brachii", "side": "left", "units": 75, "sites": 4},
+            {"muscle": "biceps_brachii", "side": "right", "units": 75, "sites": 4},
+        ],
+    }
     f = next(f for f in run(doc).findings if f.code == "WEIGHT_BASED_MAX_EXCEEDED")
     assert (f.value, f.limit) == (150, 144)  # 6 U/kg x 24 kg
 
 
 def test_dysport_child_upper_limb_is_16_units_per_kg_or_640_units_per_limb():
     rules = _entry("abobotulinumtoxinA", "upper_limb_spasticity", "pediatric").weight_based
-    assert any((r.max_units_per_kg, r.cap_units, r.scope) == (16, 640, "per_limb")
-               for r in rules)
+    assert any((r.max_units_per_kg, r.cap_units, r.scope) == (16, 640, "per_limb") for r in rules)
 
 
 def test_xeomin_child_upper_limb_is_8_units_per_kg_or_200_units_per_limb():
@@ -242,5 +298,4 @@ def test_xeomin_child_upper_limb_is_8_units_per_kg_or_200_units_per_limb():
 
 
 def test_botox_chronic_migraine_is_155_units():
-    assert _entry("onabotulinumtoxinA", "chronic_migraine", "adult").session_max_units.value \
-        == 155
+    assert _entry("onabotulinumtoxinA", "chronic_migraine", "adult").session_max_units.value == 155

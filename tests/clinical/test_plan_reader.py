@@ -14,12 +14,27 @@ from tests.conftest import adult_plan
 
 def broken(path: str, value: Any) -> dict[str, Any]:
     """A valid plan with the field at ``path`` (dotted; '-' deletes it) replaced."""
-    doc = copy.deepcopy(adult_plan(vials=[{"size_units": 100, "diluent_ml": 2,
-                                            "reconstituted_at": "2026-11-24T08:00",
-                                            "lot": "A1", "expiry": "2027-01-01"}],
-                                   history=[{"date": "2026-06-01", "product": "testotoxinA",
-                                             "indication": "upper_limb_spasticity",
-                                             "total_units": 100}]))
+    doc = copy.deepcopy(
+        adult_plan(
+            vials=[
+                {
+                    "size_units": 100,
+                    "diluent_ml": 2,
+                    "reconstituted_at": "2026-11-24T08:00",
+                    "lot": "A1",
+                    "expiry": "2027-01-01",
+                }
+            ],
+            history=[
+                {
+                    "date": "2026-06-01",
+                    "product": "testotoxinA",
+                    "indication": "upper_limb_spasticity",
+                    "total_units": 100,
+                }
+            ],
+        )
+    )
     parts = path.split(".")
     target: Any = doc
     for p in parts[:-1]:
@@ -91,8 +106,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("path", "value", "field", "reason"), CASES,
-                         ids=[f"{c[0]}={c[1]!r}" for c in CASES])
+@pytest.mark.parametrize(
+    ("path", "value", "field", "reason"), CASES, ids=[f"{c[0]}={c[1]!r}" for c in CASES]
+)
 def test_malformed_field_is_named_in_the_error(fixture_ref, path, value, field, reason):
     with pytest.raises(PlanError) as err:
         read_plan(broken(path, value), fixture_ref, where="plan.yaml")
@@ -109,7 +125,7 @@ def test_a_document_that_is_not_a_mapping_is_refused(fixture_ref, doc):
 
 def test_a_child_without_weight_is_refused(fixture_ref):
     doc = adult_plan(patient={"birth_date": "2016-05-01"})
-    with pytest.raises(PlanError, match="patient.weight_kg: is required for patients under 18"):
+    with pytest.raises(PlanError, match=r"patient\.weight_kg: is required for patients under 18"):
         read_plan(doc, fixture_ref)
 
 
@@ -130,7 +146,10 @@ def test_brand_names_and_synonyms_are_accepted(fixture_ref):
     doc["injections"][0]["muscle"] = "Biceps"
     plan = read_plan(doc, fixture_ref)
     assert (plan.product, plan.indication, plan.injections[0].muscle) == (
-        "testotoxinA", "upper_limb_spasticity", "biceps_brachii")
+        "testotoxinA",
+        "upper_limb_spasticity",
+        "biceps_brachii",
+    )
 
 
 def test_at_checks_the_plan_for_another_day(fixture_ref):

@@ -31,32 +31,57 @@ def ref() -> Reference:
     return _REF
 
 
-MUSCLES = ["biceps_brachii", "flexor_carpi_radialis", "brachialis", "pronator_teres",
-           "soleus", "sternocleidomastoid"]
+MUSCLES = [
+    "biceps_brachii",
+    "flexor_carpi_radialis",
+    "brachialis",
+    "pronator_teres",
+    "soleus",
+    "sternocleidomastoid",
+]
 units = st.decimals(min_value=Decimal("0.5"), max_value=Decimal(600), places=1)
 injection = st.builds(
     lambda m, side, u, s: {"muscle": m, "side": side, "units": str(u), "sites": s},
-    st.sampled_from(MUSCLES), st.sampled_from(["left", "right"]), units,
-    st.integers(min_value=1, max_value=6))
+    st.sampled_from(MUSCLES),
+    st.sampled_from(["left", "right"]),
+    units,
+    st.integers(min_value=1, max_value=6),
+)
 history_item = st.builds(
-    lambda d, p, i, u: {"date": f"2026-{d[0]:02d}-{d[1]:02d}", "product": p, "indication": i,
-                        "total_units": str(u)},
+    lambda d, p, i, u: {
+        "date": f"2026-{d[0]:02d}-{d[1]:02d}",
+        "product": p,
+        "indication": i,
+        "total_units": str(u),
+    },
     st.tuples(st.integers(1, 11), st.integers(1, 28)),
     st.sampled_from(["testotoxinA", "othertoxinB"]),
     st.sampled_from(["upper_limb_spasticity", "cervical_dystonia", "lower_limb_spasticity"]),
-    units)
+    units,
+)
 patient = st.one_of(
     st.just({"birth_date": "1970-03-02", "weight_kg": 70}),
-    st.builds(lambda w: {"birth_date": "2016-05-01", "weight_kg": w},
-              st.integers(min_value=8, max_value=60)))
+    st.builds(
+        lambda w: {"birth_date": "2016-05-01", "weight_kg": w},
+        st.integers(min_value=8, max_value=60),
+    ),
+)
 plans = st.builds(
-    lambda p, inj, hist, ind: {"date": "2026-11-24", "patient": p, "product": "testotoxinA",
-                               "indication": ind, "injections": inj, "history": hist},
-    patient, st.lists(injection, min_size=1, max_size=10), st.lists(history_item, max_size=4),
-    st.sampled_from(["upper_limb_spasticity", "lower_limb_spasticity", "cervical_dystonia"]))
+    lambda p, inj, hist, ind: {
+        "date": "2026-11-24",
+        "patient": p,
+        "product": "testotoxinA",
+        "indication": ind,
+        "injections": inj,
+        "history": hist,
+    },
+    patient,
+    st.lists(injection, min_size=1, max_size=10),
+    st.lists(history_item, max_size=4),
+    st.sampled_from(["upper_limb_spasticity", "lower_limb_spasticity", "cervical_dystonia"]),
+)
 
-FAST = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def stops(doc: dict[str, Any]) -> set[str]:
@@ -85,7 +110,8 @@ def test_reordering_injections_never_changes_the_verdict_or_findings(doc, rnd):
     r2 = check_plan(read_plan(shuffled, ref()), ref())
     assert r1.verdict == r2.verdict
     assert sorted((f.code, f.muscle, f.side, f.value) for f in r1.findings) == sorted(
-        (f.code, f.muscle, f.side, f.value) for f in r2.findings)
+        (f.code, f.muscle, f.side, f.value) for f in r2.findings
+    )
 
 
 @FAST
@@ -97,13 +123,18 @@ def test_splitting_a_muscle_dose_over_more_sites_never_changes_totals(doc, data)
     one = split["injections"][i]
     half = Decimal(one["units"]) / 2
     one["units"] = str(half)
-    split["injections"].append({**one, "units": str(Decimal(doc["injections"][i]["units"])
-                                                   - half)})
+    split["injections"].append({**one, "units": str(Decimal(doc["injections"][i]["units"]) - half)})
     r2 = check_plan(read_plan(split, ref()), ref())
     assert r1.total_units == r2.total_units
     assert r1.preparation.total_units == r2.preparation.total_units
-    totals = {"SESSION_MAX_EXCEEDED", "WEIGHT_BASED_MAX_EXCEEDED", "CUMULATIVE_MAX_EXCEEDED",
-              "MUSCLE_DOSE_ABOVE_RANGE", "DYSPHAGIA_RISK", "RETREATMENT_TOO_SOON"}
+    totals = {
+        "SESSION_MAX_EXCEEDED",
+        "WEIGHT_BASED_MAX_EXCEEDED",
+        "CUMULATIVE_MAX_EXCEEDED",
+        "MUSCLE_DOSE_ABOVE_RANGE",
+        "DYSPHAGIA_RISK",
+        "RETREATMENT_TOO_SOON",
+    }
     assert {f.code for f in r1.findings} & totals == {f.code for f in r2.findings} & totals
 
 
@@ -120,18 +151,26 @@ def test_adding_history_never_removes_a_stop(doc, item):
 def test_other_products_in_history_never_count_toward_cumulative_units(doc):
     only_mine = json.loads(json.dumps(doc))
     only_mine["history"] = [h for h in doc["history"] if h["product"] == "testotoxinA"]
-    cum = [f for f in check_plan(read_plan(doc, ref()), ref()).findings
-           if f.code == "CUMULATIVE_MAX_EXCEEDED"]
-    cum_mine = [f for f in check_plan(read_plan(only_mine, ref()), ref()).findings
-                if f.code == "CUMULATIVE_MAX_EXCEEDED"]
+    cum = [
+        f
+        for f in check_plan(read_plan(doc, ref()), ref()).findings
+        if f.code == "CUMULATIVE_MAX_EXCEEDED"
+    ]
+    cum_mine = [
+        f
+        for f in check_plan(read_plan(only_mine, ref()), ref()).findings
+        if f.code == "CUMULATIVE_MAX_EXCEEDED"
+    ]
     assert [(f.value, f.limit) for f in cum] == [(f.value, f.limit) for f in cum_mine]
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
-                                                                 max_size=5),
-    max_leaves=20)
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
 
 
 def mutate(doc: dict[str, Any], path: list[str | int], value: Any) -> dict[str, Any]:
@@ -144,10 +183,22 @@ def mutate(doc: dict[str, Any], path: list[str | int], value: Any) -> dict[str, 
 
 
 PATHS: list[list[str | int]] = [
-    ["date"], ["patient"], ["patient", "birth_date"], ["patient", "weight_kg"],
-    ["patient", "conditions"], ["patient", "medications"], ["product"], ["indication"],
-    ["injections"], ["injections", 0], ["injections", 0, "muscle"], ["injections", 0, "side"],
-    ["injections", 0, "units"], ["injections", 0, "sites"], ["history"], ["vials"],
+    ["date"],
+    ["patient"],
+    ["patient", "birth_date"],
+    ["patient", "weight_kg"],
+    ["patient", "conditions"],
+    ["patient", "medications"],
+    ["product"],
+    ["indication"],
+    ["injections"],
+    ["injections", 0],
+    ["injections", 0, "muscle"],
+    ["injections", 0, "side"],
+    ["injections", 0, "units"],
+    ["injections", 0, "sites"],
+    ["history"],
+    ["vials"],
 ]
 
 

@@ -17,7 +17,8 @@ def test_units_of_one_product_add_up():
 def test_units_of_two_products_refuse_to_combine(op):
     with pytest.raises(UnitsMismatchError):
         getattr(Units("onabotulinumtoxinA", Decimal(100)), op)(
-            Units("abobotulinumtoxinA", Decimal(100)))
+            Units("abobotulinumtoxinA", Decimal(100))
+        )
 
 
 def test_total_refuses_a_foreign_product():

@@ -33,21 +33,25 @@ def test_warns_a_vial_whose_24_hours_end_during_the_day_when_no_time_is_given(ch
 
 
 def test_with_a_time_of_injection_the_hours_are_exact(check):
-    late = check(adult_plan(date="2026-11-24T10:30", vials=[vial(reconstituted_at=
-                                                                "2026-11-23T10:00")]))
+    late = check(
+        adult_plan(date="2026-11-24T10:30", vials=[vial(reconstituted_at="2026-11-23T10:00")])
+    )
     f = next(f for f in late.findings if f.code == "RECONSTITUTED_TOO_LONG")
     assert (f.value, f.limit, f.unit) == (24.5, 24, "hours")
-    early = check(adult_plan(date="2026-11-24T09:30", vials=[vial(reconstituted_at=
-                                                                 "2026-11-23T10:00")]))
+    early = check(
+        adult_plan(date="2026-11-24T09:30", vials=[vial(reconstituted_at="2026-11-23T10:00")])
+    )
     assert not {"RECONSTITUTED_TOO_LONG", "RECONSTITUTION_EXPIRES_TODAY"} & set(codes(early))
 
 
 def test_solution_products_use_their_own_hours_after_dilution(check):
-    plan = adult_plan(product="othertoxinB", indication="cervical_dystonia",
-                      date="2026-11-24T13:00",
-                      vials=[{"size_units": 5000, "diluent_ml": 1,
-                              "reconstituted_at": "2026-11-24T08:30"}],
-                      injections=[{"muscle": "splenius_capitis", "side": "left", "units": 2500}])
+    plan = adult_plan(
+        product="othertoxinB",
+        indication="cervical_dystonia",
+        date="2026-11-24T13:00",
+        vials=[{"size_units": 5000, "diluent_ml": 1, "reconstituted_at": "2026-11-24T08:30"}],
+        injections=[{"muscle": "splenius_capitis", "side": "left", "units": 2500}],
+    )
     f = next(f for f in check(plan).findings if f.code == "RECONSTITUTED_TOO_LONG")
     assert (f.value, f.limit) == (4.5, 4)
 

@@ -26,8 +26,26 @@ from bontrack.reference.schema import (
     WeightBasedLimit,
 )
 
-WORDS = {w: i for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split())}
+WORDS = {
+    w: i
+    for i, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+        ]
+    )
+}
 
 
 def numbers_in(quote: str) -> set[Decimal]:
@@ -99,7 +117,8 @@ def test_every_numeric_field_of_the_schema_sits_in_a_cited_model():
         for field, hint in hints.items():
             text = str(hint)
             assert "Decimal" not in text and "int" not in text.replace("Interval", ""), (
-                f"{model.__name__}.{field} is a number outside a cited model")
+                f"{model.__name__}.{field} is a number outside a cited model"
+            )
 
 
 def test_every_label_entry_number_is_in_a_cited_model():
@@ -138,20 +157,41 @@ def test_every_number_is_in_its_quote_or_its_derivation_is_stated(real_ref):
 def test_secondary_sources_are_marked_as_such(real_ref):
     for key, doc in real_ref.documents.items():
         if key.startswith("sec_"):
-            assert "SECONDARY" in doc.title.upper() or "secondary" in doc.title.lower() or \
-                "summary" in doc.title.lower() or "monograph" in doc.title.lower(), key
+            assert (
+                "SECONDARY" in doc.title.upper()
+                or "secondary" in doc.title.lower()
+                or "summary" in doc.title.lower()
+                or "monograph" in doc.title.lower()
+            ), key
 
 
 @pytest.mark.parametrize("kind", ["products", "indications", "muscles"])
 def test_reference_holds_what_the_issue_names(real_ref, kind):
     need = {
-        "products": {"onabotulinumtoxinA", "abobotulinumtoxinA", "incobotulinumtoxinA",
-                     "rimabotulinumtoxinB", "daxibotulinumtoxinA"},
-        "indications": {"upper_limb_spasticity", "lower_limb_spasticity", "cervical_dystonia",
-                        "blepharospasm", "chronic_migraine", "axillary_hyperhidrosis",
-                        "glabellar_lines", "sialorrhea"},
-        "muscles": {"biceps_brachii", "gastrocnemius_medial_head", "sternocleidomastoid",
-                    "procerus", "parotid_gland"},
+        "products": {
+            "onabotulinumtoxinA",
+            "abobotulinumtoxinA",
+            "incobotulinumtoxinA",
+            "rimabotulinumtoxinB",
+            "daxibotulinumtoxinA",
+        },
+        "indications": {
+            "upper_limb_spasticity",
+            "lower_limb_spasticity",
+            "cervical_dystonia",
+            "blepharospasm",
+            "chronic_migraine",
+            "axillary_hyperhidrosis",
+            "glabellar_lines",
+            "sialorrhea",
+        },
+        "muscles": {
+            "biceps_brachii",
+            "gastrocnemius_medial_head",
+            "sternocleidomastoid",
+            "procerus",
+            "parotid_gland",
+        },
     }[kind]
     assert need <= set(getattr(real_ref, kind))
 

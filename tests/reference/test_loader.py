@@ -33,41 +33,97 @@ def test_fixture_reference_loads(data_dir):
 
 CASES = [
     # (file, old text, new text, field in the error, words in the reason)
-    ("products/testotoxinA.yaml", "session_max_units: {value: 400, source: *s}",
-     "session_max_units: {value: 400}", "product.labels.0.session_max_units.source",
-     "Field required"),
-    ("products/testotoxinA.yaml", "session_max_units: {value: 400, source: *s}",
-     "session_max_units: {value: -4, source: *s}", "product.labels.0.session_max_units.value",
-     "greater than or equal to 0"),
-    ("products/testotoxinA.yaml", "usual_units: {min: 75, max: 400",
-     "usual_units: {min: 750, max: 400", "product.labels.0.usual_units", "above max"),
-    ("products/testotoxinA.yaml", "retreatment_min_interval: {weeks: 12, source: *s}",
-     "retreatment_min_interval: {weeks: 12, days: 3, source: *s}",
-     "product.labels.0.retreatment_min_interval", "exactly one"),
-    ("products/testotoxinA.yaml", "      session_max_units: {value: 400",
-     "      session_maxx: 1\n      session_max_units: {value: 400",
-     "product.labels.0.session_maxx", "Extra inputs"),
-    ("products/testotoxinA.yaml", "{muscle: biceps_brachii, units: {min: 60",
-     "{muscle: bicep, units: {min: 60", "product.labels.0.muscles.0.muscle", "unknown muscle"),
-    ("products/testotoxinA.yaml", "- indication: cervical_dystonia",
-     "- indication: neck_pain", "product.labels.3.indication", "unknown indication"),
-    ("products/testotoxinA.yaml", 'source: &s {document: fixture',
-     'source: &s {document: nowhere', "product.vials.0.source.document", "not listed"),
-    ("products/testotoxinA.yaml", "condition: myasthenia_gravis",
-     "condition: myasthenia", "product.conditions.2.condition", "unknown condition"),
-    ("products/testotoxinA.yaml", "ages: {min: 2, max: 17, source: *s}\n      weight_based",
-     "ages: {min: 17, max: 20, source: *s}\n      weight_based", "product.labels.1.ages",
-     "overlap"),
-    ("products/testotoxinA.yaml", "schema_version: 1", "schema_version: 2", "schema_version",
-     "Input should be 1"),
+    (
+        "products/testotoxinA.yaml",
+        "session_max_units: {value: 400, source: *s}",
+        "session_max_units: {value: 400}",
+        "product.labels.0.session_max_units.source",
+        "Field required",
+    ),
+    (
+        "products/testotoxinA.yaml",
+        "session_max_units: {value: 400, source: *s}",
+        "session_max_units: {value: -4, source: *s}",
+        "product.labels.0.session_max_units.value",
+        "greater than or equal to 0",
+    ),
+    (
+        "products/testotoxinA.yaml",
+        "usual_units: {min: 75, max: 400",
+        "usual_units: {min: 750, max: 400",
+        "product.labels.0.usual_units",
+        "above max",
+    ),
+    (
+        "products/testotoxinA.yaml",
+        "retreatment_min_interval: {weeks: 12, source: *s}",
+        "retreatment_min_interval: {weeks: 12, days: 3, source: *s}",
+        "product.labels.0.retreatment_min_interval",
+        "exactly one",
+    ),
+    (
+        "products/testotoxinA.yaml",
+        "      session_max_units: {value: 400",
+        "      session_maxx: 1\n      session_max_units: {value: 400",
+        "product.labels.0.session_maxx",
+        "Extra inputs",
+    ),
+    (
+        "products/testotoxinA.yaml",
+        "{muscle: biceps_brachii, units: {min: 60",
+        "{muscle: bicep, units: {min: 60",
+        "product.labels.0.muscles.0.muscle",
+        "unknown muscle",
+    ),
+    (
+        "products/testotoxinA.yaml",
+        "- indication: cervical_dystonia",
+        "- indication: neck_pain",
+        "product.labels.3.indication",
+        "unknown indication",
+    ),
+    (
+        "products/testotoxinA.yaml",
+        "source: &s {document: fixture",
+        "source: &s {document: nowhere",
+        "product.vials.0.source.document",
+        "not listed",
+    ),
+    (
+        "products/testotoxinA.yaml",
+        "condition: myasthenia_gravis",
+        "condition: myasthenia",
+        "product.conditions.2.condition",
+        "unknown condition",
+    ),
+    (
+        "products/testotoxinA.yaml",
+        "ages: {min: 2, max: 17, source: *s}\n      weight_based",
+        "ages: {min: 17, max: 20, source: *s}\n      weight_based",
+        "product.labels.1.ages",
+        "overlap",
+    ),
+    (
+        "products/testotoxinA.yaml",
+        "schema_version: 1",
+        "schema_version: 2",
+        "schema_version",
+        "Input should be 1",
+    ),
     ("muscles.yaml", "    paired: true", "    paired: sometimes", "muscles.0.paired", "boolean"),
-    ("indications.yaml", 'code: "G81.10"', 'code: "G8110X"', "indications.0.icd10cm.0.code",
-     "pattern"),
+    (
+        "indications.yaml",
+        'code: "G81.10"',
+        'code: "G8110X"',
+        "indications.0.icd10cm.0.code",
+        "pattern",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "old", "new", "field", "reason"), CASES,
-                         ids=[c[3] for c in CASES])
+@pytest.mark.parametrize(
+    ("name", "old", "new", "field", "reason"), CASES, ids=[c[3] for c in CASES]
+)
 def test_malformed_reference_file_names_file_and_field(data_dir, name, old, new, field, reason):
     edit(data_dir / name, old, new)
     with pytest.raises(ReferenceDataError) as err:
@@ -85,7 +141,7 @@ def test_invalid_yaml_gives_the_line(data_dir):
 
 def test_missing_file_is_named(data_dir):
     (data_dir / "muscles.yaml").unlink()
-    with pytest.raises(ReferenceDataError, match="muscles.yaml: file not found"):
+    with pytest.raises(ReferenceDataError, match=r"muscles\.yaml: file not found"):
         load_reference(data_dir)
 
 
@@ -97,7 +153,10 @@ def test_no_products_is_an_error(data_dir):
 
 
 def test_a_document_defined_twice_differently_is_an_error(data_dir):
-    edit(data_dir / "products/othertoxinB.yaml", 'title: "Synthetic test label"',
-         'title: "Another title"')
-    with pytest.raises(ReferenceDataError, match="documents.fixture"):
+    edit(
+        data_dir / "products/othertoxinB.yaml",
+        'title: "Synthetic test label"',
+        'title: "Another title"',
+    )
+    with pytest.raises(ReferenceDataError, match=r"documents\.fixture"):
         load_reference(data_dir)

@@ -69,11 +69,15 @@ def products(as_json: JsonOpt = False) -> None:
                 "labelled_for": sorted(
                     {f"{e.indication} ({e.population})" for e in p.labels if e.labelled}
                 ),
-                "sources": sorted({ref.citation(k, "") .rstrip(", ") for k in _docs(p)}),
+                "sources": sorted({ref.citation(k, "").rstrip(", ") for k in _docs(p)}),
             }
         )
-    _emit(rows, as_json, "Products", ["id", "brands", "vial_sizes_units", "use_within_hours",
-                                      "labelled_for"])
+    _emit(
+        rows,
+        as_json,
+        "Products",
+        ["id", "brands", "vial_sizes_units", "use_within_hours", "labelled_for"],
+    )
 
 
 def _docs(p: Any) -> set[str]:
@@ -149,55 +153,135 @@ def rules(
         for c in p.cumulative_limits:
             if iid:
                 continue
-            rows.append(_rule(ref, p.id, "(any)", c.population, "cumulative maximum",
-                              _limit_text(c.max_units, c.max_units_per_kg)
-                              + f" within {c.window.describe()}", c.source))
+            rows.append(
+                _rule(
+                    ref,
+                    p.id,
+                    "(any)",
+                    c.population,
+                    "cumulative maximum",
+                    _limit_text(c.max_units, c.max_units_per_kg) + f" within {c.window.describe()}",
+                    c.source,
+                )
+            )
         for e in p.labels:
             if iid and e.indication != iid:
                 continue
             base = (p.id, e.indication, e.population)
             if not e.labelled:
-                rows.append(_rule(ref, *base, "not established", f"ages {e.ages.min}-"
-                                  f"{e.ages.max if e.ages.max is not None else ''}", e.ages.source))
+                rows.append(
+                    _rule(
+                        ref,
+                        *base,
+                        "not established",
+                        f"ages {e.ages.min}-{e.ages.max if e.ages.max is not None else ''}",
+                        e.ages.source,
+                    )
+                )
                 continue
-            rows.append(_rule(ref, *base, "labelled ages",
-                              f"{e.ages.min}-{e.ages.max if e.ages.max is not None else ''}",
-                              e.ages.source))
+            rows.append(
+                _rule(
+                    ref,
+                    *base,
+                    "labelled ages",
+                    f"{e.ages.min}-{e.ages.max if e.ages.max is not None else ''}",
+                    e.ages.source,
+                )
+            )
             if e.session_max_units:
-                rows.append(_rule(ref, *base, "session maximum",
-                                  f"{e.session_max_units.value} U", e.session_max_units.source))
+                rows.append(
+                    _rule(
+                        ref,
+                        *base,
+                        "session maximum",
+                        f"{e.session_max_units.value} U",
+                        e.session_max_units.source,
+                    )
+                )
             if e.usual_units:
-                rows.append(_rule(ref, *base, "usual total",
-                                  f"{e.usual_units.min}-{e.usual_units.max} U",
-                                  e.usual_units.source))
+                rows.append(
+                    _rule(
+                        ref,
+                        *base,
+                        "usual total",
+                        f"{e.usual_units.min}-{e.usual_units.max} U",
+                        e.usual_units.source,
+                    )
+                )
             for w in e.weight_based:
-                rows.append(_rule(ref, *base, f"weight-based maximum ({w.scope})",
-                                  _limit_text(w.cap_units, w.max_units_per_kg), w.source))
+                rows.append(
+                    _rule(
+                        ref,
+                        *base,
+                        f"weight-based maximum ({w.scope})",
+                        _limit_text(w.cap_units, w.max_units_per_kg),
+                        w.source,
+                    )
+                )
             if e.per_site_max_units:
-                rows.append(_rule(ref, *base, "per-site maximum",
-                                  f"{e.per_site_max_units.value} U", e.per_site_max_units.source))
+                rows.append(
+                    _rule(
+                        ref,
+                        *base,
+                        "per-site maximum",
+                        f"{e.per_site_max_units.value} U",
+                        e.per_site_max_units.source,
+                    )
+                )
             if e.per_site_max_ml:
-                rows.append(_rule(ref, *base, "per-site maximum volume",
-                                  f"{e.per_site_max_ml.value} mL", e.per_site_max_ml.source))
+                rows.append(
+                    _rule(
+                        ref,
+                        *base,
+                        "per-site maximum volume",
+                        f"{e.per_site_max_ml.value} mL",
+                        e.per_site_max_ml.source,
+                    )
+                )
             if e.retreatment_min_interval:
-                rows.append(_rule(ref, *base, "minimum retreatment interval",
-                                  e.retreatment_min_interval.describe(),
-                                  e.retreatment_min_interval.source))
+                rows.append(
+                    _rule(
+                        ref,
+                        *base,
+                        "minimum retreatment interval",
+                        e.retreatment_min_interval.describe(),
+                        e.retreatment_min_interval.source,
+                    )
+                )
             for lim in e.muscle_limits:
-                rows.append(_rule(ref, *base, f"{lim.muscle} limit ({lim.finding})",
-                                  f"{lim.max_units} U", lim.source))
+                rows.append(
+                    _rule(
+                        ref,
+                        *base,
+                        f"{lim.muscle} limit ({lim.finding})",
+                        f"{lim.max_units} U",
+                        lim.source,
+                    )
+                )
             for row in e.muscles:
                 dose = (
-                    f"{row.units.min}-{row.units.max} U" if row.units
+                    f"{row.units.min}-{row.units.max} U"
+                    if row.units
                     else f"{row.units_per_kg.min}-{row.units_per_kg.max} U/kg"
-                    if row.units_per_kg else ""
+                    if row.units_per_kg
+                    else ""
                 )
                 sites = f", {row.sites.min}-{row.sites.max} sites" if row.sites else ""
-                rows.append(_rule(ref, *base, f"muscle {row.muscle}"
-                                  + (" (both sides)" if row.both_sides else ""),
-                                  dose + sites, row.source))
-    _emit(rows, as_json, "Dose rules",
-          ["product", "indication", "population", "rule", "value", "source"])
+                rows.append(
+                    _rule(
+                        ref,
+                        *base,
+                        f"muscle {row.muscle}" + (" (both sides)" if row.both_sides else ""),
+                        dose + sites,
+                        row.source,
+                    )
+                )
+    _emit(
+        rows,
+        as_json,
+        "Dose rules",
+        ["product", "indication", "population", "rule", "value", "source"],
+    )
 
 
 def _limit_text(units: Any, per_kg: Any) -> str:
@@ -209,8 +293,15 @@ def _limit_text(units: Any, per_kg: Any) -> str:
     return " or ".join(parts) + (", whichever is lower" if len(parts) == 2 else "")
 
 
-def _rule(ref: Reference, product: str, indication: str, population: str, rule: str,
-          value: str, source: Source) -> dict[str, Any]:
+def _rule(
+    ref: Reference,
+    product: str,
+    indication: str,
+    population: str,
+    rule: str,
+    value: str,
+    source: Source,
+) -> dict[str, Any]:
     return {
         "product": product,
         "indication": indication,

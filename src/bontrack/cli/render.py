@@ -10,8 +10,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-STYLE = {"stop": "bold white on red", "warning": "bold black on yellow", "info": "cyan",
-         "ok": "bold white on green"}
+STYLE = {
+    "stop": "bold white on red",
+    "warning": "bold black on yellow",
+    "info": "cyan",
+    "ok": "bold white on green",
+}
 
 
 def _n(x: Any) -> str:
@@ -51,23 +55,36 @@ def check_report(result: dict[str, Any]) -> Group:
         ptable.add_column(col, justify="right" if col not in ("Muscle", "Side") else "left")
     for i in prep["per_injection"]:
         ptable.add_row(
-            i["muscle"], i["side"], _n(i["units"]), _n(i["sites"]), _n(i["units_per_site"]),
+            i["muscle"],
+            i["side"],
+            _n(i["units"]),
+            _n(i["sites"]),
+            _n(i["units_per_site"]),
             _n(i["ml_per_site"]) or "—",
         )
     lines = [
         f"Units per 0.1 mL: {_n(prep['units_per_0_1_ml']) or '— (mixed or unknown dilution)'}",
         f"Vials needed: {_n(prep['vials_needed']) or '—'}"
-        + (f" (suggested sizes: {', '.join(str(s) for s in prep['suggested_vials'])} U)"
-           if prep["suggested_vials"] else ""),
+        + (
+            f" (suggested sizes: {', '.join(str(s) for s in prep['suggested_vials'])} U)"
+            if prep["suggested_vials"]
+            else ""
+        ),
         f"Units discarded: {_n(prep['units_discarded']) or '—'}"
         + (f"  (billing modifier {prep['billing_modifier']})" if prep["billing_modifier"] else ""),
         f"Next cycle no earlier than: {result['next_earliest_date'] or '— (no cited interval)'}"
-        + (f"  [{result['next_earliest_date_source']}]"
-           if result["next_earliest_date_source"] else ""),
+        + (
+            f"  [{result['next_earliest_date_source']}]"
+            if result["next_earliest_date_source"]
+            else ""
+        ),
     ]
     course = result["effect_course"]
-    for key, label in (("onset", "Expected onset"), ("peak", "Expected peak"),
-                       ("wear_off", "Expected wear-off")):
+    for key, label in (
+        ("onset", "Expected onset"),
+        ("peak", "Expected peak"),
+        ("wear_off", "Expected wear-off"),
+    ):
         w = course[key]
         if w:
             lines.append(f"{label}: {w['earliest'] or '…'} to {w['latest'] or '…'}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -16,15 +15,30 @@ from bontrack.reference.schema import LabelEntry, Product, Source
 ADULT_AGE = 18
 
 
-@dataclass(frozen=True, slots=True)
 class Context:
-    plan: Plan
-    ref: Reference
-    product: Product
-    day: date
-    age: int
-    label: LabelEntry | None
-    prep: Preparation
+    """Built once per check; rules only read it."""
+
+    __slots__ = ("age", "day", "history", "label", "plan", "prep", "product", "ref")
+
+    def __init__(
+        self,
+        plan: Plan,
+        ref: Reference,
+        product: Product,
+        day: date,
+        age: int,
+        label: LabelEntry | None,
+        prep: Preparation,
+    ) -> None:
+        self.plan = plan
+        self.ref = ref
+        self.product = product
+        self.day = day
+        self.age = age
+        self.label = label
+        self.prep = prep
+        #: Earlier treatments up to and including the plan's day (later ones are ignored).
+        self.history: tuple[PastTreatment, ...] = tuple(h for h in plan.history if h.date <= day)
 
     @property
     def population(self) -> str:
@@ -33,11 +47,6 @@ class Context:
     @property
     def weight(self) -> Decimal | None:
         return self.plan.patient.weight_kg
-
-    @property
-    def history(self) -> tuple[PastTreatment, ...]:
-        """Earlier treatments up to and including the plan's day (later ones are ignored)."""
-        return tuple(h for h in self.plan.history if h.date <= self.day)
 
     @property
     def moment(self) -> datetime | None:

@@ -67,9 +67,8 @@ def weight_based_max(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     for rule in lab.weight_based:
         cap = _weight_cap(rule, ctx.weight)
-        how = (
-            f"{format_amount(rule.max_units_per_kg)} U/kg x {format_amount(ctx.weight)} kg"
-            + (f" or {u(rule.cap_units)}, whichever is lower" if rule.cap_units else "")
+        how = f"{format_amount(rule.max_units_per_kg)} U/kg x {format_amount(ctx.weight)} kg" + (
+            f" or {u(rule.cap_units)}, whichever is lower" if rule.cap_units else ""
         )
         if rule.scope == "session":
             t = ctx.plan.total_units()

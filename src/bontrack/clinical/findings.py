@@ -6,9 +6,9 @@ published, keeps its meaning and severity. New codes may be added.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class Severity(IntEnum):
@@ -52,8 +52,12 @@ CODES: dict[str, Severity] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
+    """One thing a rule found: code (fixed severity), message, value, limit and source.
+
+    A NamedTuple rather than a frozen dataclass: findings are made in the hot loop of the
+    plan check, and tuples are the cheapest immutable value Python builds."""
+
     code: str
     message: str
     value: Decimal | None = None

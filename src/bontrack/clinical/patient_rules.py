@@ -9,7 +9,6 @@ from decimal import Decimal
 from bontrack.clinical.calendar import before
 from bontrack.clinical.context import Context, u
 from bontrack.clinical.findings import Finding
-from bontrack.reference.catalogue import normalise
 
 CONDITION_CODES = {
     "contraindication": "CONTRAINDICATED",
@@ -23,6 +22,8 @@ PREGNANCY_FLAGS = {"pregnancy", "breastfeeding"}
 def labelled_use(ctx: Context) -> list[Finding]:
     """INDICATION_NOT_LABELLED where the product has no label entry for the indication;
     AGE_OUTSIDE_LABEL where it has, but none covers the patient's age."""
+    if ctx.label is not None and ctx.label.labelled:
+        return []
     entries = ctx.ref.label_entries(ctx.product.id, ctx.plan.indication)
     labelled = [e for e in entries if e.labelled]
     if not labelled:
@@ -87,31 +88,24 @@ def drug_interactions(ctx: Context) -> list[Finding]:
     generic name or through the drug class the label names."""
     out: list[Finding] = []
     for med in ctx.plan.patient.medications:
-        key = normalise(med)
-        for ix in ctx.product.interactions:
-            members = {normalise(m) for m in ix.members}
-            cls = ctx.ref.drug_class_id(ix.drug_class)
-            if cls is None:
-                cls = next((c for m in ix.members if (c := ctx.ref.drug_class_id(m))), None)
-            if cls is not None:
-                members |= {normalise(m) for m in ctx.ref.drug_classes[cls].members}
-                members.add(normalise(cls))
-            if key in members or key == normalise(ix.drug_class):
-                out.append(
-                    ctx.finding(
-                        "DRUG_INTERACTION",
-                        f"{med} ({ix.drug_class}) may potentiate the effect of "
-                        f"{ctx.product_name()}: the label asks for caution.",
-                        ix.source,
-                    )
+        ix = ctx.ref.interaction_for(ctx.product.id, med)
+        if ix is not None:
+            out.append(
+                ctx.finding(
+                    "DRUG_INTERACTION",
+                    f"{med} ({ix.drug_class}) may potentiate the effect of "
+                    f"{ctx.product_name()}: the label asks for caution.",
+                    ix.source,
                 )
-                break
+            )
     return out
 
 
 def other_products(ctx: Context) -> list[Finding]:
     """UNITS_NOT_INTERCHANGEABLE: the history holds another botulinum toxin product. Its units
     are reported as they are and never added to this product's totals."""
+    if all(h.product == ctx.product.id for h in ctx.history):
+        return []
     by_product: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
     windows = [lim.window for lim in ctx.product.cumulative_limits]
     since = min((before(ctx.day, w) for w in windows), default=None)

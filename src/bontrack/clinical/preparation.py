@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 from bontrack.clinical.plan import Injection, Plan, Vial
 from bontrack.reference.schema import Product
@@ -19,8 +20,7 @@ from bontrack.reference.schema import Product
 TENTH_ML = Decimal("0.1")
 
 
-@dataclass(frozen=True, slots=True)
-class VialPrep:
+class VialPrep(NamedTuple):
     size_units: Decimal
     diluent_ml: Decimal | None
     units_per_ml: Decimal | None
@@ -34,8 +34,7 @@ class VialPrep:
         return None if self.units_per_ml is None else self.units_per_ml * TENTH_ML
 
 
-@dataclass(frozen=True, slots=True)
-class InjectionPrep:
+class InjectionPrep(NamedTuple):
     muscle: str
     side: str
     units: Decimal
@@ -121,7 +120,7 @@ def suggest_vials(total: Decimal, sizes: list[Decimal]) -> tuple[Decimal, ...]:
         return ()
     distinct = sorted(set(sizes), reverse=True)
     best: tuple[Decimal, int, tuple[Decimal, ...]] | None = None
-    limit = min(int(math.ceil(total / min(distinct))), 60)
+    limit = min(math.ceil(total / min(distinct)), 60)
 
     def search(i: int, remaining: Decimal, chosen: tuple[Decimal, ...]) -> None:
         nonlocal best
@@ -133,7 +132,7 @@ def suggest_vials(total: Decimal, sizes: list[Decimal]) -> tuple[Decimal, ...]:
         if i == len(distinct) or len(chosen) >= limit:
             return
         size = distinct[i]
-        most = min(int(math.ceil(remaining / size)), limit - len(chosen))
+        most = min(math.ceil(remaining / size), limit - len(chosen))
         for k in range(most, -1, -1):
             search(i + 1, remaining - size * k, chosen + (size,) * k)
 

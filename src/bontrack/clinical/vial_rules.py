@@ -45,7 +45,7 @@ def reconstitution_age(ctx: Context) -> list[Finding]:
         if v.reconstituted_at is None or vp.use_by is None:
             continue
         at = ctx.moment or start
-        hours = (at - v.reconstituted_at).total_seconds() / 3600
+        hours = Decimal(str((at - v.reconstituted_at).total_seconds())) / 3600
         name = _vial_name(i, v.lot)
         if at > vp.use_by:
             out.append(
@@ -98,6 +98,8 @@ def vial_sizes(ctx: Context) -> list[Finding]:
     """VIAL_SIZE_NOT_SUPPLIED: a vial size this product is not supplied in (a sign the vial
     belongs to another product); DILUTION_NOT_IN_LABEL: a diluent volume the label's
     dilution table does not list for that vial size."""
+    if not ctx.plan.vials:
+        return []
     supplied = {v.size_units: v for v in ctx.product.vials}
     volumes: dict[Decimal, list[Decimal]] = {}
     for r in ctx.product.reconstitution:

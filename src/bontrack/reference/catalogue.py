@@ -10,6 +10,7 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from types import MappingProxyType
 
 from bontrack.reference.schema import (
@@ -17,16 +18,20 @@ from bontrack.reference.schema import (
     Document,
     DrugClass,
     Indication,
+    Interaction,
     LabelEntry,
     Muscle,
     Product,
     RedFlag,
 )
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
 
+
+@lru_cache(maxsize=4096)
 def normalise(name: str) -> str:
     """Fold case, punctuation and spaces so 'Botox®', 'BOTOX' and 'botox' meet."""
-    return re.sub(r"[^a-z0-9]+", "", name.lower())
+    return _NOT_ALNUM.sub("", name.lower())
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class Reference:
     _indication_names: Mapping[str, str] = field(repr=False)
     _muscle_names: Mapping[str, str] = field(repr=False)
     _condition_names: Mapping[str, str] = field(repr=False)
+    _interactions: Mapping[str, Mapping[str, Interaction]] = field(repr=False)
+    _citations: dict[tuple[str, str], str] = field(repr=False, default_factory=dict)
 
     @classmethod
     def build(
@@ -66,6 +73,12 @@ class Reference:
         ind_names = _names({i.id: (i.name, *i.synonyms) for i in indications})
         mus_names = _names({m.id: (m.name, *m.synonyms) for m in muscles})
         cond_names = _names({c.id: (c.name, *c.synonyms) for c in conditions})
+        classes = {d.id: d for d in drug_classes}
+        class_names = _names({d.id: (d.name, *d.synonyms) for d in drug_classes})
+        interactions = {
+            p.id: MappingProxyType(_interaction_index(p.interactions, classes, class_names))
+            for p in products
+        }
         return cls(
             version=version,
             released=released,
@@ -75,11 +88,12 @@ class Reference:
             muscles=MappingProxyType({m.id: m for m in muscles}),
             conditions=MappingProxyType({c.id: c for c in conditions}),
             red_flags=tuple(red_flags),
-            drug_classes=MappingProxyType({d.id: d for d in drug_classes}),
+            drug_classes=MappingProxyType(classes),
             _product_names=MappingProxyType(prod_names),
             _indication_names=MappingProxyType(ind_names),
             _muscle_names=MappingProxyType(mus_names),
             _condition_names=MappingProxyType(cond_names),
+            _interactions=MappingProxyType(interactions),
         )
 
     # -- name resolution -------------------------------------------------------------------
@@ -123,20 +137,24 @@ class Reference:
                 return e
         return None
 
-    def drug_class_id(self, name: str) -> str | None:
-        """The drug class a label's class words name ('aminoglycosides', 'curare-like')."""
-        key = normalise(name)
-        for d in self.drug_classes.values():
-            if key in {normalise(n) for n in (d.id, d.name, *d.synonyms)}:
-                return d.id
-        return None
+    def interaction_for(self, product_id: str, medication: str) -> Interaction | None:
+        """The label interaction a medication falls under: by the generic names the label
+        lists, or through membership of the drug class the label names."""
+        return self._interactions[product_id].get(normalise(medication))
 
     def citation(self, document_key: str, section: str) -> str:
         """A one-line citation: title, revision, section."""
-        doc = self.documents.get(document_key)
-        if doc is None:
-            return f"{document_key}, {section}"
-        return f"{doc.title} (rev. {doc.revised}), {section}"
+        key = (document_key, section)
+        cached = self._citations.get(key)
+        if cached is None:
+            doc = self.documents.get(document_key)
+            cached = (
+                f"{document_key}, {section}"
+                if doc is None
+                else f"{doc.title} (rev. {doc.revised}), {section}"
+            )
+            self._citations[key] = cached
+        return cached
 
 
 def _names(table: Mapping[str, Sequence[str]]) -> dict[str, str]:
@@ -146,3 +164,22 @@ def _names(table: Mapping[str, Sequence[str]]) -> dict[str, str]:
         for n in names:
             out.setdefault(normalise(n), ident)
     return out
+
+
+def _interaction_index(
+    interactions: Sequence[Interaction],
+    classes: Mapping[str, DrugClass],
+    class_names: Mapping[str, str],
+) -> dict[str, Interaction]:
+    """Normalised medication name -> the first label interaction it falls under."""
+    index: dict[str, Interaction] = {}
+    for ix in interactions:
+        names = {ix.drug_class, *ix.members}
+        for n in list(names):
+            cls = class_names.get(normalise(n))
+            if cls is not None:
+                d = classes[cls]
+                names |= {d.id, d.name, *d.synonyms, *d.members}
+        for n in names:
+            index.setdefault(normalise(n), ix)
+    return index

@@ -90,15 +90,21 @@ class _Reader:
     def __init__(self, where: str, ref: Reference) -> None:
         self.where = where
         self.ref = ref
+        self.resolvers = {
+            "product": ref.product_id,
+            "indication": ref.indication_id,
+            "muscle": ref.muscle_id,
+            "condition": ref.condition_id,
+        }
 
     def fail(self, path: str, reason: str) -> PlanError:
         return PlanError(self.where, path, reason)
 
     def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
+        if type(value) is not dict and not isinstance(value, Mapping):
             raise self.fail(path, f"must be a mapping of fields, got {_kind(value)}")
         for key in value:
-            if not isinstance(key, str):
+            if type(key) is not str:
                 raise self.fail(path, f"field names must be text, got {key!r}")
         return value
 
@@ -143,6 +149,8 @@ class _Reader:
         raise self.fail(path, f"must be a date and time as YYYY-MM-DDTHH:MM, got {value!r}")
 
     def number(self, value: Any, path: str, *, positive: bool = True) -> Decimal:
+        if type(value) is int and 0 < value <= MAX_AMOUNT:
+            return Decimal(value)
         if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
             raise self.fail(path, f"must be a number, got {_kind(value)}")
         if isinstance(value, float) and not math.isfinite(value):
@@ -174,6 +182,8 @@ class _Reader:
         return int(value)
 
     def text(self, value: Any, path: str) -> str:
+        if type(value) is str and 0 < len(value) <= 200 and not value[0].isspace():
+            return value.rstrip() or self.text(value.strip(), path)
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise self.fail(path, f"must be text, got {_kind(value)}")
         s = str(value).strip()
@@ -192,12 +202,7 @@ class _Reader:
 
     def name(self, value: Any, path: str, kind: str) -> str:
         text = self.text(value, path)
-        found = {
-            "product": self.ref.product_id,
-            "indication": self.ref.indication_id,
-            "muscle": self.ref.muscle_id,
-            "condition": self.ref.condition_id,
-        }[kind](text)
+        found = self.resolvers[kind](text)
         if found is None:
             raise UnknownNameError(self.where, path, text, kind, self.ref.suggest(kind, text))
         return found

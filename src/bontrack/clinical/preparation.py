@@ -9,7 +9,6 @@ discarded from opened single-dose vials are what US billing reports with the JW 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
@@ -44,8 +43,7 @@ class InjectionPrep(NamedTuple):
     ml_total: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
-class Preparation:
+class Preparation(NamedTuple):
     vials: tuple[VialPrep, ...]
     units_per_ml: Decimal | None
     per_injection: tuple[InjectionPrep, ...]
@@ -90,16 +88,20 @@ def use_by(vial: Vial, product: Product) -> datetime | None:
 
 
 def per_site(injection: Injection, units_per_ml: Decimal | None) -> InjectionPrep:
+    """Units and volume per site for one injection (positional: this runs per injection)."""
     ups = injection.units / injection.sites
-    ml_site = None if units_per_ml is None else ups / units_per_ml
+    if units_per_ml is None:
+        return InjectionPrep(
+            injection.muscle, injection.side, injection.units, injection.sites, ups, None, None
+        )
     return InjectionPrep(
-        muscle=injection.muscle,
-        side=injection.side,
-        units=injection.units,
-        sites=injection.sites,
-        units_per_site=ups,
-        ml_per_site=ml_site,
-        ml_total=None if ml_site is None else ml_site * injection.sites,
+        injection.muscle,
+        injection.side,
+        injection.units,
+        injection.sites,
+        ups,
+        ups / units_per_ml,
+        injection.units / units_per_ml,
     )
 
 
@@ -145,13 +147,13 @@ def prepare(plan: Plan, product: Product) -> Preparation:
     total = plan.total_units()
     vial_preps = tuple(
         VialPrep(
-            size_units=v.size_units,
-            diluent_ml=v.diluent_ml,
-            units_per_ml=concentration(v, product),
-            lot=v.lot,
-            expiry=v.expiry.isoformat() if v.expiry else None,
-            reconstituted_at=v.reconstituted_at,
-            use_by=use_by(v, product),
+            v.size_units,
+            v.diluent_ml,
+            concentration(v, product),
+            v.lot,
+            v.expiry.isoformat() if v.expiry else None,
+            v.reconstituted_at,
+            use_by(v, product),
         )
         for v in plan.vials
     )
@@ -160,12 +162,6 @@ def prepare(plan: Plan, product: Product) -> Preparation:
     if not vial_preps and product.form == "solution" and product.solution_units_per_ml:
         common = product.solution_units_per_ml.value
     injections = tuple(per_site(i, common) for i in plan.injections)
-    ml_values = [ip.ml_total for ip in injections]
-    total_ml = (
-        sum((m for m in ml_values if m is not None), Decimal(0))
-        if all(m is not None for m in ml_values)
-        else None
-    )
     suggested: tuple[Decimal, ...] = ()
     if vial_preps:
         capacity: Decimal | None = sum((v.size_units for v in plan.vials), Decimal(0))
@@ -181,7 +177,7 @@ def prepare(plan: Plan, product: Product) -> Preparation:
         units_per_ml=common,
         per_injection=injections,
         total_units=total,
-        total_ml=total_ml,
+        total_ml=None if common is None else total / common,
         capacity_units=capacity,
         vials_needed=needed,
         units_discarded=discarded,

@@ -1,9 +1,14 @@
 """The error tree of bontrack.
 
     BontrackError                 anything we report to a person in one line
-    ├── ReferenceDataError        a reference data file is malformed (file, field, reason)
-    └── PlanError                 a plan cannot be read or is invalid (file, field, reason)
-        └── UnknownNameError      an unknown product, indication or muscle, with suggestions
+    ├── FieldError
+    │   ├── ReferenceDataError    a reference data file is malformed (file, field, reason)
+    │   └── PlanError             a plan cannot be read or is invalid (file, field, reason)
+    │       └── UnknownNameError  an unknown product, indication or muscle, with suggestions
+    └── RecordError               the record store refuses a request (carries an HTTP status)
+        ├── NotAuthenticated 401, AccessDenied 403, NotFound 404
+        ├── Conflict 409, VersionMismatch 412
+        └── InvalidRecord 422, StopNotOverridden 422
 
 Each boundary maps these once: the CLI prints one line and exits 2; the API (later) answers
 RFC 9457 problem+json.
@@ -48,3 +53,73 @@ class UnknownNameError(PlanError):
         self.suggestions = suggestions
         hint = f"; did you mean {', '.join(repr(s) for s in suggestions)}?" if suggestions else ""
         super().__init__(where, field, f"unknown {kind} {value!r}{hint}")
+
+
+class RecordError(BontrackError):
+    """Base of errors of the record store and its use cases; ``status`` is the HTTP status
+    the API answers with."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotAuthenticated(RecordError):
+    status = 401
+    title = "Not signed in"
+
+
+class AccessDenied(RecordError):
+    """The user may not do this (role rules, another clinic, another patient)."""
+
+    status = 403
+    title = "Forbidden"
+
+    def __init__(
+        self, message: str, *, entity: str = "", entity_id: int | None = None,
+        patient_id: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.entity = entity
+        self.entity_id = entity_id
+        self.patient_id = patient_id
+
+
+class NotFound(RecordError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(RecordError):
+    """The record changed, or is locked, or the request clashes with what is stored."""
+
+    status = 409
+    title = "Conflict"
+
+
+class VersionMismatch(RecordError):
+    """If-Match (or version) does not match the stored version: someone else changed it."""
+
+    status = 412
+    title = "Precondition failed"
+
+
+class InvalidRecord(RecordError):
+    """A field of a request is invalid (names the field)."""
+
+    status = 422
+    title = "Invalid field"
+
+
+class StopNotOverridden(RecordError):
+    """The plan check found stop findings that have no clinician override with a reason."""
+
+    status = 422
+    title = "Stop findings need a clinician's override"
+
+    def __init__(self, message: str, findings: list[dict[str, object]]) -> None:
+        super().__init__(message, field="overrides")
+        self.findings = findings

@@ -1,0 +1,429 @@
+"""The REST API under /api/v1: thin routes that call the use cases in one transaction each.
+
+Every error is RFC 9457 problem+json naming the field; an answer 2xx is sent only after the
+transaction committed. Single records carry an ETag (their version); changes need If-Match
+(or a ``version`` field), so two clinicians never silently overwrite each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bontrack import __version__
+from bontrack.errors import (
+    AccessDenied,
+    BontrackError,
+    NotAuthenticated,
+    PlanError,
+    RecordError,
+    StopNotOverridden,
+    VersionMismatch,
+)
+from bontrack.reference import Reference, default_reference
+from bontrack.services import accounts, audit, cycles, records, timeline
+from bontrack.services.access import Actor
+from bontrack.services.schemas import (
+    AmendIn,
+    ConditionIn,
+    CycleIn,
+    DiaryIn,
+    EnteredInErrorIn,
+    GoalIn,
+    GoalScoreIn,
+    OutcomeIn,
+    PatientIn,
+    PatientPatch,
+    SideEffectIn,
+    SignIn,
+    TokenIn,
+    WeightIn,
+)
+from bontrack.services.views import (
+    condition_view,
+    cycle_view,
+    diary_view,
+    goal_view,
+    outcome_view,
+    patient_view,
+    revision_views,
+    side_effect_view,
+    weight_view,
+)
+from bontrack.store.db import make_engine, session_factory
+from bontrack.store.models import Condition, DiaryEntry, Goal, Outcome, SideEffect
+
+PROBLEM = "application/problem+json"
+MAX_BODY = 1_000_000
+
+
+@dataclass
+class State:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    ref: Reference
+
+
+def problem(status: int, title: str, detail: str, field: str | None = None,
+            **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
+                            "detail": detail}
+    if field is not None:
+        body["errors"] = [{"field": field, "reason": detail}]
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _state(request: Request) -> State:
+    state: State = request.app.state.bontrack
+    return state
+
+
+@contextmanager
+def tx(request: Request) -> Iterator[Session]:
+    """One transaction per request; committed before the answer is sent."""
+    session = _state(request).sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("send 'Authorization: Bearer <token>' (POST /api/v1/auth/token)")
+    return token.strip()
+
+
+def current_actor(request: Request) -> Actor:
+    token = bearer(request)
+    with tx(request) as s:
+        actor = accounts.actor_for_token(s, token)
+    request.state.actor = actor
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+Limit = Annotated[int, Query(ge=1, le=records.MAX_PAGE)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+def version_of(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    raw = if_match.strip()
+    if raw.startswith("W/"):
+        raw = raw[2:]
+    raw = raw.strip('"')
+    if not raw.isdigit():
+        raise VersionMismatch(f"If-Match must be an ETag this API gave, got {if_match!r}",
+                              field="If-Match")
+    return int(raw)
+
+
+def one(body: dict[str, Any], status: int = 200) -> JSONResponse:
+    headers = {"ETag": f'"{body["version"]}"'} if "version" in body else {}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def page(items: list[dict[str, Any]], total: int, limit: int, offset: int) -> dict[str, Any]:
+    return {"items": items, "total": total, "limit": limit, "offset": offset,
+            "next_offset": offset + limit if offset + limit < total else None}
+
+
+def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None = None
+               ) -> FastAPI:
+    eng = engine or make_engine(db_url)
+    app = FastAPI(
+        title="bontrack API",
+        version=__version__,
+        description="Botulinum toxin therapy records: patients, cycles with the plan check, "
+        "outcomes, goals, side effects, diary. Errors are RFC 9457 problem+json.",
+    )
+    app.state.bontrack = State(engine=eng, sessions=session_factory(eng),
+                               ref=ref or default_reference())
+    install_errors(app)
+    install_routes(app)
+    return app
+
+
+def install_errors(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return problem(413, "Request too large",
+                           f"the body must be at most {MAX_BODY} bytes", field="body")
+        response: Response = await call_next(request)
+        return response
+
+    @app.exception_handler(RecordError)
+    async def record_error(request: Request, exc: RecordError) -> JSONResponse:
+        if isinstance(exc, AccessDenied):
+            actor = getattr(request.state, "actor", None)
+            with tx(request) as s:
+                audit.record(s, actor, request.method.lower(), exc.entity or "request",
+                             exc.entity_id, exc.patient_id, outcome="denied",
+                             detail=f"{request.url.path}: {exc.message}")
+        extra: dict[str, Any] = {}
+        if isinstance(exc, StopNotOverridden):
+            extra["findings"] = exc.findings
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+        resp = problem(exc.status, exc.title, exc.message, exc.field, **extra)
+        if headers:
+            resp.headers.update(headers)
+        return resp
+
+    @app.exception_handler(PlanError)
+    async def plan_error(_: Request, exc: PlanError) -> JSONResponse:
+        return problem(422, "Invalid plan", exc.reason, exc.field or "(plan)")
+
+    @app.exception_handler(BontrackError)
+    async def other_error(_: Request, exc: BontrackError) -> JSONResponse:
+        return problem(400, "Bad request", exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for e in exc.errors():
+            loc = [str(p) for p in e.get("loc", ())]
+            if loc and loc[0] in ("body", "query", "path", "header"):
+                loc = loc[1:]
+            errors.append({"field": ".".join(loc) or "(body)", "reason": e.get("msg", "")})
+        first = errors[0] if errors else {"field": "(body)", "reason": "invalid"}
+        return JSONResponse(
+            {"type": "about:blank", "title": "Invalid request", "status": 422,
+             "detail": f"{first['field']}: {first['reason']}", "errors": errors},
+            status_code=422, media_type=PROBLEM)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+
+    @app.exception_handler(OperationalError)
+    async def db_busy(_: Request, exc: OperationalError) -> JSONResponse:
+        resp = problem(503, "Database busy", "the database is busy; try again")
+        resp.headers["Retry-After"] = "1"
+        return resp
+
+    @app.exception_handler(Exception)
+    async def crash(_: Request, exc: Exception) -> JSONResponse:
+        return problem(500, "Internal error", f"{type(exc).__name__}; please report it")
+
+
+def install_routes(app: FastAPI) -> None:
+    v1 = "/api/v1"
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.post(f"{v1}/auth/token", tags=["auth"])
+    def token(body: TokenIn, request: Request) -> JSONResponse:
+        with tx(request) as s:
+            try:
+                tok, user = accounts.sign_in(s, body.username, body.password)
+            except NotAuthenticated:
+                s.commit()  # keep the failed-attempt count and its audit event
+                raise
+            out = {"access_token": tok, "token_type": "bearer", "role": user.role,
+                   "user_id": user.id, "patient_id": user.patient_id}
+        return JSONResponse(out)
+
+    @app.post(f"{v1}/auth/logout", tags=["auth"], status_code=204)
+    def logout(request: Request, actor: ActorDep) -> Response:
+        with tx(request) as s:
+            accounts.sign_out(s, bearer(request))
+        return Response(status_code=204)
+
+    @app.post(f"{v1}/plan-check", tags=["plan check"])
+    def plan_check(plan: dict[str, Any], request: Request, actor: ActorDep) -> JSONResponse:
+        """The plan-check contract: the plan document in, the result document out."""
+        from bontrack.services import check_document
+
+        st = _state(request)
+        _, doc = check_document(plan, where="plan", ref=st.ref)
+        return JSONResponse(doc)
+
+    # -- patients ------------------------------------------------------------------------
+    @app.post(f"{v1}/patients", tags=["patients"], status_code=201)
+    def create_patient(body: PatientIn, request: Request, actor: ActorDep) -> JSONResponse:
+        with tx(request) as s:
+            p = records.create_patient(s, actor, body, _state(request).ref)
+            s.flush()
+            s.refresh(p)
+            out = patient_view(p)
+        return one(out, 201)
+
+    @app.get(f"{v1}/patients", tags=["patients"])
+    def search_patients(request: Request, actor: ActorDep, q: str | None = None,
+                        limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+        with tx(request) as s:
+            rows, total = records.search_patients(s, actor, q, limit, offset)
+            return page([patient_view(p) for p in rows], total, limit, offset)
+
+    @app.get(f"{v1}/patients/{{patient_id}}", tags=["patients"])
+    def read_patient(patient_id: int, request: Request, actor: ActorDep) -> JSONResponse:
+        with tx(request) as s:
+            out = patient_view(records.get_patient(s, actor, patient_id))
+        return one(out)
+
+    @app.patch(f"{v1}/patients/{{patient_id}}", tags=["patients"])
+    def update_patient(patient_id: int, body: PatientPatch, request: Request, actor: ActorDep,
+                       if_match: IfMatch = None) -> JSONResponse:
+        with tx(request) as s:
+            p = records.update_patient(s, actor, patient_id, body, version_of(if_match),
+                                       _state(request).ref)
+            out = patient_view(p)
+        return one(out)
+
+    @app.post(f"{v1}/patients/{{patient_id}}/weights", tags=["patients"], status_code=201)
+    def add_weight(patient_id: int, body: WeightIn, request: Request, actor: ActorDep
+                   ) -> JSONResponse:
+        with tx(request) as s:
+            out = weight_view(records.add_weight(s, actor, patient_id, body))
+        return JSONResponse(out, status_code=201)
+
+    @app.get(f"{v1}/patients/{{patient_id}}/timeline", tags=["patients"])
+    def patient_timeline(patient_id: int, request: Request, actor: ActorDep) -> JSONResponse:
+        with tx(request) as s:
+            out = timeline.timeline(s, actor, patient_id)
+        return JSONResponse(out)
+
+    # -- lists and creates per patient ---------------------------------------------------
+    def listing(path: str, model: Any, entity: str, view: Any, tag: str) -> None:
+        @app.get(f"{v1}/patients/{{patient_id}}/{path}", tags=[tag], name=f"list_{entity}")
+        def _list(patient_id: int, request: Request, actor: ActorDep, limit: Limit = 50,
+                  offset: Offset = 0) -> dict[str, Any]:
+            with tx(request) as s:
+                rows, total = records.list_for_patient(s, actor, patient_id, model, entity,
+                                                       limit, offset)
+                return page([view(r) for r in rows], total, limit, offset)
+
+    listing("conditions", Condition, "condition", condition_view, "conditions")
+    listing("outcomes", Outcome, "outcome", outcome_view, "outcomes")
+    listing("goals", Goal, "goal", goal_view, "goals")
+    listing("side-effects", SideEffect, "side_effect", side_effect_view, "side effects")
+    listing("diary", DiaryEntry, "diary", diary_view, "diary")
+
+    @app.post(f"{v1}/patients/{{patient_id}}/conditions", tags=["conditions"], status_code=201)
+    def add_condition(patient_id: int, body: ConditionIn, request: Request, actor: ActorDep
+                      ) -> JSONResponse:
+        with tx(request) as s:
+            out = condition_view(records.add_condition(s, actor, patient_id, body,
+                                                       _state(request).ref))
+        return JSONResponse(out, status_code=201)
+
+    @app.post(f"{v1}/patients/{{patient_id}}/outcomes", tags=["outcomes"], status_code=201)
+    def add_outcome(patient_id: int, body: OutcomeIn, request: Request, actor: ActorDep
+                    ) -> JSONResponse:
+        with tx(request) as s:
+            out = outcome_view(records.add_outcome(s, actor, patient_id, body,
+                                                   _state(request).ref))
+        return JSONResponse(out, status_code=201)
+
+    @app.post(f"{v1}/patients/{{patient_id}}/goals", tags=["goals"], status_code=201)
+    def add_goal(patient_id: int, body: GoalIn, request: Request, actor: ActorDep
+                 ) -> JSONResponse:
+        with tx(request) as s:
+            out = goal_view(records.add_goal(s, actor, patient_id, body))
+        return one(out, 201)
+
+    @app.post(f"{v1}/goals/{{goal_id}}/score", tags=["goals"])
+    def score_goal(goal_id: int, body: GoalScoreIn, request: Request, actor: ActorDep,
+                   if_match: IfMatch = None) -> JSONResponse:
+        with tx(request) as s:
+            out = goal_view(records.score_goal(s, actor, goal_id, body, version_of(if_match)))
+        return one(out)
+
+    @app.post(f"{v1}/patients/{{patient_id}}/side-effects", tags=["side effects"],
+              status_code=201)
+    def add_side_effect(patient_id: int, body: SideEffectIn, request: Request, actor: ActorDep
+                        ) -> JSONResponse:
+        with tx(request) as s:
+            out = side_effect_view(records.add_side_effect(s, actor, patient_id, body,
+                                                           _state(request).ref))
+        return JSONResponse(out, status_code=201)
+
+    @app.post(f"{v1}/patients/{{patient_id}}/diary", tags=["diary"], status_code=201)
+    def add_diary(patient_id: int, body: DiaryIn, request: Request, actor: ActorDep
+                  ) -> JSONResponse:
+        with tx(request) as s:
+            out = diary_view(records.add_diary(s, actor, patient_id, body))
+        return JSONResponse(out, status_code=201)
+
+    # -- cycles --------------------------------------------------------------------------
+    @app.post(f"{v1}/patients/{{patient_id}}/cycles", tags=["cycles"], status_code=201)
+    def record_cycle(patient_id: int, body: CycleIn, request: Request, actor: ActorDep
+                     ) -> JSONResponse:
+        """Record a cycle: the plan check runs on what is recorded, with the history from
+        the store. Stop findings need overrides (code + reason) given by a clinician."""
+        with tx(request) as s:
+            c = cycles.record_cycle(s, actor, patient_id, body, _state(request).ref)
+            out = cycle_view(c)
+        return one(out, 201)
+
+    @app.get(f"{v1}/patients/{{patient_id}}/cycles", tags=["cycles"])
+    def list_cycles(patient_id: int, request: Request, actor: ActorDep, limit: Limit = 50,
+                    offset: Offset = 0) -> dict[str, Any]:
+        with tx(request) as s:
+            rows, total = cycles.list_cycles(s, actor, patient_id, limit, offset)
+            return page([cycle_view(c) for c in rows], total, limit, offset)
+
+    @app.get(f"{v1}/cycles/{{cycle_id}}", tags=["cycles"])
+    def read_cycle(cycle_id: int, request: Request, actor: ActorDep) -> JSONResponse:
+        with tx(request) as s:
+            c = cycles.get_cycle(s, actor, cycle_id)
+            out = {**cycle_view(c), "revisions": revision_views(c)}
+        return one(out)
+
+    @app.put(f"{v1}/cycles/{{cycle_id}}", tags=["cycles"])
+    def update_cycle(cycle_id: int, body: AmendIn, request: Request, actor: ActorDep,
+                     if_match: IfMatch = None) -> JSONResponse:
+        with tx(request) as s:
+            c = cycles.update_draft(s, actor, cycle_id, body, version_of(if_match),
+                                    _state(request).ref)
+            out = cycle_view(c)
+        return one(out)
+
+    @app.post(f"{v1}/cycles/{{cycle_id}}/sign", tags=["cycles"])
+    def sign_cycle(cycle_id: int, request: Request, actor: ActorDep, body: SignIn | None = None,
+                   if_match: IfMatch = None) -> JSONResponse:
+        with tx(request) as s:
+            c = cycles.sign_cycle(s, actor, cycle_id, body or SignIn(), version_of(if_match))
+            out = cycle_view(c)
+        return one(out)
+
+    @app.post(f"{v1}/cycles/{{cycle_id}}/amend", tags=["cycles"])
+    def amend_cycle(cycle_id: int, body: AmendIn, request: Request, actor: ActorDep,
+                    if_match: IfMatch = None) -> JSONResponse:
+        with tx(request) as s:
+            c = cycles.amend_cycle(s, actor, cycle_id, body, version_of(if_match),
+                                   _state(request).ref)
+            out = cycle_view(c)
+        return one(out)
+
+    @app.post(f"{v1}/cycles/{{cycle_id}}/entered-in-error", tags=["cycles"])
+    def entered_in_error(cycle_id: int, body: EnteredInErrorIn, request: Request,
+                         actor: ActorDep, if_match: IfMatch = None) -> JSONResponse:
+        with tx(request) as s:
+            c = cycles.enter_in_error(s, actor, cycle_id, body, version_of(if_match))
+            out = cycle_view(c)
+        return one(out)

@@ -1,0 +1,173 @@
+"""Commands of the record store: serve, users, demo, backup, restore, db upgrade."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bontrack.config import database_url
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: DATABASE_URL, else SQLite in the "
+                 "user data directory)."),
+]
+
+users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+def open_store(db: str | None):  # type: ignore[no-untyped-def]
+    """Engine + session factory for the database, migrated to the latest schema."""
+    from bontrack.store.db import make_engine, session_factory
+    from bontrack.store.migrate import upgrade
+
+    url = database_url(db)
+    engine = make_engine(url)
+    upgrade(engine)
+    return url, engine, session_factory(engine)
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOpt = None) -> None:
+    """Create or migrate the schema to the latest version (Alembic)."""
+    url, engine, _ = open_store(db)
+    engine.dispose()
+    typer.echo(f"schema up to date: {_safe(url)}")
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, clinician, nurse or patient")],
+    clinic: Annotated[str, typer.Option(help="Clinic name (created if new).")] = "Demo clinic",
+    display_name: Annotated[str | None, typer.Option()] = None,
+    patient_id: Annotated[int | None, typer.Option(help="For patient accounts.")] = None,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True,
+                                          confirmation_prompt=True)] = "",
+    db: DbOpt = None,
+) -> None:
+    """Add a user account."""
+    from bontrack.services import accounts
+    from bontrack.store.db import transaction
+
+    _, engine, sessions = open_store(db)
+    with transaction(sessions) as s:
+        c = accounts.get_or_create_clinic(s, clinic)
+        u = accounts.add_user(s, clinic=c, username=username, password=password, role=role,
+                              display_name=display_name, patient_id=patient_id)
+        typer.echo(f"added {u.role} {u.username!r} (id {u.id}) to {c.name!r}")
+    engine.dispose()
+
+
+@users_app.command("list")
+def users_list(db: DbOpt = None) -> None:
+    """List user accounts."""
+    from bontrack.services import accounts
+    from bontrack.store.db import transaction
+
+    _, engine, sessions = open_store(db)
+    table = Table("id", "username", "role", "clinic", "patient", "disabled")
+    with transaction(sessions) as s:
+        for u in accounts.list_users(s):
+            table.add_row(str(u.id), u.username, u.role, str(u.clinic_id),
+                          str(u.patient_id or ""), "yes" if u.disabled else "")
+    Console().print(table)
+    engine.dispose()
+
+
+@users_app.command("disable")
+def users_disable(username: str, db: DbOpt = None) -> None:
+    """Disable an account and revoke its tokens (accounts are never deleted)."""
+    from bontrack.services import accounts
+    from bontrack.store.db import transaction
+
+    _, engine, sessions = open_store(db)
+    with transaction(sessions) as s:
+        accounts.disable_user(s, username)
+    typer.echo(f"disabled {username!r}")
+    engine.dispose()
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    db: DbOpt = None,
+) -> None:
+    """Run the web server (REST API under /api/v1, OpenAPI at /openapi.json, docs at /docs)."""
+    import uvicorn
+
+    from bontrack.api.app import create_app
+
+    url, engine, _ = open_store(db)
+    typer.echo(f"bontrack on http://{host}:{port}  (database {_safe(url)})")
+    uvicorn.run(create_app(url, engine=engine), host=host, port=port, log_level="warning")
+
+
+def demo(
+    patients: Annotated[int, typer.Option(help="Number of synthetic patients.")] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve",
+                                              help="Start the server afterwards.")] = True,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    db: DbOpt = None,
+) -> None:
+    """Create a demo clinic, users and synthetic patients, then start the server."""
+    from rich.progress import Progress
+
+    from bontrack.services.demo import generate
+
+    url, engine, sessions = open_store(db)
+    with Progress(console=Console(stderr=True)) as progress:
+        task = progress.add_task("synthetic patients", total=patients)
+        summary = generate(sessions, patients=patients, seed=seed,
+                           on_patient=lambda: progress.advance(task))
+    typer.echo(f"demo clinic {summary.clinic!r}: {summary.patients} patients, "
+               f"{summary.cycles} cycles, {summary.injections} injections, "
+               f"{summary.outcomes} outcomes, {summary.side_effects} side effects")
+    typer.echo("demo accounts (username / password):")
+    for username, role, password in summary.accounts:
+        typer.echo(f"  {username:<12} {role:<10} {password}")
+    if serve_after:
+        import uvicorn
+
+        from bontrack.api.app import create_app
+
+        typer.echo(f"bontrack on http://{host}:{port}  (API docs at /docs)")
+        uvicorn.run(create_app(url, engine=engine), host=host, port=port, log_level="warning")
+    engine.dispose()
+
+
+def backup(
+    path: Annotated[Path, typer.Argument(help="Backup file to write.")],
+    db: DbOpt = None,
+) -> None:
+    """Back up the database (SQLite online backup; pg_dump for PostgreSQL)."""
+    from bontrack.store.backup import backup as do_backup
+
+    url = database_url(db)
+    do_backup(url, path)
+    typer.echo(f"backup written to {path}")
+
+
+def restore(
+    path: Annotated[Path, typer.Argument(help="Backup file made by `bontrack backup`.")],
+    db: DbOpt = None,
+) -> None:
+    """Restore a backup into an empty database (refuses to overwrite records)."""
+    from bontrack.store.backup import restore as do_restore
+
+    url = database_url(db)
+    do_restore(path, url)
+    typer.echo(f"restored {path}")

@@ -1,0 +1,171 @@
+"""Accounts: clinics, users with argon2-hashed passwords, bearer tokens, lock-out."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bontrack.config import ServerSettings
+from bontrack.errors import Conflict, InvalidRecord, NotAuthenticated, NotFound
+from bontrack.services import audit
+from bontrack.services.access import Actor
+from bontrack.store.models import ApiToken, Clinic, Patient, User
+
+HASHER = PasswordHasher()
+MIN_PASSWORD = 10
+SETTINGS = ServerSettings()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(d: datetime) -> datetime:
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def get_or_create_clinic(session: Session, name: str) -> Clinic:
+    clinic = session.scalar(select(Clinic).where(Clinic.name == name))
+    if clinic is None:
+        clinic = Clinic(name=name, created_at=_now())
+        session.add(clinic)
+        session.flush()
+    return clinic
+
+
+def add_user(
+    session: Session,
+    *,
+    clinic: Clinic,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None = None,
+    patient_id: int | None = None,
+) -> User:
+    username = username.strip()
+    if not username or len(username) > 80:
+        raise InvalidRecord("username must be 1-80 characters", field="username")
+    if role not in ("admin", "clinician", "nurse", "patient"):
+        raise InvalidRecord(
+            f"role must be admin, clinician, nurse or patient, got {role!r}", field="role"
+        )
+    if len(password) < MIN_PASSWORD:
+        raise InvalidRecord(
+            f"password must be at least {MIN_PASSWORD} characters", field="password"
+        )
+    if role == "patient":
+        patient = session.get(Patient, patient_id) if patient_id is not None else None
+        if patient is None or patient.clinic_id != clinic.id:
+            raise InvalidRecord(
+                "a patient account needs the id of a patient of the same clinic",
+                field="patient_id",
+            )
+    elif patient_id is not None:
+        raise InvalidRecord("only patient accounts link to a patient", field="patient_id")
+    if session.scalar(select(User).where(User.username == username)) is not None:
+        raise Conflict(f"username {username!r} is taken", field="username")
+    user = User(
+        clinic_id=clinic.id,
+        username=username,
+        display_name=display_name or username,
+        role=role,
+        password_hash=HASHER.hash(password),
+        patient_id=patient_id,
+        disabled=False,
+        failed_logins=0,
+        created_at=_now(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.clinic_id, User.username)))
+
+
+def disable_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    user.disabled = True
+    for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
+        token.revoked = True
+    return user
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign_in(session: Session, username: str, password: str) -> tuple[str, User]:
+    """Check the password (with lock-out after repeated failures) and issue a bearer token."""
+    user = session.scalar(select(User).where(User.username == username))
+    failure = NotAuthenticated("wrong username or password")
+    if user is None:
+        HASHER.hash(password)  # same work either way: no user enumeration by timing
+        raise failure
+    now = _now()
+    if user.disabled:
+        raise NotAuthenticated("this account is disabled")
+    if user.locked_until is not None and _aware(user.locked_until) > now:
+        raise NotAuthenticated(
+            "too many failed sign-ins: this account is locked until "
+            f"{_aware(user.locked_until):%H:%M} UTC"
+        )
+    try:
+        HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        if user.failed_logins >= SETTINGS.max_failed_logins:
+            user.locked_until = now + timedelta(minutes=SETTINGS.lockout_minutes)
+            user.failed_logins = 0
+        audit.record(session, None, "sign_in", "user", user.id, outcome="denied")
+        raise failure from None
+    user.failed_logins = 0
+    user.locked_until = None
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_hash_token(token),
+            created_at=now,
+            expires_at=now + timedelta(hours=SETTINGS.token_hours),
+            revoked=False,
+        )
+    )
+    audit.record(session, actor_of(user), "sign_in", "user", user.id)
+    return token, user
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(
+        user_id=user.id,
+        clinic_id=user.clinic_id,
+        role=user.role,
+        username=user.username,
+        patient_id=user.patient_id,
+    )
+
+
+def actor_for_token(session: Session, token: str) -> Actor:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    if row is None or row.revoked or _aware(row.expires_at) <= _now():
+        raise NotAuthenticated("the bearer token is unknown, expired or revoked")
+    user = session.get(User, row.user_id)
+    if user is None or user.disabled:
+        raise NotAuthenticated("this account is disabled")
+    return actor_of(user)
+
+
+def sign_out(session: Session, token: str) -> None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    if row is not None:
+        row.revoked = True

@@ -1,0 +1,303 @@
+"""Treatment cycles: record (with the plan check run on what is recorded, history taken from
+the store), sign and lock, amend with history, mark entered in error.
+
+The one place that decides what a stop finding means: a cycle with stop findings is saved
+only when each stop code has an override with a clinician's written reason, given by a
+clinician. Everything happens in the caller's transaction: a refused cycle leaves nothing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bontrack.clinical.check import CheckResult, check_plan
+from bontrack.clinical.findings import Severity
+from bontrack.clinical.plan import read_plan
+from bontrack.clinical.result import finding_dict, number
+from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound, PlanError
+from bontrack.reference import Reference
+from bontrack.services import audit
+from bontrack.services.access import Actor, can_read_patient, can_write_clinical
+from bontrack.services.records import check_version, get_patient, weight_on
+from bontrack.services.schemas import AmendIn, CycleIn, EnteredInErrorIn, SignIn
+from bontrack.store.models import (
+    Cycle,
+    CycleFinding,
+    CycleRevision,
+    Injection,
+    Override,
+    Patient,
+    User,
+    Vial,
+)
+
+
+def history_of(session: Session, patient_id: int, exclude: int | None = None
+               ) -> list[dict[str, Any]]:
+    """Earlier treatments of the patient from the store (never from the request)."""
+    stmt = select(Cycle.id, Cycle.date, Cycle.product, Cycle.indication, Cycle.total_units).where(
+        Cycle.patient_id == patient_id, Cycle.status != "entered_in_error"
+    )
+    return [
+        {"date": d, "product": p, "indication": i, "total_units": t}
+        for cid, d, p, i, t in session.execute(stmt)
+        if cid != exclude
+    ]
+
+
+def plan_document(patient: Patient, body: CycleIn, weight: Decimal | None,
+                  history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The contract's plan document for what is being recorded."""
+    return {
+        "date": body.date,
+        "patient": {
+            "birth_date": patient.birth_date,
+            **({"weight_kg": weight} if weight is not None else {}),
+            "conditions": list(patient.flags or []),
+            "medications": list(patient.medications or []),
+        },
+        "product": body.product,
+        "indication": body.indication,
+        "vials": [
+            {k: v for k, v in vial.model_dump().items() if v is not None} for vial in body.vials
+        ],
+        "injections": [
+            {k: v for k, v in inj.model_dump().items() if v is not None}
+            for inj in body.injections
+        ],
+        "history": history,
+    }
+
+
+def run_check(session: Session, patient: Patient, body: CycleIn, ref: Reference,
+              exclude: int | None = None) -> tuple[CheckResult, Decimal | None]:
+    weight = body.weight_kg or weight_on(session, patient.id, body.date)
+    doc = plan_document(patient, body, weight, history_of(session, patient.id, exclude))
+    try:
+        plan = read_plan(doc, ref, where="cycle")
+    except PlanError as err:
+        field = {"patient.weight_kg": "weight_kg"}.get(err.field, err.field)
+        raise InvalidRecord(err.reason, field=field) from None
+    return check_plan(plan, ref), weight
+
+
+def _enforce_stops(actor: Actor, result: CheckResult, body: CycleIn) -> None:
+    stops = sorted({f.code for f in result.findings if f.severity == Severity.STOP})
+    if not stops:
+        return
+    given = {o.code for o in body.overrides}
+    missing = [c for c in stops if c not in given]
+    if missing:
+        raise_stop(result, missing)
+    if actor.role != "clinician":
+        raise AccessDenied("only a clinician may override stop findings", entity="override")
+
+
+def raise_stop(result: CheckResult, missing: list[str]) -> None:
+    from bontrack.errors import StopNotOverridden
+
+    raise StopNotOverridden(
+        "the plan check found stop findings without a clinician's override: "
+        + ", ".join(missing),
+        [finding_dict(f) for f in result.findings if f.code in missing],
+    )
+
+
+def _clinician(session: Session, actor: Actor, clinician_id: int | None) -> int:
+    if clinician_id is None:
+        if actor.role != "clinician":
+            raise InvalidRecord("name the clinician who gives the injections",
+                                field="clinician_id")
+        return actor.user_id
+    user = session.get(User, clinician_id)
+    if user is None or user.clinic_id != actor.clinic_id or user.role != "clinician":
+        raise InvalidRecord(f"user {clinician_id} is not a clinician of this clinic",
+                            field="clinician_id")
+    return user.id
+
+
+def _fill(session: Session, cycle: Cycle, actor: Actor, body: CycleIn, result: CheckResult,
+          weight: Decimal | None) -> None:
+    """Write the cycle's children from the body and the check result."""
+    plan = result.plan
+    prep = result.preparation
+    cycle.date = body.date
+    cycle.product = plan.product
+    cycle.indication = plan.indication
+    cycle.weight_kg = weight
+    cycle.total_units = plan.total_units()
+    cycle.consent_recorded = body.consent_recorded
+    cycle.consent_text = body.consent_text
+    cycle.note = body.note
+    cycle.verdict = result.verdict
+    cycle.reference_version = result.reference_version
+    cycle.next_earliest_date = result.effect.next_earliest_date
+    cycle.injections = [
+        Injection(muscle=i.muscle, side=i.side, units=i.units, sites=i.sites,
+                  volume_ml=ip.ml_total, guidance=i.guidance)
+        for i, ip in zip(plan.injections, prep.per_injection, strict=True)
+    ]
+    opened = prep.vials_needed or 0
+    cycle.vials = [
+        Vial(size_units=v.size_units, diluent_ml=v.diluent_ml, lot=v.lot, expiry=v.expiry,
+             reconstituted_at=v.reconstituted_at,
+             units_discarded=(prep.units_discarded if n == opened - 1 else Decimal(0))
+             if n < opened else None,
+             recorded_by=actor.user_id)
+        for n, v in enumerate(plan.vials)
+    ]
+    cycle.findings = [
+        CycleFinding(code=f.code, severity=f.severity.label, message=f.message, value=f.value,
+                     limit=f.limit, unit=f.unit, muscle=f.muscle, side=f.side, source=f.source)
+        for f in result.findings
+    ]
+    stops = {f.code for f in result.findings if f.severity == Severity.STOP}
+    now = audit.now()
+    for o in body.overrides:
+        if o.code in stops:
+            session.add(Override(cycle_id=cycle.id, code=o.code, clinician_id=actor.user_id,
+                                 reason=o.reason, created_at=now))
+
+
+def record_cycle(session: Session, actor: Actor, patient_id: int, body: CycleIn,
+                 ref: Reference) -> Cycle:
+    patient = get_patient(session, actor, patient_id, audit_read=False)
+    can_write_clinical(actor, patient, "record cycles")
+    result, weight = run_check(session, patient, body, ref)
+    _enforce_stops(actor, result, body)
+    now = audit.now()
+    cycle = Cycle(patient_id=patient.id, clinic_id=patient.clinic_id, date=body.date,
+                  product=result.plan.product, indication=result.plan.indication,
+                  clinician_id=_clinician(session, actor, body.clinician_id),
+                  total_units=Decimal(0), status="draft", verdict=result.verdict,
+                  reference_version=result.reference_version, version=1,
+                  created_by=actor.user_id, created_at=now, updated_at=now)
+    session.add(cycle)
+    session.flush()
+    _fill(session, cycle, actor, body, result, weight)
+    session.flush()
+    audit.record(session, actor, "create", "cycle", cycle.id, patient.id,
+                 detail=f"verdict={result.verdict} total={number(cycle.total_units)}")
+    return cycle
+
+
+def get_cycle(session: Session, actor: Actor, cycle_id: int, *, audit_read: bool = True
+              ) -> Cycle:
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise NotFound(f"cycle {cycle_id} not found")
+    patient = session.get(Patient, cycle.patient_id)
+    assert patient is not None
+    can_read_patient(actor, patient)
+    if audit_read:
+        audit.record(session, actor, "read", "cycle", cycle.id, cycle.patient_id)
+    return cycle
+
+
+def snapshot(cycle: Cycle) -> dict[str, Any]:
+    """The cycle as it was, for the revision history."""
+    from bontrack.services.views import cycle_view
+
+    return cycle_view(cycle)
+
+
+def update_draft(session: Session, actor: Actor, cycle_id: int, body: AmendIn,
+                 if_match: int | None, ref: Reference) -> Cycle:
+    """Change a draft (unsigned) cycle; the earlier state is kept as a revision."""
+    cycle = get_cycle(session, actor, cycle_id, audit_read=False)
+    if cycle.status != "draft":
+        raise Conflict(f"cycle {cycle_id} is {cycle.status}: a signed cycle is changed by an "
+                       "amendment", field="status")
+    return _change(session, actor, cycle, body, if_match, ref, "update")
+
+
+def amend_cycle(session: Session, actor: Actor, cycle_id: int, body: AmendIn,
+                if_match: int | None, ref: Reference) -> Cycle:
+    """Amend a signed cycle: the signed version is kept, who changed what is recorded."""
+    cycle = get_cycle(session, actor, cycle_id, audit_read=False)
+    if actor.role != "clinician":
+        raise AccessDenied("only a clinician may amend a signed cycle", entity="cycle",
+                           entity_id=cycle.id, patient_id=cycle.patient_id)
+    if cycle.status != "signed":
+        raise Conflict(f"cycle {cycle_id} is {cycle.status}; only a signed cycle is amended",
+                       field="status")
+    return _change(session, actor, cycle, body, if_match, ref, "amend")
+
+
+def _change(session: Session, actor: Actor, cycle: Cycle, body: AmendIn, if_match: int | None,
+            ref: Reference, action: str) -> Cycle:
+    patient = session.get(Patient, cycle.patient_id)
+    assert patient is not None
+    can_write_clinical(actor, patient, f"{action} cycles")
+    check_version(cycle.version, if_match if if_match is not None else body.version,
+                  f"cycle {cycle.id}")
+    result, weight = run_check(session, patient, body, ref, exclude=cycle.id)
+    _enforce_stops(actor, result, body)
+    session.add(CycleRevision(cycle_id=cycle.id, version=cycle.version,
+                              snapshot=snapshot(cycle), changed_by=actor.user_id,
+                              changed_at=audit.now(), reason=body.reason))
+    _fill(session, cycle, actor, body, result, weight)
+    cycle.version += 1
+    cycle.updated_at = audit.now()
+    session.flush()
+    audit.record(session, actor, action, "cycle", cycle.id, cycle.patient_id,
+                 detail=f"version {cycle.version - 1} -> {cycle.version}: {body.reason}")
+    return cycle
+
+
+def sign_cycle(session: Session, actor: Actor, cycle_id: int, body: SignIn,
+               if_match: int | None) -> Cycle:
+    cycle = get_cycle(session, actor, cycle_id, audit_read=False)
+    if actor.role != "clinician":
+        raise AccessDenied("only a clinician may sign a cycle", entity="cycle",
+                           entity_id=cycle.id, patient_id=cycle.patient_id)
+    if cycle.status != "draft":
+        raise Conflict(f"cycle {cycle_id} is already {cycle.status}", field="status")
+    check_version(cycle.version, if_match if if_match is not None else body.version,
+                  f"cycle {cycle.id}")
+    cycle.status = "signed"
+    cycle.signed_by = actor.user_id
+    cycle.signed_at = audit.now()
+    cycle.version += 1
+    cycle.updated_at = cycle.signed_at
+    audit.record(session, actor, "sign", "cycle", cycle.id, cycle.patient_id)
+    return cycle
+
+
+def enter_in_error(session: Session, actor: Actor, cycle_id: int, body: EnteredInErrorIn,
+                   if_match: int | None) -> Cycle:
+    """Nothing clinical is deleted: a wrong cycle is marked entered in error, with a reason,
+    and drops out of history and totals."""
+    cycle = get_cycle(session, actor, cycle_id, audit_read=False)
+    if actor.role != "clinician":
+        raise AccessDenied("only a clinician may mark a cycle entered in error",
+                           entity="cycle", entity_id=cycle.id, patient_id=cycle.patient_id)
+    if cycle.status == "entered_in_error":
+        raise Conflict(f"cycle {cycle_id} is already entered in error", field="status")
+    check_version(cycle.version, if_match if if_match is not None else body.version,
+                  f"cycle {cycle.id}")
+    session.add(CycleRevision(cycle_id=cycle.id, version=cycle.version,
+                              snapshot=snapshot(cycle), changed_by=actor.user_id,
+                              changed_at=audit.now(), reason=body.reason))
+    cycle.status = "entered_in_error"
+    cycle.version += 1
+    cycle.updated_at = audit.now()
+    audit.record(session, actor, "entered_in_error", "cycle", cycle.id, cycle.patient_id,
+                 detail=body.reason)
+    return cycle
+
+
+def list_cycles(session: Session, actor: Actor, patient_id: int, limit: int, offset: int
+                ) -> tuple[list[Cycle], int]:
+    from sqlalchemy import func
+
+    patient = get_patient(session, actor, patient_id, audit_read=False)
+    stmt = select(Cycle).where(Cycle.patient_id == patient.id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(session.scalars(stmt.order_by(Cycle.date, Cycle.id).limit(limit).offset(offset)))
+    audit.record(session, actor, "read", "cycle", patient_id=patient.id, detail=f"n={len(rows)}")
+    return rows, total

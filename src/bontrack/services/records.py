@@ -1,0 +1,326 @@
+"""Use cases of the patient record: patients, weights, conditions, outcomes, goals, side
+effects and the diary. Each checks the role rules, writes, and appends its audit event in
+the same transaction."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TypeVar
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bontrack.clinical.scales import ScaleError, read_value
+from bontrack.clinical.triage import red_flags
+from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound, VersionMismatch
+from bontrack.reference import Reference
+from bontrack.services import audit
+from bontrack.services.access import (
+    Actor,
+    can_read_patient,
+    can_write_clinical,
+    require_role,
+)
+from bontrack.services.schemas import (
+    ConditionIn,
+    DiaryIn,
+    GoalIn,
+    GoalScoreIn,
+    OutcomeIn,
+    PatientIn,
+    PatientPatch,
+    SideEffectIn,
+    WeightIn,
+)
+from bontrack.store.models import (
+    Condition,
+    Cycle,
+    DiaryEntry,
+    Goal,
+    Outcome,
+    Patient,
+    SideEffect,
+    Weight,
+)
+
+MAX_PAGE = 200
+
+
+def check_version(current: int, given: int | None, what: str) -> None:
+    """Optimistic locking: the client must say which version it edits (If-Match or
+    ``version``); a stale version is refused so no edit silently overwrites another."""
+    if given is None:
+        raise VersionMismatch(
+            f"{what}: say which version you edit (If-Match header or 'version' field)",
+            field="version",
+        )
+    if given != current:
+        raise VersionMismatch(
+            f"{what} was changed by someone else (now version {current}, you edited "
+            f"version {given}); reload and apply your change again",
+            field="version",
+        )
+
+
+def _resolve_flags(ref: Reference, flags: list[str]) -> list[str]:
+    out = []
+    for i, f in enumerate(flags):
+        cid = ref.condition_id(f)
+        if cid is None:
+            hint = ref.suggest("condition", f)
+            raise InvalidRecord(
+                f"unknown condition flag {f!r}"
+                + (f"; did you mean {', '.join(hint)}?" if hint else ""),
+                field=f"flags.{i}",
+            )
+        out.append(cid)
+    return out
+
+
+# -- patients ----------------------------------------------------------------------------
+
+
+def get_patient(session: Session, actor: Actor, patient_id: int, *, audit_read: bool = True
+                ) -> Patient:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound(f"patient {patient_id} not found")
+    can_read_patient(actor, patient)
+    if audit_read:
+        audit.record(session, actor, "read", "patient", patient.id, patient.id)
+    return patient
+
+
+def create_patient(session: Session, actor: Actor, body: PatientIn, ref: Reference) -> Patient:
+    require_role(actor, ("admin", "clinician", "nurse"), "create patients")
+    now = audit.now()
+    patient = Patient(
+        clinic_id=actor.clinic_id,
+        mrn=body.mrn,
+        display_name=body.display_name,
+        birth_date=body.birth_date,
+        sex=body.sex,
+        flags=_resolve_flags(ref, body.flags),
+        medications=[m.lower() for m in body.medications],
+        status="active",
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    if body.birth_date > now.date():
+        raise InvalidRecord("birth_date is in the future", field="birth_date")
+    exists = session.scalar(
+        select(Patient.id).where(Patient.clinic_id == actor.clinic_id, Patient.mrn == body.mrn)
+    )
+    if exists is not None:
+        raise Conflict(f"MRN {body.mrn!r} is already used in this clinic", field="mrn")
+    session.add(patient)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(f"MRN {body.mrn!r} is already used in this clinic", field="mrn") from None
+    if body.weight_kg is not None:
+        session.add(Weight(patient_id=patient.id, measured_on=now.date(),
+                           weight_kg=body.weight_kg, recorded_by=actor.user_id, created_at=now))
+    audit.record(session, actor, "create", "patient", patient.id, patient.id)
+    return patient
+
+
+def update_patient(session: Session, actor: Actor, patient_id: int, body: PatientPatch,
+                   if_match: int | None, ref: Reference) -> Patient:
+    patient = get_patient(session, actor, patient_id, audit_read=False)
+    can_write_clinical(actor, patient, "change patient details")
+    check_version(patient.version, if_match if if_match is not None else body.version,
+                  f"patient {patient_id}")
+    changed = []
+    for field in ("display_name", "birth_date", "sex"):
+        value = getattr(body, field)
+        if value is not None and value != getattr(patient, field):
+            setattr(patient, field, value)
+            changed.append(field)
+    if body.flags is not None:
+        patient.flags = _resolve_flags(ref, body.flags)
+        changed.append("flags")
+    if body.medications is not None:
+        patient.medications = [m.lower() for m in body.medications]
+        changed.append("medications")
+    patient.version += 1
+    patient.updated_at = audit.now()
+    audit.record(session, actor, "update", "patient", patient.id, patient.id,
+                 detail="changed: " + ", ".join(changed))
+    return patient
+
+
+def search_patients(session: Session, actor: Actor, q: str | None, limit: int, offset: int
+                    ) -> tuple[list[Patient], int]:
+    require_role(actor, ("admin", "clinician", "nurse"), "search patients")
+    stmt: Select[tuple[Patient]] = select(Patient).where(Patient.clinic_id == actor.clinic_id)
+    if q:
+        like = f"%{q.strip()[:100]}%"
+        stmt = stmt.where(or_(Patient.mrn.ilike(like), Patient.display_name.ilike(like)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(session.scalars(stmt.order_by(Patient.id).limit(limit).offset(offset)))
+    audit.record(session, actor, "search", "patient", detail=f"q={q or ''!r} n={len(rows)}")
+    return rows, total
+
+
+def add_weight(session: Session, actor: Actor, patient_id: int, body: WeightIn) -> Weight:
+    patient = get_patient(session, actor, patient_id, audit_read=False)
+    can_write_clinical(actor, patient, "record weights")
+    w = Weight(patient_id=patient.id, measured_on=body.measured_on, weight_kg=body.weight_kg,
+               recorded_by=actor.user_id, created_at=audit.now())
+    session.add(w)
+    session.flush()
+    audit.record(session, actor, "create", "weight", w.id, patient.id)
+    return w
+
+
+def weight_on(session: Session, patient_id: int, day: date) -> Decimal | None:
+    """The latest weight measured on or before ``day``."""
+    return session.scalar(
+        select(Weight.weight_kg)
+        .where(Weight.patient_id == patient_id, Weight.measured_on <= day)
+        .order_by(Weight.measured_on.desc(), Weight.id.desc())
+        .limit(1)
+    )
+
+
+# -- conditions --------------------------------------------------------------------------
+
+
+def add_condition(session: Session, actor: Actor, patient_id: int, body: ConditionIn,
+                  ref: Reference) -> Condition:
+    patient = get_patient(session, actor, patient_id, audit_read=False)
+    can_write_clinical(actor, patient, "record conditions")
+    ind = ref.indication_id(body.indication)
+    if ind is None:
+        hint = ref.suggest("indication", body.indication)
+        raise InvalidRecord(f"unknown indication {body.indication!r}"
+                            + (f"; did you mean {', '.join(hint)}?" if hint else ""),
+                            field="indication")
+    c = Condition(patient_id=patient.id, indication=ind, icd10cm=body.icd10cm,
+                  affected_side=body.affected_side, onset_date=body.onset_date, note=body.note,
+                  status="active", created_at=audit.now())
+    session.add(c)
+    session.flush()
+    audit.record(session, actor, "create", "condition", c.id, patient.id)
+    return c
+
+
+T = TypeVar("T", Condition, Outcome, Goal, SideEffect, DiaryEntry)
+
+
+def list_for_patient(
+    session: Session, actor: Actor, patient_id: int, model: type[T], entity: str,
+    limit: int, offset: int,
+) -> tuple[list[T], int]:
+    patient = get_patient(session, actor, patient_id, audit_read=False)
+    stmt = select(model).where(model.patient_id == patient.id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = list(session.scalars(stmt.order_by(model.id).limit(limit).offset(offset)))
+    audit.record(session, actor, "read", entity, patient_id=patient.id, detail=f"n={len(rows)}")
+    return rows, total
+
+
+# -- outcomes, goals ---------------------------------------------------------------------
+
+
+def _own_cycle(session: Session, patient: Patient, cycle_id: int | None) -> None:
+    if cycle_id is None:
+        return
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None or cycle.patient_id != patient.id:
+        raise InvalidRecord(f"cycle {cycle_id} is not a cycle of this patient",
+                            field="cycle_id")
+
+
+def add_outcome(session: Session, actor: Actor, patient_id: int, body: OutcomeIn,
+                ref: Reference) -> Outcome:
+    patient = get_patient(session, actor, patient_id, audit_read=False)
+    can_write_clinical(actor, patient, "record outcomes")
+    try:
+        value, text = read_value(body.scale, body.value)
+    except ScaleError as err:
+        raise InvalidRecord(err.reason, field=err.field) from None
+    muscle = None
+    if body.muscle is not None:
+        muscle = ref.muscle_id(body.muscle)
+        if muscle is None:
+            raise InvalidRecord(f"unknown muscle {body.muscle!r}", field="muscle")
+    _own_cycle(session, patient, body.cycle_id)
+    o = Outcome(patient_id=patient.id, cycle_id=body.cycle_id, scale=body.scale, value=value,
+                value_text=text, muscle=muscle, region=body.region, side=body.side,
+                measured_at=body.measured_at, recorded_by=actor.user_id, status="active")
+    session.add(o)
+    session.flush()
+    audit.record(session, actor, "create", "outcome", o.id, patient.id)
+    return o
+
+
+def add_goal(session: Session, actor: Actor, patient_id: int, body: GoalIn) -> Goal:
+    patient = get_patient(session, actor, patient_id, audit_read=False)
+    can_write_clinical(actor, patient, "set goals")
+    g = Goal(patient_id=patient.id, description=body.description, weight=body.weight,
+             target_date=body.target_date, status="active", version=1,
+             created_by=actor.user_id, created_at=audit.now())
+    session.add(g)
+    session.flush()
+    audit.record(session, actor, "create", "goal", g.id, patient.id)
+    return g
+
+
+def score_goal(session: Session, actor: Actor, goal_id: int, body: GoalScoreIn,
+               if_match: int | None) -> Goal:
+    goal = session.get(Goal, goal_id)
+    if goal is None:
+        raise NotFound(f"goal {goal_id} not found")
+    patient = get_patient(session, actor, goal.patient_id, audit_read=False)
+    can_write_clinical(actor, patient, "score goals")
+    check_version(goal.version, if_match if if_match is not None else body.version,
+                  f"goal {goal_id}")
+    goal.attainment = body.attainment
+    goal.version += 1
+    audit.record(session, actor, "update", "goal", goal.id, patient.id,
+                 detail=f"attainment={body.attainment}")
+    return goal
+
+
+# -- side effects and diary --------------------------------------------------------------
+
+
+def add_side_effect(session: Session, actor: Actor, patient_id: int, body: SideEffectIn,
+                    ref: Reference) -> SideEffect:
+    patient = get_patient(session, actor, patient_id, audit_read=False)
+    if actor.role == "patient":
+        if actor.patient_id != patient.id:
+            raise AccessDenied("a patient may only report their own side effects",
+                               patient_id=patient.id)
+    else:
+        can_write_clinical(actor, patient, "record side effects")
+    _own_cycle(session, patient, body.cycle_id)
+    se = SideEffect(patient_id=patient.id, cycle_id=body.cycle_id, term=body.term,
+                    onset=body.onset, severity=body.severity, serious=body.serious,
+                    outcome=body.outcome, relatedness=body.relatedness,
+                    red_flags=red_flags([body.term], ref.red_flags),
+                    reported_by=actor.user_id, reported_at=audit.now(), status="active")
+    session.add(se)
+    session.flush()
+    audit.record(session, actor, "create", "side_effect", se.id, patient.id)
+    return se
+
+
+def add_diary(session: Session, actor: Actor, patient_id: int, body: DiaryIn) -> DiaryEntry:
+    patient = get_patient(session, actor, patient_id, audit_read=False)
+    if actor.role != "patient" or actor.patient_id != patient.id:
+        raise AccessDenied("only the patient writes their diary", entity="diary",
+                           patient_id=patient.id)
+    d = DiaryEntry(patient_id=patient.id, entry_date=body.entry_date,
+                   spasm_frequency=body.spasm_frequency, spasm_intensity=body.spasm_intensity,
+                   pain=body.pain, side_effects=body.side_effects, note=body.note,
+                   created_by=actor.user_id, created_at=audit.now(), status="active")
+    session.add(d)
+    session.flush()
+    audit.record(session, actor, "create", "diary", d.id, patient.id)
+    return d

@@ -1,0 +1,328 @@
+"""SQLAlchemy 2 models of the clinical record.
+
+The schema itself comes from the Alembic migrations (``store/migrations``); a test proves the
+models and the migrations agree. Clinical rows are never deleted: they carry a ``status``
+(``entered_in_error`` instead of a delete), signed cycles keep every earlier version in
+``cycle_revisions``, and ``audit_events`` is append-only (database triggers refuse UPDATE and
+DELETE on it). Units are NUMERIC, never float.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+UNITS = Numeric(12, 3)
+ROLES = ("admin", "clinician", "nurse", "patient")
+RECORD_STATUS = ("active", "entered_in_error")
+CYCLE_STATUS = ("draft", "signed", "entered_in_error")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Clinic(Base):
+    __tablename__ = "clinics"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"role IN {ROLES}", name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (
+        UniqueConstraint("clinic_id", "mrn", name="uq_patients_clinic_mrn"),
+        CheckConstraint("sex IN ('female', 'male', 'other', 'unknown')", name="sex"),
+        CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    mrn: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10))
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    medications: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    weights: Mapped[list[Weight]] = relationship(order_by="Weight.measured_on")
+
+
+class Weight(Base):
+    __tablename__ = "weights"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    measured_on: Mapped[date] = mapped_column(Date)
+    weight_kg: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Condition(Base):
+    __tablename__ = "conditions"
+    __table_args__ = (CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    indication: Mapped[str] = mapped_column(String(64))
+    icd10cm: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    affected_side: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    onset_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Cycle(Base):
+    """One treatment session. ``status`` draft → signed (locked) → amended versions kept in
+    ``cycle_revisions``; ``entered_in_error`` instead of deletion."""
+
+    __tablename__ = "cycles"
+    __table_args__ = (
+        CheckConstraint(f"status IN {CYCLE_STATUS}", name="status"),
+        Index("ix_cycles_patient_date", "patient_id", "date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    date: Mapped[date] = mapped_column(Date)
+    product: Mapped[str] = mapped_column(String(40))
+    indication: Mapped[str] = mapped_column(String(64))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    weight_kg: Mapped[Decimal | None] = mapped_column(Numeric(6, 2), nullable=True)
+    total_units: Mapped[Decimal] = mapped_column(UNITS)
+    consent_recorded: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_text: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    verdict: Mapped[str] = mapped_column(String(10))
+    reference_version: Mapped[str] = mapped_column(String(40))
+    next_earliest_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    injections: Mapped[list[Injection]] = relationship(
+        order_by="Injection.id", cascade="all, delete-orphan"
+    )
+    vials: Mapped[list[Vial]] = relationship(order_by="Vial.id", cascade="all, delete-orphan")
+    findings: Mapped[list[CycleFinding]] = relationship(
+        order_by="CycleFinding.id", cascade="all, delete-orphan"
+    )
+    overrides: Mapped[list[Override]] = relationship(order_by="Override.id")
+    revisions: Mapped[list[CycleRevision]] = relationship(order_by="CycleRevision.id")
+
+
+class Injection(Base):
+    __tablename__ = "injections"
+    __table_args__ = (CheckConstraint("side IN ('left', 'right', 'midline')", name="side"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    muscle: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(10))
+    units: Mapped[Decimal] = mapped_column(UNITS)
+    sites: Mapped[int] = mapped_column(Integer)
+    volume_ml: Mapped[Decimal | None] = mapped_column(Numeric(8, 3), nullable=True)
+    guidance: Mapped[str | None] = mapped_column(String(20), nullable=True)
+
+
+class Vial(Base):
+    __tablename__ = "vials"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    size_units: Mapped[Decimal] = mapped_column(UNITS)
+    diluent_ml: Mapped[Decimal | None] = mapped_column(Numeric(8, 3), nullable=True)
+    lot: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    expiry: Mapped[date | None] = mapped_column(Date, nullable=True)
+    reconstituted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    units_discarded: Mapped[Decimal | None] = mapped_column(UNITS, nullable=True)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class CycleFinding(Base):
+    """The plan-check findings stored with the cycle, as they were when it was checked."""
+
+    __tablename__ = "cycle_findings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[Decimal | None] = mapped_column(Numeric(14, 4), nullable=True)
+    limit: Mapped[Decimal | None] = mapped_column(Numeric(14, 4), nullable=True)
+    unit: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    muscle: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    side: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    source: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class Override(Base):
+    """A clinician's written reason to proceed despite a stop finding."""
+
+    __tablename__ = "overrides"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CycleRevision(Base):
+    """The state of a cycle before each change (amendments keep history)."""
+
+    __tablename__ = "cycle_revisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    changed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class Outcome(Base):
+    __tablename__ = "outcomes"
+    __table_args__ = (
+        CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),
+        Index("ix_outcomes_patient_time", "patient_id", "measured_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), nullable=True)
+    scale: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Decimal] = mapped_column(Numeric(10, 3))
+    value_text: Mapped[str] = mapped_column(String(20))
+    muscle: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    side: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    measured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+
+
+class Goal(Base):
+    __tablename__ = "goals"
+    __table_args__ = (CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    description: Mapped[str] = mapped_column(Text)
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+    target_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    attainment: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SideEffect(Base):
+    __tablename__ = "side_effects"
+    __table_args__ = (
+        CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),
+        CheckConstraint("severity IN ('mild', 'moderate', 'severe')", name="severity"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), nullable=True)
+    term: Mapped[str] = mapped_column(String(200))
+    onset: Mapped[date] = mapped_column(Date)
+    severity: Mapped[str] = mapped_column(String(10))
+    serious: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str] = mapped_column(String(40), default="unknown")
+    relatedness: Mapped[str] = mapped_column(String(40), default="unknown")
+    red_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    reported_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+
+
+class DiaryEntry(Base):
+    __tablename__ = "diary_entries"
+    __table_args__ = (CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    entry_date: Mapped[date] = mapped_column(Date)
+    spasm_frequency: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    spasm_intensity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pain: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    side_effects: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default="active")
+
+
+class AuditEvent(Base):
+    """Append-only: who did what to which patient's data, when, and how it ended."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_patient_at", "patient_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id"), nullable=True)
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    patient_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -64,3 +64,53 @@ def check(fixture_ref: Reference) -> Callable[[dict[str, Any]], CheckResult]:
 
 def codes(result: CheckResult) -> list[str]:
     return [f.code for f in result.findings]
+
+
+# -- databases: every store and API test runs on SQLite and on PostgreSQL -------------------
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+
+import sqlalchemy as sa  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get("BONTRACK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> bool:
+    try:
+        eng = sa.create_engine(PG_ADMIN_URL)
+        with eng.connect():
+            pass
+        eng.dispose()
+        return True
+    except Exception:
+        return False
+
+
+def fresh_database(kind: str, tmp_path: Path) -> tuple[str, Callable[[], None]]:
+    """A new empty database of ``kind``; returns (url, drop)."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'bontrack.db'}", lambda: None
+    if not _pg_available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is required in CI (127.0.0.1:5432, database test)")
+        pytest.skip("PostgreSQL is not running")
+    name = f"bt_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return url, drop
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path):
+    url, drop = fresh_database(request.param, tmp_path)
+    yield url
+    drop()

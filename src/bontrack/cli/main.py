@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from bontrack import __version__
+from bontrack.cli import store_commands
 from bontrack.cli.documents import read_document
 from bontrack.cli.reference import app as reference_app
 from bontrack.cli.render import print_report
@@ -29,6 +30,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(reference_app, name="reference")
+app.add_typer(store_commands.users_app, name="users")
+app.add_typer(store_commands.db_app, name="db")
+app.command()(store_commands.serve)
+app.command()(store_commands.demo)
+app.command()(store_commands.backup)
+app.command()(store_commands.restore)
 
 EXIT_STOP = 1
 EXIT_ERROR = 2

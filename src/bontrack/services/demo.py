@@ -1,0 +1,416 @@
+"""Deterministic synthetic demo data: a clinic, its users, and patients with several cycles,
+outcomes that improve and wane over each cycle, and a few side effects.
+
+Every generated cycle goes through the same plan check as a real one, with the history
+generated so far; a plan with a stop finding is scaled down until it passes (or dropped).
+Doses are drawn inside the label's own ranges from the reference data where it has them, so
+the demo never teaches a dose the label does not support. Patients are written in batches
+with a commit per batch, so memory stays flat whatever the number of patients.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bontrack.clinical.check import CheckResult, check_plan
+from bontrack.clinical.findings import Severity
+from bontrack.clinical.plan import read_plan
+from bontrack.clinical.triage import red_flags
+from bontrack.reference import Reference, default_reference
+from bontrack.reference.schema import LabelEntry
+from bontrack.services import accounts, audit
+from bontrack.store.models import (
+    Condition,
+    Cycle,
+    CycleFinding,
+    DiaryEntry,
+    Goal,
+    Injection,
+    Outcome,
+    Patient,
+    SideEffect,
+    User,
+    Vial,
+    Weight,
+)
+
+ANCHOR = date(2026, 11, 2)  # fixed, so the same seed gives the same data on any day
+CLINIC = "Demo clinic"
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class Template:
+    """A kind of patient: product, indication, ages and the muscles treated."""
+
+    product: str
+    indication: str
+    ages: tuple[int, int]
+    muscles: tuple[tuple[str, int, int, int], ...]  # fallback rows: muscle, min, max, sites
+    scale: str
+    icd10cm: str
+    weight: int = 1
+
+
+TEMPLATES = (
+    Template("onabotulinumtoxinA", "upper_limb_spasticity", (45, 85),
+             (("biceps_brachii", 60, 120, 3), ("brachioradialis", 45, 60, 2),
+              ("flexor_carpi_radialis", 20, 40, 1)), "modified_ashworth", "I69.351", 4),
+    Template("incobotulinumtoxinA", "upper_limb_spasticity", (40, 80),
+             (("biceps_brachii", 50, 100, 2), ("flexor_carpi_ulnaris", 20, 40, 1)),
+             "modified_ashworth", "I69.354", 2),
+    Template("abobotulinumtoxinA", "upper_limb_spasticity", (35, 80),
+             (("biceps_brachii", 200, 300, 3), ("flexor_carpi_radialis", 100, 150, 2),
+              ("flexor_digitorum_superficialis", 100, 150, 2)), "modified_ashworth",
+             "G81.11", 2),
+    Template("onabotulinumtoxinA", "lower_limb_spasticity", (40, 80),
+             (("gastrocnemius_medial_head", 50, 75, 3), ("soleus", 50, 75, 3),
+              ("tibialis_posterior", 50, 75, 3)), "modified_ashworth", "I69.353", 2),
+    Template("onabotulinumtoxinA", "upper_limb_spasticity", (3, 16),
+             (("biceps_brachii", 1, 1, 4),), "modified_ashworth", "G80.2", 2),
+    Template("abobotulinumtoxinA", "lower_limb_spasticity", (3, 16),
+             (("gastrocnemius", 4, 8, 2), ("soleus", 2, 4, 2)), "modified_ashworth", "G80.1", 2),
+    Template("onabotulinumtoxinA", "cervical_dystonia", (30, 75),
+             (("sternocleidomastoid", 20, 40, 2), ("splenius_capitis", 40, 70, 3),
+              ("trapezius", 30, 50, 2), ("levator_scapulae", 20, 40, 2)), "twstrs_total",
+             "G24.3", 3),
+    Template("rimabotulinumtoxinB", "cervical_dystonia", (30, 75),
+             (("splenius_capitis", 1000, 1500, 2), ("trapezius", 1000, 1500, 2),
+              ("levator_scapulae", 500, 1000, 2)), "twstrs_total", "G24.3", 1),
+    Template("onabotulinumtoxinA", "chronic_migraine", (20, 65), (), "headache_days",
+             "G43.709", 3),
+    Template("onabotulinumtoxinA", "axillary_hyperhidrosis", (20, 55),
+             (("axilla", 50, 50, 12),), "hdss", "L74.510", 1),
+)
+
+FIRST = ("Alex", "Sam", "Robin", "Kim", "Jo", "Charlie", "Nico", "Toni", "Lou", "Maxi",
+         "Ari", "Jules", "Sasha", "Noa", "Eli", "Rene", "Kai", "Mika", "Yan", "Dana")
+LAST = ("Synthetic", "Example", "Testperson", "Demo", "Sample", "Placeholder", "Fictive")
+SIDE_EFFECTS = (("injection site pain", "mild", False), ("bruising at the injection site",
+                "mild", False), ("neck pain", "mild", False), ("flu-like symptoms", "mild",
+                False), ("muscle weakness", "moderate", False), ("headache", "mild", False))
+RED_FLAG_EFFECT = ("difficulty swallowing (dysphagia)", "moderate", True)
+
+
+@dataclass
+class Summary:
+    clinic: str
+    patients: int = 0
+    cycles: int = 0
+    injections: int = 0
+    outcomes: int = 0
+    side_effects: int = 0
+    dropped_plans: int = 0
+    accounts: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _password(rng: random.Random) -> str:
+    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "".join(rng.choice(alphabet) for _ in range(14))
+
+
+def _child_weight(age: int, rng: random.Random) -> Decimal:
+    # a rough synthetic growth curve: 12 kg at 2 years, about 2.5 kg a year after
+    return Decimal(str(round(12 + 2.6 * (age - 2) + rng.uniform(-2, 3), 1)))
+
+
+def _doses(t: Template, label: LabelEntry | None, weight: Decimal | None, rng: random.Random
+           ) -> list[dict[str, Any]]:
+    """Injections for one cycle: label table rows where there are some, else the template's."""
+    side = rng.choice(("left", "right"))
+    out: list[dict[str, Any]] = []
+    rows = label.muscles if label is not None else []
+    if t.indication == "chronic_migraine" and rows:
+        for row in rows:
+            units = row.units.max if row.units and row.units.max else Decimal(5)
+            sites = int(row.sites.max) if row.sites and row.sites.max else 1
+            m = row.muscle
+            if row.both_sides:
+                half = units / 2
+                out += [{"muscle": m, "side": s, "units": half, "sites": max(1, sites // 2)}
+                        for s in ("left", "right")]
+            else:
+                out.append({"muscle": m, "side": "midline" if m == "procerus" else side,
+                            "units": units, "sites": sites})
+        return out
+    if t.indication == "axillary_hyperhidrosis":
+        return [{"muscle": "axilla", "side": s, "units": Decimal(50), "sites": 12}
+                for s in ("left", "right")]
+    usable = [r for r in rows if (r.units and r.units.min is not None and r.units.max)
+              or (r.units_per_kg and weight is not None and r.units_per_kg.max)]
+    if usable:
+        chosen = rng.sample(usable, k=min(len(usable), rng.randint(2, 4)))
+        for r in chosen:
+            if r.units and r.units.max:
+                lo, hi = r.units.min or r.units.max, r.units.max
+            else:
+                assert r.units_per_kg is not None and weight is not None
+                lo = (r.units_per_kg.min or r.units_per_kg.max or Decimal(1)) * weight
+                hi = (r.units_per_kg.max or lo) * weight
+            units = Decimal(str(round(rng.uniform(float(lo), float(hi)) / 5) * 5 or 5))
+            units = min(max(units, lo.quantize(Decimal(1))), hi.quantize(Decimal(1)))
+            smin = int(r.sites.min) if r.sites and r.sites.min else 1
+            smax = int(r.sites.max) if r.sites and r.sites.max else smin
+            out.append({"muscle": r.muscle, "side": side, "units": units,
+                        "sites": rng.randint(smin, smax)})
+        return out
+    for muscle, lo, hi, sites in t.muscles:
+        if weight is not None and t.ages[1] < 18:  # paediatric fallback rows are U/kg
+            units = Decimal(str(round(rng.uniform(lo, hi) * float(weight))))
+        else:
+            units = Decimal(str(round(rng.uniform(lo, hi) / 5) * 5))
+        out.append({"muscle": muscle, "side": side, "units": units, "sites": sites})
+    return out
+
+
+def _vials(product_id: str, total: Decimal, ref: Reference, when: datetime,
+           rng: random.Random) -> list[dict[str, Any]]:
+    p = ref.products[product_id]
+    sizes = sorted(v.size_units for v in p.vials)
+    size = next((s for s in reversed(sizes) if s <= total), sizes[0])
+    count = max(1, math.ceil(total / size))
+    volumes = [v for r in p.reconstitution if r.size_units == size for v in r.diluent_ml]
+    diluent = volumes[len(volumes) // 2] if volumes and p.form != "solution" else None
+    lot = f"L{rng.randint(10000, 99999)}"
+    return [{"size_units": size, **({"diluent_ml": diluent} if diluent else {}),
+             "reconstituted_at": when - timedelta(minutes=30 + 5 * i), "lot": lot,
+             "expiry": (when + timedelta(days=rng.randint(60, 400))).date()}
+            for i in range(count)]
+
+
+def _check(t: Template, birth: date, weight: Decimal | None, day: date,
+           injections: list[dict[str, Any]], history: list[dict[str, Any]],
+           ref: Reference, rng: random.Random) -> CheckResult | None:
+    """Check the plan; scale doses down until no stop remains (or give up)."""
+    when = datetime.combine(day, time(9, 30))
+    for _ in range(8):
+        total = sum((i["units"] for i in injections), Decimal(0))
+        doc = {"date": when, "patient": {"birth_date": birth,
+                                         **({"weight_kg": weight} if weight else {})},
+               "product": t.product, "indication": t.indication, "injections": injections,
+               "vials": _vials(t.product, total, ref, when, rng), "history": history}
+        result = check_plan(read_plan(doc, ref, where="demo"), ref)
+        if not any(f.severity == Severity.STOP for f in result.findings):
+            return result
+        for i in injections:
+            i["units"] = max(Decimal(1), (i["units"] * Decimal("0.8")).quantize(Decimal(1)))
+            i["sites"] = max(i["sites"], 1)
+    return None
+
+
+def _course(rng: random.Random, scale: str) -> list[tuple[int, Decimal, str]]:
+    """(day after injection, value, text) for one cycle: baseline, better, best, waning."""
+    if scale == "modified_ashworth":
+        base = rng.choice((2, 3, 3, 4))
+        best = max(0, base - rng.choice((1, 1, 2)))
+        mid = min(base, best + 1)
+        values = [(-1, base), (14, mid), (42, best), (84, mid), (105, base)]
+        text = {0: "0", 1: "1", 1.5: "1+", 2: "2", 3: "3", 4: "4"}
+        return [(d, Decimal(v), text[v]) for d, v in values]
+    if scale == "twstrs_total":
+        base = rng.randint(35, 55)
+        best = base - rng.randint(8, 18)
+        pts = [(-1, base), (14, (base + best) // 2), (42, best), (84, best + 5), (105, base - 2)]
+    elif scale == "headache_days":
+        base = rng.randint(15, 24)
+        best = max(2, base - rng.randint(5, 12))
+        pts = [(-1, base), (28, (base + best) // 2), (56, best), (84, best + 3)]
+    else:  # hdss
+        pts = [(-1, 4), (14, 2), (60, 1), (150, 3)]
+    return [(d, Decimal(v), str(v)) for d, v in pts]
+
+
+def ensure_accounts(session: Session, rng: random.Random, first_patient: int | None
+                    ) -> list[tuple[str, str, str]]:
+    clinic = accounts.get_or_create_clinic(session, CLINIC)
+    made: list[tuple[str, str, str]] = []
+    wanted = [("admin", "admin", None), ("dr.lee", "clinician", None),
+              ("dr.okafor", "clinician", None), ("nurse.kim", "nurse", None)]
+    if first_patient is not None:
+        wanted.append(("patient1", "patient", first_patient))
+    for username, role, pid in wanted:
+        password = _password(rng)
+        if session.scalar(select(User).where(User.username == username)) is None:
+            accounts.add_user(session, clinic=clinic, username=username, password=password,
+                              role=role, patient_id=pid)
+            made.append((username, role, password))
+        else:
+            made.append((username, role, "(unchanged: account existed)"))
+    return made
+
+
+def generate(sessions: sessionmaker[Session], *, patients: int, seed: int = 7,
+             ref: Reference | None = None, on_patient: Callable[[], None] | None = None
+             ) -> Summary:
+    ref = ref or default_reference()
+    rng = random.Random(seed)
+    summary = Summary(clinic=CLINIC)
+    weights = [t.weight for t in TEMPLATES]
+    account_rng = random.Random(seed * 7919)
+    with sessions() as s:
+        summary.accounts = ensure_accounts(s, account_rng, None)
+        clinic = accounts.get_or_create_clinic(s, CLINIC)
+        clinic_id = clinic.id
+        clinician_ids = [u.id for u in s.scalars(select(User).where(
+            User.clinic_id == clinic_id, User.role == "clinician").order_by(User.id))]
+        start = s.scalar(select(func.count()).select_from(Patient)
+                         .where(Patient.clinic_id == clinic_id)) or 0
+        s.commit()
+    first_patient: int | None = None
+    done = 0
+    while done < patients:
+        with sessions() as s:
+            for _ in range(min(BATCH, patients - done)):
+                pid = _one_patient(s, clinic_id, clinician_ids, start + done, rng, ref,
+                                   weights, summary)
+                if first_patient is None:
+                    first_patient = pid
+                done += 1
+                if on_patient:
+                    on_patient()
+            s.commit()
+    with sessions() as s:
+        if s.scalar(select(User).where(User.username == "patient1")) is None and first_patient:
+            clinic = accounts.get_or_create_clinic(s, CLINIC)
+            password = _password(account_rng)
+            accounts.add_user(s, clinic=clinic, username="patient1", password=password,
+                              role="patient", patient_id=first_patient)
+            summary.accounts.append(("patient1", "patient", password))
+            _diary(s, first_patient, rng)
+        s.commit()
+    return summary
+
+
+def _diary(s: Session, patient_id: int, rng: random.Random) -> None:
+    user = s.scalar(select(User).where(User.username == "patient1"))
+    assert user is not None
+    for k in range(8):
+        day = ANCHOR - timedelta(days=7 * (8 - k))
+        s.add(DiaryEntry(patient_id=patient_id, entry_date=day,
+                         spasm_frequency=rng.randint(1, 3), spasm_intensity=rng.randint(1, 3),
+                         pain=rng.randint(2, 6), side_effects="", note="",
+                         created_by=user.id, created_at=datetime.combine(day, time(20),
+                                                                         tzinfo=UTC),
+                         status="active"))
+
+
+def _one_patient(s: Session, clinic_id: int, clinicians: list[int], n: int,
+                 rng: random.Random, ref: Reference, weights: list[int],
+                 summary: Summary) -> int:
+    t = rng.choices(TEMPLATES, weights=weights)[0]
+    n_cycles = rng.randint(3, 6)
+    first_day = ANCHOR - timedelta(days=rng.randint(98, 112) * n_cycles)
+    age_at_first = rng.randint(*t.ages)
+    birth = first_day - timedelta(days=365 * age_at_first + rng.randint(0, 360))
+    now = datetime.now(UTC)
+    patient = Patient(clinic_id=clinic_id, mrn=f"DEMO-{n + 1:06d}",
+                      display_name=f"{rng.choice(FIRST)} {rng.choice(LAST)} {n + 1}",
+                      birth_date=birth, sex=rng.choice(("female", "male")), flags=[],
+                      medications=[], status="active", version=1, created_at=now,
+                      updated_at=now)
+    s.add(patient)
+    s.flush()
+    s.add(Condition(patient_id=patient.id, indication=t.indication, icd10cm=t.icd10cm,
+                    affected_side=None, onset_date=first_day - timedelta(days=200), note="",
+                    status="active", created_at=now))
+    clinician = rng.choice(clinicians)
+    if rng.random() < 0.5:
+        s.add(Goal(patient_id=patient.id, description=_goal_text(t), weight=rng.randint(1, 3),
+                   target_date=ANCHOR, attainment=rng.choice((-1, 0, 0, 1, 2)),
+                   status="active", version=1, created_by=clinician, created_at=now))
+    history: list[dict[str, Any]] = []
+    day = first_day
+    for _ in range(n_cycles):
+        age = (day - birth).days // 365
+        weight = _child_weight(age, rng) if age < 18 else Decimal(rng.randint(55, 95))
+        s.add(Weight(patient_id=patient.id, measured_on=day, weight_kg=weight,
+                     recorded_by=clinician, created_at=now))
+        label = ref.label_for_age(t.product, t.indication, age)
+        injections = _doses(t, label, weight, rng)
+        result = _check(t, birth, weight, day, injections, history, ref, rng)
+        if result is None:
+            summary.dropped_plans += 1
+            day += timedelta(days=rng.randint(98, 112))
+            continue
+        _store_cycle(s, patient.id, clinic_id, clinician, result, weight, t, rng, summary)
+        history.append({"date": day, "product": t.product, "indication": t.indication,
+                        "total_units": result.plan.total_units()})
+        day += timedelta(days=rng.randint(98, 112))
+    audit.record(s, None, "demo_create", "patient", patient.id, patient.id)
+    summary.patients += 1
+    return patient.id
+
+
+def _goal_text(t: Template) -> str:
+    return {
+        "upper_limb_spasticity": "Put on a shirt without help",
+        "lower_limb_spasticity": "Walk 100 m with the orthosis",
+        "cervical_dystonia": "Drive for 30 minutes without neck pain",
+        "chronic_migraine": "Work a full week without a headache day off",
+        "axillary_hyperhidrosis": "Wear a light shirt at work",
+    }.get(t.indication, "Daily activities with less effort")
+
+
+def _store_cycle(s: Session, patient_id: int, clinic_id: int, clinician: int,
+                 result: CheckResult, weight: Decimal, t: Template, rng: random.Random,
+                 summary: Summary) -> None:
+    plan, prep = result.plan, result.preparation
+    day = plan.date
+    signed = datetime.combine(day, time(11), tzinfo=UTC)
+    cycle = Cycle(patient_id=patient_id, clinic_id=clinic_id, date=day, product=plan.product,
+                  indication=plan.indication, clinician_id=clinician, weight_kg=weight,
+                  total_units=plan.total_units(), consent_recorded=True,
+                  consent_text="Benefits, risks (including spread of toxin effect) and "
+                  "alternatives discussed; patient agrees.", note="", status="signed",
+                  verdict=result.verdict, reference_version=result.reference_version,
+                  next_earliest_date=result.effect.next_earliest_date, signed_by=clinician,
+                  signed_at=signed, version=2, created_by=clinician, created_at=signed,
+                  updated_at=signed)
+    cycle.injections = [Injection(muscle=i.muscle, side=i.side, units=i.units, sites=i.sites,
+                                  volume_ml=ip.ml_total, guidance=rng.choice(
+                                      ("ultrasound", "emg", "estim", "anatomic")))
+                        for i, ip in zip(plan.injections, prep.per_injection, strict=True)]
+    opened = prep.vials_needed or 0
+    cycle.vials = [Vial(size_units=v.size_units, diluent_ml=v.diluent_ml, lot=v.lot,
+                        expiry=v.expiry, reconstituted_at=v.reconstituted_at,
+                        units_discarded=(prep.units_discarded if n == opened - 1
+                                         else Decimal(0)) if n < opened else None,
+                        recorded_by=clinician)
+                   for n, v in enumerate(plan.vials)]
+    cycle.findings = [CycleFinding(code=f.code, severity=f.severity.label, message=f.message,
+                                   value=f.value, limit=f.limit, unit=f.unit, muscle=f.muscle,
+                                   side=f.side, source=f.source) for f in result.findings]
+    s.add(cycle)
+    s.flush()
+    summary.cycles += 1
+    summary.injections += len(cycle.injections)
+    main = plan.injections[0]
+    for offset, value, text in _course(rng, t.scale):
+        when = datetime.combine(day + timedelta(days=offset), time(10), tzinfo=UTC)
+        if when.date() > ANCHOR:
+            continue
+        s.add(Outcome(patient_id=patient_id, cycle_id=cycle.id, scale=t.scale, value=value,
+                      value_text=text,
+                      muscle=main.muscle if t.scale == "modified_ashworth" else None,
+                      region=None, side=main.side if t.scale == "modified_ashworth" else None,
+                      measured_at=when, recorded_by=clinician, status="active"))
+        summary.outcomes += 1
+    roll = rng.random()
+    if roll < 0.12:
+        term, severity, serious = RED_FLAG_EFFECT if roll < 0.01 and t.indication == \
+            "cervical_dystonia" else rng.choice(SIDE_EFFECTS)
+        s.add(SideEffect(patient_id=patient_id, cycle_id=cycle.id, term=term,
+                         onset=day + timedelta(days=rng.randint(1, 14)), severity=severity,
+                         serious=serious, outcome="recovered", relatedness="possibly_related",
+                         red_flags=red_flags([term], default_reference().red_flags),
+                         reported_by=clinician, reported_at=signed, status="active"))
+        summary.side_effects += 1

@@ -1,0 +1,115 @@
+"""An API over a real, migrated database (SQLite and PostgreSQL), with users of every role
+in two clinics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bontrack.api.app import create_app
+from bontrack.services import accounts
+from bontrack.services.access import Actor
+from bontrack.services.records import create_patient
+from bontrack.services.schemas import PatientIn
+from bontrack.store.db import make_engine, session_factory, transaction
+from bontrack.store.migrate import upgrade
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class Api:
+    client: TestClient
+    url: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+
+    def h(self, who: str, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}", **extra}
+
+    def get(self, who: str, path: str, **kw: Any):
+        return self.client.get(path, headers=self.h(who, **kw.pop("headers", {})), **kw)
+
+    def post(self, who: str, path: str, json: Any = None, **kw: Any):
+        return self.client.post(path, json=json, headers=self.h(who, **kw.pop("headers", {})),
+                                **kw)
+
+    def patch(self, who: str, path: str, json: Any = None, **kw: Any):
+        return self.client.patch(path, json=json, headers=self.h(who, **kw.pop("headers", {})),
+                                 **kw)
+
+    def put(self, who: str, path: str, json: Any = None, **kw: Any):
+        return self.client.put(path, json=json, headers=self.h(who, **kw.pop("headers", {})),
+                               **kw)
+
+
+def seed(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    upgrade(engine)
+    ids: dict[str, int] = {}
+    with transaction(session_factory(engine)) as s:
+        a = accounts.get_or_create_clinic(s, "Clinic A")
+        b = accounts.get_or_create_clinic(s, "Clinic B")
+        users = {}
+        for name, role, clinic in [("admin", "admin", a), ("doc", "clinician", a),
+                                   ("doc2", "clinician", a), ("nurse", "nurse", a),
+                                   ("doc_b", "clinician", b)]:
+            users[name] = accounts.add_user(s, clinic=clinic, username=name, password=PASSWORD,
+                                            role=role)
+        actor_a = accounts.actor_of(users["doc"])
+        actor_b = accounts.actor_of(users["doc_b"])
+        from bontrack.reference import default_reference
+
+        ref = default_reference()
+        p1 = create_patient(s, actor_a, PatientIn(mrn="A-1", display_name="Alex Synthetic",
+                                                  birth_date="1960-04-02", sex="female",
+                                                  weight_kg=70), ref)
+        p2 = create_patient(s, actor_a, PatientIn(mrn="A-2", display_name="Sam Example",
+                                                  birth_date="2016-05-01", sex="male",
+                                                  weight_kg=24), ref)
+        pb = create_patient(s, actor_b, PatientIn(mrn="B-1", display_name="Kim Other",
+                                                  birth_date="1970-01-01"), ref)
+        s.flush()
+        accounts.add_user(s, clinic=a, username="pat", password=PASSWORD, role="patient",
+                          patient_id=p1.id)
+        accounts.add_user(s, clinic=a, username="pat2", password=PASSWORD, role="patient",
+                          patient_id=p2.id)
+        ids.update(p1=p1.id, p2=p2.id, pb=pb.id, doc=users["doc"].id)
+        _ = Actor
+    engine.dispose()
+    return ids
+
+
+@pytest.fixture
+def api(db_url: str):
+    ids = seed(db_url)
+    app = create_app(db_url)
+    with TestClient(app) as client:
+        out = Api(client=client, url=db_url, ids=ids)
+        for who in ("admin", "doc", "doc2", "nurse", "doc_b", "pat", "pat2"):
+            r = client.post("/api/v1/auth/token", json={"username": who, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            out.tokens[who] = r.json()["access_token"]
+        yield out
+    app.state.bontrack.engine.dispose()
+
+
+def uls_cycle(**over: Any) -> dict[str, Any]:
+    """A valid adult upper-limb BOTOX cycle (within every cited limit)."""
+    body: dict[str, Any] = {
+        "date": "2026-11-24",
+        "product": "onabotulinumtoxinA",
+        "indication": "upper_limb_spasticity",
+        "injections": [
+            {"muscle": "biceps_brachii", "side": "left", "units": 100, "sites": 3},
+            {"muscle": "brachioradialis", "side": "left", "units": 50, "sites": 2},
+        ],
+        "vials": [{"size_units": 200, "diluent_ml": 4, "lot": "C1", "expiry": "2027-06-30"}],
+        "consent_recorded": True,
+        "consent_text": "Benefits and risks discussed.",
+    }
+    body.update(over)
+    return body

@@ -1,0 +1,59 @@
+"""The schema comes from migrations only, and the models agree with them on both databases."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from bontrack.store.db import make_engine
+from bontrack.store.migrate import upgrade
+from bontrack.store.models import Base
+
+
+def test_upgrade_from_empty_creates_every_table(db_url):
+    engine = make_engine(db_url)
+    upgrade(engine)
+    names = set(sa.inspect(engine).get_table_names())
+    assert set(Base.metadata.tables) <= names
+    assert "alembic_version" in names
+    engine.dispose()
+
+
+def test_models_and_migrations_agree(db_url):
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_upgrade_twice_is_harmless(db_url):
+    engine = make_engine(db_url)
+    upgrade(engine)
+    upgrade(engine)
+    engine.dispose()
+
+
+def test_audit_events_are_append_only_in_the_database(db_url):
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with engine.begin() as c:
+        c.execute(sa.text("INSERT INTO audit_events (at, action, entity, outcome, detail) "
+                          "VALUES (CURRENT_TIMESTAMP, 'read', 'patient', 'ok', '')"))
+    for statement in ("UPDATE audit_events SET outcome = 'x'", "DELETE FROM audit_events"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), engine.begin() as c:
+            c.execute(sa.text(statement))
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 1
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()

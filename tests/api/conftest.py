@@ -83,18 +83,69 @@ def seed(url: str) -> dict[str, int]:
     return ids
 
 
-@pytest.fixture
-def api(db_url: str):
-    ids = seed(db_url)
-    app = create_app(db_url)
+TEMPLATES: dict[str, tuple[str, dict[str, int], dict[str, str]]] = {}
+
+
+def _template(kind: str, tmp_path_factory: pytest.TempPathFactory
+              ) -> tuple[str, dict[str, int], dict[str, str]]:
+    """A migrated, seeded database with signed-in tokens, built once per test session and
+    copied for each test (argon2 hashing and migrations are the slow part)."""
+    if kind not in TEMPLATES:
+        from tests.conftest import fresh_database
+
+        url, _drop = fresh_database(kind, tmp_path_factory.mktemp("template"))
+        ids = seed(url)
+        tokens: dict[str, str] = {}
+        app = create_app(url)
+        with TestClient(app) as client:
+            for who in ("admin", "doc", "doc2", "nurse", "doc_b", "pat", "pat2"):
+                r = client.post("/api/v1/auth/token",
+                                json={"username": who, "password": PASSWORD})
+                assert r.status_code == 200, r.text
+                tokens[who] = r.json()["access_token"]
+        app.state.bontrack.engine.dispose()
+        TEMPLATES[kind] = (url, ids, tokens)
+    return TEMPLATES[kind]
+
+
+def copy_database(template_url: str, kind: str, tmp_path) -> tuple[str, Any]:
+    if kind == "sqlite":
+        import shutil
+
+        source = template_url.removeprefix("sqlite:///")
+        target = tmp_path / "copy.db"
+        shutil.copy(source, target)
+        return f"sqlite:///{target}", lambda: None
+    import uuid
+
+    import sqlalchemy as sa
+
+    from tests.conftest import PG_ADMIN_URL
+
+    name = f"bt_{uuid.uuid4().hex[:12]}"
+    template = template_url.rsplit("/", 1)[1]
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tmp_path):
+    kind = request.param
+    template_url, ids, tokens = _template(kind, tmp_path_factory)
+    url, drop = copy_database(template_url, kind, tmp_path)
+    app = create_app(url)
     with TestClient(app) as client:
-        out = Api(client=client, url=db_url, ids=ids)
-        for who in ("admin", "doc", "doc2", "nurse", "doc_b", "pat", "pat2"):
-            r = client.post("/api/v1/auth/token", json={"username": who, "password": PASSWORD})
-            assert r.status_code == 200, r.text
-            out.tokens[who] = r.json()["access_token"]
-        yield out
+        yield Api(client=client, url=url, ids=dict(ids), tokens=dict(tokens))
     app.state.bontrack.engine.dispose()
+    drop()
 
 
 def uls_cycle(**over: Any) -> dict[str, Any]:
@@ -113,3 +164,19 @@ def uls_cycle(**over: Any) -> dict[str, Any]:
     }
     body.update(over)
     return body
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_templates():
+    yield
+    import sqlalchemy as sa
+
+    from tests.conftest import PG_ADMIN_URL
+
+    for kind, (url, _, _) in TEMPLATES.items():
+        if kind != "postgresql":
+            continue
+        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        admin.dispose()

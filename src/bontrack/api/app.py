@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -111,15 +112,27 @@ def bearer(request: Request) -> str:
     return token.strip()
 
 
-def current_actor(request: Request) -> Actor:
-    token = bearer(request)
+BEARER = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
+
+
+def current_token(request: Request,
+                  _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None
+                  ) -> str:
+    """The bearer token of the request (checked against the store inside the request's own
+    transaction, see ``authed``)."""
+    return bearer(request)
+
+
+TokenDep = Annotated[str, Depends(current_token)]
+
+
+@contextmanager
+def authed(request: Request, token: str) -> Iterator[tuple[Session, Actor]]:
+    """The request's one transaction, with the signed-in actor resolved inside it."""
     with tx(request) as s:
         actor = accounts.actor_for_token(s, token)
-    request.state.actor = actor
-    return actor
-
-
-ActorDep = Annotated[Actor, Depends(current_actor)]
+        request.state.actor = actor
+        yield s, actor
 Limit = Annotated[int, Query(ge=1, le=records.MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
@@ -248,24 +261,25 @@ def install_routes(app: FastAPI) -> None:
         return JSONResponse(out)
 
     @app.post(f"{v1}/auth/logout", tags=["auth"], status_code=204)
-    def logout(request: Request, actor: ActorDep) -> Response:
-        with tx(request) as s:
-            accounts.sign_out(s, bearer(request))
+    def logout(request: Request, token: TokenDep) -> Response:
+        with authed(request, token) as (s, _actor):
+            accounts.sign_out(s, token)
         return Response(status_code=204)
 
     @app.post(f"{v1}/plan-check", tags=["plan check"])
-    def plan_check(plan: dict[str, Any], request: Request, actor: ActorDep) -> JSONResponse:
+    def plan_check(plan: dict[str, Any], request: Request, token: TokenDep) -> JSONResponse:
         """The plan-check contract: the plan document in, the result document out."""
         from bontrack.services import check_document
 
-        st = _state(request)
-        _, doc = check_document(plan, where="plan", ref=st.ref)
+        with tx(request) as s:
+            accounts.actor_for_token(s, token)
+        _, doc = check_document(plan, where="plan", ref=_state(request).ref)
         return JSONResponse(doc)
 
     # -- patients ------------------------------------------------------------------------
     @app.post(f"{v1}/patients", tags=["patients"], status_code=201)
-    def create_patient(body: PatientIn, request: Request, actor: ActorDep) -> JSONResponse:
-        with tx(request) as s:
+    def create_patient(body: PatientIn, request: Request, token: TokenDep) -> JSONResponse:
+        with authed(request, token) as (s, actor):
             p = records.create_patient(s, actor, body, _state(request).ref)
             s.flush()
             s.refresh(p)
@@ -273,46 +287,46 @@ def install_routes(app: FastAPI) -> None:
         return one(out, 201)
 
     @app.get(f"{v1}/patients", tags=["patients"])
-    def search_patients(request: Request, actor: ActorDep, q: str | None = None,
+    def search_patients(request: Request, token: TokenDep, q: str | None = None,
                         limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             rows, total = records.search_patients(s, actor, q, limit, offset)
             return page([patient_view(p) for p in rows], total, limit, offset)
 
     @app.get(f"{v1}/patients/{{patient_id}}", tags=["patients"])
-    def read_patient(patient_id: int, request: Request, actor: ActorDep) -> JSONResponse:
-        with tx(request) as s:
+    def read_patient(patient_id: int, request: Request, token: TokenDep) -> JSONResponse:
+        with authed(request, token) as (s, actor):
             out = patient_view(records.get_patient(s, actor, patient_id))
         return one(out)
 
     @app.patch(f"{v1}/patients/{{patient_id}}", tags=["patients"])
-    def update_patient(patient_id: int, body: PatientPatch, request: Request, actor: ActorDep,
+    def update_patient(patient_id: int, body: PatientPatch, request: Request, token: TokenDep,
                        if_match: IfMatch = None) -> JSONResponse:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             p = records.update_patient(s, actor, patient_id, body, version_of(if_match),
                                        _state(request).ref)
             out = patient_view(p)
         return one(out)
 
     @app.post(f"{v1}/patients/{{patient_id}}/weights", tags=["patients"], status_code=201)
-    def add_weight(patient_id: int, body: WeightIn, request: Request, actor: ActorDep
+    def add_weight(patient_id: int, body: WeightIn, request: Request, token: TokenDep
                    ) -> JSONResponse:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             out = weight_view(records.add_weight(s, actor, patient_id, body))
         return JSONResponse(out, status_code=201)
 
     @app.get(f"{v1}/patients/{{patient_id}}/timeline", tags=["patients"])
-    def patient_timeline(patient_id: int, request: Request, actor: ActorDep) -> JSONResponse:
-        with tx(request) as s:
+    def patient_timeline(patient_id: int, request: Request, token: TokenDep) -> JSONResponse:
+        with authed(request, token) as (s, actor):
             out = timeline.timeline(s, actor, patient_id)
         return JSONResponse(out)
 
     # -- lists and creates per patient ---------------------------------------------------
     def listing(path: str, model: Any, entity: str, view: Any, tag: str) -> None:
         @app.get(f"{v1}/patients/{{patient_id}}/{path}", tags=[tag], name=f"list_{entity}")
-        def _list(patient_id: int, request: Request, actor: ActorDep, limit: Limit = 50,
+        def _list(patient_id: int, request: Request, token: TokenDep, limit: Limit = 50,
                   offset: Offset = 0) -> dict[str, Any]:
-            with tx(request) as s:
+            with authed(request, token) as (s, actor):
                 rows, total = records.list_for_patient(s, actor, patient_id, model, entity,
                                                        limit, offset)
                 return page([view(r) for r in rows], total, limit, offset)
@@ -324,97 +338,97 @@ def install_routes(app: FastAPI) -> None:
     listing("diary", DiaryEntry, "diary", diary_view, "diary")
 
     @app.post(f"{v1}/patients/{{patient_id}}/conditions", tags=["conditions"], status_code=201)
-    def add_condition(patient_id: int, body: ConditionIn, request: Request, actor: ActorDep
+    def add_condition(patient_id: int, body: ConditionIn, request: Request, token: TokenDep
                       ) -> JSONResponse:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             out = condition_view(records.add_condition(s, actor, patient_id, body,
                                                        _state(request).ref))
         return JSONResponse(out, status_code=201)
 
     @app.post(f"{v1}/patients/{{patient_id}}/outcomes", tags=["outcomes"], status_code=201)
-    def add_outcome(patient_id: int, body: OutcomeIn, request: Request, actor: ActorDep
+    def add_outcome(patient_id: int, body: OutcomeIn, request: Request, token: TokenDep
                     ) -> JSONResponse:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             out = outcome_view(records.add_outcome(s, actor, patient_id, body,
                                                    _state(request).ref))
         return JSONResponse(out, status_code=201)
 
     @app.post(f"{v1}/patients/{{patient_id}}/goals", tags=["goals"], status_code=201)
-    def add_goal(patient_id: int, body: GoalIn, request: Request, actor: ActorDep
+    def add_goal(patient_id: int, body: GoalIn, request: Request, token: TokenDep
                  ) -> JSONResponse:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             out = goal_view(records.add_goal(s, actor, patient_id, body))
         return one(out, 201)
 
     @app.post(f"{v1}/goals/{{goal_id}}/score", tags=["goals"])
-    def score_goal(goal_id: int, body: GoalScoreIn, request: Request, actor: ActorDep,
+    def score_goal(goal_id: int, body: GoalScoreIn, request: Request, token: TokenDep,
                    if_match: IfMatch = None) -> JSONResponse:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             out = goal_view(records.score_goal(s, actor, goal_id, body, version_of(if_match)))
         return one(out)
 
     @app.post(f"{v1}/patients/{{patient_id}}/side-effects", tags=["side effects"],
               status_code=201)
-    def add_side_effect(patient_id: int, body: SideEffectIn, request: Request, actor: ActorDep
+    def add_side_effect(patient_id: int, body: SideEffectIn, request: Request, token: TokenDep
                         ) -> JSONResponse:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             out = side_effect_view(records.add_side_effect(s, actor, patient_id, body,
                                                            _state(request).ref))
         return JSONResponse(out, status_code=201)
 
     @app.post(f"{v1}/patients/{{patient_id}}/diary", tags=["diary"], status_code=201)
-    def add_diary(patient_id: int, body: DiaryIn, request: Request, actor: ActorDep
+    def add_diary(patient_id: int, body: DiaryIn, request: Request, token: TokenDep
                   ) -> JSONResponse:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             out = diary_view(records.add_diary(s, actor, patient_id, body))
         return JSONResponse(out, status_code=201)
 
     # -- cycles --------------------------------------------------------------------------
     @app.post(f"{v1}/patients/{{patient_id}}/cycles", tags=["cycles"], status_code=201)
-    def record_cycle(patient_id: int, body: CycleIn, request: Request, actor: ActorDep
+    def record_cycle(patient_id: int, body: CycleIn, request: Request, token: TokenDep
                      ) -> JSONResponse:
         """Record a cycle: the plan check runs on what is recorded, with the history from
         the store. Stop findings need overrides (code + reason) given by a clinician."""
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             c = cycles.record_cycle(s, actor, patient_id, body, _state(request).ref)
             out = cycle_view(c)
         return one(out, 201)
 
     @app.get(f"{v1}/patients/{{patient_id}}/cycles", tags=["cycles"])
-    def list_cycles(patient_id: int, request: Request, actor: ActorDep, limit: Limit = 50,
+    def list_cycles(patient_id: int, request: Request, token: TokenDep, limit: Limit = 50,
                     offset: Offset = 0) -> dict[str, Any]:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             rows, total = cycles.list_cycles(s, actor, patient_id, limit, offset)
             return page([cycle_view(c) for c in rows], total, limit, offset)
 
     @app.get(f"{v1}/cycles/{{cycle_id}}", tags=["cycles"])
-    def read_cycle(cycle_id: int, request: Request, actor: ActorDep) -> JSONResponse:
-        with tx(request) as s:
+    def read_cycle(cycle_id: int, request: Request, token: TokenDep) -> JSONResponse:
+        with authed(request, token) as (s, actor):
             c = cycles.get_cycle(s, actor, cycle_id)
             out = {**cycle_view(c), "revisions": revision_views(c)}
         return one(out)
 
     @app.put(f"{v1}/cycles/{{cycle_id}}", tags=["cycles"])
-    def update_cycle(cycle_id: int, body: AmendIn, request: Request, actor: ActorDep,
+    def update_cycle(cycle_id: int, body: AmendIn, request: Request, token: TokenDep,
                      if_match: IfMatch = None) -> JSONResponse:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             c = cycles.update_draft(s, actor, cycle_id, body, version_of(if_match),
                                     _state(request).ref)
             out = cycle_view(c)
         return one(out)
 
     @app.post(f"{v1}/cycles/{{cycle_id}}/sign", tags=["cycles"])
-    def sign_cycle(cycle_id: int, request: Request, actor: ActorDep, body: SignIn | None = None,
+    def sign_cycle(cycle_id: int, request: Request, token: TokenDep, body: SignIn | None = None,
                    if_match: IfMatch = None) -> JSONResponse:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             c = cycles.sign_cycle(s, actor, cycle_id, body or SignIn(), version_of(if_match))
             out = cycle_view(c)
         return one(out)
 
     @app.post(f"{v1}/cycles/{{cycle_id}}/amend", tags=["cycles"])
-    def amend_cycle(cycle_id: int, body: AmendIn, request: Request, actor: ActorDep,
+    def amend_cycle(cycle_id: int, body: AmendIn, request: Request, token: TokenDep,
                     if_match: IfMatch = None) -> JSONResponse:
-        with tx(request) as s:
+        with authed(request, token) as (s, actor):
             c = cycles.amend_cycle(s, actor, cycle_id, body, version_of(if_match),
                                    _state(request).ref)
             out = cycle_view(c)
@@ -422,8 +436,8 @@ def install_routes(app: FastAPI) -> None:
 
     @app.post(f"{v1}/cycles/{{cycle_id}}/entered-in-error", tags=["cycles"])
     def entered_in_error(cycle_id: int, body: EnteredInErrorIn, request: Request,
-                         actor: ActorDep, if_match: IfMatch = None) -> JSONResponse:
-        with tx(request) as s:
+                         token: TokenDep, if_match: IfMatch = None) -> JSONResponse:
+        with authed(request, token) as (s, actor):
             c = cycles.enter_in_error(s, actor, cycle_id, body, version_of(if_match))
             out = cycle_view(c)
         return one(out)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from bontrack.services import audit
 from bontrack.services.access import Actor
@@ -17,28 +18,53 @@ from bontrack.services.views import (
     patient_view,
     side_effect_view,
 )
-from bontrack.store.models import Cycle, Outcome, SideEffect
+from bontrack.store.models import (
+    Cycle,
+    CycleFinding,
+    Injection,
+    Outcome,
+    Override,
+    SideEffect,
+    Vial,
+)
 
 
 def _day(x: date | datetime) -> str:
     return (x.date() if isinstance(x, datetime) else x).isoformat()
 
 
+def _cycles(session: Session, patient_id: int) -> list[SimpleNamespace]:
+    """Cycles with their children, read with plain SELECTs (no ORM objects): the timeline is
+    the most read page, and rows are several times cheaper than mapped instances."""
+    rows = session.execute(select(Cycle.__table__).where(Cycle.patient_id == patient_id)).all()
+    cycles = {r.id: SimpleNamespace(**r._mapping, injections=[], vials=[], findings=[],
+                                    overrides=[]) for r in rows}
+    if not cycles:
+        return []
+    ids = list(cycles)
+    for model, attr in ((Injection, "injections"), (Vial, "vials"),
+                        (CycleFinding, "findings"), (Override, "overrides")):
+        table = model.__table__
+        for r in session.execute(select(table).where(table.c.cycle_id.in_(ids))
+                                 .order_by(table.c.id)):
+            getattr(cycles[r.cycle_id], attr).append(r)
+    return list(cycles.values())
+
+
 def timeline(session: Session, actor: Actor, patient_id: int) -> dict[str, Any]:
     patient = get_patient(session, actor, patient_id, audit_read=False)
-    cycles = session.scalars(
-        select(Cycle).where(Cycle.patient_id == patient.id)
-        .options(selectinload(Cycle.injections), selectinload(Cycle.vials),
-                 selectinload(Cycle.findings), selectinload(Cycle.overrides))
-    ).all()
-    outcomes = session.scalars(select(Outcome).where(Outcome.patient_id == patient.id)).all()
-    effects = session.scalars(select(SideEffect).where(SideEffect.patient_id == patient.id)).all()
+    cycles = _cycles(session, patient.id)
+    outcomes = session.execute(
+        select(Outcome.__table__).where(Outcome.patient_id == patient.id)).all()
+    effects = session.execute(
+        select(SideEffect.__table__).where(SideEffect.patient_id == patient.id)).all()
     events: list[tuple[str, int, dict[str, Any]]] = []
-    events += [(_day(c.date), 0, {"kind": "cycle", **cycle_view(c)}) for c in cycles]
-    events += [(_day(o.measured_at), 1, {"kind": "outcome", **outcome_view(o)})
+    events += [(_day(c.date), 0, {"kind": "cycle", **cycle_view(c)})  # type: ignore[arg-type]
+               for c in cycles]
+    events += [(_day(o.measured_at), 1, {"kind": "outcome", **outcome_view(o)})  # type: ignore[arg-type]
                for o in outcomes]
-    events += [(_day(s.onset), 2, {"kind": "side_effect", **side_effect_view(s)})
-               for s in effects]
+    events += [(_day(e.onset), 2, {"kind": "side_effect", **side_effect_view(e)})  # type: ignore[arg-type]
+               for e in effects]
     events.sort(key=lambda e: (e[0], e[1], e[2]["id"]))
     live = [c for c in cycles if c.status != "entered_in_error"]
     last = max(live, key=lambda c: c.date) if live else None

@@ -1,0 +1,196 @@
+"""Benchmark: GET /timeline of a patient with 20 cycles, next to a bare Starlette endpoint
+returning JSON of the same size, in the same run, with the same load generator.
+
+Both servers run as separate uvicorn processes on loopback; the load generator uses
+keep-alive connections from threads (http.client). Prints requests/s, p50/p99 latency, the
+ratio to the bare endpoint, and the servers' peak RSS.
+
+    python bench/api.py [--seconds 10] [--clients 8] [--db sqlite:///tmp/bench.db]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+BARE_APP = """
+import json, sys
+from starlette.applications import Starlette
+from starlette.responses import Response
+from starlette.routing import Route
+body = open(sys.argv[1], "rb").read()
+async def timeline(request):
+    return Response(body, media_type="application/json")
+app = Starlette(routes=[Route("/timeline", timeline)])
+import uvicorn
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait(port: int) -> None:
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def seed(db: str) -> tuple[int, str]:
+    """A clinic, a clinician and one patient with 20 signed cycles; returns (id, token)."""
+    from fastapi.testclient import TestClient
+
+    from bontrack.api.app import create_app
+    from bontrack.reference import default_reference
+    from bontrack.services import accounts
+    from bontrack.services.records import create_patient
+    from bontrack.services.schemas import PatientIn
+    from bontrack.store.db import make_engine, session_factory, transaction
+    from bontrack.store.migrate import upgrade
+
+    engine = make_engine(db)
+    upgrade(engine)
+    with transaction(session_factory(engine)) as s:
+        clinic = accounts.get_or_create_clinic(s, "Bench clinic")
+        user = accounts.add_user(s, clinic=clinic, username=f"bench{time.time_ns()}",
+                                 password="bench password 123", role="clinician")
+        p = create_patient(s, accounts.actor_of(user),
+                           PatientIn(mrn=f"B{time.time_ns()}", display_name="Bench Patient",
+                                     birth_date=date(1960, 1, 1), weight_kg=75),
+                           default_reference())
+        s.flush()
+        pid, username = p.id, user.username
+    app = create_app(db, engine=engine)
+    with TestClient(app) as c:
+        tok = c.post("/api/v1/auth/token", json={"username": username,
+                                                  "password": "bench password 123"}).json()
+        h = {"Authorization": f"Bearer {tok['access_token']}"}
+        for k in range(20):
+            day = date(2020, 1, 6) + timedelta(days=100 * k)
+            body = {"date": day.isoformat(), "product": "onabotulinumtoxinA",
+                    "indication": "upper_limb_spasticity", "consent_recorded": True,
+                    "injections": [
+                        {"muscle": "biceps_brachii", "side": "left", "units": 100, "sites": 3},
+                        {"muscle": "brachioradialis", "side": "left", "units": 50, "sites": 2},
+                        {"muscle": "brachialis", "side": "left", "units": 40, "sites": 1}],
+                    "vials": [{"size_units": 200, "diluent_ml": 4, "lot": f"L{k}"}]}
+            r = c.post(f"/api/v1/patients/{pid}/cycles", json=body, headers=h)
+            assert r.status_code == 201, r.text
+            for days, value in ((-1, "3"), (42, "1+"), (84, "2")):
+                c.post(f"/api/v1/patients/{pid}/outcomes", headers=h, json={
+                    "scale": "modified_ashworth", "value": value, "muscle": "biceps_brachii",
+                    "side": "left", "cycle_id": r.json()["id"],
+                    "measured_at": f"{(day + timedelta(days=days)).isoformat()}T10:00:00Z"})
+    engine.dispose()
+    return pid, tok["access_token"]
+
+
+def load(port: int, path: str, headers: dict[str, str], seconds: float, clients: int
+         ) -> tuple[float, list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker() -> None:
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        bad = 0
+        while time.monotonic() < stop:
+            t0 = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            mine.append(time.perf_counter() - t0)
+            if resp.status != 200:
+                bad += 1
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors += bad
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return len(latencies) / (time.monotonic() - start), latencies, errors
+
+
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def pct(xs: list[float], q: float) -> float:
+    return statistics.quantiles(xs, n=100)[q - 1] * 1000 if len(xs) > 2 else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--db", default=None)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp())
+    db = args.db or f"sqlite:///{tmp / 'bench.db'}"
+    pid, token = seed(db)
+    api_port, bare_port = free_port(), free_port()
+    api = subprocess.Popen([sys.executable, "-c", "from bontrack.cli.main import run; run()",
+                            "serve", "--db", db, "--port", str(api_port)],
+                           stdout=subprocess.DEVNULL)
+    wait(api_port)
+    headers = {"Authorization": f"Bearer {token}"}
+    conn = http.client.HTTPConnection("127.0.0.1", api_port)
+    conn.request("GET", f"/api/v1/patients/{pid}/timeline", headers=headers)
+    body = conn.getresponse().read()
+    conn.close()
+    (tmp / "body.json").write_bytes(body)
+    events = len(json.loads(body)["events"])
+    bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(tmp / "body.json"),
+                             str(bare_port)])
+    wait(bare_port)
+    try:
+        print(f"timeline: {len(body):,} bytes, {events} events (20 cycles); "
+              f"{args.clients} clients x {args.seconds:.0f} s each; database {db.split(':')[0]}")
+        b_rate, b_lat, b_err = load(bare_port, "/timeline", {}, args.seconds, args.clients)
+        a_rate, a_lat, a_err = load(api_port, f"/api/v1/patients/{pid}/timeline", headers,
+                                    args.seconds, args.clients)
+        print(f"bare Starlette, same JSON: {b_rate:8.1f} req/s  p50 {pct(b_lat, 50):6.1f} ms"
+              f"  p99 {pct(b_lat, 99):6.1f} ms  errors {b_err}")
+        print(f"bontrack GET /timeline:    {a_rate:8.1f} req/s  p50 {pct(a_lat, 50):6.1f} ms"
+              f"  p99 {pct(a_lat, 99):6.1f} ms  errors {a_err}")
+        print(f"ratio to bare: {a_rate / b_rate:.2f} (goal >= 0.50)")
+        print(f"peak RSS: bontrack server {rss_mib(api.pid):.1f} MiB, bare server "
+              f"{rss_mib(bare.pid):.1f} MiB")
+    finally:
+        for p in (api, bare):
+            p.terminate()
+            p.wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""A real server process: records survive a restart, and SIGKILL in the middle of a stream
+of writes never leaves a half-saved cycle nor loses a write that was answered 2xx."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, timedelta
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from tests.api.conftest import PASSWORD, seed, uls_cycle
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from bontrack.cli.main import run; run()", "serve",
+             "--db", self.url, "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, sig)
+        self.proc.wait(timeout=30)
+
+    def token(self, who: str) -> dict[str, str]:
+        r = httpx.post(f"{self.base}/api/v1/auth/token",
+                       json={"username": who, "password": PASSWORD}, timeout=30)
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.fixture
+def server(db_url):
+    ids = seed(db_url)
+    srv = Server(db_url)
+    srv.start()
+    yield srv, ids
+    if srv.proc and srv.proc.poll() is None:
+        srv.kill(signal.SIGTERM)
+
+
+def test_records_survive_a_server_restart(server):
+    srv, ids = server
+    h = srv.token("doc")
+    r = httpx.post(f"{srv.base}/api/v1/patients/{ids['p1']}/cycles", json=uls_cycle(),
+                   headers=h, timeout=30)
+    assert r.status_code == 201
+    before = r.json()
+    srv.kill(signal.SIGTERM)
+    srv.start()
+    after = httpx.get(f"{srv.base}/api/v1/cycles/{before['id']}", headers=h, timeout=30).json()
+    assert {k: after[k] for k in before} == before
+
+
+def test_sigkill_during_a_stream_of_cycle_writes_loses_nothing_acknowledged(server):
+    srv, ids = server
+    h = srv.token("doc")
+    acknowledged: list[int] = []
+    kills = 3
+
+    def stream(start: int) -> None:
+        k = start
+        with httpx.Client(timeout=10) as client:
+            while True:
+                day = date(1990, 1, 1) + timedelta(days=100 * k)
+                try:
+                    r = client.post(f"{srv.base}/api/v1/patients/{ids['p1']}/cycles",
+                                    json=uls_cycle(date=day.isoformat()), headers=h)
+                except httpx.HTTPError:
+                    return
+                if r.status_code == 201:
+                    acknowledged.append(r.json()["id"])
+                k += 1
+
+    offset = 0
+    for n in range(kills):
+        t = threading.Thread(target=stream, args=(offset,))
+        t.start()
+        time.sleep(0.8 + 0.37 * n)
+        srv.kill(signal.SIGKILL)
+        t.join(timeout=30)
+        offset += 200
+        srv.start()
+    assert acknowledged, "no write was acknowledged before the kills"
+    engine = sa.create_engine(srv.url)
+    with engine.connect() as c:
+        stored = {r[0] for r in c.execute(sa.text("SELECT id FROM cycles"))}
+        half = c.execute(sa.text(
+            "SELECT count(*) FROM cycles c WHERE NOT EXISTS "
+            "(SELECT 1 FROM injections i WHERE i.cycle_id = c.id) OR NOT EXISTS "
+            "(SELECT 1 FROM audit_events a WHERE a.entity = 'cycle' AND a.action = 'create' "
+            "AND a.entity_id = c.id)")).scalar()
+    engine.dispose()
+    assert set(acknowledged) <= stored
+    assert half == 0

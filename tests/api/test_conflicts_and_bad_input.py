@@ -70,10 +70,7 @@ BAD = [
                          ids=[f"{m} {p} {f}" for m, p, _, f in BAD])
 def test_bad_input_is_a_problem_naming_the_field(api, method, path, body, field):
     path = path.format(**api.ids)
-    if method == "get":
-        r = api.get("doc", path)
-    else:
-        r = getattr(api, method)("doc", path, body)
+    r = api.get("doc", path) if method == "get" else getattr(api, method)("doc", path, body)
     assert 400 <= r.status_code < 500, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()

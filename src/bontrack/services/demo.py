@@ -163,11 +163,11 @@ def _doses(t: Template, label: LabelEntry | None, weight: Decimal | None, rng: r
             out.append({"muscle": r.muscle, "side": side, "units": units,
                         "sites": rng.randint(smin, smax)})
         return out
-    for muscle, lo, hi, sites in t.muscles:
+    for muscle, low, high, sites in t.muscles:
         if weight is not None and t.ages[1] < 18:  # paediatric fallback rows are U/kg
-            units = Decimal(str(round(rng.uniform(lo, hi) * float(weight))))
+            units = Decimal(str(round(rng.uniform(low, high) * float(weight))))
         else:
-            units = Decimal(str(round(rng.uniform(lo, hi) / 5) * 5))
+            units = Decimal(str(round(rng.uniform(low, high) / 5) * 5))
         out.append({"muscle": muscle, "side": side, "units": units, "sites": sites})
     return out
 
@@ -233,7 +233,8 @@ def ensure_accounts(session: Session, rng: random.Random, first_patient: int | N
                     ) -> list[tuple[str, str, str]]:
     clinic = accounts.get_or_create_clinic(session, CLINIC)
     made: list[tuple[str, str, str]] = []
-    wanted = [("admin", "admin", None), ("dr.lee", "clinician", None),
+    wanted: list[tuple[str, str, int | None]] = [
+        ("admin", "admin", None), ("dr.lee", "clinician", None),
               ("dr.okafor", "clinician", None), ("nurse.kim", "nurse", None)]
     if first_patient is not None:
         wanted.append(("patient1", "patient", first_patient))

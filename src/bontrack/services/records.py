@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -156,7 +156,7 @@ def update_patient(session: Session, actor: Actor, patient_id: int, body: Patien
 def search_patients(session: Session, actor: Actor, q: str | None, limit: int, offset: int
                     ) -> tuple[list[Patient], int]:
     require_role(actor, ("admin", "clinician", "nurse"), "search patients")
-    stmt: Select[tuple[Patient]] = select(Patient).where(Patient.clinic_id == actor.clinic_id)
+    stmt = select(Patient).where(Patient.clinic_id == actor.clinic_id)
     if q:
         like = f"%{q.strip()[:100]}%"
         stmt = stmt.where(or_(Patient.mrn.ilike(like), Patient.display_name.ilike(like)))

@@ -9,6 +9,7 @@ DELETE on it). Units are NUMERIC, never float.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -140,7 +141,7 @@ class Cycle(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
-    date: Mapped[date] = mapped_column(Date)
+    date: Mapped[dt.date] = mapped_column(Date)
     product: Mapped[str] = mapped_column(String(40))
     indication: Mapped[str] = mapped_column(String(64))
     clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -152,7 +153,7 @@ class Cycle(Base):
     status: Mapped[str] = mapped_column(String(20), default="draft")
     verdict: Mapped[str] = mapped_column(String(10))
     reference_version: Mapped[str] = mapped_column(String(40))
-    next_earliest_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    next_earliest_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -61,7 +61,7 @@ from bontrack.services.views import (
     side_effect_view,
     weight_view,
 )
-from bontrack.store.db import make_engine, session_factory
+from bontrack.store.db import make_engine, session_factory, transaction
 from bontrack.store.models import Condition, DiaryEntry, Goal, Outcome, SideEffect
 
 PROBLEM = "application/problem+json"
@@ -93,15 +93,8 @@ def _state(request: Request) -> State:
 @contextmanager
 def tx(request: Request) -> Iterator[Session]:
     """One transaction per request; committed before the answer is sent."""
-    session = _state(request).sessions()
-    try:
+    with transaction(_state(request).sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def bearer(request: Request) -> str:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -36,8 +37,17 @@ def make_engine(url: str, **kw: Any) -> Engine:
             # on the busy timeout instead of failing mid-transaction with "locked".
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        engine._bontrack_writer = threading.Lock()  # type: ignore[attr-defined]
         return engine
     return create_engine(url, pool_pre_ping=True, **kw)
+
+
+def writer_lock(engine: Engine) -> AbstractContextManager[Any]:
+    """SQLite allows one writer at a time. Threads of one process queue on this lock rather
+    than on SQLite's busy handler, which sleeps and retries (seconds of tail latency under
+    load); other processes still wait on the busy timeout. PostgreSQL needs no lock."""
+    lock = getattr(engine, "_bontrack_writer", None)
+    return lock if lock is not None else nullcontext()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -47,12 +57,14 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error (nothing half-saved)."""
-    session = factory()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    bind = factory.kw.get("bind")
+    with writer_lock(bind) if isinstance(bind, Engine) else nullcontext():
+        session = factory()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()

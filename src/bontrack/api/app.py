@@ -309,10 +309,10 @@ def install_routes(app: FastAPI) -> None:
         return JSONResponse(out, status_code=201)
 
     @app.get(f"{v1}/patients/{{patient_id}}/timeline", tags=["patients"])
-    def patient_timeline(patient_id: int, request: Request, token: TokenDep) -> JSONResponse:
+    def patient_timeline(patient_id: int, request: Request, token: TokenDep) -> Response:
         with authed(request, token) as (s, actor):
-            out = timeline.timeline(s, actor, patient_id)
-        return JSONResponse(out)
+            body = timeline.timeline_json(s, actor, patient_id)
+        return Response(body, media_type="application/json")
 
     # -- lists and creates per patient ---------------------------------------------------
     def listing(path: str, model: Any, entity: str, view: Any, tag: str) -> None:

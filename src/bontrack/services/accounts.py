@@ -156,13 +156,19 @@ def actor_of(user: User) -> Actor:
 
 
 def actor_for_token(session: Session, token: str) -> Actor:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    """The account behind a bearer token, in one query (this runs on every request)."""
+    row = session.execute(
+        select(User.id, User.clinic_id, User.role, User.username, User.patient_id,
+               User.disabled, ApiToken.revoked, ApiToken.expires_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == _hash_token(token))
+    ).first()
     if row is None or row.revoked or _aware(row.expires_at) <= _now():
         raise NotAuthenticated("the bearer token is unknown, expired or revoked")
-    user = session.get(User, row.user_id)
-    if user is None or user.disabled:
+    if row.disabled:
         raise NotAuthenticated("this account is disabled")
-    return actor_of(user)
+    return Actor(user_id=row.id, clinic_id=row.clinic_id, role=row.role,
+                 username=row.username, patient_id=row.patient_id)
 
 
 def sign_out(session: Session, token: str) -> None:

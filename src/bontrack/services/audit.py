@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from bontrack.services.access import Actor
-from bontrack.store.models import AuditEvent
+from bontrack.store.models import AuditEvent, Patient
+
+#: Actions that only read; every other action with a patient changes the patient's record.
+READS = frozenset({"read", "search", "sign_in"})
 
 
 def now() -> datetime:
@@ -38,3 +42,10 @@ def record(
             detail=detail[:2000],
         )
     )
+    if patient_id is not None and action not in READS and outcome == "ok":
+        session.execute(
+            update(Patient)
+            .where(Patient.id == patient_id)
+            .values(record_version=Patient.record_version + 1)
+            .execution_options(synchronize_session=False)
+        )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -9,8 +12,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bontrack.errors import NotFound
 from bontrack.services import audit
-from bontrack.services.access import Actor
+from bontrack.services.access import Actor, can_read_patient
 from bontrack.services.records import get_patient
 from bontrack.services.views import (
     cycle_view,
@@ -24,6 +28,7 @@ from bontrack.store.models import (
     Injection,
     Outcome,
     Override,
+    Patient,
     SideEffect,
     Vial,
 )
@@ -51,7 +56,8 @@ def _cycles(session: Session, patient_id: int) -> list[SimpleNamespace]:
     return list(cycles.values())
 
 
-def timeline(session: Session, actor: Actor, patient_id: int) -> dict[str, Any]:
+def timeline(session: Session, actor: Actor, patient_id: int, audit_read: bool = True
+             ) -> dict[str, Any]:
     patient = get_patient(session, actor, patient_id, audit_read=False)
     cycles = _cycles(session, patient.id)
     outcomes = session.execute(
@@ -68,11 +74,59 @@ def timeline(session: Session, actor: Actor, patient_id: int) -> dict[str, Any]:
     events.sort(key=lambda e: (e[0], e[1], e[2]["id"]))
     live = [c for c in cycles if c.status != "entered_in_error"]
     last = max(live, key=lambda c: c.date) if live else None
-    audit.record(session, actor, "read", "timeline", patient_id=patient.id,
-                 detail=f"n={len(events)}")
+    if audit_read:
+        audit.record(session, actor, "read", "timeline", patient_id=patient.id,
+                     detail=f"n={len(events)}")
     return {
         "patient": patient_view(patient),
         "next_earliest_date": (last.next_earliest_date.isoformat()
                                if last and last.next_earliest_date else None),
         "events": [{"date": d, **e} for d, _, e in events],
     }
+
+
+class _Cache:
+    """A small LRU of serialised timelines, keyed by (patient, record_version). The version
+    is read from the database in the request's own transaction, so a cached view is used
+    only while no write (from any process) has touched the record."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[int, int]) -> bytes | None:
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is not None:
+                self.items.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple[int, int], value: bytes) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+CACHE = _Cache()
+
+
+def timeline_json(session: Session, actor: Actor, patient_id: int) -> bytes:
+    """The timeline as JSON bytes, built once per version of the patient's record."""
+    row = session.execute(
+        select(Patient.id, Patient.clinic_id, Patient.record_version)
+        .where(Patient.id == patient_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"patient {patient_id} not found")
+    can_read_patient(actor, row)  # type: ignore[arg-type]
+    key = (row.id, row.record_version)
+    body = CACHE.get(key)
+    if body is None:
+        body = json.dumps(timeline(session, actor, patient_id, audit_read=False),
+                          ensure_ascii=False, separators=(",", ":")).encode()
+        CACHE.put(key, body)
+    audit.record(session, actor, "read", "timeline", patient_id=patient_id)
+    return body

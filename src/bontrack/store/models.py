@@ -99,6 +99,9 @@ class Patient(Base):
     medications: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default="active")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Bumped by every write to any part of this patient's record (see services.audit):
+    #: a cheap test of whether a cached view of the record is still current.
+    record_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

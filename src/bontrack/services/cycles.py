@@ -8,6 +8,7 @@ clinician. Everything happens in the caller's transaction: a refused cycle leave
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -124,7 +125,6 @@ def _fill(session: Session, cycle: Cycle, actor: Actor, body: CycleIn, result: C
           weight: Decimal | None) -> None:
     """Write the cycle's children from the body and the check result."""
     plan = result.plan
-    prep = result.preparation
     cycle.date = body.date
     cycle.product = plan.product
     cycle.indication = plan.indication
@@ -136,31 +136,42 @@ def _fill(session: Session, cycle: Cycle, actor: Actor, body: CycleIn, result: C
     cycle.verdict = result.verdict
     cycle.reference_version = result.reference_version
     cycle.next_earliest_date = result.effect.next_earliest_date
-    cycle.injections = [
-        Injection(muscle=i.muscle, side=i.side, units=i.units, sites=i.sites,
-                  volume_ml=ip.ml_total, guidance=i.guidance)
-        for i, ip in zip(plan.injections, prep.per_injection, strict=True)
-    ]
-    opened = prep.vials_needed or 0
-    cycle.vials = [
-        Vial(size_units=v.size_units, diluent_ml=v.diluent_ml, lot=v.lot, expiry=v.expiry,
-             reconstituted_at=v.reconstituted_at,
-             units_discarded=(prep.units_discarded if n == opened - 1 else Decimal(0))
-             if n < opened else None,
-             recorded_by=actor.user_id)
-        for n, v in enumerate(plan.vials)
-    ]
-    cycle.findings = [
-        CycleFinding(code=f.code, severity=f.severity.label, message=f.message, value=f.value,
-                     limit=f.limit, unit=f.unit, muscle=f.muscle, side=f.side, source=f.source)
-        for f in result.findings
-    ]
+    cycle.injections, cycle.vials, cycle.findings = children(result, actor.user_id)
     stops = {f.code for f in result.findings if f.severity == Severity.STOP}
     now = audit.now()
     for o in body.overrides:
         if o.code in stops:
             session.add(Override(cycle_id=cycle.id, code=o.code, clinician_id=actor.user_id,
                                  reason=o.reason, created_at=now))
+
+
+def children(result: CheckResult, recorded_by: int,
+             guidance: Callable[[], str | None] | None = None
+             ) -> tuple[list[Injection], list[Vial], list[CycleFinding]]:
+    """The rows of a checked cycle: injections with their volume, vials with the units
+    discarded (all on the last opened vial; unopened vials none), and the findings as they
+    were at checking time."""
+    plan, prep = result.plan, result.preparation
+    injections = [
+        Injection(muscle=i.muscle, side=i.side, units=i.units, sites=i.sites,
+                  volume_ml=ip.ml_total, guidance=guidance() if guidance else i.guidance)
+        for i, ip in zip(plan.injections, prep.per_injection, strict=True)
+    ]
+    opened = prep.vials_needed or 0
+    vials = []
+    for n, v in enumerate(plan.vials):
+        discarded = None
+        if n < opened:
+            discarded = prep.units_discarded if n == opened - 1 else Decimal(0)
+        vials.append(Vial(size_units=v.size_units, diluent_ml=v.diluent_ml, lot=v.lot,
+                          expiry=v.expiry, reconstituted_at=v.reconstituted_at,
+                          units_discarded=discarded, recorded_by=recorded_by))
+    findings = [
+        CycleFinding(code=f.code, severity=f.severity.label, message=f.message, value=f.value,
+                     limit=f.limit, unit=f.unit, muscle=f.muscle, side=f.side, source=f.source)
+        for f in result.findings
+    ]
+    return injections, vials, findings
 
 
 def record_cycle(session: Session, actor: Actor, patient_id: int, body: CycleIn,

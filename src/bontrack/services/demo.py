@@ -28,18 +28,16 @@ from bontrack.clinical.triage import red_flags
 from bontrack.reference import Reference, default_reference
 from bontrack.reference.schema import LabelEntry
 from bontrack.services import accounts, audit
+from bontrack.services.cycles import children
 from bontrack.store.models import (
     Condition,
     Cycle,
-    CycleFinding,
     DiaryEntry,
     Goal,
-    Injection,
     Outcome,
     Patient,
     SideEffect,
     User,
-    Vial,
     Weight,
 )
 
@@ -364,7 +362,7 @@ def _goal_text(t: Template) -> str:
 def _store_cycle(s: Session, patient_id: int, clinic_id: int, clinician: int,
                  result: CheckResult, weight: Decimal, t: Template, rng: random.Random,
                  summary: Summary) -> None:
-    plan, prep = result.plan, result.preparation
+    plan = result.plan
     day = plan.date
     signed = datetime.combine(day, time(11), tzinfo=UTC)
     cycle = Cycle(patient_id=patient_id, clinic_id=clinic_id, date=day, product=plan.product,
@@ -376,20 +374,8 @@ def _store_cycle(s: Session, patient_id: int, clinic_id: int, clinician: int,
                   next_earliest_date=result.effect.next_earliest_date, signed_by=clinician,
                   signed_at=signed, version=2, created_by=clinician, created_at=signed,
                   updated_at=signed)
-    cycle.injections = [Injection(muscle=i.muscle, side=i.side, units=i.units, sites=i.sites,
-                                  volume_ml=ip.ml_total, guidance=rng.choice(
-                                      ("ultrasound", "emg", "estim", "anatomic")))
-                        for i, ip in zip(plan.injections, prep.per_injection, strict=True)]
-    opened = prep.vials_needed or 0
-    cycle.vials = [Vial(size_units=v.size_units, diluent_ml=v.diluent_ml, lot=v.lot,
-                        expiry=v.expiry, reconstituted_at=v.reconstituted_at,
-                        units_discarded=(prep.units_discarded if n == opened - 1
-                                         else Decimal(0)) if n < opened else None,
-                        recorded_by=clinician)
-                   for n, v in enumerate(plan.vials)]
-    cycle.findings = [CycleFinding(code=f.code, severity=f.severity.label, message=f.message,
-                                   value=f.value, limit=f.limit, unit=f.unit, muscle=f.muscle,
-                                   side=f.side, source=f.source) for f in result.findings]
+    cycle.injections, cycle.vials, cycle.findings = children(
+        result, clinician, lambda: rng.choice(("ultrasound", "emg", "estim", "anatomic")))
     s.add(cycle)
     s.flush()
     summary.cycles += 1

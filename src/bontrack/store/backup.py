@@ -27,6 +27,19 @@ def _libpq(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """Copy a SQLite database page by page with the online backup API (consistent even
+    while another process writes)."""
+    src = sqlite3.connect(source)
+    dst = sqlite3.connect(target)
+    try:
+        with dst:
+            src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
 def backup(url: str, target: Path) -> None:
     target = Path(target)
     if target.exists():
@@ -36,14 +49,7 @@ def backup(url: str, target: Path) -> None:
         source = _sqlite_path(url)
         if not source.exists():
             raise BontrackError(f"{source}: no such database")
-        src = sqlite3.connect(source)
-        dst = sqlite3.connect(target)
-        try:
-            with dst:
-                src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+        _sqlite_copy(source, target)
         return
     if shutil.which("pg_dump") is None:
         raise BontrackError("pg_dump is not installed (Debian package postgresql-client)")
@@ -72,14 +78,7 @@ def restore(source: Path, url: str) -> None:
         if target.exists() and not _is_empty(url):
             raise BontrackError(f"{target}: the database already holds records; restore into "
                                 "a new file")
-        src = sqlite3.connect(source)
-        dst = sqlite3.connect(target)
-        try:
-            with dst:
-                src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
+        _sqlite_copy(source, target)
         return
     if not _is_empty(url):
         raise BontrackError("the target database already holds tables; restore into an "

@@ -18,7 +18,8 @@ ADULT_AGE = 18
 class Context:
     """Built once per check; rules only read it."""
 
-    __slots__ = ("age", "day", "history", "label", "plan", "prep", "product", "ref")
+    __slots__ = ("_indication", "age", "day", "history", "label", "plan", "prep", "product",
+                 "ref")
 
     def __init__(
         self,
@@ -39,6 +40,7 @@ class Context:
         self.prep = prep
         #: Earlier treatments up to and including the plan's day (later ones are ignored).
         self.history: tuple[PastTreatment, ...] = tuple(h for h in plan.history if h.date <= day)
+        self._indication = ref.indications[plan.indication].name.lower()
 
     @property
     def population(self) -> str:
@@ -61,7 +63,7 @@ class Context:
         return f"{p.id} ({p.brands[0]})"
 
     def indication_name(self) -> str:
-        return self.ref.indications[self.plan.indication].name.lower()
+        return self._indication
 
     def muscle_name(self, muscle_id: str) -> str:
         return self.ref.muscles[muscle_id].name
@@ -78,16 +80,16 @@ class Context:
         muscle: str | None = None,
         side: str | None = None,
     ) -> Finding:
-        return Finding(
-            code=code,
-            message=message,
-            value=Decimal(value) if value is not None else None,
-            limit=Decimal(limit) if limit is not None else None,
-            unit=unit,
-            muscle=muscle,
-            side=side,
-            source=self.ref.citation(source.document, source.section) if source else None,
-            quote=source.quote if source else None,
+        return Finding(  # positional: this runs for every finding of every check
+            code,
+            message,
+            value if value is None or type(value) is Decimal else Decimal(value),
+            limit if limit is None or type(limit) is Decimal else Decimal(limit),
+            unit,
+            muscle,
+            side,
+            self.ref.citation(source.document, source.section) if source else None,
+            source.quote if source else None,
         )
 
 

@@ -8,6 +8,7 @@ A unit of one botulinum toxin product is not a unit of another: every label says
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 
 
@@ -68,6 +69,7 @@ def total(product: str, amounts: list[Units]) -> Units:
     return acc
 
 
+@lru_cache(maxsize=4096)
 def format_amount(x: Decimal) -> str:
     """1.50 -> '1.5', 100.00 -> '100'."""
     if x == x.to_integral_value():

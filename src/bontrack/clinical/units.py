@@ -8,8 +8,8 @@ A unit of one botulinum toxin product is not a unit of another: every label says
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 
 
 class UnitsMismatchError(TypeError):

@@ -107,7 +107,7 @@ def serve(
     """Run the web server (REST API under /api/v1, OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
-    from bontrack.api.app import create_app
+    from bontrack.app import create_app
 
     url, engine, _ = open_store(db)
     typer.echo(f"bontrack on http://{host}:{port}  (database {_safe(url)})")
@@ -142,7 +142,7 @@ def demo(
     if serve_after:
         import uvicorn
 
-        from bontrack.api.app import create_app
+        from bontrack.app import create_app
 
         typer.echo(f"bontrack on http://{host}:{port}  (API docs at /docs)")
         uvicorn.run(create_app(url, engine=engine), host=host, port=port, log_level="warning")

@@ -121,10 +121,10 @@ def _child_weight(age: int, rng: random.Random) -> Decimal:
     return Decimal(str(round(12 + 2.6 * (age - 2) + rng.uniform(-2, 3), 1)))
 
 
-def _doses(t: Template, label: LabelEntry | None, weight: Decimal | None, rng: random.Random
-           ) -> list[dict[str, Any]]:
-    """Injections for one cycle: label table rows where there are some, else the template's."""
-    side = rng.choice(("left", "right"))
+def _doses(t: Template, label: LabelEntry | None, weight: Decimal | None, rng: random.Random,
+           side: str) -> list[dict[str, Any]]:
+    """Injections for one cycle (on the patient's affected side): label table rows where
+    there are some, else the template's."""
     out: list[dict[str, Any]] = []
     rows = label.muscles if label is not None else []
     if t.indication == "chronic_migraine" and rows:
@@ -327,6 +327,7 @@ def _one_patient(s: Session, clinic_id: int, clinicians: list[int], n: int,
                    target_date=ANCHOR, attainment=rng.choice((-1, 0, 0, 1, 2)),
                    status="active", version=1, created_by=clinician, created_at=now))
     history: list[dict[str, Any]] = []
+    side = rng.choice(("left", "right"))
     day = first_day
     for _ in range(n_cycles):
         age = (day - birth).days // 365
@@ -334,7 +335,7 @@ def _one_patient(s: Session, clinic_id: int, clinicians: list[int], n: int,
         s.add(Weight(patient_id=patient.id, measured_on=day, weight_kg=weight,
                      recorded_by=clinician, created_at=now))
         label = ref.label_for_age(t.product, t.indication, age)
-        injections = _doses(t, label, weight, rng)
+        injections = _doses(t, label, weight, rng, side)
         result = _check(t, birth, weight, day, injections, history, ref, rng)
         if result is None:
             summary.dropped_plans += 1

@@ -1,0 +1,17 @@
+"""The whole application: the REST API with the web pages on top (web → api → services)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from bontrack.api.app import create_app as create_api
+from bontrack.reference import Reference
+from bontrack.web.pages import install_web
+
+
+def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None = None
+               ) -> FastAPI:
+    app = create_api(db_url, ref=ref, engine=engine)
+    install_web(app)
+    return app

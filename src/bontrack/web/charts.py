@@ -1,0 +1,48 @@
+"""Outcome charts: one measure over time, injection dates marked (matplotlib, SVG)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import date, datetime
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+
+from bontrack.clinical.scales import SCALES
+
+
+def outcome_svg(scale_id: str, points: Sequence[tuple[datetime, float]],
+                injections: Sequence[date], title: str | None = None) -> str:
+    """An SVG line chart of ``points`` with a dashed line at each injection date."""
+    scale = SCALES.get(scale_id)
+    fig, ax = plt.subplots(figsize=(6.4, 2.6), dpi=96)
+    try:
+        xs = [mdates.date2num(p[0]) for p in points]
+        ys = [p[1] for p in points]
+        ax.plot(xs, ys, marker="o", linewidth=1.8, color="#1f5f8b")
+        for i, d in enumerate(injections):
+            ax.axvline(mdates.date2num(datetime.combine(d, datetime.min.time())),
+                       color="#b5443b", linestyle="--", linewidth=1,
+                       label="injection" if i == 0 else None)
+        ax.set_title(title or (scale.name if scale else scale_id), fontsize=10, loc="left")
+        if scale is not None:
+            ax.set_ylim(float(scale.low) - 0.2, float(scale.high) + 0.2)
+            if scale.labels:
+                ax.set_yticks([float(v) for _, v in scale.labels],
+                              [lbl for lbl, _ in scale.labels])
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+        ax.grid(alpha=0.3)
+        if injections:
+            ax.legend(loc="upper right", fontsize=8, frameon=False)
+        fig.autofmt_xdate()
+        fig.tight_layout()
+        buf = io.StringIO()
+        fig.savefig(buf, format="svg")
+    finally:
+        plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg"):]

@@ -1,0 +1,206 @@
+"""Web pages: sign-in, patients, the patient page. Same use cases and role rules as the API.
+
+Sessions: the sign-in issues the same kind of token as the API, kept in a cookie that is
+HttpOnly, SameSite=Strict, and Secure when served over HTTPS. Every form carries a CSRF token
+that must match the CSRF cookie (double submit), the sign-in form included.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from bontrack.errors import AccessDenied, NotAuthenticated, NotFound, RecordError
+from bontrack.services import accounts, records, timeline
+from bontrack.services.access import Actor
+from bontrack.services.views import patient_view
+from bontrack.web.charts import outcome_svg
+
+HERE = Path(__file__).parent
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+SESSION = "bt_session"
+CSRF = "bt_csrf"
+PAGE = 50
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def csrf_token(request: Request) -> str:
+    return request.cookies.get(CSRF) or secrets.token_urlsafe(24)
+
+
+def check_csrf(request: Request, form_value: str) -> None:
+    cookie = request.cookies.get(CSRF, "")
+    if not cookie or not hmac.compare_digest(cookie, form_value or ""):
+        raise AccessDenied("the form expired or did not come from this site; reload the page "
+                           "and try again", entity="csrf")
+
+
+def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    token = csrf_token(request)
+    response = TEMPLATES.TemplateResponse(
+        request, name, {"csrf": token, "actor": ctx.pop("actor", None), **ctx},
+        status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    if request.cookies.get(CSRF) != token:
+        response.set_cookie(CSRF, token, httponly=True, samesite="strict",
+                            secure=_secure(request), path="/")
+    return response
+
+
+def _tx(request: Request):  # type: ignore[no-untyped-def]
+    from bontrack.api.app import tx
+
+    return tx(request)
+
+
+def signed_in(request: Request, session: Any) -> Actor:
+    token = request.cookies.get(SESSION)
+    if not token:
+        raise NotAuthenticated("please sign in")
+    actor = accounts.actor_for_token(session, token)
+    request.state.actor = actor
+    return actor
+
+
+def install_web(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> Response:
+        with _tx(request) as s:
+            try:
+                actor = signed_in(request, s)
+            except NotAuthenticated:
+                return RedirectResponse("/login", status_code=303)
+        if actor.role == "patient" and actor.patient_id:
+            return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
+        return RedirectResponse("/patients", status_code=303)
+
+    @app.get("/login", include_in_schema=False)
+    def login_form(request: Request) -> HTMLResponse:
+        return render(request, "login.html")
+
+    @app.post("/login", include_in_schema=False)
+    def login(request: Request, username: str = Form(""), password: str = Form(""),
+              csrf: str = Form("")) -> Response:
+        try:
+            check_csrf(request, csrf)
+        except AccessDenied as err:
+            return render(request, "login.html", 403, error=err.message, username=username)
+        s = _state_sessions(request)()
+        try:
+            token, user = accounts.sign_in(s, username, password)
+            s.commit()
+        except NotAuthenticated as err:
+            s.commit()  # keep the failed-attempt count (lock-out) and its audit event
+            return render(request, "login.html", 401, error=err.message, username=username)
+        finally:
+            s.close()
+        target = (f"/patients/{user.patient_id}" if user.role == "patient" and user.patient_id
+                  else "/patients")
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(SESSION, token, httponly=True, samesite="strict",
+                            secure=_secure(request), path="/")
+        # a new CSRF token with the new session
+        response.set_cookie(CSRF, secrets.token_urlsafe(24), httponly=True, samesite="strict",
+                            secure=_secure(request), path="/")
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    def logout(request: Request, csrf: str = Form("")) -> Response:
+        check_csrf(request, csrf)
+        token = request.cookies.get(SESSION)
+        if token:
+            with _tx(request) as s:
+                accounts.sign_out(s, token)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION, path="/")
+        return response
+
+    @app.get("/patients", include_in_schema=False)
+    def patients(request: Request, q: str | None = None, offset: int = 0) -> Response:
+        offset = max(0, min(offset, 10_000_000))
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            if actor.role == "patient":
+                return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
+            rows, total = records.search_patients(s, actor, q, PAGE, offset)
+            items = [patient_view(p) for p in rows]
+        return render(request, "patients.html", actor=actor, patients=items, total=total, q=q,
+                      prev_offset=offset - PAGE if offset > 0 else None,
+                      next_offset=offset + PAGE if offset + PAGE < total else None)
+
+    @app.get("/patients/{patient_id}", include_in_schema=False)
+    def patient_page(request: Request, patient_id: int) -> Response:
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            t = timeline.timeline(s, actor, patient_id)
+        return render(request, "patient.html", actor=actor, t=t, charts=charts(t),
+                      weight=(t["patient"]["weights"][-1]["weight_kg"]
+                              if t["patient"]["weights"] else None))
+
+    install_error_pages(app)
+
+
+def _state_sessions(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state.bontrack.sessions
+
+
+def charts(t: dict[str, Any]) -> list[dict[str, str]]:
+    """One chart per outcome scale (and muscle/side), with the cycles' dates marked."""
+    injections = [datetime.fromisoformat(e["date"]).date() for e in t["events"]
+                  if e["kind"] == "cycle" and e["status"] != "entered_in_error"]
+    series: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
+    for e in t["events"]:
+        if e["kind"] == "outcome" and e["status"] == "active":
+            where = " ".join(x for x in (e.get("muscle") or "", e.get("side") or "") if x)
+            series[(e["scale"], where.replace("_", " "))].append(
+                (datetime.fromisoformat(e["measured_at"]).replace(tzinfo=None), e["value"]))
+    out = []
+    for (scale, where), points in sorted(series.items()):
+        title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
+        out.append({"title": title, "svg": outcome_svg(scale, sorted(points), injections,
+                                                      title)})
+    return out
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """Web pages answer errors with a page, not problem+json; sign-in errors redirect."""
+    api_handler = app.exception_handlers.get(RecordError)
+
+    async def record_error(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/") or api_handler is None:
+            assert api_handler is not None
+            answer = api_handler(request, exc)
+            return await answer if not isinstance(answer, Response) else answer
+        if isinstance(exc, NotAuthenticated):
+            return RedirectResponse("/login", status_code=303)
+        if isinstance(exc, AccessDenied):
+            actor = getattr(request.state, "actor", None)
+            with _tx(request) as s:
+                from bontrack.services import audit
+
+                audit.record(s, actor, "get", exc.entity or "page", exc.entity_id,
+                             exc.patient_id, outcome="denied", detail=request.url.path)
+            return render(request, "error.html", 403, actor=actor, title="Not allowed",
+                          message=exc.message)
+        if isinstance(exc, NotFound):
+            return render(request, "error.html", 404, actor=getattr(request.state, "actor",
+                                                                     None),
+                          title="Not found", message=exc.message)
+        assert isinstance(exc, RecordError)
+        return render(request, "error.html", exc.status, title=exc.title, message=exc.message)
+
+    app.add_exception_handler(RecordError, record_error)

@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from bontrack.api.app import create_app as create_api
 from bontrack.reference import Reference
+from bontrack.web.cycle_pages import install_cycle_pages
 from bontrack.web.pages import install_web
 
 
@@ -14,4 +15,5 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
                ) -> FastAPI:
     app = create_api(db_url, ref=ref, engine=engine)
     install_web(app)
+    install_cycle_pages(app)
     return app

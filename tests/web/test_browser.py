@@ -144,3 +144,83 @@ def test_phone_width_page_is_readable(site, browser):
     assert width <= 380  # no horizontal scrolling on a phone
     shot(page, "patients-phone")
     context.close()
+
+
+def open_plan(page, srv, mrn: str) -> None:
+    page.goto(f"{srv.base}/patients?q={mrn}")
+    page.locator("tbody a").first.click()
+    page.get_by_role("link", name="Plan a cycle").click()
+    page.wait_for_url("**/cycles/new")
+
+
+def test_plan_on_the_body_map_override_a_stop_record_and_sign(site, page):
+    srv, pw = site
+    sign_in(page, srv, "dr.lee", pw["dr.lee"])
+    page.wait_for_url("**/patients")
+    open_plan(page, srv, "DEMO-000003")
+    page.get_by_label("Indication").select_option("upper_limb_spasticity")
+    page.get_by_role("button", name="Biceps brachii, left").click()
+    page.get_by_label("Units 0").fill("250")
+    page.get_by_label("Sites 0").fill("4")
+    page.locator("#verdict").wait_for()
+    page.wait_for_function("document.querySelector('#verdict').textContent === 'stop'")
+    stop = page.locator("li.finding.stop").first
+    code = stop.get_attribute("data-code")
+    # the finding is shown next to the injection it concerns, with its limit and source
+    assert page.locator("#injections .row-findings .badge", has_text=code).count() == 1
+    assert "limit" in stop.inner_text() and "Source:" in stop.inner_text()
+    assert page.locator("#per-tenth").count() == 1
+    shot(page, "plan-stop")
+
+    page.get_by_role("button", name="Record the cycle").click()
+    assert page.get_by_role("alert").inner_text().startswith("Stop findings need")
+    page.get_by_label(f"Override {code}: the clinician's reason").fill(
+        "Severe elbow flexor spasticity; dose agreed at the MDT; patient informed")
+    for extra in page.locator("li.finding.stop textarea").all():
+        if not extra.input_value():
+            extra.fill("Reviewed and accepted by the injecting clinician, see note")
+    page.get_by_role("button", name="Record the cycle").click()
+    page.wait_for_url("**/cycles/*")
+    assert "draft" in page.content()
+    assert "Severe elbow flexor spasticity" in page.content()
+    page.get_by_role("button", name="Sign and lock").click()
+    page.wait_for_url("**/cycles/*")
+    assert page.locator("h1").inner_text().endswith("signed")
+    shot(page, "cycle-signed")
+    page.get_by_role("link", name="Print view").click()
+    assert "Botulinum toxin treatment record" in page.content()
+    shot(page, "cycle-print")
+
+
+def test_nurse_can_plan_but_cannot_sign(site, page):
+    srv, pw = site
+    sign_in(page, srv, "nurse.kim", pw["nurse.kim"])
+    page.wait_for_url("**/patients")
+    open_plan(page, srv, "DEMO-000004")
+    page.get_by_label("Indication").select_option("cervical_dystonia")
+    page.get_by_label("Product").select_option("onabotulinumtoxinA")
+    page.get_by_role("button", name="Splenius capitis, right").click()
+    page.get_by_label("Units 0").fill("40")
+    page.get_by_label("Sites 0").fill("2")
+    page.get_by_label("Date").fill("2027-06-01")
+    page.wait_for_function("document.querySelector('#verdict') !== null")
+    page.get_by_role("button", name="Record the cycle").click()
+    page.wait_for_url("**/cycles/*")
+    assert page.get_by_role("button", name="Sign and lock").count() == 0
+    assert "A clinician signs this cycle" in page.content()
+    cycle_url = page.url
+    # a forged sign request from the nurse's session is refused
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "bt_csrf")
+    response = page.request.post(f"{cycle_url}/sign", form={"csrf": csrf, "version": "1"})
+    assert response.status == 403
+
+
+def test_copy_previous_cycle_prefills_the_plan(site, page):
+    srv, pw = site
+    sign_in(page, srv, "dr.lee", pw["dr.lee"])
+    page.wait_for_url("**/patients")
+    page.goto(f"{srv.base}/patients?q=DEMO-000005")
+    page.locator("tbody a").first.click()
+    page.get_by_role("link", name="Plan from the previous cycle").click()
+    assert page.locator("#injections tbody tr").count() >= 1
+    assert page.locator("select[name=muscle]").first.input_value() != ""

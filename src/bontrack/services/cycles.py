@@ -174,6 +174,17 @@ def children(result: CheckResult, recorded_by: int,
     return injections, vials, findings
 
 
+def check_only(session: Session, actor: Actor, patient_id: int, body: CycleIn,
+               ref: Reference) -> CheckResult:
+    """The plan check of a cycle being planned, with the stored history; nothing is saved
+    (the live check of the planning screen)."""
+    patient = get_patient(session, actor, patient_id, audit_read=False)
+    can_write_clinical(actor, patient, "plan cycles")
+    result, _ = run_check(session, patient, body, ref)
+    audit.record(session, actor, "read", "plan_check", patient_id=patient.id)
+    return result
+
+
 def record_cycle(session: Session, actor: Actor, patient_id: int, body: CycleIn,
                  ref: Reference) -> Cycle:
     patient = get_patient(session, actor, patient_id, audit_read=False)

@@ -77,6 +77,10 @@ def signed_in(request: Request, session: Any) -> Actor:
 def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
         with _tx(request) as s:

@@ -1,0 +1,216 @@
+"""The main screen: plan a cycle on the body map with the live plan check, record it (stops
+need an override with a reason), sign and lock it, print it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.datastructures import FormData
+
+from bontrack.clinical.result import result_dict
+from bontrack.errors import InvalidRecord, PlanError, StopNotOverridden
+from bontrack.services import cycles, records
+from bontrack.services.schemas import CycleIn, SignIn
+from bontrack.services.views import cycle_view, patient_view
+from bontrack.store.models import Cycle, User
+from bontrack.web.bodymap import points
+from bontrack.web.pages import _tx, check_csrf, render, signed_in
+
+FIELD_NAMES = {"muscle", "side", "units", "sites", "guidance"}
+
+
+def _blank(value: str | None) -> str | None:
+    return value if value not in (None, "") else None
+
+
+def form_to_body(form: FormData) -> dict[str, Any]:
+    """The planning form as a CycleIn document (empty rows are dropped)."""
+    injections = []
+    rows = zip(form.getlist("muscle"), form.getlist("side"), form.getlist("units"),
+               form.getlist("sites"), form.getlist("guidance"), strict=False)
+    for muscle, side, units, sites, guidance in rows:
+        if not str(muscle).strip() and not str(units).strip():
+            continue
+        injections.append({"muscle": muscle, "side": side, "units": _blank(str(units)),
+                           "sites": _blank(str(sites)) or 1,
+                           **({"guidance": guidance} if guidance else {})})
+    vials = []
+    for size, diluent, lot, expiry, recon in zip(
+            form.getlist("vial_size"), form.getlist("vial_diluent"), form.getlist("vial_lot"),
+            form.getlist("vial_expiry"), form.getlist("vial_reconstituted_at"), strict=False):
+        if not str(size).strip():
+            continue
+        vial: dict[str, Any] = {"size_units": size}
+        for key, value in (("diluent_ml", diluent), ("lot", lot), ("expiry", expiry),
+                           ("reconstituted_at", recon)):
+            if str(value).strip():
+                vial[key] = value
+        vials.append(vial)
+    overrides = [{"code": c, "reason": r} for c, r in zip(
+        form.getlist("override_code"), form.getlist("override_reason"), strict=False)
+        if str(r).strip()]
+    body: dict[str, Any] = {
+        "date": form.get("date") or None, "product": form.get("product") or "",
+        "indication": form.get("indication") or "", "injections": injections,
+        "vials": vials, "overrides": overrides,
+        "consent_recorded": bool(form.get("consent_recorded")),
+        "consent_text": form.get("consent_text") or "", "note": form.get("note") or "",
+    }
+    if _blank(str(form.get("weight_kg") or "")):
+        body["weight_kg"] = form.get("weight_kg")
+    if _blank(str(form.get("clinician_id") or "")):
+        body["clinician_id"] = form.get("clinician_id")
+    return body
+
+
+def _validation_message(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return f"{where}: {first['msg']}"
+
+
+def _form_state(body: dict[str, Any]) -> dict[str, Any]:
+    """What the form shows again after a refused submission."""
+    return {**body, "injections": body.get("injections") or [],
+            "vials": (body.get("vials") or []) + [{}]}
+
+
+def _context(request: Request, s: Any, actor: Any, patient_id: int) -> dict[str, Any]:
+    ref = request.app.state.bontrack.ref
+    patient = records.get_patient(s, actor, patient_id)
+    clinicians = list(s.scalars(select(User).where(User.clinic_id == actor.clinic_id,
+                                                   User.role == "clinician",
+                                                   User.disabled.is_(False))))
+    return {
+        "actor": actor, "patient": patient_view(patient),
+        "products": list(ref.products.values()), "indications": list(ref.indications.values()),
+        "muscles": sorted(ref.muscles.values(), key=lambda m: m.name),
+        "names": {m.id: m.name for m in ref.muscles.values()},
+        "points": points({m.id: m.paired for m in ref.muscles.values()}),
+        "clinicians": [{"id": c.id, "display_name": c.display_name} for c in clinicians],
+        "last_weight": (patient.weights[-1].weight_kg if patient.weights else None),
+    }
+
+
+def install_cycle_pages(app: FastAPI) -> None:
+    @app.get("/patients/{patient_id}/cycles/new", include_in_schema=False)
+    def plan_page(request: Request, patient_id: int, copy: str | None = None) -> Response:
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            ctx = _context(request, s, actor, patient_id)
+            form: dict[str, Any] = {"date": date.today().isoformat(),
+                                    "product": "onabotulinumtoxinA",
+                                    "indication": "upper_limb_spasticity",
+                                    "injections": [], "vials": [{}]}
+            if copy == "last":
+                last = s.scalars(select(Cycle).where(
+                    Cycle.patient_id == patient_id, Cycle.status != "entered_in_error")
+                    .order_by(Cycle.date.desc(), Cycle.id.desc()).limit(1)).first()
+                if last is not None:
+                    v = cycle_view(last)
+                    form.update(product=v["product"], indication=v["indication"],
+                                injections=[{k: i[k] for k in FIELD_NAMES} for i in
+                                            v["injections"]])
+        chosen = {(i["muscle"], i["side"]) for i in form["injections"]}
+        return render(request, "plan.html", form=form, check=None, chosen=chosen,
+                      overrides={}, **ctx)
+
+    @app.post("/patients/{patient_id}/cycles/check", include_in_schema=False)
+    async def live_check(request: Request, patient_id: int) -> HTMLResponse:
+        form = await request.form()
+        return _check_fragment(request, patient_id, form)
+
+    @app.post("/patients/{patient_id}/cycles", include_in_schema=False)
+    async def record(request: Request, patient_id: int) -> Response:
+        form = await request.form()
+        check_csrf(request, str(form.get("csrf") or ""))
+        return _record(request, patient_id, form)
+
+    @app.get("/cycles/{cycle_id}", include_in_schema=False)
+    def cycle_page(request: Request, cycle_id: int) -> Response:
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            c = cycle_view(cycles.get_cycle(s, actor, cycle_id))
+        return render(request, "cycle.html", actor=actor, c=c)
+
+    @app.get("/cycles/{cycle_id}/print", include_in_schema=False)
+    def cycle_print(request: Request, cycle_id: int) -> Response:
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            cyc = cycles.get_cycle(s, actor, cycle_id)
+            c = cycle_view(cyc)
+            patient = patient_view(records.get_patient(s, actor, cyc.patient_id,
+                                                       audit_read=False))
+        return render(request, "cycle_print.html", actor=actor, c=c, patient=patient)
+
+    @app.post("/cycles/{cycle_id}/sign", include_in_schema=False)
+    async def sign(request: Request, cycle_id: int) -> Response:
+        form = await request.form()
+        check_csrf(request, str(form.get("csrf") or ""))
+        version = str(form.get("version") or "")
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            cycles.sign_cycle(s, actor, cycle_id, SignIn(),
+                              int(version) if version.isdigit() else None)
+        return RedirectResponse(f"/cycles/{cycle_id}", status_code=303)
+
+
+def _check_fragment(request: Request, patient_id: int, form: FormData) -> HTMLResponse:
+    body = form_to_body(form)
+    overrides = {o["code"]: o["reason"] for o in body["overrides"]}
+    check: dict[str, Any]
+    with _tx(request) as s:
+        actor = signed_in(request, s)
+        if not body["injections"]:
+            check = {"error": "Add an injection: choose a muscle on the body map or with "
+                              "'Add an injection'."}
+        else:
+            try:
+                result = cycles.check_only(s, actor, patient_id, CycleIn.model_validate(body),
+                                           request.app.state.bontrack.ref)
+                check = {"result": result_dict(result, request.app.state.bontrack.ref)}
+            except ValidationError as err:
+                check = {"error": _validation_message(err)}
+            except (InvalidRecord, PlanError) as err:
+                check = {"error": str(getattr(err, "field", "") or "") + ": " +
+                         (err.reason if isinstance(err, PlanError) else err.message)}
+    return render(request, "_check.html", check=check, overrides=overrides)
+
+
+def _record(request: Request, patient_id: int, form: FormData) -> Response:
+    body = form_to_body(form)
+    ref = request.app.state.bontrack.ref
+    error = None
+    check = None
+    with _tx(request) as s:
+        actor = signed_in(request, s)
+        ctx = _context(request, s, actor, patient_id)
+        try:
+            cycle = cycles.record_cycle(s, actor, patient_id, CycleIn.model_validate(body), ref)
+            s.flush()
+            new_id = cycle.id
+        except ValidationError as err:
+            error = _validation_message(err)
+        except StopNotOverridden as err:
+            error = ("Stop findings need a clinician's override with a written reason: "
+                     + ", ".join(str(f["code"]) for f in err.findings))
+        except InvalidRecord as err:
+            error = f"{err.field}: {err.message}" if err.field else err.message
+        if error is not None:
+            try:
+                result = cycles.check_only(s, actor, patient_id, CycleIn.model_validate(body),
+                                           ref)
+                check = {"result": result_dict(result, ref)}
+            except (ValidationError, InvalidRecord):
+                check = None
+    if error is None:
+        return RedirectResponse(f"/cycles/{new_id}", status_code=303)
+    state = _form_state(body)
+    return render(request, "plan.html", 422, form=state, check=check, error=error,
+                  chosen={(i.get("muscle"), i.get("side")) for i in state["injections"]},
+                  overrides={o["code"]: o["reason"] for o in body["overrides"]}, **ctx)

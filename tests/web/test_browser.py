@@ -224,3 +224,95 @@ def test_copy_previous_cycle_prefills_the_plan(site, page):
     page.get_by_role("link", name="Plan from the previous cycle").click()
     assert page.locator("#injections tbody tr").count() >= 1
     assert page.locator("select[name=muscle]").first.input_value() != ""
+
+
+def open_patient(page, srv, mrn: str) -> None:
+    page.goto(f"{srv.base}/patients?q={mrn}")
+    page.locator("tbody a").first.click()
+    page.wait_for_url("**/patients/*")
+
+
+def test_nurse_records_a_modified_ashworth_score_with_the_scales_own_values(site, page):
+    srv, pw = site
+    sign_in(page, srv, "nurse.kim", pw["nurse.kim"])
+    page.wait_for_url("**/patients")
+    open_patient(page, srv, "DEMO-000002")
+    page.get_by_role("link", name="Record an outcome").click()
+    options = page.locator("#value option").all_inner_texts()
+    assert options == ["0", "1", "1+", "2", "3", "4"]
+    page.get_by_label("Value").select_option("1+")
+    page.get_by_label("Muscle (optional)").select_option("biceps_brachii")
+    page.get_by_label("Side (optional)").select_option("left")
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_url("**/patients/*")
+    assert "1+" in page.locator("main").inner_text()
+    shot(page, "outcome-recorded")
+
+
+def test_goals_are_scored_and_the_t_score_computed(site, page):
+    srv, pw = site
+    sign_in(page, srv, "dr.lee", pw["dr.lee"])
+    page.wait_for_url("**/patients")
+    open_patient(page, srv, "DEMO-000006")
+    page.get_by_role("link", name="Goals").click()
+    page.get_by_label("New goal").fill("Open the hand to hold a cup")
+    page.get_by_role("button", name="Add goal").click()
+    form = page.locator("form.card", has_text="Open the hand to hold a cup")
+    form.get_by_label("Attainment").select_option("2")
+    form.get_by_role("button", name="Save score").click()
+    t = page.locator("#t-score").inner_text()
+    assert t != "" and float(t) > 50
+    shot(page, "goals")
+
+
+def test_patient_reports_a_red_flag_and_the_clinic_sees_it_first(site, browser):
+    srv, pw = site
+    patient = browser.new_context().new_page()
+    sign_in(patient, srv, "patient1", pw["patient1"])
+    patient.wait_for_url("**/patients/*")
+    patient.get_by_role("link", name="Report a side effect").click()
+    patient.get_by_label("What happened?").fill("Trouble swallowing since yesterday")
+    patient.get_by_label("How bad is it?").select_option("moderate")
+    patient.get_by_role("button", name="Send").click()
+    alert = patient.get_by_role("alert")
+    assert "Seek urgent care now" in alert.inner_text()
+    shot(patient, "urgent-care")
+    patient.context.close()
+
+    staff = browser.new_context().new_page()
+    sign_in(staff, srv, "dr.lee", pw["dr.lee"])
+    staff.wait_for_url("**/patients")
+    staff.get_by_role("link", name="Side effects").click()
+    first = staff.locator("tbody tr").first
+    assert "Trouble swallowing since yesterday" in first.inner_text()
+    assert "URGENT" in first.inner_text()
+    shot(staff, "clinic-side-effects")
+    staff.context.close()
+
+
+def test_patient_keeps_a_diary_and_reads_the_leaflet(site, page):
+    srv, pw = site
+    sign_in(page, srv, "patient1", pw["patient1"])
+    page.wait_for_url("**/patients/*")
+    page.get_by_role("link", name="Diary").click()
+    page.get_by_label("Pain (0 none … 10 worst)").select_option("3")
+    page.get_by_label("Note").fill("Arm looser this week")
+    page.get_by_role("button", name="Save").click()
+    assert "Arm looser this week" in page.locator("tbody").inner_text()
+    page.get_by_role("link", name="My record").click()
+    page.get_by_role("link", name="About this treatment").click()
+    text = page.locator("article").inner_text()
+    for heading in ("What it is", "How it works", "What to expect, and when", "Side effects",
+                    "When to get help at once"):
+        assert heading in text
+    assert page.get_by_role("button", name="Print this leaflet").count() == 1
+    shot(page, "leaflet")
+
+
+def test_staff_cannot_write_a_patients_diary(site, page):
+    srv, pw = site
+    sign_in(page, srv, "dr.lee", pw["dr.lee"])
+    page.wait_for_url("**/patients")
+    open_patient(page, srv, "DEMO-000001")
+    page.get_by_role("link", name="Diary").click()
+    assert page.get_by_role("button", name="Save").count() == 0

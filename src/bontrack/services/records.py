@@ -324,3 +324,18 @@ def add_diary(session: Session, actor: Actor, patient_id: int, body: DiaryIn) ->
     session.flush()
     audit.record(session, actor, "create", "diary", d.id, patient.id)
     return d
+
+
+def clinic_side_effects(session: Session, actor: Actor, limit: int = 200
+                        ) -> list[tuple[SideEffect, Patient]]:
+    """The clinic's recent side-effect reports, red flags first, then newest first."""
+    require_role(actor, ("admin", "clinician", "nurse"), "see the clinic's side effects")
+    rows = session.execute(
+        select(SideEffect, Patient).join(Patient, Patient.id == SideEffect.patient_id)
+        .where(Patient.clinic_id == actor.clinic_id, SideEffect.status == "active")
+        .order_by(SideEffect.reported_at.desc(), SideEffect.id.desc()).limit(limit)
+    ).all()
+    out = [(se, p) for se, p in rows]
+    out.sort(key=lambda r: (not r[0].red_flags,))  # stable: keeps newest first within
+    audit.record(session, actor, "read", "side_effect", detail=f"clinic list n={len(out)}")
+    return out

@@ -1,0 +1,206 @@
+"""Pages for outcomes, goals (GAS), side effects (with red-flag triage), the diary and the
+leaflet. Each form goes through the same use cases and role rules as the API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from bontrack.clinical.gas import t_score
+from bontrack.clinical.scales import SCALES
+from bontrack.errors import InvalidRecord
+from bontrack.services import records
+from bontrack.services.leaflets import leaflet
+from bontrack.services.schemas import DiaryIn, GoalIn, GoalScoreIn, OutcomeIn, SideEffectIn
+from bontrack.services.views import diary_view, goal_view, patient_view
+from bontrack.store.models import Cycle, DiaryEntry, Goal, Patient
+from bontrack.web.pages import _tx, check_csrf, render, signed_in
+
+LEVELS = ((-2, "much less than expected"), (-1, "less than expected"), (0, "as expected"),
+          (1, "more than expected"), (2, "much more than expected"))
+
+
+def _error(err: Exception) -> str:
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    if isinstance(err, InvalidRecord):
+        return f"{err.field}: {err.message}" if err.field else err.message
+    return str(err)
+
+
+def _opt(value: Any) -> Any:
+    return value if value not in (None, "") else None
+
+
+def install_record_pages(app: FastAPI) -> None:
+    def ref(request: Request) -> Any:
+        return request.app.state.bontrack.ref
+
+    # -- outcomes ------------------------------------------------------------------------
+    def outcome_form(request: Request, s: Any, actor: Any, patient_id: int, scale: str,
+                     error: str | None = None, status: int = 200) -> Response:
+        patient = records.get_patient(s, actor, patient_id)
+        cycles = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id)
+                           .order_by(Cycle.date.desc())).all()
+        return render(request, "outcome_new.html", status, actor=actor,
+                      patient=patient_view(patient), scales=list(SCALES.values()),
+                      scale=SCALES.get(scale, SCALES["modified_ashworth"]), error=error,
+                      muscles=sorted(ref(request).muscles.values(), key=lambda m: m.name),
+                      cycles=[{"id": c.id, "date": c.date, "product": c.product}
+                              for c in cycles],
+                      now=datetime.now().strftime("%Y-%m-%dT%H:%M"))
+
+    @app.get("/patients/{patient_id}/outcomes/new", include_in_schema=False)
+    def outcome_new(request: Request, patient_id: int, scale: str = "modified_ashworth"
+                    ) -> Response:
+        with _tx(request) as s:
+            return outcome_form(request, s, signed_in(request, s), patient_id, scale)
+
+    @app.post("/patients/{patient_id}/outcomes", include_in_schema=False)
+    async def outcome_save(request: Request, patient_id: int) -> Response:
+        form = await request.form()
+        check_csrf(request, str(form.get("csrf") or ""))
+        data = {k: _opt(form.get(k)) for k in ("scale", "value", "measured_at", "muscle",
+                                                 "side", "cycle_id")}
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            try:
+                records.add_outcome(s, actor, patient_id, OutcomeIn.model_validate(
+                    {k: v for k, v in data.items() if v is not None}), ref(request))
+            except (ValidationError, InvalidRecord) as err:
+                return outcome_form(request, s, actor, patient_id, str(data["scale"]),
+                                    _error(err), 422)
+        return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+
+    # -- goals ---------------------------------------------------------------------------
+    @app.get("/patients/{patient_id}/goals", include_in_schema=False)
+    def goals_page(request: Request, patient_id: int) -> Response:
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            rows, _ = records.list_for_patient(s, actor, patient_id, Goal, "goal", 200, 0)
+            patient = patient_view(s.get(Patient, patient_id))
+            goals = [goal_view(g) for g in rows if g.status == "active"]
+        return render(request, "goals.html", actor=actor, patient=patient,
+                      goals=goals, levels=LEVELS,
+                      t=t_score([(g["attainment"], g["weight"]) for g in goals
+                                 if g["attainment"] is not None]),
+                      can_write=actor.role in ("clinician", "nurse"))
+
+    @app.post("/patients/{patient_id}/goals", include_in_schema=False)
+    async def goal_add(request: Request, patient_id: int) -> Response:
+        form = await request.form()
+        check_csrf(request, str(form.get("csrf") or ""))
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            records.add_goal(s, actor, patient_id, GoalIn.model_validate(
+                {"description": form.get("description") or "",
+                 "weight": form.get("weight") or 1}))
+        return RedirectResponse(f"/patients/{patient_id}/goals", status_code=303)
+
+    @app.post("/goals/{goal_id}/score", include_in_schema=False)
+    async def goal_score(request: Request, goal_id: int) -> Response:
+        form = await request.form()
+        check_csrf(request, str(form.get("csrf") or ""))
+        version = str(form.get("version") or "")
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            g = records.score_goal(s, actor, goal_id, GoalScoreIn.model_validate(
+                {"attainment": form.get("attainment")}),
+                int(version) if version.isdigit() else None)
+            pid = g.patient_id
+        return RedirectResponse(f"/patients/{pid}/goals", status_code=303)
+
+    # -- side effects --------------------------------------------------------------------
+    def side_effect_form(request: Request, s: Any, actor: Any, patient_id: int,
+                         error: str | None = None, status: int = 200) -> Response:
+        patient = records.get_patient(s, actor, patient_id)
+        return render(request, "side_effect_new.html", status, actor=actor,
+                      patient=patient_view(patient), error=error,
+                      today=date.today().isoformat(),
+                      seek_help=[f.plain_language for f in ref(request).red_flags])
+
+    @app.get("/patients/{patient_id}/side-effects/new", include_in_schema=False)
+    def side_effect_new(request: Request, patient_id: int) -> Response:
+        with _tx(request) as s:
+            return side_effect_form(request, s, signed_in(request, s), patient_id)
+
+    @app.post("/patients/{patient_id}/side-effects", include_in_schema=False)
+    async def side_effect_save(request: Request, patient_id: int) -> Response:
+        form = await request.form()
+        check_csrf(request, str(form.get("csrf") or ""))
+        data = {"term": form.get("term") or "", "onset": form.get("onset") or None,
+                "severity": form.get("severity") or "mild",
+                "serious": bool(form.get("serious")),
+                "relatedness": form.get("relatedness") or "unknown"}
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            try:
+                se = records.add_side_effect(s, actor, patient_id,
+                                             SideEffectIn.model_validate(data), ref(request))
+            except (ValidationError, InvalidRecord) as err:
+                return side_effect_form(request, s, actor, patient_id, _error(err), 422)
+            last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id)
+                             .order_by(Cycle.date.desc()).limit(1)).first()
+            urgent, term = bool(se.red_flags), se.term
+        if urgent:
+            return render(request, "urgent.html", actor=actor, term=term, patient_id=patient_id,
+                          product=last.product if last else None)
+        return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+
+    @app.get("/side-effects", include_in_schema=False)
+    def clinic_side_effects(request: Request) -> Response:
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            rows = records.clinic_side_effects(s, actor)
+            return render(request, "side_effects.html", actor=actor, rows=rows)
+
+    # -- diary ---------------------------------------------------------------------------
+    @app.get("/patients/{patient_id}/diary", include_in_schema=False)
+    def diary_page(request: Request, patient_id: int) -> Response:
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            rows, _ = records.list_for_patient(s, actor, patient_id, DiaryEntry, "diary",
+                                               200, 0)
+            patient = patient_view(s.get(Patient, patient_id))
+            entries = sorted((diary_view(d) for d in rows), key=lambda d: d["entry_date"],
+                             reverse=True)
+        return render(request, "diary.html", actor=actor, patient=patient,
+                      entries=entries, today=date.today().isoformat(),
+                      can_write=actor.role == "patient" and actor.patient_id == patient_id)
+
+    @app.post("/patients/{patient_id}/diary", include_in_schema=False)
+    async def diary_save(request: Request, patient_id: int) -> Response:
+        form = await request.form()
+        check_csrf(request, str(form.get("csrf") or ""))
+        data = {k: _opt(form.get(k)) for k in ("entry_date", "spasm_frequency",
+                                                 "spasm_intensity", "pain", "side_effects",
+                                                 "note")}
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            records.add_diary(s, actor, patient_id, DiaryIn.model_validate(
+                {k: v for k, v in data.items() if v is not None}))
+        return RedirectResponse(f"/patients/{patient_id}/diary", status_code=303)
+
+    # -- leaflet -------------------------------------------------------------------------
+    @app.get("/patients/{patient_id}/leaflet", include_in_schema=False)
+    def leaflet_page(request: Request, patient_id: int, product: str | None = None,
+                     indication: str | None = None) -> Response:
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            records.get_patient(s, actor, patient_id)
+            last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id,
+                                                 Cycle.status != "entered_in_error")
+                             .order_by(Cycle.date.desc()).limit(1)).first()
+        r = ref(request)
+        pid = (r.product_id(product) if product else None) or (
+            last.product if last else "onabotulinumtoxinA")
+        iid = (r.indication_id(indication) if indication else None) or (
+            last.indication if last else "upper_limb_spasticity")
+        return render(request, "leaflet.html", actor=actor, l=leaflet(r, pid, iid))
+

@@ -83,7 +83,11 @@ def test_clinician_signs_in_finds_a_patient_and_sees_timeline_and_charts(site, p
     assert rows.count() == 1
     rows.locator("a").click()
     assert "Next cycle no earlier than" in page.content()
-    assert page.locator("figure.chart svg").count() >= 1
+    assert page.locator("figure.chart img").count() >= 1
+    chart = page.locator("figure.chart img").first
+    chart.scroll_into_view_if_needed()
+    page.wait_for_function("document.querySelector('figure.chart img').naturalWidth > 0")
+    assert chart.get_attribute("alt").startswith("Chart:")
     assert page.locator("section h3").count() >= 3  # cycles with their injections
     shot(page, "patient")
 
@@ -316,3 +320,30 @@ def test_staff_cannot_write_a_patients_diary(site, page):
     open_patient(page, srv, "DEMO-000001")
     page.get_by_role("link", name="Diary").click()
     assert page.get_by_role("button", name="Save").count() == 0
+
+
+@pytest.mark.parametrize("who", ["dr.lee", "patient1"])
+def test_no_serious_or_critical_accessibility_violations(site, page, who):
+    from tests.web.axe import serious_violations
+
+    srv, pw = site
+    page.goto(f"{srv.base}/login")
+    problems = {"login": serious_violations(page)}
+    sign_in(page, srv, who, pw[who])
+    page.wait_for_url("**/patients**")
+    if who == "dr.lee":
+        paths = ["/patients", "/side-effects"]
+        page.goto(f"{srv.base}/patients?q=DEMO-000001")
+        page.locator("tbody a").first.click()
+        pid = page.url.rsplit("/", 1)[1]
+        paths += [f"/patients/{pid}", f"/patients/{pid}/cycles/new",
+                  f"/patients/{pid}/outcomes/new", f"/patients/{pid}/goals",
+                  f"/patients/{pid}/side-effects/new", f"/patients/{pid}/leaflet"]
+    else:
+        pid = page.url.rsplit("/", 1)[1]
+        paths = [f"/patients/{pid}", f"/patients/{pid}/diary", f"/patients/{pid}/leaflet",
+                 f"/patients/{pid}/side-effects/new"]
+    for path in paths:
+        page.goto(f"{srv.base}{path}")
+        problems[path] = serious_violations(page)
+    assert not {k: v for k, v in problems.items() if v}, problems

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -15,6 +13,7 @@ from sqlalchemy.orm import Session
 from bontrack.errors import NotFound
 from bontrack.services import audit
 from bontrack.services.access import Actor, can_read_patient
+from bontrack.services.cache import LRU
 from bontrack.services.records import get_patient
 from bontrack.services.views import (
     cycle_view,
@@ -85,36 +84,11 @@ def timeline(session: Session, actor: Actor, patient_id: int, audit_read: bool =
     }
 
 
-class _Cache:
-    """A small LRU of serialised timelines, keyed by (patient, record_version). The version
-    is read from the database in the request's own transaction, so a cached view is used
-    only while no write (from any process) has touched the record."""
-
-    def __init__(self, size: int = 512) -> None:
-        self.size = size
-        self.items: OrderedDict[tuple[int, int], bytes] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[int, int]) -> bytes | None:
-        with self.lock:
-            hit = self.items.get(key)
-            if hit is not None:
-                self.items.move_to_end(key)
-            return hit
-
-    def put(self, key: tuple[int, int], value: bytes) -> None:
-        with self.lock:
-            self.items[key] = value
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+CACHE: LRU[tuple[int, int], bytes] = LRU(512)
 
 
-CACHE = _Cache()
-
-
-def timeline_json(session: Session, actor: Actor, patient_id: int) -> bytes:
-    """The timeline as JSON bytes, built once per version of the patient's record."""
+def record_version(session: Session, actor: Actor, patient_id: int) -> int:
+    """The patient's record version, after the access check (one small query)."""
     row = session.execute(
         select(Patient.id, Patient.clinic_id, Patient.record_version)
         .where(Patient.id == patient_id)
@@ -122,7 +96,12 @@ def timeline_json(session: Session, actor: Actor, patient_id: int) -> bytes:
     if row is None:
         raise NotFound(f"patient {patient_id} not found")
     can_read_patient(actor, row)  # type: ignore[arg-type]
-    key = (row.id, row.record_version)
+    return int(row.record_version)
+
+
+def timeline_json(session: Session, actor: Actor, patient_id: int) -> bytes:
+    """The timeline as JSON bytes, built once per version of the patient's record."""
+    key = (patient_id, record_version(session, actor, patient_id))
     body = CACHE.get(key)
     if body is None:
         body = json.dumps(timeline(session, actor, patient_id, audit_read=False),

@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from bontrack.errors import AccessDenied, NotAuthenticated, NotFound, RecordError
 from bontrack.services import accounts, records, timeline
 from bontrack.services.access import Actor
+from bontrack.services.cache import LRU
 from bontrack.services.views import patient_view
 from bontrack.web.charts import outcome_svg
 
@@ -146,12 +148,33 @@ def install_web(app: FastAPI) -> None:
                       prev_offset=offset - PAGE if offset > 0 else None,
                       next_offset=offset + PAGE if offset + PAGE < total else None)
 
+    @app.get("/patients/{patient_id}/chart.svg", include_in_schema=False)
+    def chart(request: Request, patient_id: int, scale: str, where: str = "") -> Response:
+        """A chart of one outcome series, rendered once per version of the record."""
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            key = (patient_id, timeline.record_version(s, actor, patient_id), scale, where)
+            body = CHARTS.get(key)
+            if body is None:
+                t = timeline.timeline(s, actor, patient_id, audit_read=False)
+                injections = [datetime.fromisoformat(e["date"]).date() for e in t["events"]
+                              if e["kind"] == "cycle" and e["status"] != "entered_in_error"]
+                points = sorted(series(t).get((scale, where), []))
+                title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
+                body = outcome_svg(scale, points, injections, title).encode()
+                CHARTS.put(key, body)
+            from bontrack.services import audit
+
+            audit.record(s, actor, "read", "chart", patient_id=patient_id)
+        return Response(body, media_type="image/svg+xml",
+                        headers={"Cache-Control": "private, no-cache"})
+
     @app.get("/patients/{patient_id}", include_in_schema=False)
     def patient_page(request: Request, patient_id: int) -> Response:
         with _tx(request) as s:
             actor = signed_in(request, s)
             t = timeline.timeline(s, actor, patient_id)
-        return render(request, "patient.html", actor=actor, t=t, charts=charts(t),
+        return render(request, "patient.html", actor=actor, t=t, charts=chart_links(t),
                       weight=(t["patient"]["weights"][-1]["weight_kg"]
                               if t["patient"]["weights"] else None))
 
@@ -162,22 +185,29 @@ def _state_sessions(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state.bontrack.sessions
 
 
-def charts(t: dict[str, Any]) -> list[dict[str, str]]:
-    """One chart per outcome scale (and muscle/side), with the cycles' dates marked."""
-    injections = [datetime.fromisoformat(e["date"]).date() for e in t["events"]
-                  if e["kind"] == "cycle" and e["status"] != "entered_in_error"]
-    series: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
+def series(t: dict[str, Any]) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
+    """Outcome points per (scale, muscle and side)."""
+    out: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
     for e in t["events"]:
         if e["kind"] == "outcome" and e["status"] == "active":
             where = " ".join(x for x in (e.get("muscle") or "", e.get("side") or "") if x)
-            series[(e["scale"], where.replace("_", " "))].append(
+            out[(e["scale"], where.replace("_", " "))].append(
                 (datetime.fromisoformat(e["measured_at"]).replace(tzinfo=None), e["value"]))
-    out = []
-    for (scale, where), points in sorted(series.items()):
-        title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
-        out.append({"title": title, "svg": outcome_svg(scale, sorted(points), injections,
-                                                      title)})
     return out
+
+
+def chart_links(t: dict[str, Any]) -> list[dict[str, str]]:
+    """One chart per outcome scale (and muscle/side); the SVG loads as its own request."""
+    pid = t["patient"]["id"]
+    links = []
+    for scale, where in sorted(series(t)):
+        title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
+        query = urlencode({"scale": scale, "where": where})
+        links.append({"title": title, "url": f"/patients/{pid}/chart.svg?{query}"})
+    return links
+
+
+CHARTS: LRU[tuple[int, int, str, str], bytes] = LRU(1024)
 
 
 def install_error_pages(app: FastAPI) -> None:

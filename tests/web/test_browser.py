@@ -347,3 +347,42 @@ def test_no_serious_or_critical_accessibility_violations(site, page, who):
         page.goto(f"{srv.base}{path}")
         problems[path] = serious_violations(page)
     assert not {k: v for k, v in problems.items() if v}, problems
+
+
+def test_patient_timeline_is_in_plain_language(site, page):
+    srv, pw = site
+    sign_in(page, srv, "patient1", pw["patient1"])
+    page.wait_for_url("**/patients/*")
+    text = page.locator("main").inner_text()
+    assert "injections of" in text and "Into:" in text
+    assert "verdict" not in text.lower() and "MUSCLE_" not in text
+
+
+def test_admin_signs_in_and_sees_the_clinic_list(site, page):
+    srv, pw = site
+    sign_in(page, srv, "admin", pw["admin"])
+    page.wait_for_url("**/patients")
+    assert page.locator("tbody tr").count() >= 6
+    open_patient(page, srv, "DEMO-000001")
+    assert page.get_by_role("link", name="Plan a cycle").count() == 0  # admins do not treat
+
+
+def test_body_map_works_with_the_keyboard(site, page):
+    srv, pw = site
+    sign_in(page, srv, "dr.okafor", pw["dr.okafor"])
+    page.wait_for_url("**/patients")
+    open_plan(page, srv, "DEMO-000002")
+    point = page.get_by_role("button", name="Soleus, right")
+    point.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("select[name=muscle]").last.input_value() == "soleus"
+    assert page.locator("select[name=side]").last.input_value() == "right"
+    assert page.evaluate("document.activeElement.name") == "units"
+
+
+def test_repeated_wrong_passwords_lock_the_account_with_a_message(site, page):
+    srv, pw = site
+    for _ in range(5):
+        sign_in(page, srv, "dr.okafor", "wrong password again")
+    sign_in(page, srv, "dr.okafor", pw["dr.okafor"])
+    assert "locked" in page.get_by_role("alert").inner_text()

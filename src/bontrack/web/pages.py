@@ -174,7 +174,11 @@ def install_web(app: FastAPI) -> None:
         with _tx(request) as s:
             actor = signed_in(request, s)
             t = timeline.timeline(s, actor, patient_id)
+        ref = request.app.state.bontrack.ref
         return render(request, "patient.html", actor=actor, t=t, charts=chart_links(t),
+                      brands={p.id: p.brands[0] for p in ref.products.values()},
+                      names={m.id: m.name for m in ref.muscles.values()},
+                      plain_scales=PLAIN_SCALES,
                       weight=(t["patient"]["weights"][-1]["weight_kg"]
                               if t["patient"]["weights"] else None))
 
@@ -208,6 +212,21 @@ def chart_links(t: dict[str, Any]) -> list[dict[str, str]]:
 
 
 CHARTS: LRU[tuple[int, int, str, str], bytes] = LRU(1024)
+
+#: How the scales are named for patients.
+PLAIN_SCALES = {
+    "modified_ashworth": "Muscle stiffness score (0 = normal, 4 = rigid)",
+    "tardieu_x": "Muscle stiffness when stretched quickly",
+    "rom_degrees": "How far the joint moves (degrees)",
+    "spasm_frequency": "How often spasms come (0 = never, 4 = very often)",
+    "spasm_intensity": "How strong spasms are (0 = none, 3 = severe)",
+    "twstrs_total": "Neck dystonia score (lower is better)",
+    "headache_days": "Headache days in the month",
+    "hdss": "Sweating severity (1 = not noticeable, 4 = intolerable)",
+    "gas": "Progress on your goal (-2 to +2)",
+    "pgic": "How you feel it changed (1 = very much better, 7 = very much worse)",
+    "pain_nrs": "Pain (0 = none, 10 = worst)",
+}
 
 
 def install_error_pages(app: FastAPI) -> None:

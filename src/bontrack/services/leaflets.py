@@ -21,7 +21,10 @@ CONDITION_TEXT = {
 }
 
 
-def leaflet(ref: Reference, product_id: str, indication_id: str) -> dict[str, Any]:
+def leaflet(ref: Reference, product_id: str, indication_id: str,
+            pediatric: bool | None = None) -> dict[str, Any]:
+    """The leaflet; ``pediatric`` picks the side effects reported for children or adults
+    (the label data marks the children's trial rows "(pediatric)")."""
     product = ref.products[product_id]
     indication = ref.indications[indication_id]
     entries = [e for e in product.labels if e.indication == indication_id and e.labelled]
@@ -43,7 +46,8 @@ def leaflet(ref: Reference, product_id: str, indication_id: str) -> dict[str, An
         expect.append(f"Injections are not repeated sooner than {interval.describe()} after "
                       "the last ones.")
     effects = sorted(
-        (s for s in product.side_effects if s.indication in (indication_id, None)),
+        (s for s in product.side_effects if s.indication in (indication_id, None)
+         and (pediatric is None or ("pediatric" in s.term.lower()) == pediatric)),
         key=lambda s: -(s.percent or 0))[:8]
     return {
         "product": product.id,
@@ -57,7 +61,8 @@ def leaflet(ref: Reference, product_id: str, indication_id: str) -> dict[str, An
                "comes on over days, is strongest after a few weeks and wears off after some "
                "months, so the injections are repeated when they wear off.",
         "expect": expect,
-        "side_effects": [{"term": s.term, "percent": s.percent,
+        "side_effects": [{"term": s.term.replace("(pediatric)", "").strip(),
+                          "percent": s.percent,
                           "source": ref.citation(s.source.document, s.source.section)}
                          for s in effects],
         "seek_help": [f.plain_language for f in ref.red_flags],

@@ -193,7 +193,8 @@ def install_record_pages(app: FastAPI) -> None:
                      indication: str | None = None) -> Response:
         with _tx(request) as s:
             actor = signed_in(request, s)
-            records.get_patient(s, actor, patient_id)
+            patient = records.get_patient(s, actor, patient_id)
+            age = (date.today() - patient.birth_date).days // 365
             last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id,
                                                  Cycle.status != "entered_in_error")
                              .order_by(Cycle.date.desc()).limit(1)).first()
@@ -202,5 +203,6 @@ def install_record_pages(app: FastAPI) -> None:
             last.product if last else "onabotulinumtoxinA")
         iid = (r.indication_id(indication) if indication else None) or (
             last.indication if last else "upper_limb_spasticity")
-        return render(request, "leaflet.html", actor=actor, l=leaflet(r, pid, iid))
+        return render(request, "leaflet.html", actor=actor,
+                      l=leaflet(r, pid, iid, pediatric=age < 18))
 

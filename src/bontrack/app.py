@@ -10,6 +10,7 @@ from bontrack.reference import Reference
 from bontrack.web.cycle_pages import install_cycle_pages
 from bontrack.web.pages import install_web
 from bontrack.web.record_pages import install_record_pages
+from bontrack.web.security import install_security_headers
 
 
 def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None = None
@@ -18,4 +19,5 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
     install_web(app)
     install_cycle_pages(app)
     install_record_pages(app)
+    install_security_headers(app)
     return app

@@ -1,0 +1,39 @@
+"""Security headers on pages and API answers."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from bontrack.app import create_app
+from bontrack.store.db import make_engine
+from bontrack.store.migrate import upgrade
+
+
+def client(tmp_path) -> TestClient:
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    upgrade(make_engine(url))
+    return TestClient(create_app(url))
+
+
+def test_pages_carry_a_strict_csp_and_anti_framing_headers(tmp_path):
+    with client(tmp_path) as c:
+        r = c.get("/login")
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY"
+        assert "strict-transport-security" not in r.headers  # plain HTTP
+
+
+def test_hsts_only_over_https(tmp_path):
+    with client(tmp_path) as c:
+        c.base_url = "https://testserver"
+        r = c.get("https://testserver/health")
+        assert r.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_api_errors_carry_the_headers_too(tmp_path):
+    with client(tmp_path) as c:
+        r = c.get("/api/v1/patients")
+        assert r.status_code == 401 and r.headers["x-content-type-options"] == "nosniff"

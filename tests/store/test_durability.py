@@ -118,6 +118,43 @@ def test_sigkill_during_a_stream_of_cycle_writes_loses_nothing_acknowledged(serv
             "(SELECT 1 FROM injections i WHERE i.cycle_id = c.id) OR NOT EXISTS "
             "(SELECT 1 FROM audit_events a WHERE a.entity = 'cycle' AND a.action = 'create' "
             "AND a.entity_id = c.id)")).scalar()
+        from bontrack.store.audit_chain import verify
+        from bontrack.store.models import AuditEvent
+
+        t = AuditEvent.__table__
+        chain = verify(c.execute(sa.select(t).order_by(t.c.id)))
     engine.dispose()
     assert set(acknowledged) <= stored
     assert half == 0
+    assert chain.intact, chain.reason
+
+
+def test_concurrent_writers_keep_one_unbroken_audit_chain(server):
+    srv, ids = server
+    h = srv.token("doc")
+
+    def writer(k: int) -> None:
+        with httpx.Client(timeout=30) as client:
+            for j in range(8):
+                client.post(f"{srv.base}/api/v1/patients", headers=h, json={
+                    "mrn": f"C-{k}-{j}", "display_name": f"Concurrent {k} {j}",
+                    "birth_date": "1980-01-01"})
+                client.get(f"{srv.base}/api/v1/patients/{ids['p1']}/timeline", headers=h)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    from bontrack.store.audit_chain import verify
+    from bontrack.store.models import AuditEvent
+
+    engine = sa.create_engine(srv.url)
+    t = AuditEvent.__table__
+    with engine.connect() as c:
+        chain = verify(c.execute(sa.select(t).order_by(t.c.id)))
+        created = c.execute(sa.text("SELECT count(*) FROM patients WHERE mrn LIKE 'C-%'")
+                            ).scalar()
+    engine.dispose()
+    assert created == 48
+    assert chain.intact, chain.reason

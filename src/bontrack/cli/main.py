@@ -32,6 +32,7 @@ app = typer.Typer(
 app.add_typer(reference_app, name="reference")
 app.add_typer(store_commands.users_app, name="users")
 app.add_typer(store_commands.db_app, name="db")
+app.add_typer(store_commands.audit_app, name="audit")
 app.command()(store_commands.serve)
 app.command()(store_commands.demo)
 app.command()(store_commands.backup)

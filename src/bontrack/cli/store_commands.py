@@ -171,3 +171,56 @@ def restore(
     url = database_url(db)
     do_restore(path, url)
     typer.echo(f"restored {path}")
+
+
+audit_app = typer.Typer(help="The audit trail: verify its hash chain, show a patient's events.",
+                        no_args_is_help=True)
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOpt = None) -> None:
+    """Check the audit trail's hash chain; exit 1 at the first broken link."""
+    from sqlalchemy import select
+
+    from bontrack.store.audit_chain import verify
+    from bontrack.store.models import AuditEvent
+
+    _, engine, _ = open_store(db)
+    t = AuditEvent.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(select(t).order_by(t.c.id)).yield_per(10_000)
+        verdict = verify(rows)
+    engine.dispose()
+    if verdict.intact:
+        typer.echo(f"audit trail intact: {verdict.events} events")
+        return
+    typer.echo(f"audit trail BROKEN at event {verdict.broken_at}: {verdict.reason}", err=True)
+    raise typer.Exit(1)
+
+
+@audit_app.command("show")
+def audit_show(
+    patient: Annotated[int, typer.Option("--patient", help="Patient id.")],
+    db: DbOpt = None,
+) -> None:
+    """Every recorded read and change of one patient's data (for a privacy officer)."""
+    from sqlalchemy import select
+
+    from bontrack.store.models import AuditEvent, User
+
+    _, engine, _ = open_store(db)
+    table = Table("id", "when (UTC)", "who", "role", "action", "what", "outcome", "detail")
+    t, u = AuditEvent.__table__, User.__table__
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(t.c.id, t.c.at, u.c.username, u.c.role, t.c.action, t.c.entity,
+                   t.c.entity_id, t.c.outcome, t.c.detail)
+            .select_from(t.outerjoin(u, u.c.id == t.c.user_id))
+            .where(t.c.patient_id == patient).order_by(t.c.id)).all()
+    engine.dispose()
+    for r in rows:
+        what = r.entity + (f" {r.entity_id}" if r.entity_id else "")
+        table.add_row(str(r.id), f"{r.at:%Y-%m-%d %H:%M:%S}", r.username or "(system)",
+                      r.role or "", r.action, what, r.outcome, (r.detail or "")[:60])
+    Console().print(table)
+    typer.echo(f"{len(rows)} events for patient {patient}")

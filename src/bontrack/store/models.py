@@ -330,3 +330,7 @@ class AuditEvent(Base):
     patient_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     outcome: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str] = mapped_column(Text, default="")
+    #: Hash chain: each event's hash covers its fields and the previous event's hash, so an
+    #: edit or a deletion made directly in the database breaks the chain (audit verify).
+    prev_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    hash: Mapped[str] = mapped_column(String(64), default="", server_default="")

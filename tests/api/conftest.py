@@ -70,6 +70,14 @@ def seed(url: str) -> dict[str, int]:
         p2 = create_patient(s, actor_a, PatientIn(mrn="A-2", display_name="Sam Example",
                                                   birth_date="2016-05-01", sex="male",
                                                   weight_kg=24), ref)
+        # weights dated before every test cycle (creation records today's date)
+        from datetime import date as _date
+
+        from bontrack.services.records import add_weight
+        from bontrack.services.schemas import WeightIn
+
+        for pid, kg in ((p1.id, 70), (p2.id, 24)):
+            add_weight(s, actor_a, pid, WeightIn(measured_on=_date(2026, 1, 1), weight_kg=kg))
         pb = create_patient(s, actor_b, PatientIn(mrn="B-1", display_name="Kim Other",
                                                   birth_date="1970-01-01"), ref)
         s.flush()

@@ -32,6 +32,7 @@ def database_url(explicit: str | None = None) -> str:
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8000
-    token_hours: int = 12
+    token_hours: int = 12  # absolute session lifetime
+    idle_minutes: int = 30  # a session unused this long ends
     max_failed_logins: int = 5
     lockout_minutes: int = 15

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bontrack.config import ServerSettings
@@ -159,14 +159,23 @@ def actor_for_token(session: Session, token: str) -> Actor:
     """The account behind a bearer token, in one query (this runs on every request)."""
     row = session.execute(
         select(User.id, User.clinic_id, User.role, User.username, User.patient_id,
-               User.disabled, ApiToken.revoked, ApiToken.expires_at)
+               User.disabled, ApiToken.id.label("token_id"), ApiToken.revoked,
+               ApiToken.expires_at, ApiToken.created_at, ApiToken.last_used_at)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == _hash_token(token))
     ).first()
-    if row is None or row.revoked or _aware(row.expires_at) <= _now():
+    now = _now()
+    if row is None or row.revoked or _aware(row.expires_at) <= now:
         raise NotAuthenticated("the bearer token is unknown, expired or revoked")
+    last = _aware(row.last_used_at or row.created_at)
+    if now - last > timedelta(minutes=SETTINGS.idle_minutes):
+        raise NotAuthenticated(f"the session ended after {SETTINGS.idle_minutes} minutes "
+                               "without use; sign in again")
     if row.disabled:
         raise NotAuthenticated("this account is disabled")
+    if now - last > timedelta(minutes=1):  # refresh at most once a minute
+        session.execute(update(ApiToken).where(ApiToken.id == row.token_id)
+                        .values(last_used_at=now))
     return Actor(user_id=row.id, clinic_id=row.clinic_id, role=row.role,
                  username=row.username, patient_id=row.patient_id)
 

@@ -19,7 +19,7 @@ from bontrack.services.schemas import CycleIn, SignIn
 from bontrack.services.views import cycle_view, patient_view
 from bontrack.store.models import Cycle, User
 from bontrack.web.bodymap import points
-from bontrack.web.pages import _tx, check_csrf, render, signed_in
+from bontrack.web.pages import _tx, check_csrf, form_error, render, signed_in
 
 FIELD_NAMES = {"muscle", "side", "units", "sites", "guidance"}
 
@@ -66,12 +66,6 @@ def form_to_body(form: FormData) -> dict[str, Any]:
     if _blank(str(form.get("clinician_id") or "")):
         body["clinician_id"] = form.get("clinician_id")
     return body
-
-
-def _validation_message(err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"{where}: {first['msg']}"
 
 
 def _form_state(body: dict[str, Any]) -> dict[str, Any]:
@@ -174,11 +168,8 @@ def _check_fragment(request: Request, patient_id: int, form: FormData) -> HTMLRe
                 result = cycles.check_only(s, actor, patient_id, CycleIn.model_validate(body),
                                            request.app.state.bontrack.ref)
                 check = {"result": result_dict(result, request.app.state.bontrack.ref)}
-            except ValidationError as err:
-                check = {"error": _validation_message(err)}
-            except (InvalidRecord, PlanError) as err:
-                check = {"error": str(getattr(err, "field", "") or "") + ": " +
-                         (err.reason if isinstance(err, PlanError) else err.message)}
+            except (ValidationError, InvalidRecord, PlanError) as err:
+                check = {"error": form_error(err)}
     return render(request, "_check.html", check=check, overrides=overrides)
 
 
@@ -194,13 +185,11 @@ def _record(request: Request, patient_id: int, form: FormData) -> Response:
             cycle = cycles.record_cycle(s, actor, patient_id, CycleIn.model_validate(body), ref)
             s.flush()
             new_id = cycle.id
-        except ValidationError as err:
-            error = _validation_message(err)
         except StopNotOverridden as err:
             error = ("Stop findings need a clinician's override with a written reason: "
                      + ", ".join(str(f["code"]) for f in err.findings))
-        except InvalidRecord as err:
-            error = f"{err.field}: {err.message}" if err.field else err.message
+        except (ValidationError, InvalidRecord) as err:
+            error = form_error(err)
         if error is not None:
             try:
                 result = cycles.check_only(s, actor, patient_id, CycleIn.model_validate(body),

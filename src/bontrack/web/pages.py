@@ -19,8 +19,9 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
-from bontrack.errors import AccessDenied, NotAuthenticated, NotFound, RecordError
+from bontrack.errors import AccessDenied, NotAuthenticated, NotFound, PlanError, RecordError
 from bontrack.services import accounts, records, timeline
 from bontrack.services.access import Actor
 from bontrack.services.cache import LRU
@@ -36,6 +37,18 @@ PAGE = 50
 
 def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
+
+
+def form_error(err: Exception) -> str:
+    """One line naming the field and what is wrong, for a form's error message."""
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    if isinstance(err, PlanError):
+        return f"{err.field}: {err.reason}" if err.field else err.reason
+    if isinstance(err, RecordError):
+        return f"{err.field}: {err.message}" if err.field else err.message
+    return str(err)
 
 
 def csrf_token(request: Request) -> str:

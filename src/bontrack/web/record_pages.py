@@ -19,19 +19,10 @@ from bontrack.services.leaflets import leaflet
 from bontrack.services.schemas import DiaryIn, GoalIn, GoalScoreIn, OutcomeIn, SideEffectIn
 from bontrack.services.views import diary_view, goal_view, patient_view
 from bontrack.store.models import Cycle, DiaryEntry, Goal, Patient
-from bontrack.web.pages import _tx, check_csrf, render, signed_in
+from bontrack.web.pages import _tx, check_csrf, form_error, render, signed_in
 
 LEVELS = ((-2, "much less than expected"), (-1, "less than expected"), (0, "as expected"),
           (1, "more than expected"), (2, "much more than expected"))
-
-
-def _error(err: Exception) -> str:
-    if isinstance(err, ValidationError):
-        first = err.errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    if isinstance(err, InvalidRecord):
-        return f"{err.field}: {err.message}" if err.field else err.message
-    return str(err)
 
 
 def _opt(value: Any) -> Any:
@@ -75,7 +66,7 @@ def install_record_pages(app: FastAPI) -> None:
                     {k: v for k, v in data.items() if v is not None}), ref(request))
             except (ValidationError, InvalidRecord) as err:
                 return outcome_form(request, s, actor, patient_id, str(data["scale"]),
-                                    _error(err), 422)
+                                    form_error(err), 422)
         return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
     # -- goals ---------------------------------------------------------------------------
@@ -144,7 +135,7 @@ def install_record_pages(app: FastAPI) -> None:
                 se = records.add_side_effect(s, actor, patient_id,
                                              SideEffectIn.model_validate(data), ref(request))
             except (ValidationError, InvalidRecord) as err:
-                return side_effect_form(request, s, actor, patient_id, _error(err), 422)
+                return side_effect_form(request, s, actor, patient_id, form_error(err), 422)
             last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id)
                              .order_by(Cycle.date.desc()).limit(1)).first()
             urgent, term = bool(se.red_flags), se.term

@@ -18,7 +18,7 @@ from bontrack.services.access import Actor
 from bontrack.store.models import ApiToken, Clinic, Patient, User
 
 HASHER = PasswordHasher()
-MIN_PASSWORD = 10
+MIN_PASSWORD = 12  # OWASP ASVS 4.0.3 V2.1.1
 SETTINGS = ServerSettings()
 
 

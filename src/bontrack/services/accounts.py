@@ -15,6 +15,7 @@ from bontrack.config import ServerSettings
 from bontrack.errors import Conflict, InvalidRecord, NotAuthenticated, NotFound
 from bontrack.services import audit
 from bontrack.services.access import Actor
+from bontrack.services.ratelimit import SIGN_IN
 from bontrack.store.models import ApiToken, Clinic, Patient, User
 
 HASHER = PasswordHasher()
@@ -105,8 +106,19 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def sign_in(session: Session, username: str, password: str) -> tuple[str, User]:
-    """Check the password (with lock-out after repeated failures) and issue a bearer token."""
+def sign_in(session: Session, username: str, password: str, address: str = "unknown"
+            ) -> tuple[str, User]:
+    """Check the password and issue a bearer token. Failures count towards the account's
+    lock-out and towards the client address's throttle (``services.ratelimit``)."""
+    SIGN_IN.check(address)
+    try:
+        return _sign_in(session, username, password)
+    except NotAuthenticated:
+        SIGN_IN.failed(address)
+        raise
+
+
+def _sign_in(session: Session, username: str, password: str) -> tuple[str, User]:
     user = session.scalar(select(User).where(User.username == username))
     failure = NotAuthenticated("wrong username or password")
     if user is None:

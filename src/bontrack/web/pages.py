@@ -25,7 +25,7 @@ from bontrack.errors import AccessDenied, NotAuthenticated, NotFound, PlanError,
 from bontrack.services import accounts, records, timeline
 from bontrack.services.access import Actor
 from bontrack.services.cache import LRU
-from bontrack.services.ratelimit import SIGN_IN, TooManyAttempts
+from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.views import patient_view
 from bontrack.web.charts import outcome_svg
 
@@ -120,18 +120,14 @@ def install_web(app: FastAPI) -> None:
         except AccessDenied as err:
             return render(request, "login.html", 403, error=err.message, username=username)
         address = request.client.host if request.client else "unknown"
-        try:
-            SIGN_IN.check(address)
-        except TooManyAttempts as err:
-            return render(request, "login.html", 429, error=err.message, username=username)
         s = _state_sessions(request)()
         try:
-            token, user = accounts.sign_in(s, username, password)
+            token, user = accounts.sign_in(s, username, password, address)
             s.commit()
-        except NotAuthenticated as err:
-            SIGN_IN.failed(address)
+        except (NotAuthenticated, TooManyAttempts) as err:
             s.commit()  # keep the failed-attempt count (lock-out) and its audit event
-            return render(request, "login.html", 401, error=err.message, username=username)
+            return render(request, "login.html", err.status, error=err.message,
+                          username=username)
         finally:
             s.close()
         target = (f"/patients/{user.patient_id}" if user.role == "patient" and user.patient_id

@@ -97,6 +97,15 @@ def tx(request: Request) -> Iterator[Session]:
         yield session
 
 
+def audit_denial(request: Request, exc: AccessDenied) -> None:
+    """Record a refused attempt in its own transaction (the refused work was rolled back)."""
+    actor = getattr(request.state, "actor", None)
+    with tx(request) as s:
+        audit.record(s, actor, request.method.lower(), exc.entity or "request", exc.entity_id,
+                     exc.patient_id, outcome="denied",
+                     detail=f"{request.url.path}: {exc.message}")
+
+
 def bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -183,11 +192,7 @@ def install_errors(app: FastAPI) -> None:
     @app.exception_handler(RecordError)
     async def record_error(request: Request, exc: RecordError) -> JSONResponse:
         if isinstance(exc, AccessDenied):
-            actor = getattr(request.state, "actor", None)
-            with tx(request) as s:
-                audit.record(s, actor, request.method.lower(), exc.entity or "request",
-                             exc.entity_id, exc.patient_id, outcome="denied",
-                             detail=f"{request.url.path}: {exc.message}")
+            audit_denial(request, exc)
         extra: dict[str, Any] = {}
         if isinstance(exc, StopNotOverridden):
             extra["findings"] = exc.findings

@@ -257,12 +257,10 @@ def install_error_pages(app: FastAPI) -> None:
         if isinstance(exc, NotAuthenticated):
             return RedirectResponse("/login", status_code=303)
         if isinstance(exc, AccessDenied):
-            actor = getattr(request.state, "actor", None)
-            with _tx(request) as s:
-                from bontrack.services import audit
+            from bontrack.api.app import audit_denial
 
-                audit.record(s, actor, "get", exc.entity or "page", exc.entity_id,
-                             exc.patient_id, outcome="denied", detail=request.url.path)
+            audit_denial(request, exc)
+            actor = getattr(request.state, "actor", None)
             return render(request, "error.html", 403, actor=actor, title="Not allowed",
                           message=exc.message)
         if isinstance(exc, NotFound):

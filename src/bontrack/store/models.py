@@ -289,7 +289,8 @@ class SideEffect(Base):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
-    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), nullable=True)
+    cycle_id: Mapped[int | None] = mapped_column(ForeignKey("cycles.id"), nullable=True,
+                                                 index=True)
     term: Mapped[str] = mapped_column(String(200))
     onset: Mapped[date] = mapped_column(Date)
     severity: Mapped[str] = mapped_column(String(10))
@@ -337,3 +338,54 @@ class AuditEvent(Base):
     #: edit or a deletion made directly in the database breaks the chain (audit verify).
     prev_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+# -- analytics: derived rows, rebuilt from the record (never entered by anyone) ----------------
+
+
+class AnalyticsVersion(Base):
+    """The patient's ``record_version`` the derived analytics rows were computed from: rows
+    of a patient whose record has changed since are recomputed before a clinic query."""
+
+    __tablename__ = "analytics_versions"
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(Integer)
+    record_version: Mapped[int] = mapped_column(Integer)
+
+
+class AnalyticsCycle(Base):
+    """One live cycle with the days since the patient's previous cycle of the indication."""
+
+    __tablename__ = "analytics_cycles"
+    __table_args__ = (Index("ix_analytics_cycles_clinic_date", "clinic_id", "date"),)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
+    patient_id: Mapped[int] = mapped_column(Integer, index=True)
+    clinic_id: Mapped[int] = mapped_column(Integer)
+    date: Mapped[dt.date] = mapped_column(Date)
+    product: Mapped[str] = mapped_column(String(40))
+    indication: Mapped[str] = mapped_column(String(64))
+    clinician_id: Mapped[int] = mapped_column(Integer)
+    interval_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Given before the earliest safe date stored with the previous cycle.
+    early: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+
+
+class AnalyticsResponse(Base):
+    """The response of one cycle in one outcome series (clinical.response)."""
+
+    __tablename__ = "analytics_responses"
+    __table_args__ = (Index("ix_analytics_responses_clinic_date", "clinic_id", "date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    patient_id: Mapped[int] = mapped_column(Integer, index=True)
+    clinic_id: Mapped[int] = mapped_column(Integer)
+    date: Mapped[dt.date] = mapped_column(Date)
+    product: Mapped[str] = mapped_column(String(40))
+    indication: Mapped[str] = mapped_column(String(64))
+    clinician_id: Mapped[int] = mapped_column(Integer)
+    scale: Mapped[str] = mapped_column(String(40))
+    site: Mapped[str] = mapped_column(String(80), default="")
+    responder: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    improvement: Mapped[Decimal | None] = mapped_column(Numeric(10, 3), nullable=True)
+    duration_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    duration_kind: Mapped[str] = mapped_column(String(12))

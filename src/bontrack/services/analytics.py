@@ -1,0 +1,502 @@
+"""Treatment-cycle analytics: one patient across cycles, and the clinic as a whole.
+
+Per patient the figures are computed from the record each time (clinical.response).
+Per clinic they are SQL aggregates (SQLAlchemy Core, GROUP BY in the database): over the
+record itself (cycles, side effects, vials) and over derived rows (``analytics_cycles``,
+``analytics_responses``) that hold each cycle's interval and response. The derived rows of a
+patient are rebuilt whenever the patient's ``record_version`` differs from the version they
+were built from (``refresh``), so a clinic query always sees the current record; they are
+never entered by anyone and are the only rows this module deletes.
+
+Medians come from histograms aggregated in the database (value, count), so the same query
+runs on SQLite (no median function) and PostgreSQL. Units of different products are never
+summed: every unit figure is grouped by product.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, case, delete, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from bontrack.clinical.response import (
+    RULES,
+    CycleFacts,
+    CycleResponse,
+    Measurement,
+    dose_by_muscle,
+    next_window,
+    series_responses,
+    typical_duration,
+    waning,
+)
+from bontrack.errors import InvalidRecord
+from bontrack.reference import Reference
+from bontrack.services import audit
+from bontrack.services.access import Actor, require_role
+from bontrack.services.records import get_patient
+from bontrack.store.models import (
+    AnalyticsCycle,
+    AnalyticsResponse,
+    AnalyticsVersion,
+    Cycle,
+    DiaryEntry,
+    Injection,
+    Outcome,
+    Patient,
+    SideEffect,
+    User,
+    Vial,
+)
+
+#: Roles that see clinic-wide figures (clinic leads and clinicians; never patients).
+CLINIC_ROLES = ("admin", "clinician")
+#: A diary note saying the effect wore off ends the benefit on that day.
+WORE_OFF = re.compile(r"\b(wore|worn|wearing|wears)\s+off\b", re.I)
+CHUNK = 500
+LIVE = "entered_in_error"
+
+
+# -- one patient -------------------------------------------------------------------------
+
+
+def _site(muscle: str | None, side: str | None) -> str:
+    return " ".join(x for x in (muscle or "", side or "") if x)
+
+
+def _day(x: date | datetime) -> date:
+    return x.date() if isinstance(x, datetime) else x
+
+
+@dataclass
+class PatientRows:
+    cycles: list[Any]
+    outcomes: list[Any]
+    wore_off: list[date]
+
+
+def _series(rows: PatientRows) -> list[tuple[str, str, list[Any], list[CycleResponse]]]:
+    """(scale, site, cycles in date order, responses) for every outcome series."""
+    cycles = sorted(rows.cycles, key=lambda c: (c.date, c.id))
+    facts = [CycleFacts(c.date, c.product, Decimal(c.total_units)) for c in cycles]
+    grouped: dict[tuple[str, str], list[Measurement]] = defaultdict(list)
+    for o in rows.outcomes:
+        grouped[(o.scale, _site(o.muscle, o.side))].append(
+            Measurement(_day(o.measured_at), Decimal(o.value)))
+    out = []
+    for (scale, site), ms in sorted(grouped.items()):
+        out.append((scale, site, cycles,
+                    series_responses(scale, facts, ms, rows.wore_off) if facts else []))
+    return out
+
+
+def _load(session: Session, patient_ids: Sequence[int]) -> dict[int, PatientRows]:
+    rows: dict[int, PatientRows] = {pid: PatientRows([], [], []) for pid in patient_ids}
+    c = Cycle.__table__.c
+    for r in session.execute(select(c.id, c.patient_id, c.clinic_id, c.date, c.product,
+                                    c.indication, c.clinician_id, c.total_units,
+                                    c.next_earliest_date)
+                             .where(c.patient_id.in_(patient_ids), c.status != LIVE)):
+        rows[r.patient_id].cycles.append(r)
+    o = Outcome.__table__.c
+    for r in session.execute(select(o.patient_id, o.scale, o.muscle, o.side, o.measured_at,
+                                    o.value)
+                             .where(o.patient_id.in_(patient_ids), o.status == "active")):
+        rows[r.patient_id].outcomes.append(r)
+    d = DiaryEntry.__table__.c
+    for r in session.execute(select(d.patient_id, d.entry_date, d.note)
+                             .where(d.patient_id.in_(patient_ids), d.status == "active",
+                                    d.note != "")):
+        if WORE_OFF.search(r.note or ""):
+            rows[r.patient_id].wore_off.append(r.entry_date)
+    return rows
+
+
+def _n(x: Decimal | None) -> float | int | None:
+    if x is None:
+        return None
+    return int(x) if x == x.to_integral_value() else float(x)
+
+
+def patient_analytics(session: Session, actor: Actor, patient_id: int,
+                      ref: Reference, audit_read: bool = True) -> dict[str, Any]:
+    """The patient's response per cycle and series, dose per muscle over time, typical
+    duration of benefit, the suggested next window and the waning warning."""
+    patient = get_patient(session, actor, patient_id, audit_read=False)
+    rows = _load(session, [patient.id])[patient.id]
+    cycles = sorted(rows.cycles, key=lambda c: (c.date, c.id))
+    last = cycles[-1] if cycles else None
+    series = []
+    best_window = None
+    for scale, site, cyc, responses in _series(rows):
+        facts = [CycleFacts(c.date, c.product, Decimal(c.total_units)) for c in cyc]
+        rule = RULES.get(scale)
+        typical = typical_duration(responses)
+        window = (next_window(last.date, responses, last.next_earliest_date)
+                  if last is not None else None)
+        if window is not None and (best_window is None or best_window[1] < len(
+                [r for r in responses if r.duration_kind in ("measured", "diary")])):
+            best_window = (window, len([r for r in responses
+                                        if r.duration_kind in ("measured", "diary")]),
+                           scale, site)
+        warn = waning(facts, responses) if responses else None
+        series.append({
+            "scale": scale, "site": site,
+            "rule": rule.describe() if rule else None,
+            "rule_source": rule.source if rule else None,
+            "rule_is_convention": rule.convention if rule else False,
+            "typical_duration_days": typical,
+            "waning": ({"warn": warn.warn, "rule": warn.rule, "detail": warn.detail}
+                       if warn else None),
+            "cycles": [{
+                "cycle_id": c.id, "date": c.date.isoformat(), "product": c.product,
+                "total_units": _n(Decimal(c.total_units)),
+                "baseline": _n(r.baseline), "best": _n(r.best), "change": _n(r.change),
+                "improvement": _n(r.improvement), "responder": r.responder,
+                "onset_days": r.onset_days, "peak_days": r.peak_days,
+                "duration_days": r.duration_days, "duration_kind": r.duration_kind,
+                "unknown_reason": r.unknown_reason,
+            } for c, r in zip(cyc, responses, strict=True)],
+        })
+    inj = Injection.__table__.c
+    dose_rows = session.execute(
+        select(Cycle.date, Cycle.product, inj.muscle, inj.side, inj.units)
+        .join(Cycle, Cycle.id == inj.cycle_id)
+        .where(Cycle.patient_id == patient.id, Cycle.status != LIVE)).all()
+    doses = dose_by_muscle([(d, p, m, s, Decimal(u)) for d, p, m, s, u in dose_rows])
+    if audit_read:
+        audit.record(session, actor, "read", "analytics", patient_id=patient.id)
+    window = best_window[0] if best_window else None
+    return {
+        "patient_id": patient.id,
+        "next_earliest_date": (last.next_earliest_date.isoformat()
+                               if last and last.next_earliest_date else None),
+        "next_window": ({"start": window.start.isoformat(), "end": window.end.isoformat(),
+                         "basis": window.basis, "series": f"{best_window[2]} {best_window[3]}"
+                         .strip(), "clamped": window.clamped_to_safe_interval}
+                        if window and best_window else None),
+        "series": series,
+        "doses": [{"product": p, "muscle": m, "side": s,
+                   "brand": ref.products[p].brands[0] if p in ref.products else p,
+                   "points": [{"date": d.isoformat(), "units": _n(u)} for d, u in pts]}
+                  for (p, m, s), pts in doses.items()],
+    }
+
+
+# -- derived rows ------------------------------------------------------------------------
+
+
+def _rebuild(session: Session, patient_ids: Sequence[int]) -> None:
+    session.execute(delete(AnalyticsResponse).where(
+        AnalyticsResponse.patient_id.in_(patient_ids)))
+    session.execute(delete(AnalyticsCycle).where(AnalyticsCycle.patient_id.in_(patient_ids)))
+    session.execute(delete(AnalyticsVersion).where(
+        AnalyticsVersion.patient_id.in_(patient_ids)))
+    loaded = _load(session, patient_ids)
+    cycle_rows: list[dict[str, Any]] = []
+    response_rows: list[dict[str, Any]] = []
+    for rows in loaded.values():
+        by_indication: dict[str, list[Any]] = defaultdict(list)
+        for c in sorted(rows.cycles, key=lambda c: (c.date, c.id)):
+            by_indication[c.indication].append(c)
+        for cycles in by_indication.values():
+            prev = None
+            for c in cycles:
+                cycle_rows.append({
+                    "cycle_id": c.id, "patient_id": c.patient_id, "clinic_id": c.clinic_id,
+                    "date": c.date, "product": c.product, "indication": c.indication,
+                    "clinician_id": c.clinician_id,
+                    "interval_days": (c.date - prev.date).days if prev else None,
+                    "early": (c.date < prev.next_earliest_date
+                              if prev and prev.next_earliest_date else None)})
+                prev = c
+        for scale, site, cycles, responses in _series(rows):
+            for c, r in zip(cycles, responses, strict=True):
+                response_rows.append({
+                    "cycle_id": c.id, "patient_id": c.patient_id, "clinic_id": c.clinic_id,
+                    "date": c.date, "product": c.product, "indication": c.indication,
+                    "clinician_id": c.clinician_id, "scale": scale, "site": site[:80],
+                    "responder": r.responder, "improvement": r.improvement,
+                    "duration_days": r.duration_days, "duration_kind": r.duration_kind})
+    if cycle_rows:
+        session.execute(insert(AnalyticsCycle), cycle_rows)
+    if response_rows:
+        session.execute(insert(AnalyticsResponse), response_rows)
+
+
+def refresh(session: Session, clinic_id: int, limit: int | None = None) -> int:
+    """Rebuild the derived rows of every patient of the clinic whose record changed since;
+    returns how many patients were rebuilt."""
+    p, v = Patient.__table__.c, AnalyticsVersion.__table__.c
+    stale = select(p.id, p.record_version).outerjoin(
+        AnalyticsVersion.__table__, v.patient_id == p.id).where(
+        p.clinic_id == clinic_id,
+        or_(v.record_version.is_(None), v.record_version != p.record_version))
+    if limit is not None:
+        stale = stale.limit(limit)
+    todo = session.execute(stale).all()
+    for i in range(0, len(todo), CHUNK):
+        chunk = todo[i:i + CHUNK]
+        _rebuild(session, [pid for pid, _ in chunk])
+        session.execute(insert(AnalyticsVersion), [
+            {"patient_id": pid, "clinic_id": clinic_id, "record_version": ver}
+            for pid, ver in chunk])
+    session.flush()
+    return len(todo)
+
+
+# -- filters -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    date_from: date | None = None
+    date_to: date | None = None
+    indication: str | None = None
+    product: str | None = None
+    clinician_id: int | None = None
+
+    def describe(self) -> str:
+        parts = [f"from {self.date_from}" if self.date_from else "",
+                 f"to {self.date_to}" if self.date_to else "",
+                 f"indication {self.indication}" if self.indication else "",
+                 f"product {self.product}" if self.product else "",
+                 f"clinician #{self.clinician_id}" if self.clinician_id else ""]
+        return ", ".join(x for x in parts if x) or "all cycles"
+
+    def as_query(self) -> dict[str, str]:
+        return {k: v for k, v in (
+            ("from", self.date_from.isoformat() if self.date_from else ""),
+            ("to", self.date_to.isoformat() if self.date_to else ""),
+            ("indication", self.indication or ""), ("product", self.product or ""),
+            ("clinician", str(self.clinician_id) if self.clinician_id else "")) if v}
+
+
+FILTER_FIELDS = ("from", "to", "indication", "product", "clinician")
+
+
+def _date(field: str, value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidRecord(f"{field}: must be a date as YYYY-MM-DD, got {value!r}",
+                            field=field) from None
+
+
+def read_filters(session: Session, actor: Actor, ref: Reference,
+                 raw: Mapping[str, str | None]) -> Filters:
+    """Filters from a form, a query string or the command line; an unknown key or a bad
+    value is an error naming the field."""
+    unknown = sorted(k for k in raw if k not in FILTER_FIELDS and k != "format")
+    if unknown:
+        raise InvalidRecord(f"{unknown[0]}: unknown filter; use {', '.join(FILTER_FIELDS)}",
+                            field=unknown[0])
+    val = {k: (raw.get(k) or "").strip() for k in FILTER_FIELDS}
+    start = _date("from", val["from"]) if val["from"] else None
+    end = _date("to", val["to"]) if val["to"] else None
+    if start and end and start > end:
+        raise InvalidRecord(f"from: {start} is after to {end}", field="from")
+    indication = product = None
+    if val["indication"]:
+        indication = ref.indication_id(val["indication"])
+        if indication is None:
+            raise InvalidRecord(f"indication: unknown indication {val['indication']!r}",
+                                field="indication")
+    if val["product"]:
+        product = ref.product_id(val["product"])
+        if product is None:
+            raise InvalidRecord(f"product: unknown product {val['product']!r}",
+                                field="product")
+    clinician = None
+    if val["clinician"]:
+        q = select(User.id).where(User.clinic_id == actor.clinic_id,
+                                  User.role == "clinician")
+        q = q.where(User.id == int(val["clinician"])) if val["clinician"].isdigit() else \
+            q.where(User.username == val["clinician"])
+        clinician = session.scalar(q)
+        if clinician is None:
+            raise InvalidRecord(f"clinician: no clinician {val['clinician']!r} in this clinic",
+                                field="clinician")
+    return Filters(start, end, indication, product, clinician)
+
+
+def _where(cols: Any, clinic_id: int, f: Filters) -> list[Any]:
+    cond = [cols.clinic_id == clinic_id]
+    if f.date_from:
+        cond.append(cols.date >= f.date_from)
+    if f.date_to:
+        cond.append(cols.date <= f.date_to)
+    if f.indication:
+        cond.append(cols.indication == f.indication)
+    if f.product:
+        cond.append(cols.product == f.product)
+    if f.clinician_id:
+        cond.append(cols.clinician_id == f.clinician_id)
+    return cond
+
+
+# -- clinic queries ----------------------------------------------------------------------
+
+
+def _median(hist: Iterable[tuple[int, int]]) -> int | None:
+    """The lower median of a histogram of (value, count)."""
+    pairs = sorted((v, n) for v, n in hist if v is not None)
+    total = sum(n for _, n in pairs)
+    if total == 0:
+        return None
+    rank, seen = (total + 1) // 2, 0
+    for v, n in pairs:
+        seen += n
+        if seen >= rank:
+            return int(v)
+    return None  # pragma: no cover
+
+
+def responder_query(clinic_id: int, f: Filters) -> Select[Any]:
+    r = AnalyticsResponse.__table__.c
+    return (select(r.indication, r.product, r.scale, func.count().label("cycles"),
+                   func.sum(case((r.responder.is_(True), 1), else_=0)).label("responders"),
+                   func.sum(case((r.responder.is_(None), 1), else_=0)).label("unknown"))
+            .where(*_where(r, clinic_id, f))
+            .group_by(r.indication, r.product, r.scale)
+            .order_by(r.indication, r.product, r.scale))
+
+
+def duration_query(clinic_id: int, f: Filters) -> Select[Any]:
+    r = AnalyticsResponse.__table__.c
+    return (select(r.indication, r.product, r.duration_days, func.count().label("n"))
+            .where(*_where(r, clinic_id, f),
+                   r.duration_kind.in_(("measured", "diary")))
+            .group_by(r.indication, r.product, r.duration_days))
+
+
+def cycle_count_query(clinic_id: int, f: Filters) -> Select[Any]:
+    c = Cycle.__table__.c
+    return (select(c.indication, c.product, func.count().label("cycles"))
+            .where(*_where(c, clinic_id, f), c.status != LIVE)
+            .group_by(c.indication, c.product))
+
+
+def side_effect_query(clinic_id: int, f: Filters) -> Select[Any]:
+    c, s = Cycle.__table__.c, SideEffect.__table__.c
+    return (select(c.indication, c.product, func.lower(s.term).label("term"),
+                   func.count(func.distinct(s.cycle_id)).label("cycles"))
+            .select_from(SideEffect.__table__.join(Cycle.__table__, c.id == s.cycle_id))
+            .where(*_where(c, clinic_id, f), c.status != LIVE, s.status == "active")
+            .group_by(c.indication, c.product, func.lower(s.term)))
+
+
+def interval_query(clinic_id: int, f: Filters) -> Select[Any]:
+    a = AnalyticsCycle.__table__.c
+    return (select(a.indication, a.interval_days, func.count().label("n"),
+                   func.sum(case((a.early.is_(True), 1), else_=0)).label("early"))
+            .where(*_where(a, clinic_id, f), a.interval_days.is_not(None))
+            .group_by(a.indication, a.interval_days))
+
+
+def _month(session: Session, col: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(col, "YYYY-MM")
+    return func.strftime("%Y-%m", col)
+
+
+def waste_query(session: Session, clinic_id: int, f: Filters) -> Select[Any]:
+    c, v = Cycle.__table__.c, Vial.__table__.c
+    month = _month(session, c.date).label("month")
+    return (select(c.product, month, func.sum(v.units_discarded).label("discarded"),
+                   func.sum(v.size_units).label("opened"), func.count().label("vials"))
+            .select_from(Vial.__table__.join(Cycle.__table__, c.id == v.cycle_id))
+            .where(*_where(c, clinic_id, f), c.status != LIVE)
+            .group_by(c.product, month).order_by(c.product, month))
+
+
+def _label_rate(ref: Reference, product: str, indication: str, term: str
+                ) -> tuple[Decimal, str] | None:
+    """The label's rate of ``term`` for the product and indication, where the reference
+    data has a cited one: same term, or the label's term as a whole word in the report."""
+    p = ref.products.get(product)
+    if p is None:
+        return None
+    for se in p.side_effects:
+        if se.percent is None or se.indication not in (indication, None):
+            continue
+        label_term = se.term.lower().replace("(pediatric)", "").strip()
+        if label_term == term or re.search(rf"\b{re.escape(label_term)}\b", term):
+            return se.percent, ref.citation(se.source.document, se.source.section)
+    return None
+
+
+def clinic_analytics(session: Session, actor: Actor, ref: Reference, f: Filters,
+                     audit_read: bool = True) -> dict[str, Any]:
+    """Every clinic figure under the filters (see docs/analytics.md for what each means)."""
+    require_role(actor, CLINIC_ROLES, "see clinic analytics")
+    refresh(session, actor.clinic_id)
+    cid = actor.clinic_id
+    responders = []
+    for row in session.execute(responder_query(cid, f)):
+        known = int(row.cycles) - int(row.unknown)
+        rule = RULES.get(row.scale)
+        responders.append({
+            "indication": row.indication, "product": row.product, "scale": row.scale,
+            "cycles": int(row.cycles), "known": known, "responders": int(row.responders),
+            "unknown": int(row.unknown),
+            "rate_percent": round(100 * int(row.responders) / known, 1) if known else None,
+            "rule": rule.describe() if rule else "no responder rule for this scale"})
+    hist: dict[tuple[str, str], list[tuple[int, int]]] = defaultdict(list)
+    for row in session.execute(duration_query(cid, f)):
+        hist[(row.indication, row.product)].append((row.duration_days, int(row.n)))
+    durations = [{"indication": i, "product": p, "median_days": _median(h),
+                  "cycles": sum(n for _, n in h)} for (i, p), h in sorted(hist.items())]
+    counts = {(r.indication, r.product): int(r.cycles)
+              for r in session.execute(cycle_count_query(cid, f))}
+    effects = []
+    for row in session.execute(side_effect_query(cid, f)):
+        n = counts.get((row.indication, row.product), 0)
+        label = _label_rate(ref, row.product, row.indication, row.term)
+        effects.append({
+            "indication": row.indication, "product": row.product, "term": row.term,
+            "cycles_with": int(row.cycles), "cycles": n,
+            "per_100_cycles": round(100 * int(row.cycles) / n, 1) if n else None,
+            "label_percent": _n(label[0]) if label else None,
+            "label_source": label[1] if label else "no label rate"})
+    effects.sort(key=lambda e: (e["indication"], e["product"], -(e["per_100_cycles"] or 0)))
+    ihist: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    early: dict[str, int] = defaultdict(int)
+    for row in session.execute(interval_query(cid, f)):
+        ihist[row.indication].append((int(row.interval_days), int(row.n)))
+        early[row.indication] += int(row.early or 0)
+    intervals = []
+    for ind, h in sorted(ihist.items()):
+        pairs = sorted(h)
+        intervals.append({"indication": ind, "intervals": sum(n for _, n in pairs),
+                          "median_days": _median(pairs), "shortest_days": pairs[0][0],
+                          "longest_days": pairs[-1][0], "before_safe_date": early[ind]})
+    waste = [{"product": r.product, "month": r.month, "units_discarded": _n(r.discarded),
+              "units_opened": _n(r.opened), "vials": int(r.vials)}
+             for r in session.execute(waste_query(session, cid, f))]
+    if audit_read:
+        audit.record(session, actor, "read", "clinic_analytics", detail=f.describe())
+    return {"filters": f.describe(), "query": f.as_query(),
+            "cycles": sum(counts.values()),
+            "cycles_by_group": [{"indication": i, "product": p, "cycles": n}
+                                for (i, p), n in sorted(counts.items())],
+            "responders": responders, "durations": durations, "side_effects": effects,
+            "intervals": intervals, "waste": waste}
+
+
+def clinicians(session: Session, actor: Actor) -> list[tuple[int, str]]:
+    require_role(actor, CLINIC_ROLES, "see clinic analytics")
+    return [(u.id, u.display_name or u.username) for u in session.scalars(
+        select(User).where(User.clinic_id == actor.clinic_id, User.role == "clinician")
+        .order_by(User.display_name))]
+
+
+__all__ = ["Filters", "clinic_analytics", "patient_analytics", "read_filters",
+           "refresh"]

@@ -106,16 +106,16 @@ def _load(session: Session, patient_ids: Sequence[int]) -> dict[int, PatientRows
                              .where(c.patient_id.in_(patient_ids), c.status != LIVE)):
         rows[r.patient_id].cycles.append(r)
     o = Outcome.__table__.c
-    for r in session.execute(select(o.patient_id, o.scale, o.muscle, o.side, o.measured_at,
-                                    o.value)
-                             .where(o.patient_id.in_(patient_ids), o.status == "active")):
-        rows[r.patient_id].outcomes.append(r)
+    for ro in session.execute(select(o.patient_id, o.scale, o.muscle, o.side,
+                                     o.measured_at, o.value)
+                              .where(o.patient_id.in_(patient_ids), o.status == "active")):
+        rows[ro.patient_id].outcomes.append(ro)
     d = DiaryEntry.__table__.c
-    for r in session.execute(select(d.patient_id, d.entry_date, d.note)
-                             .where(d.patient_id.in_(patient_ids), d.status == "active",
-                                    d.note != "")):
-        if WORE_OFF.search(r.note or ""):
-            rows[r.patient_id].wore_off.append(r.entry_date)
+    for rd in session.execute(select(d.patient_id, d.entry_date, d.note)
+                              .where(d.patient_id.in_(patient_ids), d.status == "active",
+                                     d.note != "")):
+        if WORE_OFF.search(rd.note or ""):
+            rows[rd.patient_id].wore_off.append(rd.entry_date)
     return rows
 
 

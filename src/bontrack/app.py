@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from bontrack.api.app import create_app as create_api
 from bontrack.reference import Reference
+from bontrack.web.analytics_pages import install_analytics_pages
 from bontrack.web.cycle_pages import install_cycle_pages
 from bontrack.web.pages import install_web
 from bontrack.web.record_pages import install_record_pages
@@ -19,5 +20,6 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
     install_web(app)
     install_cycle_pages(app)
     install_record_pages(app)
+    install_analytics_pages(app)
     install_security_headers(app)
     return app

@@ -19,6 +19,7 @@ from bontrack.cli import store_commands
 from bontrack.cli.documents import read_document
 from bontrack.cli.reference import app as reference_app
 from bontrack.cli.render import print_report
+from bontrack.cli.report_commands import report_app
 from bontrack.errors import BontrackError
 from bontrack.services import check_document
 
@@ -33,6 +34,7 @@ app.add_typer(reference_app, name="reference")
 app.add_typer(store_commands.users_app, name="users")
 app.add_typer(store_commands.db_app, name="db")
 app.add_typer(store_commands.audit_app, name="audit")
+app.add_typer(report_app, name="report")
 app.command()(store_commands.serve)
 app.command()(store_commands.demo)
 app.command()(store_commands.backup)

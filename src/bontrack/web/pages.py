@@ -190,8 +190,11 @@ def install_web(app: FastAPI) -> None:
         with _tx(request) as s:
             actor = signed_in(request, s)
             t = timeline.timeline(s, actor, patient_id)
-        ref = request.app.state.bontrack.ref
-        return render(request, "patient.html", actor=actor, t=t, charts=chart_links(t),
+            ref = request.app.state.bontrack.ref
+            from bontrack.web.analytics_pages import patient_figures
+
+            a = patient_figures(s, actor, patient_id, ref)
+        return render(request, "patient.html", actor=actor, t=t, charts=chart_links(t), a=a,
                       brands={p.id: p.brands[0] for p in ref.products.values()},
                       names={m.id: m.name for m in ref.muscles.values()},
                       plain_scales=PLAIN_SCALES,

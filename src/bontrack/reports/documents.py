@@ -1,0 +1,161 @@
+"""PDF documents built with WeasyPrint from HTML templates (``reports/templates``).
+
+- the **patient visit report**, in plain language: what was injected at the last visit, how
+  the previous treatments went, side effects, when the next visit can be, when to get help
+  (the red-flag text and the expected side effects come from the leaflet, i.e. from the
+  reference data with their sources);
+- the **clinician cycle summary**: one cycle's injections, vials, findings, overrides, the
+  response measured after it and the side effects reported;
+- the **clinic report** for a date range (and the other filters): the clinic figures of
+  ``services.analytics`` with their charts.
+
+Each reads through the same use cases and role rules as the pages, and is audited.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bontrack import __version__
+from bontrack.clinical.response import RULES
+from bontrack.errors import NotFound
+from bontrack.reference import Reference
+from bontrack.services import analytics, audit
+from bontrack.services.access import Actor, can_read_patient
+from bontrack.services.leaflets import leaflet
+from bontrack.services.timeline import timeline
+from bontrack.store.models import Cycle, Patient, User
+
+HERE = Path(__file__).parent
+ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")),
+                  autoescape=select_autoescape(["html"]))
+
+#: How each scale is named in the patient's report (plain words).
+PLAIN = {
+    "modified_ashworth": "muscle stiffness score (0 = normal, 4 = rigid)",
+    "tardieu_x": "muscle stiffness when stretched quickly",
+    "rom_degrees": "how far the joint moves (degrees)",
+    "spasm_frequency": "how often spasms come",
+    "spasm_intensity": "how strong spasms are",
+    "twstrs_total": "neck dystonia score",
+    "headache_days": "headache days in the month",
+    "hdss": "sweating severity",
+    "gas": "progress on your goal",
+    "pgic": "how you feel it changed",
+    "pain_nrs": "pain score",
+}
+
+
+def _pdf(template: str, **ctx: Any) -> bytes:
+    from weasyprint import HTML  # type: ignore[import-untyped]  # loaded on first use
+
+    html = ENV.get_template(template).render(version=__version__, **ctx)
+    return bytes(HTML(string=html, base_url=str(HERE)).write_pdf())
+
+
+def _svg_uri(svg: bytes) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+
+
+def _names(ref: Reference) -> dict[str, str]:
+    return {m.id: m.name for m in ref.muscles.values()}
+
+
+def _how_it_went(series: list[dict[str, Any]]) -> list[str]:
+    """One plain sentence per outcome series about the last cycle that has a response."""
+    lines = []
+    for s in series:
+        known = [c for c in s["cycles"] if c["baseline"] is not None and c["best"] is not None]
+        what = PLAIN.get(s["scale"], s["scale"].replace("_", " "))
+        where = f" ({s['site'].replace('_', ' ')})" if s["site"] else ""
+        if not known:
+            lines.append(f"Your {what}{where}: not enough measurements yet to say how the "
+                         "treatment worked.")
+            continue
+        c = known[-1]
+        text = (f"After the injections on {c['date']}, your {what}{where} went from "
+                f"{c['baseline']} to {c['best']} at best")
+        if c["peak_days"] is not None:
+            text += f" (about {c['peak_days']} days after the injections)"
+        if c["duration_kind"] in ("measured", "diary"):
+            text += f"; the benefit lasted about {c['duration_days']} days"
+        elif c["duration_kind"] == "at_least":
+            text += f"; the benefit was still there {c['duration_days']} days later"
+        elif c["duration_kind"] == "no_benefit":
+            text += "; no improvement was measured"
+        lines.append(text + ".")
+    return lines
+
+
+def patient_report(session: Session, actor: Actor, patient_id: int, ref: Reference,
+                   today: date) -> bytes:
+    """The patient visit report (plain language)."""
+    t = timeline(session, actor, patient_id, audit_read=False)
+    figs = analytics.patient_analytics(session, actor, patient_id, ref, audit_read=False)
+    patient = t["patient"]
+    cycles = [e for e in t["events"] if e["kind"] == "cycle"
+              and e["status"] != "entered_in_error"]
+    last = cycles[-1] if cycles else None
+    effects = [e for e in t["events"] if e["kind"] == "side_effect" and e["status"] == "active"
+               and (last is None or e["date"] >= last["date"])]
+    born = date.fromisoformat(patient["birth_date"])
+    info = (leaflet(ref, last["product"], last["indication"],
+                    pediatric=(today - born).days // 365 < 18)
+            if last and last["product"] in ref.products and last["indication"] in
+            ref.indications else None)
+    audit.record(session, actor, "read", "report", patient_id=patient_id,
+                 detail="patient visit report")
+    return _pdf("patient.html", patient=patient, last=last, today=today,
+                brand=(ref.products[last["product"]].brands[0]
+                       if last and last["product"] in ref.products else None),
+                names=_names(ref), went=_how_it_went(figs["series"]), effects=effects,
+                next_earliest=t["next_earliest_date"], window=figs["next_window"],
+                leaflet=info, seek_help=[f.plain_language for f in ref.red_flags])
+
+
+def cycle_summary(session: Session, actor: Actor, cycle_id: int, ref: Reference) -> bytes:
+    """The clinician's summary of one cycle."""
+    cycle = session.get(Cycle, cycle_id)
+    if cycle is None:
+        raise NotFound(f"cycle {cycle_id} not found")
+    patient = session.get(Patient, cycle.patient_id)
+    assert patient is not None
+    can_read_patient(actor, patient)
+    t = timeline(session, actor, patient.id, audit_read=False)
+    (c,) = [e for e in t["events"] if e["kind"] == "cycle" and e["id"] == cycle_id]
+    figs = analytics.patient_analytics(session, actor, patient.id, ref, audit_read=False)
+    responses = [{"scale": s["scale"], "site": s["site"], "rule": s["rule"], **r}
+                 for s in figs["series"] for r in s["cycles"] if r["cycle_id"] == cycle_id]
+    effects = [e for e in t["events"] if e["kind"] == "side_effect"
+               and e["cycle_id"] == cycle_id]
+    clinician = session.scalar(select(User.display_name).where(User.id == cycle.clinician_id))
+    audit.record(session, actor, "read", "report", cycle_id, patient.id,
+                 detail="cycle summary")
+    return _pdf("cycle.html", patient=t["patient"], c=c, clinician=clinician,
+                names=_names(ref), responses=responses, effects=effects,
+                brand=ref.products[c["product"]].brands[0] if c["product"] in ref.products
+                else c["product"])
+
+
+def clinic_report(session: Session, actor: Actor, ref: Reference,
+                  filters: analytics.Filters) -> bytes:
+    """The clinic report for the filters (a date range, and optionally the others)."""
+    from bontrack.reports import charts as ch
+
+    figs = analytics.clinic_analytics(session, actor, ref, filters, audit_read=False)
+    charts = [(title, _svg_uri(chart(figs[key], "svg"))) for title, key, chart in (
+        ("Responders", "responders", ch.responder_chart),
+        ("Side effects per 100 cycles next to the label", "side_effects",
+         ch.side_effect_chart),
+        ("Units discarded per month", "waste", ch.waste_chart))]
+    audit.record(session, actor, "read", "report", detail=f"clinic report: {filters.describe()}")
+    return _pdf("clinic.html", f=figs, charts=charts, rules=RULES.values(),
+                clinic_id=actor.clinic_id)
+

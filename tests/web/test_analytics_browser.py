@@ -117,7 +117,7 @@ def test_analytics_pages_have_no_serious_accessibility_violations(site, browser,
     from tests.web.axe import serious_violations
 
     srv, pw = site
-    page = browser.new_context(bypass_csp=True).new_page()
+    page = browser.new_context(bypass_csp=True).new_page()  # noqa: F811
     sign_in(page, srv, who, pw[who])
     page.wait_for_url("**/patients**")
     if who == "dr.lee":

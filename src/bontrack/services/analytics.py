@@ -294,6 +294,7 @@ def read_filters(session: Session, actor: Actor, ref: Reference,
                  raw: Mapping[str, str | None]) -> Filters:
     """Filters from a form, a query string or the command line; an unknown key or a bad
     value is an error naming the field."""
+    require_role(actor, CLINIC_ROLES, "see clinic analytics")
     unknown = sorted(k for k in raw if k not in FILTER_FIELDS and k != "format")
     if unknown:
         raise InvalidRecord(f"{unknown[0]}: unknown filter; use {', '.join(FILTER_FIELDS)}",

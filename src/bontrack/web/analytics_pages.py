@@ -18,7 +18,7 @@ from bontrack.errors import InvalidRecord, NotFound
 from bontrack.reports import charts as ch
 from bontrack.reports import documents
 from bontrack.services import analytics, audit, timeline
-from bontrack.services.access import Actor
+from bontrack.services.access import Actor, require_role
 from bontrack.services.cache import LRU
 from bontrack.web.pages import _tx, render, series, signed_in
 
@@ -87,6 +87,8 @@ def install_analytics_pages(app: FastAPI) -> None:
 
     def clinic_figures(request: Request, s: Any, actor: Actor, fresh: bool = False
                        ) -> dict[str, Any]:
+        # the role check comes before the cache: a cached figure is never a way around it
+        require_role(actor, analytics.CLINIC_ROLES, "see clinic analytics")
         raw = {k: v for k, v in request.query_params.items() if k != "format"}
         f = analytics.read_filters(s, actor, ref(request), raw)
         key = (actor.clinic_id, tuple(sorted(f.as_query().items())))

@@ -143,6 +143,9 @@ class Cycle(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {CYCLE_STATUS}", name="status"),
         Index("ix_cycles_patient_date", "patient_id", "date"),
+        # covering index of the clinic analytics counts (migration 0005)
+        Index("ix_cycles_clinic_groups", "clinic_id", "indication", "product", "status",
+              "date", "clinician_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
@@ -357,7 +360,9 @@ class AnalyticsCycle(Base):
     """One live cycle with the days since the patient's previous cycle of the indication."""
 
     __tablename__ = "analytics_cycles"
-    __table_args__ = (Index("ix_analytics_cycles_clinic_date", "clinic_id", "date"),)
+    #: covering index of the interval query (clinic, then its GROUP BY, then the filters)
+    __table_args__ = (Index("ix_analytics_cycles_clinic_groups", "clinic_id", "indication",
+                            "interval_days", "early", "date", "product", "clinician_id"),)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
     patient_id: Mapped[int] = mapped_column(Integer, index=True)
     clinic_id: Mapped[int] = mapped_column(Integer)
@@ -374,7 +379,10 @@ class AnalyticsResponse(Base):
     """The response of one cycle in one outcome series (clinical.response)."""
 
     __tablename__ = "analytics_responses"
-    __table_args__ = (Index("ix_analytics_responses_clinic_date", "clinic_id", "date"),)
+    #: covering index of the responder and duration queries
+    __table_args__ = (Index("ix_analytics_responses_clinic_groups", "clinic_id", "indication",
+                            "product", "scale", "responder", "duration_kind", "duration_days",
+                            "date", "clinician_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
     patient_id: Mapped[int] = mapped_column(Integer, index=True)

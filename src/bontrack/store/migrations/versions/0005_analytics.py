@@ -38,8 +38,9 @@ def upgrade() -> None:
                                 name="fk_analytics_cycles_cycle_id_cycles"),
         sa.PrimaryKeyConstraint("cycle_id", name="pk_analytics_cycles"),
     )
-    op.create_index("ix_analytics_cycles_clinic_date", "analytics_cycles",
-                    ["clinic_id", "date"])
+    op.create_index("ix_analytics_cycles_clinic_groups", "analytics_cycles",
+                    ["clinic_id", "indication", "interval_days", "early", "date", "product",
+                     "clinician_id"])
     op.create_index("ix_analytics_cycles_patient_id", "analytics_cycles", ["patient_id"])
     op.create_table(
         "analytics_responses",
@@ -61,15 +62,19 @@ def upgrade() -> None:
                                 name="fk_analytics_responses_cycle_id_cycles"),
         sa.PrimaryKeyConstraint("id", name="pk_analytics_responses"),
     )
-    op.create_index("ix_analytics_responses_clinic_date", "analytics_responses",
-                    ["clinic_id", "date"])
+    op.create_index("ix_analytics_responses_clinic_groups", "analytics_responses",
+                    ["clinic_id", "indication", "product", "scale", "responder",
+                     "duration_kind", "duration_days", "date", "clinician_id"])
     op.create_index("ix_analytics_responses_patient_id", "analytics_responses",
                     ["patient_id"])
-    # clinic queries join side effects to their cycle
+    # clinic queries join side effects to their cycle, and count cycles per group
     op.create_index("ix_side_effects_cycle_id", "side_effects", ["cycle_id"])
+    op.create_index("ix_cycles_clinic_groups", "cycles",
+                    ["clinic_id", "indication", "product", "status", "date", "clinician_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cycles_clinic_groups", "cycles")
     op.drop_index("ix_side_effects_cycle_id", "side_effects")
     op.drop_table("analytics_responses")
     op.drop_table("analytics_cycles")

@@ -21,9 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, case, delete, func, insert, or_, select
+from sqlalchemy import Select, Table, case, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.response import (
@@ -226,9 +226,9 @@ def _rebuild(session: Session, patient_ids: Sequence[int]) -> None:
                     "responder": r.responder, "improvement": r.improvement,
                     "duration_days": r.duration_days, "duration_kind": r.duration_kind})
     if cycle_rows:
-        session.execute(insert(AnalyticsCycle.__table__), cycle_rows)
+        session.execute(insert(cast(Table, AnalyticsCycle.__table__)), cycle_rows)
     if response_rows:
-        session.execute(insert(AnalyticsResponse.__table__), response_rows)
+        session.execute(insert(cast(Table, AnalyticsResponse.__table__)), response_rows)
 
 
 def refresh(session: Session, clinic_id: int, limit: int | None = None) -> int:
@@ -245,7 +245,7 @@ def refresh(session: Session, clinic_id: int, limit: int | None = None) -> int:
     for i in range(0, len(todo), CHUNK):
         chunk = todo[i:i + CHUNK]
         _rebuild(session, [pid for pid, _ in chunk])
-        session.execute(insert(AnalyticsVersion.__table__), [
+        session.execute(insert(cast(Table, AnalyticsVersion.__table__)), [
             {"patient_id": pid, "clinic_id": clinic_id, "record_version": ver}
             for pid, ver in chunk])
     session.flush()

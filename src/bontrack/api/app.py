@@ -176,6 +176,9 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
                                ref=ref or default_reference())
     install_errors(app)
     install_routes(app)
+    from bontrack.api.analytics_routes import install_analytics_routes
+
+    install_analytics_routes(app)
     return app
 
 

@@ -23,7 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, case, delete, func, insert, or_, select
+from sqlalchemy import Select, Table, case, delete, func, insert, or_, select, text
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.response import (
@@ -233,7 +233,10 @@ def _rebuild(session: Session, patient_ids: Sequence[int]) -> None:
 
 def refresh(session: Session, clinic_id: int, limit: int | None = None) -> int:
     """Rebuild the derived rows of every patient of the clinic whose record changed since;
-    returns how many patients were rebuilt."""
+    returns how many patients were rebuilt. On PostgreSQL two requests never rebuild at
+    once (a transaction-level advisory lock); SQLite serialises writing transactions."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7312002)"))
     p, v = Patient.__table__.c, AnalyticsVersion.__table__.c
     stale = select(p.id, p.record_version).outerjoin(
         AnalyticsVersion.__table__, v.patient_id == p.id).where(

@@ -1,0 +1,38 @@
+"""Analytics in the REST API: the same figures as the patient page and the clinic dashboard,
+as JSON, with the same role rules (services.analytics)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+
+from bontrack.api.app import TokenDep, _state, authed
+from bontrack.services import analytics
+
+DateQ = Annotated[str | None, Query(alias="from", description="First cycle date, YYYY-MM-DD")]
+
+
+def install_analytics_routes(app: FastAPI) -> None:
+    v1 = "/api/v1"
+
+    @app.get(f"{v1}/patients/{{patient_id}}/analytics", tags=["analytics"])
+    def patient_analytics(patient_id: int, request: Request, token: TokenDep
+                          ) -> dict[str, Any]:
+        """Response per cycle and outcome series, dose per muscle over time, typical
+        duration of benefit, suggested next window, waning warning."""
+        with authed(request, token) as (s, actor):
+            return analytics.patient_analytics(s, actor, patient_id, _state(request).ref)
+
+    @app.get(f"{v1}/clinic/analytics", tags=["analytics"])
+    def clinic_analytics(request: Request, token: TokenDep, date_from: DateQ = None,
+                         to: str | None = None, indication: str | None = None,
+                         product: str | None = None, clinician: str | None = None
+                         ) -> dict[str, Any]:
+        """The clinic's figures under the filters (clinic leads and clinicians only)."""
+        with authed(request, token) as (s, actor):
+            ref = _state(request).ref
+            f = analytics.read_filters(s, actor, ref, {
+                "from": date_from, "to": to, "indication": indication, "product": product,
+                "clinician": clinician})
+            return analytics.clinic_analytics(s, actor, ref, f)

@@ -52,12 +52,23 @@ def test_patient_page_shows_response_per_cycle_with_charts_and_downloads(site, p
     assert len(rows) >= 4
     r = page.request.get(f"{srv.base}/patients/{pid}/analytics/dose.png")
     assert r.ok and r.body()[:8] == b"\x89PNG\r\n\x1a\n"
+    outcome = page.locator("figure.chart img[src*='chart.svg']").first.get_attribute("src")
+    r = page.request.get(f"{srv.base}{outcome.replace('chart.svg', 'chart.png')}")
+    assert r.ok and r.body()[:4] == b"\x89PNG"
+    r = page.request.get(f"{srv.base}{outcome.replace('chart.svg', 'chart.csv')}")
+    assert r.ok and r.text().startswith("when,kind,scale,site,value")
+    assert ",injection," in r.text() and ",outcome," in r.text()
     r = page.request.get(f"{srv.base}/patients/{pid}/report.pdf")
     assert r.ok and r.headers["content-type"] == "application/pdf"
     text = pdf_text(r.body())
     for words in ("What was injected", "How it went", "Your next visit",
                   "When to get help at once", "Trouble swallowing"):
         assert words in text
+    page.locator("section h3 a").first.click()
+    page.wait_for_url("**/cycles/*")
+    link = page.get_by_role("link", name="Download the cycle summary (PDF)")
+    r = page.request.get(f"{srv.base}{link.get_attribute('href')}")
+    assert r.ok and "Cycle summary" in pdf_text(r.body())
 
 
 def test_clinic_dashboard_filters_and_downloads(site, page):  # noqa: F811

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +20,7 @@ from bontrack.reports import documents
 from bontrack.services import analytics, audit, timeline
 from bontrack.services.access import Actor, require_role
 from bontrack.services.cache import LRU
+from bontrack.web.charts import outcome_chart
 from bontrack.web.pages import _tx, render, series, signed_in
 
 #: Clinic figures are reused for this many seconds by the chart and CSV requests that follow
@@ -139,6 +140,21 @@ def install_analytics_pages(app: FastAPI) -> None:
         rows.sort(key=lambda r: (r[0], r[1]))
         return _download(ch.to_csv(["when", "kind", "scale", "site", "value"], rows), "csv",
                          f"patient-{patient_id}-{scale}")
+
+    @app.get("/patients/{patient_id}/chart.png", include_in_schema=False)
+    def outcome_png(request: Request, patient_id: int, scale: str, where: str = ""
+                    ) -> Response:
+        """An outcome chart as PNG, for export."""
+        with _tx(request) as s:
+            actor = signed_in(request, s)
+            t = timeline.timeline(s, actor, patient_id, audit_read=False)
+            audit.record(s, actor, "read", "chart", patient_id=patient_id, detail="png")
+        injections = [date.fromisoformat(e["date"]) for e in t["events"]
+                      if e["kind"] == "cycle" and e["status"] != "entered_in_error"]
+        title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
+        body = outcome_chart(scale, sorted(series(t).get((scale, where), [])), injections,
+                             title, "png")
+        return _download(body, "png", f"patient-{patient_id}-{scale}")
 
     @app.get("/patients/{patient_id}/report.pdf", include_in_schema=False)
     def patient_report(request: Request, patient_id: int) -> Response:

@@ -18,6 +18,13 @@ from bontrack.clinical.scales import SCALES
 def outcome_svg(scale_id: str, points: Sequence[tuple[datetime, float]],
                 injections: Sequence[date], title: str | None = None) -> str:
     """An SVG line chart of ``points`` with a dashed line at each injection date."""
+    return outcome_chart(scale_id, points, injections, title, "svg").decode()
+
+
+def outcome_chart(scale_id: str, points: Sequence[tuple[datetime, float]],
+                  injections: Sequence[date], title: str | None = None, fmt: str = "svg"
+                  ) -> bytes:
+    """The outcome chart as SVG or PNG bytes."""
     scale = SCALES.get(scale_id)
     fig, ax = plt.subplots(figsize=(6.4, 2.6), dpi=96)
     try:
@@ -40,9 +47,9 @@ def outcome_svg(scale_id: str, points: Sequence[tuple[datetime, float]],
             ax.legend(loc="upper right", fontsize=8, frameon=False)
         fig.autofmt_xdate()
         fig.tight_layout()
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg")
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=110 if fmt == "png" else None)
     finally:
         plt.close(fig)
-    svg = buf.getvalue()
-    return svg[svg.index("<svg"):]
+    data = buf.getvalue()
+    return data[data.index(b"<svg"):] if fmt == "svg" else data

@@ -1,12 +1,15 @@
 """Treatment-cycle analytics: one patient across cycles, and the clinic as a whole.
 
 Per patient the figures are computed from the record each time (clinical.response).
-Per clinic they are SQL aggregates (SQLAlchemy Core, GROUP BY in the database): over the
-record itself (cycles, side effects, vials) and over derived rows (``analytics_cycles``,
-``analytics_responses``) that hold each cycle's interval and response. The derived rows of a
-patient are rebuilt whenever the patient's ``record_version`` differs from the version they
-were built from (``refresh``), so a clinic query always sees the current record; they are
-never entered by anyone and are the only rows this module deletes.
+Per clinic they are SQL aggregates (SQLAlchemy Core, GROUP BY in the database) over derived
+rows: per cycle (``analytics_cycles``: interval and vials; ``analytics_responses``: the
+response per outcome series; ``analytics_effects``: side-effect terms) and their daily
+roll-ups (``analytics_daily_*``: counts per clinic, day, indication, product and clinician),
+which the clinic queries read. The derived rows of a patient are rebuilt whenever the
+patient's ``record_version`` differs from the version they were built from (``refresh``),
+and the roll-ups of the days those rows touch are recomputed, so a clinic query always sees
+the current record; derived rows are never entered by anyone and are the only rows this
+module deletes.
 
 Medians come from histograms aggregated in the database (value, count), so the same query
 runs on SQLite (no median function) and PostgreSQL. Units of different products are never
@@ -44,9 +47,14 @@ from bontrack.services.access import Actor, require_role
 from bontrack.services.records import get_patient
 from bontrack.store.models import (
     AnalyticsCycle,
+    AnalyticsEffect,
     AnalyticsResponse,
     AnalyticsVersion,
     Cycle,
+    DailyCycles,
+    DailyEffects,
+    DailyIntervals,
+    DailyResponses,
     DiaryEntry,
     Injection,
     Outcome,
@@ -193,29 +201,71 @@ def patient_analytics(session: Session, actor: Actor, patient_id: int,
 # -- derived rows ------------------------------------------------------------------------
 
 
-def _rebuild(session: Session, patient_ids: Sequence[int]) -> None:
-    session.execute(delete(AnalyticsResponse).where(
-        AnalyticsResponse.patient_id.in_(patient_ids)))
-    session.execute(delete(AnalyticsCycle).where(AnalyticsCycle.patient_id.in_(patient_ids)))
-    session.execute(delete(AnalyticsVersion).where(
-        AnalyticsVersion.patient_id.in_(patient_ids)))
+DERIVED = (AnalyticsCycle, AnalyticsResponse, AnalyticsEffect)
+
+
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _days_of(session: Session, patient_ids: Sequence[int]) -> set[tuple[int, date]]:
+    """(clinic, day) of every derived row of these patients."""
+    out: set[tuple[int, date]] = set()
+    for model in DERIVED:
+        t = _table(model)
+        out |= {(r[0], r[1]) for r in session.execute(
+            select(t.c.clinic_id, t.c.date).where(t.c.patient_id.in_(patient_ids))
+            .distinct())}
+    return out
+
+
+def _rebuild(session: Session, patient_ids: Sequence[int]) -> set[tuple[int, date]]:
+    """Recompute the per-cycle rows of these patients; returns the (clinic, day) pairs whose
+    daily roll-ups must be recomputed (days of the old rows and of the new)."""
+    days = _days_of(session, patient_ids)
+    for model in (*DERIVED, AnalyticsVersion):
+        t = _table(model)
+        session.execute(delete(t).where(t.c.patient_id.in_(patient_ids)))
     loaded = _load(session, patient_ids)
+    v = Vial.__table__.c
+    c_ = Cycle.__table__.c
+    vials: dict[int, list[Any]] = defaultdict(list)
+    for rv in session.execute(select(v.cycle_id, v.size_units, v.units_discarded)
+                              .join(Cycle.__table__, c_.id == v.cycle_id)
+                              .where(c_.patient_id.in_(patient_ids))):
+        vials[rv.cycle_id].append(rv)
+    se = SideEffect.__table__.c
+    terms: dict[int, set[str]] = defaultdict(set)
+    for rt in session.execute(select(se.cycle_id, se.term).where(
+            se.patient_id.in_(patient_ids), se.status == "active",
+            se.cycle_id.is_not(None))):
+        terms[rt.cycle_id].add(rt.term.strip().lower()[:200])
     cycle_rows: list[dict[str, Any]] = []
     response_rows: list[dict[str, Any]] = []
+    effect_rows: list[dict[str, Any]] = []
     for rows in loaded.values():
         by_indication: dict[str, list[Any]] = defaultdict(list)
         for c in sorted(rows.cycles, key=lambda c: (c.date, c.id)):
             by_indication[c.indication].append(c)
+            group = {"cycle_id": c.id, "patient_id": c.patient_id, "clinic_id": c.clinic_id,
+                     "date": c.date, "product": c.product, "indication": c.indication,
+                     "clinician_id": c.clinician_id}
+            effect_rows += [{**group, "term": term} for term in sorted(terms.get(c.id, ()))]
         for cycles in by_indication.values():
             prev = None
             for c in cycles:
+                vs = vials.get(c.id, [])
+                discarded = [x.units_discarded for x in vs if x.units_discarded is not None]
                 cycle_rows.append({
                     "cycle_id": c.id, "patient_id": c.patient_id, "clinic_id": c.clinic_id,
                     "date": c.date, "product": c.product, "indication": c.indication,
                     "clinician_id": c.clinician_id,
                     "interval_days": (c.date - prev.date).days if prev else None,
                     "early": (c.date < prev.next_earliest_date
-                              if prev and prev.next_earliest_date else None)})
+                              if prev and prev.next_earliest_date else None),
+                    "units_discarded": sum(discarded, Decimal(0)) if discarded else None,
+                    "units_opened": sum((x.size_units for x in vs), Decimal(0)),
+                    "vials": len(vs)})
                 prev = c
         for scale, site, cycles, responses in _series(rows):
             for c, r in zip(cycles, responses, strict=True):
@@ -225,16 +275,50 @@ def _rebuild(session: Session, patient_ids: Sequence[int]) -> None:
                     "clinician_id": c.clinician_id, "scale": scale, "site": site[:80],
                     "responder": r.responder, "improvement": r.improvement,
                     "duration_days": r.duration_days, "duration_kind": r.duration_kind})
-    if cycle_rows:
-        session.execute(insert(cast(Table, AnalyticsCycle.__table__)), cycle_rows)
-    if response_rows:
-        session.execute(insert(cast(Table, AnalyticsResponse.__table__)), response_rows)
+    for model, new in ((AnalyticsCycle, cycle_rows), (AnalyticsResponse, response_rows),
+                       (AnalyticsEffect, effect_rows)):
+        if new:
+            session.execute(insert(_table(model)), new)
+    return days | {(r["clinic_id"], r["date"]) for r in cycle_rows}
+
+
+GROUP = ("clinic_id", "date", "indication", "product", "clinician_id")
+
+
+def _roll_up(session: Session, clinic_id: int, days: Sequence[date]) -> None:
+    """Recompute the daily roll-ups of one clinic for ``days`` from the per-cycle rows."""
+    def rows(model: Any, keys: tuple[str, ...], measures: dict[str, Any]) -> Any:
+        t = _table(model)
+        cols = [t.c[k] for k in (*GROUP, *keys)]
+        return (select(*cols, *[m(t).label(n) for n, m in measures.items()])
+                .where(t.c.clinic_id == clinic_id, t.c.date.in_(days)).group_by(*cols))
+
+    plan: tuple[tuple[Any, Any, tuple[str, ...], dict[str, Any]], ...] = (
+        (DailyCycles, AnalyticsCycle, (), {
+            "cycles": lambda t: func.count(),
+            "units_discarded": lambda t: func.sum(t.c.units_discarded),
+            "units_opened": lambda t: func.sum(t.c.units_opened),
+            "vials": lambda t: func.sum(t.c.vials)}),
+        (DailyResponses, AnalyticsResponse, ("scale", "responder", "duration_kind",
+                                             "duration_days"), {"n": lambda t: func.count()}),
+        (DailyIntervals, AnalyticsCycle, ("interval_days", "early"),
+         {"n": lambda t: func.count()}),
+        (DailyEffects, AnalyticsEffect, ("term",), {"n": lambda t: func.count()}),
+    )
+    for daily, source, keys, measures in plan:
+        d = _table(daily)
+        session.execute(delete(d).where(d.c.clinic_id == clinic_id, d.c.date.in_(days)))
+        query = rows(source, keys, measures)
+        if daily is DailyIntervals:
+            query = query.where(_table(source).c.interval_days.is_not(None))
+        session.execute(insert(d).from_select([*GROUP, *keys, *measures], query))
 
 
 def refresh(session: Session, clinic_id: int, limit: int | None = None) -> int:
-    """Rebuild the derived rows of every patient of the clinic whose record changed since;
-    returns how many patients were rebuilt. On PostgreSQL two requests never rebuild at
-    once (a transaction-level advisory lock); SQLite serialises writing transactions."""
+    """Rebuild the derived rows of every patient of the clinic whose record changed since,
+    and the daily roll-ups of the days they touch; returns how many patients were rebuilt.
+    On PostgreSQL two requests never rebuild at once (a transaction-level advisory lock);
+    SQLite serialises writing transactions."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(7312002)"))
     p, v = Patient.__table__.c, AnalyticsVersion.__table__.c
@@ -245,12 +329,20 @@ def refresh(session: Session, clinic_id: int, limit: int | None = None) -> int:
     if limit is not None:
         stale = stale.limit(limit)
     todo = session.execute(stale).all()
+    touched: set[tuple[int, date]] = set()
     for i in range(0, len(todo), CHUNK):
         chunk = todo[i:i + CHUNK]
-        _rebuild(session, [pid for pid, _ in chunk])
-        session.execute(insert(cast(Table, AnalyticsVersion.__table__)), [
+        touched |= _rebuild(session, [pid for pid, _ in chunk])
+        session.execute(insert(_table(AnalyticsVersion)), [
             {"patient_id": pid, "clinic_id": clinic_id, "record_version": ver}
             for pid, ver in chunk])
+    by_clinic: dict[int, list[date]] = defaultdict(list)
+    for cid, day in touched:
+        by_clinic[cid].append(day)
+    for cid, days in by_clinic.items():
+        days.sort()
+        for j in range(0, len(days), 200):
+            _roll_up(session, cid, days[j:j + 200])
     session.flush()
     return len(todo)
 
@@ -364,44 +456,42 @@ def _median(hist: Iterable[tuple[int, int]]) -> int | None:
 
 
 def responder_query(clinic_id: int, f: Filters) -> Select[Any]:
-    r = AnalyticsResponse.__table__.c
-    return (select(r.indication, r.product, r.scale, func.count().label("cycles"),
-                   func.sum(case((r.responder.is_(True), 1), else_=0)).label("responders"),
-                   func.sum(case((r.responder.is_(None), 1), else_=0)).label("unknown"))
+    r = _table(DailyResponses).c
+    return (select(r.indication, r.product, r.scale, func.sum(r.n).label("cycles"),
+                   func.sum(case((r.responder.is_(True), r.n), else_=0)).label("responders"),
+                   func.sum(case((r.responder.is_(None), r.n), else_=0)).label("unknown"))
             .where(*_where(r, clinic_id, f))
             .group_by(r.indication, r.product, r.scale)
             .order_by(r.indication, r.product, r.scale))
 
 
 def duration_query(clinic_id: int, f: Filters) -> Select[Any]:
-    r = AnalyticsResponse.__table__.c
-    return (select(r.indication, r.product, r.duration_days, func.count().label("n"))
+    r = _table(DailyResponses).c
+    return (select(r.indication, r.product, r.duration_days, func.sum(r.n).label("n"))
             .where(*_where(r, clinic_id, f),
                    r.duration_kind.in_(("measured", "diary")))
             .group_by(r.indication, r.product, r.duration_days))
 
 
 def cycle_count_query(clinic_id: int, f: Filters) -> Select[Any]:
-    c = Cycle.__table__.c
-    return (select(c.indication, c.product, func.count().label("cycles"))
-            .where(*_where(c, clinic_id, f), c.status != LIVE)
+    c = _table(DailyCycles).c
+    return (select(c.indication, c.product, func.sum(c.cycles).label("cycles"))
+            .where(*_where(c, clinic_id, f))
             .group_by(c.indication, c.product))
 
 
 def side_effect_query(clinic_id: int, f: Filters) -> Select[Any]:
-    c, s = Cycle.__table__.c, SideEffect.__table__.c
-    return (select(c.indication, c.product, func.lower(s.term).label("term"),
-                   func.count(func.distinct(s.cycle_id)).label("cycles"))
-            .select_from(SideEffect.__table__.join(Cycle.__table__, c.id == s.cycle_id))
-            .where(*_where(c, clinic_id, f), c.status != LIVE, s.status == "active")
-            .group_by(c.indication, c.product, func.lower(s.term)))
+    e = _table(DailyEffects).c
+    return (select(e.indication, e.product, e.term, func.sum(e.n).label("cycles"))
+            .where(*_where(e, clinic_id, f))
+            .group_by(e.indication, e.product, e.term))
 
 
 def interval_query(clinic_id: int, f: Filters) -> Select[Any]:
-    a = AnalyticsCycle.__table__.c
-    return (select(a.indication, a.interval_days, func.count().label("n"),
-                   func.sum(case((a.early.is_(True), 1), else_=0)).label("early"))
-            .where(*_where(a, clinic_id, f), a.interval_days.is_not(None))
+    a = _table(DailyIntervals).c
+    return (select(a.indication, a.interval_days, func.sum(a.n).label("n"),
+                   func.sum(case((a.early.is_(True), a.n), else_=0)).label("early"))
+            .where(*_where(a, clinic_id, f))
             .group_by(a.indication, a.interval_days))
 
 
@@ -412,12 +502,11 @@ def _month(session: Session, col: Any) -> Any:
 
 
 def waste_query(session: Session, clinic_id: int, f: Filters) -> Select[Any]:
-    c, v = Cycle.__table__.c, Vial.__table__.c
+    c = _table(DailyCycles).c
     month = _month(session, c.date).label("month")
-    return (select(c.product, month, func.sum(v.units_discarded).label("discarded"),
-                   func.sum(v.size_units).label("opened"), func.count().label("vials"))
-            .select_from(Vial.__table__.join(Cycle.__table__, c.id == v.cycle_id))
-            .where(*_where(c, clinic_id, f), c.status != LIVE)
+    return (select(c.product, month, func.sum(c.units_discarded).label("discarded"),
+                   func.sum(c.units_opened).label("opened"), func.sum(c.vials).label("vials"))
+            .where(*_where(c, clinic_id, f), c.vials > 0)
             .group_by(c.product, month).order_by(c.product, month))
 
 

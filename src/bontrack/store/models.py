@@ -143,9 +143,6 @@ class Cycle(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {CYCLE_STATUS}", name="status"),
         Index("ix_cycles_patient_date", "patient_id", "date"),
-        # covering index of the clinic analytics counts (migration 0005)
-        Index("ix_cycles_clinic_groups", "clinic_id", "indication", "product", "status",
-              "date", "clinician_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
@@ -360,9 +357,7 @@ class AnalyticsCycle(Base):
     """One live cycle with the days since the patient's previous cycle of the indication."""
 
     __tablename__ = "analytics_cycles"
-    #: covering index of the interval query (clinic, then its GROUP BY, then the filters)
-    __table_args__ = (Index("ix_analytics_cycles_clinic_groups", "clinic_id", "indication",
-                            "interval_days", "early", "date", "product", "clinician_id"),)
+    __table_args__ = (Index("ix_analytics_cycles_clinic_date", "clinic_id", "date"),)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), primary_key=True)
     patient_id: Mapped[int] = mapped_column(Integer, index=True)
     clinic_id: Mapped[int] = mapped_column(Integer)
@@ -373,16 +368,17 @@ class AnalyticsCycle(Base):
     interval_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     #: Given before the earliest safe date stored with the previous cycle.
     early: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    #: The cycle's vials: units discarded (None when none was recorded), opened, count.
+    units_discarded: Mapped[Decimal | None] = mapped_column(UNITS, nullable=True)
+    units_opened: Mapped[Decimal] = mapped_column(UNITS, default=0)
+    vials: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AnalyticsResponse(Base):
     """The response of one cycle in one outcome series (clinical.response)."""
 
     __tablename__ = "analytics_responses"
-    #: covering index of the responder and duration queries
-    __table_args__ = (Index("ix_analytics_responses_clinic_groups", "clinic_id", "indication",
-                            "product", "scale", "responder", "duration_kind", "duration_days",
-                            "date", "clinician_id"),)
+    __table_args__ = (Index("ix_analytics_responses_clinic_date", "clinic_id", "date"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
     patient_id: Mapped[int] = mapped_column(Integer, index=True)
@@ -397,3 +393,70 @@ class AnalyticsResponse(Base):
     improvement: Mapped[Decimal | None] = mapped_column(Numeric(10, 3), nullable=True)
     duration_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     duration_kind: Mapped[str] = mapped_column(String(12))
+
+
+class AnalyticsEffect(Base):
+    """One side-effect term reported for one live cycle (once per cycle and term)."""
+
+    __tablename__ = "analytics_effects"
+    __table_args__ = (Index("ix_analytics_effects_clinic_date", "clinic_id", "date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    patient_id: Mapped[int] = mapped_column(Integer, index=True)
+    clinic_id: Mapped[int] = mapped_column(Integer)
+    date: Mapped[dt.date] = mapped_column(Date)
+    product: Mapped[str] = mapped_column(String(40))
+    indication: Mapped[str] = mapped_column(String(64))
+    clinician_id: Mapped[int] = mapped_column(Integer)
+    term: Mapped[str] = mapped_column(String(200))
+
+
+# Daily roll-ups of the rows above: one row per clinic, day, indication, product, clinician
+# (and the figure's own key), with counts. Clinic queries read these (a few rows a day
+# instead of one per cycle); the days a refresh touched are recomputed from the rows above.
+
+
+class _Daily:
+    clinic_id: Mapped[int] = mapped_column(Integer)
+    date: Mapped[dt.date] = mapped_column(Date)
+    indication: Mapped[str] = mapped_column(String(64))
+    product: Mapped[str] = mapped_column(String(40))
+    clinician_id: Mapped[int] = mapped_column(Integer)
+
+
+class DailyCycles(_Daily, Base):
+    __tablename__ = "analytics_daily_cycles"
+    __table_args__ = (Index("ix_analytics_daily_cycles_clinic_date", "clinic_id", "date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycles: Mapped[int] = mapped_column(Integer)
+    units_discarded: Mapped[Decimal | None] = mapped_column(UNITS, nullable=True)
+    units_opened: Mapped[Decimal | None] = mapped_column(UNITS, nullable=True)
+    vials: Mapped[int] = mapped_column(Integer)
+
+
+class DailyResponses(_Daily, Base):
+    __tablename__ = "analytics_daily_responses"
+    __table_args__ = (Index("ix_analytics_daily_responses_clinic_date", "clinic_id", "date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scale: Mapped[str] = mapped_column(String(40))
+    responder: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    duration_kind: Mapped[str] = mapped_column(String(12))
+    duration_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class DailyIntervals(_Daily, Base):
+    __tablename__ = "analytics_daily_intervals"
+    __table_args__ = (Index("ix_analytics_daily_intervals_clinic_date", "clinic_id", "date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interval_days: Mapped[int] = mapped_column(Integer)
+    early: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class DailyEffects(_Daily, Base):
+    __tablename__ = "analytics_daily_effects"
+    __table_args__ = (Index("ix_analytics_daily_effects_clinic_date", "clinic_id", "date"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    term: Mapped[str] = mapped_column(String(200))
+    n: Mapped[int] = mapped_column(Integer)

@@ -91,6 +91,8 @@ class Patient(Base):
         UniqueConstraint("clinic_id", "mrn", name="uq_patients_clinic_mrn"),
         CheckConstraint("sex IN ('female', 'male', 'other', 'unknown')", name="sex"),
         CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),
+        # the analytics refresh finds the clinic's changed records from this index alone
+        Index("ix_patients_clinic_version", "clinic_id", "id", "record_version"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)

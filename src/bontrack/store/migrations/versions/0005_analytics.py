@@ -113,11 +113,14 @@ def upgrade() -> None:
                         *[sa.Column(n, t, nullable=null) for n, t, null in columns],
                         sa.PrimaryKeyConstraint("id", name=f"pk_{table}"))
         op.create_index(f"ix_{table}_clinic_date", table, ["clinic_id", "date"])
-    # the refresh reads side effects by cycle
+    # the refresh reads side effects by cycle, and finds changed records from an index
     op.create_index("ix_side_effects_cycle_id", "side_effects", ["cycle_id"])
+    op.create_index("ix_patients_clinic_version", "patients",
+                    ["clinic_id", "id", "record_version"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_patients_clinic_version", "patients")
     op.drop_index("ix_side_effects_cycle_id", "side_effects")
     for name in DAILY:
         op.drop_table(f"analytics_daily_{name}")

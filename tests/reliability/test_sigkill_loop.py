@@ -69,6 +69,7 @@ def test_sigkill_at_random_points_loses_no_acknowledged_write(db_url, tmp_path):
     tally = Tally()
     t_start = time.monotonic()
     startup: list[float] = []
+    streaming = 0  # kills that came after the round's writes were being acknowledged
     try:
         startup.append(srv.start())
         h = srv.token("doc")
@@ -79,9 +80,16 @@ def test_sigkill_at_random_points_loses_no_acknowledged_write(db_url, tmp_path):
             stop = threading.Event()
             threads = [threading.Thread(target=writer, args=(srv, h, pid, n, stop, tally))
                        for pid, n in zip(patients, counters, strict=True)]
+            acked_before = len(tally.acknowledged)
             for t in threads:
                 t.start()
-            time.sleep(rng.uniform(0.2, 1.2))
+            # kill while writes are streaming: after this round's first acknowledged write
+            # (a loaded machine may take seconds for it), at a random point
+            deadline = time.monotonic() + 60
+            while len(tally.acknowledged) == acked_before and time.monotonic() < deadline:
+                time.sleep(0.02)
+            streaming += len(tally.acknowledged) > acked_before
+            time.sleep(rng.uniform(0.0, 0.8))
             srv.kill()
             stop.set()
             for t in threads:
@@ -115,7 +123,8 @@ def test_sigkill_at_random_points_loses_no_acknowledged_write(db_url, tmp_path):
     half_saved = (found["without_injections"] + found["without_vials"] + found["without_audit"]
                   + found["orphan_parts"] + len(incomplete) + len(unanswered_bad))
     kind = db_url.split(":")[0].split("+")[0]
-    print(f"\n[{kind}] kills {KILLS} (seed {rng_seed}), {WRITERS} writer clients, "
+    print(f"\n[{kind}] kills {KILLS} ({streaming} during acknowledged writes; seed "
+          f"{rng_seed}), {WRITERS} writer clients, "
           f"{time.monotonic() - t_start:.0f} s; restarts took {min(startup):.1f}-"
           f"{max(startup):.1f} s")
     print(f"[{kind}] acknowledged 2xx: {len(ack)}, found: {len(ack) - len(lost)}, lost: "
@@ -129,3 +138,4 @@ def test_sigkill_at_random_points_loses_no_acknowledged_write(db_url, tmp_path):
     assert len(unanswered) <= tally.in_doubt
     assert found["chain_intact"], found["chain_reason"]
     assert srv.starts == KILLS + 1
+    assert streaming == KILLS

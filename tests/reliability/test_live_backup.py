@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,12 @@ def rows(url: str) -> dict[str, dict[Any, tuple[Any, ...]]]:
             out[name] = {r[0]: tuple(r) for r in c.execute(sa.select(*cols).order_by(t.c.id))}
     engine.dispose()
     return out
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -78,13 +85,14 @@ def test_backup_of_a_live_database_restores_a_consistent_snapshot(db_url, tmp_pa
                    for k in range(WRITERS)]
         for t in threads:
             t.start()
-        time.sleep(1.5)
+        wait_for(lambda: len(acked) >= 10)  # a loaded machine may take seconds
         before = set(acked)  # acknowledged before the backup started
         t0 = time.monotonic()
         done = cli("backup", str(tmp_path / "live.backup"), "--db", db_url)
         took = time.monotonic() - t0
         during = len(acked) - len(before)
-        time.sleep(0.5)
+        after = len(acked)
+        wait_for(lambda: len(acked) >= after + 3)  # writes go on after the backup point
         stop.set()
         for t in threads:
             t.join(timeout=60)

@@ -176,6 +176,9 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
                                ref=ref or default_reference())
     install_errors(app)
     install_routes(app)
+    from bontrack.api.fhir_routes import install_fhir
+
+    install_fhir(app)
     return app
 
 

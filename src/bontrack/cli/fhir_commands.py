@@ -38,9 +38,12 @@ def fhir_export(
 
     if (patient is None) == (all_dir is None):
         raise BontrackError("give either --patient ID or --all OUT_DIR")
-    _, engine, sessions = open_store(db)
+    _, engine, _ = open_store(db)
+    reader = export.reader_engine(engine)
+    from bontrack.store.db import session_factory
+
     try:
-        with sessions() as s:
+        with session_factory(reader)() as s:
             ctx = export.context(s, default_reference())
             if patient is not None:
                 from bontrack.store.models import Patient
@@ -68,6 +71,7 @@ def fhir_export(
         for t, n in counts.items():
             typer.echo(f"{t:<26} {n:>10}  {all_dir / (t + '.ndjson')}")
     finally:
+        reader.dispose()
         engine.dispose()
 
 

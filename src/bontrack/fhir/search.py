@@ -50,7 +50,8 @@ MAX_COUNT = 200
 DEFAULT_COUNT = 50
 #: Parameters every search accepts; anything else is refused (400) rather than ignored, so
 #: a misspelt filter never silently returns more records than asked for.
-COMMON = ("_id", "_count", "_offset", "_format", "_totalMethod")
+COMMON = ("_id", "_count", "_offset", "_sort", "_format", "_totalMethod")
+SORTS = ("_id", "-_id", "date", "-date")
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,14 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
                             f"supported: {', '.join(sorted(allowed))}", field=unknown[0])
     count, offset = DEFAULT_COUNT, 0
     params: list[tuple[str, str]] = []
+    sort = "_id"
     for name, raw in query:
+        if name == "_sort":
+            if raw not in SORTS:
+                raise InvalidRecord(f"_sort: {raw!r} is not supported; use one of "
+                                    f"{', '.join(SORTS)}", field="_sort")
+            sort = raw
+            continue
         if name in ("_count", "_offset"):
             if not raw.isdigit():
                 raise InvalidRecord(f"{name} must be a whole number, got {raw!r}", field=name)
@@ -262,8 +270,13 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
         n = session.scalar(select(func.count()).select_from(_from(src)).where(where)) or 0
         total += n
         if want > 0 and skip < n:
+            key = src.table.c.id
+            order = ([key.desc()] if sort == "-_id" else
+                     [src.date.desc(), key.desc()] if sort == "-date" and src.date is not None
+                     else [src.date, key] if sort == "date" and src.date is not None
+                     else [key])
             stmt: Select[Any] = (select(src.table.c.id).select_from(_from(src)).where(where)
-                                 .order_by(src.table.c.id).offset(skip).limit(want))
+                                 .order_by(*order).offset(skip).limit(want))
             for rid in session.scalars(stmt):
                 found.append(build(session, ctx, kind, f"{src.id_prefix}{rid}")[0])
             want = count - len(found)
@@ -271,6 +284,8 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
     audit.record(session, actor, "search", f"fhir:{kind}",
                  patient_id=actor.patient_id if actor.role == "patient" else None,
                  detail=f"{'&'.join(f'{k}={v}' for k, v in params)} n={len(found)}"[:400])
+    if sort != "_id":
+        params.append(("_sort", sort))
     return Page(found, total, count, offset, params)
 
 

@@ -161,3 +161,43 @@ def test_bulk_export_kick_off_status_and_download(api, tmp_path, monkeypatch):
     r = api.client.delete(status_url, headers=api.h("doc"))
     assert r.status_code == 202
     assert is_outcome(api.get("doc", status_url), 404)
+
+
+def test_a_bundle_with_overrides_findings_and_signature_survives_a_round_trip(api, tmp_path):
+    import json as _json
+
+    from bontrack.fhir.importer import import_items
+    from bontrack.fhir.reading import read_input
+    from bontrack.reference import default_reference
+    from bontrack.services import accounts
+    from bontrack.store.db import make_engine, session_factory, transaction
+    from bontrack.store.models import User
+    from tests.fhir.test_import import empty_clinic, normalised
+
+    full_record(api)
+    source = []
+    for p in ("p1", "p2"):
+        b = api.get("doc", f"/fhir/Patient/{api.ids[p]}/$everything").json()
+        source += [e["resource"] for e in b["entry"]]
+    f = tmp_path / "in.json"
+    f.write_text(_json.dumps({"resourceType": "Bundle", "type": "collection",
+                              "entry": [{"resource": r} for r in source]}))
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    empty_clinic(target, users=(("admin", "admin"), ("doc", "clinician"),
+                                ("nurse", "nurse"), ("pat", "nurse")), clinic="Clinic A")
+    engine = make_engine(target)
+    items, problems = read_input(f)
+    with transaction(session_factory(engine)) as s:
+        doc = s.scalar(sa.select(User).where(User.username == "doc"))
+        import_items(s, accounts.actor_of(doc), default_reference(), items, "in.json",
+                     problems)
+    engine.dispose()
+    from tests.fhir.test_export import all_resources
+
+    again = all_resources(target)
+    assert normalised(again) == normalised(source)
+    proc = next(r for r in again if r["resourceType"] == "Procedure"
+                and any(x["url"].endswith("/override") for x in r["extension"]))
+    assert any(x["url"].endswith("/signature") for x in
+               next(r for r in again if r["resourceType"] == "Procedure")["extension"])
+    assert errors(proc) == []

@@ -75,6 +75,52 @@ def fhir_export(
         engine.dispose()
 
 
+@fhir_app.command("import")
+def fhir_import(
+    path: Annotated[Path, typer.Argument(help="A FHIR Bundle (JSON), an NDJSON file, or a "
+                                         "directory of Bulk Data .ndjson files.")],
+    user: Annotated[str, typer.Option("--user", help="Username of the clinician or admin "
+                                      "importing (records go to their clinic).")],
+    db: DbOpt = None,
+) -> None:
+    """Import FHIR R4 resources in one transaction: all or nothing.
+
+    Every problem is printed on its own line (resource, element path, reason) and the exit
+    status is 2; nothing is written unless the whole input can be imported.
+    """
+    from sqlalchemy import select
+
+    from bontrack.fhir.importer import import_items
+    from bontrack.fhir.reading import ImportRefused, read_input
+    from bontrack.reference import default_reference
+    from bontrack.services import accounts
+    from bontrack.store.db import transaction
+    from bontrack.store.models import User
+
+    _, engine, sessions = open_store(db)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        items, problems = read_input(path)
+        with transaction(sessions) as s:
+            u = s.scalar(select(User).where(User.username == user))
+            if u is None or u.disabled:
+                raise BontrackError(f"--user: no active account {user!r}")
+            result = import_items(s, accounts.actor_of(u), default_reference(), items,
+                                  path.name, problems)
+    except ImportRefused as refused:
+        for p in refused.problems:
+            err.print(f"bontrack: error: {p}", markup=False)
+        err.print(f"bontrack: nothing was imported ({len(refused.problems)} problem"
+                  f"{'s' if len(refused.problems) != 1 else ''})", markup=False)
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    typer.echo("imported: " + ", ".join(f"{n} {k}" for k, n in sorted(result.counts.items())))
+    if result.unmatched_people:
+        typer.echo(f"{len(result.unmatched_people)} people named in the file have no account "
+                   f"here and were recorded as {user!r} (their names are in the audit trail)")
+
+
 def _clinic_id(s, clinic: str | None) -> int | None:  # type: ignore[no-untyped-def]
     if clinic is None:
         return None

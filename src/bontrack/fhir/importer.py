@@ -640,12 +640,12 @@ def write(session: Session, actor: Actor, plan: Plan, source: str,
                      detail=f"from {source} {pkey}")
         counts["patient"] += 1
         children = plan.children.get(pkey, [])
-        for key, row, _ in children:
+        for _key, row, _ in children:
             if isinstance(row, Cycle):
                 row.patient_id = patient.id
                 session.add(row)
         session.flush()
-        for key, row, cycle_key in children:
+        for _key, row, cycle_key in children:
             if not isinstance(row, Cycle):
                 row.patient_id = patient.id
                 if cycle_key is not None:

@@ -121,6 +121,31 @@ def fhir_import(
                    f"here and were recorded as {user!r} (their names are in the audit trail)")
 
 
+@export_app.command("csv")
+def export_csv(
+    out_dir: Annotated[Path, typer.Argument(help="Directory for the CSV files.")],
+    clinic: Annotated[str | None, typer.Option(help="Only this clinic.")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Write cycles, injections, outcomes and side effects as CSV, with a data dictionary."""
+    from bontrack.fhir.export import reader_engine
+    from bontrack.interop.csv_tables import write_tables
+    from bontrack.reference import default_reference
+    from bontrack.store.db import session_factory
+
+    _, engine, _ = open_store(db)
+    reader = reader_engine(engine)
+    try:
+        with session_factory(reader)() as s:
+            counts = write_tables(s, default_reference(), out_dir, _clinic_id(s, clinic))
+    finally:
+        reader.dispose()
+        engine.dispose()
+    for table, n in counts.items():
+        typer.echo(f"{table:<14} {n:>10}  {out_dir / (table + '.csv')}")
+    typer.echo(f"data dictionary  {out_dir / 'data_dictionary.csv'} (see docs/csv.md)")
+
+
 def _clinic_id(s, clinic: str | None) -> int | None:  # type: ignore[no-untyped-def]
     if clinic is None:
         return None

@@ -7,13 +7,13 @@ size whatever the size of the database.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
 from sqlalchemy import Engine, Select, create_engine, event, select
 from sqlalchemy.orm import Session
 
@@ -104,12 +104,12 @@ def load(session: Session, patient_rows: list[Any]) -> Batch:
 
     def of(table: Any, *order: Any) -> list[Any]:
         stmt: Select[Any] = select(table).where(table.c.patient_id.in_(ids))
-        return list(session.execute(stmt.order_by(*order)))
+        return list(session.execute(stmt.order_by(*order)).all())
 
     def of_cycles(table: Any) -> list[Any]:
         stmt: Select[Any] = (select(table).join(CY, CY.c.id == table.c.cycle_id)
                              .where(CY.c.patient_id.in_(ids)).order_by(table.c.id))
-        return list(session.execute(stmt))
+        return list(session.execute(stmt).all())
 
     batch.by_patient = {
         "weights": _group(of(W, W.c.id), "patient_id"),
@@ -148,9 +148,10 @@ def patient_resources(ctx: Context, batch: Batch, p: Any, clinic: str | None = N
             yield mapping.medication(ctx, v, cy.product)
     for cy in cycles:
         vials = bc["vials"].get(cy.id, [])
+        vial = vials[0].id if vials else None
+        common = mapping.administration_common(ctx, cy, vial)
         for inj in bc["injections"].get(cy.id, []):
-            yield mapping.medication_administration(ctx, inj, cy,
-                                                    vials[0].id if vials else None)
+            yield mapping.medication_administration(ctx, inj, cy, vial, common)
     for w in bp["weights"].get(p.id, []):
         yield mapping.weight(ctx, w)
     for o in bp["outcomes"].get(p.id, []):
@@ -173,7 +174,7 @@ def patient_batches(session: Session, clinic_id: int | None = None, size: int = 
             stmt = stmt.where(P.c.clinic_id == clinic_id)
         if patient_ids is not None:
             stmt = stmt.where(P.c.id.in_(list(patient_ids)))
-        rows = list(session.execute(stmt.order_by(P.c.id).limit(size)))
+        rows = list(session.execute(stmt.order_by(P.c.id).limit(size)).all())
         if not rows:
             return
         yield rows
@@ -216,7 +217,7 @@ def bundle(entries: list[Json], kind: str = "collection", base: str | None = Non
 
 
 def dumps(resource: Json) -> str:
-    return json.dumps(resource, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(resource).decode()
 
 
 def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int | None = None,
@@ -225,20 +226,21 @@ def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int |
     """Bulk Data output: one ``<Type>.ndjson`` file per resource type, written as the
     batches stream past. Returns the number of resources written per type."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    files: dict[str, IO[str]] = {}
+    files: dict[str, IO[bytes]] = {}
     counts: dict[str, int] = dict.fromkeys(types, 0)
     clinics = clinic_names(session)
     try:
         for t in types:
-            files[t] = (out_dir / f"{t}.ndjson").open("w", encoding="utf-8")
+            files[t] = (out_dir / f"{t}.ndjson").open("wb")
+        dump, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
         for rows in patient_batches(session, clinic_id, size):
             batch = load(session, rows)
             for p in rows:
                 for r in patient_resources(ctx, batch, p, clinics.get(p.clinic_id)):
                     t = r["resourceType"]
-                    if t in files:
-                        files[t].write(dumps(r))
-                        files[t].write("\n")
+                    f = files.get(t)
+                    if f is not None:
+                        f.write(dump(r, option=newline))
                         counts[t] += 1
             if on_patients:
                 on_patients(len(rows))

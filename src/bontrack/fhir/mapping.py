@@ -61,16 +61,21 @@ Json = dict[str, Any]
 
 @dataclass
 class Context:
-    """What the mapping needs beyond the row: reference data and who the users are."""
+    """What the mapping needs beyond the row: reference data and who the users are.
+
+    The concepts that repeat across resources (a muscle with its side, a product, a user)
+    are built once and shared: resources are serialised, never changed in place, so the
+    sharing is safe and saves most of the mapping time of a bulk export."""
 
     ref: Reference
     users: Mapping[int, tuple[str, str]] = field(default_factory=dict)  # id -> (login, name)
+    cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
 
 def instant(value: datetime) -> str:
     """A FHIR dateTime with a zone. Stored times without a zone (SQLite) are UTC."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+        return value.isoformat() + "+00:00"
     return value.astimezone(UTC).isoformat()
 
 
@@ -93,11 +98,25 @@ def ref(kind: str, rid: int | str) -> Json:
 def user_ref(ctx: Context, user_id: int | None) -> Json:
     """A user as a logical reference (login name), so another system can match people
     without our internal ids."""
+    key = ("user", user_id)
+    hit = ctx.cache.get(key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
     if user_id is None:
-        return {"display": "unknown"}
-    login, name = ctx.users.get(user_id, (f"user-{user_id}", f"user {user_id}"))
-    return {"type": "Practitioner", "identifier": {"system": USER_SYSTEM, "value": login},
-            "display": name}
+        out: Json = {"display": "unknown"}
+    else:
+        login, name = ctx.users.get(user_id, (f"user-{user_id}", f"user {user_id}"))
+        out = {"type": "Practitioner", "identifier": {"system": USER_SYSTEM, "value": login},
+               "display": name}
+    ctx.cache[key] = out
+    return out
+
+
+def recorded_by(ctx: Context, user_id: int | None) -> Json:
+    key = ("recorded-by", user_id)
+    if key not in ctx.cache:
+        ctx.cache[key] = ext("recorded-by", valueReference=user_ref(ctx, user_id))
+    return ctx.cache[key]  # type: ignore[no-any-return]
 
 
 def ext(name: str, **value: Any) -> Json:
@@ -120,6 +139,14 @@ def side_ext(side: str | None) -> list[Json]:
 def target_site(ctx: Context, muscle: str, side: str | None) -> Json:
     """A muscle (or gland, skin region) with its SNOMED CT structure where verified, and the
     laterality as an extension (pattern of mCODE's laterality qualifier)."""
+    key = ("site", muscle, side)
+    hit = ctx.cache.get(key)
+    if hit is None:
+        hit = ctx.cache[key] = _target_site(ctx, muscle, side)
+    return hit
+
+
+def _target_site(ctx: Context, muscle: str, side: str | None) -> Json:
     m = ctx.ref.muscles.get(muscle)
     codings = [coding(CS_MUSCLE, muscle, m.name if m else None)]
     if m is not None and m.snomed is not None:
@@ -132,6 +159,14 @@ def target_site(ctx: Context, muscle: str, side: str | None) -> Json:
 
 
 def indication_concept(ctx: Context, indication: str, icd10cm: str | None = None) -> Json:
+    key = ("indication", indication, icd10cm)
+    hit = ctx.cache.get(key)
+    if hit is None:
+        hit = ctx.cache[key] = _indication_concept(ctx, indication, icd10cm)
+    return hit
+
+
+def _indication_concept(ctx: Context, indication: str, icd10cm: str | None) -> Json:
     ind = ctx.ref.indications.get(indication)
     codings = [coding(CS_INDICATION, indication, ind.name if ind else None)]
     if icd10cm:
@@ -142,6 +177,14 @@ def indication_concept(ctx: Context, indication: str, icd10cm: str | None = None
 
 
 def product_concept(ctx: Context, product: str) -> Json:
+    key = ("product", product)
+    hit = ctx.cache.get(key)
+    if hit is None:
+        hit = ctx.cache[key] = _product_concept(ctx, product)
+    return hit
+
+
+def _product_concept(ctx: Context, product: str) -> Json:
     p = ctx.ref.products.get(product)
     codings = [coding(CS_PRODUCT, product, product)]
     if p is not None:
@@ -173,7 +216,7 @@ def patient(ctx: Context, p: Any, clinic: str | None = None) -> Json:
 def weight(ctx: Context, w: Any) -> Json:
     return {
         "resourceType": "Observation", "id": f"weight-{w.id}",
-        "extension": [ext("recorded-by", valueReference=user_ref(ctx, w.recorded_by))],
+        "extension": [recorded_by(ctx, w.recorded_by)],
         "status": "final",
         "category": [concept(coding(OBS_CATEGORY, "vital-signs", "Vital Signs"))],
         "code": concept(coding(CS_OBSERVATION, "body-weight", "Body weight"),
@@ -262,7 +305,7 @@ def procedure(ctx: Context, cy: Any, vial_ids: Sequence[int], findings: Iterable
         {"url": "reason", "valueString": o.reason},
         {"url": "by", "valueReference": user_ref(ctx, o.clinician_id)},
         {"url": "at", "valueDateTime": instant(o.created_at)}]) for o in overrides]
-    extensions.append(ext("recorded-by", valueReference=user_ref(ctx, cy.created_by)))
+    extensions.append(recorded_by(ctx, cy.created_by))
     out: Json = {
         "resourceType": "Procedure", "id": str(cy.id), "extension": extensions,
         "status": "entered-in-error" if cy.status == "entered_in_error" else "completed",
@@ -287,7 +330,7 @@ def procedure(ctx: Context, cy: Any, vial_ids: Sequence[int], findings: Iterable
 def medication(ctx: Context, v: Any, product: str) -> Json:
     """One vial: the product, its lot and expiry, and the dilution as strength."""
     extensions: list[Json] = [ext("vial-size", valueQuantity=units(v.size_units)),
-                              ext("recorded-by", valueReference=user_ref(ctx, v.recorded_by))]
+                              recorded_by(ctx, v.recorded_by)]
     if v.reconstituted_at is not None:
         extensions.append(ext("reconstituted-at", valueDateTime=instant(v.reconstituted_at)))
     if v.units_discarded is not None:
@@ -309,26 +352,31 @@ def medication(ctx: Context, v: Any, product: str) -> Json:
     return out
 
 
-def medication_administration(ctx: Context, inj: Any, cy: Any, vial_id: int | None) -> Json:
-    """One injection (muscle x side): dose in product units, the site with laterality."""
-    m = ctx.ref.muscles.get(inj.muscle)
-    route = ROUTE_ID if m is not None and m.kind == "skin_region" else ROUTE_IM
-    dosage: Json = {"site": target_site(ctx, inj.muscle, inj.side),
-                    "route": concept(coding(SNOMED, *route), text=route[1]),
-                    "dose": units(inj.units)}
-    extensions: list[Json] = [ext("injection-sites", valueInteger=inj.sites)]
-    if inj.volume_ml is not None:
-        extensions.append(ext("injected-volume",
-                              valueQuantity=quantity(inj.volume_ml, "mL", "mL")))
-    if inj.guidance:
-        codings = [coding(CS_GUIDANCE, inj.guidance, GUIDANCE_TEXT.get(inj.guidance))]
-        if inj.guidance in GUIDANCE_SNOMED:
-            codings.append(coding(SNOMED, *GUIDANCE_SNOMED[inj.guidance]))
-        extensions.append(ext("guidance", valueCodeableConcept=concept(
-            *codings, text=GUIDANCE_TEXT.get(inj.guidance, inj.guidance))))
-    out: Json = {"resourceType": "MedicationAdministration", "id": str(inj.id),
-                 "extension": extensions,
-                 "status": "entered-in-error" if cy.status == "entered_in_error"
+def _route(ctx: Context, muscle: str) -> Json:
+    """Intradermal for skin regions (axillary hyperhidrosis), else intramuscular."""
+    key = ("route", muscle)
+    if key not in ctx.cache:
+        m = ctx.ref.muscles.get(muscle)
+        route = ROUTE_ID if m is not None and m.kind == "skin_region" else ROUTE_IM
+        ctx.cache[key] = concept(coding(SNOMED, *route), text=route[1])
+    return ctx.cache[key]  # type: ignore[no-any-return]
+
+
+def _guidance(ctx: Context, guidance: str) -> Json:
+    key = ("guidance", guidance)
+    if key not in ctx.cache:
+        codings = [coding(CS_GUIDANCE, guidance, GUIDANCE_TEXT.get(guidance))]
+        if guidance in GUIDANCE_SNOMED:
+            codings.append(coding(SNOMED, *GUIDANCE_SNOMED[guidance]))
+        ctx.cache[key] = ext("guidance", valueCodeableConcept=concept(
+            *codings, text=GUIDANCE_TEXT.get(guidance, guidance)))
+    return ctx.cache[key]  # type: ignore[no-any-return]
+
+
+def administration_common(ctx: Context, cy: Any, vial_id: int | None) -> Json:
+    """The part every injection of one cycle shares (status, medication, patient,
+    encounter, session, day, performer): built once per cycle."""
+    out: Json = {"status": "entered-in-error" if cy.status == "entered_in_error"
                  else "completed"}
     if vial_id is not None:
         out["medicationReference"] = ref("Medication", vial_id)
@@ -336,36 +384,63 @@ def medication_administration(ctx: Context, inj: Any, cy: Any, vial_id: int | No
         out["medicationCodeableConcept"] = product_concept(ctx, cy.product)
     out.update(subject=ref("Patient", cy.patient_id), context=ref("Encounter", cy.id),
                partOf=[ref("Procedure", cy.id)], effectiveDateTime=day(cy.date),
-               performer=[{"actor": user_ref(ctx, cy.clinician_id)}], dosage=dosage)
+               performer=[{"actor": user_ref(ctx, cy.clinician_id)}])
     return out
+
+
+def medication_administration(ctx: Context, inj: Any, cy: Any, vial_id: int | None,
+                              common: Json | None = None) -> Json:
+    """One injection (muscle x side): dose in product units, the site with laterality."""
+    extensions: list[Json] = [ext("injection-sites", valueInteger=inj.sites)]
+    if inj.volume_ml is not None:
+        extensions.append(ext("injected-volume",
+                              valueQuantity=quantity(inj.volume_ml, "mL", "mL")))
+    if inj.guidance:
+        extensions.append(_guidance(ctx, inj.guidance))
+    return {"resourceType": "MedicationAdministration", "id": str(inj.id),
+            "extension": extensions,
+            **(common if common is not None else administration_common(ctx, cy, vial_id)),
+            "dosage": {"site": target_site(ctx, inj.muscle, inj.side),
+                       "route": _route(ctx, inj.muscle), "dose": units(inj.units)}}
+
+
+def _scale(ctx: Context, scale_id: str) -> tuple[list[Json], Json]:
+    """(category, code) of an outcome scale."""
+    key = ("scale", scale_id)
+    if key not in ctx.cache:
+        from bontrack.clinical.scales import SCALES
+
+        scale = SCALES.get(scale_id)
+        name = scale.name if scale else scale_id
+        codings = [coding(CS_OUTCOME, scale_id, name)]
+        if scale_id in SCALE_SNOMED:
+            codings.append(coding(SNOMED, *SCALE_SNOMED[scale_id]))
+        category = "survey" if scale_id in SURVEY_SCALES else "exam"
+        ctx.cache[key] = ([concept(coding(OBS_CATEGORY, category, category.title()))],
+                          concept(*codings, text=name))
+    return ctx.cache[key]  # type: ignore[no-any-return]
 
 
 def observation(ctx: Context, o: Any) -> Json:
     """An outcome measurement: SNOMED CT scale concept where verified, else our code."""
-    from bontrack.clinical.scales import SCALES
-
-    scale = SCALES.get(o.scale)
-    name = scale.name if scale else o.scale
-    codings = [coding(CS_OUTCOME, o.scale, name)]
-    if o.scale in SCALE_SNOMED:
-        codings.append(coding(SNOMED, *SCALE_SNOMED[o.scale]))
-    extensions = [ext("recorded-by", valueReference=user_ref(ctx, o.recorded_by))]
+    category, code = _scale(ctx, o.scale)
+    extensions = [recorded_by(ctx, o.recorded_by)]
     if o.region:
         extensions.append(ext("region", valueString=o.region))
-    category = "survey" if o.scale in SURVEY_SCALES else "exam"
     out: Json = {
         "resourceType": "Observation", "id": str(o.id), "extension": extensions,
         "status": "entered-in-error" if o.status == "entered_in_error" else "final",
-        "category": [concept(coding(OBS_CATEGORY, category, category.title()))],
-        "code": concept(*codings, text=name),
-        "subject": ref("Patient", o.patient_id),
+        "category": category, "code": code, "subject": ref("Patient", o.patient_id),
     }
     if o.cycle_id is not None:
         out["partOf"] = [ref("Procedure", o.cycle_id)]
     out["effectiveDateTime"] = instant(o.measured_at)
     if o.scale == "modified_ashworth":
-        out["valueCodeableConcept"] = concept(coding(CS_MAS, o.value_text, o.value_text),
-                                              text=o.value_text)
+        key = ("mas", o.value_text)
+        if key not in ctx.cache:
+            ctx.cache[key] = concept(coding(CS_MAS, o.value_text, o.value_text),
+                                     text=o.value_text)
+        out["valueCodeableConcept"] = ctx.cache[key]
     else:
         unit, display = SCALE_UNIT.get(o.scale, ("{score}", "score"))
         out["valueQuantity"] = quantity(o.value, display, unit)

@@ -215,3 +215,25 @@ def test_malformed_input_is_reported_by_line_and_element(tmp_path):
     assert "Patient/1 birthDate" in r.stderr
     r = cli("fhir", "import", str(tmp_path / "missing.json"), "--user", "doc", "--db", target)
     assert r.returncode == 2 and "no such file" in r.stderr
+
+
+def test_values_the_store_would_reject_are_named_not_crashed_on(tmp_path):
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    empty_clinic(target, users=(("doc", "clinician"),), clinic="Clinic A")
+    bad = foreign_record()
+    bad[0]["gender"] = "f"
+    r = cli("fhir", "import", str(write_bundle(tmp_path / "g.json", bad)), "--user", "doc",
+            "--db", target)
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[0] == ("bontrack: error: Patient/pt-7 gender: 'f' is not "
+                                        "female, male, other or unknown")
+    both = foreign_record()
+    lat = both[4]["dosage"]["site"]["extension"][0]["valueCodeableConcept"]["coding"][0]
+    lat["code"] = "51440002"  # right and left: one injection is on one side
+    r = cli("fhir", "import", str(write_bundle(tmp_path / "b.json", both)), "--user", "doc",
+            "--db", target)
+    assert r.returncode == 2 and "MedicationAdministration/a-1 dosage.site.extension" in r.stderr
+    assert "internal error" not in r.stderr
+    r = cli("fhir", "import", str(write_bundle(tmp_path / "ok.json", foreign_record())),
+            "--user", "nurse-does-not-exist", "--db", target)
+    assert r.returncode == 2 and "--user" in r.stderr

@@ -295,6 +295,9 @@ class Reader:
             [*(names[0].get("given") or []), names[0].get("family") or ""]).strip()
         if not display:
             raise Refusal("name", "the patient needs a name")
+        if res.get("gender", "unknown") not in ("female", "male", "other", "unknown"):
+            raise Refusal("gender", f"{res.get('gender')!r} is not female, male, other or "
+                          "unknown")
         if not res.get("birthDate"):
             raise Refusal("birthDate", "the birth date is needed (doses depend on age)")
         flags = []
@@ -348,6 +351,9 @@ class Reader:
             if status is None:
                 raise Refusal("status", f"a {res.get('status')!r} procedure cannot be "
                               "imported; only completed (or entered-in-error) sessions")
+        if status not in ("draft", "signed", "entered_in_error"):
+            raise Refusal("extension[record-status]", f"{status!r} is not draft, signed or "
+                          "entered_in_error")
         performer = (res.get("performer") or [{}])[0].get("actor")
         clinician = self.user(performer, f"{key} performer")
         check = _parts(_ext(res, "plan-check")[0]) if _ext(res, "plan-check") else {}
@@ -458,6 +464,9 @@ class Reader:
         dosage = res.get("dosage") or {}
         muscle = self.muscle(dosage.get("site"), "dosage.site")
         side = self.side(dosage.get("site"), muscle, "dosage.site", required=True)
+        if side not in ("left", "right", "midline"):
+            raise Refusal("dosage.site.extension", f"an injection is on one side (left, right "
+                          f"or midline), got {side!r}: record each side separately")
         units = _units(dosage.get("dose"), "dosage.dose")
         guidance_cc = _ext1(res, "guidance", "valueCodeableConcept")
         guidance = code_in(guidance_cc, CS_GUIDANCE)
@@ -564,6 +573,9 @@ class Reader:
                 k = self.target(inst, "Procedure", "suspectEntity.instance")
                 cycle = k if k in self.plan.cycles else None
         status = _ext1(res, "record-status", "valueCode") or "active"
+        if status not in ("active", "entered_in_error"):
+            raise Refusal("extension[record-status]", f"{status!r} is not active or "
+                          "entered_in_error")
         self.plan.children[pkey].append((key, SideEffect(
             term=term[:200], onset=_day(res.get("date"), "date"), severity=severity,
             serious=serious, outcome=outcome, relatedness=related or "unknown",

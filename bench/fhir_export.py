@@ -25,6 +25,14 @@ from pathlib import Path
 
 
 def peak_rss_mib() -> float:
+    """This process's peak RSS. Linux keeps ru_maxrss across exec (a child would report
+    the parent's peak after generating the demo), so read VmHWM, which is per process."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

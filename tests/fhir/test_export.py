@@ -106,3 +106,4 @@ def test_cli_names_an_unknown_patient_in_one_line_and_exits_2(sqlite_demo):
     r = cli("fhir", "export", "--patient", "999", "--db", sqlite_demo)
     assert r.returncode == 2
     assert r.stderr.strip() == "bontrack: error: --patient: no patient with id 999"
+

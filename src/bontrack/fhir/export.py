@@ -222,7 +222,8 @@ def dumps(resource: Json) -> str:
 
 def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int | None = None,
                  types: Sequence[str] = TYPES, on_patients: Callable[[int], None] | None = None,
-                 size: int = BATCH) -> dict[str, int]:
+                 size: int = BATCH, patient_ids: Sequence[int] | None = None
+                 ) -> dict[str, int]:
     """Bulk Data output: one ``<Type>.ndjson`` file per resource type, written as the
     batches stream past. Returns the number of resources written per type."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -233,7 +234,7 @@ def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int |
         for t in types:
             files[t] = (out_dir / f"{t}.ndjson").open("wb")
         dump, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
-        for rows in patient_batches(session, clinic_id, size):
+        for rows in patient_batches(session, clinic_id, size, patient_ids):
             batch = load(session, rows)
             for p in rows:
                 for r in patient_resources(ctx, batch, p, clinics.get(p.clinic_id)):

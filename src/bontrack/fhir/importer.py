@@ -13,10 +13,8 @@ imported history: it describes a decision already taken elsewhere.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import UTC
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -46,7 +44,20 @@ from bontrack.fhir.codes import (
     USER_SYSTEM,
     code_in,
 )
+from bontrack.fhir.elements import (
+    Refusal,
+    as_day,
+    as_decimal,
+    as_instant,
+    as_ml,
+    as_units,
+    ext_all,
+    ext_value,
+    parts,
+    shown,
+)
 from bontrack.fhir.reading import Item, Problem
+from bontrack.fhir.writing import Imported, Plan, write
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import Actor
@@ -66,94 +77,8 @@ from bontrack.store.models import (
     Weight,
 )
 
-UNIT_CODES = ("[arb'U]",)
 SIDE_BY_SNOMED = {code: side for side, (code, _) in LATERALITY.items()}
 AE_OUTCOME_BACK = {v: k for k, v in AE_OUTCOMES.items()}
-
-
-class Refusal(Exception):
-    """One unmappable element: carries the path; the reader turns it into a Problem."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(message)
-        self.path = path
-        self.message = message
-
-
-def _ext(res: dict[str, Any], name: str) -> list[dict[str, Any]]:
-    return [e for e in res.get("extension") or [] if e.get("url") == EXT[name]]
-
-
-def _ext1(res: dict[str, Any], name: str, key: str) -> Any:
-    found = _ext(res, name)
-    return found[0].get(key) if found else None
-
-
-def _parts(ext: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for p in ext.get("extension") or []:
-        value = next((v for k, v in p.items() if k.startswith("value")), None)
-        out[p.get("url", "")] = value
-    return out
-
-
-def _day(value: Any, path: str) -> date:
-    if not isinstance(value, str) or len(value) < 10:
-        raise Refusal(path, f"needs a full date (YYYY-MM-DD), got {value!r}")
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise Refusal(path, f"{value!r} is not a date") from None
-
-
-def _instant(value: Any, path: str) -> datetime:
-    if not isinstance(value, str):
-        raise Refusal(path, f"needs a date and time, got {value!r}")
-    if len(value) == 10:
-        return datetime.combine(_day(value, path), datetime.min.time(), tzinfo=UTC)
-    try:
-        out = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise Refusal(path, f"{value!r} is not a date and time") from None
-    return out if out.tzinfo else out.replace(tzinfo=UTC)
-
-
-def _decimal(value: Any, path: str) -> Decimal:
-    try:
-        out = Decimal(str(value))
-    except InvalidOperation:
-        raise Refusal(path, f"must be a number, got {value!r}") from None
-    if not out.is_finite():
-        raise Refusal(path, f"must be a finite number, got {value!r}")
-    return out
-
-
-def _units(q: Any, path: str) -> Decimal:
-    """A quantity in product units: UCUM [arb'U] (what bontrack writes)."""
-    if not isinstance(q, dict) or q.get("value") is None:
-        raise Refusal(path, "needs a value in product units")
-    if q.get("code") not in UNIT_CODES:
-        raise Refusal(f"{path}.code", f"units must be product units (UCUM [arb'U]), got "
-                      f"{q.get('code') or q.get('unit')!r}; units of different products are "
-                      "never converted")
-    return _decimal(q["value"], f"{path}.value")
-
-
-def _ml(q: Any, path: str) -> Decimal:
-    if not isinstance(q, dict) or q.get("code") != "mL":
-        raise Refusal(path, "must be a volume in mL")
-    return _decimal(q.get("value"), f"{path}.value")
-
-
-@dataclass
-class Plan:
-    """Unsaved rows, grouped so they can be written parent first."""
-
-    patients: list[tuple[str, Patient]] = field(default_factory=list)
-    children: dict[str, list[tuple[str, Any, str | None]]] = field(
-        default_factory=lambda: defaultdict(list))  # patient key -> (key, row, cycle key)
-    cycles: dict[str, Cycle] = field(default_factory=dict)
-    cycle_patient: dict[str, str] = field(default_factory=dict)
 
 
 class Reader:
@@ -210,7 +135,7 @@ class Reader:
                                                  (cc or {}).get("coding") or []]:
             if isinstance(text, str) and self.ref.muscle_id(text):
                 return str(self.ref.muscle_id(text))
-        raise Refusal(path, f"no known injection target for {_shown(cc)}; use a bontrack "
+        raise Refusal(path, f"no known injection target for {shown(cc)}; use a bontrack "
                       "injection-target code, a SNOMED CT structure code in the reference "
                       "data, or the muscle's name")
 
@@ -248,7 +173,7 @@ class Reader:
                                                      (cc or {}).get("coding") or []]:
                 if isinstance(text, str) and self.ref.indication_id(text):
                     return str(self.ref.indication_id(text)), icd
-        shown = ", ".join(_shown(c) for c in concepts) or "nothing"
+        shown = ", ".join(shown(c) for c in concepts) or "nothing"
         raise Refusal(path, f"no known indication in {shown}")
 
     def product(self, cc: Any, path: str) -> str:
@@ -261,7 +186,7 @@ class Reader:
                 found = self.ref.product_id(text) or self.ref.product_id(text.split(" ")[0])
                 if found:
                     return found
-        raise Refusal(path, f"no known botulinum toxin product in {_shown(cc)}")
+        raise Refusal(path, f"no known botulinum toxin product in {shown(cc)}")
 
     # -- pass ------------------------------------------------------------------------------
     def run(self) -> Plan:
@@ -301,7 +226,7 @@ class Reader:
         if not res.get("birthDate"):
             raise Refusal("birthDate", "the birth date is needed (doses depend on age)")
         flags = []
-        for i, e in enumerate(_ext(res, "condition-flag")):
+        for i, e in enumerate(ext_all(res, "condition-flag")):
             cid = self.ref.condition_id(str(e.get("valueCode")))
             if cid is None:
                 raise Refusal(f"extension[condition-flag][{i}]",
@@ -312,12 +237,12 @@ class Reader:
         if exists is not None or mrn in {p.mrn for _, p in self.plan.patients}:
             raise Refusal("identifier", f"MRN {mrn!r} is already used in this clinic")
         now = audit.now()
-        status = _ext1(res, "record-status", "valueCode") or "active"
+        status = ext_value(res, "record-status", "valueCode") or "active"
         self.plan.patients.append((key, Patient(
             clinic_id=self.actor.clinic_id, mrn=str(mrn)[:64], display_name=display[:200],
-            birth_date=_day(res["birthDate"], "birthDate"), sex=res.get("gender", "unknown"),
+            birth_date=as_day(res["birthDate"], "birthDate"), sex=res.get("gender", "unknown"),
             flags=flags, medications=[str(e.get("valueString")).lower()
-                                      for e in _ext(res, "medication-name")],
+                                      for e in ext_all(res, "medication-name")],
             status=status if status in ("active", "entered_in_error") else "active",
             version=1, created_at=now, updated_at=now)))
 
@@ -327,12 +252,12 @@ class Reader:
         ver = code_in(res.get("verificationStatus"), "http://terminology.hl7.org/CodeSystem/"
                       "condition-ver-status")
         note = " ".join(n.get("text", "") for n in res.get("note") or [])
-        c = Condition(indication=ind, icd10cm=icd, affected_side=_ext1(
-            res, "affected-side", "valueCode"), onset_date=_day(res["onsetDateTime"],
+        c = Condition(indication=ind, icd10cm=icd, affected_side=ext_value(
+            res, "affected-side", "valueCode"), onset_date=as_day(res["onsetDateTime"],
                                                                 "onsetDateTime")
             if res.get("onsetDateTime") else None, note=note,
             status="entered_in_error" if ver == "entered-in-error" else "active",
-            created_at=_instant(res["recordedDate"], "recordedDate")
+            created_at=as_instant(res["recordedDate"], "recordedDate")
             if res.get("recordedDate") else audit.now())
         self.plan.children[pkey].append((key, c, None))
 
@@ -342,9 +267,9 @@ class Reader:
     def _procedure(self, key: str, res: dict[str, Any]) -> None:
         pkey = self._subject(key, res)
         when = res.get("performedDateTime") or (res.get("performedPeriod") or {}).get("start")
-        day = _day(when, "performedDateTime")
+        day = as_day(when, "performedDateTime")
         ind, _ = self.indication(list(res.get("reasonCode") or []), "reasonCode")
-        status = _ext1(res, "record-status", "valueCode")
+        status = ext_value(res, "record-status", "valueCode")
         if status is None:
             status = {"completed": "signed", "entered-in-error": "entered_in_error"}.get(
                 res.get("status", ""))
@@ -356,43 +281,43 @@ class Reader:
                           "entered_in_error")
         performer = (res.get("performer") or [{}])[0].get("actor")
         clinician = self.user(performer, f"{key} performer")
-        check = _parts(_ext(res, "plan-check")[0]) if _ext(res, "plan-check") else {}
-        consent = _parts(_ext(res, "consent")[0]) if _ext(res, "consent") else {}
-        signature = _parts(_ext(res, "signature")[0]) if _ext(res, "signature") else {}
-        weight = _ext1(res, "weight-kg", "valueQuantity")
-        total = _ext1(res, "total-units", "valueQuantity")
+        check = parts(ext_all(res, "plan-check")[0]) if ext_all(res, "plan-check") else {}
+        consent = parts(ext_all(res, "consent")[0]) if ext_all(res, "consent") else {}
+        signature = parts(ext_all(res, "signature")[0]) if ext_all(res, "signature") else {}
+        weight = ext_value(res, "weight-kg", "valueQuantity")
+        total = ext_value(res, "total-units", "valueQuantity")
         note = " ".join(n.get("text", "") for n in res.get("note") or [])
         now = audit.now()
         cy = Cycle(clinic_id=self.actor.clinic_id, date=day, product="", indication=ind,
-                   clinician_id=clinician, weight_kg=_decimal(weight["value"], "extension")
+                   clinician_id=clinician, weight_kg=as_decimal(weight["value"], "extension")
                    if weight else None,
-                   total_units=_units(total, "extension[total-units]") if total else Decimal(0),
+                   total_units=as_units(total, "extension[total-units]") if total else Decimal(0),
                    consent_recorded=bool(consent.get("recorded", False)),
                    consent_text=consent.get("text") or "", note=note, status=status,
                    verdict=check.get("verdict") or "imported",
                    reference_version=check.get("reference-version") or "not checked",
-                   next_earliest_date=_day(check["next-earliest-date"], "extension")
+                   next_earliest_date=as_day(check["next-earliest-date"], "extension")
                    if check.get("next-earliest-date") else None,
-                   version=int(_ext1(res, "cycle-version", "valueInteger") or 1),
-                   created_by=self.user(_ext1(res, "recorded-by", "valueReference"),
-                                        f"{key} recorded-by") if _ext(res, "recorded-by")
+                   version=int(ext_value(res, "cycle-version", "valueInteger") or 1),
+                   created_by=self.user(ext_value(res, "recorded-by", "valueReference"),
+                                        f"{key} recorded-by") if ext_all(res, "recorded-by")
                    else self.actor.user_id, created_at=now, updated_at=now)
         if status == "signed":
             cy.signed_by = (self.user(signature.get("by"), f"{key} signature")
                             if signature else self.actor.user_id)
-            cy.signed_at = (_instant(signature["at"], "extension[signature]")
+            cy.signed_at = (as_instant(signature["at"], "extension[signature]")
                             if signature.get("at") else now)
         cy.findings = [CycleFinding(
             code=f.get("code"), severity=f.get("severity"), message=f.get("message") or "",
-            value=_decimal(f["value"], "extension[finding]") if f.get("value") is not None
-            else None, limit=_decimal(f["limit"], "extension[finding]")
+            value=as_decimal(f["value"], "extension[finding]") if f.get("value") is not None
+            else None, limit=as_decimal(f["limit"], "extension[finding]")
             if f.get("limit") is not None else None, unit=f.get("unit"),
             muscle=f.get("muscle"), side=f.get("side"), source=f.get("source"))
-            for f in map(_parts, _ext(res, "finding"))]
+            for f in map(parts, ext_all(res, "finding"))]
         cy.overrides = [Override(code=o.get("code"), clinician_id=self.user(
             o.get("by"), f"{key} override"), reason=o.get("reason") or "",
-            created_at=_instant(o["at"], "extension[override]") if o.get("at") else now)
-            for o in map(_parts, _ext(res, "override"))]
+            created_at=as_instant(o["at"], "extension[override]") if o.get("at") else now)
+            for o in map(parts, ext_all(res, "override"))]
         if res.get("usedCode"):
             cy.product = self.product(res["usedCode"][0], "usedCode[0]")
         used = [self.target(u, "Medication", f"usedReference[{i}]")
@@ -413,24 +338,24 @@ class Reader:
                           f"{cy.product}")
         cy.product = product
         strength = ((res.get("ingredient") or [{}])[0]).get("strength") or {}
-        size = _ext1(res, "vial-size", "valueQuantity") or strength.get("numerator")
+        size = ext_value(res, "vial-size", "valueQuantity") or strength.get("numerator")
         if size is None:
             raise Refusal("extension[vial-size]", "the vial size (units) is missing")
         batch = res.get("batch") or {}
-        recon = _ext1(res, "reconstituted-at", "valueDateTime")
-        discarded = _ext1(res, "units-discarded", "valueQuantity")
+        recon = ext_value(res, "reconstituted-at", "valueDateTime")
+        discarded = ext_value(res, "units-discarded", "valueQuantity")
         cy.vials.append(Vial(
-            size_units=_units(size, "extension[vial-size]"),
-            diluent_ml=_ml(strength["denominator"], "ingredient[0].strength.denominator")
+            size_units=as_units(size, "extension[vial-size]"),
+            diluent_ml=as_ml(strength["denominator"], "ingredient[0].strength.denominator")
             if strength.get("denominator") else None,
             lot=batch.get("lotNumber"),
-            expiry=_day(batch["expirationDate"], "batch.expirationDate")
+            expiry=as_day(batch["expirationDate"], "batch.expirationDate")
             if batch.get("expirationDate") else None,
-            reconstituted_at=_instant(recon, "extension[reconstituted-at]")
+            reconstituted_at=as_instant(recon, "extension[reconstituted-at]")
             .astimezone(UTC).replace(tzinfo=None) if recon else None,
-            units_discarded=_units(discarded, "extension[units-discarded]")
+            units_discarded=as_units(discarded, "extension[units-discarded]")
             if discarded else None,
-            recorded_by=self.user(_ext1(res, "recorded-by", "valueReference"),
+            recorded_by=self.user(ext_value(res, "recorded-by", "valueReference"),
                                   f"{key} recorded-by")))
 
     def _cycle_of(self, res: dict[str, Any]) -> str:
@@ -467,32 +392,32 @@ class Reader:
         if side not in ("left", "right", "midline"):
             raise Refusal("dosage.site.extension", f"an injection is on one side (left, right "
                           f"or midline), got {side!r}: record each side separately")
-        units = _units(dosage.get("dose"), "dosage.dose")
-        guidance_cc = _ext1(res, "guidance", "valueCodeableConcept")
+        units = as_units(dosage.get("dose"), "dosage.dose")
+        guidance_cc = ext_value(res, "guidance", "valueCodeableConcept")
         guidance = code_in(guidance_cc, CS_GUIDANCE)
         if guidance_cc and not guidance:
             snomed = code_in(guidance_cc, SNOMED)
             guidance = next((g for g, (c, _) in GUIDANCE_SNOMED.items() if c == snomed), None)
-        volume = _ext1(res, "injected-volume", "valueQuantity")
+        volume = ext_value(res, "injected-volume", "valueQuantity")
         cy.injections.append(Injection(
             muscle=muscle, side=side, units=units,
-            sites=int(_ext1(res, "injection-sites", "valueInteger") or 1),
-            volume_ml=_ml(volume, "extension[injected-volume]") if volume else None,
+            sites=int(ext_value(res, "injection-sites", "valueInteger") or 1),
+            volume_ml=as_ml(volume, "extension[injected-volume]") if volume else None,
             guidance=guidance))
 
     def _observation(self, key: str, res: dict[str, Any]) -> None:
         pkey = self._subject(key, res)
         code = res.get("code")
         error = res.get("status") == "entered-in-error"
-        recorder = self.user(_ext1(res, "recorded-by", "valueReference")
+        recorder = self.user(ext_value(res, "recorded-by", "valueReference")
                              or (res.get("performer") or [None])[0], f"{key} recorded-by")
         if code_in(code, CS_OBSERVATION) == "body-weight":
             q = res.get("valueQuantity") or {}
             if q.get("code") != "kg":
                 raise Refusal("valueQuantity", "body weight must be in kg")
             self.plan.children[pkey].append((key, Weight(
-                measured_on=_day(res.get("effectiveDateTime"), "effectiveDateTime"),
-                weight_kg=_decimal(q.get("value"), "valueQuantity.value"),
+                measured_on=as_day(res.get("effectiveDateTime"), "effectiveDateTime"),
+                weight_kg=as_decimal(q.get("value"), "valueQuantity.value"),
                 recorded_by=recorder, created_at=audit.now()), None))
             return
         scale = code_in(code, CS_OUTCOME)
@@ -500,7 +425,7 @@ class Reader:
             snomed = code_in(code, SNOMED)
             scale = next((k for k, (c, _) in SCALE_SNOMED.items() if c == snomed), None)
         if scale is None:
-            raise Refusal("code", f"no known outcome scale in {_shown(code)}")
+            raise Refusal("code", f"no known outcome scale in {shown(code)}")
         if "valueCodeableConcept" in res:
             cc = res["valueCodeableConcept"]
             raw: Any = code_in(cc, CS_MAS) or cc.get("text")
@@ -523,8 +448,8 @@ class Reader:
             cycle = k if k in self.plan.cycles else None
         self.plan.children[pkey].append((key, Outcome(
             scale=scale, value=value, value_text=text, muscle=muscle,
-            region=_ext1(res, "region", "valueString"), side=side,
-            measured_at=_instant(res.get("effectiveDateTime"), "effectiveDateTime"),
+            region=ext_value(res, "region", "valueString"), side=side,
+            measured_at=as_instant(res.get("effectiveDateTime"), "effectiveDateTime"),
             recorded_by=recorder, status="entered_in_error" if error else "active"), cycle))
 
     def _goal(self, key: str, res: dict[str, Any]) -> None:
@@ -534,13 +459,13 @@ class Reader:
             raise Refusal("description.text", "the goal needs its words")
         due = next((t.get("dueDate") for t in res.get("target") or [] if t.get("dueDate")),
                    None)
-        attained = _ext1(res, "gas-attainment", "valueInteger")
+        attained = ext_value(res, "gas-attainment", "valueInteger")
         if attained is not None and attained not in (-2, -1, 0, 1, 2):
             raise Refusal("extension[gas-attainment]", f"GAS levels run from -2 to +2, got "
                           f"{attained}")
         self.plan.children[pkey].append((key, Goal(
-            description=text, weight=int(_ext1(res, "gas-weight", "valueInteger") or 1),
-            target_date=_day(due, "target.dueDate") if due else None, attainment=attained,
+            description=text, weight=int(ext_value(res, "gas-weight", "valueInteger") or 1),
+            target_date=as_day(due, "target.dueDate") if due else None, attainment=attained,
             status="entered_in_error" if res.get("lifecycleStatus") == "entered-in-error"
             else "active", version=1,
             created_by=self.user(res.get("expressedBy"), f"{key} expressedBy")
@@ -562,9 +487,9 @@ class Reader:
         outcome = AE_OUTCOME_BACK.get(code_in(res.get("outcome"), "http://terminology.hl7."
                                               "org/CodeSystem/adverse-event-outcome") or "",
                                       "unknown")
-        related = code_in(_ext1(res, "relatedness", "valueCodeableConcept"), CS_RELATEDNESS)
-        flags = [str(e.get("valueCode")) for e in _ext(res, "red-flag")]
-        if not _ext(res, "red-flag"):
+        related = code_in(ext_value(res, "relatedness", "valueCodeableConcept"), CS_RELATEDNESS)
+        flags = [str(e.get("valueCode")) for e in ext_all(res, "red-flag")]
+        if not ext_all(res, "red-flag"):
             flags = red_flags([term], self.ref.red_flags)  # triage what another system sent
         cycle = None
         for s in res.get("suspectEntity") or []:
@@ -572,16 +497,16 @@ class Reader:
             if str(inst.get("reference", "")).split("/")[-2:-1] == ["Procedure"]:
                 k = self.target(inst, "Procedure", "suspectEntity.instance")
                 cycle = k if k in self.plan.cycles else None
-        status = _ext1(res, "record-status", "valueCode") or "active"
+        status = ext_value(res, "record-status", "valueCode") or "active"
         if status not in ("active", "entered_in_error"):
             raise Refusal("extension[record-status]", f"{status!r} is not active or "
                           "entered_in_error")
         self.plan.children[pkey].append((key, SideEffect(
-            term=term[:200], onset=_day(res.get("date"), "date"), severity=severity,
+            term=term[:200], onset=as_day(res.get("date"), "date"), severity=severity,
             serious=serious, outcome=outcome, relatedness=related or "unknown",
             red_flags=flags, reported_by=self.user(res.get("recorder"), f"{key} recorder")
             if res.get("recorder") else self.actor.user_id,
-            reported_at=_instant(res["recordedDate"], "recordedDate")
+            reported_at=as_instant(res["recordedDate"], "recordedDate")
             if res.get("recordedDate") else audit.now(), status=status), cycle))
 
     def _questionnaireresponse(self, key: str, res: dict[str, Any]) -> None:
@@ -597,35 +522,16 @@ class Reader:
         if "entry-date" not in answers:
             raise Refusal("item", "the diary entry's day (linkId entry-date) is missing")
         self.plan.children[pkey].append((key, DiaryEntry(
-            entry_date=_day(answers["entry-date"], "item[entry-date]"),
+            entry_date=as_day(answers["entry-date"], "item[entry-date]"),
             spasm_frequency=answers.get("spasm-frequency"),
             spasm_intensity=answers.get("spasm-intensity"), pain=answers.get("pain"),
             side_effects=answers.get("side-effects") or "", note=answers.get("note") or "",
             created_by=self.user(res.get("author"), f"{key} author")
             if res.get("author") else self.actor.user_id,
-            created_at=_instant(res["authored"], "authored") if res.get("authored")
+            created_at=as_instant(res["authored"], "authored") if res.get("authored")
             else audit.now(),
             status="entered_in_error" if res.get("status") == "entered-in-error"
             else "active"), None))
-
-
-def _shown(cc: Any) -> str:
-    if not isinstance(cc, dict):
-        return repr(cc)
-    parts = [f"{c.get('system', '')}|{c.get('code', '')}" for c in cc.get("coding") or []]
-    if cc.get("text"):
-        parts.append(repr(cc["text"]))
-    return ", ".join(parts) or "an empty concept"
-
-
-ENTITY = {Patient: "patient", Condition: "condition", Cycle: "cycle", Weight: "weight",
-          Outcome: "outcome", Goal: "goal", SideEffect: "side_effect", DiaryEntry: "diary"}
-
-
-@dataclass
-class Imported:
-    counts: dict[str, int]
-    unmatched_people: dict[str, str]
 
 
 def finish_cycles(reader: Reader) -> None:
@@ -639,43 +545,6 @@ def finish_cycles(reader: Reader) -> None:
                                            "input belongs to this session"))
         if cy.total_units == 0:
             cy.total_units = sum((i.units for i in cy.injections), Decimal(0))
-
-
-def write(session: Session, actor: Actor, plan: Plan, source: str,
-          unmatched: dict[str, str]) -> Imported:
-    """Write the rows parent first, each with its import audit event."""
-    counts: dict[str, int] = defaultdict(int)
-    for pkey, patient in plan.patients:
-        session.add(patient)
-        session.flush()
-        audit.record(session, actor, "import", "patient", patient.id, patient.id,
-                     detail=f"from {source} {pkey}")
-        counts["patient"] += 1
-        children = plan.children.get(pkey, [])
-        for _key, row, _ in children:
-            if isinstance(row, Cycle):
-                row.patient_id = patient.id
-                session.add(row)
-        session.flush()
-        for _key, row, cycle_key in children:
-            if not isinstance(row, Cycle):
-                row.patient_id = patient.id
-                if cycle_key is not None:
-                    row.cycle_id = plan.cycles[cycle_key].id
-                session.add(row)
-        session.flush()
-        for key, row, _ in children:
-            entity = ENTITY[type(row)]
-            people = "; ".join(f"{k.split(' ', 1)[1]} was {v!r}" for k, v in unmatched.items()
-                               if k.startswith(key + " "))
-            detail = f"from {source} {key}" + (f" (recorded as the importer: {people})"
-                                               if people else "")
-            audit.record(session, actor, "import", entity, row.id, patient.id, detail=detail)
-            counts[entity] += 1
-            if isinstance(row, Cycle):
-                counts["injection"] += len(row.injections)
-                counts["vial"] += len(row.vials)
-    return Imported(dict(counts), unmatched)
 
 
 def import_items(session: Session, actor: Actor, ref: Reference, items: list[Item],

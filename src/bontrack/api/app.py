@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bontrack import __version__
+from bontrack.api.limits import BodyLimit, BodyTooLarge
 from bontrack.api.outputs import (
     ERRORS,
     ConditionOut,
@@ -199,14 +200,7 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
 
 
 def install_errors(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return problem(413, "Request too large",
-                           f"the body must be at most {MAX_BODY} bytes", field="body")
-        response: Response = await call_next(request)
-        return response
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
 
     @app.exception_handler(RecordError)
     async def record_error(request: Request, exc: RecordError) -> JSONResponse:
@@ -245,6 +239,8 @@ def install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyTooLarge):
+            return problem(413, "Request too large", str(exc.detail), field="body")
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
     @app.exception_handler(OperationalError)

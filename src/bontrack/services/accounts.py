@@ -15,11 +15,11 @@ from bontrack.config import ServerSettings
 from bontrack.errors import Conflict, InvalidRecord, NotAuthenticated, NotFound
 from bontrack.services import audit
 from bontrack.services.access import Actor
+from bontrack.services.passwords import password_problem
 from bontrack.services.ratelimit import SIGN_IN
 from bontrack.store.models import ApiToken, Clinic, Patient, User
 
 HASHER = PasswordHasher()
-MIN_PASSWORD = 12  # OWASP ASVS 4.0.3 V2.1.1
 SETTINGS = ServerSettings()
 
 
@@ -57,10 +57,9 @@ def add_user(
         raise InvalidRecord(
             f"role must be admin, clinician, nurse or patient, got {role!r}", field="role"
         )
-    if len(password) < MIN_PASSWORD:
-        raise InvalidRecord(
-            f"password must be at least {MIN_PASSWORD} characters", field="password"
-        )
+    problem = password_problem(password, username, display_name)
+    if problem:
+        raise InvalidRecord(problem, field="password")
     if role == "patient":
         patient = session.get(Patient, patient_id) if patient_id is not None else None
         if patient is None or patient.clinic_id != clinic.id:

@@ -174,6 +174,12 @@ def children(result: CheckResult, recorded_by: int,
     return injections, vials, findings
 
 
+def may_plan(session: Session, actor: Actor, patient_id: int) -> None:
+    """Refuse (404/403) an actor who may not plan cycles for this patient."""
+    can_write_clinical(actor, get_patient(session, actor, patient_id, audit_read=False),
+                       "plan cycles")
+
+
 def check_only(session: Session, actor: Actor, patient_id: int, body: CycleIn,
                ref: Reference) -> CheckResult:
     """The plan check of a cycle being planned, with the stored history; nothing is saved

@@ -99,6 +99,7 @@ def problem(status: int, title: str, detail: str, field: str | None = None,
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
                             "detail": detail}
     if field is not None:
+        body["field"] = field
         body["errors"] = [{"field": field, "reason": detail}]
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
@@ -234,7 +235,8 @@ def install_errors(app: FastAPI) -> None:
         first = errors[0] if errors else {"field": "(body)", "reason": "invalid"}
         return JSONResponse(
             {"type": "about:blank", "title": "Invalid request", "status": 422,
-             "detail": f"{first['field']}: {first['reason']}", "errors": errors},
+             "detail": f"{first['field']}: {first['reason']}", "field": first["field"],
+             "errors": errors},
             status_code=422, media_type=PROBLEM)
 
     @app.exception_handler(StarletteHTTPException)

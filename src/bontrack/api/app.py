@@ -53,6 +53,7 @@ from bontrack.errors import (
 from bontrack.reference import Reference, default_reference
 from bontrack.services import accounts, audit, cycles, records, timeline
 from bontrack.services.access import Actor
+from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.schemas import (
     AmendIn,
     ConditionIn,
@@ -269,7 +270,7 @@ def install_routes(app: FastAPI) -> None:
         with tx(request) as s:
             try:
                 tok, user = accounts.sign_in(s, body.username, body.password, address)
-            except NotAuthenticated:
+            except (NotAuthenticated, TooManyAttempts):
                 s.commit()  # keep the failed-attempt count and its audit event
                 raise
             out = {"access_token": tok, "token_type": "bearer", "role": user.role,

@@ -168,5 +168,8 @@ class DiaryIn(In):
 
 
 class TokenIn(In):
+    # a password is exactly what was typed: spaces at either end are part of it
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
     username: Annotated[str, StringConstraints(min_length=1, max_length=80), _printable("")]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1000), _printable("")]

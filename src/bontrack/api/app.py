@@ -7,6 +7,8 @@ transaction committed. Single records carry an ETag (their version); changes nee
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,6 +88,7 @@ from bontrack.store.models import Condition, DiaryEntry, Goal, Outcome, SideEffe
 
 PROBLEM = "application/problem+json"
 MAX_BODY = 1_000_000
+LOG = logging.getLogger("bontrack.api")
 
 
 @dataclass
@@ -253,8 +256,20 @@ def install_errors(app: FastAPI) -> None:
         return resp
 
     @app.exception_handler(Exception)
-    async def crash(_: Request, exc: Exception) -> JSONResponse:
-        return problem(500, "Internal error", f"{type(exc).__name__}; please report it")
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        """The last resort: the details go to the server log under an incident id; the
+        client gets only the id. This answer is built outside the header middleware, so it
+        carries the security headers itself."""
+        incident = secrets.token_hex(6)
+        LOG.error("incident %s: %s %s", incident, request.method, request.url.path,
+                  exc_info=exc)
+        resp = problem(500, "Internal error",
+                       f"something went wrong on the server (incident {incident}); "
+                       "please report it")
+        resp.headers.update({"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                             "Content-Security-Policy": "default-src 'none'; "
+                             "frame-ancestors 'none'", "Cache-Control": "no-store"})
+        return resp
 
 
 def install_routes(app: FastAPI) -> None:

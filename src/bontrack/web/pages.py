@@ -186,7 +186,7 @@ def install_web(app: FastAPI) -> None:
             from bontrack.services import audit
 
             audit.record(s, actor, "read", "chart", patient_id=patient_id)
-        return Response(body, media_type="image/svg+xml",
+        return Response(body, media_type="image/svg+xml; charset=utf-8",
                         headers={"Cache-Control": "private, no-cache"})
 
     @app.get("/patients/{patient_id}", include_in_schema=False)

@@ -124,15 +124,24 @@ def demo(
     db: DbOpt = None,
 ) -> None:
     """Create a demo clinic, users and synthetic patients, then start the server."""
-    from rich.progress import Progress
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from bontrack.services.demo import generate
 
     url, engine, sessions = open_store(db)
-    with Progress(console=Console(stderr=True)) as progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True)) as progress:
         task = progress.add_task("synthetic patients", total=patients)
         summary = generate(sessions, patients=patients, seed=seed,
-                           on_patient=lambda: progress.advance(task))
+                           on_batch=lambda n: progress.advance(task, n))
     typer.echo(f"demo clinic {summary.clinic!r}: {summary.patients} patients, "
                f"{summary.cycles} cycles, {summary.injections} injections, "
                f"{summary.outcomes} outcomes, {summary.side_effects} side effects")

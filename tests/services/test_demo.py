@@ -1,6 +1,7 @@
 """The bulk demo registry (`bontrack demo --patients N`): the same seed gives the same rows
-whatever the batch size, every stored cycle passes the plan check when read back from the
-store, and the audit trail it writes verifies — on SQLite and PostgreSQL."""
+whatever the batch size and however many processes draw them, every stored cycle passes the
+plan check when read back from the store, and the audit trail it writes verifies — on SQLite
+and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -30,10 +31,11 @@ TABLES = ("patients", "conditions", "goals", "weights", "cycles", "injections", 
           "cycle_findings", "outcomes", "side_effects", "diary_entries", "audit_events")
 
 
-def build(url: str, patients: int = PATIENTS, seed: int = 7) -> demo.Summary:
+def build(url: str, patients: int = PATIENTS, seed: int = 7, workers: int = 0) -> demo.Summary:
     engine = make_engine(url)
     upgrade(engine)
-    summary = demo.generate(session_factory(engine), patients=patients, seed=seed)
+    summary = demo.generate(session_factory(engine), patients=patients, seed=seed,
+                            workers=workers)
     engine.dispose()
     return summary
 
@@ -59,8 +61,8 @@ def _plain(value: Any) -> Any:
     return value.normalize() if hasattr(value, "normalize") else value
 
 
-def test_the_same_seed_gives_the_same_registry_whatever_the_batch_size(db_url, tmp_path,
-                                                                      monkeypatch):
+def test_the_same_seed_gives_the_same_registry_whatever_the_batches_and_processes(
+        db_url, tmp_path, monkeypatch):
     kind = "postgresql" if db_url.startswith("postgresql") else "sqlite"
     other, drop = fresh_database(kind, tmp_path / "other")
     if kind == "sqlite":
@@ -68,7 +70,7 @@ def test_the_same_seed_gives_the_same_registry_whatever_the_batch_size(db_url, t
     try:
         first = build(db_url)
         monkeypatch.setattr(demo, "BATCH", 64)
-        second = build(other)
+        second = build(other, workers=2)  # drawn in two other processes
         assert (first.patients, first.cycles, first.injections) == (
             second.patients, second.cycles, second.injections)
         assert digest(db_url) == digest(other)

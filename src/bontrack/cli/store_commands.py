@@ -121,6 +121,9 @@ def demo(
                                               help="Start the server afterwards.")] = True,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int | None, typer.Option(
+        help="Processes drawing and checking patients while this one writes (default: none "
+             "below 2,000 patients, else one less than the CPUs, at most 4).")] = None,
     db: DbOpt = None,
 ) -> None:
     """Create a demo clinic, users and synthetic patients, then start the server."""
@@ -140,7 +143,7 @@ def demo(
                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True)) as progress:
         task = progress.add_task("synthetic patients", total=patients)
-        summary = generate(sessions, patients=patients, seed=seed,
+        summary = generate(sessions, patients=patients, seed=seed, workers=workers,
                            on_batch=lambda n: progress.advance(task, n))
     typer.echo(f"demo clinic {summary.clinic!r}: {summary.patients} patients, "
                f"{summary.cycles} cycles, {summary.injections} injections, "

@@ -18,11 +18,16 @@ memory stays flat whatever the number of patients.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import random
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import func, select
@@ -326,12 +331,12 @@ def ensure_accounts(session: Session, rng: random.Random, first_patient: int | N
 
 
 def generate(sessions: sessionmaker[Session], *, patients: int, seed: int = 7,
-             ref: Reference | None = None, on_batch: Callable[[int], None] | None = None
-             ) -> Summary:
+             ref: Reference | None = None, on_batch: Callable[[int], None] | None = None,
+             workers: int | None = None) -> Summary:
     """Add ``patients`` synthetic patients (numbered on from those already in the demo
     clinic) and the demo accounts; ``on_batch`` is told how many patients each written batch
-    held (for a progress bar)."""
-    ref = ref or default_reference()
+    held (for a progress bar). ``workers`` processes draw and check the patients while this
+    one writes (default: see ``default_workers``; 0 draws them here)."""
     summary = Summary(clinic=CLINIC)
     account_rng = random.Random(seed * 7919)
     with transaction(sessions) as s:
@@ -342,17 +347,14 @@ def generate(sessions: sessionmaker[Session], *, patients: int, seed: int = 7,
         start = s.scalar(select(func.count()).select_from(Patient)
                          .where(Patient.clinic_id == clinic_id)) or 0
     first_patient: int | None = None
-    done = 0
-    while done < patients:
-        now = audit.now()
-        batch = [patient_rows(start + n, seed, clinic_id, clinician_ids, ref, now)
-                 for n in range(done, min(done + BATCH, patients))]
+    job = Job(seed, clinic_id, tuple(clinician_ids))
+    for batch in _batches(job, start, patients, ref,
+                          default_workers(patients) if workers is None else workers):
         with transaction(sessions) as s:
             ids = write_batch(s, batch)
         first_patient = first_patient or ids[0]
         for p in batch:
             summary.add(p)
-        done += len(batch)
         if on_batch:
             on_batch(len(batch))
     with transaction(sessions) as s:
@@ -364,6 +366,56 @@ def generate(sessions: sessionmaker[Session], *, patients: int, seed: int = 7,
             summary.accounts.append(("patient1", "patient", password))
             _diary(s, first_patient, random.Random(f"{seed}:diary"))
     return summary
+
+
+def default_workers(patients: int) -> int:
+    """Processes drawing patients: none for a small demo (starting one costs a second or
+    two); else one less than the CPUs, at most four (more outrun one writer)."""
+    if patients < 4 * BATCH:
+        return 0
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+@dataclass(frozen=True)
+class Job:
+    """What drawing a patient needs from the database (picklable, for worker processes)."""
+
+    seed: int
+    clinic_id: int
+    clinicians: tuple[int, ...]
+
+
+def draw_patients(job: Job, first: int, count: int, now: datetime,
+                  ref: Reference | None = None) -> list[PatientRows]:
+    """Patients ``first`` .. ``first + count - 1`` of the job's seed, drawn and checked."""
+    ref = ref or default_reference()
+    return [patient_rows(n, job.seed, job.clinic_id, list(job.clinicians), ref, now)
+            for n in range(first, first + count)]
+
+
+def _batches(job: Job, start: int, patients: int, ref: Reference | None, workers: int
+             ) -> Iterator[list[PatientRows]]:
+    """The batches in order. With workers, a few batches are drawn ahead in other processes
+    (never more than ``workers + 1``, so memory stays flat) while the caller writes."""
+    ranges = [(start + a, min(BATCH, patients - a)) for a in range(0, patients, BATCH)]
+    if workers <= 0 or (ref is not None and ref is not default_reference()):
+        for first, count in ranges:
+            yield draw_patients(job, first, count, audit.now(), ref)
+        return
+    # spawn, not fork: the caller may hold database connections and threads (a progress bar)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        todo = iter(ranges)
+        ahead: deque[Future[list[PatientRows]]] = deque(
+            pool.submit(draw_patients, job, first, count, audit.now())
+            for first, count in islice(todo, workers + 1))
+        while ahead:
+            batch = ahead.popleft().result()
+            for first, count in islice(todo, 1):
+                ahead.append(pool.submit(draw_patients, job, first, count, audit.now()))
+            yield batch
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def write_batch(s: Session, batch: list[PatientRows]) -> list[int]:

@@ -10,9 +10,10 @@ Built for size (``bontrack demo --patients 100000`` is a registry of about a mil
 injections): each patient is drawn from its own random stream, seeded by the seed and the
 patient's number, so the same seed gives the same patients whatever the batch size, and a
 smaller run is the start of a larger one. Patients are drawn in batches of ``BATCH`` outside
-any transaction, then each batch is written in one transaction with one multi-row statement
-per table (``store.bulk``) and its audit events chained in order (``audit.record_many``), so
-memory stays flat whatever the number of patients.
+any transaction (by worker processes, a few batches ahead, for a large demo), then each batch
+is written in one transaction with one multi-row statement per table (``store.bulk``) and its
+audit events chained in order (``audit.record_many``), so memory stays flat whatever the
+number of patients.
 """
 
 from __future__ import annotations

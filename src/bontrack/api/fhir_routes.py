@@ -105,15 +105,36 @@ def capability_statement(base: str) -> dict[str, Any]:
     }
 
 
+_OUTCOME = {"type": "object", "required": ["resourceType", "issue"],
+            "properties": {"resourceType": {"const": "OperationOutcome"},
+                           "issue": {"type": "array", "minItems": 1}}}
+_RESOURCE = {"type": "object", "required": ["resourceType"],
+             "properties": {"resourceType": {"type": "string"}}}
+
+
+def _fhir_doc(*success: int, body: dict[str, Any] | None = None,
+              media: str = FHIR_JSON) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a FHIR route: its answers are FHIR JSON (an
+    OperationOutcome on every error), not the REST API's problem+json."""
+    out: dict[int | str, dict[str, Any]] = {
+        code: {"description": "FHIR resource" if code != 202 else "Accepted",
+               "content": {media: {"schema": body or _RESOURCE}}} for code in success}
+    for code in (400, 401, 403, 404, 405, 409, 412, 413, 422, 429, 500, 503):
+        out[code] = {"description": "OperationOutcome",
+                     "content": {FHIR_JSON: {"schema": _OUTCOME}}}
+    return out
+
+
 def install_fhir(app: FastAPI) -> None:
     app.state.fhir_jobs = Jobs(export_directory())
     app.state.fhir_reader = None
 
-    @app.get("/fhir/metadata", tags=["fhir"])
+    @app.get("/fhir/metadata", tags=["fhir"], responses=_fhir_doc(200))
     def metadata(request: Request) -> Response:
         return fhir_json(capability_statement(base_url(request)))
 
-    @app.get("/fhir/Patient/{patient_id}/$everything", tags=["fhir"])
+    @app.get("/fhir/Patient/{patient_id}/$everything", tags=["fhir"],
+             responses=_fhir_doc(200))
     def everything(patient_id: str, request: Request) -> Response:
         def work(s: Session, actor: Actor) -> Response:
             ctx = export.context(s, _state(request).ref)
@@ -169,14 +190,17 @@ def install_fhir(app: FastAPI) -> None:
         return params
 
     for path in ("/fhir/$export", "/fhir/Patient/$export"):
-        @app.api_route(path, methods=["GET", "POST"], tags=["fhir"], name=f"export {path}")
+        @app.api_route(path, methods=["GET", "POST"], tags=["fhir"], name=f"export {path}",
+                       responses={**_fhir_doc(), 202: {
+                           "description": "Accepted: poll the Content-Location for status"}})
         async def bulk_export(request: Request) -> Response:
             from starlette.concurrency import run_in_threadpool
 
             params = await _params(request)
             return await run_in_threadpool(kick_off, request, params)
 
-    @app.get("/fhir/$export-status/{job_id}", tags=["fhir"])
+    @app.get("/fhir/$export-status/{job_id}", tags=["fhir"],
+             responses=_fhir_doc(200, 202, body={"type": "object"}))
     def export_status(job_id: str, request: Request) -> Response:
         def work(_s: Session, actor: Actor) -> Response:
             job = request.app.state.fhir_jobs.get(job_id, actor.clinic_id)
@@ -195,7 +219,8 @@ def install_fhir(app: FastAPI) -> None:
 
         return guarded(request, work)
 
-    @app.delete("/fhir/$export-status/{job_id}", tags=["fhir"])
+    @app.delete("/fhir/$export-status/{job_id}", tags=["fhir"],
+                responses=_fhir_doc(202, body={"type": "object"}))
     def export_cancel(job_id: str, request: Request) -> Response:
         def work(_s: Session, actor: Actor) -> Response:
             request.app.state.fhir_jobs.delete(job_id, actor.clinic_id)
@@ -203,7 +228,8 @@ def install_fhir(app: FastAPI) -> None:
 
         return guarded(request, work)
 
-    @app.get("/fhir/$export-files/{job_id}/{name}", tags=["fhir"])
+    @app.get("/fhir/$export-files/{job_id}/{name}", tags=["fhir"],
+             responses=_fhir_doc(200, body={"type": "string"}, media=NDJSON))
     def export_file(job_id: str, name: str, request: Request) -> Response:
         def work(s: Session, actor: Actor) -> Response:
             path = request.app.state.fhir_jobs.file(job_id, actor.clinic_id, name)
@@ -212,7 +238,7 @@ def install_fhir(app: FastAPI) -> None:
 
         return guarded(request, work)
 
-    @app.get("/fhir/{kind}", tags=["fhir"])
+    @app.get("/fhir/{kind}", tags=["fhir"], responses=_fhir_doc(200))
     def search_type(kind: str, request: Request) -> Response:
         if kind not in search.TYPES:
             return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"
@@ -238,7 +264,7 @@ def install_fhir(app: FastAPI) -> None:
 
         return guarded(request, work)
 
-    @app.get("/fhir/{kind}/{rid}", tags=["fhir"])
+    @app.get("/fhir/{kind}/{rid}", tags=["fhir"], responses=_fhir_doc(200))
     def read(kind: str, rid: str, request: Request) -> Response:
         if kind not in (*search.TYPES, "Medication"):
             return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"

@@ -53,15 +53,16 @@ def writer_lock(engine: Engine) -> AbstractContextManager[Any]:
     return lock if lock is not None else nullcontext()
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
+def session_factory(engine: Engine, writer: bool = True) -> sessionmaker[Session]:
     """Sessions for ``engine``. On PostgreSQL each transaction starts by taking one advisory
     lock, as SQLite's ``BEGIN IMMEDIATE`` does: nearly every request writes (reads are
     audited), and without it a transaction could read a record's version before the lock
     and write after it (a lost update under If-Match), or hold a row lock while waiting for
     the audit chain's lock that another transaction holds while waiting for the row (a
-    deadlock, answered 503)."""
+    deadlock, answered 503). Long read-only work (exports, reports) passes ``writer=False``
+    and reads without the lock, so it never holds up writers."""
     factory = sessionmaker(engine, expire_on_commit=False)
-    if engine.dialect.name == "postgresql":
+    if writer and engine.dialect.name == "postgresql":
 
         @event.listens_for(factory, "after_begin")
         def _writer_lock(_session: Session, _tx: Any, connection: Any) -> None:

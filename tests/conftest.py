@@ -114,3 +114,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path):
     url, drop = fresh_database(request.param, tmp_path)
     yield url
     drop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sign_in_throttle():
+    """The per-address sign-in throttle lives in the process: each test starts with none of
+    the failures earlier tests made from the same test-client address."""
+    from bontrack.services.ratelimit import SIGN_IN
+
+    with SIGN_IN.lock:
+        SIGN_IN.failures.clear()
+    yield

@@ -9,6 +9,7 @@ from pathlib import Path
 from platformdirs import user_data_dir
 
 ENV_DB = "DATABASE_URL"
+ENV_EXPORTS = "BONTRACK_EXPORT_DIR"
 
 
 def default_database_url() -> str:
@@ -16,6 +17,13 @@ def default_database_url() -> str:
     folder = Path(user_data_dir("bontrack", appauthor=False))
     folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'bontrack.db'}"
+
+
+def export_directory() -> Path:
+    """Where Bulk Data $export files are written: BONTRACK_EXPORT_DIR, else the user data
+    directory."""
+    raw = os.environ.get(ENV_EXPORTS)
+    return Path(raw) if raw else Path(user_data_dir("bontrack", appauthor=False)) / "exports"
 
 
 def database_url(explicit: str | None = None) -> str:

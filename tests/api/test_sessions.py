@@ -33,3 +33,68 @@ def test_each_sign_in_issues_a_new_token(api):
         "username": "doc", "password": "correct horse battery"}).json()["access_token"]
         for _ in range(2)}
     assert len(tokens) == 2 and api.tokens["doc"] not in tokens
+
+
+def test_web_sign_in_ends_the_session_the_browser_had(api):
+    """Session rotation: signing in again (as anyone) revokes the cookie's previous token."""
+    from fastapi.testclient import TestClient
+
+    from bontrack.app import create_app
+
+    app = create_app(api.url)
+    with TestClient(app) as web:
+        web.get("/login")
+        for who in ("doc", "nurse"):
+            web.post("/login", data={"username": who, "password": "correct horse battery",
+                                     "csrf": web.cookies.get("bt_csrf")},
+                     follow_redirects=False)
+            if who == "doc":
+                first = web.cookies.get("bt_session")
+        second = web.cookies.get("bt_session")
+        assert first and second and first != second
+        old = api.client.get("/api/v1/patients", headers={"Authorization": f"Bearer {first}"})
+        assert old.status_code == 401
+        new = api.client.get("/api/v1/patients", headers={"Authorization": f"Bearer {second}"})
+        assert new.status_code == 200
+    app.state.bontrack.engine.dispose()
+
+
+def test_parallel_wrong_passwords_all_count_towards_the_lock_out(api):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from bontrack.api.app import create_app
+
+    app = create_app(api.url)
+
+    def wrong(_: int) -> int:
+        with TestClient(app) as c:
+            return c.post("/api/v1/auth/token", json={"username": "doc2",
+                                                      "password": "not it at all"}).status_code
+
+    with ThreadPoolExecutor(5) as pool:
+        codes = list(pool.map(wrong, range(5)))
+    assert codes == [401] * 5
+    r = api.client.post("/api/v1/auth/token", json={"username": "doc2",
+                                                    "password": "correct horse battery"})
+    assert r.status_code == 401 and "locked" in r.json()["detail"]
+    app.state.bontrack.engine.dispose()
+
+
+def test_refused_sign_ins_are_audited_with_reason_and_address(api):
+    api.client.post("/api/v1/auth/token", json={"username": "nobody.here",
+                                                "password": "whatever it is"})
+    engine = sa.create_engine(api.url)
+    with engine.connect() as c:
+        detail = c.execute(sa.text(
+            "SELECT detail FROM audit_events WHERE action = 'sign_in' AND outcome = 'denied' "
+            "ORDER BY id DESC LIMIT 1")).scalar_one()
+    engine.dispose()
+    assert "unknown username 'nobody.here'" in detail and "address=" in detail
+
+
+def test_a_password_is_exactly_what_was_typed(api):
+    r = api.client.post("/api/v1/auth/token", json={"username": "doc",
+                                                    "password": " correct horse battery "})
+    assert r.status_code == 401

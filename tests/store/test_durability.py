@@ -37,7 +37,7 @@ class Server:
             [sys.executable, "-c", "from bontrack.cli.main import run; run()", "serve",
              "--db", self.url, "--port", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded CI machine starts Python slowly
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:

@@ -37,3 +37,22 @@ def test_api_errors_carry_the_headers_too(tmp_path):
     with client(tmp_path) as c:
         r = c.get("/api/v1/patients")
         assert r.status_code == 401 and r.headers["x-content-type-options"] == "nosniff"
+
+
+def test_an_unexpected_error_is_a_500_problem_with_headers_and_no_internals(tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    upgrade(make_engine(url))
+    app = create_app(url)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise ZeroDivisionError("secret internals")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/boom")
+    assert r.status_code == 500
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "incident" in r.json()["detail"]
+    assert "ZeroDivision" not in r.text and "secret" not in r.text
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]

@@ -7,6 +7,8 @@ transaction committed. Single records carry an ETag (their version); changes nee
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +24,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bontrack import __version__
+from bontrack.api.limits import BodyLimit, BodyTooLarge
+from bontrack.api.outputs import (
+    ERRORS,
+    ConditionOut,
+    CycleOut,
+    CycleWithRevisionsOut,
+    DiaryOut,
+    GoalOut,
+    HealthOut,
+    Out,
+    OutcomeOut,
+    PatientOut,
+    SideEffectOut,
+    TimelineOut,
+    TokenOut,
+    WeightOut,
+    answers,
+    page_of,
+)
 from bontrack.errors import (
     AccessDenied,
     BontrackError,
@@ -34,6 +55,7 @@ from bontrack.errors import (
 from bontrack.reference import Reference, default_reference
 from bontrack.services import accounts, audit, cycles, records, timeline
 from bontrack.services.access import Actor
+from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.schemas import (
     AmendIn,
     ConditionIn,
@@ -66,6 +88,7 @@ from bontrack.store.models import Condition, DiaryEntry, Goal, Outcome, SideEffe
 
 PROBLEM = "application/problem+json"
 MAX_BODY = 1_000_000
+LOG = logging.getLogger("bontrack.api")
 
 
 @dataclass
@@ -80,6 +103,7 @@ def problem(status: int, title: str, detail: str, field: str | None = None,
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
                             "detail": detail}
     if field is not None:
+        body["field"] = field
         body["errors"] = [{"field": field, "reason": detail}]
     body.update(extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
@@ -171,6 +195,7 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
         version=__version__,
         description="Botulinum toxin therapy records: patients, cycles with the plan check, "
         "outcomes, goals, side effects, diary. Errors are RFC 9457 problem+json.",
+        responses=ERRORS,
     )
     app.state.bontrack = State(engine=eng, sessions=session_factory(eng),
                                ref=ref or default_reference())
@@ -179,18 +204,15 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
     from bontrack.api.analytics_routes import install_analytics_routes
 
     install_analytics_routes(app)
+
+    from bontrack.api.fhir_routes import install_fhir
+
+    install_fhir(app)
     return app
 
 
 def install_errors(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
-            return problem(413, "Request too large",
-                           f"the body must be at most {MAX_BODY} bytes", field="body")
-        response: Response = await call_next(request)
-        return response
+    app.add_middleware(BodyLimit, limit=MAX_BODY)
 
     @app.exception_handler(RecordError)
     async def record_error(request: Request, exc: RecordError) -> JSONResponse:
@@ -224,11 +246,14 @@ def install_errors(app: FastAPI) -> None:
         first = errors[0] if errors else {"field": "(body)", "reason": "invalid"}
         return JSONResponse(
             {"type": "about:blank", "title": "Invalid request", "status": 422,
-             "detail": f"{first['field']}: {first['reason']}", "errors": errors},
+             "detail": f"{first['field']}: {first['reason']}", "field": first["field"],
+             "errors": errors},
             status_code=422, media_type=PROBLEM)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyTooLarge):
+            return problem(413, "Request too large", str(exc.detail), field="body")
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
     @app.exception_handler(OperationalError)
@@ -238,24 +263,36 @@ def install_errors(app: FastAPI) -> None:
         return resp
 
     @app.exception_handler(Exception)
-    async def crash(_: Request, exc: Exception) -> JSONResponse:
-        return problem(500, "Internal error", f"{type(exc).__name__}; please report it")
+    async def crash(request: Request, exc: Exception) -> JSONResponse:
+        """The last resort: the details go to the server log under an incident id; the
+        client gets only the id. This answer is built outside the header middleware, so it
+        carries the security headers itself."""
+        incident = secrets.token_hex(6)
+        LOG.error("incident %s: %s %s", incident, request.method, request.url.path,
+                  exc_info=exc)
+        resp = problem(500, "Internal error",
+                       f"something went wrong on the server (incident {incident}); "
+                       "please report it")
+        resp.headers.update({"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                             "Content-Security-Policy": "default-src 'none'; "
+                             "frame-ancestors 'none'", "Cache-Control": "no-store"})
+        return resp
 
 
 def install_routes(app: FastAPI) -> None:
     v1 = "/api/v1"
 
-    @app.get("/health")
+    @app.get("/health", responses=answers(HealthOut))
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    @app.post(f"{v1}/auth/token", tags=["auth"])
+    @app.post(f"{v1}/auth/token", tags=["auth"], responses=answers(TokenOut))
     def token(body: TokenIn, request: Request) -> JSONResponse:
         address = request.client.host if request.client else "unknown"
         with tx(request) as s:
             try:
                 tok, user = accounts.sign_in(s, body.username, body.password, address)
-            except NotAuthenticated:
+            except (NotAuthenticated, TooManyAttempts):
                 s.commit()  # keep the failed-attempt count and its audit event
                 raise
             out = {"access_token": tok, "token_type": "bearer", "role": user.role,
@@ -279,7 +316,8 @@ def install_routes(app: FastAPI) -> None:
         return JSONResponse(doc)
 
     # -- patients ------------------------------------------------------------------------
-    @app.post(f"{v1}/patients", tags=["patients"], status_code=201)
+    @app.post(f"{v1}/patients", tags=["patients"], status_code=201,
+               responses=answers(PatientOut, 201))
     def create_patient(body: PatientIn, request: Request, token: TokenDep) -> JSONResponse:
         with authed(request, token) as (s, actor):
             p = records.create_patient(s, actor, body, _state(request).ref)
@@ -288,20 +326,22 @@ def install_routes(app: FastAPI) -> None:
             out = patient_view(p)
         return one(out, 201)
 
-    @app.get(f"{v1}/patients", tags=["patients"])
+    @app.get(f"{v1}/patients", tags=["patients"], responses=answers(page_of(PatientOut)))
     def search_patients(request: Request, token: TokenDep, q: str | None = None,
                         limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
         with authed(request, token) as (s, actor):
             rows, total = records.search_patients(s, actor, q, limit, offset)
             return page([patient_view(p) for p in rows], total, limit, offset)
 
-    @app.get(f"{v1}/patients/{{patient_id}}", tags=["patients"])
+    @app.get(f"{v1}/patients/{{patient_id}}", tags=["patients"],
+             responses=answers(PatientOut))
     def read_patient(patient_id: int, request: Request, token: TokenDep) -> JSONResponse:
         with authed(request, token) as (s, actor):
             out = patient_view(records.get_patient(s, actor, patient_id))
         return one(out)
 
-    @app.patch(f"{v1}/patients/{{patient_id}}", tags=["patients"])
+    @app.patch(f"{v1}/patients/{{patient_id}}", tags=["patients"],
+               responses=answers(PatientOut))
     def update_patient(patient_id: int, body: PatientPatch, request: Request, token: TokenDep,
                        if_match: IfMatch = None) -> JSONResponse:
         with authed(request, token) as (s, actor):
@@ -310,22 +350,26 @@ def install_routes(app: FastAPI) -> None:
             out = patient_view(p)
         return one(out)
 
-    @app.post(f"{v1}/patients/{{patient_id}}/weights", tags=["patients"], status_code=201)
+    @app.post(f"{v1}/patients/{{patient_id}}/weights", tags=["patients"], status_code=201,
+              responses=answers(WeightOut, 201))
     def add_weight(patient_id: int, body: WeightIn, request: Request, token: TokenDep
                    ) -> JSONResponse:
         with authed(request, token) as (s, actor):
             out = weight_view(records.add_weight(s, actor, patient_id, body))
         return JSONResponse(out, status_code=201)
 
-    @app.get(f"{v1}/patients/{{patient_id}}/timeline", tags=["patients"])
+    @app.get(f"{v1}/patients/{{patient_id}}/timeline", tags=["patients"],
+             responses=answers(TimelineOut))
     def patient_timeline(patient_id: int, request: Request, token: TokenDep) -> Response:
         with authed(request, token) as (s, actor):
             body = timeline.timeline_json(s, actor, patient_id)
         return Response(body, media_type="application/json")
 
     # -- lists and creates per patient ---------------------------------------------------
-    def listing(path: str, model: Any, entity: str, view: Any, tag: str) -> None:
-        @app.get(f"{v1}/patients/{{patient_id}}/{path}", tags=[tag], name=f"list_{entity}")
+    def listing(path: str, model: Any, entity: str, view: Any, tag: str, out: type[Out]
+                ) -> None:
+        @app.get(f"{v1}/patients/{{patient_id}}/{path}", tags=[tag], name=f"list_{entity}",
+                 responses=answers(page_of(out)))
         def _list(patient_id: int, request: Request, token: TokenDep, limit: Limit = 50,
                   offset: Offset = 0) -> dict[str, Any]:
             with authed(request, token) as (s, actor):
@@ -333,13 +377,15 @@ def install_routes(app: FastAPI) -> None:
                                                        limit, offset)
                 return page([view(r) for r in rows], total, limit, offset)
 
-    listing("conditions", Condition, "condition", condition_view, "conditions")
-    listing("outcomes", Outcome, "outcome", outcome_view, "outcomes")
-    listing("goals", Goal, "goal", goal_view, "goals")
-    listing("side-effects", SideEffect, "side_effect", side_effect_view, "side effects")
-    listing("diary", DiaryEntry, "diary", diary_view, "diary")
+    listing("conditions", Condition, "condition", condition_view, "conditions", ConditionOut)
+    listing("outcomes", Outcome, "outcome", outcome_view, "outcomes", OutcomeOut)
+    listing("goals", Goal, "goal", goal_view, "goals", GoalOut)
+    listing("side-effects", SideEffect, "side_effect", side_effect_view, "side effects",
+            SideEffectOut)
+    listing("diary", DiaryEntry, "diary", diary_view, "diary", DiaryOut)
 
-    @app.post(f"{v1}/patients/{{patient_id}}/conditions", tags=["conditions"], status_code=201)
+    @app.post(f"{v1}/patients/{{patient_id}}/conditions", tags=["conditions"], status_code=201,
+              responses=answers(ConditionOut, 201))
     def add_condition(patient_id: int, body: ConditionIn, request: Request, token: TokenDep
                       ) -> JSONResponse:
         with authed(request, token) as (s, actor):
@@ -347,7 +393,8 @@ def install_routes(app: FastAPI) -> None:
                                                        _state(request).ref))
         return JSONResponse(out, status_code=201)
 
-    @app.post(f"{v1}/patients/{{patient_id}}/outcomes", tags=["outcomes"], status_code=201)
+    @app.post(f"{v1}/patients/{{patient_id}}/outcomes", tags=["outcomes"], status_code=201,
+              responses=answers(OutcomeOut, 201))
     def add_outcome(patient_id: int, body: OutcomeIn, request: Request, token: TokenDep
                     ) -> JSONResponse:
         with authed(request, token) as (s, actor):
@@ -355,14 +402,15 @@ def install_routes(app: FastAPI) -> None:
                                                    _state(request).ref))
         return JSONResponse(out, status_code=201)
 
-    @app.post(f"{v1}/patients/{{patient_id}}/goals", tags=["goals"], status_code=201)
+    @app.post(f"{v1}/patients/{{patient_id}}/goals", tags=["goals"], status_code=201,
+              responses=answers(GoalOut, 201))
     def add_goal(patient_id: int, body: GoalIn, request: Request, token: TokenDep
                  ) -> JSONResponse:
         with authed(request, token) as (s, actor):
             out = goal_view(records.add_goal(s, actor, patient_id, body))
         return one(out, 201)
 
-    @app.post(f"{v1}/goals/{{goal_id}}/score", tags=["goals"])
+    @app.post(f"{v1}/goals/{{goal_id}}/score", tags=["goals"], responses=answers(GoalOut))
     def score_goal(goal_id: int, body: GoalScoreIn, request: Request, token: TokenDep,
                    if_match: IfMatch = None) -> JSONResponse:
         with authed(request, token) as (s, actor):
@@ -370,7 +418,7 @@ def install_routes(app: FastAPI) -> None:
         return one(out)
 
     @app.post(f"{v1}/patients/{{patient_id}}/side-effects", tags=["side effects"],
-              status_code=201)
+              status_code=201, responses=answers(SideEffectOut, 201))
     def add_side_effect(patient_id: int, body: SideEffectIn, request: Request, token: TokenDep
                         ) -> JSONResponse:
         with authed(request, token) as (s, actor):
@@ -378,7 +426,8 @@ def install_routes(app: FastAPI) -> None:
                                                            _state(request).ref))
         return JSONResponse(out, status_code=201)
 
-    @app.post(f"{v1}/patients/{{patient_id}}/diary", tags=["diary"], status_code=201)
+    @app.post(f"{v1}/patients/{{patient_id}}/diary", tags=["diary"], status_code=201,
+              responses=answers(DiaryOut, 201))
     def add_diary(patient_id: int, body: DiaryIn, request: Request, token: TokenDep
                   ) -> JSONResponse:
         with authed(request, token) as (s, actor):
@@ -386,7 +435,8 @@ def install_routes(app: FastAPI) -> None:
         return JSONResponse(out, status_code=201)
 
     # -- cycles --------------------------------------------------------------------------
-    @app.post(f"{v1}/patients/{{patient_id}}/cycles", tags=["cycles"], status_code=201)
+    @app.post(f"{v1}/patients/{{patient_id}}/cycles", tags=["cycles"], status_code=201,
+              responses=answers(CycleOut, 201))
     def record_cycle(patient_id: int, body: CycleIn, request: Request, token: TokenDep
                      ) -> JSONResponse:
         """Record a cycle: the plan check runs on what is recorded, with the history from
@@ -396,21 +446,23 @@ def install_routes(app: FastAPI) -> None:
             out = cycle_view(c)
         return one(out, 201)
 
-    @app.get(f"{v1}/patients/{{patient_id}}/cycles", tags=["cycles"])
+    @app.get(f"{v1}/patients/{{patient_id}}/cycles", tags=["cycles"],
+             responses=answers(page_of(CycleOut)))
     def list_cycles(patient_id: int, request: Request, token: TokenDep, limit: Limit = 50,
                     offset: Offset = 0) -> dict[str, Any]:
         with authed(request, token) as (s, actor):
             rows, total = cycles.list_cycles(s, actor, patient_id, limit, offset)
             return page([cycle_view(c) for c in rows], total, limit, offset)
 
-    @app.get(f"{v1}/cycles/{{cycle_id}}", tags=["cycles"])
+    @app.get(f"{v1}/cycles/{{cycle_id}}", tags=["cycles"],
+             responses=answers(CycleWithRevisionsOut))
     def read_cycle(cycle_id: int, request: Request, token: TokenDep) -> JSONResponse:
         with authed(request, token) as (s, actor):
             c = cycles.get_cycle(s, actor, cycle_id)
             out = {**cycle_view(c), "revisions": revision_views(c)}
         return one(out)
 
-    @app.put(f"{v1}/cycles/{{cycle_id}}", tags=["cycles"])
+    @app.put(f"{v1}/cycles/{{cycle_id}}", tags=["cycles"], responses=answers(CycleOut))
     def update_cycle(cycle_id: int, body: AmendIn, request: Request, token: TokenDep,
                      if_match: IfMatch = None) -> JSONResponse:
         with authed(request, token) as (s, actor):
@@ -419,7 +471,7 @@ def install_routes(app: FastAPI) -> None:
             out = cycle_view(c)
         return one(out)
 
-    @app.post(f"{v1}/cycles/{{cycle_id}}/sign", tags=["cycles"])
+    @app.post(f"{v1}/cycles/{{cycle_id}}/sign", tags=["cycles"], responses=answers(CycleOut))
     def sign_cycle(cycle_id: int, request: Request, token: TokenDep, body: SignIn | None = None,
                    if_match: IfMatch = None) -> JSONResponse:
         with authed(request, token) as (s, actor):
@@ -427,7 +479,7 @@ def install_routes(app: FastAPI) -> None:
             out = cycle_view(c)
         return one(out)
 
-    @app.post(f"{v1}/cycles/{{cycle_id}}/amend", tags=["cycles"])
+    @app.post(f"{v1}/cycles/{{cycle_id}}/amend", tags=["cycles"], responses=answers(CycleOut))
     def amend_cycle(cycle_id: int, body: AmendIn, request: Request, token: TokenDep,
                     if_match: IfMatch = None) -> JSONResponse:
         with authed(request, token) as (s, actor):
@@ -436,7 +488,8 @@ def install_routes(app: FastAPI) -> None:
             out = cycle_view(c)
         return one(out)
 
-    @app.post(f"{v1}/cycles/{{cycle_id}}/entered-in-error", tags=["cycles"])
+    @app.post(f"{v1}/cycles/{{cycle_id}}/entered-in-error", tags=["cycles"],
+              responses=answers(CycleOut))
     def entered_in_error(cycle_id: int, body: EnteredInErrorIn, request: Request,
                          token: TokenDep, if_match: IfMatch = None) -> JSONResponse:
         with authed(request, token) as (s, actor):

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from bontrack import __version__
-from bontrack.cli import store_commands
+from bontrack.cli import fhir_commands, store_commands
 from bontrack.cli.documents import read_document
 from bontrack.cli.reference import app as reference_app
 from bontrack.cli.render import print_report
@@ -35,6 +35,8 @@ app.add_typer(store_commands.users_app, name="users")
 app.add_typer(store_commands.db_app, name="db")
 app.add_typer(store_commands.audit_app, name="audit")
 app.add_typer(report_app, name="report")
+app.add_typer(fhir_commands.fhir_app, name="fhir")
+app.add_typer(fhir_commands.export_app, name="export")
 app.command()(store_commands.serve)
 app.command()(store_commands.demo)
 app.command()(store_commands.backup)

@@ -121,18 +121,30 @@ def demo(
                                               help="Start the server afterwards.")] = True,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int | None, typer.Option(
+        help="Processes drawing and checking patients while this one writes (default: none "
+             "below 2,000 patients, else one less than the CPUs, at most 4).")] = None,
     db: DbOpt = None,
 ) -> None:
     """Create a demo clinic, users and synthetic patients, then start the server."""
-    from rich.progress import Progress
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from bontrack.services.demo import generate
 
     url, engine, sessions = open_store(db)
-    with Progress(console=Console(stderr=True)) as progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True)) as progress:
         task = progress.add_task("synthetic patients", total=patients)
-        summary = generate(sessions, patients=patients, seed=seed,
-                           on_patient=lambda: progress.advance(task))
+        summary = generate(sessions, patients=patients, seed=seed, workers=workers,
+                           on_batch=lambda n: progress.advance(task, n))
     typer.echo(f"demo clinic {summary.clinic!r}: {summary.patients} patients, "
                f"{summary.cycles} cycles, {summary.injections} injections, "
                f"{summary.outcomes} outcomes, {summary.side_effects} side effects")

@@ -15,11 +15,11 @@ from bontrack.config import ServerSettings
 from bontrack.errors import Conflict, InvalidRecord, NotAuthenticated, NotFound
 from bontrack.services import audit
 from bontrack.services.access import Actor
-from bontrack.services.ratelimit import SIGN_IN
+from bontrack.services.passwords import password_problem
+from bontrack.services.ratelimit import SIGN_IN, TooManyAttempts
 from bontrack.store.models import ApiToken, Clinic, Patient, User
 
 HASHER = PasswordHasher()
-MIN_PASSWORD = 12  # OWASP ASVS 4.0.3 V2.1.1
 SETTINGS = ServerSettings()
 
 
@@ -57,10 +57,9 @@ def add_user(
         raise InvalidRecord(
             f"role must be admin, clinician, nurse or patient, got {role!r}", field="role"
         )
-    if len(password) < MIN_PASSWORD:
-        raise InvalidRecord(
-            f"password must be at least {MIN_PASSWORD} characters", field="password"
-        )
+    problem = password_problem(password, username, display_name)
+    if problem:
+        raise InvalidRecord(problem, field="password")
     if role == "patient":
         patient = session.get(Patient, patient_id) if patient_id is not None else None
         if patient is None or patient.clinic_id != clinic.id:
@@ -110,24 +109,39 @@ def sign_in(session: Session, username: str, password: str, address: str = "unkn
             ) -> tuple[str, User]:
     """Check the password and issue a bearer token. Failures count towards the account's
     lock-out and towards the client address's throttle (``services.ratelimit``)."""
-    SIGN_IN.check(address)
     try:
-        return _sign_in(session, username, password)
+        SIGN_IN.check(address)
+    except TooManyAttempts:
+        audit.record(session, None, "sign_in", "user", outcome="denied",
+                     detail=f"throttled; address={address}")
+        raise
+    try:
+        return _sign_in(session, username, password, address)
     except NotAuthenticated:
         SIGN_IN.failed(address)
         raise
 
 
-def _sign_in(session: Session, username: str, password: str) -> tuple[str, User]:
+def _sign_in(session: Session, username: str, password: str, address: str
+             ) -> tuple[str, User]:
+    """Every refusal is audited with its reason and the client address (ASVS V7.2.1)."""
     user = session.scalar(select(User).where(User.username == username))
     failure = NotAuthenticated("wrong username or password")
+
+    def refused(why: str) -> None:
+        audit.record(session, None, "sign_in", "user", user.id if user else None,
+                     outcome="denied", detail=f"{why}; address={address}")
+
     if user is None:
         HASHER.hash(password)  # same work either way: no user enumeration by timing
+        refused(f"unknown username {username[:80]!r}")
         raise failure
     now = _now()
     if user.disabled:
+        refused("account disabled")
         raise NotAuthenticated("this account is disabled")
     if user.locked_until is not None and _aware(user.locked_until) > now:
+        refused("account locked")
         raise NotAuthenticated(
             "too many failed sign-ins: this account is locked until "
             f"{_aware(user.locked_until):%H:%M} UTC"
@@ -135,11 +149,17 @@ def _sign_in(session: Session, username: str, password: str) -> tuple[str, User]
     try:
         HASHER.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= SETTINGS.max_failed_logins:
-            user.locked_until = now + timedelta(minutes=SETTINGS.lockout_minutes)
-            user.failed_logins = 0
-        audit.record(session, None, "sign_in", "user", user.id, outcome="denied")
+        # counted in the database, not in Python: parallel wrong passwords all count
+        failures = session.execute(
+            update(User).where(User.id == user.id)
+            .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)
+        ).scalar_one()
+        if failures >= SETTINGS.max_failed_logins:
+            session.execute(update(User).where(User.id == user.id).values(
+                locked_until=now + timedelta(minutes=SETTINGS.lockout_minutes),
+                failed_logins=0))
+        session.expire(user)
+        refused("wrong password")
         raise failure from None
     user.failed_logins = 0
     user.locked_until = None

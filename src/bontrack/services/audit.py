@@ -3,13 +3,17 @@ transaction as the write (so a write and its audit commit or roll back together)
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bontrack.services.access import Actor
 from bontrack.store.audit_chain import GENESIS, event_hash
+from bontrack.store.bulk import insert_rows, new_ids
 from bontrack.store.models import AuditEvent, Patient
 
 #: Actions that only read; every other action with a patient changes the patient's record.
@@ -61,3 +65,53 @@ def record(
             .values(record_version=Patient.record_version + 1)
             .execution_options(synchronize_session=False)
         )
+
+
+class Event(NamedTuple):
+    """One event of ``record_many``: the fields of ``record`` after the session."""
+
+    actor: Actor | None
+    action: str
+    entity: str
+    entity_id: int | None = None
+    patient_id: int | None = None
+    outcome: str = "ok"
+    detail: str = ""
+
+
+def record_many(session: Session, events: Sequence[Event]) -> None:
+    """Append ``events`` in order, as ``record`` would one by one, but with one statement:
+    the chain is computed here under the same lock, the ids are taken in one block, and each
+    patient's ``record_version`` is bumped once per event that changed the record."""
+    if not events:
+        return
+    at = now()
+    prev = _last_hash(session)  # takes the chain's lock first, then the ids
+    ids = new_ids(session, AuditEvent, len(events))
+    rows = []
+    bumps: Counter[int] = Counter()
+    for event_id, e in zip(ids, events, strict=True):
+        user_id = e.actor.user_id if e.actor else None
+        clinic_id = e.actor.clinic_id if e.actor else None
+        detail = e.detail[:2000]
+        digest = event_hash(prev, at, user_id, clinic_id, e.action, e.entity, e.entity_id,
+                            e.patient_id, e.outcome, detail)
+        rows.append({"id": event_id, "at": at, "user_id": user_id, "clinic_id": clinic_id,
+                     "action": e.action, "entity": e.entity, "entity_id": e.entity_id,
+                     "patient_id": e.patient_id, "outcome": e.outcome, "detail": detail,
+                     "prev_hash": prev, "hash": digest})
+        prev = digest
+        if e.patient_id is not None and e.action not in READS and e.outcome == "ok":
+            bumps[e.patient_id] += 1
+    insert_rows(session, AuditEvent, rows)
+    by_count: dict[int, list[int]] = {}
+    for patient_id, times in bumps.items():
+        by_count.setdefault(times, []).append(patient_id)
+    for times, patient_ids in by_count.items():
+        for start in range(0, len(patient_ids), 10_000):
+            session.execute(
+                update(Patient)
+                .where(Patient.id.in_(patient_ids[start:start + 10_000]))
+                .values(record_version=Patient.record_version + times)
+                .execution_options(synchronize_session=False)
+            )

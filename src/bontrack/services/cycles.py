@@ -145,16 +145,16 @@ def _fill(session: Session, cycle: Cycle, actor: Actor, body: CycleIn, result: C
                                  reason=o.reason, created_at=now))
 
 
-def children(result: CheckResult, recorded_by: int,
-             guidance: Callable[[], str | None] | None = None
-             ) -> tuple[list[Injection], list[Vial], list[CycleFinding]]:
-    """The rows of a checked cycle: injections with their volume, vials with the units
-    discarded (all on the last opened vial; unopened vials none), and the findings as they
-    were at checking time."""
+def child_rows(result: CheckResult, recorded_by: int,
+               guidance: Callable[[], str | None] | None = None
+               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows of a checked cycle, as column values without ``cycle_id``: injections with
+    their volume, vials with the units discarded (all on the last opened vial; unopened vials
+    none), and the findings as they were at checking time."""
     plan, prep = result.plan, result.preparation
     injections = [
-        Injection(muscle=i.muscle, side=i.side, units=i.units, sites=i.sites,
-                  volume_ml=ip.ml_total, guidance=guidance() if guidance else i.guidance)
+        {"muscle": i.muscle, "side": i.side, "units": i.units, "sites": i.sites,
+         "volume_ml": ip.ml_total, "guidance": guidance() if guidance else i.guidance}
         for i, ip in zip(plan.injections, prep.per_injection, strict=True)
     ]
     opened = prep.vials_needed or 0
@@ -163,15 +163,31 @@ def children(result: CheckResult, recorded_by: int,
         discarded = None
         if n < opened:
             discarded = prep.units_discarded if n == opened - 1 else Decimal(0)
-        vials.append(Vial(size_units=v.size_units, diluent_ml=v.diluent_ml, lot=v.lot,
-                          expiry=v.expiry, reconstituted_at=v.reconstituted_at,
-                          units_discarded=discarded, recorded_by=recorded_by))
+        vials.append({"size_units": v.size_units, "diluent_ml": v.diluent_ml, "lot": v.lot,
+                      "expiry": v.expiry, "reconstituted_at": v.reconstituted_at,
+                      "units_discarded": discarded, "recorded_by": recorded_by})
     findings = [
-        CycleFinding(code=f.code, severity=f.severity.label, message=f.message, value=f.value,
-                     limit=f.limit, unit=f.unit, muscle=f.muscle, side=f.side, source=f.source)
+        {"code": f.code, "severity": f.severity.label, "message": f.message, "value": f.value,
+         "limit": f.limit, "unit": f.unit, "muscle": f.muscle, "side": f.side,
+         "source": f.source}
         for f in result.findings
     ]
     return injections, vials, findings
+
+
+def may_plan(session: Session, actor: Actor, patient_id: int) -> None:
+    """Refuse (404/403) an actor who may not plan cycles for this patient."""
+    can_write_clinical(actor, get_patient(session, actor, patient_id, audit_read=False),
+                       "plan cycles")
+
+
+def children(result: CheckResult, recorded_by: int,
+             guidance: Callable[[], str | None] | None = None
+             ) -> tuple[list[Injection], list[Vial], list[CycleFinding]]:
+    """``child_rows`` as ORM objects, to hang on a ``Cycle``."""
+    injections, vials, findings = child_rows(result, recorded_by, guidance)
+    return ([Injection(**r) for r in injections], [Vial(**r) for r in vials],
+            [CycleFinding(**r) for r in findings])
 
 
 def check_only(session: Session, actor: Actor, patient_id: int, body: CycleIn,

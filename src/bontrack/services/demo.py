@@ -4,18 +4,31 @@ outcomes that improve and wane over each cycle, and a few side effects.
 Every generated cycle goes through the same plan check as a real one, with the history
 generated so far; a plan with a stop finding is scaled down until it passes (or dropped).
 Doses are drawn inside the label's own ranges from the reference data where it has them, so
-the demo never teaches a dose the label does not support. Patients are written in batches
-with a commit per batch, so memory stays flat whatever the number of patients.
+the demo never teaches a dose the label does not support.
+
+Built for size (``bontrack demo --patients 100000`` is a registry of about a million
+injections): each patient is drawn from its own random stream, seeded by the seed and the
+patient's number, so the same seed gives the same patients whatever the batch size, and a
+smaller run is the start of a larger one. Patients are drawn in batches of ``BATCH`` outside
+any transaction (by worker processes, a few batches ahead, for a large demo), then each batch
+is written in one transaction with one multi-row statement per table (``store.bulk``) and its
+audit events chained in order (``audit.record_many``), so memory stays flat whatever the
+number of patients.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import random
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import func, select
@@ -23,27 +36,42 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bontrack.clinical.check import CheckResult, check_plan
 from bontrack.clinical.findings import Severity
-from bontrack.clinical.plan import read_plan
+from bontrack.clinical.plan import Injection as PlanInjection
+from bontrack.clinical.plan import PastTreatment, Plan
+from bontrack.clinical.plan import Patient as PlanPatient
+from bontrack.clinical.plan import Vial as PlanVial
 from bontrack.clinical.triage import red_flags
 from bontrack.reference import Reference, default_reference
 from bontrack.reference.schema import LabelEntry
 from bontrack.services import accounts, audit
-from bontrack.services.cycles import children
+from bontrack.services.cycles import child_rows
+from bontrack.store.bulk import insert_rows, new_ids
+from bontrack.store.db import transaction
 from bontrack.store.models import (
+    Base,
     Condition,
     Cycle,
+    CycleFinding,
     DiaryEntry,
     Goal,
+    Injection,
     Outcome,
     Patient,
     SideEffect,
     User,
+    Vial,
     Weight,
 )
 
 ANCHOR = date(2026, 11, 2)  # fixed, so the same seed gives the same data on any day
 CLINIC = "Demo clinic"
-BATCH = 200
+#: Patients per transaction: about 5,000 injections and 25,000 rows in all.
+BATCH = 500
+#: Cycles per patient (inclusive): with about four injections a cycle, ten a patient.
+CYCLES = (2, 3)
+CONSENT = ("Benefits, risks (including spread of toxin effect) and alternatives discussed; "
+           "patient agrees.")
+GUIDANCE = ("ultrasound", "emg", "estim", "anatomic")
 
 
 @dataclass(frozen=True)
@@ -110,6 +138,37 @@ class Summary:
     dropped_plans: int = 0
     accounts: list[tuple[str, str, str]] = field(default_factory=list)
 
+    def add(self, p: PatientRows) -> None:
+        self.patients += 1
+        self.cycles += len(p.cycles)
+        self.injections += sum(len(c.injections) for c in p.cycles)
+        self.outcomes += sum(len(c.outcomes) for c in p.cycles)
+        self.side_effects += sum(len(c.side_effects) for c in p.cycles)
+        self.dropped_plans += p.dropped_plans
+
+
+@dataclass
+class CycleRows:
+    """One signed cycle as column values; ``patient_id`` and ``cycle_id`` are filled in when
+    the batch is written and its keys are known."""
+
+    weight: dict[str, Any]
+    cycle: dict[str, Any]
+    injections: list[dict[str, Any]]
+    vials: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    outcomes: list[dict[str, Any]]
+    side_effects: list[dict[str, Any]]
+
+
+@dataclass
+class PatientRows:
+    patient: dict[str, Any]
+    condition: dict[str, Any]
+    goal: dict[str, Any] | None
+    cycles: list[CycleRows]
+    dropped_plans: int = 0
+
 
 def _password(rng: random.Random) -> str:
     alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -158,20 +217,33 @@ def _doses(t: Template, label: LabelEntry | None, weight: Decimal | None, rng: r
             units = min(max(units, lo.quantize(Decimal(1))), hi.quantize(Decimal(1)))
             smin = int(r.sites.min) if r.sites and r.sites.min else 1
             smax = int(r.sites.max) if r.sites and r.sites.max else smin
-            out.append({"muscle": r.muscle, "side": side, "units": units,
-                        "sites": rng.randint(smin, smax)})
+            sites = _enough_sites(units, rng.randint(smin, smax), _unit_cap(label), smax)
+            out.append({"muscle": r.muscle, "side": side, "units": units, "sites": sites})
         return out
     for muscle, low, high, sites in t.muscles:
         if weight is not None and t.ages[1] < 18:  # paediatric fallback rows are U/kg
             units = Decimal(str(round(rng.uniform(low, high) * float(weight))))
         else:
             units = Decimal(str(round(rng.uniform(low, high) / 5) * 5))
-        out.append({"muscle": muscle, "side": side, "units": units, "sites": sites})
+        out.append({"muscle": muscle, "side": side, "units": units,
+                    "sites": _enough_sites(units, sites, _unit_cap(label), 2 * sites)})
     return out
 
 
+def _unit_cap(label: LabelEntry | None) -> Decimal | None:
+    return label.per_site_max_units.value if label and label.per_site_max_units else None
+
+
+def _enough_sites(amount: Decimal, sites: int, cap: Decimal | None, most: int) -> int:
+    """Spread a muscle's dose (units or mL) over more sites, up to ``most``, where the label
+    caps the amount per site, as a clinician would, rather than draw a plan the check stops."""
+    if cap is None or amount <= cap * sites:
+        return sites
+    return max(sites, min(most, math.ceil(amount / cap)))
+
+
 def _vials(product_id: str, total: Decimal, ref: Reference, when: datetime,
-           rng: random.Random) -> list[dict[str, Any]]:
+           rng: random.Random) -> tuple[PlanVial, ...]:
     p = ref.products[product_id]
     sizes = sorted(v.size_units for v in p.vials)
     size = next((s for s in reversed(sizes) if s <= total), sizes[0])
@@ -179,24 +251,36 @@ def _vials(product_id: str, total: Decimal, ref: Reference, when: datetime,
     volumes = [v for r in p.reconstitution if r.size_units == size for v in r.diluent_ml]
     diluent = volumes[len(volumes) // 2] if volumes and p.form != "solution" else None
     lot = f"L{rng.randint(10000, 99999)}"
-    return [{"size_units": size, **({"diluent_ml": diluent} if diluent else {}),
-             "reconstituted_at": when - timedelta(minutes=30 + 5 * i), "lot": lot,
-             "expiry": (when + timedelta(days=rng.randint(60, 400))).date()}
-            for i in range(count)]
+    return tuple(PlanVial(size_units=size, diluent_ml=diluent or None,
+                          reconstituted_at=when - timedelta(minutes=30 + 5 * i), lot=lot,
+                          expiry=(when + timedelta(days=rng.randint(60, 400))).date())
+                 for i in range(count))
 
 
-def _check(t: Template, birth: date, weight: Decimal | None, day: date,
-           injections: list[dict[str, Any]], history: list[dict[str, Any]],
+def _check(t: Template, patient: PlanPatient, day: date, label: LabelEntry | None,
+           injections: list[dict[str, Any]], history: tuple[PastTreatment, ...],
            ref: Reference, rng: random.Random) -> CheckResult | None:
-    """Check the plan; scale doses down until no stop remains (or give up)."""
+    """Check the plan; scale doses down until no stop remains (or give up).
+
+    The plan is built as values, not read from a document: every name in it comes from the
+    reference data already, and reading costs as much as checking. ``tests/services/
+    test_demo.py`` reads stored cycles back through ``read_plan`` to prove it changes nothing.
+    """
     when = datetime.combine(day, time(9, 30))
+    ml_cap = label.per_site_max_ml.value if label and label.per_site_max_ml else None
     for _ in range(8):
         total = sum((i["units"] for i in injections), Decimal(0))
-        doc = {"date": when, "patient": {"birth_date": birth,
-                                         **({"weight_kg": weight} if weight else {})},
-               "product": t.product, "indication": t.indication, "injections": injections,
-               "vials": _vials(t.product, total, ref, when, rng), "history": history}
-        result = check_plan(read_plan(doc, ref, where="demo"), ref)
+        vials = _vials(t.product, total, ref, when, rng)
+        if ml_cap is not None and vials and vials[0].diluent_ml:
+            per_ml = vials[0].size_units / vials[0].diluent_ml
+            for i in injections:
+                i["sites"] = _enough_sites(i["units"] / per_ml, i["sites"], ml_cap,
+                                           2 * i["sites"])
+        plan = Plan(date=day, time=when.time(), patient=patient, product=t.product,
+                    indication=t.indication, vials=vials, history=history,
+                    injections=tuple(PlanInjection(i["muscle"], i["side"], i["units"],
+                                                   i["sites"]) for i in injections))
+        result = check_plan(plan, ref)
         if not any(f.severity == Severity.STOP for f in result.findings):
             return result
         for i in injections:
@@ -248,45 +332,122 @@ def ensure_accounts(session: Session, rng: random.Random, first_patient: int | N
 
 
 def generate(sessions: sessionmaker[Session], *, patients: int, seed: int = 7,
-             ref: Reference | None = None, on_patient: Callable[[], None] | None = None
-             ) -> Summary:
-    ref = ref or default_reference()
-    rng = random.Random(seed)
+             ref: Reference | None = None, on_batch: Callable[[int], None] | None = None,
+             workers: int | None = None) -> Summary:
+    """Add ``patients`` synthetic patients (numbered on from those already in the demo
+    clinic) and the demo accounts; ``on_batch`` is told how many patients each written batch
+    held (for a progress bar). ``workers`` processes draw and check the patients while this
+    one writes (default: see ``default_workers``; 0 draws them here)."""
     summary = Summary(clinic=CLINIC)
-    weights = [t.weight for t in TEMPLATES]
     account_rng = random.Random(seed * 7919)
-    with sessions() as s:
+    with transaction(sessions) as s:
         summary.accounts = ensure_accounts(s, account_rng, None)
-        clinic = accounts.get_or_create_clinic(s, CLINIC)
-        clinic_id = clinic.id
+        clinic_id = accounts.get_or_create_clinic(s, CLINIC).id
         clinician_ids = [u.id for u in s.scalars(select(User).where(
             User.clinic_id == clinic_id, User.role == "clinician").order_by(User.id))]
         start = s.scalar(select(func.count()).select_from(Patient)
                          .where(Patient.clinic_id == clinic_id)) or 0
-        s.commit()
     first_patient: int | None = None
-    done = 0
-    while done < patients:
-        with sessions() as s:
-            for _ in range(min(BATCH, patients - done)):
-                pid = _one_patient(s, clinic_id, clinician_ids, start + done, rng, ref,
-                                   weights, summary)
-                if first_patient is None:
-                    first_patient = pid
-                done += 1
-                if on_patient:
-                    on_patient()
-            s.commit()
-    with sessions() as s:
+    job = Job(seed, clinic_id, tuple(clinician_ids))
+    for batch in _batches(job, start, patients, ref,
+                          default_workers(patients) if workers is None else workers):
+        with transaction(sessions) as s:
+            ids = write_batch(s, batch)
+        first_patient = first_patient or ids[0]
+        for p in batch:
+            summary.add(p)
+        if on_batch:
+            on_batch(len(batch))
+    with transaction(sessions) as s:
         if s.scalar(select(User).where(User.username == "patient1")) is None and first_patient:
             clinic = accounts.get_or_create_clinic(s, CLINIC)
             password = _password(account_rng)
             accounts.add_user(s, clinic=clinic, username="patient1", password=password,
                               role="patient", patient_id=first_patient)
             summary.accounts.append(("patient1", "patient", password))
-            _diary(s, first_patient, rng)
-        s.commit()
+            _diary(s, first_patient, random.Random(f"{seed}:diary"))
     return summary
+
+
+def default_workers(patients: int) -> int:
+    """Processes drawing patients: none for a small demo (starting one costs a second or
+    two); else one less than the CPUs, at most four (more outrun one writer)."""
+    if patients < 4 * BATCH:
+        return 0
+    return max(1, min(4, (os.cpu_count() or 1) - 1))
+
+
+@dataclass(frozen=True)
+class Job:
+    """What drawing a patient needs from the database (picklable, for worker processes)."""
+
+    seed: int
+    clinic_id: int
+    clinicians: tuple[int, ...]
+
+
+def draw_patients(job: Job, first: int, count: int, now: datetime,
+                  ref: Reference | None = None) -> list[PatientRows]:
+    """Patients ``first`` .. ``first + count - 1`` of the job's seed, drawn and checked."""
+    ref = ref or default_reference()
+    return [patient_rows(n, job.seed, job.clinic_id, list(job.clinicians), ref, now)
+            for n in range(first, first + count)]
+
+
+def _batches(job: Job, start: int, patients: int, ref: Reference | None, workers: int
+             ) -> Iterator[list[PatientRows]]:
+    """The batches in order. With workers, a few batches are drawn ahead in other processes
+    (never more than ``workers + 1``, so memory stays flat) while the caller writes."""
+    ranges = [(start + a, min(BATCH, patients - a)) for a in range(0, patients, BATCH)]
+    if workers <= 0 or (ref is not None and ref is not default_reference()):
+        for first, count in ranges:
+            yield draw_patients(job, first, count, audit.now(), ref)
+        return
+    # spawn, not fork: the caller may hold database connections and threads (a progress bar)
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        todo = iter(ranges)
+        ahead: deque[Future[list[PatientRows]]] = deque(
+            pool.submit(draw_patients, job, first, count, audit.now())
+            for first, count in islice(todo, workers + 1))
+        while ahead:
+            batch = ahead.popleft().result()
+            for first, count in islice(todo, 1):
+                ahead.append(pool.submit(draw_patients, job, first, count, audit.now()))
+            yield batch
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def write_batch(s: Session, batch: list[PatientRows]) -> list[int]:
+    """Write a batch of patients in the session's transaction; returns their ids. Patients
+    and cycles get their keys first (their children point at them); the other rows take
+    theirs from the database. One ``demo_create`` audit event per patient, as before."""
+    patient_ids = new_ids(s, Patient, len(batch))
+    cycle_ids = iter(new_ids(s, Cycle, sum(len(p.cycles) for p in batch)))
+    rows: dict[type[Base], list[dict[str, Any]]] = {
+        m: [] for m in (Patient, Condition, Goal, Weight, Cycle, Injection, Vial, CycleFinding,
+                        Outcome, SideEffect)}
+    for pid, p in zip(patient_ids, batch, strict=True):
+        rows[Patient].append({"id": pid, **p.patient})
+        rows[Condition].append({"patient_id": pid, **p.condition})
+        if p.goal is not None:
+            rows[Goal].append({"patient_id": pid, **p.goal})
+        for c in p.cycles:
+            cid = next(cycle_ids)
+            rows[Weight].append({"patient_id": pid, **c.weight})
+            rows[Cycle].append({"id": cid, "patient_id": pid, **c.cycle})
+            rows[Injection] += ({"cycle_id": cid, **r} for r in c.injections)
+            rows[Vial] += ({"cycle_id": cid, **r} for r in c.vials)
+            rows[CycleFinding] += ({"cycle_id": cid, **r} for r in c.findings)
+            rows[Outcome] += ({"patient_id": pid, "cycle_id": cid, **r} for r in c.outcomes)
+            rows[SideEffect] += ({"patient_id": pid, "cycle_id": cid, **r}
+                                 for r in c.side_effects)
+    for model, model_rows in rows.items():
+        insert_rows(s, model, model_rows)
+    audit.record_many(s, [audit.Event(None, "demo_create", "patient", pid, pid)
+                          for pid in patient_ids])
+    return patient_ids
 
 
 def _diary(s: Session, patient_id: int, rng: random.Random) -> None:
@@ -302,52 +463,90 @@ def _diary(s: Session, patient_id: int, rng: random.Random) -> None:
                          status="active"))
 
 
-def _one_patient(s: Session, clinic_id: int, clinicians: list[int], n: int,
-                 rng: random.Random, ref: Reference, weights: list[int],
-                 summary: Summary) -> int:
-    t = rng.choices(TEMPLATES, weights=weights)[0]
-    n_cycles = rng.randint(3, 6)
+def patient_rows(n: int, seed: int, clinic_id: int, clinicians: list[int], ref: Reference,
+                 now: datetime) -> PatientRows:
+    """The ``n``-th synthetic patient (from 0) of ``seed``: the same rows whenever drawn."""
+    rng = random.Random(f"bontrack-demo:{seed}:{n}")
+    t = rng.choices(TEMPLATES, weights=[t.weight for t in TEMPLATES])[0]
+    n_cycles = rng.randint(*CYCLES)
     first_day = ANCHOR - timedelta(days=rng.randint(98, 112) * n_cycles)
     age_at_first = rng.randint(*t.ages)
     birth = first_day - timedelta(days=365 * age_at_first + rng.randint(0, 360))
-    now = datetime.now(UTC)
-    patient = Patient(clinic_id=clinic_id, mrn=f"DEMO-{n + 1:06d}",
-                      display_name=f"{rng.choice(FIRST)} {rng.choice(LAST)} {n + 1}",
-                      birth_date=birth, sex=rng.choice(("female", "male")), flags=[],
-                      medications=[], status="active", version=1, created_at=now,
-                      updated_at=now)
-    s.add(patient)
-    s.flush()
-    s.add(Condition(patient_id=patient.id, indication=t.indication, icd10cm=t.icd10cm,
-                    affected_side=None, onset_date=first_day - timedelta(days=200), note="",
-                    status="active", created_at=now))
+    patient = {"clinic_id": clinic_id, "mrn": f"DEMO-{n + 1:06d}",
+               "display_name": f"{rng.choice(FIRST)} {rng.choice(LAST)} {n + 1}",
+               "birth_date": birth, "sex": rng.choice(("female", "male")), "flags": [],
+               "medications": [], "status": "active", "version": 1, "record_version": 1,
+               "created_at": now, "updated_at": now}
+    condition = {"indication": t.indication, "icd10cm": t.icd10cm, "affected_side": None,
+                 "onset_date": first_day - timedelta(days=200), "note": "", "status": "active",
+                 "created_at": now}
     clinician = rng.choice(clinicians)
+    goal = None
     if rng.random() < 0.5:
-        s.add(Goal(patient_id=patient.id, description=_goal_text(t), weight=rng.randint(1, 3),
-                   target_date=ANCHOR, attainment=rng.choice((-1, 0, 0, 1, 2)),
-                   status="active", version=1, created_by=clinician, created_at=now))
-    history: list[dict[str, Any]] = []
+        goal = {"description": _goal_text(t), "weight": rng.randint(1, 3),
+                "target_date": ANCHOR, "attainment": rng.choice((-1, 0, 0, 1, 2)),
+                "status": "active", "version": 1, "created_by": clinician, "created_at": now}
+    out = PatientRows(patient, condition, goal, [])
+    history: tuple[PastTreatment, ...] = ()
     side = rng.choice(("left", "right"))
     day = first_day
     for _ in range(n_cycles):
         age = (day - birth).days // 365
         weight = _child_weight(age, rng) if age < 18 else Decimal(rng.randint(55, 95))
-        s.add(Weight(patient_id=patient.id, measured_on=day, weight_kg=weight,
-                     recorded_by=clinician, created_at=now))
         label = ref.label_for_age(t.product, t.indication, age)
         injections = _doses(t, label, weight, rng, side)
-        result = _check(t, birth, weight, day, injections, history, ref, rng)
+        result = _check(t, PlanPatient(birth, None, weight), day, label, injections, history,
+                        ref, rng)
         if result is None:
-            summary.dropped_plans += 1
-            day += timedelta(days=rng.randint(98, 112))
-            continue
-        _store_cycle(s, patient.id, clinic_id, clinician, result, weight, t, rng, summary)
-        history.append({"date": day, "product": t.product, "indication": t.indication,
-                        "total_units": result.plan.total_units()})
+            out.dropped_plans += 1
+        else:
+            out.cycles.append(_cycle_rows(clinic_id, clinician, result, weight, t, rng, ref,
+                                          now))
+            history += (PastTreatment(day, t.product, t.indication,
+                                      result.plan.total_units()),)
         day += timedelta(days=rng.randint(98, 112))
-    audit.record(s, None, "demo_create", "patient", patient.id, patient.id)
-    summary.patients += 1
-    return patient.id
+    return out
+
+
+def _cycle_rows(clinic_id: int, clinician: int, result: CheckResult, weight: Decimal,
+                t: Template, rng: random.Random, ref: Reference, now: datetime) -> CycleRows:
+    plan = result.plan
+    day = plan.date
+    signed = datetime.combine(day, time(11), tzinfo=UTC)
+    cycle = {"clinic_id": clinic_id, "date": day, "product": plan.product,
+             "indication": plan.indication, "clinician_id": clinician, "weight_kg": weight,
+             "total_units": plan.total_units(), "consent_recorded": True,
+             "consent_text": CONSENT, "note": "", "status": "signed",
+             "verdict": result.verdict, "reference_version": result.reference_version,
+             "next_earliest_date": result.effect.next_earliest_date, "signed_by": clinician,
+             "signed_at": signed, "version": 2, "created_by": clinician, "created_at": signed,
+             "updated_at": signed}
+    injections, vials, findings = child_rows(result, clinician, lambda: rng.choice(GUIDANCE))
+    main = plan.injections[0]
+    ashworth = t.scale == "modified_ashworth"
+    outcomes = []
+    for offset, value, text in _course(rng, t.scale):
+        when = datetime.combine(day + timedelta(days=offset), time(10), tzinfo=UTC)
+        if when.date() > ANCHOR:
+            continue
+        outcomes.append({"scale": t.scale, "value": value, "value_text": text,
+                         "muscle": main.muscle if ashworth else None, "region": None,
+                         "side": main.side if ashworth else None, "measured_at": when,
+                         "recorded_by": clinician, "status": "active"})
+    side_effects = []
+    roll = rng.random()
+    if roll < 0.12:
+        term, severity, serious = RED_FLAG_EFFECT if roll < 0.01 and t.indication == \
+            "cervical_dystonia" else rng.choice(SIDE_EFFECTS)
+        side_effects.append({"term": term, "onset": day + timedelta(days=rng.randint(1, 14)),
+                             "severity": severity, "serious": serious, "outcome": "recovered",
+                             "relatedness": "possibly_related",
+                             "red_flags": red_flags([term], ref.red_flags),
+                             "reported_by": clinician, "reported_at": signed,
+                             "status": "active"})
+    weight_row = {"measured_on": day, "weight_kg": weight, "recorded_by": clinician,
+                  "created_at": now}
+    return CycleRows(weight_row, cycle, injections, vials, findings, outcomes, side_effects)
 
 
 def _goal_text(t: Template) -> str:
@@ -358,47 +557,3 @@ def _goal_text(t: Template) -> str:
         "chronic_migraine": "Work a full week without a headache day off",
         "axillary_hyperhidrosis": "Wear a light shirt at work",
     }.get(t.indication, "Daily activities with less effort")
-
-
-def _store_cycle(s: Session, patient_id: int, clinic_id: int, clinician: int,
-                 result: CheckResult, weight: Decimal, t: Template, rng: random.Random,
-                 summary: Summary) -> None:
-    plan = result.plan
-    day = plan.date
-    signed = datetime.combine(day, time(11), tzinfo=UTC)
-    cycle = Cycle(patient_id=patient_id, clinic_id=clinic_id, date=day, product=plan.product,
-                  indication=plan.indication, clinician_id=clinician, weight_kg=weight,
-                  total_units=plan.total_units(), consent_recorded=True,
-                  consent_text="Benefits, risks (including spread of toxin effect) and "
-                  "alternatives discussed; patient agrees.", note="", status="signed",
-                  verdict=result.verdict, reference_version=result.reference_version,
-                  next_earliest_date=result.effect.next_earliest_date, signed_by=clinician,
-                  signed_at=signed, version=2, created_by=clinician, created_at=signed,
-                  updated_at=signed)
-    cycle.injections, cycle.vials, cycle.findings = children(
-        result, clinician, lambda: rng.choice(("ultrasound", "emg", "estim", "anatomic")))
-    s.add(cycle)
-    s.flush()
-    summary.cycles += 1
-    summary.injections += len(cycle.injections)
-    main = plan.injections[0]
-    for offset, value, text in _course(rng, t.scale):
-        when = datetime.combine(day + timedelta(days=offset), time(10), tzinfo=UTC)
-        if when.date() > ANCHOR:
-            continue
-        s.add(Outcome(patient_id=patient_id, cycle_id=cycle.id, scale=t.scale, value=value,
-                      value_text=text,
-                      muscle=main.muscle if t.scale == "modified_ashworth" else None,
-                      region=None, side=main.side if t.scale == "modified_ashworth" else None,
-                      measured_at=when, recorded_by=clinician, status="active"))
-        summary.outcomes += 1
-    roll = rng.random()
-    if roll < 0.12:
-        term, severity, serious = RED_FLAG_EFFECT if roll < 0.01 and t.indication == \
-            "cervical_dystonia" else rng.choice(SIDE_EFFECTS)
-        s.add(SideEffect(patient_id=patient_id, cycle_id=cycle.id, term=term,
-                         onset=day + timedelta(days=rng.randint(1, 14)), severity=severity,
-                         serious=serious, outcome="recovered", relatedness="possibly_related",
-                         red_flags=red_flags([term], default_reference().red_flags),
-                         reported_by=clinician, reported_at=signed, status="active"))
-        summary.side_effects += 1

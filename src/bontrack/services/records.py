@@ -158,8 +158,11 @@ def search_patients(session: Session, actor: Actor, q: str | None, limit: int, o
     require_role(actor, ("admin", "clinician", "nurse"), "search patients")
     stmt = select(Patient).where(Patient.clinic_id == actor.clinic_id)
     if q:
-        like = f"%{q.strip()[:100]}%"
-        stmt = stmt.where(or_(Patient.mrn.ilike(like), Patient.display_name.ilike(like)))
+        # the search text is literal: % and _ match themselves, not any characters
+        term = q.strip()[:100].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{term}%"
+        stmt = stmt.where(or_(Patient.mrn.ilike(like, escape="\\"),
+                              Patient.display_name.ilike(like, escape="\\")))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = list(session.scalars(stmt.order_by(Patient.id).limit(limit).offset(offset)))
     audit.record(session, actor, "search", "patient", detail=f"q={q or ''!r} n={len(rows)}")

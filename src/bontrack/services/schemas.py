@@ -6,15 +6,32 @@ value silently dropped.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+
+def _printable(allowed: str) -> object:
+    """Refuse control characters (NUL breaks PostgreSQL text, others hide text) and lone
+    surrogates (not encodable as UTF-8); ``allowed`` keeps line breaks in long text."""
+
+    def check(value: str) -> str:
+        for ch in value:
+            kind = unicodedata.category(ch)
+            if (kind == "Cc" and ch not in allowed) or kind == "Cs":
+                raise ValueError(f"contains a control character (U+{ord(ch):04X})")
+        return value
+
+    return AfterValidator(check)
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000),
+                 _printable("\n\r\t")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=200)]
+                                             max_length=200), _printable("")]
 Units = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=12, decimal_places=3)]
 
 
@@ -74,7 +91,7 @@ class VialIn(In):
 class OverrideIn(In):
     code: ShortText
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10,
-                                             max_length=2000)]
+                                             max_length=2000), _printable("\n\r\t")]
 
 
 class CycleIn(In):
@@ -94,7 +111,7 @@ class CycleIn(In):
 class AmendIn(CycleIn):
     version: int
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
-                                             max_length=2000)]
+                                             max_length=2000), _printable("\n\r\t")]
 
 
 class SignIn(In):
@@ -104,12 +121,13 @@ class SignIn(In):
 class EnteredInErrorIn(In):
     version: int | None = None
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
-                                             max_length=2000)]
+                                             max_length=2000), _printable("\n\r\t")]
 
 
 class OutcomeIn(In):
     scale: ShortText
-    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20),
+                     _printable("")]
     measured_at: datetime
     cycle_id: int | None = None
     muscle: ShortText | None = None
@@ -119,7 +137,7 @@ class OutcomeIn(In):
 
 class GoalIn(In):
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
-                                                  max_length=2000)]
+                                                  max_length=2000), _printable("\n\r\t")]
     weight: Annotated[int, Field(ge=1, le=10)] = 1
     target_date: date | None = None
 
@@ -150,5 +168,8 @@ class DiaryIn(In):
 
 
 class TokenIn(In):
-    username: Annotated[str, StringConstraints(min_length=1, max_length=80)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    # a password is exactly what was typed: spaces at either end are part of it
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=80), _printable("")]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1000), _printable("")]

@@ -78,6 +78,7 @@ def restore(source: Path, url: str) -> None:
         if target.exists() and not _is_empty(url):
             raise BontrackError(f"{target}: the database already holds records; restore into "
                                 "a new file")
+        target.parent.mkdir(parents=True, exist_ok=True)
         _sqlite_copy(source, target)
         return
     if not _is_empty(url):

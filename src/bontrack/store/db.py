@@ -11,6 +11,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_MS = 30_000
+#: PostgreSQL: the transaction-scoped advisory lock every session takes first (see
+#: ``session_factory``); the audit chain takes the same lock again (re-entrant).
+PG_WRITER_LOCK = 7312001
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
@@ -50,8 +53,22 @@ def writer_lock(engine: Engine) -> AbstractContextManager[Any]:
     return lock if lock is not None else nullcontext()
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, writer: bool = True) -> sessionmaker[Session]:
+    """Sessions for ``engine``. On PostgreSQL each transaction starts by taking one advisory
+    lock, as SQLite's ``BEGIN IMMEDIATE`` does: nearly every request writes (reads are
+    audited), and without it a transaction could read a record's version before the lock
+    and write after it (a lost update under If-Match), or hold a row lock while waiting for
+    the audit chain's lock that another transaction holds while waiting for the row (a
+    deadlock, answered 503). Long read-only work (exports, reports) passes ``writer=False``
+    and reads without the lock, so it never holds up writers."""
+    factory = sessionmaker(engine, expire_on_commit=False)
+    if writer and engine.dialect.name == "postgresql":
+
+        @event.listens_for(factory, "after_begin")
+        def _writer_lock(_session: Session, _tx: Any, connection: Any) -> None:
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITER_LOCK})")
+
+    return factory
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from bontrack.clinical.result import result_dict
 from bontrack.errors import InvalidRecord, PlanError, StopNotOverridden
 from bontrack.services import cycles, records
 from bontrack.services.schemas import CycleIn, SignIn
-from bontrack.services.views import cycle_view, patient_view
+from bontrack.services.views import cycle_view, patient_view, revision_views
 from bontrack.store.models import Cycle, User
 from bontrack.web.bodymap import points
 from bontrack.web.pages import _tx, check_csrf, form_error, render, signed_in
@@ -117,6 +117,7 @@ def install_cycle_pages(app: FastAPI) -> None:
     @app.post("/patients/{patient_id}/cycles/check", include_in_schema=False)
     async def live_check(request: Request, patient_id: int) -> HTMLResponse:
         form = await request.form()
+        check_csrf(request, str(form.get("csrf") or ""))
         return _check_fragment(request, patient_id, form)
 
     @app.post("/patients/{patient_id}/cycles", include_in_schema=False)
@@ -129,8 +130,9 @@ def install_cycle_pages(app: FastAPI) -> None:
     def cycle_page(request: Request, cycle_id: int) -> Response:
         with _tx(request) as s:
             actor = signed_in(request, s)
-            c = cycle_view(cycles.get_cycle(s, actor, cycle_id))
-        return render(request, "cycle.html", actor=actor, c=c)
+            cyc = cycles.get_cycle(s, actor, cycle_id)
+            c, revisions = cycle_view(cyc), revision_views(cyc)
+        return render(request, "cycle.html", actor=actor, c=c, revisions=revisions)
 
     @app.get("/cycles/{cycle_id}/print", include_in_schema=False)
     def cycle_print(request: Request, cycle_id: int) -> Response:
@@ -160,6 +162,7 @@ def _check_fragment(request: Request, patient_id: int, form: FormData) -> HTMLRe
     check: dict[str, Any]
     with _tx(request) as s:
         actor = signed_in(request, s)
+        cycles.may_plan(s, actor, patient_id)  # the patient's history is theirs: check first
         if not body["injections"]:
             check = {"error": "Add an injection: choose a muscle on the body map or with "
                               "'Add an injection'."}

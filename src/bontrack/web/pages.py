@@ -26,7 +26,8 @@ from bontrack.services import accounts, records, timeline
 from bontrack.services.access import Actor
 from bontrack.services.cache import LRU
 from bontrack.services.ratelimit import TooManyAttempts
-from bontrack.services.views import patient_view
+from bontrack.services.views import condition_view, patient_view
+from bontrack.store.models import Condition
 from bontrack.web.charts import outcome_svg
 
 HERE = Path(__file__).parent
@@ -123,6 +124,9 @@ def install_web(app: FastAPI) -> None:
         s = _state_sessions(request)()
         try:
             token, user = accounts.sign_in(s, username, password, address)
+            previous = request.cookies.get(SESSION)
+            if previous:  # session rotation: the session this browser had ends here
+                accounts.sign_out(s, previous)
             s.commit()
         except (NotAuthenticated, TooManyAttempts) as err:
             s.commit()  # keep the failed-attempt count (lock-out) and its audit event
@@ -182,7 +186,7 @@ def install_web(app: FastAPI) -> None:
             from bontrack.services import audit
 
             audit.record(s, actor, "read", "chart", patient_id=patient_id)
-        return Response(body, media_type="image/svg+xml",
+        return Response(body, media_type="image/svg+xml; charset=utf-8",
                         headers={"Cache-Control": "private, no-cache"})
 
     @app.get("/patients/{patient_id}", include_in_schema=False)
@@ -190,11 +194,15 @@ def install_web(app: FastAPI) -> None:
         with _tx(request) as s:
             actor = signed_in(request, s)
             t = timeline.timeline(s, actor, patient_id)
+            rows, _ = records.list_for_patient(s, actor, patient_id, Condition, "condition",
+                                               50, 0)
+            conditions = [condition_view(c) for c in rows if c.status == "active"]
             ref = request.app.state.bontrack.ref
             from bontrack.web.analytics_pages import patient_figures
 
             a = patient_figures(s, actor, patient_id, ref)
         return render(request, "patient.html", actor=actor, t=t, charts=chart_links(t), a=a,
+                      conditions=conditions,
                       brands={p.id: p.brands[0] for p in ref.products.values()},
                       names={m.id: m.name for m in ref.muscles.values()},
                       plain_scales=PLAIN_SCALES,
@@ -274,3 +282,12 @@ def install_error_pages(app: FastAPI) -> None:
         return render(request, "error.html", exc.status, title=exc.title, message=exc.message)
 
     app.add_exception_handler(RecordError, record_error)
+
+    async def invalid_form(request: Request, exc: Exception) -> Response:
+        """A form value the schema refuses (a page that did not catch it itself): the error
+        page names the field, never a 500."""
+        assert isinstance(exc, ValidationError)
+        return render(request, "error.html", 422, actor=getattr(request.state, "actor", None),
+                      title="Check the form", message=form_error(exc))
+
+    app.add_exception_handler(ValidationError, invalid_form)

@@ -1,0 +1,283 @@
+"""The FHIR R4 facade under /fhir: CapabilityStatement, read, search, Patient/$everything
+and Bulk Data $export. Same bearer tokens, role and clinic rules and audit trail as
+/api/v1; every error is an OperationOutcome in application/fhir+json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
+
+from bontrack import __version__
+from bontrack.api.app import _state, audit_denial, authed, bearer
+from bontrack.config import export_directory
+from bontrack.errors import AccessDenied, BontrackError, NotAuthenticated, RecordError
+from bontrack.fhir import export, search
+from bontrack.fhir.bulk import Jobs
+from bontrack.services import audit
+from bontrack.services.access import Actor, require_role
+from bontrack.store.db import session_factory
+
+FHIR_JSON = "application/fhir+json"
+NDJSON = "application/fhir+ndjson"
+ISSUE_CODE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
+              409: "conflict", 412: "conflict", 422: "invalid", 429: "throttled"}
+OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
+
+
+def fhir_json(body: dict[str, Any], status: int = 200,
+              headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=FHIR_JSON, headers=headers)
+
+
+def outcome(status: int, message: str, field: str | None = None) -> JSONResponse:
+    issue: dict[str, Any] = {"severity": "error", "code": ISSUE_CODE.get(status, "exception"),
+                             "diagnostics": message}
+    if field:
+        issue["expression"] = [field]
+    resp = fhir_json({"resourceType": "OperationOutcome", "issue": [issue]}, status)
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = "Bearer"
+    return resp
+
+
+def base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def guarded(request: Request, work: Callable[[Session, Actor], Response]) -> Response:
+    """Run ``work`` in the request's one transaction as the signed-in user; map every
+    error to an OperationOutcome (refusals are audited like in /api/v1)."""
+    try:
+        with authed(request, bearer(request)) as (s, actor):
+            return work(s, actor)
+    except AccessDenied as exc:
+        audit_denial(request, exc)
+        return outcome(exc.status, exc.message, exc.field)
+    except (RecordError, NotAuthenticated) as exc:
+        return outcome(exc.status, exc.message, exc.field)
+    except BontrackError as exc:
+        return outcome(400, exc.message)
+
+
+def capability_statement(base: str) -> dict[str, Any]:
+    resources = []
+    for kind in search.TYPES:
+        params = [{"name": "_id", "type": "token"}, {"name": "_count", "type": "number"}]
+        for name in search.PARAMS[kind]:
+            ptype = ("reference" if name in ("patient", "subject") else
+                     "token" if name == "code" else "date")
+            params.append({"name": name, "type": ptype})
+        entry: dict[str, Any] = {"type": kind,
+                                 "interaction": [{"code": "read"}, {"code": "search-type"}],
+                                 "searchParam": params}
+        if kind == "Patient":
+            entry["operation"] = [{"name": "everything", "definition":
+                                   "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
+                                  {"name": "export", "definition":
+                                   "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
+                                   "patient-export"}]
+        resources.append(entry)
+    resources.append({"type": "Medication", "interaction": [{"code": "read"}]})
+    return {
+        "resourceType": "CapabilityStatement", "status": "active",
+        "date": datetime.now(UTC).date().isoformat(), "kind": "instance",
+        "software": {"name": "bontrack", "version": __version__},
+        "implementation": {"description": "bontrack FHIR R4 facade", "url": base},
+        "fhirVersion": "4.0.1", "format": ["json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "Bearer token from POST /api/v1/auth/token. Search parameters "
+            "not listed are refused with 400 (never ignored). Repeated parameters mean AND, "
+            "a comma OR. Paging with _count (at most 200) and the next link.",
+            "security": {"description": "OAuth-style bearer token; same roles and clinic "
+                         "separation as the REST API"},
+            "resource": resources,
+            "operation": [{"name": "export", "definition":
+                           "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}],
+        }],
+    }
+
+
+_OUTCOME = {"type": "object", "required": ["resourceType", "issue"],
+            "properties": {"resourceType": {"const": "OperationOutcome"},
+                           "issue": {"type": "array", "minItems": 1}}}
+_RESOURCE = {"type": "object", "required": ["resourceType"],
+             "properties": {"resourceType": {"type": "string"}}}
+
+
+def _fhir_doc(*success: int, body: dict[str, Any] | None = None,
+              media: str = FHIR_JSON) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` of a FHIR route: its answers are FHIR JSON (an
+    OperationOutcome on every error), not the REST API's problem+json."""
+    out: dict[int | str, dict[str, Any]] = {
+        code: {"description": "FHIR resource" if code != 202 else "Accepted",
+               "content": {media: {"schema": body or _RESOURCE}}} for code in success}
+    for code in (400, 401, 403, 404, 405, 409, 412, 413, 422, 429, 500, 503):
+        out[code] = {"description": "OperationOutcome",
+                     "content": {FHIR_JSON: {"schema": _OUTCOME}}}
+    return out
+
+
+def install_fhir(app: FastAPI) -> None:
+    app.state.fhir_jobs = Jobs(export_directory())
+    app.state.fhir_reader = None
+
+    @app.get("/fhir/metadata", tags=["fhir"], responses=_fhir_doc(200))
+    def metadata(request: Request) -> Response:
+        return fhir_json(capability_statement(base_url(request)))
+
+    @app.get("/fhir/Patient/{patient_id}/$everything", tags=["fhir"],
+             responses=_fhir_doc(200))
+    def everything(patient_id: str, request: Request) -> Response:
+        def work(s: Session, actor: Actor) -> Response:
+            ctx = export.context(s, _state(request).ref)
+            found = search.everything(s, actor, ctx, patient_id)
+            return fhir_json(export.bundle(found, "searchset", base_url(request),
+                                           datetime.now(UTC).isoformat(), total=len(found)))
+
+        return guarded(request, work)
+
+    def kick_off(request: Request, params: list[tuple[str, str]]) -> Response:
+        def work(s: Session, actor: Actor) -> Response:
+            require_role(actor, ("admin", "clinician"), "start a bulk export")
+            types: tuple[str, ...] = export.TYPES
+            for name, value in params:
+                if name == "_type":
+                    types = tuple(t.strip() for t in value.split(",") if t.strip())
+                    bad = [t for t in types if t not in export.TYPES]
+                    if bad:
+                        raise RecordError(f"_type: cannot export {', '.join(bad)}; "
+                                          f"exportable: {', '.join(export.TYPES)}",
+                                          field="_type")
+                elif name == "_outputFormat":
+                    if value not in OUTPUT_FORMATS:
+                        raise RecordError(f"_outputFormat: only {NDJSON} is supported",
+                                          field="_outputFormat")
+                else:
+                    raise RecordError(f"{name}: not supported by this $export",
+                                      field=name)
+            st = _state(request)
+            if request.app.state.fhir_reader is None:
+                request.app.state.fhir_reader = session_factory(
+                    export.reader_engine(st.engine), writer=False)
+            job = request.app.state.fhir_jobs.start(
+                s, request.app.state.fhir_reader, export.context(s, st.ref), actor.clinic_id,
+                types, str(request.url))
+            audit.record(s, actor, "export", "fhir:bulk", detail=f"job={job.id} "
+                         f"types={','.join(types)} patients={job.total}")
+            return Response(status_code=202, headers={
+                "Content-Location": f"{base_url(request)}/$export-status/{job.id}"})
+
+        return guarded(request, work)
+
+    async def _params(request: Request) -> list[tuple[str, str]]:
+        params = list(request.query_params.multi_items())
+        if request.method == "POST":
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+            for p in (body or {}).get("parameter", []) if isinstance(body, dict) else []:
+                value = next((v for k, v in p.items() if k.startswith("value")), "")
+                params.append((str(p.get("name", "")), str(value)))
+        return params
+
+    for path in ("/fhir/$export", "/fhir/Patient/$export"):
+        @app.api_route(path, methods=["GET", "POST"], tags=["fhir"], name=f"export {path}",
+                       responses={**_fhir_doc(), 202: {
+                           "description": "Accepted: poll the Content-Location for status"}})
+        async def bulk_export(request: Request) -> Response:
+            from starlette.concurrency import run_in_threadpool
+
+            params = await _params(request)
+            return await run_in_threadpool(kick_off, request, params)
+
+    @app.get("/fhir/$export-status/{job_id}", tags=["fhir"],
+             responses=_fhir_doc(200, 202, body={"type": "object"}))
+    def export_status(job_id: str, request: Request) -> Response:
+        def work(_s: Session, actor: Actor) -> Response:
+            job = request.app.state.fhir_jobs.get(job_id, actor.clinic_id)
+            if job.state == "running":
+                return Response(status_code=202, headers={"X-Progress": job.progress,
+                                                          "Retry-After": "1"})
+            if job.state == "failed":
+                return outcome(500, f"export failed: {job.error}")
+            base = base_url(request)
+            return JSONResponse({
+                "transactionTime": job.transaction_time, "request": job.request,
+                "requiresAccessToken": True,
+                "output": [{"type": t, "url": f"{base}/$export-files/{job.id}/{t}.ndjson",
+                            "count": n} for t, n in job.counts.items()],
+                "error": []})
+
+        return guarded(request, work)
+
+    @app.delete("/fhir/$export-status/{job_id}", tags=["fhir"],
+                responses=_fhir_doc(202, body={"type": "object"}))
+    def export_cancel(job_id: str, request: Request) -> Response:
+        def work(_s: Session, actor: Actor) -> Response:
+            request.app.state.fhir_jobs.delete(job_id, actor.clinic_id)
+            return Response(status_code=202)
+
+        return guarded(request, work)
+
+    @app.get("/fhir/$export-files/{job_id}/{name}", tags=["fhir"],
+             responses=_fhir_doc(200, body={"type": "string"}, media=NDJSON))
+    def export_file(job_id: str, name: str, request: Request) -> Response:
+        def work(s: Session, actor: Actor) -> Response:
+            path = request.app.state.fhir_jobs.file(job_id, actor.clinic_id, name)
+            audit.record(s, actor, "read", "fhir:bulk", detail=f"job={job_id} file={name}")
+            return FileResponse(path, media_type=NDJSON)
+
+        return guarded(request, work)
+
+    @app.get("/fhir/{kind}", tags=["fhir"], responses=_fhir_doc(200))
+    def search_type(kind: str, request: Request) -> Response:
+        if kind not in search.TYPES:
+            return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"
+                           "metadata")
+
+        def work(s: Session, actor: Actor) -> Response:
+            ctx = export.context(s, _state(request).ref)
+            page = search.search(s, actor, ctx, kind, list(request.query_params.multi_items()))
+            base = base_url(request)
+
+            def link(relation: str, offset: int) -> dict[str, str]:
+                q = urlencode([*page.applied, ("_count", str(page.count)),
+                               ("_offset", str(offset))])
+                return {"relation": relation, "url": f"{base}/{kind}?{q}"}
+
+            links = [link("self", page.offset)]
+            if page.offset + page.count < page.total and page.count > 0:
+                links.append(link("next", page.offset + page.count))
+            if page.offset > 0:
+                links.append(link("previous", max(0, page.offset - page.count)))
+            return fhir_json(export.bundle(page.resources, "searchset", base,
+                                           datetime.now(UTC).isoformat(), page.total, links))
+
+        return guarded(request, work)
+
+    @app.get("/fhir/{kind}/{rid}", tags=["fhir"], responses=_fhir_doc(200))
+    def read(kind: str, rid: str, request: Request) -> Response:
+        if kind not in (*search.TYPES, "Medication"):
+            return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"
+                           "metadata")
+
+        def work(s: Session, actor: Actor) -> Response:
+            ctx = export.context(s, _state(request).ref)
+            return fhir_json(search.read(s, actor, ctx, kind, rid))
+
+        return guarded(request, work)
+
+    @app.api_route("/fhir/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                   include_in_schema=False)
+    def unknown(rest: str) -> Response:
+        return outcome(404, f"/fhir/{rest} is not an interaction this server offers; see "
+                       "/fhir/metadata")

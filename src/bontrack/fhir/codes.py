@@ -1,0 +1,103 @@
+"""Code systems, canonical URLs and the few standard codes the FHIR mapping uses.
+
+Every standard code here is taken from the reference data or from the sourced research
+notes (docs/fhir.md lists each with its source). Where no verified code exists, the value is
+coded in a bontrack CodeSystem under ``CANONICAL`` and carries its text, never a guessed code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+CANONICAL = "https://fhir.bontrack.org"
+CS = f"{CANONICAL}/CodeSystem"
+SD = f"{CANONICAL}/StructureDefinition"
+MRN_SYSTEM = f"{CANONICAL}/NamingSystem/mrn"
+USER_SYSTEM = f"{CANONICAL}/NamingSystem/username"
+DIARY_QUESTIONNAIRE = f"{CANONICAL}/Questionnaire/diary"
+
+SNOMED = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+UCUM = "http://unitsofmeasure.org"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+V3_ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+COND_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+COND_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
+AE_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
+AE_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+
+# bontrack code systems (values are the ids of the reference data)
+CS_PRODUCT = f"{CS}/product"
+CS_INDICATION = f"{CS}/indication"
+CS_MUSCLE = f"{CS}/injection-target"
+CS_SIDE = f"{CS}/side"
+CS_OUTCOME = f"{CS}/outcome-scale"
+CS_MAS = f"{CS}/modified-ashworth-grade"
+CS_GUIDANCE = f"{CS}/guidance"
+CS_RELATEDNESS = f"{CS}/relatedness"
+CS_PROCEDURE = f"{CS}/procedure"
+CS_OBSERVATION = f"{CS}/observation"
+CS_RED_FLAG = f"{CS}/red-flag"
+
+# Extension URLs (bontrack StructureDefinitions, documented in docs/fhir.md)
+EXT = {name: f"{SD}/{name}" for name in (
+    "record-status", "laterality", "condition-flag", "medication-name", "affected-side",
+    "plan-check", "consent", "signature", "finding", "override", "total-units",
+    "weight-kg", "injection-sites", "injected-volume", "guidance", "vial-size",
+    "reconstituted-at", "units-discarded", "recorded-by", "region", "gas-weight",
+    "gas-attainment", "red-flag", "relatedness", "author", "cycle-version", "imported-from",
+)}
+
+#: SNOMED CT laterality qualifiers (V: mCODE TG263 ConceptMap, DICOM PS3.16).
+LATERALITY = {"left": ("7771000", "Left"), "right": ("24028007", "Right"),
+              "bilateral": ("51440002", "Right and left")}
+#: SNOMED CT routes (V: DICOM PS3.16 CID 11 as packaged in pydicom).
+ROUTE_IM = ("78421000", "Intramuscular route")
+ROUTE_ID = ("372464004", "Intradermal route")
+#: SNOMED CT 61593002 Ultrasonic guidance procedure (V: DICOM PS3.16).
+GUIDANCE_SNOMED = {"ultrasound": ("61593002", "Ultrasonic guidance procedure")}
+GUIDANCE_TEXT = {"anatomic": "Anatomical landmarks", "emg": "Electromyography guidance",
+                 "estim": "Electrical stimulation guidance", "ultrasound": "Ultrasound guidance"}
+#: Outcome scales with a verified SNOMED CT assessment-scale concept (V: HL7 Portugal
+#: ValueSet cpe-scale-vs). The others have none (NF) and are coded in CS_OUTCOME only.
+SCALE_SNOMED = {"modified_ashworth": ("765771006", "Modified Ashworth Scale"),
+                "pain_nrs": ("1284852002", "Pain numeric rating scale")}
+#: Patient-reported scales are category survey; clinician measurements are exam.
+SURVEY_SCALES = frozenset({"headache_days", "hdss", "pgic", "pain_nrs", "spasm_frequency",
+                           "spasm_intensity"})
+#: UCUM units per scale (V: UCUM table in @lhncbc/ucum-lhc); scores use the {score} annotation.
+SCALE_UNIT = {"rom_degrees": ("deg", "deg"), "headache_days": ("d", "days")}
+#: Our side-effect outcome -> R4 adverse-event-outcome (a one-to-one pairing).
+AE_OUTCOMES = {"recovering": "recovering", "recovered": "resolved",
+               "not_recovered": "ongoing", "fatal": "fatal", "unknown": "unknown"}
+AE_SERIOUS = {True: ("Serious", "Serious"), False: ("Non-serious", "Non-serious")}
+#: BoNT units are product-specific: UCUM [arb'U] ("arbitrary unit"), shown as "U".
+UNITS = {"unit": "U", "system": UCUM, "code": "[arb'U]"}
+
+
+def coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"system": system, "code": code}
+    if display:
+        out["display"] = display
+    return out
+
+
+def concept(*codings: dict[str, Any], text: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if codings:
+        out["coding"] = list(codings)
+    if text:
+        out["text"] = text
+    return out
+
+
+def code_in(cc: Any, system: str) -> str | None:
+    """The code of ``system`` in a CodeableConcept dict, if any."""
+    if not isinstance(cc, dict):
+        return None
+    for c in cc.get("coding") or []:
+        if isinstance(c, dict) and c.get("system") == system and isinstance(c.get("code"), str):
+            return str(c["code"])
+    return None

@@ -1,0 +1,1 @@
+"""Flat exports for spreadsheets and statistics (FHIR lives in bontrack.fhir)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -145,6 +145,7 @@ def demo(
         task = progress.add_task("synthetic patients", total=patients)
         summary = generate(sessions, patients=patients, seed=seed, workers=workers,
                            on_batch=lambda n: progress.advance(task, n))
+        _build_analytics(sessions, summary.clinic, progress)
     typer.echo(f"demo clinic {summary.clinic!r}: {summary.patients} patients, "
                f"{summary.cycles} cycles, {summary.injections} injections, "
                f"{summary.outcomes} outcomes, {summary.side_effects} side effects")
@@ -236,3 +237,29 @@ def audit_show(
                       r.role or "", r.action, what, r.outcome, (r.detail or "")[:60])
     Console().print(table)
     typer.echo(f"{len(rows)} events for patient {patient}")
+
+
+def _build_analytics(sessions: Any, clinic: str, progress: Any) -> None:
+    """Build the clinic's derived analytics rows now, in committed steps with a progress
+    bar, so the first dashboard view after a large demo does not have to."""
+    from sqlalchemy import func, select
+
+    from bontrack.services import analytics
+    from bontrack.store.db import transaction
+    from bontrack.store.models import AnalyticsVersion, Clinic, Patient
+
+    with transaction(sessions) as s:
+        clinic_id = s.scalar(select(Clinic.id).where(Clinic.name == clinic))
+        if clinic_id is None:
+            return
+        total = s.scalar(select(func.count()).select_from(Patient)
+                         .where(Patient.clinic_id == clinic_id)) or 0
+        done = s.scalar(select(func.count()).select_from(AnalyticsVersion)
+                        .where(AnalyticsVersion.clinic_id == clinic_id)) or 0
+    task = progress.add_task("analytics figures", total=total, completed=done)
+    while True:
+        with transaction(sessions) as s:
+            rebuilt = analytics.refresh(s, clinic_id, limit=2000)
+        if not rebuilt:
+            break
+        progress.advance(task, rebuilt)

@@ -25,8 +25,8 @@ def pdf_text(body: bytes) -> str:
     return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
 
 
-def first_patient(page, srv) -> str:  # noqa: F811
-    page.goto(f"{srv.base}/patients?q=DEMO-000001")
+def patient_with_three_cycles(page, srv) -> str:  # noqa: F811
+    page.goto(f"{srv.base}/patients?q=DEMO-000005")  # three cycles
     page.locator("tbody a").first.click()
     page.wait_for_url("**/patients/*")
     return page.url.rsplit("/", 1)[1]
@@ -36,7 +36,7 @@ def test_patient_page_shows_response_per_cycle_with_charts_and_downloads(site, p
     srv, pw = site
     sign_in(page, srv, "dr.lee", pw["dr.lee"])
     page.wait_for_url("**/patients")
-    pid = first_patient(page, srv)
+    pid = patient_with_three_cycles(page, srv)
     expect(page.get_by_role("heading", name="Response to treatment")).to_be_visible()
     assert "Suggested window for the next cycle" in page.content()
     table = page.locator("table", has=page.locator("caption", has_text="Response per cycle"))
@@ -132,7 +132,7 @@ def test_analytics_pages_have_no_serious_accessibility_violations(site, browser,
     sign_in(page, srv, who, pw[who])
     page.wait_for_url("**/patients**")
     if who == "dr.lee":
-        pid = first_patient(page, srv)
+        pid = patient_with_three_cycles(page, srv)
         paths = ["/clinic/dashboard", "/clinic/dashboard?product=onabotulinumtoxinA",
                  "/clinic/dashboard?from=bad", f"/patients/{pid}"]
     else:

@@ -21,7 +21,8 @@ FORMATS = {"svg": "image/svg+xml", "png": "image/png", "csv": "text/csv; charset
 BLUE, RED, GREY = "#1f5f8b", "#b5443b", "#6b6b6b"
 
 
-def _out(fig: Figure, fmt: str) -> bytes:
+def figure_bytes(fig: Figure, fmt: str) -> bytes:
+    """The figure as SVG (the <svg> element only, to inline or serve) or PNG; closes it."""
     try:
         fig.tight_layout()
         buf = io.BytesIO()
@@ -75,7 +76,7 @@ def response_chart(series: dict[str, Any], fmt: str = "svg") -> bytes:
     ax.set_title(title, fontsize=10, loc="left")
     if not cycles:
         _empty(ax, "cycles")
-        return _out(fig, fmt)
+        return figure_bytes(fig, fmt)
     labels = [c["date"] for c in cycles]
     values = [c["improvement"] or 0 for c in cycles]
     colors = [BLUE if c["responder"] else ("#9cc3dd" if c["responder"] is False else "white")
@@ -88,7 +89,7 @@ def response_chart(series: dict[str, Any], fmt: str = "svg") -> bytes:
     ax.axhline(0, color=GREY, linewidth=0.8)
     ax.set_ylabel("improvement", fontsize=8)
     ax.grid(axis="y", alpha=0.3)
-    return _out(fig, fmt)
+    return figure_bytes(fig, fmt)
 
 
 def dose_rows(doses: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
@@ -104,7 +105,7 @@ def dose_chart(doses: list[dict[str, Any]], fmt: str = "svg") -> bytes:
     ax.set_title("Dose per muscle over time (units of each product)", fontsize=10, loc="left")
     if not doses:
         _empty(ax, "injections")
-        return _out(fig, fmt)
+        return figure_bytes(fig, fmt)
     for d in doses[:10]:
         xs = [date.fromisoformat(p["date"]) for p in d["points"]]
         ax.plot(xs, [p["units"] for p in d["points"]], marker="o", linewidth=1.4,  # type: ignore[arg-type]
@@ -113,7 +114,7 @@ def dose_chart(doses: list[dict[str, Any]], fmt: str = "svg") -> bytes:
     ax.set_ylabel("units", fontsize=8)
     ax.grid(alpha=0.3)
     fig.autofmt_xdate()
-    return _out(fig, fmt)
+    return figure_bytes(fig, fmt)
 
 
 # -- per clinic ----------------------------------------------------------------------------
@@ -135,7 +136,7 @@ def side_effect_chart(effects: list[dict[str, Any]], fmt: str = "svg") -> bytes:
                  loc="left")
     if not top:
         _empty(ax, "side effects")
-        return _out(fig, fmt)
+        return figure_bytes(fig, fmt)
     names = [f"{e['term']} · {e['indication'].replace('_', ' ')} · {e['product']}"[:70]
              for e in top]
     ys = list(range(len(top)))
@@ -150,7 +151,7 @@ def side_effect_chart(effects: list[dict[str, Any]], fmt: str = "svg") -> bytes:
     ax.set_xlabel("per 100 cycles (label: % of patients in trials)", fontsize=8)
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
-    return _out(fig, fmt)
+    return figure_bytes(fig, fmt)
 
 
 def waste_rows(waste: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
@@ -170,7 +171,7 @@ def waste_chart(waste: list[dict[str, Any]], fmt: str = "svg") -> bytes:
     if not by_product:
         axes[0][0].set_title("Units discarded per month", fontsize=10, loc="left")
         _empty(axes[0][0], "vials")
-        return _out(fig, fmt)
+        return figure_bytes(fig, fmt)
     for ax, (product, rows) in zip(axes[:, 0], sorted(by_product.items()), strict=True):
         months = [m for m, _ in rows]
         ax.bar(range(len(rows)), [v for _, v in rows], color=BLUE)
@@ -179,7 +180,7 @@ def waste_chart(waste: list[dict[str, Any]], fmt: str = "svg") -> bytes:
         ax.set_xticks(range(0, len(months), step), months[::step], fontsize=7, rotation=30)
         ax.set_ylabel("units", fontsize=8)
         ax.grid(axis="y", alpha=0.3)
-    return _out(fig, fmt)
+    return figure_bytes(fig, fmt)
 
 
 def responder_rows(responders: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
@@ -196,7 +197,7 @@ def responder_chart(responders: list[dict[str, Any]], fmt: str = "svg") -> bytes
     ax.set_title("Responders (% of cycles with a known response)", fontsize=10, loc="left")
     if not rows:
         _empty(ax, "measured responses")
-        return _out(fig, fmt)
+        return figure_bytes(fig, fmt)
     ys = list(range(len(rows)))
     ax.barh(ys, [r["rate_percent"] for r in rows], color=BLUE)
     ax.set_yticks(ys, [f"{r['indication'].replace('_', ' ')} · {r['product']} · "
@@ -204,7 +205,7 @@ def responder_chart(responders: list[dict[str, Any]], fmt: str = "svg") -> bytes
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.grid(axis="x", alpha=0.3)
-    return _out(fig, fmt)
+    return figure_bytes(fig, fmt)
 
 
 CLINIC_CHARTS = {

@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session
 
 from bontrack import __version__
 from bontrack.clinical.response import RULES
-from bontrack.errors import NotFound
 from bontrack.reference import Reference
 from bontrack.services import analytics, audit
-from bontrack.services.access import Actor, can_read_patient
+from bontrack.services.access import Actor
+from bontrack.services.cycles import get_cycle
 from bontrack.services.leaflets import leaflet
 from bontrack.services.timeline import timeline
-from bontrack.store.models import Cycle, Patient, User
+from bontrack.store.models import User
 
 HERE = Path(__file__).parent
 ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")),
@@ -122,21 +122,16 @@ def patient_report(session: Session, actor: Actor, patient_id: int, ref: Referen
 
 def cycle_summary(session: Session, actor: Actor, cycle_id: int, ref: Reference) -> bytes:
     """The clinician's summary of one cycle."""
-    cycle = session.get(Cycle, cycle_id)
-    if cycle is None:
-        raise NotFound(f"cycle {cycle_id} not found")
-    patient = session.get(Patient, cycle.patient_id)
-    assert patient is not None
-    can_read_patient(actor, patient)
-    t = timeline(session, actor, patient.id, audit_read=False)
+    cycle = get_cycle(session, actor, cycle_id, audit_read=False)
+    t = timeline(session, actor, cycle.patient_id, audit_read=False)
     (c,) = [e for e in t["events"] if e["kind"] == "cycle" and e["id"] == cycle_id]
-    figs = analytics.patient_analytics(session, actor, patient.id, ref, audit_read=False)
+    figs = analytics.patient_analytics(session, actor, cycle.patient_id, ref, audit_read=False)
     responses = [{"scale": s["scale"], "site": s["site"], "rule": s["rule"], **r}
                  for s in figs["series"] for r in s["cycles"] if r["cycle_id"] == cycle_id]
     effects = [e for e in t["events"] if e["kind"] == "side_effect"
                and e["cycle_id"] == cycle_id]
     clinician = session.scalar(select(User.display_name).where(User.id == cycle.clinician_id))
-    audit.record(session, actor, "read", "report", cycle_id, patient.id,
+    audit.record(session, actor, "read", "report", cycle_id, cycle.patient_id,
                  detail="cycle summary")
     return _pdf("cycle.html", patient=t["patient"], c=c, clinician=clinician,
                 names=_names(ref), responses=responses, effects=effects,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -13,6 +12,7 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
 from bontrack.clinical.scales import SCALES
+from bontrack.reports.charts import figure_bytes
 
 
 def outcome_svg(scale_id: str, points: Sequence[tuple[datetime, float]],
@@ -46,10 +46,7 @@ def outcome_chart(scale_id: str, points: Sequence[tuple[datetime, float]],
         if injections:
             ax.legend(loc="upper right", fontsize=8, frameon=False)
         fig.autofmt_xdate()
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=110 if fmt == "png" else None)
-    finally:
+    except BaseException:
         plt.close(fig)
-    data = buf.getvalue()
-    return data[data.index(b"<svg"):] if fmt == "svg" else data
+        raise
+    return figure_bytes(fig, fmt)

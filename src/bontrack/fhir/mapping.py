@@ -7,11 +7,11 @@ the reference data and the user names that references display. docs/fhir.md has 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from bontrack.clinical.result import number
 from bontrack.fhir.codes import (
@@ -58,6 +58,8 @@ from bontrack.reference import Reference
 
 Json = dict[str, Any]
 
+T = TypeVar("T")
+
 
 @dataclass
 class Context:
@@ -70,6 +72,14 @@ class Context:
     ref: Reference
     users: Mapping[int, tuple[str, str]] = field(default_factory=dict)  # id -> (login, name)
     cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    def shared(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:
+        """The concept under ``key``, built by ``build`` the first time it is asked for."""
+        try:
+            hit: T = self.cache[key]
+        except KeyError:
+            hit = self.cache[key] = build()
+        return hit
 
 
 def instant(value: datetime) -> str:
@@ -98,25 +108,20 @@ def ref(kind: str, rid: int | str) -> Json:
 def user_ref(ctx: Context, user_id: int | None) -> Json:
     """A user as a logical reference (login name), so another system can match people
     without our internal ids."""
-    key = ("user", user_id)
-    hit = ctx.cache.get(key)
-    if hit is not None:
-        return hit  # type: ignore[no-any-return]
+    return ctx.shared(("user", user_id), lambda: _user_ref(ctx, user_id))
+
+
+def _user_ref(ctx: Context, user_id: int | None) -> Json:
     if user_id is None:
-        out: Json = {"display": "unknown"}
-    else:
-        login, name = ctx.users.get(user_id, (f"user-{user_id}", f"user {user_id}"))
-        out = {"type": "Practitioner", "identifier": {"system": USER_SYSTEM, "value": login},
-               "display": name}
-    ctx.cache[key] = out
-    return out
+        return {"display": "unknown"}
+    login, name = ctx.users.get(user_id, (f"user-{user_id}", f"user {user_id}"))
+    return {"type": "Practitioner", "identifier": {"system": USER_SYSTEM, "value": login},
+            "display": name}
 
 
 def recorded_by(ctx: Context, user_id: int | None) -> Json:
-    key = ("recorded-by", user_id)
-    if key not in ctx.cache:
-        ctx.cache[key] = ext("recorded-by", valueReference=user_ref(ctx, user_id))
-    return ctx.cache[key]  # type: ignore[no-any-return]
+    return ctx.shared(("recorded-by", user_id),
+                      lambda: ext("recorded-by", valueReference=user_ref(ctx, user_id)))
 
 
 def ext(name: str, **value: Any) -> Json:
@@ -139,11 +144,7 @@ def side_ext(side: str | None) -> list[Json]:
 def target_site(ctx: Context, muscle: str, side: str | None) -> Json:
     """A muscle (or gland, skin region) with its SNOMED CT structure where verified, and the
     laterality as an extension (pattern of mCODE's laterality qualifier)."""
-    key = ("site", muscle, side)
-    hit = ctx.cache.get(key)
-    if hit is None:
-        hit = ctx.cache[key] = _target_site(ctx, muscle, side)
-    return hit
+    return ctx.shared(("site", muscle, side), lambda: _target_site(ctx, muscle, side))
 
 
 def _target_site(ctx: Context, muscle: str, side: str | None) -> Json:
@@ -159,11 +160,8 @@ def _target_site(ctx: Context, muscle: str, side: str | None) -> Json:
 
 
 def indication_concept(ctx: Context, indication: str, icd10cm: str | None = None) -> Json:
-    key = ("indication", indication, icd10cm)
-    hit = ctx.cache.get(key)
-    if hit is None:
-        hit = ctx.cache[key] = _indication_concept(ctx, indication, icd10cm)
-    return hit
+    return ctx.shared(("indication", indication, icd10cm),
+                      lambda: _indication_concept(ctx, indication, icd10cm))
 
 
 def _indication_concept(ctx: Context, indication: str, icd10cm: str | None) -> Json:
@@ -177,11 +175,7 @@ def _indication_concept(ctx: Context, indication: str, icd10cm: str | None) -> J
 
 
 def product_concept(ctx: Context, product: str) -> Json:
-    key = ("product", product)
-    hit = ctx.cache.get(key)
-    if hit is None:
-        hit = ctx.cache[key] = _product_concept(ctx, product)
-    return hit
+    return ctx.shared(("product", product), lambda: _product_concept(ctx, product))
 
 
 def _product_concept(ctx: Context, product: str) -> Json:
@@ -354,23 +348,22 @@ def medication(ctx: Context, v: Any, product: str) -> Json:
 
 def _route(ctx: Context, muscle: str) -> Json:
     """Intradermal for skin regions (axillary hyperhidrosis), else intramuscular."""
-    key = ("route", muscle)
-    if key not in ctx.cache:
-        m = ctx.ref.muscles.get(muscle)
-        route = ROUTE_ID if m is not None and m.kind == "skin_region" else ROUTE_IM
-        ctx.cache[key] = concept(coding(SNOMED, *route), text=route[1])
-    return ctx.cache[key]  # type: ignore[no-any-return]
+    m = ctx.ref.muscles.get(muscle)
+    route = ROUTE_ID if m is not None and m.kind == "skin_region" else ROUTE_IM
+    return ctx.shared(("route", route), lambda: concept(coding(SNOMED, *route),
+                                                        text=route[1]))
 
 
 def _guidance(ctx: Context, guidance: str) -> Json:
-    key = ("guidance", guidance)
-    if key not in ctx.cache:
-        codings = [coding(CS_GUIDANCE, guidance, GUIDANCE_TEXT.get(guidance))]
-        if guidance in GUIDANCE_SNOMED:
-            codings.append(coding(SNOMED, *GUIDANCE_SNOMED[guidance]))
-        ctx.cache[key] = ext("guidance", valueCodeableConcept=concept(
-            *codings, text=GUIDANCE_TEXT.get(guidance, guidance)))
-    return ctx.cache[key]  # type: ignore[no-any-return]
+    return ctx.shared(("guidance", guidance), lambda: _guidance_ext(guidance))
+
+
+def _guidance_ext(guidance: str) -> Json:
+    codings = [coding(CS_GUIDANCE, guidance, GUIDANCE_TEXT.get(guidance))]
+    if guidance in GUIDANCE_SNOMED:
+        codings.append(coding(SNOMED, *GUIDANCE_SNOMED[guidance]))
+    return ext("guidance", valueCodeableConcept=concept(
+        *codings, text=GUIDANCE_TEXT.get(guidance, guidance)))
 
 
 def administration_common(ctx: Context, cy: Any, vial_id: int | None) -> Json:
@@ -406,19 +399,20 @@ def medication_administration(ctx: Context, inj: Any, cy: Any, vial_id: int | No
 
 def _scale(ctx: Context, scale_id: str) -> tuple[list[Json], Json]:
     """(category, code) of an outcome scale."""
-    key = ("scale", scale_id)
-    if key not in ctx.cache:
-        from bontrack.clinical.scales import SCALES
+    return ctx.shared(("scale", scale_id), lambda: _scale_concepts(scale_id))
 
-        scale = SCALES.get(scale_id)
-        name = scale.name if scale else scale_id
-        codings = [coding(CS_OUTCOME, scale_id, name)]
-        if scale_id in SCALE_SNOMED:
-            codings.append(coding(SNOMED, *SCALE_SNOMED[scale_id]))
-        category = "survey" if scale_id in SURVEY_SCALES else "exam"
-        ctx.cache[key] = ([concept(coding(OBS_CATEGORY, category, category.title()))],
-                          concept(*codings, text=name))
-    return ctx.cache[key]  # type: ignore[no-any-return]
+
+def _scale_concepts(scale_id: str) -> tuple[list[Json], Json]:
+    from bontrack.clinical.scales import SCALES
+
+    scale = SCALES.get(scale_id)
+    name = scale.name if scale else scale_id
+    codings = [coding(CS_OUTCOME, scale_id, name)]
+    if scale_id in SCALE_SNOMED:
+        codings.append(coding(SNOMED, *SCALE_SNOMED[scale_id]))
+    category = "survey" if scale_id in SURVEY_SCALES else "exam"
+    return ([concept(coding(OBS_CATEGORY, category, category.title()))],
+            concept(*codings, text=name))
 
 
 def observation(ctx: Context, o: Any) -> Json:
@@ -436,11 +430,8 @@ def observation(ctx: Context, o: Any) -> Json:
         out["partOf"] = [ref("Procedure", o.cycle_id)]
     out["effectiveDateTime"] = instant(o.measured_at)
     if o.scale == "modified_ashworth":
-        key = ("mas", o.value_text)
-        if key not in ctx.cache:
-            ctx.cache[key] = concept(coding(CS_MAS, o.value_text, o.value_text),
-                                     text=o.value_text)
-        out["valueCodeableConcept"] = ctx.cache[key]
+        out["valueCodeableConcept"] = ctx.shared(("mas", o.value_text), lambda: concept(
+            coding(CS_MAS, o.value_text, o.value_text), text=o.value_text))
     else:
         unit, display = SCALE_UNIT.get(o.scale, ("{score}", "score"))
         out["valueQuantity"] = quantity(o.value, display, unit)

@@ -127,13 +127,7 @@ def install_analytics_pages(app: FastAPI) -> None:
     def outcome_csv(request: Request, patient_id: int, scale: str, where: str = ""
                     ) -> Response:
         """The numbers behind an outcome chart."""
-        with _tx(request) as s:
-            actor = signed_in(request, s)
-            t = timeline.timeline(s, actor, patient_id, audit_read=False)
-            audit.record(s, actor, "read", "chart", patient_id=patient_id, detail="csv")
-        points = sorted(series(t).get((scale, where), []))
-        injections = [e["date"] for e in t["events"]
-                      if e["kind"] == "cycle" and e["status"] != "entered_in_error"]
+        points, injections = _outcome_series(request, patient_id, scale, where, "csv")
         rows: list[list[Any]] = [[p[0].isoformat(), "outcome", scale, where, p[1]]
                                  for p in points]
         rows += [[d, "injection", "", "", ""] for d in injections]
@@ -145,14 +139,9 @@ def install_analytics_pages(app: FastAPI) -> None:
     def outcome_png(request: Request, patient_id: int, scale: str, where: str = ""
                     ) -> Response:
         """An outcome chart as PNG, for export."""
-        with _tx(request) as s:
-            actor = signed_in(request, s)
-            t = timeline.timeline(s, actor, patient_id, audit_read=False)
-            audit.record(s, actor, "read", "chart", patient_id=patient_id, detail="png")
-        injections = [date.fromisoformat(e["date"]) for e in t["events"]
-                      if e["kind"] == "cycle" and e["status"] != "entered_in_error"]
+        points, injections = _outcome_series(request, patient_id, scale, where, "png")
         title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
-        body = outcome_chart(scale, sorted(series(t).get((scale, where), [])), injections,
+        body = outcome_chart(scale, points, [date.fromisoformat(d) for d in injections],
                              title, "png")
         return _download(body, "png", f"patient-{patient_id}-{scale}")
 
@@ -214,3 +203,16 @@ def install_analytics_pages(app: FastAPI) -> None:
             f = analytics.read_filters(s, actor, ref(request), raw)
             body = documents.clinic_report(s, actor, ref(request), f)
         return _pdf(body, "clinic-report.pdf")
+
+
+def _outcome_series(request: Request, patient_id: int, scale: str, where: str, fmt: str
+                    ) -> tuple[list[tuple[datetime, float]], list[str]]:
+    """One outcome series of the patient (read and audited as a chart download) and the
+    dates of the cycles that count (not entered in error)."""
+    with _tx(request) as s:
+        actor = signed_in(request, s)
+        t = timeline.timeline(s, actor, patient_id, audit_read=False)
+        audit.record(s, actor, "read", "chart", patient_id=patient_id, detail=fmt)
+    injections = [e["date"] for e in t["events"]
+                  if e["kind"] == "cycle" and e["status"] != "entered_in_error"]
+    return sorted(series(t).get((scale, where), [])), injections

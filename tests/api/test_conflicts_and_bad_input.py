@@ -3,6 +3,8 @@ field, never a 500."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.api.conftest import uls_cycle
@@ -87,3 +89,19 @@ def test_malformed_json_and_oversized_bodies(api):
     r = api.client.post("/api/v1/plan-check", content=b"x" * 1_100_000,
                         headers={**api.h("doc"), "Content-Type": "application/json"})
     assert r.status_code == 413
+
+
+def test_a_json_key_given_twice_is_refused_naming_the_key_and_nothing_is_recorded(api):
+    path = f"/api/v1/patients/{api.ids['p1']}/cycles"
+    before = api.get("doc", path).json()
+    body = json.dumps(uls_cycle())[:-1] + ', "product": "Myobloc"}'
+    r = api.client.post(path, content=body.encode(),
+                        headers={**api.h("doc"), "Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == "product" and "given twice" in r.json()["detail"]
+    assert api.get("doc", path).json() == before
+    check = api.client.post("/api/v1/plan-check",
+                            content=b'{"date": "2026-11-24", "date": "2026-11-25"}',
+                            headers={**api.h("doc"), "Content-Type": "application/json"})
+    assert check.status_code == 422 and check.json()["field"] == "date"

@@ -180,3 +180,35 @@ def test_reference_table_output_and_unknown_filter():
     assert "Dose rules" in bontrack("reference", "rules", "--product", "botox").stdout
     r = bontrack("reference", "rules", "--product", "botoks")
     assert r.returncode == 2 and "onabotulinumtoxinA" in r.stderr
+
+
+def _uls(units_line: str) -> str:
+    return ("date: 2026-11-24\npatient: {birth_date: 1970-03-02, weight_kg: 80}\n"
+            "product: Botox\nindication: upper_limb_spasticity\ninjections:\n"
+            f"  - {{muscle: biceps_brachii, side: left, sites: 4, {units_line}}}\n")
+
+
+def test_units_with_a_leading_zero_are_checked_as_typed(tmp_path):
+    r = bontrack("check", write(tmp_path, _uls("units: 060")), "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["total_units"] == 60
+
+
+def test_units_written_like_a_time_are_refused_not_read_as_sexagesimal(tmp_path):
+    r = bontrack("check", write(tmp_path, _uls("units: 1:30")))
+    assert r.returncode == 2
+    assert "injections.0.units" in r.stderr and "1:30" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_a_key_given_twice_exits_2_naming_the_key(tmp_path):
+    r = bontrack("check", write(tmp_path, _uls("units: 400, units: 40")))
+    assert r.returncode == 2
+    assert "'units' is given twice" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_json_key_given_twice_exits_2_naming_the_key(tmp_path):
+    doc = ('{"date": "2026-11-24", "product": "Botox", "product": "Myobloc", '
+           '"indication": "cervical_dystonia", "patient": {"age_years": 50}, "injections": []}')
+    r = bontrack("check", write(tmp_path, doc, "plan.json"))
+    assert r.returncode == 2 and "'product' is given twice" in r.stderr

@@ -43,6 +43,7 @@ from bontrack.api.outputs import (
     answers,
     page_of,
 )
+from bontrack.api.strict_json import DuplicateKeyInBody, StrictJSONRoute
 from bontrack.errors import (
     AccessDenied,
     BontrackError,
@@ -197,6 +198,7 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
         "outcomes, goals, side effects, diary. Errors are RFC 9457 problem+json.",
         responses=ERRORS,
     )
+    app.router.route_class = StrictJSONRoute
     app.state.bontrack = State(engine=eng, sessions=session_factory(eng),
                                ref=ref or default_reference())
     install_errors(app)
@@ -254,6 +256,8 @@ def install_errors(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         if isinstance(exc, BodyTooLarge):
             return problem(413, "Request too large", str(exc.detail), field="body")
+        if isinstance(exc, DuplicateKeyInBody):
+            return problem(422, "Invalid request", str(exc.detail), field=exc.key)
         return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
     @app.exception_handler(OperationalError)

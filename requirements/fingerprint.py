@@ -49,7 +49,7 @@ def recorded(lock: Path) -> str | None:
 
 
 def stamp(lock: Path, value: str) -> None:
-    """Put ``PREFIX value`` at the end of the lock's leading comment block (replacing an old one)."""
+    """Put ``PREFIX value`` at the end of the leading comment block (replacing an old one)."""
     lines = [line for line in lock.read_text(encoding="utf-8").splitlines()
              if not line.startswith(PREFIX)]
     header = 0

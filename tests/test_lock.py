@@ -143,7 +143,8 @@ def test_check_catches_a_lower_bound_above_the_pin_and_a_missing_extra(tmp_path:
 def test_fingerprint_ignores_order_and_spacing_but_not_a_bound(tmp_path: Path):
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     base = fingerprint.fingerprint(ROOT / "pyproject.toml")
-    (tmp_path / "pyproject.toml").write_text(text.replace('"PyYAML>=6.0,<7",', '"PyYAML >= 6.0, < 7",'))
-    assert fingerprint.fingerprint(tmp_path / "pyproject.toml") == base
-    (tmp_path / "pyproject.toml").write_text(text.replace('"PyYAML>=6.0,<7",', '"PyYAML>=6.0.1,<7",'))
-    assert fingerprint.fingerprint(tmp_path / "pyproject.toml") != base
+    copy = tmp_path / "pyproject.toml"
+    copy.write_text(text.replace('"PyYAML>=6.0,<7",', '"PyYAML >= 6.0, < 7",'))
+    assert fingerprint.fingerprint(copy) == base
+    copy.write_text(text.replace('"PyYAML>=6.0,<7",', '"PyYAML>=6.0.1,<7",'))
+    assert fingerprint.fingerprint(copy) != base

@@ -22,7 +22,10 @@ def test_readme_quick_start_has_exactly_two_commands_and_ci_runs_the_second():
     commands = quick_start()
     assert len(commands) == 2
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
-    assert commands[0].startswith("pip install -e . && bontrack demo")
+    lock_install = ("pip install --require-hashes -r requirements/{}.txt"
+                    " && pip install --no-deps -e .")
+    assert commands[0].startswith(lock_install.format("app") + " && bontrack demo")
+    assert commands[1].startswith(lock_install.format("test") + " && python -m pytest")
 
 
 def test_every_finding_code_is_documented():

@@ -15,7 +15,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff_is_clean():
-    r = run("ruff", "check", "src", "tests", "bench")
+    r = run("ruff", "check", "src", "tests", "bench", "requirements")
     assert r.returncode == 0, r.stdout + r.stderr
 
 

@@ -13,37 +13,54 @@ from bontrack.config import database_url
 
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL (default: DATABASE_URL, else SQLite in the "
-                 "user data directory)."),
+    typer.Option("--db", metavar="PATH|URL",
+                 help="SQLite file path or database URL (default: DATABASE_URL, else "
+                 "SQLite in the user data directory)."),
 ]
 
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
-def open_store(db: str | None):  # type: ignore[no-untyped-def]
-    """Engine + session factory for the database, migrated to the latest schema."""
-    from bontrack.store.db import make_engine, session_factory
-    from bontrack.store.migrate import upgrade
+def open_store(db: str | None, create: bool = False):  # type: ignore[no-untyped-def]
+    """Engine + session factory for the database, migrated to the latest schema. Without
+    ``create`` the database must exist already (nothing is created on the way)."""
+    from bontrack.store.database import open_creating, open_existing
+    from bontrack.store.db import session_factory
 
     url = database_url(db)
-    engine = make_engine(url)
-    upgrade(engine)
+    engine = open_creating(url) if create else open_existing(url)
     return url, engine, session_factory(engine)
 
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOpt = None) -> None:
     """Create or migrate the schema to the latest version (Alembic)."""
-    url, engine, _ = open_store(db)
+    url, engine, _ = open_store(db, create=True)
     engine.dispose()
     typer.echo(f"schema up to date: {_safe(url)}")
 
 
-def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
+def init(db: DbOpt = None) -> None:
+    """Create a new, empty bontrack database (or bring an existing one's schema up to date)."""
+    from bontrack.store.database import sqlite_path
 
-    return make_url(url).render_as_string(hide_password=True)
+    url = database_url(db)
+    path = sqlite_path(url)
+    existed = path.is_file() if path is not None else None
+    url, engine, _ = open_store(db, create=True)
+    engine.dispose()
+    if existed:
+        typer.echo(f"database exists, schema up to date: {_safe(url)}")
+    else:
+        typer.echo(f"database ready: {_safe(url)}")
+    typer.echo("next: `bontrack users add NAME --role admin` (with the same --db)")
+
+
+def _safe(url: str) -> str:
+    from bontrack.store.database import safe
+
+    return safe(url)
 
 
 @users_app.command("add")
@@ -109,7 +126,7 @@ def serve(
 
     from bontrack.app import create_app
 
-    url, engine, _ = open_store(db)
+    url, engine, _ = open_store(db, create=True)
     typer.echo(f"bontrack on http://{host}:{port}  (database {_safe(url)})")
     uvicorn.run(create_app(url, engine=engine), host=host, port=port, log_level="warning")
 
@@ -168,8 +185,10 @@ def backup(
 ) -> None:
     """Back up the database (SQLite online backup; pg_dump for PostgreSQL)."""
     from bontrack.store.backup import backup as do_backup
+    from bontrack.store.database import require_existing
 
     url = database_url(db)
+    require_existing(url)
     do_backup(url, path)
     typer.echo(f"backup written to {path}")
 
@@ -180,8 +199,10 @@ def restore(
 ) -> None:
     """Restore a backup into an empty database (refuses to overwrite records)."""
     from bontrack.store.backup import restore as do_restore
+    from bontrack.store.database import require_reachable
 
     url = database_url(db)
+    require_reachable(url)
     do_restore(path, url)
     typer.echo(f"restored {path}")
 

@@ -155,7 +155,7 @@ def demo(
 
     from bontrack.services.demo import generate
 
-    url, engine, sessions = open_store(db)
+    url, engine, sessions = open_store(db, create=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True)) as progress:

@@ -200,10 +200,12 @@ def demo(
     url, engine, sessions = open_store(db, create=True)
     held = demo_data.existing_patients(sessions)
     if held is not None and reset:
-        if not demo_data.only_demo(sessions):
+        others = demo_data.other_clinics(sessions)
+        if others:
             engine.dispose()
-            raise BontrackError(f"--reset: the database {_safe(url)} holds clinics other than "
-                                f"{demo_data.CLINIC!r}; it is not wiped (use a new --db)")
+            raise BontrackError(f"--reset: the database {_safe(url)} also holds the clinic(s) "
+                                f"{', '.join(repr(c) for c in others[:5])}; it is not wiped "
+                                "(use a new --db for the demo)")
         from bontrack.store.migrate import recreate
 
         recreate(engine)

@@ -389,18 +389,12 @@ def existing_patients(sessions: sessionmaker[Session]) -> int | None:
                         .where(Patient.clinic_id == clinic_id)) or 0
 
 
-def only_demo(sessions: sessionmaker[Session]) -> bool:
-    """True when every clinic, account and patient of the database belongs to the demo
-    clinic: only then may ``bontrack demo --reset`` wipe it (never a real clinic's records)."""
+def other_clinics(sessions: sessionmaker[Session]) -> list[str]:
+    """The clinics of the database other than the demo clinic. ``bontrack demo --reset``
+    wipes a database only when there is none (never a real clinic's records); accounts and
+    patients always belong to a clinic."""
     with transaction(sessions) as s:
-        clinics = set(s.scalars(select(Clinic.name)))
-        if clinics - {CLINIC}:
-            return False
-        others = select(Clinic.id).where(Clinic.name != CLINIC)
-        return not (s.scalar(select(func.count()).select_from(User)
-                             .where(User.clinic_id.in_(others)))
-                    or s.scalar(select(func.count()).select_from(Patient)
-                                .where(Patient.clinic_id.in_(others))))
+        return sorted(set(s.scalars(select(Clinic.name))) - {CLINIC})
 
 
 def default_workers(patients: int) -> int:

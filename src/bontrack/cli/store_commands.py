@@ -96,11 +96,18 @@ def users_set_password(
 ) -> None:
     """Set a user's password (asked for twice at a terminal, else one line of standard
     input); the user must change it at the next sign-in. Ends the user's sessions."""
+    from sqlalchemy import select
+
+    from bontrack.errors import NotFound
     from bontrack.services import accounts
     from bontrack.store.db import transaction
+    from bontrack.store.models import User
 
     _, engine, sessions = open_store(db)
     try:
+        with transaction(sessions) as s:  # before asking for a password
+            if s.scalar(select(User.id).where(User.username == username)) is None:
+                raise NotFound(f"no user {username!r}")
         password = _read_password()
         with transaction(sessions) as s:
             accounts.set_password(s, username, password, by="an administrator (command line)")

@@ -50,6 +50,36 @@ def test_every_cli_command_is_documented():
             assert f"`bontrack {name}" in cli, name
 
 
+def _leaf_commands(cmd, path):  # type: ignore[no-untyped-def]
+    subs = getattr(cmd, "commands", None)
+    if not subs:
+        yield path, cmd
+        return
+    for name, sub in subs.items():
+        yield from _leaf_commands(sub, [*path, name])
+
+
+def test_every_cli_option_is_documented():
+    import typer.main
+
+    cli = (ROOT / "docs" / "cli.md").read_text()
+    missing = [
+        f"bontrack {' '.join(path)} {opt}"
+        for path, cmd in _leaf_commands(typer.main.get_group(app), [])
+        for param in cmd.params
+        for opt in (*param.opts, *getattr(param, "secondary_opts", []))
+        if opt.startswith("--") and opt != "--help" and opt not in cli
+    ]
+    assert not missing, missing
+
+
+def test_the_global_options_are_documented():
+    cli = (ROOT / "docs" / "cli.md").read_text()
+    for text in ("`bontrack --version`", "`bontrack -h`", "`bontrack COMMAND -h`",
+                 "exits with status 2"):
+        assert text in cli, text
+
+
 def test_contract_codes_keep_their_severity():
     contract = {
         "SESSION_MAX_EXCEEDED": "stop", "WEIGHT_BASED_MAX_EXCEEDED": "stop",

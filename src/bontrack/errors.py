@@ -7,6 +7,7 @@
     │       └── UnknownNameError  an unknown product, indication or muscle, with suggestions
     └── RecordError               the record store refuses a request (carries an HTTP status)
         ├── NotAuthenticated 401, AccessDenied 403, NotFound 404
+        ├── PasswordChangeRequired 403 (right password, set by an admin: no session yet)
         ├── Conflict 409, VersionMismatch 412
         └── InvalidRecord 422, StopNotOverridden 422
 
@@ -70,6 +71,15 @@ class RecordError(BontrackError):
 class NotAuthenticated(RecordError):
     status = 401
     title = "Not signed in"
+
+
+class PasswordChangeRequired(RecordError):
+    """The password is right but was set by an administrator (or must otherwise be
+    changed): no session is issued until the user chooses a new one."""
+
+    status = 403
+    title = "Password change required"
+    type = "/problems/password-change-required"
 
 
 class AccessDenied(RecordError):

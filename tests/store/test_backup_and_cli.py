@@ -92,6 +92,7 @@ def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
 
 def test_users_add_list_disable(tmp_path: Path):
     db = f"sqlite:///{tmp_path / 'u.db'}"
+    assert run_cli("init", "--db", db).returncode == 0
     r = run_cli("users", "add", "dr.new", "--role", "clinician", "--clinic", "North",
                 "--password", "a long enough password", "--db", db)
     assert r.returncode == 0, r.stderr

@@ -48,6 +48,7 @@ from bontrack.errors import (
     AccessDenied,
     BontrackError,
     NotAuthenticated,
+    PasswordChangeRequired,
     PlanError,
     RecordError,
     StopNotOverridden,
@@ -66,6 +67,7 @@ from bontrack.services.schemas import (
     GoalIn,
     GoalScoreIn,
     OutcomeIn,
+    PasswordChangeIn,
     PatientIn,
     PatientPatch,
     SideEffectIn,
@@ -223,6 +225,9 @@ def install_errors(app: FastAPI) -> None:
         extra: dict[str, Any] = {}
         if isinstance(exc, StopNotOverridden):
             extra["findings"] = exc.findings
+        if isinstance(exc, PasswordChangeRequired):
+            extra["type"] = exc.type
+            extra["change_password"] = "/api/v1/auth/password"
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
         resp = problem(exc.status, exc.title, exc.message, exc.field, **extra)
         if headers:
@@ -296,12 +301,27 @@ def install_routes(app: FastAPI) -> None:
         with tx(request) as s:
             try:
                 tok, user = accounts.sign_in(s, body.username, body.password, address)
-            except (NotAuthenticated, TooManyAttempts):
+            except (NotAuthenticated, TooManyAttempts, PasswordChangeRequired):
                 s.commit()  # keep the failed-attempt count and its audit event
                 raise
             out = {"access_token": tok, "token_type": "bearer", "role": user.role,
                    "user_id": user.id, "patient_id": user.patient_id}
         return JSONResponse(out)
+
+    @app.post(f"{v1}/auth/password", tags=["auth"], status_code=204)
+    def change_password(body: PasswordChangeIn, request: Request) -> Response:
+        """Change your own password with the current one (no token needed): how a password
+        set by an administrator is replaced before the first sign-in. Ends the account's
+        sessions; sign in again with POST /api/v1/auth/token."""
+        address = request.client.host if request.client else "unknown"
+        with tx(request) as s:
+            try:
+                accounts.change_password(s, body.username, body.current_password,
+                                         body.new_password, address)
+            except (NotAuthenticated, TooManyAttempts):
+                s.commit()  # keep the failed-attempt count and its audit event
+                raise
+        return Response(status_code=204)
 
     @app.post(f"{v1}/auth/logout", tags=["auth"], status_code=204)
     def logout(request: Request, token: TokenDep) -> Response:

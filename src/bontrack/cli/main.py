@@ -29,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(reference_app, name="reference")
 app.add_typer(store_commands.users_app, name="users")
@@ -37,6 +38,7 @@ app.add_typer(store_commands.audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(fhir_commands.fhir_app, name="fhir")
 app.add_typer(fhir_commands.export_app, name="export")
+app.command()(store_commands.init)
 app.command()(store_commands.serve)
 app.command()(store_commands.demo)
 app.command()(store_commands.backup)
@@ -77,6 +79,23 @@ def check(
     raise typer.Exit(EXIT_STOP if result.verdict == "stop" else 0)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        version()
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    _version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="Print the program and reference data versions and exit."),
+    ] = False,
+) -> None:
+    """Botulinum toxin therapy: cited reference data and plan safety checks."""
+
+
 @app.command()
 def version() -> None:
     """Print the program and reference data versions."""
@@ -86,28 +105,41 @@ def version() -> None:
     typer.echo(f"bontrack {__version__}; reference data {ref.version} ({ref.released})")
 
 
+def _click_exceptions() -> tuple[type[BaseException], ...]:
+    """The ClickException classes in use: Typer's own copy of click (Typer >= 0.29 vendors
+    it, found through the public ``typer.BadParameter``) and click itself where installed
+    (a dependency may raise it). Both render their own usage message."""
+    found: list[type[BaseException]] = [
+        c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"]
+    try:
+        import click
+    except ImportError:  # pragma: no cover - click is optional once Typer vendors it
+        pass
+    else:
+        found.append(click.ClickException)
+    return tuple(dict.fromkeys(found))
+
+
 def run() -> None:
-    """Console entry point: one line on stderr and exit 2 for any error."""
+    """Console entry point. Typer's standalone mode answers usage errors (the usage message
+    and exit 2), ``-h``/``--help`` and ``typer.Exit``; bontrack's own errors are one line on
+    standard error and exit 2; only an unexpected exception says "internal error"."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        code = app(standalone_mode=False)
+        app(prog_name="bontrack")
     except BontrackError as exc:
         err.print(f"bontrack: error: {exc.message}", markup=False)
         sys.exit(EXIT_ERROR)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:
         err.print("bontrack: aborted", markup=False)
         sys.exit(130)
+    except _click_exceptions() as exc:  # a click exception raised outside Typer's parser
+        exc.show()  # type: ignore[attr-defined]
+        sys.exit(getattr(exc, "exit_code", EXIT_ERROR))
     except Exception as exc:  # the promise: no traceback ever reaches a person
-        import click
-
-        if isinstance(exc, click.ClickException):
-            err.print(f"bontrack: error: {exc.format_message()}", markup=False)
-            sys.exit(EXIT_ERROR)
         err.print(
             f"bontrack: internal error ({type(exc).__name__}: {exc}); please report it",
             markup=False,
         )
         sys.exit(EXIT_ERROR)
-    sys.exit(code if isinstance(code, int) else 0)
+    sys.exit(0)

@@ -13,37 +13,54 @@ from bontrack.config import database_url
 
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL (default: DATABASE_URL, else SQLite in the "
-                 "user data directory)."),
+    typer.Option("--db", metavar="PATH|URL",
+                 help="SQLite file path or database URL (default: DATABASE_URL, else "
+                 "SQLite in the user data directory)."),
 ]
 
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
-def open_store(db: str | None):  # type: ignore[no-untyped-def]
-    """Engine + session factory for the database, migrated to the latest schema."""
-    from bontrack.store.db import make_engine, session_factory
-    from bontrack.store.migrate import upgrade
+def open_store(db: str | None, create: bool = False):  # type: ignore[no-untyped-def]
+    """Engine + session factory for the database, migrated to the latest schema. Without
+    ``create`` the database must exist already (nothing is created on the way)."""
+    from bontrack.store.database import open_creating, open_existing
+    from bontrack.store.db import session_factory
 
     url = database_url(db)
-    engine = make_engine(url)
-    upgrade(engine)
+    engine = open_creating(url) if create else open_existing(url)
     return url, engine, session_factory(engine)
 
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOpt = None) -> None:
     """Create or migrate the schema to the latest version (Alembic)."""
-    url, engine, _ = open_store(db)
+    url, engine, _ = open_store(db, create=True)
     engine.dispose()
     typer.echo(f"schema up to date: {_safe(url)}")
 
 
-def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
+def init(db: DbOpt = None) -> None:
+    """Create a new, empty bontrack database (or bring an existing one's schema up to date)."""
+    from bontrack.store.database import sqlite_path
 
-    return make_url(url).render_as_string(hide_password=True)
+    url = database_url(db)
+    path = sqlite_path(url)
+    existed = path.is_file() if path is not None else None
+    url, engine, _ = open_store(db, create=True)
+    engine.dispose()
+    if existed:
+        typer.echo(f"database exists, schema up to date: {_safe(url)}")
+    else:
+        typer.echo(f"database ready: {_safe(url)}")
+    typer.echo("next: `bontrack users add NAME --role admin` (with the same --db)")
+
+
+def _safe(url: str) -> str:
+    from bontrack.store.database import safe
+
+    return safe(url)
 
 
 @users_app.command("add")
@@ -57,7 +74,7 @@ def users_add(
                                           confirmation_prompt=True)] = "",
     db: DbOpt = None,
 ) -> None:
-    """Add a user account."""
+    """Add a user account (the user must change the password at the first sign-in)."""
     from bontrack.services import accounts
     from bontrack.store.db import transaction
 
@@ -65,9 +82,55 @@ def users_add(
     with transaction(sessions) as s:
         c = accounts.get_or_create_clinic(s, clinic)
         u = accounts.add_user(s, clinic=c, username=username, password=password, role=role,
-                              display_name=display_name, patient_id=patient_id)
-        typer.echo(f"added {u.role} {u.username!r} (id {u.id}) to {c.name!r}")
+                              display_name=display_name, patient_id=patient_id,
+                              must_change_password=True)
+        typer.echo(f"added {u.role} {u.username!r} (id {u.id}) to {c.name!r}; the password "
+                   "must be changed at the first sign-in")
     engine.dispose()
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: str,
+    db: DbOpt = None,
+) -> None:
+    """Set a user's password (asked for twice at a terminal, else one line of standard
+    input); the user must change it at the next sign-in. Ends the user's sessions."""
+    from sqlalchemy import select
+
+    from bontrack.errors import NotFound
+    from bontrack.services import accounts
+    from bontrack.store.db import transaction
+    from bontrack.store.models import User
+
+    _, engine, sessions = open_store(db)
+    try:
+        with transaction(sessions) as s:  # before asking for a password
+            if s.scalar(select(User.id).where(User.username == username)) is None:
+                raise NotFound(f"no user {username!r}")
+        password = _read_password()
+        with transaction(sessions) as s:
+            accounts.set_password(s, username, password, by="an administrator (command line)")
+    finally:
+        engine.dispose()
+    typer.echo(f"password of {username!r} set; it must be changed at the next sign-in")
+
+
+def _read_password() -> str:
+    """At a terminal: asked for twice, hidden. Otherwise: the first line of standard input
+    (its line ending removed, nothing else: spaces are part of a password)."""
+    import sys
+
+    from bontrack.errors import BontrackError
+
+    if sys.stdin.isatty():
+        return str(typer.prompt("New password", hide_input=True, confirmation_prompt=True))
+    line = sys.stdin.readline()
+    password = line.removesuffix("\n").removesuffix("\r")
+    if not password:
+        raise BontrackError("password: standard input held no password (give it as one "
+                            "line, or run the command at a terminal to be asked for it)")
+    return password
 
 
 @users_app.command("list")
@@ -108,14 +171,16 @@ def serve(
     import uvicorn
 
     from bontrack.app import create_app
+    from bontrack.cli.ports import require_free_port
 
-    url, engine, _ = open_store(db)
+    require_free_port(host, port)
+    url, engine, _ = open_store(db, create=True)
     typer.echo(f"bontrack on http://{host}:{port}  (database {_safe(url)})")
     uvicorn.run(create_app(url, engine=engine), host=host, port=port, log_level="warning")
 
 
 def demo(
-    patients: Annotated[int, typer.Option(help="Number of synthetic patients.")] = 40,
+    patients: Annotated[int, typer.Option(min=0, help="Number of synthetic patients.")] = 40,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve",
                                               help="Start the server afterwards.")] = True,
@@ -124,9 +189,55 @@ def demo(
     workers: Annotated[int | None, typer.Option(
         help="Processes drawing and checking patients while this one writes (default: none "
              "below 2,000 patients, else one less than the CPUs, at most 4).")] = None,
+    reset: Annotated[bool, typer.Option(
+        "--reset", help="Recreate the demo in a database that already holds it (refused "
+        "when the database holds any other clinic).")] = False,
     db: DbOpt = None,
 ) -> None:
-    """Create a demo clinic, users and synthetic patients, then start the server."""
+    """Create a demo clinic, users and synthetic patients, then start the server.
+
+    On a database that already holds the demo, serve it as it is (no second seeding)
+    unless --reset. The port is checked before anything is written."""
+    from bontrack.cli.ports import require_free_port
+    from bontrack.errors import BontrackError
+    from bontrack.services import demo as demo_data
+
+    if serve_after:
+        require_free_port(host, port)
+    url, engine, sessions = open_store(db, create=True)
+    held = demo_data.existing_patients(sessions)
+    if held is not None and reset:
+        others = demo_data.other_clinics(sessions)
+        if others:
+            engine.dispose()
+            raise BontrackError(f"--reset: the database {_safe(url)} also holds the clinic(s) "
+                                f"{', '.join(repr(c) for c in others[:5])}; it is not wiped "
+                                "(use a new --db for the demo)")
+        from bontrack.store.migrate import recreate
+
+        recreate(engine)
+        typer.echo(f"demo database recreated: {_safe(url)}")
+        held = None
+    if held is None:
+        _seed(sessions, patients=patients, seed=seed, workers=workers)
+    else:
+        typer.echo(f"the database {_safe(url)} already holds the demo clinic ({held} "
+                   "patients): using it as it is (`--reset` recreates it). Its passwords were "
+                   "printed when it was made; `bontrack users set-password USER` sets a new "
+                   "one.")
+    if serve_after:
+        import uvicorn
+
+        from bontrack.app import create_app
+
+        typer.echo(f"bontrack on http://{host}:{port}  (API docs at /docs)")
+        uvicorn.run(create_app(url, engine=engine), host=host, port=port, log_level="warning")
+    engine.dispose()
+
+
+def _seed(sessions: Any, *, patients: int, seed: int, workers: int | None) -> None:
+    """Seed the demo with progress bars and print its accounts' passwords (the only time
+    they are shown: only their hashes are stored)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -138,7 +249,6 @@ def demo(
 
     from bontrack.services.demo import generate
 
-    url, engine, sessions = open_store(db)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True)) as progress:
@@ -149,17 +259,9 @@ def demo(
     typer.echo(f"demo clinic {summary.clinic!r}: {summary.patients} patients, "
                f"{summary.cycles} cycles, {summary.injections} injections, "
                f"{summary.outcomes} outcomes, {summary.side_effects} side effects")
-    typer.echo("demo accounts (username / password):")
+    typer.echo("demo accounts (username / password; shown this once, only hashes are kept):")
     for username, role, password in summary.accounts:
         typer.echo(f"  {username:<12} {role:<10} {password}")
-    if serve_after:
-        import uvicorn
-
-        from bontrack.app import create_app
-
-        typer.echo(f"bontrack on http://{host}:{port}  (API docs at /docs)")
-        uvicorn.run(create_app(url, engine=engine), host=host, port=port, log_level="warning")
-    engine.dispose()
 
 
 def backup(
@@ -168,8 +270,10 @@ def backup(
 ) -> None:
     """Back up the database (SQLite online backup; pg_dump for PostgreSQL)."""
     from bontrack.store.backup import backup as do_backup
+    from bontrack.store.database import require_existing
 
     url = database_url(db)
+    require_existing(url)
     do_backup(url, path)
     typer.echo(f"backup written to {path}")
 
@@ -180,8 +284,10 @@ def restore(
 ) -> None:
     """Restore a backup into an empty database (refuses to overwrite records)."""
     from bontrack.store.backup import restore as do_restore
+    from bontrack.store.database import require_reachable
 
     url = database_url(db)
+    require_reachable(url)
     do_restore(path, url)
     typer.echo(f"restored {path}")
 

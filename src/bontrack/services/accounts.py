@@ -12,7 +12,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bontrack.config import ServerSettings
-from bontrack.errors import Conflict, InvalidRecord, NotAuthenticated, NotFound
+from bontrack.errors import (
+    Conflict,
+    InvalidRecord,
+    NotAuthenticated,
+    NotFound,
+    PasswordChangeRequired,
+)
 from bontrack.services import audit
 from bontrack.services.access import Actor
 from bontrack.services.passwords import password_problem
@@ -49,7 +55,10 @@ def add_user(
     role: str,
     display_name: str | None = None,
     patient_id: int | None = None,
+    must_change_password: bool = False,
 ) -> User:
+    """Add an account. ``must_change_password``: the password was chosen by an
+    administrator, so the user must choose their own at the first sign-in."""
     username = username.strip()
     if not username or len(username) > 80:
         raise InvalidRecord("username must be 1-80 characters", field="username")
@@ -81,6 +90,7 @@ def add_user(
         disabled=False,
         failed_logins=0,
         created_at=_now(),
+        must_change_password=must_change_password,
     )
     session.add(user)
     session.flush()
@@ -98,6 +108,62 @@ def disable_user(session: Session, username: str) -> User:
     user.disabled = True
     for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
         token.revoked = True
+    return user
+
+
+def _revoke_tokens(session: Session, user: User) -> None:
+    session.execute(update(ApiToken).where(ApiToken.user_id == user.id,
+                                           ApiToken.revoked.is_(False)).values(revoked=True))
+
+
+def set_password(session: Session, username: str, password: str,
+                 by: str = "an administrator") -> User:
+    """An administrator sets ``username``'s password (a reset): it must meet the policy, the
+    user must change it at the next sign-in, the account's sessions end and its lock-out is
+    lifted. Audited."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    problem = password_problem(password, user.username, user.display_name)
+    if problem:
+        raise InvalidRecord(problem, field="password")
+    user.password_hash = HASHER.hash(password)
+    user.must_change_password = True
+    user.failed_logins = 0
+    user.locked_until = None
+    _revoke_tokens(session, user)
+    audit.record(session, None, "set_password", "user", user.id,
+                 detail=f"set by {by}; to be changed at the next sign-in")
+    return user
+
+
+def change_password(session: Session, username: str, current: str, new: str,
+                    address: str = "unknown") -> User:
+    """The user changes their own password, proving the current one (with the same
+    throttle, lock-out and audit as a sign-in). The new one must meet the policy and differ
+    from the current one; the account's other sessions end. Audited."""
+    try:
+        SIGN_IN.check(address)
+    except TooManyAttempts:
+        audit.record(session, None, "change_password", "user", outcome="denied",
+                     detail=f"throttled; address={address}")
+        raise
+    try:
+        user = _verify(session, username, current, address, "change_password")
+    except NotAuthenticated:
+        SIGN_IN.failed(address)
+        raise
+    if new == current:
+        raise InvalidRecord("the new password must differ from the current one",
+                            field="new_password")
+    problem = password_problem(new, user.username, user.display_name)
+    if problem:
+        raise InvalidRecord(problem, field="new_password")
+    user.password_hash = HASHER.hash(new)
+    user.must_change_password = False
+    _revoke_tokens(session, user)
+    audit.record(session, actor_of(user), "change_password", "user", user.id,
+                 detail=f"address={address}")
     return user
 
 
@@ -124,12 +190,39 @@ def sign_in(session: Session, username: str, password: str, address: str = "unkn
 
 def _sign_in(session: Session, username: str, password: str, address: str
              ) -> tuple[str, User]:
-    """Every refusal is audited with its reason and the client address (ASVS V7.2.1)."""
+    user = _verify(session, username, password, address, "sign_in")
+    if user.must_change_password:
+        audit.record(session, None, "sign_in", "user", user.id, outcome="denied",
+                     detail=f"password change required; address={address}")
+        raise PasswordChangeRequired(
+            "this password was set by an administrator and must be changed before signing "
+            "in: choose a new one on the web sign-in page (/password) or with POST "
+            "/api/v1/auth/password (username, current_password, new_password)")
+    now = _now()
+    token = secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=_hash_token(token),
+            created_at=now,
+            expires_at=now + timedelta(hours=SETTINGS.token_hours),
+            revoked=False,
+        )
+    )
+    audit.record(session, actor_of(user), "sign_in", "user", user.id)
+    return token, user
+
+
+def _verify(session: Session, username: str, password: str, address: str, action: str
+            ) -> User:
+    """The account whose password this is, or NotAuthenticated. Every refusal is audited
+    with its reason and the client address (ASVS V7.2.1); wrong passwords count towards
+    the account's lock-out."""
     user = session.scalar(select(User).where(User.username == username))
     failure = NotAuthenticated("wrong username or password")
 
     def refused(why: str) -> None:
-        audit.record(session, None, "sign_in", "user", user.id if user else None,
+        audit.record(session, None, action, "user", user.id if user else None,
                      outcome="denied", detail=f"{why}; address={address}")
 
     if user is None:
@@ -163,18 +256,7 @@ def _sign_in(session: Session, username: str, password: str, address: str
         raise failure from None
     user.failed_logins = 0
     user.locked_until = None
-    token = secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            user_id=user.id,
-            token_hash=_hash_token(token),
-            created_at=now,
-            expires_at=now + timedelta(hours=SETTINGS.token_hours),
-            revoked=False,
-        )
-    )
-    audit.record(session, actor_of(user), "sign_in", "user", user.id)
-    return token, user
+    return user
 
 
 def actor_of(user: User) -> Actor:

@@ -22,6 +22,7 @@ import math
 import multiprocessing
 import os
 import random
+import secrets
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -45,10 +46,12 @@ from bontrack.reference import Reference, default_reference
 from bontrack.reference.schema import LabelEntry
 from bontrack.services import accounts, audit
 from bontrack.services.cycles import child_rows
+from bontrack.services.passwords import password_problem
 from bontrack.store.bulk import insert_rows, new_ids
 from bontrack.store.db import transaction
 from bontrack.store.models import (
     Base,
+    Clinic,
     Condition,
     Cycle,
     CycleFinding,
@@ -170,9 +173,17 @@ class PatientRows:
     dropped_plans: int = 0
 
 
-def _password(rng: random.Random) -> str:
-    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return "".join(rng.choice(alphabet) for _ in range(14))
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+PASSWORD_LENGTH = 16  # about 92 bits from this alphabet
+
+
+def _password(username: str) -> str:
+    """A fresh random password (``secrets``, never the seed: every demo database gets its
+    own) that meets the password policy; it is printed once and only its hash is kept."""
+    while True:
+        password = "".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(PASSWORD_LENGTH))
+        if password_problem(password, username) is None:
+            return password
 
 
 def _child_weight(age: int, rng: random.Random) -> Decimal:
@@ -311,7 +322,7 @@ def _course(rng: random.Random, scale: str) -> list[tuple[int, Decimal, str]]:
     return [(d, Decimal(v), str(v)) for d, v in pts]
 
 
-def ensure_accounts(session: Session, rng: random.Random, first_patient: int | None
+def ensure_accounts(session: Session, first_patient: int | None
                     ) -> list[tuple[str, str, str]]:
     clinic = accounts.get_or_create_clinic(session, CLINIC)
     made: list[tuple[str, str, str]] = []
@@ -321,8 +332,8 @@ def ensure_accounts(session: Session, rng: random.Random, first_patient: int | N
     if first_patient is not None:
         wanted.append(("patient1", "patient", first_patient))
     for username, role, pid in wanted:
-        password = _password(rng)
         if session.scalar(select(User).where(User.username == username)) is None:
+            password = _password(username)
             accounts.add_user(session, clinic=clinic, username=username, password=password,
                               role=role, patient_id=pid)
             made.append((username, role, password))
@@ -339,9 +350,8 @@ def generate(sessions: sessionmaker[Session], *, patients: int, seed: int = 7,
     held (for a progress bar). ``workers`` processes draw and check the patients while this
     one writes (default: see ``default_workers``; 0 draws them here)."""
     summary = Summary(clinic=CLINIC)
-    account_rng = random.Random(seed * 7919)
     with transaction(sessions) as s:
-        summary.accounts = ensure_accounts(s, account_rng, None)
+        summary.accounts = ensure_accounts(s, None)
         clinic_id = accounts.get_or_create_clinic(s, CLINIC).id
         clinician_ids = [u.id for u in s.scalars(select(User).where(
             User.clinic_id == clinic_id, User.role == "clinician").order_by(User.id))]
@@ -361,12 +371,30 @@ def generate(sessions: sessionmaker[Session], *, patients: int, seed: int = 7,
     with transaction(sessions) as s:
         if s.scalar(select(User).where(User.username == "patient1")) is None and first_patient:
             clinic = accounts.get_or_create_clinic(s, CLINIC)
-            password = _password(account_rng)
+            password = _password("patient1")
             accounts.add_user(s, clinic=clinic, username="patient1", password=password,
                               role="patient", patient_id=first_patient)
             summary.accounts.append(("patient1", "patient", password))
             _diary(s, first_patient, random.Random(f"{seed}:diary"))
     return summary
+
+
+def existing_patients(sessions: sessionmaker[Session]) -> int | None:
+    """How many patients the demo clinic holds, or None when this database has no demo."""
+    with transaction(sessions) as s:
+        clinic_id = s.scalar(select(Clinic.id).where(Clinic.name == CLINIC))
+        if clinic_id is None:
+            return None
+        return s.scalar(select(func.count()).select_from(Patient)
+                        .where(Patient.clinic_id == clinic_id)) or 0
+
+
+def other_clinics(sessions: sessionmaker[Session]) -> list[str]:
+    """The clinics of the database other than the demo clinic. ``bontrack demo --reset``
+    wipes a database only when there is none (never a real clinic's records); accounts and
+    patients always belong to a clinic."""
+    with transaction(sessions) as s:
+        return sorted(set(s.scalars(select(Clinic.name))) - {CLINIC})
 
 
 def default_workers(patients: int) -> int:

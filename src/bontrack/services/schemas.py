@@ -173,3 +173,17 @@ class TokenIn(In):
 
     username: Annotated[str, StringConstraints(min_length=1, max_length=80), _printable("")]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1000), _printable("")]
+
+
+class PasswordChangeIn(In):
+    """A user changes their own password: the current one proves who they are (no bearer
+    token is needed, so a password set by an administrator can be replaced before the first
+    session)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=80), _printable("")]
+    current_password: Annotated[str, StringConstraints(min_length=1, max_length=1000),
+                                _printable("")]
+    new_password: Annotated[str, StringConstraints(min_length=1, max_length=1000),
+                            _printable("")]

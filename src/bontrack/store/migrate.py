@@ -24,3 +24,22 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def recreate(engine: Engine) -> None:
+    """Empty the database and build the schema again (``bontrack demo --reset``; the caller
+    checks the database holds only demo data). A SQLite file is deleted and made anew; a
+    PostgreSQL database drops its tables through the migrations' own downgrades."""
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        engine.dispose()
+        if database and database != ":memory:":
+            for suffix in ("", "-wal", "-shm"):
+                Path(database + suffix).unlink(missing_ok=True)
+        upgrade(engine)
+        return
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "base")
+    upgrade(engine)

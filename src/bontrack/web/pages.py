@@ -21,7 +21,15 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from bontrack.errors import AccessDenied, NotAuthenticated, NotFound, PlanError, RecordError
+from bontrack.errors import (
+    AccessDenied,
+    InvalidRecord,
+    NotAuthenticated,
+    NotFound,
+    PasswordChangeRequired,
+    PlanError,
+    RecordError,
+)
 from bontrack.services import accounts, records, timeline
 from bontrack.services.access import Actor
 from bontrack.services.cache import LRU
@@ -91,6 +99,19 @@ def signed_in(request: Request, session: Any) -> Actor:
     return actor
 
 
+def _session_started(request: Request, token: str, user: Any) -> Response:
+    """After a sign-in: the session cookie, a new CSRF token, and the user's first page."""
+    target = (f"/patients/{user.patient_id}" if user.role == "patient" and user.patient_id
+              else "/patients")
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(SESSION, token, httponly=True, samesite="strict",
+                        secure=_secure(request), path="/")
+    # a new CSRF token with the new session
+    response.set_cookie(CSRF, secrets.token_urlsafe(24), httponly=True, samesite="strict",
+                        secure=_secure(request), path="/")
+    return response
+
+
 def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
@@ -128,21 +149,59 @@ def install_web(app: FastAPI) -> None:
             if previous:  # session rotation: the session this browser had ends here
                 accounts.sign_out(s, previous)
             s.commit()
+        except PasswordChangeRequired:
+            s.commit()  # its audit event
+            return RedirectResponse(
+                "/password?" + urlencode({"username": username, "required": "1"}),
+                status_code=303)
         except (NotAuthenticated, TooManyAttempts) as err:
             s.commit()  # keep the failed-attempt count (lock-out) and its audit event
             return render(request, "login.html", err.status, error=err.message,
                           username=username)
         finally:
             s.close()
-        target = (f"/patients/{user.patient_id}" if user.role == "patient" and user.patient_id
-                  else "/patients")
-        response = RedirectResponse(target, status_code=303)
-        response.set_cookie(SESSION, token, httponly=True, samesite="strict",
-                            secure=_secure(request), path="/")
-        # a new CSRF token with the new session
-        response.set_cookie(CSRF, secrets.token_urlsafe(24), httponly=True, samesite="strict",
-                            secure=_secure(request), path="/")
-        return response
+        return _session_started(request, token, user)
+
+    @app.get("/password", include_in_schema=False)
+    def password_form(request: Request, username: str = "", required: str = ""
+                      ) -> HTMLResponse:
+        return render(request, "password.html", username=username[:80],
+                      required=required == "1")
+
+    @app.post("/password", include_in_schema=False)
+    def password_change(request: Request, username: str = Form(""),
+                        current_password: str = Form(""), new_password: str = Form(""),
+                        confirm_password: str = Form(""), csrf: str = Form("")) -> Response:
+        """Change your own password (the current one proves who you are), then sign in
+        with the new one: the only way past a password set by an administrator."""
+        def again(status: int, message: str) -> HTMLResponse:
+            return render(request, "password.html", status, error=message,
+                          username=username[:80])
+
+        try:
+            check_csrf(request, csrf)
+        except AccessDenied as err:
+            return again(403, err.message)
+        if new_password != confirm_password:
+            return again(422, "new password: the two entries differ")
+        address = request.client.host if request.client else "unknown"
+        s = _state_sessions(request)()
+        try:
+            accounts.change_password(s, username, current_password, new_password, address)
+            token, user = accounts.sign_in(s, username, new_password, address)
+            previous = request.cookies.get(SESSION)
+            if previous:
+                accounts.sign_out(s, previous)
+            s.commit()
+        except InvalidRecord as err:
+            s.rollback()
+            return again(422, f"new password: {err.message}")
+        except (NotAuthenticated, TooManyAttempts) as err:
+            s.commit()  # keep the failed-attempt count (lock-out) and its audit event
+            return again(err.status, err.message)
+        finally:
+            s.close()
+        return _session_started(request, token, user)
 
     @app.post("/logout", include_in_schema=False)
     def logout(request: Request, csrf: str = Form("")) -> Response:

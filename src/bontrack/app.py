@@ -1,4 +1,13 @@
-"""The whole application: the REST API with the web pages on top (web → api → services)."""
+"""The whole application: the REST API with the web pages on top (web → api → services).
+
+``create_app`` is also the app factory for ASGI servers: called with no arguments it reads
+the database from ``DATABASE_URL`` (see docs/deploy.md), e.g.
+
+    uvicorn bontrack.app:create_app --factory --workers 4 --http httptools
+    gunicorn -k uvicorn.workers.UvicornWorker -w 4 'bontrack.app:create_app()'
+
+It never migrates: run ``bontrack db upgrade`` first (``/ready`` says when that is due).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +23,12 @@ from bontrack.web.record_pages import install_record_pages
 from bontrack.web.security import install_security_headers
 
 
-def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None = None
-               ) -> FastAPI:
+def create_app(db_url: str | None = None, ref: Reference | None = None,
+               engine: Engine | None = None) -> FastAPI:
+    if db_url is None:
+        from bontrack.config import database_url
+
+        db_url = database_url()
     app = create_api(db_url, ref=ref, engine=engine)
     install_web(app)
     install_cycle_pages(app)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from bontrack.api.app import create_app as create_api
 from bontrack.reference import Reference
 from bontrack.web.analytics_pages import install_analytics_pages
+from bontrack.web.api_docs import install_api_docs
 from bontrack.web.cycle_pages import install_cycle_pages
 from bontrack.web.pages import install_web
 from bontrack.web.record_pages import install_record_pages
@@ -34,5 +35,6 @@ def create_app(db_url: str | None = None, ref: Reference | None = None,
     install_cycle_pages(app)
     install_record_pages(app)
     install_analytics_pages(app)
+    install_api_docs(app)
     install_security_headers(app)
     return app

@@ -197,6 +197,8 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
         description="Botulinum toxin therapy records: patients, cycles with the plan check, "
         "outcomes, goals, side effects, diary. Errors are RFC 9457 problem+json.",
         responses=ERRORS,
+        docs_url=None,  # FastAPI's pages load from a CDN; bontrack.web.api_docs serves
+        redoc_url=None,  # /docs and /redoc from local copies
     )
     app.state.bontrack = State(engine=eng, sessions=session_factory(eng),
                                ref=ref or default_reference())

@@ -9,6 +9,7 @@ inside a transaction that is always rolled back.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -29,6 +30,7 @@ class Readiness:
     head: str | None = None
 
 
+@cache
 def head_revision() -> str:
     """The newest migration shipped with this version of bontrack."""
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))

@@ -14,6 +14,10 @@ Intervals and medians are computed independently in DuckDB (window function over
 cycles; median by ``quantile_disc``), not from the histograms the service uses.
 
     python bench/analytics.py [--patients 100000] [--db sqlite:////tmp/bench-analytics.db]
+                              [--repeat 5] [--quick] [--json]
+
+The JSON line (``--json``, bench/result.py): the whole clinic_analytics() call (median and
+min of ``--repeat`` runs) against DuckDB's time for the same figures (sum of its medians).
 """
 
 from __future__ import annotations
@@ -220,7 +224,14 @@ def main() -> None:
                     help="demo patients generated before copying (default 1000)")
     ap.add_argument("--db", default="sqlite:////tmp/bench-analytics.db")
     ap.add_argument("--repeat", type=int, default=5, help="timed runs of each query")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from result import add_options, emit, spread
+
+    add_options(ap)
     args = ap.parse_args()
+    if args.quick:
+        args.patients, args.base, args.repeat = 12, 12, 2
+        args.db = f"sqlite:///{tempfile.mkdtemp(prefix='bench-analytics-')}/quick.db"
 
     import duckdb
 
@@ -270,7 +281,7 @@ def main() -> None:
             t = time.perf_counter()
             figs = analytics.clinic_analytics(s, actor, ref, f, audit_read=False)
             runs.append(time.perf_counter() - t)
-        whole = statistics.median(runs)
+        whole, whole_runs = statistics.median(runs), list(runs)
         one_year = analytics.Filters(date_from=date(2025, 1, 1), date_to=date(2025, 12, 31),
                                      product="onabotulinumtoxinA")
         runs = []
@@ -293,6 +304,7 @@ def main() -> None:
           "(not counted below)")
     print(f"{'query':<14}{'bontrack (ms)':>14}{'DuckDB (ms)':>13}{'ratio':>8}  agree")
     failed = []
+    duck_total = 0.0
     for name, sql in DUCK.items():
         runs, rows = [], []
         for _ in range(args.repeat):
@@ -300,6 +312,7 @@ def main() -> None:
             rows = duck.execute(sql, {"clinic": actor.clinic_id}).fetchall()
             runs.append(time.perf_counter() - t)
         dt = statistics.median(runs)
+        duck_total += dt
         a, b = normal(ours(figs, name)), normal(theirs(rows, name))
         agree = a == b
         if not agree:
@@ -315,6 +328,11 @@ def main() -> None:
     print(f"target: every clinic query under 1 s: {verdict}")
     print(f"peak RSS: {peak_rss_mib():.0f} MiB")
     engine.dispose()
+    emit(args, bench="analytics", value=whole * 1000, unit="ms (whole clinic_analytics call)",
+         baseline=duck_total * 1000, goal="every clinic query under 1 s, figures equal to "
+         "DuckDB's", met=not slow and not failed, peak_rss_mib=peak_rss_mib(),
+         **spread([r * 1000 for r in whole_runs]), patients=counts["patients"],
+         database=engine.dialect.name)
     assert not failed, f"figures differ from DuckDB: {failed}"
 
 

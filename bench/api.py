@@ -5,7 +5,10 @@ Both servers run as separate uvicorn processes on loopback; the load generator u
 keep-alive connections from threads (http.client). Prints requests/s, p50/p99 latency, the
 ratio to the bare endpoint, and the servers' peak RSS.
 
-    python bench/api.py [--seconds 10] [--clients 8] [--db sqlite:///tmp/bench.db]
+    python bench/api.py [--seconds 10] [--clients 8] [--runs 3] [--db sqlite:///tmp/bench.db]
+                        [--quick] [--json]
+
+The two loads alternate ``--runs`` times; figures are medians (min/median in the JSON line).
 """
 
 from __future__ import annotations
@@ -153,7 +156,13 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--db", default=None)
+    ap.add_argument("--runs", type=int, default=3)
+    from result import add_options, emit, spread
+
+    add_options(ap)
     args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.clients, args.runs = 0.5, 2, 2
     tmp = Path(tempfile.mkdtemp())
     db = args.db or f"sqlite:///{tmp / 'bench.db'}"
     pid, token = seed(db)
@@ -175,16 +184,30 @@ def main() -> None:
     try:
         print(f"timeline: {len(body):,} bytes, {events} events (20 cycles); "
               f"{args.clients} clients x {args.seconds:.0f} s each; database {db.split(':')[0]}")
-        b_rate, b_lat, b_err = load(bare_port, "/timeline", {}, args.seconds, args.clients)
-        a_rate, a_lat, a_err = load(api_port, f"/api/v1/patients/{pid}/timeline", headers,
-                                    args.seconds, args.clients)
+        b_rates, a_rates, b_lat, a_lat, b_err, a_err = [], [], [], [], 0, 0
+        for _ in range(args.runs):  # alternate, so both see the same machine load
+            rate, lat, err = load(bare_port, "/timeline", {}, args.seconds, args.clients)
+            b_rates.append(rate)
+            b_lat += lat
+            b_err += err
+            rate, lat, err = load(api_port, f"/api/v1/patients/{pid}/timeline", headers,
+                                  args.seconds, args.clients)
+            a_rates.append(rate)
+            a_lat += lat
+            a_err += err
+        b_rate, a_rate = statistics.median(b_rates), statistics.median(a_rates)
         print(f"bare Starlette, same JSON: {b_rate:8.1f} req/s  p50 {pct(b_lat, 50):6.1f} ms"
               f"  p99 {pct(b_lat, 99):6.1f} ms  errors {b_err}")
         print(f"bontrack GET /timeline:    {a_rate:8.1f} req/s  p50 {pct(a_lat, 50):6.1f} ms"
               f"  p99 {pct(a_lat, 99):6.1f} ms  errors {a_err}")
-        print(f"ratio to bare: {a_rate / b_rate:.2f} (goal >= 0.50)")
-        print(f"peak RSS: bontrack server {rss_mib(api.pid):.1f} MiB, bare server "
+        print(f"ratio to bare: {a_rate / b_rate:.2f} (goal >= 0.50; medians of {args.runs})")
+        peak = rss_mib(api.pid)
+        print(f"peak RSS: bontrack server {peak:.1f} MiB, bare server "
               f"{rss_mib(bare.pid):.1f} MiB")
+        emit(args, bench="api", value=a_rate, unit="req/s (GET /timeline)", baseline=b_rate,
+             goal=">= 0.50 of the bare endpoint's req/s, no errors",
+             met=a_rate / b_rate >= 0.5 and a_err == 0, peak_rss_mib=peak, **spread(a_rates),
+             baseline_runs=spread(b_rates), errors=a_err)
     finally:
         for p in (api, bare):
             p.terminate()

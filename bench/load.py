@@ -13,6 +13,11 @@ few seconds: start, middle, end, the mean of the first and of the last minute (o
 the run, if shorter) and the slope of a least-squares line through the second half.
 
     python bench/load.py [--seconds 300] [--clients 50] [--db sqlite:////tmp/load.db]
+                         [--out figures.json] [--quick] [--json]
+
+The JSON line (``--json``, bench/result.py): the slowest kind's p95 against the baseline's
+p95; met when no request failed and memory stayed flat (last/first window < 1.25). One run:
+a load run is itself thousands of requests, so there is no min/median of runs.
                          [--json figures.json]
 
 Exit status 1 if any request failed.
@@ -280,8 +285,15 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=300)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--db", default=None, help="database URL (default: a new SQLite file)")
-    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--out", type=Path, default=None, help="also write the figures here")
+    sys.path.insert(0, str(Path(__file__).parent))
+    from result import add_options, emit
+
+    add_options(ap)
     args = ap.parse_args()
+    if args.quick:
+        global SEED_PATIENTS
+        args.seconds, args.clients, SEED_PATIENTS = 3, 3, 3
     tmp = Path(tempfile.mkdtemp(prefix="bontrack-load-"))
     db = args.db or f"sqlite:///{tmp / 'load.db'}"
     username = add_user(db)
@@ -309,8 +321,18 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(figures, indent=2))
+    kinds = figures["kinds"]
+    worst = max((k for k in kinds if k != "health (baseline)"), key=lambda k: kinds[k]["p95_ms"])
+    memory = figures["memory"]
+    emit(args, bench="load", value=kinds[worst]["p95_ms"], unit=f"ms (p95 of {worst})",
+         baseline=kinds["health (baseline)"]["p95_ms"],
+         goal="no failed request; memory flat (last/first window mean < 1.25)",
+         met=figures["errors"] == 0 and memory["last_to_first_ratio"] < 1.25,
+         peak_rss_mib=memory["peak_mib"], errors=figures["errors"],
+         requests=figures["requests"], throughput_rps=figures["throughput_rps"],
+         clients=args.clients, seconds=args.seconds)
     sys.exit(1 if figures["errors"] else 0)
 
 

@@ -5,21 +5,31 @@ checked in a loop on one core. The baseline is reading (validating) the same dec
 into a Plan value; the ratio shows what the rules cost. Prints plans/second, the ratio and
 peak memory (RSS).
 
-    python bench/plan_check.py [--seconds 3]
+    python bench/plan_check.py [--seconds 3] [--runs 5] [--quick] [--json]
+
+Each rate is measured ``--runs`` times (read and read + check alternate); the figures are
+the medians (min/median in the JSON line, see bench/result.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bontrack.clinical.check import check_plan
 from bontrack.clinical.plan import read_plan
 from bontrack.clinical.result import result_dict
 from bontrack.reference import default_reference
+
+sys.path.insert(0, str(Path(__file__).parent))
+from result import add_options, emit, peak_rss_mib, spread
+
+GOAL = 20_000  # plan checks per second on one core
 
 PLAN: dict[str, Any] = {
     "date": "2026-11-24",
@@ -87,8 +97,12 @@ def rate(fn: Callable[[], object], seconds: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--seconds", type=float, default=3.0, help="per measurement")
+    ap.add_argument("--runs", type=int, default=5)
+    add_options(ap)
     args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.runs = 0.1, 2
     ref = default_reference()
     plan = read_plan(PLAN, ref)
     result = check_plan(plan, ref)
@@ -96,21 +110,27 @@ def main() -> None:
         f"plan: {len(plan.injections)} injections, {plan.total_units()} U, verdict "
         f"{result.verdict}, {len(result.findings)} findings"
     )
-
-    parse = rate(lambda: read_plan(PLAN, ref), args.seconds)
-    full = rate(lambda: check_plan(read_plan(PLAN, ref), ref), args.seconds)
+    parses, fulls = [], []
+    for _ in range(args.runs):  # alternate, so both see the same machine load
+        parses.append(rate(lambda: read_plan(PLAN, ref), args.seconds))
+        fulls.append(rate(lambda: check_plan(read_plan(PLAN, ref), ref), args.seconds))
+    parse, full = statistics.median(parses), statistics.median(fulls)
     rules_only = rate(lambda: check_plan(plan, ref), args.seconds)
     with_json = rate(lambda: result_dict(check_plan(read_plan(PLAN, ref), ref), ref), args.seconds)
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rss_mib = peak_rss_mib()
+    print(f"medians of {args.runs} runs")
     print(f"read only (baseline):        {parse:10,.0f} plans/s")
     print(
         f"read + check:                {full:10,.0f} plans/s  "
-        f"(ratio to baseline {full / parse:.2f})"
+        f"(ratio to baseline {full / parse:.2f}; min {min(fulls):,.0f})"
     )
     print(f"check of a read plan:        {rules_only:10,.0f} plans/s")
     print(f"read + check + JSON result:  {with_json:10,.0f} plans/s")
     print(f"peak RSS: {rss_mib:.1f} MiB")
-    print(f"target >= 20,000 checks/s on one core: {'met' if full >= 20_000 else 'NOT met'}")
+    print(f"target >= {GOAL:,} checks/s on one core: {'met' if full >= GOAL else 'NOT met'}")
+    emit(args, bench="plan_check", value=full, unit="plans/s", baseline=parse,
+         goal=f">= {GOAL} plans/s (read + check, one core)", met=full >= GOAL,
+         peak_rss_mib=rss_mib, **spread(fulls), baseline_runs=spread(parses))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,13 @@
-"""The whole application: the REST API with the web pages on top (web → api → services)."""
+"""The whole application: the REST API with the web pages on top (web → api → services).
+
+``create_app`` is also the app factory for ASGI servers: called with no arguments it reads
+the database from ``DATABASE_URL`` (see docs/deploy.md), e.g.
+
+    uvicorn bontrack.app:create_app --factory --workers 4 --http httptools
+    gunicorn -k uvicorn.workers.UvicornWorker -w 4 'bontrack.app:create_app()'
+
+It never migrates: run ``bontrack db upgrade`` first (``/ready`` says when that is due).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +17,24 @@ from sqlalchemy import Engine
 from bontrack.api.app import create_app as create_api
 from bontrack.reference import Reference
 from bontrack.web.analytics_pages import install_analytics_pages
+from bontrack.web.api_docs import install_api_docs
 from bontrack.web.cycle_pages import install_cycle_pages
 from bontrack.web.pages import install_web
 from bontrack.web.record_pages import install_record_pages
 from bontrack.web.security import install_security_headers
 
 
-def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None = None
-               ) -> FastAPI:
+def create_app(db_url: str | None = None, ref: Reference | None = None,
+               engine: Engine | None = None) -> FastAPI:
+    if db_url is None:
+        from bontrack.config import database_url
+
+        db_url = database_url()
     app = create_api(db_url, ref=ref, engine=engine)
     install_web(app)
     install_cycle_pages(app)
     install_record_pages(app)
     install_analytics_pages(app)
+    install_api_docs(app)
     install_security_headers(app)
     return app

@@ -19,7 +19,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "load.py"
 def test_short_mixed_load_has_no_errors_and_flat_memory(tmp_path: Path):
     out = tmp_path / "figures.json"
     done = subprocess.run([sys.executable, str(BENCH), "--seconds", "20", "--clients", "10",
-                           "--json", str(out)], capture_output=True, text=True, timeout=600,
+                           "--out", str(out)], capture_output=True, text=True, timeout=600,
                           check=False, env=dict(os.environ))
     print("\n" + done.stdout)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

@@ -56,3 +56,22 @@ def test_an_unexpected_error_is_a_500_problem_with_headers_and_no_internals(tmp_
     assert "ZeroDivision" not in r.text and "secret" not in r.text
     assert r.headers["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+
+
+def test_api_docs_pages_load_only_local_scripts_under_a_csp(tmp_path):
+    import re
+
+    with client(tmp_path) as c:
+        for path in ("/docs", "/redoc"):
+            r = c.get(path)
+            assert r.status_code == 200
+            csp = r.headers["content-security-policy"]
+            assert "script-src 'self';" in csp and "unsafe-eval" not in csp
+            assert "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";", 1)[0]
+            scripts = re.findall(r"<script([^>]*)>(.*?)</script>", r.text, re.S)
+            assert scripts and all(
+                re.search(r'src="/static/', attrs) and not body.strip()
+                for attrs, body in scripts), scripts
+            assert "http://" not in r.text and "https://" not in r.text
+            for src in re.findall(r'(?:src|href)="(/static/[^"]+)"', r.text):
+                assert c.get(src).status_code == 200, src

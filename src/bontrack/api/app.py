@@ -36,6 +36,7 @@ from bontrack.api.outputs import (
     Out,
     OutcomeOut,
     PatientOut,
+    ReadyOut,
     SideEffectOut,
     TimelineOut,
     TokenOut,
@@ -199,6 +200,8 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
         description="Botulinum toxin therapy records: patients, cycles with the plan check, "
         "outcomes, goals, side effects, diary. Errors are RFC 9457 problem+json.",
         responses=ERRORS,
+        docs_url=None,  # FastAPI's pages load from a CDN; bontrack.web.api_docs serves
+        redoc_url=None,  # /docs and /redoc from local copies
     )
     app.router.route_class = StrictJSONRoute
     app.state.bontrack = State(engine=eng, sessions=session_factory(eng),
@@ -291,9 +294,30 @@ def install_errors(app: FastAPI) -> None:
 def install_routes(app: FastAPI) -> None:
     v1 = "/api/v1"
 
-    @app.get("/health", responses=answers(HealthOut))
-    def health() -> dict[str, str]:
+    @app.get("/health", tags=["operations"], responses=answers(HealthOut))
+    async def health() -> dict[str, str]:
+        """Liveness: the process answers. Touches no database and runs on the event loop
+        itself, so it answers at once even while every worker thread is busy."""
         return {"status": "ok", "version": __version__}
+
+    @app.get("/ready", tags=["operations"], responses=answers(ReadyOut))
+    def ready(request: Request) -> JSONResponse:
+        """Readiness: the database is reachable and writable and its schema is at the
+        newest migration. 503 problem+json naming what is wrong otherwise."""
+        from bontrack.store import readiness
+
+        state = readiness.check(_state(request).engine)
+        if not state.ready:
+            LOG.warning("not ready: %s", state.reason)
+            resp = problem(503, "Not ready", state.reason, revision=state.revision,
+                           head=state.head)
+            resp.headers["Retry-After"] = "5"
+            resp.headers["Cache-Control"] = "no-store"
+            return resp
+        return JSONResponse({"status": "ready", "version": __version__,
+                             "database": _state(request).engine.dialect.name,
+                             "revision": state.revision},
+                            headers={"Cache-Control": "no-store"})
 
     @app.post(f"{v1}/auth/token", tags=["auth"], responses=answers(TokenOut))
     def token(body: TokenIn, request: Request) -> JSONResponse:

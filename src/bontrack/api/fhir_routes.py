@@ -189,15 +189,22 @@ def install_fhir(app: FastAPI) -> None:
                 params.append((str(p.get("name", "")), str(value)))
         return params
 
-    for path in ("/fhir/$export", "/fhir/Patient/$export"):
-        @app.api_route(path, methods=["GET", "POST"], tags=["fhir"], name=f"export {path}",
-                       responses={**_fhir_doc(), 202: {
-                           "description": "Accepted: poll the Content-Location for status"}})
-        async def bulk_export(request: Request) -> Response:
-            from starlette.concurrency import run_in_threadpool
+    async def bulk_export(request: Request) -> Response:
+        from starlette.concurrency import run_in_threadpool
 
-            params = await _params(request)
-            return await run_in_threadpool(kick_off, request, params)
+        params = await _params(request)
+        return await run_in_threadpool(kick_off, request, params)
+
+    # One route per method and level, each with its own operation id (a route serving GET
+    # and POST would give both operations the same id in the OpenAPI document).
+    accepted = {**_fhir_doc(), 202: {
+        "description": "Accepted: poll the Content-Location for status"}}
+    for level, path in (("system", "/fhir/$export"), ("patient", "/fhir/Patient/$export")):
+        for method in ("GET", "POST"):
+            name = f"bulk_export_{level}_{method.lower()}"
+            app.add_api_route(path, bulk_export, methods=[method], tags=["fhir"], name=name,
+                              operation_id=name, responses=accepted,
+                              summary=f"Bulk Data $export ({level} level, {method})")
 
     @app.get("/fhir/$export-status/{job_id}", tags=["fhir"],
              responses=_fhir_doc(200, 202, body={"type": "object"}))

@@ -200,6 +200,13 @@ class HealthOut(Out):
     version: str
 
 
+class ReadyOut(Out):
+    status: str
+    version: str
+    database: str
+    revision: str
+
+
 class TimelineOut(Out):
     """Events are cycles, outcomes and side effects, each with ``kind`` and ``date``."""
 

@@ -165,18 +165,46 @@ def users_disable(username: str, db: DbOpt = None) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(
+        min=1, max=64, help="Worker processes (each with its own database pool).")] = 1,
+    access_log: Annotated[bool, typer.Option(
+        "--access-log/--no-access-log", help="Log one line per request to stdout.")] = False,
+    migrate: Annotated[bool, typer.Option(
+        "--migrate/--no-migrate", help="Bring the schema to the newest migration first "
+        "(--no-migrate when the server's database account may not change the schema; "
+        "/ready then says if a migration is due).")] = True,
     db: DbOpt = None,
 ) -> None:
-    """Run the web server (REST API under /api/v1, OpenAPI at /openapi.json, docs at /docs)."""
-    import uvicorn
+    """Run the web server (REST API under /api/v1, OpenAPI at /openapi.json, docs at /docs).
 
-    from bontrack.app import create_app
+    Liveness at /health, readiness (database reachable, writable, migrated) at /ready.
+    """
     from bontrack.cli.ports import require_free_port
 
     require_free_port(host, port)
-    url, engine, _ = open_store(db, create=True)
-    typer.echo(f"bontrack on http://{host}:{port}  (database {_safe(url)})")
-    uvicorn.run(create_app(url, engine=engine), host=host, port=port, log_level="warning")
+    url = database_url(db)
+    if migrate:
+        _, engine, _ = open_store(db, create=True)
+        engine.dispose()
+    typer.echo(f"bontrack on http://{host}:{port}  (database {_safe(url)}, "
+               f"{workers} worker{'s' if workers != 1 else ''})")
+    run_server(url, host=host, port=port, workers=workers, access_log=access_log)
+
+
+def run_server(url: str, *, host: str, port: int, workers: int = 1,
+               access_log: bool = False) -> None:
+    """uvicorn with the compiled HTTP parser, the app built by its factory in each worker
+    (the database URL travels in DATABASE_URL, as for a bare ``uvicorn --factory``)."""
+    import os
+
+    import uvicorn
+
+    from bontrack.config import ENV_DB
+
+    os.environ[ENV_DB] = url
+    uvicorn.run("bontrack.app:create_app", factory=True, host=host, port=port,
+                workers=workers, http="httptools", access_log=access_log,
+                log_level="info" if access_log else "warning", server_header=False)
 
 
 def demo(
@@ -225,14 +253,10 @@ def demo(
                    "patients): using it as it is (`--reset` recreates it). Its passwords were "
                    "printed when it was made; `bontrack users set-password USER` sets a new "
                    "one.")
-    if serve_after:
-        import uvicorn
-
-        from bontrack.app import create_app
-
-        typer.echo(f"bontrack on http://{host}:{port}  (API docs at /docs)")
-        uvicorn.run(create_app(url, engine=engine), host=host, port=port, log_level="warning")
     engine.dispose()
+    if serve_after:
+        typer.echo(f"bontrack on http://{host}:{port}  (API docs at /docs)")
+        run_server(url, host=host, port=port)
 
 
 def _seed(sessions: Any, *, patients: int, seed: int, workers: int | None) -> None:

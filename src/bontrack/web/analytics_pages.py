@@ -22,6 +22,7 @@ from bontrack.services.access import Actor, require_role
 from bontrack.services.cache import LRU
 from bontrack.web.charts import outcome_chart
 from bontrack.web.pages import _tx, render, series, signed_in
+from bontrack.web.security import SVG_CSP
 
 #: Clinic figures are reused for this many seconds by the chart and CSV requests that follow
 #: a dashboard page (the page itself always recomputes them).
@@ -63,6 +64,8 @@ def _download(body: bytes, fmt: str, filename: str) -> Response:
     headers = {"Cache-Control": "private, no-cache"}
     if fmt != "svg":
         headers["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    else:
+        headers["Content-Security-Policy"] = SVG_CSP
     return Response(body, media_type=ch.FORMATS[fmt], headers=headers)
 
 

@@ -37,6 +37,7 @@ from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.views import condition_view, patient_view
 from bontrack.store.models import Condition
 from bontrack.web.charts import outcome_svg
+from bontrack.web.security import SVG_CSP
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
@@ -246,7 +247,8 @@ def install_web(app: FastAPI) -> None:
 
             audit.record(s, actor, "read", "chart", patient_id=patient_id)
         return Response(body, media_type="image/svg+xml; charset=utf-8",
-                        headers={"Cache-Control": "private, no-cache"})
+                        headers={"Cache-Control": "private, no-cache",
+                                 "Content-Security-Policy": SVG_CSP})
 
     @app.get("/patients/{patient_id}", include_in_schema=False)
     def patient_page(request: Request, patient_id: int) -> Response:

@@ -490,7 +490,7 @@ class Reader:
         related = code_in(ext_value(res, "relatedness", "valueCodeableConcept"), CS_RELATEDNESS)
         flags = [str(e.get("valueCode")) for e in ext_all(res, "red-flag")]
         if not ext_all(res, "red-flag"):
-            flags = red_flags([term], self.ref.red_flags)  # triage what another system sent
+            flags = red_flags([term], self.ref.triage)  # triage what another system sent
         cycle = None
         for s in res.get("suspectEntity") or []:
             inst = s.get("instance") or {}

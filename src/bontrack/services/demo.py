@@ -541,7 +541,7 @@ def _cycle_rows(clinic_id: int, clinician: int, result: CheckResult, weight: Dec
         side_effects.append({"term": term, "onset": day + timedelta(days=rng.randint(1, 14)),
                              "severity": severity, "serious": serious, "outcome": "recovered",
                              "relatedness": "possibly_related",
-                             "red_flags": red_flags([term], ref.red_flags),
+                             "red_flags": red_flags([term], ref.triage),
                              "reported_by": clinician, "reported_at": signed,
                              "status": "active"})
     weight_row = {"measured_on": day, "weight_kg": weight, "recorded_by": clinician,

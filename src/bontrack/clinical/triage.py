@@ -75,7 +75,9 @@ class _Token:
     stem: str
     start: int
     end: int
-    part: int  # sentence part (negations do not reach across parts)
+    length: int  # letters of the word as written (misspellings are read in longer words)
+    clause: int  # between punctuation: a phrasing's words stand in one clause
+    part: int  # a clause cut at words such as "but": a negation does not reach across parts
     negation: bool = False
 
 
@@ -99,6 +101,7 @@ class _Compiled:
     phrases: list[_Phrase]
     vocabulary: frozenset[str]
     by_length: dict[int, list[str]] = field(default_factory=dict)
+    spellings: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
 
 
 def _fold(word: str) -> str:
@@ -187,34 +190,38 @@ def _compiled(data: TriageData) -> _Compiled:
     return got
 
 
-def _spellings(c: _Compiled, stem: str) -> frozenset[str]:
-    """The phrase words a written word stands for: itself, or a near miss of a phrase word."""
-    if stem in c.vocabulary:
-        return frozenset({stem})
+def _spellings(c: _Compiled, stem: str, length: int) -> frozenset[str]:
+    """The phrase words a written word stands for: itself, and the phrase words it is a near
+    miss of (a misspelling), unless it is a real word listed as not a misspelling."""
+    key = (stem, length)
+    got = c.spellings.get(key)
+    if got is not None:
+        return got
+    found: set[str] = {stem} if stem in c.vocabulary else set()
     f = c.data.matching.fuzzy
-    if len(stem) < f.min_length or stem in c.not_misspellings:
-        return frozenset()
-    edits = f.long_max_edits if len(stem) >= f.long_min_length else f.max_edits
-    found: set[str] = set()
-    for length in range(len(stem) - edits, len(stem) + edits + 1):
-        for word in c.by_length.get(length, ()):
-            if len(word) < f.min_length:
-                continue
-            allowed = f.long_max_edits if len(word) >= f.long_min_length else f.max_edits
-            limit = min(edits, allowed)
-            if DamerauLevenshtein.distance(stem, word, score_cutoff=limit) <= limit:
-                found.add(word)
-    return frozenset(found)
+    if length >= f.min_length and stem not in c.not_misspellings:
+        most = max(f.max_edits, f.long_max_edits)
+        for size in range(len(stem) - most, len(stem) + most + 1):
+            for word in c.by_length.get(size, ()):
+                shorter = min(len(word), len(stem))
+                if len(word) < f.min_stem_length:
+                    continue
+                edits = f.long_max_edits if shorter >= f.long_min_length else f.max_edits
+                if DamerauLevenshtein.distance(stem, word, score_cutoff=edits) <= edits:
+                    found.add(word)
+    got = c.spellings[key] = frozenset(found)
+    return got
 
 
 def _tokens(c: _Compiled, text: str) -> tuple[list[_Token], dict[int, tuple[int, bool]]]:
-    """Content words, and for each sentence part: (its sentence, opens with a carry word)."""
+    """Content words, and for each part: (its sentence, opens with a carry word)."""
     tokens: list[_Token] = []
     parts: dict[int, tuple[int, bool]] = {}
-    part, sentence, fresh = 0, 0, True
+    clause, part, sentence, fresh = 0, 0, 0, True
     for word, start, end in _rewrite(_words(text), c.rewrites):
         if word[0] == "|" or word in c.breakers:
             sentence += word == "||"
+            clause += word[0] == "|"
             if not fresh:
                 part, fresh = part + 1, True
             continue
@@ -222,9 +229,9 @@ def _tokens(c: _Compiled, text: str) -> tuple[list[_Token], dict[int, tuple[int,
             parts[part] = (sentence, word in c.carries and word not in c.negations)
             fresh = False
         if word in c.negations:
-            tokens.append(_Token(_stem(word), start, end, part, negation=True))
+            tokens.append(_Token(_stem(word), start, end, len(word), clause, part, True))
         elif word not in c.ignore:
-            tokens.append(_Token(_stem(word), start, end, part))
+            tokens.append(_Token(_stem(word), start, end, len(word), clause, part))
     return tokens, parts
 
 
@@ -240,8 +247,10 @@ def _find(
     for anchor in positions[phrase.stems[0]]:
         if phrase.exact:
             idx = tuple(range(anchor, anchor + n))
-            if idx[-1] < len(tokens) and all(
-                idx[k] in positions[s] for k, s in enumerate(phrase.stems)
+            if (
+                idx[-1] < len(tokens)
+                and all(idx[k] in positions[s] for k, s in enumerate(phrase.stems))
+                and tokens[idx[-1]].clause == tokens[anchor].clause
             ):
                 found.append(idx)
             continue
@@ -253,7 +262,7 @@ def _find(
             for p in cands[lo:]:
                 if p > anchor + width - 1:
                     break
-                if p not in chosen and tokens[p].part == tokens[anchor].part:
+                if p not in chosen and tokens[p].clause == tokens[anchor].clause:
                     best = p
                     break
             if best is None:
@@ -285,7 +294,7 @@ def triage(text: str, data: TriageData) -> TriageResult:
     tokens, parts = _tokens(c, text)
     positions: dict[str, list[int]] = {}
     for i, t in enumerate(tokens):
-        for s in _spellings(c, t.stem):
+        for s in _spellings(c, t.stem, t.length):
             positions.setdefault(s, []).append(i)
     negated_parts = {t.part for t in tokens if t.negation}
     carried = {

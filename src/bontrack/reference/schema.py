@@ -316,9 +316,11 @@ class RedFlag(Cited):
 
 class FuzzySpelling(Strict):
     """How far a written word may be from a phrase word and still match it (edits, as
-    Damerau-Levenshtein distance between word stems)."""
+    Damerau-Levenshtein distance between word stems): words of ``min_length`` letters or
+    more, against phrase words whose stem has ``min_stem_length`` letters or more."""
 
     min_length: int = Field(ge=3)
+    min_stem_length: int = Field(ge=3)
     max_edits: int = Field(ge=0, le=3)
     long_min_length: int = Field(ge=3)
     long_max_edits: int = Field(ge=0, le=3)

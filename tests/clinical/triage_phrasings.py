@@ -237,7 +237,7 @@ PHRASINGS: list[tuple[str, str, set[str]]] = [
     ("can't pee", Q, {"bladder_control"}),
     ("drooling more", Q, {"swallowing"}),
     ("lump in my throat", Q, {"swallowing"}),
-    # -- not urgent -----------------------------------------------------------------------------------
+    # -- not urgent ------------------------------------------------------------------------------
     ("sore arm", N, set()),
     ("a little bruise where the needle went in", N, set()),
     ("bruising at the injection site", N, set()),

@@ -181,8 +181,8 @@ PHRASINGS: list[tuple[str, str, set[str]]] = [
     ("throat feels tight", U, {"allergic_reaction"}),
     ("face is swollen", U, {"allergic_reaction"}),
     ("swelling of my face", U, {"allergic_reaction"}),
-    ("wheezing", U, {"allergic_reaction"}),
-    ("weezing a lot", U, {"allergic_reaction"}),
+    ("wheezing", U, {"allergic_reaction", "breathing"}),
+    ("weezing a lot", U, {"allergic_reaction", "breathing"}),
     ("I fainted", U, {"allergic_reaction"}),
     ("feel faint", U, {"allergic_reaction"}),
     ("passed out after the injection", U, {"allergic_reaction"}),
@@ -193,13 +193,14 @@ PHRASINGS: list[tuple[str, str, set[str]]] = [
     ("urticaria", U, {"allergic_reaction"}),
     ("swolen lips", U, {"allergic_reaction"}),
     ("Signs of a serious allergic reaction: hives, swelling of the face, lips, tongue or "
-     "throat, wheezing, or feeling faint", U, {"allergic_reaction"}),
+     "throat, wheezing, or feeling faint", U, {"allergic_reaction", "breathing"}),
     # -- several at once --------------------------------------------------------------------------
     ("blurry vision and drooping eyelid", U, {"vision", "drooping_eyelids"}),
     ("cant swallow or breathe properly", U, {"swallowing", "breathing"}),
     ("slurred speech, double vision, weak all over", U,
      {"speech", "vision", "generalised_weakness"}),
-    ("hives and my tongue is swollen and I'm wheezing", U, {"allergic_reaction"}),
+    ("hives and my tongue is swollen and I'm wheezing", U,
+     {"allergic_reaction", "breathing"}),
     ("voice hoarse and trouble swallowing", U, {"speech", "swallowing"}),
     ("mum has droopy eyelids and is choking on drinks", U, {"drooping_eyelids", "swallowing"}),
     # -- a red flag elsewhere wins over a negation ----------------------------------------------

@@ -179,6 +179,7 @@ def _compile(data: TriageData) -> _Compiled:
 
 
 _CACHE: dict[int, _Compiled] = {}
+_MAX_SPELLINGS = 200_000
 
 
 def _compiled(data: TriageData) -> _Compiled:
@@ -209,6 +210,8 @@ def _spellings(c: _Compiled, stem: str, length: int) -> frozenset[str]:
                 edits = f.long_max_edits if shorter >= f.long_min_length else f.max_edits
                 if DamerauLevenshtein.distance(stem, word, score_cutoff=edits) <= edits:
                     found.add(word)
+    if len(c.spellings) > _MAX_SPELLINGS:  # a long-running server sees endless new words
+        c.spellings.clear()
     got = c.spellings[key] = frozenset(found)
     return got
 

@@ -194,6 +194,14 @@ PHRASINGS: list[tuple[str, str, set[str]]] = [
     ("swolen lips", U, {"allergic_reaction"}),
     ("Signs of a serious allergic reaction: hives, swelling of the face, lips, tongue or "
      "throat, wheezing, or feeling faint", U, {"allergic_reaction", "breathing"}),
+    ("everything looks double", U, {"vision"}),
+    ("can't hold my wee", U, {"bladder_control"}),
+    ("it hurts to swallow", U, {"swallowing"}),
+    ("I feel like I can't get enough air", U, {"breathing"}),
+    ("lids are heavy", U, {"drooping_eyelids"}),
+    ("tongue feels thick", U, {"allergic_reaction"}),
+    ("my son is choking on his food", U, {"swallowing"}),
+    ("I can hardly swallow", U, {"swallowing"}),
     # -- several at once --------------------------------------------------------------------------
     ("blurry vision and drooping eyelid", U, {"vision", "drooping_eyelids"}),
     ("cant swallow or breathe properly", U, {"swallowing", "breathing"}),
@@ -238,6 +246,9 @@ PHRASINGS: list[tuple[str, str, set[str]]] = [
     ("can't pee", Q, {"bladder_control"}),
     ("drooling more", Q, {"swallowing"}),
     ("lump in my throat", Q, {"swallowing"}),
+    ("feels like something stuck in my throat", Q, {"swallowing"}),
+    ("my eye is closing by itself", Q, {"drooping_eyelids"}),
+    ("problems with my bladder", Q, {"bladder_control"}),
     # -- not urgent ------------------------------------------------------------------------------
     ("sore arm", N, set()),
     ("a little bruise where the needle went in", N, set()),

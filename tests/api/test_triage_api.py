@@ -84,3 +84,26 @@ def test_clinic_list_is_for_the_clinic_staff_only(api):
     assert api.get("pat", "/api/v1/clinic/reports").status_code == 403
     assert api.get("doc_b", "/api/v1/clinic/reports").json()["items"] == []
     assert len(api.get("admin", "/api/v1/clinic/reports").json()["items"]) == 1
+
+
+def test_an_older_red_flag_stays_on_the_list_behind_many_newer_reports(api):
+    from datetime import UTC, date, datetime, timedelta
+
+    from bontrack.store.db import make_engine, session_factory, transaction
+    from bontrack.store.models import SideEffect
+
+    p, doc = api.ids["p1"], api.ids["doc"]
+    engine = make_engine(api.url)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with transaction(session_factory(engine)) as s:
+        s.add(SideEffect(patient_id=p, term="hives", onset=date(2026, 1, 1), severity="mild",
+                         red_flags=["allergic_reaction"], triage_level="urgent",
+                         reported_by=doc, reported_at=start))
+        s.add_all(SideEffect(patient_id=p, term="sore arm", onset=date(2026, 1, 2),
+                             severity="mild", red_flags=[], triage_level="not_urgent",
+                             reported_by=doc, reported_at=start + timedelta(days=1, minutes=i))
+                  for i in range(201))
+    engine.dispose()
+    items = api.get("doc", "/api/v1/clinic/reports").json()["items"]
+    assert items[0]["words"] == "hives" and items[0]["level"] == "urgent"
+    assert len(items) == 201

@@ -342,11 +342,17 @@ def clinic_reports(session: Session, actor: Actor, limit: int = 200) -> list[dic
     words are a red flag or unclear. Urgent first, then unclear (the clinic calls back),
     then the rest; newest first within each."""
     require_role(actor, ("admin", "clinician", "nurse"), "see the clinic's side effects")
-    ses = session.execute(
-        select(SideEffect, Patient).join(Patient, Patient.id == SideEffect.patient_id)
-        .where(Patient.clinic_id == actor.clinic_id, SideEffect.status == "active")
-        .order_by(SideEffect.reported_at.desc(), SideEffect.id.desc()).limit(limit)
-    ).all()
+    def side_effects(*where: Any) -> list[Any]:
+        return list(session.execute(
+            select(SideEffect, Patient).join(Patient, Patient.id == SideEffect.patient_id)
+            .where(Patient.clinic_id == actor.clinic_id, SideEffect.status == "active", *where)
+            .order_by(SideEffect.reported_at.desc(), SideEffect.id.desc()).limit(limit)
+        ).all())
+
+    # the newest reports, and every recent urgent or unclear one even if older than those
+    ses = {se.id: (se, p) for se, p in side_effects()}
+    for se, p in side_effects(SideEffect.triage_level.in_(("urgent", "unclear"))):
+        ses.setdefault(se.id, (se, p))
     diary = session.execute(
         select(DiaryEntry, Patient).join(Patient, Patient.id == DiaryEntry.patient_id)
         .where(Patient.clinic_id == actor.clinic_id, DiaryEntry.status == "active",
@@ -354,7 +360,7 @@ def clinic_reports(session: Session, actor: Actor, limit: int = 200) -> list[dic
         .order_by(DiaryEntry.created_at.desc(), DiaryEntry.id.desc()).limit(limit)
     ).all()
     out: list[dict[str, Any]] = []
-    for se, p in ses:
+    for se, p in ses.values():
         out.append(_report("side_effect", se.id, p, se.reported_at, se.term, se.severity,
                            se.serious, list(se.red_flags or []), se.triage))
     for d, p in diary:
@@ -365,7 +371,7 @@ def clinic_reports(session: Session, actor: Actor, limit: int = 200) -> list[dic
     out.sort(key=lambda r: LEVEL_RANK[r["level"]])  # stable: newest first within a level
     audit.record(session, actor, "read", "side_effect",
                  detail=f"clinic list n={len(out)} (side effects and diary)")
-    return out[: 2 * limit]
+    return out
 
 
 def _report(kind: str, rid: int, p: Patient, at: datetime, words: str, severity: str | None,

@@ -30,6 +30,8 @@ def upgrade() -> None:
                                    server_default="[]"))
         batch.add_column(sa.Column("triage_level", sa.String(12), nullable=True))
         batch.add_column(sa.Column("triage", sa.JSON(), nullable=True))
+    op.create_index("ix_side_effects_triage_level", "side_effects", ["triage_level"])
+    op.create_index("ix_diary_entries_triage_level", "diary_entries", ["triage_level"])
     _triage_existing()
 
 
@@ -81,6 +83,8 @@ def _triage_existing() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_diary_entries_triage_level", "diary_entries")
+    op.drop_index("ix_side_effects_triage_level", "side_effects")
     with op.batch_alter_table("diary_entries") as batch:
         batch.drop_column("triage")
         batch.drop_column("triage_level")

@@ -27,6 +27,7 @@ from bontrack import __version__
 from bontrack.api.limits import BodyLimit, BodyTooLarge
 from bontrack.api.outputs import (
     ERRORS,
+    ClinicReportsOut,
     ConditionOut,
     CycleOut,
     CycleWithRevisionsOut,
@@ -40,6 +41,7 @@ from bontrack.api.outputs import (
     SideEffectOut,
     TimelineOut,
     TokenOut,
+    TriageOut,
     WeightOut,
     answers,
     page_of,
@@ -74,8 +76,10 @@ from bontrack.services.schemas import (
     SideEffectIn,
     SignIn,
     TokenIn,
+    TriageIn,
     WeightIn,
 )
+from bontrack.services.triage import triage_text
 from bontrack.services.views import (
     condition_view,
     cycle_view,
@@ -363,6 +367,23 @@ def install_routes(app: FastAPI) -> None:
         _, doc = check_document(plan, where="plan", ref=_state(request).ref)
         return JSONResponse(doc)
 
+    @app.post(f"{v1}/triage", tags=["triage"], responses=answers(TriageOut))
+    def triage_report(body: TriageIn, request: Request, token: TokenDep) -> JSONResponse:
+        """The triage contract (docs/triage.md): what a patient wrote in, urgent / unclear /
+        not urgent out, with the red flags, the words that matched and the advice."""
+        with tx(request) as s:
+            accounts.actor_for_token(s, token)
+        return JSONResponse(triage_text(body.text, _state(request).ref))
+
+    @app.get(f"{v1}/clinic/reports", tags=["triage"], responses=answers(ClinicReportsOut))
+    def clinic_reports(request: Request, token: TokenDep) -> JSONResponse:
+        """The clinic's list of patients' reports: side effects and diary entries with a
+        red flag or an unclear mention; urgent first, then unclear, newest first within."""
+        with authed(request, token) as (s, actor):
+            rows = records.clinic_reports(s, actor)
+        return JSONResponse({"items": [{**r, "reported_at": r["reported_at"].isoformat()}
+                                       for r in rows]})
+
     # -- patients ------------------------------------------------------------------------
     @app.post(f"{v1}/patients", tags=["patients"], status_code=201,
                responses=answers(PatientOut, 201))
@@ -479,7 +500,8 @@ def install_routes(app: FastAPI) -> None:
     def add_diary(patient_id: int, body: DiaryIn, request: Request, token: TokenDep
                   ) -> JSONResponse:
         with authed(request, token) as (s, actor):
-            out = diary_view(records.add_diary(s, actor, patient_id, body))
+            out = diary_view(records.add_diary(s, actor, patient_id, body,
+                                               _state(request).ref))
         return JSONResponse(out, status_code=201)
 
     # -- cycles --------------------------------------------------------------------------

@@ -159,6 +159,47 @@ class GoalOut(Out):
     version: int
 
 
+class TriageFlagOut(Out):
+    id: str
+    matched: str
+    source: str
+    reason: Literal["negated", "vague"] | None = None
+
+
+class TriageOut(Out):
+    """The triage contract's result (docs/triage.md): ``urgent``, ``flags``, ``advice``,
+    ``unclear``; ``level``, ``possible`` and ``reference_version`` extend it."""
+
+    urgent: bool
+    flags: list[TriageFlagOut]
+    advice: str
+    unclear: bool
+    level: Literal["urgent", "unclear", "not_urgent"]
+    possible: list[TriageFlagOut]
+    reference_version: str | None
+
+
+class ClinicReportOut(Out):
+    """One line of the clinic's list: a side effect or a diary entry, with its triage."""
+
+    kind: Literal["side_effect", "diary"]
+    id: int
+    patient_id: int
+    patient_name: str
+    mrn: str
+    reported_at: str
+    words: str
+    severity: str | None
+    serious: bool
+    level: Literal["urgent", "unclear", "not_urgent"]
+    red_flags: list[str]
+    possible: list[str]
+
+
+class ClinicReportsOut(Out):
+    items: list[ClinicReportOut]
+
+
 class SideEffectOut(Out):
     id: int
     patient_id: int
@@ -171,6 +212,7 @@ class SideEffectOut(Out):
     relatedness: str
     red_flags: list[str]
     urgent: bool
+    triage: TriageOut
     reported_at: str | None
     status: str
 
@@ -184,6 +226,9 @@ class DiaryOut(Out):
     pain: int | None
     side_effects: str
     note: str
+    red_flags: list[str]
+    urgent: bool
+    triage: TriageOut
     status: str
 
 

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from bontrack import __version__
-from bontrack.cli import fhir_commands, store_commands
+from bontrack.cli import fhir_commands, store_commands, triage_command
 from bontrack.cli.documents import read_document
 from bontrack.cli.reference import app as reference_app
 from bontrack.cli.render import print_report
@@ -43,6 +43,7 @@ app.command()(store_commands.serve)
 app.command()(store_commands.demo)
 app.command()(store_commands.backup)
 app.command()(store_commands.restore)
+app.command(name="triage")(triage_command.triage)
 
 EXIT_STOP = 1
 EXIT_ERROR = 2

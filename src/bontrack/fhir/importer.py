@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.scales import ScaleError, read_value
-from bontrack.clinical.triage import red_flags
 from bontrack.fhir.codes import (
     AE_OUTCOMES,
     CS_GUIDANCE,
@@ -61,6 +60,7 @@ from bontrack.fhir.writing import Imported, Plan, write
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import Actor
+from bontrack.services.triage import triage_texts
 from bontrack.store.models import (
     Condition,
     Cycle,
@@ -488,9 +488,10 @@ class Reader:
                                               "org/CodeSystem/adverse-event-outcome") or "",
                                       "unknown")
         related = code_in(ext_value(res, "relatedness", "valueCodeableConcept"), CS_RELATEDNESS)
+        doc = triage_texts([term], self.ref)  # triage what another system sent
         flags = [str(e.get("valueCode")) for e in ext_all(res, "red-flag")]
         if not ext_all(res, "red-flag"):
-            flags = red_flags([term], self.ref.red_flags)  # triage what another system sent
+            flags = [f["id"] for f in doc["flags"]]
         cycle = None
         for s in res.get("suspectEntity") or []:
             inst = s.get("instance") or {}
@@ -504,7 +505,8 @@ class Reader:
         self.plan.children[pkey].append((key, SideEffect(
             term=term[:200], onset=as_day(res.get("date"), "date"), severity=severity,
             serious=serious, outcome=outcome, relatedness=related or "unknown",
-            red_flags=flags, reported_by=self.user(res.get("recorder"), f"{key} recorder")
+            red_flags=flags, triage_level="urgent" if flags else doc["level"], triage=doc,
+            reported_by=self.user(res.get("recorder"), f"{key} recorder")
             if res.get("recorder") else self.actor.user_id,
             reported_at=as_instant(res["recordedDate"], "recordedDate")
             if res.get("recordedDate") else audit.now(), status=status), cycle))
@@ -521,8 +523,11 @@ class Reader:
             answers[item.get("linkId", f"item[{i}]")] = value
         if "entry-date" not in answers:
             raise Refusal("item", "the diary entry's day (linkId entry-date) is missing")
+        doc = triage_texts([v for v in (answers.get("side-effects"), answers.get("note"))
+                            if isinstance(v, str)], self.ref)
         self.plan.children[pkey].append((key, DiaryEntry(
             entry_date=as_day(answers["entry-date"], "item[entry-date]"),
+            red_flags=[f["id"] for f in doc["flags"]], triage_level=doc["level"], triage=doc,
             spasm_frequency=answers.get("spasm-frequency"),
             spasm_intensity=answers.get("spasm-intensity"), pain=answers.get("pain"),
             side_effects=answers.get("side-effects") or "", note=answers.get("note") or "",

@@ -23,6 +23,7 @@ from bontrack.reference.schema import (
     Muscle,
     Product,
     RedFlag,
+    TriageData,
 )
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -44,6 +45,7 @@ class Reference:
     muscles: Mapping[str, Muscle]
     conditions: Mapping[str, ConditionFlag]
     red_flags: Sequence[RedFlag]
+    triage: TriageData
     drug_classes: Mapping[str, DrugClass]
     _product_names: Mapping[str, str] = field(repr=False)
     _indication_names: Mapping[str, str] = field(repr=False)
@@ -62,7 +64,7 @@ class Reference:
         indications: Sequence[Indication],
         muscles: Sequence[Muscle],
         conditions: Sequence[ConditionFlag],
-        red_flags: Sequence[RedFlag],
+        triage: TriageData,
         drug_classes: Sequence[DrugClass],
         products: Sequence[Product],
     ) -> Reference:
@@ -87,7 +89,8 @@ class Reference:
             indications=MappingProxyType({i.id: i for i in indications}),
             muscles=MappingProxyType({m.id: m for m in muscles}),
             conditions=MappingProxyType({c.id: c for c in conditions}),
-            red_flags=tuple(red_flags),
+            red_flags=tuple(triage.red_flags),
+            triage=triage,
             drug_classes=MappingProxyType(classes),
             _product_names=MappingProxyType(prod_names),
             _indication_names=MappingProxyType(ind_names),

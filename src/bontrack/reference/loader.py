@@ -26,7 +26,9 @@ from bontrack.reference.schema import (
     MetaFile,
     MuscleFile,
     ProductFile,
+    RedFlagFile,
     SafetyFile,
+    TriageData,
 )
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -90,16 +92,23 @@ def load_reference(data_dir: Path | None = None) -> Reference:
     """Read, validate and cross-check every reference file under ``data_dir``."""
     base = data_dir or DATA_DIR
     meta = _validate(MetaFile, _read_yaml(base / "meta.yaml"), base / "meta.yaml")
-    ind_path, mus_path, saf_path = (
+    ind_path, mus_path, saf_path, red_path = (
         base / "indications.yaml",
         base / "muscles.yaml",
         base / "safety.yaml",
+        base / "red_flags.yaml",
     )
     indications = _validate(IndicationFile, _read_yaml(ind_path), ind_path)
     muscles = _validate(MuscleFile, _read_yaml(mus_path), mus_path)
     safety = _validate(SafetyFile, _read_yaml(saf_path), saf_path)
+    red = _validate(RedFlagFile, _read_yaml(red_path), red_path)
     documents: dict[str, Document] = {}
-    for model, path in ((indications, ind_path), (muscles, mus_path), (safety, saf_path)):
+    for model, path in (
+        (indications, ind_path),
+        (muscles, mus_path),
+        (safety, saf_path),
+        (red, red_path),
+    ):
         _check_sources(model, model.documents, path)
         _merge_documents(documents, model.documents, path)
 
@@ -120,7 +129,7 @@ def load_reference(data_dir: Path | None = None) -> Reference:
         indications=indications.indications,
         muscles=muscles.muscles,
         conditions=safety.conditions,
-        red_flags=safety.red_flags,
+        triage=TriageData(advice=red.advice, matching=red.matching, red_flags=red.red_flags),
         drug_classes=safety.drug_classes,
         products=[pf.product for pf, _ in products],
     )

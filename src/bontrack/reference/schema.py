@@ -298,11 +298,75 @@ class ConditionFlag(Strict):
     synonyms: list[str] = Field(default_factory=list)
 
 
+class Citation(Cited):
+    """A further source for the same entry (e.g. the patient wording of a label warning)."""
+
+
 class RedFlag(Cited):
+    """A symptom that needs urgent care, with the words patients use for it: ``phrases``
+    mean it (urgent); ``vague`` words may mean it (unclear: the clinic calls back)."""
+
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     plain_language: str
-    terms: list[str] = Field(min_length=1)
+    phrases: list[str] = Field(min_length=1)
+    vague: list[str] = Field(default_factory=list)
+    also_cited: list[Citation] = Field(default_factory=list)
+
+
+class FuzzySpelling(Strict):
+    """How far a written word may be from a phrase word and still match it (edits, as
+    Damerau-Levenshtein distance between word stems): words of ``min_length`` letters or
+    more, against phrase words whose stem has ``min_stem_length`` letters or more."""
+
+    min_length: int = Field(ge=3)
+    min_stem_length: int = Field(ge=3)
+    max_edits: int = Field(ge=0, le=3)
+    long_min_length: int = Field(ge=3)
+    long_max_edits: int = Field(ge=0, le=3)
+
+
+class TriageMatching(Strict):
+    """How patients' words are read: see docs/triage.md."""
+
+    ignore_words: list[str]
+    max_extra_words: int = Field(ge=0, le=10)
+    rewrites: dict[str, str]
+    negations: list[str] = Field(min_length=1)
+    negation_scope_words: int = Field(ge=1, le=10)
+    clause_breakers: list[str]
+    negation_carries: list[str]
+    fuzzy: FuzzySpelling
+    not_misspellings: list[str] = Field(default_factory=list)
+
+
+class TriageAdvice(Strict):
+    """The message a patient sees; ``urgent`` may name the symptoms with ``{symptoms}``."""
+
+    urgent: str = Field(min_length=10)
+    unclear: str = Field(min_length=10)
+    not_urgent: str = Field(min_length=10)
+
+
+class TriageData(Strict):
+    """Everything the triage rule reads: red flags, their wording, advice and matching."""
+
+    advice: TriageAdvice
+    matching: TriageMatching
+    red_flags: list[RedFlag] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> TriageData:
+        ids = [f.id for f in self.red_flags]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"red flag id listed twice: {', '.join(dup)}")
+        return self
+
+
+class RedFlagFile(TriageData):
+    schema_version: Literal[1]
+    documents: dict[str, Document]
 
 
 class DrugClass(Cited):
@@ -318,7 +382,6 @@ class SafetyFile(Strict):
     schema_version: Literal[1]
     documents: dict[str, Document]
     conditions: list[ConditionFlag]
-    red_flags: list[RedFlag]
     drug_classes: list[DrugClass] = Field(default_factory=list)
 
 

@@ -41,12 +41,12 @@ from bontrack.clinical.plan import Injection as PlanInjection
 from bontrack.clinical.plan import PastTreatment, Plan
 from bontrack.clinical.plan import Patient as PlanPatient
 from bontrack.clinical.plan import Vial as PlanVial
-from bontrack.clinical.triage import red_flags
 from bontrack.reference import Reference, default_reference
 from bontrack.reference.schema import LabelEntry
 from bontrack.services import accounts, audit
 from bontrack.services.cycles import child_rows
 from bontrack.services.passwords import password_problem
+from bontrack.services.triage import triage_texts
 from bontrack.store.bulk import insert_rows, new_ids
 from bontrack.store.db import transaction
 from bontrack.store.models import (
@@ -128,6 +128,17 @@ SIDE_EFFECTS = (("injection site pain", "mild", False), ("bruising at the inject
                 "mild", False), ("neck pain", "mild", False), ("flu-like symptoms", "mild",
                 False), ("muscle weakness", "moderate", False), ("headache", "mild", False))
 RED_FLAG_EFFECT = ("difficulty swallowing (dysphagia)", "moderate", True)
+_TRIAGED: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def _triaged(term: str, ref: Reference) -> dict[str, Any]:
+    """The triage columns of a demo side effect (the same few terms: triaged once each)."""
+    key = (term, ref.version)
+    if key not in _TRIAGED:
+        doc = triage_texts([term], ref)
+        _TRIAGED[key] = {"red_flags": [f["id"] for f in doc["flags"]],
+                         "triage_level": doc["level"], "triage": doc}
+    return _TRIAGED[key]
 
 
 @dataclass
@@ -569,7 +580,7 @@ def _cycle_rows(clinic_id: int, clinician: int, result: CheckResult, weight: Dec
         side_effects.append({"term": term, "onset": day + timedelta(days=rng.randint(1, 14)),
                              "severity": severity, "serious": serious, "outcome": "recovered",
                              "relatedness": "possibly_related",
-                             "red_flags": red_flags([term], ref.red_flags),
+                             **_triaged(term, ref),
                              "reported_by": clinician, "reported_at": signed,
                              "status": "active"})
     weight_row = {"measured_on": day, "weight_kg": weight, "recorded_by": clinician,

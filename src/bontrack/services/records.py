@@ -4,16 +4,15 @@ the same transaction."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.scales import ScaleError, read_value
-from bontrack.clinical.triage import red_flags
 from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound, VersionMismatch
 from bontrack.reference import Reference
 from bontrack.services import audit
@@ -34,6 +33,7 @@ from bontrack.services.schemas import (
     SideEffectIn,
     WeightIn,
 )
+from bontrack.services.triage import LEVEL_RANK, level_of, triage_texts
 from bontrack.store.models import (
     Condition,
     Cycle,
@@ -303,42 +303,81 @@ def add_side_effect(session: Session, actor: Actor, patient_id: int, body: SideE
     else:
         can_write_clinical(actor, patient, "record side effects")
     _own_cycle(session, patient, body.cycle_id)
+    doc = triage_texts([body.term], ref)
     se = SideEffect(patient_id=patient.id, cycle_id=body.cycle_id, term=body.term,
                     onset=body.onset, severity=body.severity, serious=body.serious,
                     outcome=body.outcome, relatedness=body.relatedness,
-                    red_flags=red_flags([body.term], ref.red_flags),
-                    reported_by=actor.user_id, reported_at=audit.now(), status="active")
+                    red_flags=[f["id"] for f in doc["flags"]], triage_level=doc["level"],
+                    triage=doc, reported_by=actor.user_id, reported_at=audit.now(),
+                    status="active")
     session.add(se)
     session.flush()
     audit.record(session, actor, "create", "side_effect", se.id, patient.id)
     return se
 
 
-def add_diary(session: Session, actor: Actor, patient_id: int, body: DiaryIn) -> DiaryEntry:
+def add_diary(session: Session, actor: Actor, patient_id: int, body: DiaryIn,
+              ref: Reference) -> DiaryEntry:
+    """A diary entry; what the patient wrote (side effects and note) is triaged like a
+    side-effect report, and a red flag or an unclear mention reaches the clinic's list."""
     patient = get_patient(session, actor, patient_id, audit_read=False)
     if actor.role != "patient" or actor.patient_id != patient.id:
         raise AccessDenied("only the patient writes their diary", entity="diary",
                            patient_id=patient.id)
+    doc = triage_texts([body.side_effects, body.note], ref)
     d = DiaryEntry(patient_id=patient.id, entry_date=body.entry_date,
                    spasm_frequency=body.spasm_frequency, spasm_intensity=body.spasm_intensity,
                    pain=body.pain, side_effects=body.side_effects, note=body.note,
-                   created_by=actor.user_id, created_at=audit.now(), status="active")
+                   red_flags=[f["id"] for f in doc["flags"]], triage_level=doc["level"],
+                   triage=doc, created_by=actor.user_id, created_at=audit.now(),
+                   status="active")
     session.add(d)
     session.flush()
     audit.record(session, actor, "create", "diary", d.id, patient.id)
     return d
 
 
-def clinic_side_effects(session: Session, actor: Actor, limit: int = 200
-                        ) -> list[tuple[SideEffect, Patient]]:
-    """The clinic's recent side-effect reports, red flags first, then newest first."""
+def clinic_reports(session: Session, actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
+    """The clinic's list of what patients reported: side effects, and diary entries whose
+    words are a red flag or unclear. Urgent first, then unclear (the clinic calls back),
+    then the rest; newest first within each."""
     require_role(actor, ("admin", "clinician", "nurse"), "see the clinic's side effects")
-    rows = session.execute(
-        select(SideEffect, Patient).join(Patient, Patient.id == SideEffect.patient_id)
-        .where(Patient.clinic_id == actor.clinic_id, SideEffect.status == "active")
-        .order_by(SideEffect.reported_at.desc(), SideEffect.id.desc()).limit(limit)
+    def side_effects(*where: Any) -> list[Any]:
+        return list(session.execute(
+            select(SideEffect, Patient).join(Patient, Patient.id == SideEffect.patient_id)
+            .where(Patient.clinic_id == actor.clinic_id, SideEffect.status == "active", *where)
+            .order_by(SideEffect.reported_at.desc(), SideEffect.id.desc()).limit(limit)
+        ).all())
+
+    # the newest reports, and every recent urgent or unclear one even if older than those
+    ses = {se.id: (se, p) for se, p in side_effects()}
+    for se, p in side_effects(SideEffect.triage_level.in_(("urgent", "unclear"))):
+        ses.setdefault(se.id, (se, p))
+    diary = session.execute(
+        select(DiaryEntry, Patient).join(Patient, Patient.id == DiaryEntry.patient_id)
+        .where(Patient.clinic_id == actor.clinic_id, DiaryEntry.status == "active",
+               DiaryEntry.triage_level.in_(("urgent", "unclear")))
+        .order_by(DiaryEntry.created_at.desc(), DiaryEntry.id.desc()).limit(limit)
     ).all()
-    out = [(se, p) for se, p in rows]
-    out.sort(key=lambda r: (not r[0].red_flags,))  # stable: keeps newest first within
-    audit.record(session, actor, "read", "side_effect", detail=f"clinic list n={len(out)}")
+    out: list[dict[str, Any]] = []
+    for se, p in ses.values():
+        out.append(_report("side_effect", se.id, p, se.reported_at, se.term, se.severity,
+                           se.serious, list(se.red_flags or []), se.triage))
+    for d, p in diary:
+        words = "; ".join(t for t in (d.side_effects, d.note) if t)
+        out.append(_report("diary", d.id, p, d.created_at, words, None, False,
+                           list(d.red_flags or []), d.triage))
+    out.sort(key=lambda r: r["reported_at"], reverse=True)
+    out.sort(key=lambda r: LEVEL_RANK[r["level"]])  # stable: newest first within a level
+    audit.record(session, actor, "read", "side_effect",
+                 detail=f"clinic list n={len(out)} (side effects and diary)")
     return out
+
+
+def _report(kind: str, rid: int, p: Patient, at: datetime, words: str, severity: str | None,
+            serious: bool, flags: list[str], doc: dict[str, Any] | None) -> dict[str, Any]:
+    level = "urgent" if flags else level_of(doc, flags)
+    possible = [f["id"] for f in (doc or {}).get("possible", [])]
+    return {"kind": kind, "id": rid, "patient_id": p.id, "patient_name": p.display_name,
+            "mrn": p.mrn, "reported_at": at, "words": words, "severity": severity,
+            "serious": serious, "level": level, "red_flags": flags, "possible": possible}

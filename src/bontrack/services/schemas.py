@@ -167,6 +167,13 @@ class DiaryIn(In):
     note: Text = ""
 
 
+class TriageIn(In):
+    """What a patient or caregiver wrote, in their own words (one report)."""
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=20_000), _printable("\n\r\t")]
+
+
 class TokenIn(In):
     # a password is exactly what was typed: spaces at either end are part of it
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)

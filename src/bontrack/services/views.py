@@ -105,14 +105,27 @@ def side_effect_view(s: SideEffect) -> dict[str, Any]:
             "onset": _d(s.onset), "severity": s.severity, "serious": s.serious,
             "outcome": s.outcome, "relatedness": s.relatedness,
             "red_flags": list(s.red_flags or []), "urgent": bool(s.red_flags),
+            "triage": _triage(s.triage, s.red_flags),
             "reported_at": _d(s.reported_at), "status": s.status}
+
+
+def _triage(doc: dict[str, Any] | None, red_flags: list[str] | None) -> dict[str, Any]:
+    """The stored triage result; a record made before results were stored gets one built
+    from its red flags (its words matched then, not now: ``matched`` is empty)."""
+    if doc:
+        return doc
+    flags = [{"id": f, "matched": "", "source": ""} for f in red_flags or []]
+    return {"urgent": bool(flags), "flags": flags, "advice": "", "unclear": False,
+            "level": "urgent" if flags else "not_urgent", "possible": [],
+            "reference_version": None}
 
 
 def diary_view(d: DiaryEntry) -> dict[str, Any]:
     return {"id": d.id, "patient_id": d.patient_id, "entry_date": _d(d.entry_date),
             "spasm_frequency": d.spasm_frequency, "spasm_intensity": d.spasm_intensity,
             "pain": d.pain, "side_effects": d.side_effects, "note": d.note,
-            "status": d.status}
+            "red_flags": list(d.red_flags or []), "urgent": bool(d.red_flags),
+            "triage": _triage(d.triage, d.red_flags), "status": d.status}
 
 
 def user_view(u: User) -> dict[str, Any]:

@@ -305,6 +305,10 @@ class SideEffect(Base):
     outcome: Mapped[str] = mapped_column(String(40), default="unknown")
     relatedness: Mapped[str] = mapped_column(String(40), default="unknown")
     red_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: the triage of the term (services/triage.py): urgent, unclear or not_urgent, and the
+    #: full result (flags, matched words, advice, reference version)
+    triage_level: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
+    triage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     reported_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(20), default="active")
@@ -321,6 +325,10 @@ class DiaryEntry(Base):
     pain: Mapped[int | None] = mapped_column(Integer, nullable=True)
     side_effects: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    #: the triage of what the patient wrote (side effects and note), as for side effects
+    red_flags: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    triage_level: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
+    triage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(20), default="active")

@@ -136,19 +136,29 @@ def install_record_pages(app: FastAPI) -> None:
                                              SideEffectIn.model_validate(data), ref(request))
             except (ValidationError, InvalidRecord) as err:
                 return side_effect_form(request, s, actor, patient_id, form_error(err), 422)
-            last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id)
-                             .order_by(Cycle.date.desc()).limit(1)).first()
-            urgent, term = bool(se.red_flags), se.term
-        if urgent:
-            return render(request, "urgent.html", actor=actor, term=term, patient_id=patient_id,
-                          product=last.product if last else None)
-        return RedirectResponse(f"/patients/{patient_id}", status_code=303)
+            doc, term = se.triage or {}, se.term
+            answer = triage_answer(request, s, actor, patient_id, doc, term,
+                                   f"/patients/{patient_id}")
+        return answer or RedirectResponse(f"/patients/{patient_id}", status_code=303)
+
+    def triage_answer(request: Request, s: Any, actor: Any, patient_id: int,
+                      doc: dict[str, Any], words: str, back: str) -> Response | None:
+        """What the patient sees after writing: the urgent message for a red flag, the
+        call-back message when unclear; None (go on) when not urgent."""
+        if doc.get("level") not in ("urgent", "unclear"):
+            return None
+        last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id,
+                                             Cycle.status != "entered_in_error")
+                         .order_by(Cycle.date.desc()).limit(1)).first()
+        return render(request, "urgent.html", actor=actor, term=words, triage=doc,
+                      patient_id=patient_id, back=back,
+                      product=last.product if last else None)
 
     @app.get("/side-effects", include_in_schema=False)
     def clinic_side_effects(request: Request) -> Response:
         with _tx(request) as s:
             actor = signed_in(request, s)
-            rows = records.clinic_side_effects(s, actor)
+            rows = records.clinic_reports(s, actor)
             return render(request, "side_effects.html", actor=actor, rows=rows)
 
     # -- diary ---------------------------------------------------------------------------
@@ -172,11 +182,14 @@ def install_record_pages(app: FastAPI) -> None:
         data = {k: _opt(form.get(k)) for k in ("entry_date", "spasm_frequency",
                                                  "spasm_intensity", "pain", "side_effects",
                                                  "note")}
+        back = f"/patients/{patient_id}/diary"
         with _tx(request) as s:
             actor = signed_in(request, s)
-            records.add_diary(s, actor, patient_id, DiaryIn.model_validate(
-                {k: v for k, v in data.items() if v is not None}))
-        return RedirectResponse(f"/patients/{patient_id}/diary", status_code=303)
+            d = records.add_diary(s, actor, patient_id, DiaryIn.model_validate(
+                {k: v for k, v in data.items() if v is not None}), ref(request))
+            words = "; ".join(t for t in (d.side_effects, d.note) if t)
+            answer = triage_answer(request, s, actor, patient_id, d.triage or {}, words, back)
+        return answer or RedirectResponse(back, status_code=303)
 
     # -- leaflet -------------------------------------------------------------------------
     @app.get("/patients/{patient_id}/leaflet", include_in_schema=False)

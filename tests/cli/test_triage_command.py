@@ -1,0 +1,118 @@
+"""`bontrack triage` as a process: the contract's exit codes, JSON, JSON lines on stdin and
+one-line errors for input that cannot be read (shared/contracts/triage.md)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+CONTRACT_KEYS = {"urgent", "flags", "advice", "unclear"}
+
+
+def bontrack(*args: str | bytes, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-c", "from bontrack.cli.main import run; run()", "triage", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def out_json(r: subprocess.CompletedProcess[bytes]) -> dict:
+    return json.loads(r.stdout.decode())
+
+
+def assert_one_line_error(r: subprocess.CompletedProcess[bytes], words: str) -> None:
+    err = r.stderr.decode()
+    assert r.returncode == 2, err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    assert err.startswith("bontrack: error:") and words in err, err
+    assert r.stdout == b""
+
+
+def test_contract_example_is_urgent_with_exit_1_and_the_contract_fields():
+    r = bontrack("trouble swallowing since yesterday, choking on water", "--json")
+    assert r.returncode == 1, r.stderr
+    doc = out_json(r)
+    assert set(doc) >= CONTRACT_KEYS
+    assert doc["urgent"] is True and doc["unclear"] is False
+    (flag,) = doc["flags"]
+    assert flag["id"] == "swallowing"
+    assert flag["matched"] in "trouble swallowing since yesterday, choking on water"
+    assert "Boxed Warning" in flag["source"] and "BOTOX" in flag["source"]
+    assert doc["advice"].startswith("Seek urgent medical care now:")
+
+
+def test_several_words_are_joined_into_one_report():
+    r = bontrack("drooping", "eyelids", "--json")
+    assert r.returncode == 1
+    assert [f["id"] for f in out_json(r)["flags"]] == ["drooping_eyelids"]
+
+
+def test_not_urgent_exits_0():
+    r = bontrack("sore arm where the needle went in", "--json")
+    assert r.returncode == 0
+    doc = out_json(r)
+    assert doc["urgent"] is False and doc["unclear"] is False and doc["flags"] == []
+
+
+def test_a_negated_red_flag_is_unclear_with_exit_0_and_the_clinic_is_told():
+    r = bontrack("no trouble swallowing", "--json")
+    assert r.returncode == 0
+    doc = out_json(r)
+    assert doc["urgent"] is False and doc["unclear"] is True
+    assert "clinic will be told" in doc["advice"]
+    assert doc["possible"][0]["id"] == "swallowing" and doc["possible"][0]["reason"] == "negated"
+
+
+def test_readable_output_names_the_red_flag_and_its_source():
+    r = bontrack("seeing double")
+    assert r.returncode == 1
+    text = r.stdout.decode()
+    assert text.startswith("URGENT") and "vision" in text and "source" in text
+
+
+def test_stdin_gives_one_json_object_per_report_line_and_exit_1_if_any_is_urgent():
+    r = bontrack("-", "--json", stdin=b"sore arm\n\nshort of breath\r\neyes feel funny\n")
+    assert r.returncode == 1, r.stderr
+    lines = r.stdout.decode().splitlines()
+    docs = [json.loads(x) for x in lines]
+    assert [d["line"] for d in docs] == [1, 3, 4]
+    assert [(d["urgent"], d["unclear"]) for d in docs] == [(False, False), (True, False),
+                                                          (False, True)]
+    assert all(set(d) >= CONTRACT_KEYS for d in docs)
+
+
+def test_stdin_without_urgent_reports_exits_0_and_prints_one_line_each():
+    r = bontrack("-", stdin=b"sore arm\nheadache\n")
+    assert r.returncode == 0
+    assert r.stdout.decode().count("\n") == 2 and "NOT URGENT" in r.stdout.decode()
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "words"),
+    [
+        (("",), None, "TEXT: is empty"),
+        (("   ",), None, "TEXT: is empty"),
+        ((), None, "TEXT: missing"),
+        (("--json",), None, "TEXT: missing"),
+        (("-",), b"", "<stdin>: is empty"),
+        (("-",), b"  \n\n\t\n", "<stdin>: is empty"),
+        (("-", "--json"), b"sore arm\n\xff\xfe choking\n", "line 2 is not UTF-8"),
+        (("x" * 20_001,), None, "longer than 20000"),
+        ((b"choking \xff",), None, "not UTF-8"),
+    ],
+    ids=["empty", "blank", "no-text", "json-only", "empty-stdin", "blank-stdin", "not-utf8-stdin",
+         "too-long", "not-utf8-argument"],
+)
+def test_input_that_cannot_be_read_exits_2_with_one_line(args, stdin, words):
+    assert_one_line_error(bontrack(*args, stdin=stdin), words)
+
+
+def test_a_byte_order_mark_on_stdin_is_not_part_of_the_report():
+    r = bontrack("-", "--json", stdin="\ufeffhives\n".encode())
+    assert r.returncode == 1 and out_json(r)["flags"][0]["matched"] == "hives"

@@ -154,10 +154,13 @@ def test_phone_width_page_is_readable(site, browser):
 
 
 def open_plan(page, srv, mrn: str) -> None:
+    """The planner, emptied (it starts from the last cycle given)."""
     page.goto(f"{srv.base}/patients?q={mrn}")
     page.locator("tbody a").first.click()
     page.get_by_role("link", name="Plan a cycle").click()
     page.wait_for_url("**/cycles/new")
+    page.get_by_role("link", name="Start from an empty plan").click()
+    page.wait_for_url("**/cycles/new?copy=none")
 
 
 def test_plan_on_the_body_map_override_a_stop_record_and_sign(site, page):
@@ -222,15 +225,22 @@ def test_nurse_can_plan_but_cannot_sign(site, page):
     assert response.status == 403
 
 
-def test_copy_previous_cycle_prefills_the_plan(site, page):
+def test_planner_starts_from_the_last_cycle_given_and_checks_it_on_load(site, page):
     srv, pw = site
     sign_in(page, srv, "dr.lee", pw["dr.lee"])
     page.wait_for_url("**/patients")
     page.goto(f"{srv.base}/patients?q=DEMO-000005")
     page.locator("tbody a").first.click()
-    page.get_by_role("link", name="Plan from the previous cycle").click()
+    page.get_by_role("link", name="Plan a cycle").click()
+    page.wait_for_url("**/cycles/new")
     assert page.locator("#injections tbody tr").count() >= 1
     assert page.locator("select[name=muscle]").first.input_value() != ""
+    assert page.locator("input[name=units]").first.input_value() != ""
+    assert page.locator("#started").inner_text().startswith("Started from the cycle given on")
+    # the check has run without anything typed: a verdict and the preparation are shown
+    expect(page.locator("#verdict")).to_be_visible()
+    assert page.locator("#check .prep").count() == 1
+    shot(page, "plan-prefilled")
 
 
 def open_patient(page, srv, mrn: str) -> None:

@@ -262,9 +262,10 @@ def test_a_cycle_dated_after_today_is_a_plan_and_cannot_be_signed_as_given(api, 
                                                  "version": "1"})
     assert r.status_code == 422 and "2030-01-15" in r.text
     # a cycle dated today is signed; a signed cycle cannot be amended into the future
+    today = datetime.now().astimezone().date().isoformat()
     now = record(api, "doc", api.ids["p2"], uls_cycle(
-        date=datetime.now().astimezone().date().isoformat(), injections=[{"muscle": "biceps_brachii", "side": "left",
-                                               "units": 40, "sites": 2}]))
+        date=today, injections=[{"muscle": "biceps_brachii", "side": "left", "units": 40,
+                                 "sites": 2}]))
     signed = sign(api, now)
     amended = {**uls_cycle(date="2030-01-15", vials=[], injections=[
         {"muscle": "biceps_brachii", "side": "left", "units": 40, "sites": 2}]),

@@ -415,3 +415,20 @@ def test_pages_run_under_the_csp_without_violations(site, page):
     page.get_by_label("Units 0").fill("60")
     expect(page.locator("#verdict")).to_be_attached()
     assert violations == []
+
+
+def test_overdue_patients_are_flagged_in_the_list_and_on_their_page(site, page):
+    """Demo cycles end about 100 days before 2026-11-02: on any later day the earliest safe
+    date or the suggested window has passed, so patients are flagged, never shown a past
+    date as "suggested"."""
+    srv, pw = site
+    sign_in(page, srv, "dr.lee", pw["dr.lee"])
+    page.wait_for_url("**/patients")
+    flagged = page.locator("tbody tr", has=page.locator(".badge", has_text="Overdue"))
+    assert flagged.count() >= 1
+    flagged.first.locator("a").click()
+    page.wait_for_url("**/patients/*")
+    expect(page.locator("p.due.overdue").first).to_be_visible()
+    assert "no earlier cycle recorded" not in page.content()
+    assert "Suggested window for the next cycle" not in page.locator("main").inner_text()
+    shot(page, "patient-overdue")

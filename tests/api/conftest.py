@@ -147,6 +147,7 @@ def copy_database(template_url: str, kind: str, tmp_path) -> tuple[str, Any]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, tmp_path):
     kind = request.param
+    _clear_view_caches()
     template_url, ids, tokens = _template(kind, tmp_path_factory)
     url, drop = copy_database(template_url, kind, tmp_path)
     app = create_app(url)
@@ -154,6 +155,19 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         yield Api(client=client, url=url, ids=dict(ids), tokens=dict(tokens))
     app.state.bontrack.engine.dispose()
     drop()
+
+
+def _clear_view_caches() -> None:
+    """The view caches live in the process and are keyed by patient id and record version:
+    every test copies the same template database, so one test's cached view could answer
+    for another test's patient of the same id and version."""
+    from bontrack.services.timeline import CACHE
+    from bontrack.web.analytics_pages import CLINIC, PATIENT
+    from bontrack.web.pages import CHARTS
+
+    for cache in (CACHE, PATIENT, CHARTS, CLINIC):
+        with cache.lock:
+            cache.items.clear()
 
 
 def uls_cycle(**over: Any) -> dict[str, Any]:

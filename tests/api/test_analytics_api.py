@@ -9,6 +9,10 @@ def test_clinic_analytics_for_clinicians_and_leads_only(api):
     p1 = api.ids["p1"]
     r = api.post("doc", f"/api/v1/patients/{p1}/cycles", json=uls_cycle(date="2026-03-02"))
     assert r.status_code == 201, r.text
+    # a draft is a plan: it is counted once signed (given)
+    assert api.get("doc", "/api/v1/clinic/analytics").json()["cycles"] == 0
+    assert api.post("doc", f"/api/v1/cycles/{r.json()['id']}/sign",
+                    headers={"If-Match": '"1"'}).status_code == 200
     for who in ("doc", "admin"):
         r = api.get(who, "/api/v1/clinic/analytics?from=2026-01-01&to=2026-12-31")
         assert r.status_code == 200, r.text

@@ -76,8 +76,10 @@ def test_stop_needs_a_clinicians_written_override(api):
 
 def test_history_comes_from_the_store_not_the_request(api):
     p = api.ids["p1"]
-    assert api.post("doc", f"/api/v1/patients/{p}/cycles",
-                    uls_cycle(date="2026-10-01")).status_code == 201
+    first = api.post("doc", f"/api/v1/patients/{p}/cycles", uls_cycle(date="2026-10-01"))
+    assert first.status_code == 201
+    assert api.post("doc", f"/api/v1/cycles/{first.json()['id']}/sign",
+                    headers={"If-Match": '"1"'}).status_code == 200
     r = api.post("doc", f"/api/v1/patients/{p}/cycles", uls_cycle(date="2026-11-24"))
     assert r.status_code == 422
     assert r.json()["findings"][0]["code"] == "RETREATMENT_TOO_SOON"
@@ -100,6 +102,8 @@ def test_nurse_records_vials_in_a_draft_but_cannot_sign(api):
 def test_outcomes_goals_side_effects_and_timeline(api):
     p = api.ids["p1"]
     cid = api.post("doc", f"/api/v1/patients/{p}/cycles", uls_cycle()).json()["id"]
+    assert api.post("doc", f"/api/v1/cycles/{cid}/sign",
+                    headers={"If-Match": '"1"'}).status_code == 200
     r = api.post("nurse", f"/api/v1/patients/{p}/outcomes",
                  {"scale": "modified_ashworth", "value": "1+", "measured_at":
                   "2026-12-20T10:00:00Z", "muscle": "biceps_brachii", "side": "left",

@@ -4,6 +4,7 @@ server process on a demo database. Screenshots go to artifacts/screenshots/."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 from pathlib import Path
@@ -154,10 +155,13 @@ def test_phone_width_page_is_readable(site, browser):
 
 
 def open_plan(page, srv, mrn: str) -> None:
+    """The planner, emptied (it starts from the last cycle given)."""
     page.goto(f"{srv.base}/patients?q={mrn}")
     page.locator("tbody a").first.click()
     page.get_by_role("link", name="Plan a cycle").click()
     page.wait_for_url("**/cycles/new")
+    page.get_by_role("link", name="Start from an empty plan").click()
+    page.wait_for_url("**/cycles/new?copy=none")
 
 
 def test_plan_on_the_body_map_override_a_stop_record_and_sign(site, page):
@@ -222,15 +226,22 @@ def test_nurse_can_plan_but_cannot_sign(site, page):
     assert response.status == 403
 
 
-def test_copy_previous_cycle_prefills_the_plan(site, page):
+def test_planner_starts_from_the_last_cycle_given_and_checks_it_on_load(site, page):
     srv, pw = site
     sign_in(page, srv, "dr.lee", pw["dr.lee"])
     page.wait_for_url("**/patients")
     page.goto(f"{srv.base}/patients?q=DEMO-000005")
     page.locator("tbody a").first.click()
-    page.get_by_role("link", name="Plan from the previous cycle").click()
+    page.get_by_role("link", name="Plan a cycle").click()
+    page.wait_for_url("**/cycles/new")
     assert page.locator("#injections tbody tr").count() >= 1
     assert page.locator("select[name=muscle]").first.input_value() != ""
+    assert page.locator("input[name=units]").first.input_value() != ""
+    assert page.locator("#started").inner_text().startswith("Started from the cycle given on")
+    # the check has run without anything typed: a verdict and the preparation are shown
+    expect(page.locator("#verdict")).to_be_visible()
+    assert page.locator("#check .prep").count() == 1
+    shot(page, "plan-prefilled")
 
 
 def open_patient(page, srv, mrn: str) -> None:
@@ -405,3 +416,21 @@ def test_pages_run_under_the_csp_without_violations(site, page):
     page.get_by_label("Units 0").fill("60")
     expect(page.locator("#verdict")).to_be_attached()
     assert violations == []
+
+
+def test_overdue_patients_are_flagged_in_the_list_and_on_their_page(site, page):
+    """Demo cycles end about 100 days before 2026-11-02: on any later day the earliest safe
+    date or the suggested window has passed, so patients are flagged, never shown a past
+    date as "suggested"."""
+    srv, pw = site
+    sign_in(page, srv, "dr.lee", pw["dr.lee"])
+    page.wait_for_url("**/patients")
+    flagged = page.locator("tbody tr", has=page.locator(".badge", has_text="Overdue"))
+    assert flagged.count() >= 1
+    flagged.first.locator("a").click()
+    page.wait_for_url("**/patients/*")
+    expect(page.locator("p.due.overdue").first).to_be_visible()
+    assert "no earlier cycle recorded" not in page.content()
+    text = page.locator("main").inner_text()
+    assert not re.search(r"Suggested window for the next cycle: \d{4}-", text)
+    shot(page, "patient-overdue")

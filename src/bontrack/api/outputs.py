@@ -257,6 +257,8 @@ class TimelineOut(Out):
 
     patient: PatientOut
     next_earliest_date: str | None
+    last_given_date: str | None = None
+    last_given: dict[str, Any] | None = None
     events: list[dict[str, Any]]
 
 

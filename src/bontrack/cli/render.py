@@ -10,6 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from bontrack.clinical.display import units_text
+
 STYLE = {
     "stop": "bold white on red",
     "warning": "bold black on yellow",
@@ -59,7 +61,7 @@ def check_report(result: dict[str, Any]) -> Group:
             i["side"],
             _n(i["units"]),
             _n(i["sites"]),
-            _n(i["units_per_site"]),
+            units_text(i["units_per_site"]),
             _n(i["ml_per_site"]) or "—",
         )
     lines = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from decimal import Decimal
 
+from bontrack.clinical.display import computed_units_text
 from bontrack.clinical.findings import Finding
 from bontrack.clinical.plan import PastTreatment, Plan
 from bontrack.clinical.preparation import Preparation
-from bontrack.clinical.units import format_amount
 from bontrack.reference.catalogue import Reference
 from bontrack.reference.schema import LabelEntry, Product, Source
 
@@ -94,5 +94,5 @@ class Context:
 
 
 def u(amount: Decimal) -> str:
-    """'400 U' for messages."""
-    return f"{format_amount(amount)} U"
+    """'400 U' for messages; a computed amount (units per site) to 0.1 U."""
+    return f"{computed_units_text(amount)} U"

@@ -49,6 +49,12 @@ CODES: dict[str, Severity] = {
     "DILUTION_NOT_IN_LABEL": Severity.INFO,
     "LIMIT_NOT_AVAILABLE": Severity.INFO,
     "HISTORY_AFTER_PLAN_DATE": Severity.INFO,
+    # Added by the record store's use cases (services.cycles), which know the patient's
+    # record: planned is not given, and the indication is checked against the conditions.
+    "INDICATION_NOT_AMONG_CONDITIONS": Severity.WARNING,
+    "UNSIGNED_CYCLE_NOT_COUNTED": Severity.WARNING,
+    "CONDITIONS_NOT_RECORDED": Severity.INFO,
+    "CYCLE_DATED_IN_FUTURE": Severity.INFO,
 }
 
 

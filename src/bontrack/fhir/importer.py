@@ -60,6 +60,7 @@ from bontrack.fhir.writing import Imported, Plan, write
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import Actor
+from bontrack.services.given import today
 from bontrack.services.triage import triage_texts
 from bontrack.store.models import (
     Condition,
@@ -279,6 +280,11 @@ class Reader:
         if status not in ("draft", "signed", "entered_in_error"):
             raise Refusal("extension[record-status]", f"{status!r} is not draft, signed or "
                           "entered_in_error")
+        if status == "signed" and day > today():
+            # planned is not given: a session dated after today cannot arrive as given
+            raise Refusal("performedDateTime", f"{day.isoformat()} is after today "
+                          f"({today().isoformat()}): a session not yet given cannot be "
+                          "imported as completed")
         performer = (res.get("performer") or [{}])[0].get("actor")
         clinician = self.user(performer, f"{key} performer")
         check = parts(ext_all(res, "plan-check")[0]) if ext_all(res, "plan-check") else {}

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from bontrack.clinical.display import scale_text
 from bontrack.clinical.result import number
 from bontrack.fhir.codes import (
     AE_OUTCOME,
@@ -268,6 +269,14 @@ def _finding(f: Any) -> Json:
     return ext("finding", extension=parts)
 
 
+#: FHIR status of a cycle: only a signed cycle was given ("completed"); a draft is a plan.
+PROCEDURE_STATUS = {"signed": "completed", "entered_in_error": "entered-in-error",
+                    "draft": "preparation"}
+#: MedicationAdministration has no "preparation": a planned dose is not known to be given.
+ADMINISTRATION_STATUS = {"signed": "completed", "entered_in_error": "entered-in-error",
+                         "draft": "unknown"}
+
+
 def procedure(ctx: Context, cy: Any, vial_ids: Sequence[int], findings: Iterable[Any],
               overrides: Iterable[Any]) -> Json:
     """The injection session. The plan check as it was (verdict, reference version,
@@ -302,7 +311,8 @@ def procedure(ctx: Context, cy: Any, vial_ids: Sequence[int], findings: Iterable
     extensions.append(recorded_by(ctx, cy.created_by))
     out: Json = {
         "resourceType": "Procedure", "id": str(cy.id), "extension": extensions,
-        "status": "entered-in-error" if cy.status == "entered_in_error" else "completed",
+        # planned is not given: a draft is a session in preparation, never "completed"
+        "status": PROCEDURE_STATUS.get(cy.status, "unknown"),
         "code": concept(coding(CS_PROCEDURE, "bont-injection-session",
                                "Botulinum toxin injection session"),
                         text="Botulinum toxin injection session"),
@@ -369,8 +379,7 @@ def _guidance_ext(guidance: str) -> Json:
 def administration_common(ctx: Context, cy: Any, vial_id: int | None) -> Json:
     """The part every injection of one cycle shares (status, medication, patient,
     encounter, session, day, performer): built once per cycle."""
-    out: Json = {"status": "entered-in-error" if cy.status == "entered_in_error"
-                 else "completed"}
+    out: Json = {"status": ADMINISTRATION_STATUS.get(cy.status, "unknown")}
     if vial_id is not None:
         out["medicationReference"] = ref("Medication", vial_id)
     else:
@@ -430,8 +439,10 @@ def observation(ctx: Context, o: Any) -> Json:
         out["partOf"] = [ref("Procedure", o.cycle_id)]
     out["effectiveDateTime"] = instant(o.measured_at)
     if o.scale == "modified_ashworth":
-        out["valueCodeableConcept"] = ctx.shared(("mas", o.value_text), lambda: concept(
-            coding(CS_MAS, o.value_text, o.value_text), text=o.value_text))
+        # the grade as the scale writes it ("1+"), from the stored value, whatever the text
+        grade = scale_text(o.scale, o.value) if o.value is not None else o.value_text
+        out["valueCodeableConcept"] = ctx.shared(("mas", grade), lambda: concept(
+            coding(CS_MAS, grade, grade), text=grade))
     else:
         unit, display = SCALE_UNIT.get(o.scale, ("{score}", "score"))
         out["valueQuantity"] = quantity(o.value, display, unit)

@@ -44,6 +44,7 @@ from bontrack.fhir.export import (
 from bontrack.fhir.mapping import Context, Json
 from bontrack.services import audit
 from bontrack.services.access import Actor, can_read_patient
+from bontrack.services.given import GIVEN
 from bontrack.store.models import Patient
 
 MAX_COUNT = 200
@@ -195,6 +196,8 @@ def _where(kind: str, src: Source, actor: Actor, params: list[tuple[str, str]]
     conds: list[ColumnElement[bool]] = [P.c.clinic_id == actor.clinic_id]
     if actor.role == "patient":
         conds.append(P.c.id == (actor.patient_id or -1))
+        if src.table is CY or src.join is CY:  # a plan (draft) is not shown as given
+            conds.append(or_(CY.c.status == GIVEN, CY.c.signed_at.is_not(None)))
     for name, raw in params:
         if name == "_id":
             ids = []
@@ -349,6 +352,25 @@ def build(session: Session, ctx: Context, kind: str, rid: str) -> tuple[Json, in
     raise NotFound(f"resource type {kind!r} is not served here")
 
 
+def _is_plan(session: Session, kind: str, resource: Json) -> bool:
+    """Whether a resource belongs to a cycle that was never given (a draft): the session,
+    its encounter, its administrations and its vials are a plan, not the patient's
+    treatment."""
+    cycle_id: int | None = None
+    if kind in ("Procedure", "Encounter"):
+        cycle_id = int(resource["id"])
+    elif kind == "MedicationAdministration":
+        part = (resource.get("partOf") or [{}])[0].get("reference", "")
+        cycle_id = int(part.rsplit("/", 1)[1]) if part.startswith("Procedure/") else None
+    elif kind == "Medication":
+        cycle_id = session.scalar(select(V.c.cycle_id).where(V.c.id == int(resource["id"])))
+    if cycle_id is None:
+        return False
+    row = session.execute(select(CY.c.status, CY.c.signed_at).where(CY.c.id == cycle_id)
+                          ).first()
+    return row is not None and row.status != GIVEN and row.signed_at is None
+
+
 def read(session: Session, actor: Actor, ctx: Context, kind: str, rid: str) -> Json:
     """One resource, if the actor may read its patient's record (audited)."""
     resource, patient_id = build(session, ctx, kind, rid)
@@ -356,6 +378,8 @@ def read(session: Session, actor: Actor, ctx: Context, kind: str, rid: str) -> J
     assert patient is not None
     try:
         can_read_patient(actor, patient)
+        if actor.role == "patient" and _is_plan(session, kind, resource):
+            raise NotFound(f"{kind}/{rid} not found")
     except NotFound:
         raise NotFound(f"{kind}/{rid} not found") from None
     except AccessDenied as exc:
@@ -380,6 +404,8 @@ def everything(session: Session, actor: Actor, ctx: Context, patient_id: str) ->
     except NotFound:
         raise NotFound(f"Patient/{patient_id} not found") from None
     out = list(resources(session, ctx, patient_ids=[patient.id]))
+    if actor.role == "patient":
+        out = [r for r in out if not _is_plan(session, r["resourceType"], r)]
     audit.record(session, actor, "read", "fhir:everything", patient.id, patient.id,
                  detail=f"n={len(out)}")
     return out

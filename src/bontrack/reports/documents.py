@@ -24,11 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bontrack import __version__
+from bontrack.clinical.display import change_text, scale_text, units_text
 from bontrack.clinical.response import RULES
 from bontrack.reference import Reference
 from bontrack.services import analytics, audit
-from bontrack.services.access import Actor
+from bontrack.services.access import STAFF, Actor, require_role
 from bontrack.services.cycles import get_cycle
+from bontrack.services.given import is_given, next_due
 from bontrack.services.leaflets import leaflet
 from bontrack.services.timeline import timeline
 from bontrack.store.models import User
@@ -36,6 +38,10 @@ from bontrack.store.models import User
 HERE = Path(__file__).parent
 ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                   autoescape=select_autoescape(["html"]))
+ENV.filters["units"] = units_text
+ENV.filters["scale_value"] = lambda value, scale: scale_text(scale, value)
+ENV.filters["change"] = lambda r: change_text(r.get("scale"), r.get("change"),
+                                              r.get("improvement"))
 
 #: How each scale is named in the patient's report (plain words).
 PLAIN = {
@@ -81,7 +87,8 @@ def _how_it_went(series: list[dict[str, Any]]) -> list[str]:
             continue
         c = known[-1]
         text = (f"After the injections on {c['date']}, your {what}{where} went from "
-                f"{c['baseline']} to {c['best']} at best")
+                f"{scale_text(s['scale'], c['baseline'])} to "
+                f"{scale_text(s['scale'], c['best'])} at best")
         if c["peak_days"] is not None:
             text += f" (about {c['peak_days']} days after the injections)"
         if c["duration_kind"] in ("measured", "diary"):
@@ -100,8 +107,7 @@ def patient_report(session: Session, actor: Actor, patient_id: int, ref: Referen
     t = timeline(session, actor, patient_id, audit_read=False)
     figs = analytics.patient_analytics(session, actor, patient_id, ref, audit_read=False)
     patient = t["patient"]
-    cycles = [e for e in t["events"] if e["kind"] == "cycle"
-              and e["status"] != "entered_in_error"]
+    cycles = [e for e in t["events"] if e["kind"] == "cycle" and is_given(e)]
     last = cycles[-1] if cycles else None
     effects = [e for e in t["events"] if e["kind"] == "side_effect" and e["status"] == "active"
                and (last is None or e["date"] >= last["date"])]
@@ -117,12 +123,20 @@ def patient_report(session: Session, actor: Actor, patient_id: int, ref: Referen
                        if last and last["product"] in ref.products else None),
                 names=_names(ref), went=_how_it_went(figs["series"]), effects=effects,
                 next_earliest=t["next_earliest_date"], window=figs["next_window"],
+                due=next_due(date.fromisoformat(last["date"]) if last else None,
+                             date.fromisoformat(t["next_earliest_date"])
+                             if t["next_earliest_date"] else None,
+                             (date.fromisoformat(figs["next_window"]["start"]),
+                              date.fromisoformat(figs["next_window"]["end"]))
+                             if figs["next_window"] else None, today),
                 leaflet=info, seek_help=[f.plain_language for f in ref.red_flags])
 
 
 def cycle_summary(session: Session, actor: Actor, cycle_id: int, ref: Reference) -> bytes:
-    """The clinician's summary of one cycle."""
+    """The clinician's summary of one cycle: staff only (it carries the findings, overrides
+    and the working record, drafts included); a patient has the visit report."""
     cycle = get_cycle(session, actor, cycle_id, audit_read=False)
+    require_role(actor, STAFF, "download the clinician's cycle summary")
     t = timeline(session, actor, cycle.patient_id, audit_read=False)
     (c,) = [e for e in t["events"] if e["kind"] == "cycle" and e["id"] == cycle_id]
     figs = analytics.patient_analytics(session, actor, cycle.patient_id, ref, audit_read=False)

@@ -34,6 +34,7 @@ from bontrack.clinical.response import (
     CycleFacts,
     CycleResponse,
     Measurement,
+    NextWindow,
     dose_by_muscle,
     next_window,
     series_responses,
@@ -44,6 +45,7 @@ from bontrack.errors import InvalidRecord
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import Actor, require_role
+from bontrack.services.given import GIVEN
 from bontrack.services.records import get_patient
 from bontrack.store.models import (
     AnalyticsCycle,
@@ -69,7 +71,6 @@ CLINIC_ROLES = ("admin", "clinician")
 #: A diary note saying the effect wore off ends the benefit on that day.
 WORE_OFF = re.compile(r"\b(wore|worn|wearing|wears)\s+off\b", re.I)
 CHUNK = 500
-LIVE = "entered_in_error"
 
 
 # -- one patient -------------------------------------------------------------------------
@@ -111,7 +112,7 @@ def _load(session: Session, patient_ids: Sequence[int]) -> dict[int, PatientRows
     for r in session.execute(select(c.id, c.patient_id, c.clinic_id, c.date, c.product,
                                     c.indication, c.clinician_id, c.total_units,
                                     c.next_earliest_date)
-                             .where(c.patient_id.in_(patient_ids), c.status != LIVE)):
+                             .where(c.patient_id.in_(patient_ids), c.status == GIVEN)):
         rows[r.patient_id].cycles.append(r)
     o = Outcome.__table__.c
     for ro in session.execute(select(o.patient_id, o.scale, o.muscle, o.side,
@@ -133,6 +134,36 @@ def _n(x: Decimal | None) -> float | int | None:
     return int(x) if x == x.to_integral_value() else float(x)
 
 
+def _best_window(last: Any, all_series: list[tuple[str, str, list[Any], list[CycleResponse]]]
+                 ) -> tuple[NextWindow, int, str, str] | None:
+    """The suggested next window from the series with the most measured durations (the
+    first such series on a tie), after the last given cycle; None where none can be
+    suggested."""
+    if last is None:
+        return None
+    best: tuple[NextWindow, int, str, str] | None = None
+    for scale, site, _, responses in all_series:
+        window = next_window(last.date, responses, last.next_earliest_date)
+        measured = len([r for r in responses if r.duration_kind in ("measured", "diary")])
+        if window is not None and (best is None or best[1] < measured):
+            best = (window, measured, scale, site)
+    return best
+
+
+def next_dates(session: Session, patient_ids: Sequence[int]
+               ) -> dict[int, tuple[date | None, date | None, tuple[date, date] | None]]:
+    """Per patient: (last given day, earliest safe date, suggested window), read for many
+    patients at once (the patient list's overdue flags)."""
+    out: dict[int, tuple[date | None, date | None, tuple[date, date] | None]] = {}
+    for pid, rows in _load(session, patient_ids).items():
+        cycles = sorted(rows.cycles, key=lambda c: (c.date, c.id))
+        last = cycles[-1] if cycles else None
+        best = _best_window(last, _series(rows))
+        out[pid] = (last.date if last else None, last.next_earliest_date if last else None,
+                    (best[0].start, best[0].end) if best else None)
+    return out
+
+
 def patient_analytics(session: Session, actor: Actor, patient_id: int,
                       ref: Reference, audit_read: bool = True) -> dict[str, Any]:
     """The patient's response per cycle and series, dose per muscle over time, typical
@@ -142,18 +173,12 @@ def patient_analytics(session: Session, actor: Actor, patient_id: int,
     cycles = sorted(rows.cycles, key=lambda c: (c.date, c.id))
     last = cycles[-1] if cycles else None
     series = []
-    best_window = None
-    for scale, site, cyc, responses in _series(rows):
+    all_series = _series(rows)
+    best_window = _best_window(last, all_series)
+    for scale, site, cyc, responses in all_series:
         facts = [CycleFacts(c.date, c.product, Decimal(c.total_units)) for c in cyc]
         rule = RULES.get(scale)
         typical = typical_duration(responses)
-        window = (next_window(last.date, responses, last.next_earliest_date)
-                  if last is not None else None)
-        if window is not None and (best_window is None or best_window[1] < len(
-                [r for r in responses if r.duration_kind in ("measured", "diary")])):
-            best_window = (window, len([r for r in responses
-                                        if r.duration_kind in ("measured", "diary")]),
-                           scale, site)
         warn = waning(facts, responses) if responses else None
         series.append({
             "scale": scale, "site": site,
@@ -177,13 +202,14 @@ def patient_analytics(session: Session, actor: Actor, patient_id: int,
     dose_rows = session.execute(
         select(Cycle.date, Cycle.product, inj.muscle, inj.side, inj.units)
         .join(Cycle, Cycle.id == inj.cycle_id)
-        .where(Cycle.patient_id == patient.id, Cycle.status != LIVE)).all()
+        .where(Cycle.patient_id == patient.id, Cycle.status == GIVEN)).all()
     doses = dose_by_muscle([(d, p, m, s, Decimal(u)) for d, p, m, s, u in dose_rows])
     if audit_read:
         audit.record(session, actor, "read", "analytics", patient_id=patient.id)
     window = best_window[0] if best_window else None
     return {
         "patient_id": patient.id,
+        "last_given_date": last.date.isoformat() if last else None,
         "next_earliest_date": (last.next_earliest_date.isoformat()
                                if last and last.next_earliest_date else None),
         "next_window": ({"start": window.start.isoformat(), "end": window.end.isoformat(),

@@ -9,23 +9,27 @@ clinician. Everything happens in the caller's transaction: a refused cycle leave
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.check import CheckResult, check_plan
-from bontrack.clinical.findings import Severity
+from bontrack.clinical.findings import Finding, Severity
 from bontrack.clinical.plan import read_plan
 from bontrack.clinical.result import finding_dict, number
 from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound, PlanError
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import Actor, can_read_patient, can_write_clinical
+from bontrack.services.given import GIVEN, refuse_future, today, was_given
 from bontrack.services.records import check_version, get_patient, weight_on
 from bontrack.services.schemas import AmendIn, CycleIn, EnteredInErrorIn, SignIn
 from bontrack.store.models import (
+    Condition,
     Cycle,
     CycleFinding,
     CycleRevision,
@@ -39,15 +43,70 @@ from bontrack.store.models import (
 
 def history_of(session: Session, patient_id: int, exclude: int | None = None
                ) -> list[dict[str, Any]]:
-    """Earlier treatments of the patient from the store (never from the request)."""
+    """Earlier treatments of the patient from the store (never from the request): only the
+    cycles given (signed, or imported as given). Drafts are plans, not treatments; they are
+    named by ``UNSIGNED_CYCLE_NOT_COUNTED`` instead (``record_findings``)."""
     stmt = select(Cycle.id, Cycle.date, Cycle.product, Cycle.indication, Cycle.total_units).where(
-        Cycle.patient_id == patient_id, Cycle.status != "entered_in_error"
+        Cycle.patient_id == patient_id, Cycle.status == GIVEN
     )
     return [
         {"date": d, "product": p, "indication": i, "total_units": t}
         for cid, d, p, i, t in session.execute(stmt)
         if cid != exclude
     ]
+
+
+def record_findings(session: Session, patient: Patient, result: CheckResult,
+                    exclude: int | None, as_of: date) -> CheckResult:
+    """The findings only the record knows, added to the plan check's own:
+
+    - INDICATION_NOT_AMONG_CONDITIONS (warning): the plan's indication is not among the
+      patient's active conditions (CONDITIONS_NOT_RECORDED, info, where none is recorded:
+      the comparison could not be made, and the result says so);
+    - UNSIGNED_CYCLE_NOT_COUNTED (warning): an unsigned draft of this patient dated on or
+      before the plan's day is not counted as given; if it was given, it should be signed;
+    - CYCLE_DATED_IN_FUTURE (info): the plan is dated after today; it is saved as a plan
+      and can be signed as given from that day.
+    """
+    plan = result.plan
+    extra: list[Finding] = []
+    record = "the patient's record"
+    conditions = sorted(set(session.scalars(select(Condition.indication).where(
+        Condition.patient_id == patient.id, Condition.status == "active"))))
+    if not conditions:
+        extra.append(Finding(
+            "CONDITIONS_NOT_RECORDED",
+            "No condition is recorded for this patient: whether the indication "
+            f"({plan.indication.replace('_', ' ')}) is one of the patient's conditions was "
+            "not checked.", source=record))
+    elif plan.indication not in conditions:
+        extra.append(Finding(
+            "INDICATION_NOT_AMONG_CONDITIONS",
+            f"The indication {plan.indication.replace('_', ' ')} is not among the patient's "
+            f"recorded conditions ({', '.join(c.replace('_', ' ') for c in conditions)}): "
+            "check the indication, or record the condition first.", source=record))
+    drafts = session.execute(select(Cycle.id, Cycle.date).where(
+        Cycle.patient_id == patient.id, Cycle.status == "draft", Cycle.date <= plan.date)
+        .order_by(Cycle.date, Cycle.id)).all()
+    drafts = [d for d in drafts if d.id != exclude]
+    if drafts:
+        days = ", ".join(f"{d.date.isoformat()} (cycle {d.id})" for d in drafts)
+        extra.append(Finding(
+            "UNSIGNED_CYCLE_NOT_COUNTED",
+            f"Unsigned draft cycle{'s' if len(drafts) > 1 else ''} {days} "
+            f"{'are' if len(drafts) > 1 else 'is'} not counted as given in the cumulative "
+            "dose or the interval. If the injections were given, a clinician should sign "
+            "the draft first.", source=record))
+    if plan.date > as_of:
+        extra.append(Finding(
+            "CYCLE_DATED_IN_FUTURE",
+            f"Dated {plan.date.isoformat()}, after today ({as_of.isoformat()}): this is a "
+            "plan. It is saved as a draft and can be signed as given from that day.",
+            source=record))
+    if not extra:
+        return result
+    findings = sorted((*result.findings, *extra), key=lambda f: -f.severity)
+    return replace(result, findings=tuple(findings))
 
 
 def plan_document(patient: Patient, body: CycleIn, weight: Decimal | None,
@@ -83,7 +142,8 @@ def run_check(session: Session, patient: Patient, body: CycleIn, ref: Reference,
     except PlanError as err:
         field = {"patient.weight_kg": "weight_kg"}.get(err.field, err.field)
         raise InvalidRecord(err.reason, field=field) from None
-    return check_plan(plan, ref), weight
+    result = record_findings(session, patient, check_plan(plan, ref), exclude, today())
+    return result, weight
 
 
 def _enforce_stops(actor: Actor, result: CheckResult, body: CycleIn) -> None:
@@ -231,6 +291,9 @@ def get_cycle(session: Session, actor: Actor, cycle_id: int, *, audit_read: bool
     patient = session.get(Patient, cycle.patient_id)
     assert patient is not None
     can_read_patient(actor, patient)
+    if actor.role == "patient" and not was_given(cycle):
+        # a plan is staff's working record, not something the patient was given
+        raise NotFound(f"cycle {cycle_id} not found")
     if audit_read:
         audit.record(session, actor, "read", "cycle", cycle.id, cycle.patient_id)
     return cycle
@@ -254,7 +317,7 @@ def update_draft(session: Session, actor: Actor, cycle_id: int, body: AmendIn,
 
 
 def amend_cycle(session: Session, actor: Actor, cycle_id: int, body: AmendIn,
-                if_match: int | None, ref: Reference) -> Cycle:
+                if_match: int | None, ref: Reference, as_of: date | None = None) -> Cycle:
     """Amend a signed cycle: the signed version is kept, who changed what is recorded."""
     cycle = get_cycle(session, actor, cycle_id, audit_read=False)
     if actor.role != "clinician":
@@ -263,6 +326,7 @@ def amend_cycle(session: Session, actor: Actor, cycle_id: int, body: AmendIn,
     if cycle.status != "signed":
         raise Conflict(f"cycle {cycle_id} is {cycle.status}; only a signed cycle is amended",
                        field="status")
+    refuse_future(body.date, as_of or today(), "recorded as given (amended to that date)")
     return _change(session, actor, cycle, body, if_match, ref, "amend")
 
 
@@ -288,7 +352,9 @@ def _change(session: Session, actor: Actor, cycle: Cycle, body: AmendIn, if_matc
 
 
 def sign_cycle(session: Session, actor: Actor, cycle_id: int, body: SignIn,
-               if_match: int | None) -> Cycle:
+               if_match: int | None, as_of: date | None = None) -> Cycle:
+    """Sign a draft: the injections were given. A cycle dated after today (``as_of``,
+    default the server's date) is a plan and is refused (422 naming the date)."""
     cycle = get_cycle(session, actor, cycle_id, audit_read=False)
     if actor.role != "clinician":
         raise AccessDenied("only a clinician may sign a cycle", entity="cycle",
@@ -297,7 +363,8 @@ def sign_cycle(session: Session, actor: Actor, cycle_id: int, body: SignIn,
         raise Conflict(f"cycle {cycle_id} is already {cycle.status}", field="status")
     check_version(cycle.version, if_match if if_match is not None else body.version,
                   f"cycle {cycle.id}")
-    cycle.status = "signed"
+    refuse_future(cycle.date, as_of or today())
+    cycle.status = GIVEN
     cycle.signed_by = actor.user_id
     cycle.signed_at = audit.now()
     cycle.version += 1
@@ -335,6 +402,8 @@ def list_cycles(session: Session, actor: Actor, patient_id: int, limit: int, off
 
     patient = get_patient(session, actor, patient_id, audit_read=False)
     stmt = select(Cycle).where(Cycle.patient_id == patient.id)
+    if actor.role == "patient":  # the patient's own list holds what was given, not plans
+        stmt = stmt.where(or_(Cycle.status == GIVEN, Cycle.signed_at.is_not(None)))
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = list(session.scalars(stmt.order_by(Cycle.date, Cycle.id).limit(limit).offset(offset)))
     audit.record(session, actor, "read", "cycle", patient_id=patient.id, detail=f"n={len(rows)}")

@@ -14,6 +14,7 @@ from bontrack.errors import NotFound
 from bontrack.services import audit
 from bontrack.services.access import Actor, can_read_patient
 from bontrack.services.cache import LRU
+from bontrack.services.given import is_given, was_given
 from bontrack.services.records import get_patient
 from bontrack.services.views import (
     cycle_view,
@@ -59,6 +60,8 @@ def timeline(session: Session, actor: Actor, patient_id: int, audit_read: bool =
              ) -> dict[str, Any]:
     patient = get_patient(session, actor, patient_id, audit_read=False)
     cycles = _cycles(session, patient.id)
+    if actor.role == "patient":  # a plan (draft) is not shown to the patient as given
+        cycles = [c for c in cycles if was_given(c)]
     outcomes = session.execute(
         select(Outcome.__table__).where(Outcome.patient_id == patient.id)).all()
     effects = session.execute(
@@ -71,8 +74,8 @@ def timeline(session: Session, actor: Actor, patient_id: int, audit_read: bool =
     events += [(_day(e.onset), 2, {"kind": "side_effect", **side_effect_view(e)})  # type: ignore[arg-type]
                for e in effects]
     events.sort(key=lambda e: (e[0], e[1], e[2]["id"]))
-    live = [c for c in cycles if c.status != "entered_in_error"]
-    last = max(live, key=lambda c: c.date) if live else None
+    given = [c for c in cycles if is_given(c)]
+    last = max(given, key=lambda c: (c.date, c.id)) if given else None
     if audit_read:
         audit.record(session, actor, "read", "timeline", patient_id=patient.id,
                      detail=f"n={len(events)}")
@@ -80,11 +83,14 @@ def timeline(session: Session, actor: Actor, patient_id: int, audit_read: bool =
         "patient": patient_view(patient),
         "next_earliest_date": (last.next_earliest_date.isoformat()
                                if last and last.next_earliest_date else None),
+        "last_given_date": last.date.isoformat() if last else None,
+        "last_given": ({"product": last.product, "indication": last.indication}
+                       if last else None),
         "events": [{"date": d, **e} for d, _, e in events],
     }
 
 
-CACHE: LRU[tuple[int, int], bytes] = LRU(512)
+CACHE: LRU[tuple[int, int, bool], bytes] = LRU(512)
 
 
 def record_version(session: Session, actor: Actor, patient_id: int) -> int:
@@ -101,7 +107,7 @@ def record_version(session: Session, actor: Actor, patient_id: int) -> int:
 
 def timeline_json(session: Session, actor: Actor, patient_id: int) -> bytes:
     """The timeline as JSON bytes, built once per version of the patient's record."""
-    key = (patient_id, record_version(session, actor, patient_id))
+    key = (patient_id, record_version(session, actor, patient_id), actor.role == "patient")
     body = CACHE.get(key)
     if body is None:
         body = json.dumps(timeline(session, actor, patient_id, audit_read=False),

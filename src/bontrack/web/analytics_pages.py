@@ -14,12 +14,14 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from bontrack.clinical.display import scale_text
 from bontrack.errors import InvalidRecord, NotFound
 from bontrack.reports import charts as ch
 from bontrack.reports import documents
 from bontrack.services import analytics, audit, timeline
 from bontrack.services.access import Actor, require_role
 from bontrack.services.cache import LRU
+from bontrack.services.given import is_given
 from bontrack.web.charts import outcome_chart
 from bontrack.web.pages import _tx, render, series, signed_in
 from bontrack.web.security import SVG_CSP
@@ -131,8 +133,8 @@ def install_analytics_pages(app: FastAPI) -> None:
                     ) -> Response:
         """The numbers behind an outcome chart."""
         points, injections = _outcome_series(request, patient_id, scale, where, "csv")
-        rows: list[list[Any]] = [[p[0].isoformat(), "outcome", scale, where, p[1]]
-                                 for p in points]
+        rows: list[list[Any]] = [[p[0].isoformat(), "outcome", scale, where,
+                                  scale_text(scale, p[1])] for p in points]
         rows += [[d, "injection", "", "", ""] for d in injections]
         rows.sort(key=lambda r: (r[0], r[1]))
         return _download(ch.to_csv(["when", "kind", "scale", "site", "value"], rows), "csv",
@@ -216,6 +218,5 @@ def _outcome_series(request: Request, patient_id: int, scale: str, where: str, f
         actor = signed_in(request, s)
         t = timeline.timeline(s, actor, patient_id, audit_read=False)
         audit.record(s, actor, "read", "chart", patient_id=patient_id, detail=fmt)
-    injections = [e["date"] for e in t["events"]
-                  if e["kind"] == "cycle" and e["status"] != "entered_in_error"]
+    injections = [e["date"] for e in t["events"] if e["kind"] == "cycle" and is_given(e)]
     return sorted(series(t).get((scale, where), [])), injections

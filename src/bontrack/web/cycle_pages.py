@@ -3,7 +3,6 @@ need an override with a reason), sign and lock it, print it."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,10 +13,10 @@ from starlette.datastructures import FormData
 
 from bontrack.clinical.result import result_dict
 from bontrack.errors import InvalidRecord, PlanError, StopNotOverridden
-from bontrack.services import cycles, records
+from bontrack.services import cycles, given, records
 from bontrack.services.schemas import CycleIn, SignIn
 from bontrack.services.views import cycle_view, patient_view, revision_views
-from bontrack.store.models import Cycle, User
+from bontrack.store.models import Condition, Cycle, User
 from bontrack.web.bodymap import points
 from bontrack.web.pages import _tx, check_csrf, form_error, render, signed_in
 
@@ -91,28 +90,49 @@ def _context(request: Request, s: Any, actor: Any, patient_id: int) -> dict[str,
     }
 
 
+def _starting_plan(s: Any, patient_id: int, blank: bool = False
+                   ) -> tuple[dict[str, Any], str | None]:
+    """Where the planner starts: the patient's last given (signed) cycle — product,
+    indication, muscles, sides, units, sites and guidance — dated today; without one, the
+    indication of the patient's condition. Drafts are plans, not a treatment to repeat.
+    Returns the form and a sentence saying where it came from."""
+    form: dict[str, Any] = {"date": given.today().isoformat(),
+                            "product": "onabotulinumtoxinA",
+                            "indication": "upper_limb_spasticity",
+                            "injections": [], "vials": [{}]}
+    conditions = list(s.scalars(select(Condition).where(
+        Condition.patient_id == patient_id, Condition.status == "active")
+        .order_by(Condition.id)))
+    if conditions:
+        form["indication"] = conditions[0].indication
+    if blank:
+        return form, None
+    last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id,
+                                         Cycle.status == given.GIVEN)
+                     .order_by(Cycle.date.desc(), Cycle.id.desc()).limit(1)).first()
+    if last is not None:
+        v = cycle_view(last)
+        form.update(product=v["product"], indication=v["indication"],
+                    injections=[{k: i[k] for k in FIELD_NAMES} for i in v["injections"]])
+        return form, (f"Started from the cycle given on {v['date']} "
+                      f"({v['product']} for {v['indication'].replace('_', ' ')}).")
+    if conditions:
+        return form, (f"No cycle given yet: started from the patient's condition "
+                      f"({conditions[0].indication.replace('_', ' ')}).")
+    return form, None
+
+
 def install_cycle_pages(app: FastAPI) -> None:
     @app.get("/patients/{patient_id}/cycles/new", include_in_schema=False)
     def plan_page(request: Request, patient_id: int, copy: str | None = None) -> Response:
         with _tx(request) as s:
             actor = signed_in(request, s)
+            cycles.may_plan(s, actor, patient_id)
             ctx = _context(request, s, actor, patient_id)
-            form: dict[str, Any] = {"date": date.today().isoformat(),
-                                    "product": "onabotulinumtoxinA",
-                                    "indication": "upper_limb_spasticity",
-                                    "injections": [], "vials": [{}]}
-            if copy == "last":
-                last = s.scalars(select(Cycle).where(
-                    Cycle.patient_id == patient_id, Cycle.status != "entered_in_error")
-                    .order_by(Cycle.date.desc(), Cycle.id.desc()).limit(1)).first()
-                if last is not None:
-                    v = cycle_view(last)
-                    form.update(product=v["product"], indication=v["indication"],
-                                injections=[{k: i[k] for k in FIELD_NAMES} for i in
-                                            v["injections"]])
+            form, started = _starting_plan(s, patient_id, blank=copy == "none")
         chosen = {(i["muscle"], i["side"]) for i in form["injections"]}
         return render(request, "plan.html", form=form, check=None, chosen=chosen,
-                      overrides={}, **ctx)
+                      overrides={}, started=started, **ctx)
 
     @app.post("/patients/{patient_id}/cycles/check", include_in_schema=False)
     async def live_check(request: Request, patient_id: int) -> HTMLResponse:
@@ -132,7 +152,8 @@ def install_cycle_pages(app: FastAPI) -> None:
             actor = signed_in(request, s)
             cyc = cycles.get_cycle(s, actor, cycle_id)
             c, revisions = cycle_view(cyc), revision_views(cyc)
-        return render(request, "cycle.html", actor=actor, c=c, revisions=revisions)
+        return render(request, "cycle.html", actor=actor, c=c, revisions=revisions,
+                      today=given.today().isoformat())
 
     @app.get("/cycles/{cycle_id}/print", include_in_schema=False)
     def cycle_print(request: Request, cycle_id: int) -> Response:

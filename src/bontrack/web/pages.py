@@ -10,7 +10,8 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections import defaultdict
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
+from bontrack.clinical.display import computed_units_text, scale_text, units_text
 from bontrack.errors import (
     AccessDenied,
     InvalidRecord,
@@ -30,7 +32,7 @@ from bontrack.errors import (
     PlanError,
     RecordError,
 )
-from bontrack.services import accounts, records, timeline
+from bontrack.services import accounts, given, records, timeline
 from bontrack.services.access import Actor
 from bontrack.services.cache import LRU
 from bontrack.services.ratelimit import TooManyAttempts
@@ -41,6 +43,10 @@ from bontrack.web.security import SVG_CSP
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+TEMPLATES.env.filters["units"] = units_text
+TEMPLATES.env.filters["amount"] = lambda x: (computed_units_text(Decimal(str(x)))
+                                            if isinstance(x, int | float) else x)
+TEMPLATES.env.filters["scale_value"] = lambda value, scale: scale_text(scale, value)
 SESSION = "bt_session"
 CSRF = "bt_csrf"
 PAGE = 50
@@ -224,6 +230,12 @@ def install_web(app: FastAPI) -> None:
                 return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
             rows, total = records.search_patients(s, actor, q, PAGE, offset)
             items = [patient_view(p) for p in rows]
+            from bontrack.services.analytics import next_dates
+
+            dates = next_dates(s, [p["id"] for p in items]) if items else {}
+            as_of = given.today()
+            for p in items:
+                p["due"] = given.next_due(*dates[p["id"]], as_of)
         return render(request, "patients.html", actor=actor, patients=items, total=total, q=q,
                       prev_offset=offset - PAGE if offset > 0 else None,
                       next_offset=offset + PAGE if offset + PAGE < total else None)
@@ -238,7 +250,7 @@ def install_web(app: FastAPI) -> None:
             if body is None:
                 t = timeline.timeline(s, actor, patient_id, audit_read=False)
                 injections = [datetime.fromisoformat(e["date"]).date() for e in t["events"]
-                              if e["kind"] == "cycle" and e["status"] != "entered_in_error"]
+                              if e["kind"] == "cycle" and given.is_given(e)]
                 points = sorted(series(t).get((scale, where), []))
                 title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
                 body = outcome_svg(scale, points, injections, title).encode()
@@ -262,8 +274,9 @@ def install_web(app: FastAPI) -> None:
             from bontrack.web.analytics_pages import patient_figures
 
             a = patient_figures(s, actor, patient_id, ref)
+        due = patient_due(t, a)
         return render(request, "patient.html", actor=actor, t=t, charts=chart_links(t), a=a,
-                      conditions=conditions,
+                      conditions=conditions, due=due,
                       brands={p.id: p.brands[0] for p in ref.products.values()},
                       names={m.id: m.name for m in ref.muscles.values()},
                       plain_scales=PLAIN_SCALES,
@@ -271,6 +284,17 @@ def install_web(app: FastAPI) -> None:
                               if t["patient"]["weights"] else None))
 
     install_error_pages(app)
+
+
+def patient_due(t: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
+    """When the next cycle is due (or overdue) today, from the timeline and the figures."""
+    def day(x: str | None) -> date | None:
+        return date.fromisoformat(x) if x else None
+
+    w = a.get("next_window")
+    return given.next_due(day(t.get("last_given_date")), day(t.get("next_earliest_date")),
+                          (date.fromisoformat(w["start"]), date.fromisoformat(w["end"]))
+                          if w else None, given.today())
 
 
 def _state_sessions(request: Request):  # type: ignore[no-untyped-def]

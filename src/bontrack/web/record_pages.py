@@ -15,6 +15,7 @@ from bontrack.clinical.gas import t_score
 from bontrack.clinical.scales import SCALES
 from bontrack.errors import InvalidRecord
 from bontrack.services import records
+from bontrack.services.given import GIVEN
 from bontrack.services.leaflets import leaflet
 from bontrack.services.schemas import DiaryIn, GoalIn, GoalScoreIn, OutcomeIn, SideEffectIn
 from bontrack.services.views import diary_view, goal_view, patient_view
@@ -148,7 +149,7 @@ def install_record_pages(app: FastAPI) -> None:
         if doc.get("level") not in ("urgent", "unclear"):
             return None
         last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id,
-                                             Cycle.status != "entered_in_error")
+                                             Cycle.status == GIVEN)
                          .order_by(Cycle.date.desc()).limit(1)).first()
         return render(request, "urgent.html", actor=actor, term=words, triage=doc,
                       patient_id=patient_id, back=back,
@@ -200,8 +201,8 @@ def install_record_pages(app: FastAPI) -> None:
             patient = records.get_patient(s, actor, patient_id)
             age = (date.today() - patient.birth_date).days // 365
             last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id,
-                                                 Cycle.status != "entered_in_error")
-                             .order_by(Cycle.date.desc()).limit(1)).first()
+                                                 Cycle.status == GIVEN)
+                             .order_by(Cycle.date.desc(), Cycle.id.desc()).limit(1)).first()
         r = ref(request)
         pid = (r.product_id(product) if product else None) or (
             last.product if last else "onabotulinumtoxinA")

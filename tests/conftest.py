@@ -20,7 +20,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def build_fixture_dir(target: Path) -> Path:
     """A reference folder: the real indications, muscles and safety files, synthetic products."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("meta.yaml", "indications.yaml", "muscles.yaml", "safety.yaml"):
+    for name in ("meta.yaml", "indications.yaml", "muscles.yaml", "safety.yaml", "medicines.yaml"):
         shutil.copy(DATA_DIR / name, target / name)
     (target / "products").mkdir(exist_ok=True)
     for name in ("testotoxinA.yaml", "othertoxinB.yaml"):

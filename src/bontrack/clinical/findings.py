@@ -49,6 +49,7 @@ CODES: dict[str, Severity] = {
     "DILUTION_NOT_IN_LABEL": Severity.INFO,
     "LIMIT_NOT_AVAILABLE": Severity.INFO,
     "HISTORY_AFTER_PLAN_DATE": Severity.INFO,
+    "MEDICATION_NOT_RECOGNISED": Severity.WARNING,
 }
 
 

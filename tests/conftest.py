@@ -22,7 +22,7 @@ def build_fixture_dir(target: Path) -> Path:
     products."""
     target.mkdir(parents=True, exist_ok=True)
     for name in ("meta.yaml", "indications.yaml", "muscles.yaml", "safety.yaml",
-                 "red_flags.yaml"):
+                 "red_flags.yaml", "medicines.yaml"):
         shutil.copy(DATA_DIR / name, target / name)
     (target / "products").mkdir(exist_ok=True)
     for name in ("testotoxinA.yaml", "othertoxinB.yaml"):

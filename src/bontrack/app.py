@@ -19,6 +19,7 @@ from bontrack.reference import Reference
 from bontrack.web.analytics_pages import install_analytics_pages
 from bontrack.web.api_docs import install_api_docs
 from bontrack.web.cycle_pages import install_cycle_pages
+from bontrack.web.medicine_pages import install_medicine_pages
 from bontrack.web.pages import install_web
 from bontrack.web.record_pages import install_record_pages
 from bontrack.web.security import install_security_headers
@@ -33,6 +34,7 @@ def create_app(db_url: str | None = None, ref: Reference | None = None,
     app = create_api(db_url, ref=ref, engine=engine)
     install_web(app)
     install_cycle_pages(app)
+    install_medicine_pages(app)
     install_record_pages(app)
     install_analytics_pages(app)
     install_api_docs(app)

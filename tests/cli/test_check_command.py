@@ -41,6 +41,18 @@ def test_example_plan_passes_with_exit_0_and_a_table():
     assert "Findings" in r.stdout and "Preparation" in r.stdout and "Units per 0.1 mL" in r.stdout
 
 
+def test_example_plan_shows_the_botox_muscle_relaxant_interaction_for_baclofen():
+    r = bontrack("check", str(EXAMPLE), "--json")
+    doc = json.loads(r.stdout)
+    assert r.returncode == 0 and doc["verdict"] == "warning"
+    assert [f["code"] for f in doc["findings"]] == ["DRUG_INTERACTION"]
+    f = doc["findings"][0]
+    assert "baclofen" in f["message"] and "muscle relaxants" in f["message"]
+    assert "Muscle Relaxants" in f["source"] and "muscle relaxant" in f["quote"]
+    text = bontrack("check", str(EXAMPLE)).stdout
+    assert "DRUG_INTERACTION" in text and "No findings" not in text
+
+
 def test_json_result_has_the_contract_fields():
     r = bontrack("check", str(EXAMPLE), "--json")
     doc = json.loads(r.stdout)

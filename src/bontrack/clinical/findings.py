@@ -55,6 +55,7 @@ CODES: dict[str, Severity] = {
     "UNSIGNED_CYCLE_NOT_COUNTED": Severity.WARNING,
     "CONDITIONS_NOT_RECORDED": Severity.INFO,
     "CYCLE_DATED_IN_FUTURE": Severity.INFO,
+    "MEDICATION_NOT_RECOGNISED": Severity.WARNING,
 }
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from bontrack.clinical.calendar import before
 from bontrack.clinical.context import Context, u
 from bontrack.clinical.findings import Finding
+from bontrack.reference.catalogue import normalise
 
 CONDITION_CODES = {
     "contraindication": "CONTRAINDICATED",
@@ -84,21 +85,62 @@ def patient_conditions(ctx: Context) -> list[Finding]:
 
 
 def drug_interactions(ctx: Context) -> list[Finding]:
-    """DRUG_INTERACTION: a medication the label says may potentiate the toxin, matched by
-    generic name or through the drug class the label names."""
+    """DRUG_INTERACTION: a medication the label's Drug Interactions section names, matched by
+    generic or brand name, or through the drug class the label names (``product.interactions``
+    read against ``medicines.yaml``). Dose text is ignored; a misspelling close to one known
+    medicine alone is read as it, and the finding says so.
+
+    MEDICATION_NOT_RECOGNISED: a medication bontrack does not know: its interactions with the
+    toxin were not checked, and the finding names it (with the closest known names).
+    LIMIT_NOT_AVAILABLE: the product's label interactions are not in the reference data."""
     out: list[Finding] = []
-    for med in ctx.plan.patient.medications:
-        ix = ctx.ref.interaction_for(ctx.product.id, med)
-        if ix is not None:
-            out.append(
-                ctx.finding(
-                    "DRUG_INTERACTION",
-                    f"{med} ({ix.drug_class}) may potentiate the effect of "
-                    f"{ctx.product_name()}: the label asks for caution.",
-                    ix.source,
-                )
+    meds = ctx.plan.patient.medications
+    if meds and not ctx.product.interactions:
+        out.append(
+            ctx.finding(
+                "LIMIT_NOT_AVAILABLE",
+                f"bontrack's copy of the {ctx.product_name()} label holds no drug interactions: "
+                f"the patient's medicines ({', '.join(meds)}) were not checked against it.",
+                None,
             )
+        )
+        return out
+    for entry in meds:
+        matches = ctx.ref.medications(entry)
+        if not matches:  # nothing but numbers: said, never dropped
+            out.append(_not_recognised(ctx, entry, entry, ()))
+        for match in matches:
+            known = match.known
+            if known is None:
+                name = entry if len(matches) == 1 else match.text
+                out.append(_not_recognised(ctx, name, entry, match.suggestions))
+                continue
+            said = (f"{entry!r} (read as {known.medicine})" if match.read_as
+                    else entry if normalise(entry) == normalise(known.medicine)
+                    else f"{entry} ({known.medicine})")
+            for ix in ctx.ref.interactions_of(ctx.product.id, known):
+                out.append(
+                    ctx.finding(
+                        "DRUG_INTERACTION",
+                        f"{said}: the {ctx.product_name()} label names {ix.drug_class} among "
+                        "the drugs that may potentiate the toxin's effect (use with caution).",
+                        ix.source,
+                    )
+                )
     return out
+
+
+def _not_recognised(ctx: Context, name: str, entry: str, suggestions: tuple[str, ...]
+                    ) -> Finding:
+    where = "" if name == entry else f" (in {entry!r})"
+    hint = f" Did you mean {' or '.join(suggestions)}?" if suggestions else ""
+    return ctx.finding(
+        "MEDICATION_NOT_RECOGNISED",
+        f"The medication {name!r}{where} is not in bontrack's list of medicines: its "
+        f"interactions with {ctx.product_name()} were not checked.{hint} Check the label's "
+        "Drug Interactions section by hand, or correct the name.",
+        None,
+    )
 
 
 def other_products(ctx: Context) -> list[Finding]:

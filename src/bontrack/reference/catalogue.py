@@ -17,6 +17,7 @@ from bontrack.reference.schema import (
     ConditionFlag,
     Document,
     DrugClass,
+    DrugMember,
     Indication,
     Interaction,
     LabelEntry,
@@ -27,12 +28,47 @@ from bontrack.reference.schema import (
 )
 
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+#: Where one medicine entry holds several (combination products, lists typed in one line).
+_SEPARATORS = re.compile(r"[/+,;&]|\band\b|\bwith\b|\bplus\b")
+_PARENS = re.compile(r"\(([^)]*)\)")
+#: A dose with its unit, per-unit included ("10 mg", "5 mg/kg", "0.5mL", "750"): removed
+#: before the entry is split, so that "mg/kg" is not read as two medicines.
+_DOSE = re.compile(r"\d[\d.,]*\s*[a-zµ%]*(\s*/\s*[a-z0-9]+)*")
+#: A misspelling is read as a known medicine only this close (difflib ratio), and only when
+#: it is close to one medicine alone; shorter words are never guessed.
+_READ_AS_CUTOFF = 0.8
+_SUGGEST_CUTOFF = 0.6
+_MIN_GUESS_LENGTH = 5
 
 
 @lru_cache(maxsize=4096)
 def normalise(name: str) -> str:
     """Fold case, punctuation and spaces so 'Botox®', 'BOTOX' and 'botox' meet."""
     return _NOT_ALNUM.sub("", name.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class MedicineName:
+    """A name the reference knows: the medicine (generic name, or a class's name) and the
+    drug classes it belongs to. ``product`` is set for a botulinum toxin product's names."""
+
+    medicine: str
+    classes: frozenset[str]
+    product: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MedicationMatch:
+    """How one entry of a patient's medication list was read.
+
+    ``known`` is None when no known medicine was found in the text; ``read_as`` says the text
+    was taken for a misspelling of ``known``; ``suggestions`` are close names when it was not
+    read at all (or was ambiguous)."""
+
+    text: str
+    known: MedicineName | None
+    read_as: bool = False
+    suggestions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +88,11 @@ class Reference:
     _muscle_names: Mapping[str, str] = field(repr=False)
     _condition_names: Mapping[str, str] = field(repr=False)
     _interactions: Mapping[str, Mapping[str, Interaction]] = field(repr=False)
+    _class_names: Mapping[str, str] = field(repr=False, default_factory=dict)
+    _medicines: Mapping[str, MedicineName] = field(repr=False, default_factory=dict)
+    _class_interactions: Mapping[str, Mapping[str, tuple[Interaction, ...]]] = field(
+        repr=False, default_factory=dict
+    )
     _citations: dict[tuple[str, str], str] = field(repr=False, default_factory=dict)
 
     @classmethod
@@ -81,6 +122,11 @@ class Reference:
             p.id: MappingProxyType(_interaction_index(p.interactions, classes, class_names))
             for p in products
         }
+        medicines = _medicine_names(drug_classes, products)
+        class_interactions = {
+            p.id: MappingProxyType(_class_interaction_index(p.interactions, class_names))
+            for p in products
+        }
         return cls(
             version=version,
             released=released,
@@ -97,6 +143,9 @@ class Reference:
             _muscle_names=MappingProxyType(mus_names),
             _condition_names=MappingProxyType(cond_names),
             _interactions=MappingProxyType(interactions),
+            _class_names=MappingProxyType(class_names),
+            _medicines=MappingProxyType(medicines),
+            _class_interactions=MappingProxyType(class_interactions),
         )
 
     # -- name resolution -------------------------------------------------------------------
@@ -145,6 +194,69 @@ class Reference:
         lists, or through membership of the drug class the label names."""
         return self._interactions[product_id].get(normalise(medication))
 
+    def drug_class_id(self, name: str) -> str | None:
+        """The drug class a label's class words name (by id, name or synonym)."""
+        return self._class_names.get(normalise(name))
+
+    def class_members(self, class_id: str) -> list[str]:
+        """Every generic name of a class, with the botulinum toxin products for the class
+        whose members are the product files."""
+        d = self.drug_classes[class_id]
+        names = [m.name for m in d.members]
+        if d.members_from_products:
+            names += list(self.products)
+        return names
+
+    def medications(self, text: str) -> tuple[MedicationMatch, ...]:
+        """Read one entry of a medication list, one match per medicine it names (a
+        combination 'carisoprodol/aspirin' names two). Case and punctuation are ignored, and
+        so is dose or frequency text ("Baclofen 10 mg tds" is baclofen); a brand name reads
+        as its generic medicine. A misspelling is read as a known medicine only when it is
+        close to that one alone; otherwise the closest names are suggested."""
+        return tuple(self._read_piece(piece, segs) for piece, segs in _pieces(text))
+
+    def medication(self, text: str) -> MedicationMatch:
+        """The first medicine one entry names (see ``medications``)."""
+        found = self.medications(text)
+        return found[0] if found else MedicationMatch(text, None)
+
+    def _read_piece(self, piece: str, segs: list[list[str]]) -> MedicationMatch:
+        for seg in segs:  # the longest run of words that is a known name, leftmost first
+            for size in range(len(seg), 0, -1):
+                for start in range(len(seg) - size + 1):
+                    hit = self._medicines.get(normalise(" ".join(seg[start:start + size])))
+                    if hit is not None:
+                        return MedicationMatch(piece, hit)
+        close: dict[str, MedicineName] = {}
+        wide: list[str] = []
+        for w in [w for seg in segs for w in (" ".join(seg), *seg)]:
+            key = normalise(w)
+            if len(key) < _MIN_GUESS_LENGTH:
+                continue
+            for near in difflib.get_close_matches(key, list(self._medicines), n=6,
+                                                  cutoff=_SUGGEST_CUTOFF):
+                name = self._medicines[near]
+                if difflib.SequenceMatcher(None, key, near).ratio() >= _READ_AS_CUTOFF:
+                    close.setdefault(name.medicine, name)
+                if name.medicine not in wide:
+                    wide.append(name.medicine)
+        if len(close) == 1:
+            return MedicationMatch(piece, next(iter(close.values())), read_as=True)
+        return MedicationMatch(piece, None, suggestions=tuple((list(close) or wide)[:3]))
+
+    def interactions_of(self, product_id: str, medicine: MedicineName) -> tuple[Interaction, ...]:
+        """The label interactions of ``product_id`` a known medicine falls under (a product
+        is never 'another botulinum toxin product' to itself)."""
+        if medicine.product == product_id:
+            return ()
+        index = self._class_interactions[product_id]
+        out: list[Interaction] = []
+        for cls in sorted(medicine.classes):
+            for ix in index.get(cls, ()):
+                if ix not in out:
+                    out.append(ix)
+        return tuple(out)
+
     def citation(self, document_key: str, section: str) -> str:
         """A one-line citation: title, revision, section."""
         key = (document_key, section)
@@ -169,6 +281,81 @@ def _names(table: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return out
 
 
+def _pieces(text: str) -> list[tuple[str, list[list[str]]]]:
+    """The medicines one entry names, each as (its text, runs of words without digits):
+    'Lioresal (baclofen) 10 mg tds' is one piece with runs [lioresal], [tds], [baclofen];
+    'carisoprodol/aspirin' is two pieces. A piece of numbers alone is dropped."""
+    out: list[tuple[str, list[list[str]]]] = []
+    for piece in _SEPARATORS.split(_DOSE.sub(" ", text.lower().replace("-", " "))):
+        runs: list[list[str]] = []
+        for part in (_PARENS.sub(" ", piece), *_PARENS.findall(piece)):
+            run: list[str] = []
+            for word in part.replace("(", " ").replace(")", " ").split():
+                if any(ch.isdigit() for ch in word):
+                    if run:
+                        runs.append(run)
+                    run = []
+                else:
+                    run.append(word)
+            if run:
+                runs.append(run)
+        if runs:
+            out.append((piece.strip(), runs))
+    return out
+
+
+def _medicine_names(classes: Sequence[DrugClass], products: Sequence[Product]
+                    ) -> dict[str, MedicineName]:
+    """Every known name (normalised) -> the medicine and all the classes it belongs to."""
+    members: dict[str, set[str]] = {}
+    names: dict[str, str] = {}
+    product_of: dict[str, str] = {}
+
+    def add(name: str, medicine: str, cls: str, product: str | None = None) -> None:
+        key = normalise(name)
+        if not key:
+            return
+        names.setdefault(key, medicine)
+        members.setdefault(key, set()).add(cls)
+        if product is not None:
+            product_of[key] = product
+
+    for d in classes:
+        for n in (d.id, d.name, *d.synonyms):
+            add(n, d.name.lower(), d.id)
+        for m in d.members:
+            for n in _member_names(m):
+                add(n, m.name, d.id)
+        if d.members_from_products:
+            for p in products:
+                for n in (p.id, *p.brands):
+                    add(n, p.id, d.id, p.id)
+    # A generic name in two classes (orphenadrine) carries both, whichever name was typed.
+    by_medicine: dict[str, set[str]] = {}
+    for key, med in names.items():
+        by_medicine.setdefault(med, set()).update(members[key])
+    return {
+        key: MedicineName(med, frozenset(by_medicine[med]), product_of.get(key))
+        for key, med in names.items()
+    }
+
+
+def _member_names(m: DrugMember) -> list[str]:
+    return [m.name, *m.synonyms, *m.brand_names]
+
+
+def _class_interaction_index(
+    interactions: Sequence[Interaction], class_names: Mapping[str, str]
+) -> dict[str, tuple[Interaction, ...]]:
+    """Drug class id -> the product's label interactions that name it."""
+    index: dict[str, list[Interaction]] = {}
+    for ix in interactions:
+        cls = class_names.get(normalise(ix.drug_class))
+        if cls is not None and ix not in index.setdefault(cls, []):
+            index[cls].append(ix)
+    return {k: tuple(v) for k, v in index.items()}
+
+
 def _interaction_index(
     interactions: Sequence[Interaction],
     classes: Mapping[str, DrugClass],
@@ -182,7 +369,9 @@ def _interaction_index(
             cls = class_names.get(normalise(n))
             if cls is not None:
                 d = classes[cls]
-                names |= {d.id, d.name, *d.synonyms, *d.members}
+                names |= {d.id, d.name, *d.synonyms}
+                for m in d.members:
+                    names |= set(_member_names(m))
         for n in names:
             index.setdefault(normalise(n), ix)
     return index

@@ -23,6 +23,7 @@ from bontrack.reference.schema import (
     Cited,
     Document,
     IndicationFile,
+    MedicinesFile,
     MetaFile,
     MuscleFile,
     ProductFile,
@@ -102,15 +103,23 @@ def load_reference(data_dir: Path | None = None) -> Reference:
     muscles = _validate(MuscleFile, _read_yaml(mus_path), mus_path)
     safety = _validate(SafetyFile, _read_yaml(saf_path), saf_path)
     red = _validate(RedFlagFile, _read_yaml(red_path), red_path)
+    med_path = base / "medicines.yaml"
+    medicines = _validate(MedicinesFile, _read_yaml(med_path), med_path)
     documents: dict[str, Document] = {}
     for model, path in (
         (indications, ind_path),
         (muscles, mus_path),
         (safety, saf_path),
         (red, red_path),
+        (medicines, med_path),
     ):
         _check_sources(model, model.documents, path)
         _merge_documents(documents, model.documents, path)
+    drug_classes = [*safety.drug_classes, *medicines.drug_classes]
+    ids = [d.id for d in drug_classes]
+    for dup in sorted({i for i in ids if ids.count(i) > 1}):
+        raise ReferenceDataError(str(med_path), f"drug_classes.{dup}",
+                                 "drug class defined twice (safety.yaml and medicines.yaml)")
 
     product_paths = sorted((base / "products").glob("*.yaml"))
     if not product_paths:
@@ -130,7 +139,7 @@ def load_reference(data_dir: Path | None = None) -> Reference:
         muscles=muscles.muscles,
         conditions=safety.conditions,
         triage=TriageData(advice=red.advice, matching=red.matching, red_flags=red.red_flags),
-        drug_classes=safety.drug_classes,
+        drug_classes=drug_classes,
         products=[pf.product for pf, _ in products],
     )
     for pf, path in products:
@@ -187,6 +196,14 @@ def _check_product_names(ref: Reference, pf: ProductFile, path: Path) -> None:
                 str(path),
                 f"product.conditions.{i}.condition",
                 f"unknown condition flag {cond.condition!r} (add it to safety.yaml)",
+            )
+    for i, ix in enumerate(p.interactions):
+        if ref.drug_class_id(ix.drug_class) is None:
+            raise ReferenceDataError(
+                str(path),
+                f"product.interactions.{i}.drug_class",
+                f"{ix.drug_class!r} matches no drug class in medicines.yaml (by name or "
+                "synonym): the interaction would never be found",
             )
     for i, se in enumerate(p.side_effects):
         if se.indication is not None and se.indication not in ref.indications:

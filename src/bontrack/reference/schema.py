@@ -8,6 +8,7 @@ rule.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Literal
 
@@ -369,20 +370,78 @@ class RedFlagFile(TriageData):
     documents: dict[str, Document]
 
 
+ATC_CODE = r"^[A-Z]([0-9]{2}([A-Z]([A-Z]([0-9]{2})?)?)?)?$"
+
+
+class AtcGroup(Cited):
+    """A group of the WHO ATC classification a drug class is drawn from (e.g. G04BD); the
+    code is printed in the source's quoted words."""
+
+    code: str = Field(pattern=ATC_CODE)
+    name: str = Field(min_length=3)
+
+
+class BrandNames(Cited):
+    """Brand names of one medicine, all printed in the source's quoted words."""
+
+    names: list[str] = Field(min_length=1)
+
+
+class DrugMember(Cited):
+    """One medicine of a drug class: its generic name, the ATC codes a readable source prints
+    for it (none where none could be read), other generic spellings, and brand names, each
+    group with its own source. ``source`` backs the membership and the codes."""
+
+    name: str = Field(min_length=3, description="generic name, lower case")
+    atc: list[str] = Field(default_factory=list)
+    synonyms: list[str] = Field(default_factory=list, description="other generic spellings")
+    brands: list[BrandNames] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _codes_are_codes(self) -> DrugMember:
+        for code in self.atc:
+            if not re.fullmatch(ATC_CODE, code) or len(code) != 7:
+                raise ValueError(f"{self.name}: {code!r} is not a 7-character ATC code")
+        return self
+
+    @property
+    def brand_names(self) -> list[str]:
+        return [n for group in self.brands for n in group.names]
+
+
 class DrugClass(Cited):
-    """Members of a drug class a label names (e.g. aminoglycosides), from a cited index."""
+    """A drug class a label names (aminoglycosides, anticholinergics...): the ATC groups it is
+    drawn from and its members, each cited. ``members_from_products`` marks the class of
+    other botulinum toxin products, whose members are the product files themselves."""
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     synonyms: list[str] = Field(default_factory=list)
-    members: list[str] = Field(min_length=1)
+    atc: list[AtcGroup] = Field(min_length=1)
+    members: list[DrugMember] = Field(default_factory=list)
+    members_from_products: bool = False
+
+    @model_validator(mode="after")
+    def _has_members(self) -> DrugClass:
+        if not self.members and not self.members_from_products:
+            raise ValueError(f"drug class {self.id} has no members")
+        return self
 
 
 class SafetyFile(Strict):
     schema_version: Literal[1]
     documents: dict[str, Document]
     conditions: list[ConditionFlag]
+    #: Older files kept the drug classes here; they now live in medicines.yaml.
     drug_classes: list[DrugClass] = Field(default_factory=list)
+
+
+class MedicinesFile(Strict):
+    """medicines.yaml: the drug classes the labels' Drug Interactions sections name."""
+
+    schema_version: Literal[1]
+    documents: dict[str, Document]
+    drug_classes: list[DrugClass] = Field(min_length=1)
 
 
 class MetaFile(Strict):

@@ -18,6 +18,7 @@ from bontrack.services.schemas import CycleIn, SignIn
 from bontrack.services.views import cycle_view, patient_view, revision_views
 from bontrack.store.models import Condition, Cycle, User
 from bontrack.web.bodymap import points
+from bontrack.web.medicine_pages import medicines_context
 from bontrack.web.pages import _tx, check_csrf, form_error, render, signed_in
 
 FIELD_NAMES = {"muscle", "side", "units", "sites", "guidance"}
@@ -79,8 +80,9 @@ def _context(request: Request, s: Any, actor: Any, patient_id: int) -> dict[str,
     clinicians = list(s.scalars(select(User).where(User.clinic_id == actor.clinic_id,
                                                    User.role == "clinician",
                                                    User.disabled.is_(False))))
+    view = patient_view(patient)
     return {
-        "actor": actor, "patient": patient_view(patient),
+        "actor": actor, "patient": view, "meds": medicines_context(ref, actor, view),
         "products": list(ref.products.values()), "indications": list(ref.indications.values()),
         "muscles": sorted(ref.muscles.values(), key=lambda m: m.name),
         "names": {m.id: m.name for m in ref.muscles.values()},

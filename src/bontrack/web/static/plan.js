@@ -59,5 +59,7 @@
     });
   }
   document.body.addEventListener("htmx:afterSwap", placeFindings);
+  // Saving the patient's medicines (their own small form) runs the live check again.
+  document.body.addEventListener("medicines-saved", recheck);
   placeFindings();
 })();

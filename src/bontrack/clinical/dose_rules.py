@@ -15,7 +15,7 @@ from bontrack.clinical.calendar import after, before
 from bontrack.clinical.context import Context, u
 from bontrack.clinical.findings import Finding
 from bontrack.clinical.units import Units, format_amount, total
-from bontrack.reference.schema import MuscleDose, WeightBasedLimit
+from bontrack.reference.schema import CumulativeLimit, MuscleDose, WeightBasedLimit
 
 LIMB_OF_REGION = {"upper_limb": "upper limb", "shoulder": "upper limb", "lower_limb": "lower limb"}
 
@@ -101,44 +101,164 @@ def weight_based_max(ctx: Context) -> list[Finding]:
     return out
 
 
+def applicable_cumulative(ctx: Context) -> list[CumulativeLimit]:
+    """The product's cumulative limits for this patient's population and this indication."""
+    return [
+        lim
+        for lim in ctx.product.cumulative_limits
+        if lim.population in (ctx.population, "any") and lim.applies_to(ctx.plan.indication)
+    ]
+
+
+def _cumulative_cap(lim: CumulativeLimit, weight: Decimal | None) -> tuple[Decimal, str] | None:
+    caps: list[tuple[Decimal, str]] = []
+    if lim.max_units is not None:
+        caps.append((lim.max_units, u(lim.max_units)))
+    if lim.max_units_per_kg is not None and weight is not None:
+        caps.append(
+            (
+                lim.max_units_per_kg * weight,
+                f"{format_amount(lim.max_units_per_kg)} U/kg x {format_amount(weight)} kg",
+            )
+        )
+    return min(caps, key=lambda c: c[0]) if caps else None
+
+
 def cumulative_max(ctx: Context) -> list[Finding]:
-    """CUMULATIVE_MAX_EXCEEDED: this plan plus the same product's units given (for any
-    indication) within the label's window before the plan day, above the cumulative limit.
+    """CUMULATIVE_MAX_EXCEEDED: this plan plus the same product's units given within the
+    label's window (for the indications the limit names, or any), above the cumulative
+    limit. A window-less limit is per treatment session: other treatments recorded on the
+    plan's day count; where the plan alone is above it, that is SESSION_MAX_EXCEEDED.
     Other products' units are never added (see UNITS_NOT_INTERCHANGEABLE)."""
     out: list[Finding] = []
     pid = ctx.product.id
-    for lim in ctx.product.cumulative_limits:
-        if lim.population not in (ctx.population, "any"):
+    lab = ctx.label
+    for lim in applicable_cumulative(ctx):
+        capped = _cumulative_cap(lim, ctx.weight)
+        if capped is None:
             continue
-        caps = []
-        if lim.max_units is not None:
-            caps.append(lim.max_units)
-        if lim.max_units_per_kg is not None and ctx.weight is not None:
-            caps.append(lim.max_units_per_kg * ctx.weight)
-        if not caps:
-            continue
-        cap = min(caps)
-        start = before(ctx.day, lim.window)
-        earlier = [h for h in ctx.history if h.product == pid and h.date > start]
+        cap, cap_text = capped
+        if lim.window is None:
+            earlier = [
+                h
+                for h in ctx.history
+                if h.product == pid and h.date == ctx.day and lim.applies_to(h.indication)
+            ]
+        else:
+            start = before(ctx.day, lim.window)
+            earlier = [
+                h
+                for h in ctx.history
+                if h.product == pid and h.date > start and lim.applies_to(h.indication)
+            ]
+        plan_units = ctx.plan.total_units()
         summed = total(
-            pid,
-            [Units(pid, ctx.plan.total_units())] + [Units(pid, h.total_units) for h in earlier],
+            pid, [Units(pid, plan_units)] + [Units(pid, h.total_units) for h in earlier]
         )
         if summed.amount <= cap:
             continue
-        given = ", ".join(f"{u(h.total_units)} on {h.date}" for h in earlier) or "none"
+        scope = (
+            "any indication"
+            if not lim.indications
+            else " + ".join(ctx.ref.indications[i].name.lower() for i in lim.indications)
+        )
+        if lim.window is None and plan_units > cap:
+            if (
+                lab is not None
+                and lab.session_max_units is not None
+                and lab.session_max_units.value <= cap
+            ):
+                continue  # already reported by session_max with the same or a lower limit
+            out.append(
+                ctx.finding(
+                    "SESSION_MAX_EXCEEDED",
+                    f"Total {u(plan_units)} is above the labelled maximum of {u(cap)} "
+                    f"({cap_text}) per treatment session for {scope} with "
+                    f"{ctx.product_name()}.",
+                    lim.source,
+                    value=plan_units,
+                    limit=cap,
+                    unit="U",
+                )
+            )
+            continue
+        given = (
+            ", ".join(
+                f"{u(h.total_units)} on {h.date} ({ctx.ref.indications[h.indication].name.lower()})"
+                for h in earlier
+            )
+            or "none"
+        )
         out.append(
             ctx.finding(
                 "CUMULATIVE_MAX_EXCEEDED",
-                f"{u(summed.amount)} of {ctx.product_name()} within {lim.window.describe()} "
-                f"(this plan {u(ctx.plan.total_units())}; earlier: {given}) is above the "
-                f"cumulative maximum of {u(cap)} for {lim.population} patients.",
+                f"{u(summed.amount)} of {ctx.product_name()} for {scope} within "
+                f"{lim.describe_window()} (this plan {u(plan_units)}; earlier: {given}) is "
+                f"above the cumulative maximum of {u(cap)} ({cap_text}) for "
+                f"{lim.population if lim.population != 'any' else 'all'} patients.",
                 lim.source,
                 value=summed.amount,
                 limit=cap,
                 unit="U",
             )
         )
+    return out
+
+
+def recommended_dose(ctx: Context) -> list[Finding]:
+    """SESSION_DOSE_ABOVE_RECOMMENDED_RANGE / WEIGHT_BASED_DOSE_ABOVE_RECOMMENDED_RANGE: the
+    plan's total above the label's recommended dose or range (``usual_units``,
+    ``usual_weight_based``). A recommended range is not a maximum: this is a warning; the
+    maxima (session, weight-based, cumulative) are separate stop rules."""
+    lab = ctx.label
+    if lab is None or not lab.labelled:
+        return []
+    out: list[Finding] = []
+    t = ctx.plan.total_units()
+    rng = lab.usual_units
+    above_max = lab.session_max_units is not None and t > lab.session_max_units.value
+    if rng is not None and rng.max is not None and t > rng.max and not above_max:
+        out.append(
+            ctx.finding(
+                "SESSION_DOSE_ABOVE_RECOMMENDED_RANGE",
+                f"Total {u(t)} is above the label's recommended "
+                f"{_range_text(rng.min, rng.max)} per session for {lab.population} "
+                f"{ctx.indication_name()} with {ctx.product_name()} (a recommended range, "
+                "not a maximum).",
+                rng.source,
+                value=t,
+                limit=rng.max,
+                unit="U",
+            )
+        )
+    if ctx.weight is not None:
+        for rule in lab.usual_weight_based:
+            cap = _weight_cap(rule, ctx.weight)
+            how = (
+                f"{format_amount(rule.max_units_per_kg)} U/kg x {format_amount(ctx.weight)} kg"
+                + (f" or {u(rule.cap_units)}, whichever is lower" if rule.cap_units else "")
+            )
+            groups = (
+                [(None, None, t)]
+                if rule.scope == "session"
+                else [(limb, side, v) for (limb, side), v in sorted(limb_totals(ctx).items())]
+            )
+            for limb, side, units in groups:
+                if units <= cap:
+                    continue
+                where = "Total" if limb is None else f"The {side} {limb}:"
+                out.append(
+                    ctx.finding(
+                        "WEIGHT_BASED_DOSE_ABOVE_RECOMMENDED_RANGE",
+                        f"{where} {u(units)} is above the label's recommended dose of "
+                        f"{u(cap)} ({how}; a recommended dose, not a maximum).",
+                        rule.source,
+                        value=units,
+                        limit=cap,
+                        unit="U",
+                        side=side,
+                    )
+                )
     return out
 
 
@@ -237,54 +357,102 @@ def _row_range(row: MuscleDose, weight: Decimal | None) -> tuple[Decimal | None,
     return None, None
 
 
+def _row_index(rows: Iterable[MuscleDose]) -> dict[str, MuscleDose]:
+    return {m: r for r in rows for m in r.row_muscles}
+
+
+def planned_muscles_not_in_table(ctx: Context) -> list[str]:
+    """Planned muscles the label entry's dosing table (as bontrack holds it) has no row for."""
+    lab = ctx.label
+    if lab is None:
+        return sorted({i.muscle for i in ctx.plan.injections})
+    rows = _row_index(lab.muscles)
+    return sorted({i.muscle for i in ctx.plan.injections if i.muscle not in rows})
+
+
+def _names(ctx: Context, muscles: Iterable[str]) -> str:
+    names = [ctx.muscle_name(m) for m in muscles]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def muscle_ranges(ctx: Context) -> list[Finding]:
     """MUSCLE_DOSE_ABOVE_RANGE / MUSCLE_DOSE_BELOW_RANGE / SITES_OUTSIDE_RANGE /
-    MUSCLE_NOT_IN_LABEL_TABLE: each muscle's units and sites against the label's dosing
-    table (per side, or both sides together where the table says so)."""
+    MUSCLE_NOT_IN_LABEL_TABLE / MUSCLE_NOT_IN_REFERENCE_TABLE: each muscle's units and sites
+    against the label's dosing table (per side, or both sides together where the table says
+    so). Muscles that share one label row are summed and compared with the row once. A muscle
+    with no row is "not in the label's table" only where bontrack holds the whole table;
+    otherwise it is "not in bontrack's copy of the table"."""
     lab = ctx.label
     if lab is None or not lab.muscles:
         return []
-    rows = {r.muscle: r for r in lab.muscles}
+    rows = _row_index(lab.muscles)
     sums = _muscle_sums(ctx)
-    groups: dict[tuple[str, str], tuple[Decimal, int]] = {}
+    # group key: (the row's first muscle, or the muscle itself when it has no row; side)
+    groups: dict[tuple[str, str], tuple[Decimal, int, set[str]]] = {}
     for (muscle, side), (units, sites) in sums.items():
         row = rows.get(muscle)
-        key = (muscle, "both" if row is not None and row.both_sides else side)
-        a, b = groups.get(key, (Decimal(0), 0))
-        groups[key] = (a + units, b + sites)
+        head = row.muscle if row is not None else muscle
+        key = (head, "both" if row is not None and row.both_sides else side)
+        a, b, ms = groups.get(key, (Decimal(0), 0, set()))
+        groups[key] = (a + units, b + sites, ms | {muscle})
     out: list[Finding] = []
-    for (muscle, side), (units, sites) in sorted(groups.items()):
-        row = rows.get(muscle)
+    for (head, side), (units, sites, planned) in sorted(groups.items()):
+        row = rows.get(head)
         side_out = None if side == "both" else side
-        where = ctx.muscle_name(muscle) + ("" if side == "both" else f" ({side})")
+        in_order = tuple(m for m in (row.row_muscles if row else (head,)) if m in planned)
+        suffix = "" if side == "both" else f" ({side})"
+        where = _names(ctx, in_order) + suffix
         if row is None:
-            out.append(
-                ctx.finding(
-                    "MUSCLE_NOT_IN_LABEL_TABLE",
-                    f"{where} is not in the label's dosing table for {ctx.indication_name()}: "
-                    "no labelled range to compare with.",
-                    lab.muscles[0].source,
-                    value=units,
-                    unit="U",
-                    muscle=muscle,
-                    side=side_out,
+            if lab.muscles_complete:
+                out.append(
+                    ctx.finding(
+                        "MUSCLE_NOT_IN_LABEL_TABLE",
+                        f"{where} is not in the label's dosing table for "
+                        f"{ctx.indication_name()}: no labelled range to compare with.",
+                        lab.muscles[0].source,
+                        value=units,
+                        unit="U",
+                        muscle=head,
+                        side=side_out,
+                    )
                 )
-            )
+            else:
+                out.append(
+                    ctx.finding(
+                        "MUSCLE_NOT_IN_REFERENCE_TABLE",
+                        f"{where} is not in bontrack's copy of the label's dosing table for "
+                        f"{ctx.indication_name()} (the copy is incomplete: "
+                        f"{len(rows)} muscles): its dose is not checked against a labelled "
+                        "range.",
+                        lab.muscles[0].source,
+                        value=units,
+                        unit="U",
+                        muscle=head,
+                        side=side_out,
+                    )
+                )
             continue
+        shared = (
+            ""
+            if len(row.row_muscles) == 1
+            else f" (one label row for {_names(ctx, row.row_muscles)} together)"
+        )
         low, high = _row_range(row, ctx.weight)
         src = (row.units or row.units_per_kg or row).source
+        first = in_order[0]
         if high is not None and units > high:
             out.append(
                 ctx.finding(
                     "MUSCLE_DOSE_ABOVE_RANGE",
                     f"{where}: {u(units)} is above the labelled range "
-                    f"{_range_text(low, high)} for this muscle.",
+                    f"{_range_text(low, high)}{shared or ' for this muscle'}.",
                     src,
                     value=units,
                     limit=high,
                     unit="U",
-                    muscle=muscle,
+                    muscle=first,
                     side=side_out,
+                    muscles=in_order,
                 )
             )
         elif low is not None and units < low:
@@ -292,13 +460,14 @@ def muscle_ranges(ctx: Context) -> list[Finding]:
                 ctx.finding(
                     "MUSCLE_DOSE_BELOW_RANGE",
                     f"{where}: {u(units)} is below the labelled range "
-                    f"{_range_text(low, high)} for this muscle.",
+                    f"{_range_text(low, high)}{shared or ' for this muscle'}.",
                     src,
                     value=units,
                     limit=low,
                     unit="U",
-                    muscle=muscle,
+                    muscle=first,
                     side=side_out,
+                    muscles=in_order,
                 )
             )
         if row.sites is not None:
@@ -308,13 +477,14 @@ def muscle_ranges(ctx: Context) -> list[Finding]:
                     ctx.finding(
                         "SITES_OUTSIDE_RANGE",
                         f"{where}: {sites} injection sites; the label's table gives "
-                        f"{_range_text(smin, smax, unit='')} sites.",
+                        f"{_range_text(smin, smax, unit='')} sites{shared}.",
                         row.sites.source,
                         value=sites,
                         limit=smax if smax is not None and sites > smax else smin,
                         unit="sites",
-                        muscle=muscle,
+                        muscle=first,
                         side=side_out,
+                        muscles=in_order,
                     )
                 )
     return out
@@ -372,6 +542,7 @@ DOSE_RULES = (
     session_max,
     weight_based_max,
     cumulative_max,
+    recommended_dose,
     retreatment_interval,
     site_dose,
     muscle_ranges,

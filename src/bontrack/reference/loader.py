@@ -160,17 +160,34 @@ def _check_product_names(ref: Reference, pf: ProductFile, path: Path) -> None:
                     "the entry for a patient's age must be unambiguous",
                 )
         seen.setdefault(entry.indication, []).append((lo, hi))
+        in_rows: set[str] = set()
         for j, row in enumerate(entry.muscles):
-            if row.muscle not in ref.muscles:
-                raise ReferenceDataError(
-                    str(path), f"{where}.muscles.{j}.muscle", f"unknown muscle {row.muscle!r}"
-                )
+            for m in row.row_muscles:
+                if m not in ref.muscles:
+                    raise ReferenceDataError(
+                        str(path), f"{where}.muscles.{j}.muscle", f"unknown muscle {m!r}"
+                    )
+                if m in in_rows:
+                    raise ReferenceDataError(
+                        str(path),
+                        f"{where}.muscles.{j}.muscle",
+                        f"muscle {m!r} is in two rows of one dosing table",
+                    )
+                in_rows.add(m)
         for j, lim in enumerate(entry.muscle_limits):
             if lim.muscle not in ref.muscles:
                 raise ReferenceDataError(
                     str(path),
                     f"{where}.muscle_limits.{j}.muscle",
                     f"unknown muscle {lim.muscle!r}",
+                )
+    for i, cum in enumerate(p.cumulative_limits):
+        for name in cum.indications:
+            if name not in ref.indications:
+                raise ReferenceDataError(
+                    str(path),
+                    f"product.cumulative_limits.{i}.indications",
+                    f"unknown indication {name!r}",
                 )
     for i, cond in enumerate(p.conditions):
         if cond.condition not in ref.conditions:

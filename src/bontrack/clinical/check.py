@@ -56,9 +56,11 @@ def checks_not_available(ctx: Context) -> list[str]:
         lab.muscles and planned_muscles_not_in_table(ctx)
     ):
         missing.append("per_muscle")
+    known_volume = ctx.prep.units_per_0_1_ml is not None
     per_site = lab is not None and (
         lab.per_site_max_units is not None
-        or (lab.per_site_max_ml is not None and ctx.prep.units_per_0_1_ml is not None)
+        or lab.per_site_usual_units is not None
+        or (known_volume and (lab.per_site_max_ml or lab.per_site_usual_ml) is not None)
     )
     if not per_site:
         missing.append("per_site")

@@ -15,7 +15,7 @@ from bontrack.clinical.calendar import after, before
 from bontrack.clinical.context import Context, u
 from bontrack.clinical.findings import Finding
 from bontrack.clinical.units import Units, format_amount, total
-from bontrack.reference.schema import CumulativeLimit, MuscleDose, WeightBasedLimit
+from bontrack.reference.schema import Cited, CumulativeLimit, MuscleDose, WeightBasedLimit
 
 LIMB_OF_REGION = {"upper_limb": "upper limb", "shoulder": "upper limb", "lower_limb": "lower limb"}
 
@@ -34,7 +34,8 @@ def session_max(ctx: Context) -> list[Finding]:
         ctx.finding(
             "SESSION_MAX_EXCEEDED",
             f"Total {u(t)} is above the labelled maximum of {u(limit.value)} per treatment "
-            f"for {lab.population} {ctx.indication_name()} with {ctx.product_name()}.",
+            f"for {lab.population} {ctx.indication_name()} with {ctx.product_name()}."
+            + max_note(limit),
             limit.source,
             value=t,
             limit=limit.value,
@@ -124,6 +125,29 @@ def _cumulative_cap(lim: CumulativeLimit, weight: Decimal | None) -> tuple[Decim
     return min(caps, key=lambda c: c[0]) if caps else None
 
 
+def _own_session_cap(ctx: Context) -> Decimal | None:
+    """The label entry's own lowest maximum for the plan's total (session or weight-based)."""
+    lab = ctx.label
+    if lab is None:
+        return None
+    caps = [lab.session_max_units.value] if lab.session_max_units is not None else []
+    if ctx.weight is not None:
+        caps += [_weight_cap(w, ctx.weight) for w in lab.weight_based if w.scope == "session"]
+    return min(caps, default=None)
+
+
+def session_hard_cap(ctx: Context) -> Decimal | None:
+    """The lowest maximum on the plan's total: the entry's own session and weight-based
+    session limits and the product's per-session limits for this indication."""
+    caps = [c for c in (_own_session_cap(ctx),) if c is not None]
+    for lim in applicable_cumulative(ctx):
+        if lim.window is None:
+            capped = _cumulative_cap(lim, ctx.weight)
+            if capped is not None:
+                caps.append(capped[0])
+    return min(caps, default=None)
+
+
 def cumulative_max(ctx: Context) -> list[Finding]:
     """CUMULATIVE_MAX_EXCEEDED: this plan plus the same product's units given within the
     label's window (for the indications the limit names, or any), above the cumulative
@@ -132,7 +156,6 @@ def cumulative_max(ctx: Context) -> list[Finding]:
     Other products' units are never added (see UNITS_NOT_INTERCHANGEABLE)."""
     out: list[Finding] = []
     pid = ctx.product.id
-    lab = ctx.label
     for lim in applicable_cumulative(ctx):
         capped = _cumulative_cap(lim, ctx.weight)
         if capped is None:
@@ -163,12 +186,9 @@ def cumulative_max(ctx: Context) -> list[Finding]:
             else " + ".join(ctx.ref.indications[i].name.lower() for i in lim.indications)
         )
         if lim.window is None and plan_units > cap:
-            if (
-                lab is not None
-                and lab.session_max_units is not None
-                and lab.session_max_units.value <= cap
-            ):
-                continue  # already reported by session_max with the same or a lower limit
+            own = _own_session_cap(ctx)
+            if own is not None and own <= cap:
+                continue  # already reported by the entry's own session limit (same or lower)
             out.append(
                 ctx.finding(
                     "SESSION_MAX_EXCEEDED",
@@ -216,7 +236,8 @@ def recommended_dose(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     t = ctx.plan.total_units()
     rng = lab.usual_units
-    above_max = lab.session_max_units is not None and t > lab.session_max_units.value
+    hard = session_hard_cap(ctx)
+    above_max = hard is not None and t > hard  # the stop says more than the range warning
     if rng is not None and rng.max is not None and t > rng.max and not above_max:
         out.append(
             ctx.finding(
@@ -292,44 +313,53 @@ def retreatment_interval(ctx: Context) -> list[Finding]:
     ]
 
 
+def max_note(cited: Cited) -> str:
+    """Where a maximum's own quote gives a recommended dose, the label sentence that makes it
+    a maximum, for the finding's message."""
+    ms = cited.maximum_source
+    return "" if ms is None else f' The label: "{ms.quote}"'
+
+
 def site_dose(ctx: Context) -> list[Finding]:
-    """SITE_DOSE_ABOVE_MAX: units (``per_site_max_units``) or volume (``per_site_max_ml``) per
-    injection site above the label's maximum per site."""
+    """SITE_DOSE_ABOVE_MAX (stop): units (``per_site_max_units``) or volume
+    (``per_site_max_ml``) per injection site above the label's maximum per site.
+    SITE_DOSE_ABOVE_RECOMMENDED (warning): above the label's recommended dose or volume per
+    site (``per_site_usual_units``, ``per_site_usual_ml``), which is not a maximum."""
     lab = ctx.label
     if lab is None:
         return []
+    limits = (
+        ("SITE_DOSE_ABOVE_MAX", "U", lab.per_site_max_units, "maximum"),
+        ("SITE_DOSE_ABOVE_MAX", "mL", lab.per_site_max_ml, "maximum"),
+        ("SITE_DOSE_ABOVE_RECOMMENDED", "U", lab.per_site_usual_units, "recommended dose"),
+        ("SITE_DOSE_ABOVE_RECOMMENDED", "mL", lab.per_site_usual_ml, "recommended volume"),
+    )
     out: list[Finding] = []
     for ip in ctx.prep.per_injection:
-        if lab.per_site_max_units is not None and ip.units_per_site > lab.per_site_max_units.value:
+        name = f"{ctx.muscle_name(ip.muscle)} ({ip.side})"
+        for code, unit, lim, what in limits:
+            if lim is None:
+                continue
+            if unit == "U":
+                value: Decimal | None = ip.units_per_site
+                shown = f"{u(ip.units_per_site)} per site ({u(ip.units)} over {ip.sites} sites)"
+                limit_text = u(lim.value)
+            else:
+                value = None if ip.ml_per_site is None else round(ip.ml_per_site, 3)
+                shown = f"{format_amount(value)} mL per site" if value is not None else ""
+                limit_text = f"{format_amount(lim.value)} mL"
+            if value is None or value <= lim.value:
+                continue
+            not_max = "" if code == "SITE_DOSE_ABOVE_MAX" else " (not a maximum)"
             out.append(
                 ctx.finding(
-                    "SITE_DOSE_ABOVE_MAX",
-                    f"{ctx.muscle_name(ip.muscle)} ({ip.side}): {u(ip.units_per_site)} per site "
-                    f"({u(ip.units)} over {ip.sites} sites) is above the labelled "
-                    f"{u(lab.per_site_max_units.value)} per site.",
-                    lab.per_site_max_units.source,
-                    value=ip.units_per_site,
-                    limit=lab.per_site_max_units.value,
-                    unit="U",
-                    muscle=ip.muscle,
-                    side=ip.side,
-                )
-            )
-        if (
-            lab.per_site_max_ml is not None
-            and ip.ml_per_site is not None
-            and ip.ml_per_site > lab.per_site_max_ml.value
-        ):
-            out.append(
-                ctx.finding(
-                    "SITE_DOSE_ABOVE_MAX",
-                    f"{ctx.muscle_name(ip.muscle)} ({ip.side}): "
-                    f"{format_amount(round(ip.ml_per_site, 3))} mL per site is above the "
-                    f"labelled {format_amount(lab.per_site_max_ml.value)} mL per site.",
-                    lab.per_site_max_ml.source,
-                    value=round(ip.ml_per_site, 3),
-                    limit=lab.per_site_max_ml.value,
-                    unit="mL",
+                    code,
+                    f"{name}: {shown} is above the labelled {what} of {limit_text} per "
+                    f"site{not_max}.{max_note(lim)}",
+                    lim.source,
+                    value=value,
+                    limit=lim.value,
+                    unit=unit,
                     muscle=ip.muscle,
                     side=ip.side,
                 )

@@ -52,6 +52,7 @@ CODES: dict[str, Severity] = {
     # A recommended dose or range (not a maximum) exceeded, within every maximum.
     "SESSION_DOSE_ABOVE_RECOMMENDED_RANGE": Severity.WARNING,
     "WEIGHT_BASED_DOSE_ABOVE_RECOMMENDED_RANGE": Severity.WARNING,
+    "SITE_DOSE_ABOVE_RECOMMENDED": Severity.WARNING,
     # A muscle missing from bontrack's incomplete copy of a label's dosing table.
     "MUSCLE_NOT_IN_REFERENCE_TABLE": Severity.INFO,
 }

@@ -77,13 +77,14 @@ def _walk_cited(obj: Any, trail: str) -> Iterable[tuple[str, Cited]]:
 
 def _check_sources(model: BaseModel, documents: dict[str, Document], path: Path) -> None:
     for trail, cited in _walk_cited(model, ""):
-        if cited.source.document not in documents:
-            raise ReferenceDataError(
-                str(path),
-                f"{trail}.source.document",
-                f"document {cited.source.document!r} is not listed under 'documents' "
-                f"(known: {', '.join(sorted(documents)) or 'none'})",
-            )
+        for name, src in (("source", cited.source), ("maximum_source", cited.maximum_source)):
+            if src is not None and src.document not in documents:
+                raise ReferenceDataError(
+                    str(path),
+                    f"{trail}.{name}.document",
+                    f"document {src.document!r} is not listed under 'documents' "
+                    f"(known: {', '.join(sorted(documents)) or 'none'})",
+                )
 
 
 def load_reference(data_dir: Path | None = None) -> Reference:

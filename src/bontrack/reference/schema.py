@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Population = Literal["adult", "pediatric", "any"]
 Region = Literal[
-    "head", "face", "neck", "trunk", "shoulder", "upper_limb", "lower_limb", "gland", "skin"
+    "head", "face", "neck", "trunk", "shoulder", "upper_limb", "lower_limb", "gland", "skin",
+    "pelvis",
 ]
 Serotype = Literal["A", "B"]
 
@@ -47,6 +48,11 @@ class Cited(Strict):
 
     source: Source
     derivation: str | None = None
+    maximum_source: Source | None = Field(
+        default=None,
+        description="for a maximum whose own quote gives a recommended dose: the label's "
+        "sentence that says the recommended dose must not be exceeded",
+    )
 
 
 class CitedValue(Cited):
@@ -232,6 +238,12 @@ class LabelEntry(Strict):
     weight_based: list[WeightBasedLimit] = Field(default_factory=list)
     per_site_max_units: CitedValue | None = None
     per_site_max_ml: CitedValue | None = None
+    per_site_usual_units: CitedValue | None = Field(
+        default=None, description="recommended (not maximum) units per injection site"
+    )
+    per_site_usual_ml: CitedValue | None = Field(
+        default=None, description="recommended (not maximum) volume per injection site"
+    )
     retreatment_min_interval: Interval | None = None
     muscle_limits: list[MuscleLimit] = Field(default_factory=list)
     muscles: list[MuscleDose] = Field(default_factory=list)

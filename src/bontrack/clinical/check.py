@@ -84,7 +84,7 @@ def limits_available(ctx: Context) -> list[Finding]:
         absent = planned_muscles_not_in_table(ctx) if lab is not None and lab.muscles else []
         if absent:
             detail = (
-                " Not in bontrack's copy of the dosing table: "
+                " Not in bontrack's copy of the table: "
                 + ", ".join(ctx.muscle_name(m) for m in absent)
                 + "."
             )

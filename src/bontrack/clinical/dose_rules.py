@@ -450,10 +450,10 @@ def muscle_ranges(ctx: Context) -> list[Finding]:
                 out.append(
                     ctx.finding(
                         "MUSCLE_NOT_IN_REFERENCE_TABLE",
-                        f"{where} is not in bontrack's copy of the label's dosing table for "
-                        f"{ctx.indication_name()} (the copy is incomplete: "
+                        f"{where} is not in bontrack's copy of the table (the label's dosing "
+                        f"table for {ctx.indication_name()}; the copy is incomplete, "
                         f"{len(rows)} muscles): its dose is not checked against a labelled "
-                        "range.",
+                        "range. This does not mean the label leaves it out.",
                         lab.muscles[0].source,
                         value=units,
                         unit="U",

@@ -482,3 +482,32 @@ def test_botox_chronic_migraine_is_155_units_recommended_not_a_maximum():
     entry = _entry("onabotulinumtoxinA", "chronic_migraine", "adult")
     assert (entry.usual_units.min, entry.usual_units.max) == (155, 155)
     assert entry.session_max_units is None  # the 400 U / 3 months is the stop
+
+
+SITE_ML = [
+    (c, name)
+    for c in CASES
+    for name in ("per_site_max_ml", "per_site_usual_ml")
+    if getattr(c.entry, name) is not None
+    and REF.products[c.product].form == "lyophilized_powder"
+    and REF.products[c.product].reconstitution
+]
+
+
+@pytest.mark.parametrize(("case", "name"), SITE_ML, ids=lambda x: getattr(x, "id", str(x)))
+def test_volume_per_site_accepts_the_limit_and_flags_just_above(case, name):
+    """mL per site from a labelled dilution: at the limit no finding; 0.01 mL more is a stop
+    (a maximum) or a warning (a recommended volume)."""
+    limit = getattr(case.entry, name).value
+    recon = REF.products[case.product].reconstitution[0]
+    size, diluent = recon.size_units, recon.diluent_ml[0]
+    per_ml = size / diluent
+    code = "SITE_DOSE_ABOVE_MAX" if name == "per_site_max_ml" else "SITE_DOSE_ABOVE_RECOMMENDED"
+    vials = [{"size_units": str(size), "diluent_ml": str(diluent)}]
+
+    def flagged(ml: Decimal) -> bool:
+        result = run(plan(case, ml * per_ml * 2, sites=2, vials=vials))
+        return any(f.code == code and f.unit == "mL" for f in result.findings)
+
+    assert not flagged(limit)
+    assert flagged(limit + Decimal("0.01"))

@@ -240,3 +240,14 @@ def test_every_product_and_indication_of_the_data_names_what_was_not_checked():
                     patient={"age_years": age, "weight_kg": 30})
             if r.verdict == "ok" and not r.checks_not_available:
                 assert not [f for f in r.findings if f.code == "LIMIT_NOT_AVAILABLE"]
+
+
+def test_botox_bladder_interval_counts_the_prior_bladder_injection_of_either_kind():
+    oab_before = hist("2026-10-01", "onabotulinumtoxinA", "overactive_bladder", 100)
+    ndo = [inj("detrusor", 200, 30, "midline")]
+    r = run("BOTOX", "neurogenic_detrusor_overactivity", ndo, history=[oab_before])
+    f = next(f for f in r.findings if f.code == "RETREATMENT_TOO_SOON")
+    assert "overactive bladder" in f.message
+    arm_before = hist("2026-11-01", "onabotulinumtoxinA", "upper_limb_spasticity", 100)
+    r = run("BOTOX", "neurogenic_detrusor_overactivity", ndo, history=[arm_before])
+    assert "RETREATMENT_TOO_SOON" not in codes(r)  # an arm treatment is not a bladder one

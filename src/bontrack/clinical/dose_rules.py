@@ -289,7 +289,8 @@ def retreatment_interval(ctx: Context) -> list[Finding]:
     lab = ctx.label
     if lab is None or lab.retreatment_min_interval is None:
         return []
-    same = [h for h in ctx.history if h.indication == ctx.plan.indication]
+    counted = {ctx.plan.indication, *lab.retreatment_also_after}
+    same = [h for h in ctx.history if h.indication in counted]
     if not same:
         return []
     last = max(same, key=lambda h: h.date)
@@ -302,7 +303,8 @@ def retreatment_interval(ctx: Context) -> list[Finding]:
     return [
         ctx.finding(
             "RETREATMENT_TOO_SOON",
-            f"The last treatment for {ctx.indication_name()} was on {last.date}{other}, "
+            f"The last treatment for {ctx.ref.indications[last.indication].name.lower()} was on "
+            f"{last.date}{other}, "
             f"{gap} days ago; the label asks for at least "
             f"{lab.retreatment_min_interval.describe()} ({needed} days): earliest {earliest}.",
             lab.retreatment_min_interval.source,

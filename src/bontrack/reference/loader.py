@@ -161,6 +161,11 @@ def _check_product_names(ref: Reference, pf: ProductFile, path: Path) -> None:
                     "the entry for a patient's age must be unambiguous",
                 )
         seen.setdefault(entry.indication, []).append((lo, hi))
+        for name in entry.retreatment_also_after:
+            if name not in ref.indications:
+                raise ReferenceDataError(
+                    str(path), f"{where}.retreatment_also_after", f"unknown indication {name!r}"
+                )
         in_rows: set[str] = set()
         for j, row in enumerate(entry.muscles):
             for m in row.row_muscles:

@@ -245,6 +245,11 @@ class LabelEntry(Strict):
         default=None, description="recommended (not maximum) volume per injection site"
     )
     retreatment_min_interval: Interval | None = None
+    retreatment_also_after: list[str] = Field(
+        default_factory=list,
+        description="other indications whose last treatment also starts the interval (e.g. "
+        "'no sooner than 12 weeks from the prior bladder injection': OAB and NDO)",
+    )
     muscle_limits: list[MuscleLimit] = Field(default_factory=list)
     muscles: list[MuscleDose] = Field(default_factory=list)
     muscles_complete: bool = Field(

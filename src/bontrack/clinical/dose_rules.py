@@ -194,7 +194,7 @@ def cumulative_max(ctx: Context) -> list[Finding]:
                     "SESSION_MAX_EXCEEDED",
                     f"Total {u(plan_units)} is above the labelled maximum of {u(cap)} "
                     f"({cap_text}) per treatment session for {scope} with "
-                    f"{ctx.product_name()}.",
+                    f"{ctx.product_name()}." + max_note(lim),
                     lim.source,
                     value=plan_units,
                     limit=cap,
@@ -215,7 +215,8 @@ def cumulative_max(ctx: Context) -> list[Finding]:
                 f"{u(summed.amount)} of {ctx.product_name()} for {scope} within "
                 f"{lim.describe_window()} (this plan {u(plan_units)}; earlier: {given}) is "
                 f"above the cumulative maximum of {u(cap)} ({cap_text}) for "
-                f"{lim.population if lim.population != 'any' else 'all'} patients.",
+                f"{lim.population if lim.population != 'any' else 'all'} patients."
+                + max_note(lim),
                 lim.source,
                 value=summed.amount,
                 limit=cap,

@@ -251,3 +251,20 @@ def test_botox_bladder_interval_counts_the_prior_bladder_injection_of_either_kin
     arm_before = hist("2026-11-01", "onabotulinumtoxinA", "upper_limb_spasticity", 100)
     r = run("BOTOX", "neurogenic_detrusor_overactivity", ndo, history=[arm_before])
     assert "RETREATMENT_TOO_SOON" not in codes(r)  # an arm treatment is not a bladder one
+
+
+@pytest.mark.parametrize("flag", ["urinary_tract_infection", "urinary_retention"])
+def test_botox_bladder_contraindications_stop_bladder_injections_only(flag):
+    patient = {**ADULT, "conditions": [flag]}
+    bladder = run("BOTOX", "overactive_bladder", [inj("detrusor", 100, 20, "midline")],
+                  patient=patient)
+    assert "CONTRAINDICATED" in stops(bladder)
+    arm_plan = run("BOTOX", "upper_limb_spasticity", arm(200), patient=patient)
+    assert "CONTRAINDICATED" not in codes(arm_plan)
+
+
+@pytest.mark.parametrize("flag", ["cow_milk_protein_allergy", "infection_at_injection_site"])
+def test_dysport_label_contraindications(flag):
+    r = run("DYSPORT", "cervical_dystonia", [inj("splenius_capitis", 100, 2)],
+            patient={**ADULT, "conditions": [flag]})
+    assert "CONTRAINDICATED" in stops(r)

@@ -63,7 +63,8 @@ def patient_conditions(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     rules = defaultdict(list)
     for rule in ctx.product.conditions:
-        rules[rule.condition].append(rule)
+        if not rule.indications or ctx.plan.indication in rule.indications:
+            rules[rule.condition].append(rule)
     for flag in ctx.plan.patient.conditions:
         name = ctx.ref.conditions[flag].name
         for rule in rules.get(flag, []):

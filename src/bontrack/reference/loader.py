@@ -202,6 +202,13 @@ def _check_product_names(ref: Reference, pf: ProductFile, path: Path) -> None:
                 f"product.conditions.{i}.condition",
                 f"unknown condition flag {cond.condition!r} (add it to safety.yaml)",
             )
+        for name in cond.indications:
+            if name not in ref.indications:
+                raise ReferenceDataError(
+                    str(path),
+                    f"product.conditions.{i}.indications",
+                    f"unknown indication {name!r}",
+                )
     for i, se in enumerate(p.side_effects):
         if se.indication is not None and se.indication not in ref.indications:
             raise ReferenceDataError(

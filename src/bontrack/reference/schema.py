@@ -263,9 +263,11 @@ class LabelEntry(Strict):
 
 
 class ConditionRule(Cited):
-    """A patient condition flag the label speaks of."""
+    """A patient condition flag the label speaks of (for the indications it names; empty:
+    every indication, e.g. an intradetrusor-only contraindication names the bladder ones)."""
 
     condition: str
+    indications: list[str] = Field(default_factory=list)
     kind: Literal["contraindication", "neuromuscular", "dysphagia", "respiratory", "other"]
 
 

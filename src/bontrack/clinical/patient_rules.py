@@ -64,7 +64,8 @@ def patient_conditions(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     rules = defaultdict(list)
     for rule in ctx.product.conditions:
-        rules[rule.condition].append(rule)
+        if not rule.indications or ctx.plan.indication in rule.indications:
+            rules[rule.condition].append(rule)
     for flag in ctx.plan.patient.conditions:
         name = ctx.ref.conditions[flag].name
         for rule in rules.get(flag, []):
@@ -149,7 +150,7 @@ def other_products(ctx: Context) -> list[Finding]:
     if all(h.product == ctx.product.id for h in ctx.history):
         return []
     by_product: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
-    windows = [lim.window for lim in ctx.product.cumulative_limits]
+    windows = [lim.window for lim in ctx.product.cumulative_limits if lim.window is not None]
     since = min((before(ctx.day, w) for w in windows), default=None)
     for h in ctx.history:
         if h.product != ctx.product.id and (since is None or h.date > since):

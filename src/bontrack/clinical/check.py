@@ -88,6 +88,9 @@ def limits_available(ctx: Context) -> list[Finding]:
                 + ", ".join(ctx.muscle_name(m) for m in absent)
                 + "."
             )
+    meds = ctx.plan.patient.medications
+    if "interactions" in missing and meds:
+        detail += f" Medicines not checked for interactions: {', '.join(meds)}."
     return [
         ctx.finding(
             "LIMIT_NOT_AVAILABLE",

@@ -93,18 +93,12 @@ def drug_interactions(ctx: Context) -> list[Finding]:
 
     MEDICATION_NOT_RECOGNISED: a medication bontrack does not know: its interactions with the
     toxin were not checked, and the finding names it (with the closest known names).
-    LIMIT_NOT_AVAILABLE: the product's label interactions are not in the reference data."""
+    Where the product's label interactions are not in the reference data nothing is matched:
+    ``limits_available`` reports the family (and names the medicines) as not checked."""
     out: list[Finding] = []
     meds = ctx.plan.patient.medications
-    if meds and not ctx.product.interactions:
-        out.append(
-            ctx.finding(
-                "LIMIT_NOT_AVAILABLE",
-                f"bontrack's copy of the {ctx.product_name()} label holds no drug interactions: "
-                f"the patient's medicines ({', '.join(meds)}) were not checked against it.",
-                None,
-            )
-        )
+    if not ctx.product.interactions:
+        # Not checked: ``limits_available`` names the "interactions" family and these medicines.
         return out
     for entry in meds:
         matches = ctx.ref.medications(entry)

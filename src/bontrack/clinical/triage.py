@@ -345,6 +345,45 @@ def triage(text: str, data: TriageData) -> TriageResult:
     )
 
 
+def triage_long(text: str, data: TriageData, window: int, overlap: int = 400) -> TriageResult:
+    """Triage a report of any length in windows of ``window`` characters that overlap by
+    ``overlap`` (cut at a space where one is near), so a phrasing is read whole in at least
+    one window; the result is the union: urgent when any window is urgent. A long report
+    is read in full, never refused for its length."""
+    if len(text) <= window:
+        return triage(text, data)
+    results: list[TriageResult] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + window)
+        if end < len(text):
+            space = text.rfind(" ", end - overlap // 2, end)
+            end = space if space > start else end
+        results.append(triage(text[start:end], data))
+        if end >= len(text):
+            break
+        start = max(start + 1, end - overlap)
+    urgent: dict[str, FlagMatch] = {}
+    possible: dict[str, FlagMatch] = {}
+    for r in results:
+        for f in r.flags:
+            urgent.setdefault(f.id, f)
+        for f in r.possible:
+            possible.setdefault(f.id, f)
+    order = {f.id: i for i, f in enumerate(data.red_flags)}
+    flags = tuple(sorted(urgent.values(), key=lambda f: order[f.id]))
+    maybe = tuple(
+        sorted((f for k, f in possible.items() if k not in urgent), key=lambda f: order[f.id])
+    )
+    return TriageResult(
+        urgent=bool(flags),
+        unclear=not flags and bool(maybe),
+        flags=flags,
+        possible=maybe,
+        advice=advice(data, flags, maybe),
+    )
+
+
 def advice(data: TriageData, flags: Sequence[FlagMatch], possible: Sequence[FlagMatch]) -> str:
     """The plain-language message for the result."""
     if flags:

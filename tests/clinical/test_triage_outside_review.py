@@ -42,3 +42,12 @@ def test_counts_stay_within_todays_figures(real_ref):
     assert counts[("urgent", "unclear")] <= MAX_URGENT_UNCLEAR
     assert counts[("not_urgent", "urgent")] <= MAX_NOT_URGENT_TO_URGENT
     assert counts[("not_urgent", "unclear")] <= MAX_NOT_URGENT_TO_UNCLEAR
+
+
+@pytest.mark.parametrize("at", range(19_980, 20_010, 3))
+def test_a_long_report_is_read_whole_even_where_a_window_ends(real_ref, at):
+    from bontrack.clinical.triage import triage_long
+
+    text = ("x" * (at - 1) + " trouble swallowing ").ljust(45_000, "y")
+    r = triage_long(text, real_ref.triage, 20_000)
+    assert r.urgent and r.flag_ids == ["swallowing"], at

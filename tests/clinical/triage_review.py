@@ -36,15 +36,18 @@ def cases() -> list[tuple[str, str, str | None]]:
     out: list[tuple[str, str, str | None]] = []
     with CASES_FILE.open(encoding="utf-8", newline="") as f:
         for row in csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
-            text, expected, flag = (row + [""])[:3]
+            text, expected, flag = [*row, ""][:3]
             out.append((text, expected, FLAG_IDS[flag] if flag else None))
     return out
 
 
-def outcomes(data: TriageData) -> tuple[Counter[tuple[str, str]], list[tuple[str, str, str, TriageResult]]]:
+Miss = tuple[str, str, str, TriageResult]
+
+
+def outcomes(data: TriageData) -> tuple[Counter[tuple[str, str]], list[Miss]]:
     """Counts of (expected, got) and every case that did not get the expected level."""
     counts: Counter[tuple[str, str]] = Counter()
-    misses = []
+    misses: list[Miss] = []
     for text, expected, _flag in cases():
         r = triage(text, data)
         counts[(expected, r.level)] += 1

@@ -156,3 +156,17 @@ def test_an_unknown_option_is_a_usage_error_not_an_internal_error():
     err = r.stderr.decode()
     assert r.returncode == 2 and "No such option" in err
     assert "internal error" not in err and "Traceback" not in err
+
+
+def test_the_outside_reviews_cases_through_stdin_leave_no_urgent_case_not_urgent():
+    from tests.clinical.triage_review import cases
+
+    rows = cases()
+    stdin = "".join(text + "\n" for text, _, _ in rows).encode()
+    r = bontrack("-", "--json", stdin=stdin)
+    assert r.returncode == 1, r.stderr
+    docs = [json.loads(x) for x in r.stdout.decode().splitlines()]
+    assert [d["line"] for d in docs] == list(range(1, len(rows) + 1))
+    missed = [text for (text, expected, _), d in zip(rows, docs, strict=True)
+              if expected == "urgent" and d["level"] == "not_urgent"]
+    assert missed == []

@@ -22,6 +22,7 @@ from bontrack.reference.schema import (
     Interaction,
     LabelEntry,
     Muscle,
+    OutcomeScale,
     Product,
     RedFlag,
     TriageData,
@@ -94,6 +95,8 @@ class Reference:
         repr=False, default_factory=dict
     )
     _citations: dict[tuple[str, str], str] = field(repr=False, default_factory=dict)
+    #: Outcome scales by id, in the order of scales.yaml.
+    scales: Mapping[str, OutcomeScale] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -108,6 +111,7 @@ class Reference:
         triage: TriageData,
         drug_classes: Sequence[DrugClass],
         products: Sequence[Product],
+        scales: Sequence[OutcomeScale] = (),
     ) -> Reference:
         prod_names: dict[str, str] = {}
         for p in products:
@@ -146,6 +150,7 @@ class Reference:
             _class_names=MappingProxyType(class_names),
             _medicines=MappingProxyType(medicines),
             _class_interactions=MappingProxyType(class_interactions),
+            scales=MappingProxyType({s.id: s for s in scales}),
         )
 
     # -- name resolution -------------------------------------------------------------------

@@ -153,6 +153,15 @@ class Reference:
             scales=MappingProxyType({s.id: s for s in scales}),
         )
 
+    # -- outcome scales --------------------------------------------------------------------
+    def scale_by_coding(self, system: str | None, code: str | None) -> str | None:
+        """The id of the outcome scale coded ``system|code`` in scales.yaml (None: none)."""
+        for s in self.scales.values():
+            for c in s.fhir.codings:
+                if c.system == system and c.code == code:
+                    return s.id
+        return None
+
     # -- name resolution -------------------------------------------------------------------
     def product_id(self, name: str) -> str | None:
         return self._product_names.get(normalise(name))

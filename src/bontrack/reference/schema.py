@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Population = Literal["adult", "pediatric", "any"]
 Region = Literal[
@@ -545,18 +545,25 @@ class OutcomeScale(Strict):
     responder: ResponderDef | None = None
     fhir: ScaleFhir
 
-    @model_validator(mode="after")
-    def _consistent(self) -> OutcomeScale:
-        if self.responder is not None:
-            if self.responder.direction != ("down" if self.better == "lower" else "up"):
-                raise ValueError(f"responder.direction {self.responder.direction!r} "
-                                 f"contradicts better: {self.better}")
-            if self.responder.kind == "steps" and not self.values.grades:
+    @field_validator("responder")
+    @classmethod
+    def _rule_fits_the_scale(cls, r: ResponderDef | None, info: ValidationInfo
+                             ) -> ResponderDef | None:
+        better, values = info.data.get("better"), info.data.get("values")
+        if r is not None and better is not None:
+            if r.direction != ("down" if better == "lower" else "up"):
+                raise ValueError(f"direction {r.direction!r} contradicts better: {better}")
+            if r.kind == "steps" and values is not None and not values.grades:
                 raise ValueError("a 'steps' responder rule needs named grades")
-        if not any(c.system == OUTCOME_SCALE_SYSTEM and c.code == self.id
-                   for c in self.fhir.codings):
-            raise ValueError(f"fhir.codings needs the coding {OUTCOME_SCALE_SYSTEM}|{self.id}")
-        return self
+        return r
+
+    @field_validator("fhir")
+    @classmethod
+    def _coded(cls, fhir: ScaleFhir, info: ValidationInfo) -> ScaleFhir:
+        sid = info.data.get("id")
+        if not any(c.system == OUTCOME_SCALE_SYSTEM and c.code == sid for c in fhir.codings):
+            raise ValueError(f"codings need the coding {OUTCOME_SCALE_SYSTEM}|{sid}")
+        return fhir
 
     @property
     def labels(self) -> tuple[tuple[str, Decimal], ...]:

@@ -18,11 +18,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def build_fixture_dir(target: Path) -> Path:
-    """A reference folder: the real indications, muscles, safety and red-flag files, synthetic
-    products."""
+    """A reference folder: the real indications, muscles, safety, red-flag, medicine and scale
+    files; synthetic products."""
     target.mkdir(parents=True, exist_ok=True)
     for name in ("meta.yaml", "indications.yaml", "muscles.yaml", "safety.yaml",
-                 "red_flags.yaml", "medicines.yaml"):
+                 "red_flags.yaml", "medicines.yaml", "scales.yaml"):
         shutil.copy(DATA_DIR / name, target / name)
     (target / "products").mkdir(exist_ok=True)
     for name in ("testotoxinA.yaml", "othertoxinB.yaml"):

@@ -8,6 +8,9 @@ import pytest
 
 from bontrack.clinical.context import u
 from bontrack.clinical.display import change_text, scale_text, units_text
+from bontrack.reference import default_reference
+
+SCALES = default_reference().scales
 
 
 @pytest.mark.parametrize(("value", "shown"), [
@@ -30,12 +33,12 @@ def test_label_numbers_in_messages_stay_as_written_and_computed_ones_are_rounded
     (Decimal("4.0"), "4"),
 ])
 def test_modified_ashworth_grades_are_shown_as_the_scale_writes_them(value, shown):
-    assert scale_text("modified_ashworth", value) == shown
+    assert scale_text(SCALES, "modified_ashworth", value) == shown
 
 
 def test_other_scales_show_their_numbers_and_graded_changes_are_in_steps():
-    assert scale_text("rom_degrees", Decimal("1.5")) == "1.5"
-    assert scale_text("twstrs_total", Decimal("32.0")) == "32"
-    assert change_text("modified_ashworth", 1.5, 2) == "2 steps"
-    assert change_text("modified_ashworth", 0.5, 1) == "1 step"
-    assert change_text("twstrs_total", 12, 12) == "12"
+    assert scale_text(SCALES, "rom_degrees", Decimal("1.5")) == "1.5"
+    assert scale_text(SCALES, "twstrs_total", Decimal("32.0")) == "32"
+    assert change_text(SCALES, "modified_ashworth", 1.5, 2) == "2 steps"
+    assert change_text(SCALES, "modified_ashworth", 0.5, 1) == "1 step"
+    assert change_text(SCALES, "twstrs_total", 12, 12) == "12"

@@ -10,18 +10,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bontrack.clinical.response import (
-    RULES,
     CycleFacts,
     Measurement,
     cycle_response,
     dose_by_muscle,
     improvement,
     next_window,
+    responder_rules,
     series_responses,
     typical_duration,
     waning,
 )
-from bontrack.clinical.scales import SCALES
+from bontrack.reference import default_reference
+
+SCALES = default_reference().scales
+RULES = responder_rules(SCALES)
 
 D0 = date(2026, 1, 10)
 
@@ -63,7 +66,7 @@ CASES = [
     ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_cycle_response_matches_the_hand_computed_figures(scale, points, responder, change,
                                                           onset, peak, duration, kind):
-    r = cycle_response(scale, D0, series(*points))
+    r = cycle_response(SCALES, scale, D0, series(*points))
     assert r.responder is responder
     assert r.change == change
     assert r.onset_days == onset
@@ -73,36 +76,36 @@ def test_cycle_response_matches_the_hand_computed_figures(scale, points, respond
 
 
 def test_no_baseline_gives_unknown_never_a_guess():
-    r = cycle_response("modified_ashworth", D0, series((14, "2"), (42, "1")))
+    r = cycle_response(SCALES, "modified_ashworth", D0, series((14, "2"), (42, "1")))
     assert r.responder is None and r.duration_days is None and r.duration_kind == "unknown"
     assert "baseline" in r.unknown_reason
 
 
 def test_nothing_measured_after_the_injection_gives_unknown():
-    r = cycle_response("modified_ashworth", D0, series((-1, "3")))
+    r = cycle_response(SCALES, "modified_ashworth", D0, series((-1, "3")))
     assert r.responder is None and r.baseline == Decimal(3) and r.duration_kind == "unknown"
 
 
 def test_a_value_from_before_the_previous_cycle_is_not_a_baseline():
-    r = cycle_response("modified_ashworth", D0, series((-120, "3"), (14, "2")),
+    r = cycle_response(SCALES, "modified_ashworth", D0, series((-120, "3"), (14, "2")),
                        previous_day=D0 - timedelta(days=100))
     assert r.responder is None and "baseline" in r.unknown_reason
 
 
 def test_measurements_after_the_next_cycle_belong_to_the_next_cycle():
-    r = cycle_response("modified_ashworth", D0, series((-1, "3"), (30, "3"), (95, "1")),
+    r = cycle_response(SCALES, "modified_ashworth", D0, series((-1, "3"), (30, "3"), (95, "1")),
                        next_day=D0 + timedelta(days=90))
     assert r.responder is False
 
 
 def test_diary_wear_off_ends_the_benefit_when_earlier_than_the_measurement():
-    r = cycle_response("modified_ashworth", D0, series((-1, "3"), (30, "2"), (120, "3")),
+    r = cycle_response(SCALES, "modified_ashworth", D0, series((-1, "3"), (30, "2"), (120, "3")),
                        wore_off=[D0 + timedelta(days=75)])
     assert (r.duration_days, r.duration_kind) == (75, "diary")
 
 
 def test_percent_of_a_zero_baseline_is_unknown():
-    r = cycle_response("headache_days", D0, series((-1, "0"), (30, "0")))
+    r = cycle_response(SCALES, "headache_days", D0, series((-1, "0"), (30, "0")))
     assert r.responder is None and "baseline is 0" in r.unknown_reason
 
 
@@ -127,7 +130,7 @@ def test_typical_duration_is_the_median_of_measured_durations():
         pts += [Measurement(start, Decimal(3)), Measurement(start + timedelta(days=30),
                                                             Decimal(2)),
                 Measurement(start + timedelta(days=dur), Decimal(3))]
-    rs = series_responses("modified_ashworth", cyc, pts)
+    rs = series_responses(SCALES, "modified_ashworth", cyc, pts)
     assert [r.duration_days for r in rs] == [80, 100, 90]
     assert typical_duration(rs) == 90
     w = next_window(cyc[-1].day, rs, next_earliest=cyc[-1].day + timedelta(weeks=12))
@@ -138,7 +141,7 @@ def test_typical_duration_is_the_median_of_measured_durations():
 
 
 def test_too_few_durations_gives_no_typical_duration_or_window():
-    rs = series_responses("modified_ashworth", cycles_every(120, 1),
+    rs = series_responses(SCALES, "modified_ashworth", cycles_every(120, 1),
                           series((-1, "3"), (30, "2"), (90, "3")))
     assert typical_duration(rs) is None
     assert next_window(D0, rs, None) is None
@@ -154,7 +157,7 @@ def _course(cycles: list[CycleFacts], bests: list[str]) -> list[Measurement]:
 
 def test_warns_of_waning_when_the_last_two_cycles_responded_less_at_the_same_dose():
     cyc = cycles_every(100, 4)
-    rs = series_responses("modified_ashworth", cyc, _course(cyc, ["1", "1", "2", "3"]))
+    rs = series_responses(SCALES, "modified_ashworth", cyc, _course(cyc, ["1", "1", "2", "3"]))
     assert waning(cyc, rs).warn
 
 
@@ -162,14 +165,14 @@ def test_no_waning_warning_when_the_dose_was_lowered():
     cyc = cycles_every(100, 2) + [CycleFacts(D0 + timedelta(days=200 + 100 * i),
                                              "onabotulinumtoxinA", Decimal(50))
                                   for i in range(2)]
-    rs = series_responses("modified_ashworth", cyc, _course(cyc, ["1", "1", "2", "3"]))
+    rs = series_responses(SCALES, "modified_ashworth", cyc, _course(cyc, ["1", "1", "2", "3"]))
     w = waning(cyc, rs)
     assert not w.warn and "lower dose" in w.detail
 
 
 def test_no_waning_warning_with_too_few_cycles():
     cyc = cycles_every(100, 2)
-    rs = series_responses("modified_ashworth", cyc, _course(cyc, ["1", "3"]))
+    rs = series_responses(SCALES, "modified_ashworth", cyc, _course(cyc, ["1", "3"]))
     assert not waning(cyc, rs).warn
 
 
@@ -191,15 +194,15 @@ days = st.integers(min_value=1, max_value=150)
 @given(st.lists(st.tuples(days, mas_values), min_size=1, max_size=8), mas_values)
 def test_reordering_measurements_changes_nothing(points, base):
     ms = [Measurement(D0, base)] + [Measurement(D0 + timedelta(days=d), v) for d, v in points]
-    assert cycle_response("modified_ashworth", D0, ms) == \
-        cycle_response("modified_ashworth", D0, list(reversed(ms)))
+    assert cycle_response(SCALES, "modified_ashworth", D0, ms) == \
+        cycle_response(SCALES, "modified_ashworth", D0, list(reversed(ms)))
 
 
 @given(st.lists(st.tuples(days, mas_values), min_size=1, max_size=8), mas_values)
 def test_responder_iff_best_improvement_reaches_one_step(points, base):
     ms = [Measurement(D0, base)] + [Measurement(D0 + timedelta(days=d), v) for d, v in points]
-    r = cycle_response("modified_ashworth", D0, ms)
-    best = max(improvement("modified_ashworth", base, v, "steps") or 0 for _, v in points)
+    r = cycle_response(SCALES, "modified_ashworth", D0, ms)
+    best = max(improvement(SCALES, "modified_ashworth", base, v, "steps") or 0 for _, v in points)
     assert r.responder is (best >= 1)
     assert r.peak_day is not None
     assert r.onset_day is None or r.onset_day <= r.peak_day
@@ -210,7 +213,7 @@ def test_responder_iff_best_improvement_reaches_one_step(points, base):
 def test_duration_never_exceeds_the_follow_up(points, base, gap):
     ms = [Measurement(D0, base)] + [Measurement(D0 + timedelta(days=d), v) for d, v in points]
     nxt = D0 + timedelta(days=gap)
-    r = cycle_response("modified_ashworth", D0, ms, next_day=nxt)
+    r = cycle_response(SCALES, "modified_ashworth", D0, ms, next_day=nxt)
     if r.duration_days is not None:
         assert 0 < r.duration_days < gap
 
@@ -219,8 +222,8 @@ def test_duration_never_exceeds_the_follow_up(points, base, gap):
        st.lists(days, max_size=3))
 def test_a_diary_wear_off_only_ever_shortens_the_duration(points, base, worn):
     ms = [Measurement(D0, base)] + [Measurement(D0 + timedelta(days=d), v) for d, v in points]
-    plain = cycle_response("modified_ashworth", D0, ms)
-    diary = cycle_response("modified_ashworth", D0, ms,
+    plain = cycle_response(SCALES, "modified_ashworth", D0, ms)
+    diary = cycle_response(SCALES, "modified_ashworth", D0, ms,
                            wore_off=[D0 + timedelta(days=d) for d in worn])
     assert diary.responder == plain.responder
     if plain.duration_kind == "measured" and diary.duration_days is not None:

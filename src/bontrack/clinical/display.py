@@ -3,14 +3,17 @@
 - Units per injection site are shown to 0.1 U (50 U over 3 sites: "16.7", not "16.6667");
   the exact value stays in storage, in the check and in JSON.
 - Modified Ashworth 1+ is shown as "1+", never as its ordering value 1.5 (Bohannon & Smith,
-  Phys Ther 1987;67:206-7: the scale's grades are 0, 1, 1+, 2, 3, 4).
+  Phys Ther 1987;67:206-7: the scale's grades are 0, 1, 1+, 2, 3, 4). The grades of every
+  scale come from reference/data/scales.yaml; callers pass ``Reference.scales`` in.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from bontrack.clinical.scales import SCALES
+from bontrack.clinical.scales import Scales
+
+_NO_SCALES: Scales = {}
 
 TENTH = Decimal("0.1")
 
@@ -49,13 +52,13 @@ def computed_units_text(x: Decimal) -> str:
     return format(d, "f")
 
 
-def scale_text(scale: str | None, value: object) -> str:
+def scale_text(scales: Scales, scale: str | None, value: object) -> str:
     """An outcome value as the scale writes it: Modified Ashworth 1.5 -> '1+'; other scales'
     numbers as numbers ('' for None)."""
     d = _decimal(value)
     if d is None:
         return "" if value is None else str(value)
-    s = SCALES.get(scale or "")
+    s = scales.get(scale or "")
     if s is not None:
         for label, v in s.labels:
             if v == d:
@@ -65,14 +68,15 @@ def scale_text(scale: str | None, value: object) -> str:
     return format(d.normalize(), "f")
 
 
-def change_text(scale: str | None, change: object, improvement: object) -> str:
+def change_text(scales: Scales, scale: str | None, change: object, improvement: object
+                ) -> str:
     """A change on a scale for display: on a scale of named grades (Modified Ashworth) the
     change in grades (steps: 3 to 1+ is 2 steps, not "1.5"); otherwise the number."""
-    s = SCALES.get(scale or "")
+    s = scales.get(scale or "")
     if s is not None and s.labels:
         d = _decimal(improvement)
         if d is None:
             return ""
-        n = scale_text(None, d)
+        n = scale_text(_NO_SCALES, None, d)
         return f"{n} step{'' if abs(d) == 1 else 's'}"
-    return scale_text(None, change)
+    return scale_text(_NO_SCALES, None, change)

@@ -7,8 +7,9 @@ For one cycle and one outcome series (a scale, on one muscle and side where it h
 - **best change**: the best value measured after the injection day and before the next
   cycle, compared with the baseline; **onset** is the first such day with any improvement
   (the effect started *by* then), **peak** the day of the best value;
-- **responder**: the best change meets the scale's responder rule (``RULES`` below, each
-  with its source), else not; no rule for the scale means "unknown";
+- **responder**: the best change meets the scale's responder rule (the ``responder`` entry
+  of reference/data/scales.yaml, each with its source; ``responder_rule``), else not; no
+  rule for the scale means "unknown";
 - **duration of benefit**: days from the injection to the first measurement after the peak
   that is back at (or worse than) the baseline, or to the day the patient's diary says the
   effect wore off, whichever comes first. When the benefit is still there at the last
@@ -24,14 +25,15 @@ earliest safe date from the label), and a waning-response warning (``waning``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from statistics import median_low
 from typing import Literal
 
-from bontrack.clinical.scales import SCALES
+from bontrack.clinical.scales import Scales
+from bontrack.reference.schema import OutcomeScale
 
 RuleKind = Literal["steps", "points", "percent"]
 DurationKind = Literal["measured", "diary", "at_least", "no_benefit", "unknown"]
@@ -42,52 +44,36 @@ class ResponderRule:
     """A responder is a patient whose best improvement reaches ``threshold``, counted in
     ``kind``: ordinal ``steps`` of the scale, scale ``points``, or ``percent`` of the
     baseline. ``convention`` is true where the rule is this clinic's convention (no cited
-    paper): the docs and the pages say so."""
+    paper): the docs and the pages say so. Built from the scale's ``responder`` entry in
+    reference/data/scales.yaml (``responder_rule``)."""
 
     scale: str
     kind: RuleKind
     threshold: Decimal
     source: str
     convention: bool = False
+    name: str = ""
+    direction: Literal["down", "up"] = "down"
 
     def describe(self) -> str:
         unit = {"steps": "step(s)", "points": "point(s)", "percent": "%"}[self.kind]
-        name = SCALES[self.scale].name
-        direction = "down" if SCALES[self.scale].lower_is_better else "up"
-        return f"{name} {direction} by at least {self.threshold} {unit}"
+        return f"{self.name} {self.direction} by at least {self.threshold} {unit}"
 
 
-#: The responder rules, one per scale. A scale without a rule gets responder "unknown".
-RULES: dict[str, ResponderRule] = {
-    r.scale: r
-    for r in (
-        ResponderRule(
-            "modified_ashworth", "steps", Decimal(1),
-            "Responder as improvement of at least 1 point on the Ashworth scale in the "
-            "treated muscle group, the responder definition of the pivotal upper-limb "
-            "spasticity trials (e.g. Kanovsky P et al., Clin Neuropharmacol 2009;32:259-65); "
-            "counted here as one step of the Modified Ashworth scale (1+ is a step between "
-            "1 and 2, Bohannon & Smith, Phys Ther 1987;67:206-7)"),
-        ResponderRule(
-            "headache_days", "percent", Decimal(50),
-            "50% responder rate (reduction of at least 50% in headache days) recommended as "
-            "an outcome by the International Headache Society guidelines for controlled "
-            "trials of preventive treatment of chronic migraine (Tassorelli C et al., "
-            "Cephalalgia 2018;38:815-32)"),
-        ResponderRule(
-            "hdss", "points", Decimal(2),
-            "Improvement of 2 grades on the Hyperhidrosis Disease Severity Scale, the "
-            "treatment-success definition in Solish N et al., Dermatol Surg 2007;33:908-23"),
-        ResponderRule(
-            "pain_nrs", "percent", Decimal(30),
-            "Reduction of at least 30% on the pain numeric rating scale, clinically "
-            "important change (Farrar JT et al., Pain 2001;94:149-58)"),
-        ResponderRule(
-            "twstrs_total", "percent", Decimal(25),
-            "Clinic convention (configurable, no cited threshold in the reference data): "
-            "TWSTRS total down by at least 25% of the baseline", convention=True),
-    )
-}
+def responder_rule(scale: OutcomeScale) -> ResponderRule | None:
+    """The scale's responder rule, or None where the reference data gives it none."""
+    r = scale.responder
+    if r is None:
+        return None
+    return ResponderRule(scale.id, r.kind, r.threshold, r.citation, r.convention,
+                         scale.name, r.direction)
+
+
+def responder_rules(scales: Scales) -> dict[str, ResponderRule]:
+    """The responder rules, one per scale that has one (a scale without a rule gets responder
+    "unknown")."""
+    return {k: rule for k, s in scales.items() if (rule := responder_rule(s)) is not None}
+
 
 #: A typical duration needs at least this many measured durations (clinic convention).
 MIN_DURATIONS = 2
@@ -126,9 +112,9 @@ class CycleResponse:
         return (self.peak_day - self.cycle_day).days if self.peak_day else None
 
 
-def _steps(scale_id: str, value: Decimal) -> Decimal:
+def _steps(scale: OutcomeScale, value: Decimal) -> Decimal:
     """The ordinal position of a labelled value (MAS: 0, 1, 1+, 2, 3, 4 -> 0..5)."""
-    labels = SCALES[scale_id].labels
+    labels = scale.labels
     for i, (_, v) in enumerate(labels):
         if v == value:
             return Decimal(i)
@@ -136,13 +122,14 @@ def _steps(scale_id: str, value: Decimal) -> Decimal:
     return Decimal(sum(1 for _, v in labels if v < value))
 
 
-def improvement(scale_id: str, baseline: Decimal, value: Decimal,
+def improvement(scales: Scales, scale_id: str, baseline: Decimal, value: Decimal,
                 kind: RuleKind = "points") -> Decimal | None:
     """How much better ``value`` is than ``baseline`` (positive = better), in ``kind``.
     A percent of a zero baseline is unknown (None)."""
-    better_down = SCALES[scale_id].lower_is_better if scale_id in SCALES else True
-    if kind == "steps" and SCALES.get(scale_id) and SCALES[scale_id].labels:
-        diff = _steps(scale_id, baseline) - _steps(scale_id, value)
+    scale = scales.get(scale_id)
+    better_down = scale.lower_is_better if scale is not None else True
+    if kind == "steps" and scale is not None and scale.labels:
+        diff = _steps(scale, baseline) - _steps(scale, value)
     else:
         diff = baseline - value
     if not better_down:
@@ -161,10 +148,9 @@ def _unknown(day: date, scale: str, reason: str, baseline: Measurement | None = 
                          None, None, "unknown", reason)
 
 
-def cycle_response(scale: str, day: date, series: Sequence[Measurement], *,
+def cycle_response(scales: Scales, scale: str, day: date, series: Sequence[Measurement], *,
                    previous_day: date | None = None, next_day: date | None = None,
-                   wore_off: Sequence[date] = (),
-                   rules: Mapping[str, ResponderRule] = RULES) -> CycleResponse:
+                   wore_off: Sequence[date] = ()) -> CycleResponse:
     """The response of one cycle given on ``day`` in one outcome ``series``.
 
     ``previous_day`` and ``next_day`` are the neighbouring cycles' days (they bound the
@@ -179,15 +165,16 @@ def cycle_response(scale: str, day: date, series: Sequence[Measurement], *,
     base = before[-1]
     if not after:
         return _unknown(day, scale, "nothing measured after the injection", base)
-    rule = rules.get(scale)
+    defined = scales.get(scale)
+    rule = responder_rule(defined) if defined is not None else None
     kind: RuleKind = rule.kind if rule else "points"
-    points = [(m, improvement(scale, base.value, m.value, "points")) for m in after]
+    points = [(m, improvement(scales, scale, base.value, m.value, "points")) for m in after]
     # best: the largest improvement; on a tie the earliest day
     best_m, best_gain = max(points, key=lambda p: (p[1] or Decimal(0),
                                                    -p[0].day.toordinal()))
     assert best_gain is not None
     onset = next((m.day for m, g in points if g is not None and g > 0), None)
-    rule_gain = improvement(scale, base.value, best_m.value, kind)
+    rule_gain = improvement(scales, scale, base.value, best_m.value, kind)
     if rule is None:
         responder: bool | None = None
         reason = f"no responder rule for {scale}"
@@ -227,17 +214,17 @@ class CycleFacts:
     total_units: Decimal
 
 
-def series_responses(scale: str, cycles: Sequence[CycleFacts], series: Sequence[Measurement],
-                     wore_off: Sequence[date] = (),
-                     rules: Mapping[str, ResponderRule] = RULES) -> list[CycleResponse]:
+def series_responses(scales: Scales, scale: str, cycles: Sequence[CycleFacts],
+                     series: Sequence[Measurement],
+                     wore_off: Sequence[date] = ()) -> list[CycleResponse]:
     """The response of every cycle (in date order) in one outcome series."""
     ordered = sorted(cycles, key=lambda c: c.day)
     out = []
     for i, c in enumerate(ordered):
         prev = ordered[i - 1].day if i > 0 else None
         nxt = ordered[i + 1].day if i + 1 < len(ordered) else None
-        out.append(cycle_response(scale, c.day, series, previous_day=prev, next_day=nxt,
-                                  wore_off=wore_off, rules=rules))
+        out.append(cycle_response(scales, scale, c.day, series, previous_day=prev,
+                                  next_day=nxt, wore_off=wore_off))
     return out
 
 

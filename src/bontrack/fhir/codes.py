@@ -60,15 +60,8 @@ ROUTE_ID = ("372464004", "Intradermal route")
 GUIDANCE_SNOMED = {"ultrasound": ("61593002", "Ultrasonic guidance procedure")}
 GUIDANCE_TEXT = {"anatomic": "Anatomical landmarks", "emg": "Electromyography guidance",
                  "estim": "Electrical stimulation guidance", "ultrasound": "Ultrasound guidance"}
-#: Outcome scales with a verified SNOMED CT assessment-scale concept (V: HL7 Portugal
-#: ValueSet cpe-scale-vs). The others have none (NF) and are coded in CS_OUTCOME only.
-SCALE_SNOMED = {"modified_ashworth": ("765771006", "Modified Ashworth Scale"),
-                "pain_nrs": ("1284852002", "Pain numeric rating scale")}
-#: Patient-reported scales are category survey; clinician measurements are exam.
-SURVEY_SCALES = frozenset({"headache_days", "hdss", "pgic", "pain_nrs", "spasm_frequency",
-                           "spasm_intensity"})
-#: UCUM units per scale (V: UCUM table in @lhncbc/ucum-lhc); scores use the {score} annotation.
-SCALE_UNIT = {"rom_degrees": ("deg", "deg"), "headache_days": ("d", "days")}
+# Outcome scales' codings (bontrack CS_OUTCOME and, where verified, SNOMED CT), category
+# (survey / exam) and UCUM unit live in reference/data/scales.yaml (Reference.scales).
 #: Our side-effect outcome -> R4 adverse-event-outcome (a one-to-one pairing).
 AE_OUTCOMES = {"recovering": "recovering", "recovered": "resolved",
                "not_recovered": "ongoing", "fatal": "fatal", "unknown": "unknown"}

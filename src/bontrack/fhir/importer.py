@@ -38,7 +38,6 @@ from bontrack.fhir.codes import (
     ICD10CM,
     LATERALITY,
     MRN_SYSTEM,
-    SCALE_SNOMED,
     SNOMED,
     USER_SYSTEM,
     code_in,
@@ -429,7 +428,7 @@ class Reader:
         scale = code_in(code, CS_OUTCOME)
         if scale is None:
             snomed = code_in(code, SNOMED)
-            scale = next((k for k, (c, _) in SCALE_SNOMED.items() if c == snomed), None)
+            scale = self.ref.scale_by_coding(SNOMED, snomed)
         if scale is None:
             raise Refusal("code", f"no known outcome scale in {shown(code)}")
         if "valueCodeableConcept" in res:
@@ -442,7 +441,7 @@ class Reader:
         else:
             raise Refusal("value[x]", "the measurement has no value")
         try:
-            value, text = read_value(scale, raw)
+            value, text = read_value(self.ref.scales, scale, raw)
         except ScaleError as err:
             raise Refusal("value[x]", err.reason) from None
         site = res.get("bodySite")

@@ -44,10 +44,7 @@ from bontrack.fhir.codes import (
     ROUTE_ID,
     ROUTE_IM,
     RXNORM,
-    SCALE_SNOMED,
-    SCALE_UNIT,
     SNOMED,
-    SURVEY_SCALES,
     UCUM,
     UNITS,
     USER_SYSTEM,
@@ -408,18 +405,19 @@ def medication_administration(ctx: Context, inj: Any, cy: Any, vial_id: int | No
 
 def _scale(ctx: Context, scale_id: str) -> tuple[list[Json], Json]:
     """(category, code) of an outcome scale."""
-    return ctx.shared(("scale", scale_id), lambda: _scale_concepts(scale_id))
+    return ctx.shared(("scale", scale_id), lambda: _scale_concepts(ctx.ref, scale_id))
 
 
-def _scale_concepts(scale_id: str) -> tuple[list[Json], Json]:
-    from bontrack.clinical.scales import SCALES
-
-    scale = SCALES.get(scale_id)
-    name = scale.name if scale else scale_id
-    codings = [coding(CS_OUTCOME, scale_id, name)]
-    if scale_id in SCALE_SNOMED:
-        codings.append(coding(SNOMED, *SCALE_SNOMED[scale_id]))
-    category = "survey" if scale_id in SURVEY_SCALES else "exam"
+def _scale_concepts(ref: Reference, scale_id: str) -> tuple[list[Json], Json]:
+    """The scale's codings and category from reference/data/scales.yaml (a scale the
+    reference does not know: our code alone, category exam)."""
+    scale = ref.scales.get(scale_id)
+    if scale is None:
+        name, category = scale_id, "exam"
+        codings = [coding(CS_OUTCOME, scale_id, name)]
+    else:
+        name, category = scale.name, scale.fhir.category
+        codings = [coding(c.system, c.code, c.display) for c in scale.fhir.codings]
     return ([concept(coding(OBS_CATEGORY, category, category.title()))],
             concept(*codings, text=name))
 
@@ -440,11 +438,13 @@ def observation(ctx: Context, o: Any) -> Json:
     out["effectiveDateTime"] = instant(o.measured_at)
     if o.scale == "modified_ashworth":
         # the grade as the scale writes it ("1+"), from the stored value, whatever the text
-        grade = scale_text(o.scale, o.value) if o.value is not None else o.value_text
+        grade = (scale_text(ctx.ref.scales, o.scale, o.value) if o.value is not None
+                 else o.value_text)
         out["valueCodeableConcept"] = ctx.shared(("mas", grade), lambda: concept(
             coding(CS_MAS, grade, grade), text=grade))
     else:
-        unit, display = SCALE_UNIT.get(o.scale, ("{score}", "score"))
+        known = ctx.ref.scales.get(o.scale)
+        unit, display = (known.unit.code, known.unit.display) if known else ("{score}", "score")
         out["valueQuantity"] = quantity(o.value, display, unit)
     if o.muscle:
         out["bodySite"] = target_site(ctx, o.muscle, o.side)

@@ -23,7 +23,6 @@ from bontrack.fhir.codes import (
     CS_PROCEDURE,
     CS_PRODUCT,
     ICD10CM,
-    SCALE_SNOMED,
     SNOMED,
 )
 from bontrack.fhir.export import (
@@ -42,6 +41,7 @@ from bontrack.fhir.export import (
     clinic_names,
 )
 from bontrack.fhir.mapping import Context, Json
+from bontrack.reference import default_reference
 from bontrack.services import audit
 from bontrack.services.access import Actor, can_read_patient
 from bontrack.services.given import GIVEN
@@ -92,11 +92,13 @@ def _product_code(system: str | None, code: str) -> ColumnElement[bool]:
 
 
 def _scale_code(system: str | None, code: str) -> ColumnElement[bool]:
+    # the SNOMED CT codes of the scales: reference/data/scales.yaml (the bundled reference)
+    snomed_ids = default_reference().scale_by_coding
     if system == SNOMED:
-        scales = [k for k, (c, _) in SCALE_SNOMED.items() if c == code]
+        scales = [s for s in [snomed_ids(SNOMED, code)] if s]
         return OUT.c.scale.in_(scales) if scales else _never()
     if system in (None, CS_OUTCOME):
-        snomed = [k for k, (c, _) in SCALE_SNOMED.items() if c == code and system is None]
+        snomed = [s for s in [snomed_ids(SNOMED, code)] if s and system is None]
         return OUT.c.scale.in_([code, *snomed])
     return _never()
 

@@ -22,6 +22,7 @@ from bontrack.reference.schema import (
     Interaction,
     LabelEntry,
     Muscle,
+    OutcomeScale,
     Product,
     RedFlag,
     TriageData,
@@ -94,6 +95,8 @@ class Reference:
         repr=False, default_factory=dict
     )
     _citations: dict[tuple[str, str], str] = field(repr=False, default_factory=dict)
+    #: Outcome scales by id, in the order of scales.yaml.
+    scales: Mapping[str, OutcomeScale] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -108,6 +111,7 @@ class Reference:
         triage: TriageData,
         drug_classes: Sequence[DrugClass],
         products: Sequence[Product],
+        scales: Sequence[OutcomeScale] = (),
     ) -> Reference:
         prod_names: dict[str, str] = {}
         for p in products:
@@ -146,7 +150,17 @@ class Reference:
             _class_names=MappingProxyType(class_names),
             _medicines=MappingProxyType(medicines),
             _class_interactions=MappingProxyType(class_interactions),
+            scales=MappingProxyType({s.id: s for s in scales}),
         )
+
+    # -- outcome scales --------------------------------------------------------------------
+    def scale_by_coding(self, system: str | None, code: str | None) -> str | None:
+        """The id of the outcome scale coded ``system|code`` in scales.yaml (None: none)."""
+        for s in self.scales.values():
+            for c in s.fhir.codings:
+                if c.system == system and c.code == code:
+                    return s.id
+        return None
 
     # -- name resolution -------------------------------------------------------------------
     def product_id(self, name: str) -> str | None:

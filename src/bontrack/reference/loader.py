@@ -26,9 +26,11 @@ from bontrack.reference.schema import (
     MedicinesFile,
     MetaFile,
     MuscleFile,
+    OutcomeScale,
     ProductFile,
     RedFlagFile,
     SafetyFile,
+    ScaleFile,
     TriageData,
 )
 
@@ -142,6 +144,7 @@ def load_reference(data_dir: Path | None = None) -> Reference:
         triage=TriageData(advice=red.advice, matching=red.matching, red_flags=red.red_flags),
         drug_classes=drug_classes,
         products=[pf.product for pf, _ in products],
+        scales=load_scales(base),
     )
     for pf, path in products:
         _check_product_names(ref, pf, path)
@@ -242,6 +245,15 @@ def _check_product_names(ref: Reference, pf: ProductFile, path: Path) -> None:
                 f"product.side_effects.{i}.indication",
                 f"unknown indication {se.indication!r}",
             )
+
+
+# -- outcome scales (scales.yaml) ------------------------------------------------------------
+def load_scales(base: Path) -> list[OutcomeScale]:
+    """The outcome scales of ``base/scales.yaml``, validated (a scale without a plain name or
+    its FHIR coding is a ``ReferenceDataError`` naming the file and the field)."""
+    path = base / "scales.yaml"
+    return _validate(ScaleFile, _read_yaml(path), path).scales
+# -- end of outcome scales -------------------------------------------------------------------
 
 
 @cache

@@ -12,7 +12,7 @@ import re
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Population = Literal["adult", "pediatric", "any"]
 Region = Literal[
@@ -513,3 +513,157 @@ class MetaFile(Strict):
     version: str = Field(min_length=1)
     released: str
     notes: str = ""
+
+
+# -- outcome scales (scales.yaml) ------------------------------------------------------------
+#: The bontrack CodeSystem every outcome scale is coded in (its code is the scale's id).
+OUTCOME_SCALE_SYSTEM = "https://fhir.bontrack.org/CodeSystem/outcome-scale"
+
+
+class ScaleGrade(Strict):
+    """A named grade (Modified Ashworth "1+") and the number it is stored as for ordering."""
+
+    label: str = Field(min_length=1)
+    value: Decimal
+
+
+class ScaleRange(Strict):
+    """Inclusive numeric range; ``step`` 1 means whole numbers, no step any decimal."""
+
+    min: Decimal
+    max: Decimal
+    step: Decimal | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ScaleRange:
+        if self.min >= self.max:
+            raise ValueError(f"min {self.min} is not below max {self.max}")
+        return self
+
+
+class ScaleValues(Strict):
+    """Either named grades in order or a numeric range."""
+
+    grades: list[ScaleGrade] = Field(default_factory=list)
+    range: ScaleRange | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ScaleValues:
+        if bool(self.grades) == (self.range is not None):
+            raise ValueError("give either grades or range")
+        values = [g.value for g in self.grades]
+        if values != sorted(set(values)):
+            raise ValueError("grades must be listed in order, each value once")
+        return self
+
+
+class ScaleUnit(Strict):
+    """UCUM unit of the value (``{score}`` for scores)."""
+
+    code: str = Field(min_length=1)
+    display: str = Field(min_length=1)
+
+
+class ResponderDef(Strict):
+    """A responder reaches ``threshold`` of improvement, counted in ``kind``. ``citation``
+    quotes the paper; ``convention`` marks this clinic's convention (no cited threshold)."""
+
+    kind: Literal["steps", "points", "percent"]
+    threshold: Decimal = Field(gt=0)
+    direction: Literal["down", "up"]
+    citation: str = Field(min_length=30)
+    convention: bool = False
+
+    @model_validator(mode="after")
+    def _labelled(self) -> ResponderDef:
+        if self.convention != self.citation.startswith("Clinic convention"):
+            raise ValueError("a clinic convention's citation starts 'Clinic convention', "
+                             "and only a convention's does")
+        return self
+
+
+class ScaleCoding(Strict):
+    system: str = Field(min_length=8)
+    code: str = Field(min_length=1)
+    display: str = Field(min_length=1)
+    source: str | None = Field(default=None, description="where a standard code was verified")
+
+
+class ScaleFhir(Strict):
+    category: Literal["survey", "exam"]
+    codings: list[ScaleCoding] = Field(min_length=1)
+
+
+class OutcomeScale(Strict):
+    """One outcome scale: its values, names (clinician and patient words), responder rule
+    and FHIR coding."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=3, description="clinician name")
+    plain_name: str = Field(min_length=3, description="patient words, on the patient page")
+    plain_sentence: str = Field(min_length=3, description="patient words, inside a sentence")
+    definition: str | None = Field(default=None, description="the scale's published source")
+    values: ScaleValues
+    better: Literal["lower", "higher"]
+    unit: ScaleUnit
+    responder: ResponderDef | None = None
+    fhir: ScaleFhir
+
+    @field_validator("responder")
+    @classmethod
+    def _rule_fits_the_scale(cls, r: ResponderDef | None, info: ValidationInfo
+                             ) -> ResponderDef | None:
+        better, values = info.data.get("better"), info.data.get("values")
+        if r is not None and better is not None:
+            if r.direction != ("down" if better == "lower" else "up"):
+                raise ValueError(f"direction {r.direction!r} contradicts better: {better}")
+            if r.kind == "steps" and values is not None and not values.grades:
+                raise ValueError("a 'steps' responder rule needs named grades")
+        return r
+
+    @field_validator("fhir")
+    @classmethod
+    def _coded(cls, fhir: ScaleFhir, info: ValidationInfo) -> ScaleFhir:
+        sid = info.data.get("id")
+        if not any(c.system == OUTCOME_SCALE_SYSTEM and c.code == sid for c in fhir.codings):
+            raise ValueError(f"codings need the coding {OUTCOME_SCALE_SYSTEM}|{sid}")
+        return fhir
+
+    @property
+    def labels(self) -> tuple[tuple[str, Decimal], ...]:
+        return tuple((g.label, g.value) for g in self.values.grades)
+
+    @property
+    def low(self) -> Decimal:
+        r = self.values.range
+        return r.min if r is not None else self.values.grades[0].value
+
+    @property
+    def high(self) -> Decimal:
+        r = self.values.range
+        return r.max if r is not None else self.values.grades[-1].value
+
+    @property
+    def step(self) -> Decimal | None:
+        r = self.values.range
+        return r.step if r is not None else None
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.better == "lower"
+
+
+class ScaleFile(Strict):
+    schema_version: Literal[1]
+    scales: list[OutcomeScale] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ScaleFile:
+        ids = [s.id for s in self.scales]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"scale id listed twice: {', '.join(dup)}")
+        return self
+
+
+# -- end of outcome scales -------------------------------------------------------------------

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
 from bontrack.clinical.display import change_text, scale_text
+from bontrack.clinical.scales import Scales
 
 FORMATS = {"svg": "image/svg+xml", "png": "image/png", "csv": "text/csv; charset=utf-8"}
 BLUE, RED, GREY = "#1f5f8b", "#b5443b", "#6b6b6b"
@@ -57,7 +58,8 @@ def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
 # -- per patient ---------------------------------------------------------------------------
 
 
-def response_rows(series: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
+def response_rows(series: dict[str, Any], scales: Scales
+                  ) -> tuple[list[str], list[list[Any]]]:
     """The numbers of a response chart; grades as the scale writes them (Modified Ashworth
     "1+", never 1.5) and a graded scale's change in steps."""
     header = ["cycle_date", "product", "total_units", "scale", "site", "baseline", "best",
@@ -65,8 +67,8 @@ def response_rows(series: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
               "duration_days", "duration_kind", "unknown_reason"]
     scale = series["scale"]
     rows = [[c["date"], c["product"], c["total_units"], scale, series["site"],
-             scale_text(scale, c["baseline"]), scale_text(scale, c["best"]),
-             change_text(scale, c["change"], c["improvement"]), c["improvement"],
+             scale_text(scales, scale, c["baseline"]), scale_text(scales, scale, c["best"]),
+             change_text(scales, scale, c["change"], c["improvement"]), c["improvement"],
              {True: "yes", False: "no", None: "unknown"}[c["responder"]], c["onset_days"],
              c["peak_days"], c["duration_days"], c["duration_kind"], c["unknown_reason"]]
             for c in series["cycles"]]

@@ -19,13 +19,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bontrack import __version__
 from bontrack.clinical.display import change_text, scale_text, units_text
-from bontrack.clinical.response import RULES
+from bontrack.clinical.response import responder_rules
+from bontrack.clinical.scales import Scales
 from bontrack.reference import Reference
 from bontrack.services import analytics, audit
 from bontrack.services.access import STAFF, Actor, require_role
@@ -39,25 +40,12 @@ HERE = Path(__file__).parent
 ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                   autoescape=select_autoescape(["html"]))
 ENV.filters["units"] = units_text
-ENV.filters["scale_value"] = lambda value, scale: scale_text(scale, value)
-ENV.filters["change"] = lambda r: change_text(r.get("scale"), r.get("change"),
-                                              r.get("improvement"))
-
-#: How each scale is named in the patient's report (plain words).
-PLAIN = {
-    "modified_ashworth": "muscle stiffness score (0 = normal, 4 = rigid)",
-    "tardieu_x": "muscle stiffness when stretched quickly",
-    "rom_degrees": "how far the joint moves (degrees)",
-    "spasm_frequency": "how often spasms come",
-    "spasm_intensity": "how strong spasms are",
-    "twstrs_total": "neck dystonia score",
-    "headache_days": "headache days in the month",
-    "hdss": "sweating severity",
-    "gas": "progress on your goal",
-    "pgic": "how you feel it changed",
-    "pain_nrs": "pain score",
-}
-
+# the scale filters read the reference's scales from the template context (``scales``)
+ENV.filters["scale_value"] = pass_context(
+    lambda ctx, value, scale: scale_text(ctx["scales"], scale, value))
+ENV.filters["change"] = pass_context(
+    lambda ctx, r: change_text(ctx["scales"], r.get("scale"), r.get("change"),
+                               r.get("improvement")))
 
 def _pdf(template: str, **ctx: Any) -> bytes:
     from weasyprint import HTML  # type: ignore[import-untyped]  # loaded on first use
@@ -74,12 +62,15 @@ def _names(ref: Reference) -> dict[str, str]:
     return {m.id: m.name for m in ref.muscles.values()}
 
 
-def _how_it_went(series: list[dict[str, Any]]) -> list[str]:
-    """One plain sentence per outcome series about the last cycle that has a response."""
+def _how_it_went(series: list[dict[str, Any]], scales: Scales) -> list[str]:
+    """One plain sentence per outcome series about the last cycle that has a response (the
+    scale named in the patient's words: ``plain_sentence`` in scales.yaml)."""
     lines = []
     for s in series:
         known = [c for c in s["cycles"] if c["baseline"] is not None and c["best"] is not None]
-        what = PLAIN.get(s["scale"], s["scale"].replace("_", " "))
+        known_scale = scales.get(s["scale"])
+        what = (known_scale.plain_sentence if known_scale is not None
+                else s["scale"].replace("_", " "))
         where = f" ({s['site'].replace('_', ' ')})" if s["site"] else ""
         if not known:
             lines.append(f"Your {what}{where}: not enough measurements yet to say how the "
@@ -87,8 +78,8 @@ def _how_it_went(series: list[dict[str, Any]]) -> list[str]:
             continue
         c = known[-1]
         text = (f"After the injections on {c['date']}, your {what}{where} went from "
-                f"{scale_text(s['scale'], c['baseline'])} to "
-                f"{scale_text(s['scale'], c['best'])} at best")
+                f"{scale_text(scales, s['scale'], c['baseline'])} to "
+                f"{scale_text(scales, s['scale'], c['best'])} at best")
         if c["peak_days"] is not None:
             text += f" (about {c['peak_days']} days after the injections)"
         if c["duration_kind"] in ("measured", "diary"):
@@ -121,7 +112,7 @@ def patient_report(session: Session, actor: Actor, patient_id: int, ref: Referen
     return _pdf("patient.html", patient=patient, last=last, today=today,
                 brand=(ref.products[last["product"]].brands[0]
                        if last and last["product"] in ref.products else None),
-                names=_names(ref), went=_how_it_went(figs["series"]), effects=effects,
+                names=_names(ref), went=_how_it_went(figs["series"], ref.scales), effects=effects,
                 next_earliest=t["next_earliest_date"], window=figs["next_window"],
                 due=next_due(date.fromisoformat(last["date"]) if last else None,
                              date.fromisoformat(t["next_earliest_date"])
@@ -147,7 +138,8 @@ def cycle_summary(session: Session, actor: Actor, cycle_id: int, ref: Reference)
     clinician = session.scalar(select(User.display_name).where(User.id == cycle.clinician_id))
     audit.record(session, actor, "read", "report", cycle_id, cycle.patient_id,
                  detail="cycle summary")
-    return _pdf("cycle.html", patient=t["patient"], c=c, clinician=clinician,
+    return _pdf("cycle.html", scales=ref.scales, patient=t["patient"], c=c,
+                clinician=clinician,
                 names=_names(ref), responses=responses, effects=effects,
                 brand=ref.products[c["product"]].brands[0] if c["product"] in ref.products
                 else c["product"])
@@ -165,6 +157,6 @@ def clinic_report(session: Session, actor: Actor, ref: Reference,
          ch.side_effect_chart),
         ("Units discarded per month", "waste", ch.waste_chart))]
     audit.record(session, actor, "read", "report", detail=f"clinic report: {filters.describe()}")
-    return _pdf("clinic.html", f=figs, charts=charts, rules=RULES.values(),
+    return _pdf("clinic.html", f=figs, charts=charts, rules=responder_rules(ref.scales).values(),
                 clinic_id=actor.clinic_id)
 

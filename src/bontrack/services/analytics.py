@@ -30,19 +30,20 @@ from sqlalchemy import Select, Table, case, delete, func, insert, or_, select, t
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.response import (
-    RULES,
     CycleFacts,
     CycleResponse,
     Measurement,
     NextWindow,
     dose_by_muscle,
     next_window,
+    responder_rules,
     series_responses,
     typical_duration,
     waning,
 )
+from bontrack.clinical.scales import Scales
 from bontrack.errors import InvalidRecord
-from bontrack.reference import Reference
+from bontrack.reference import Reference, default_reference
 from bontrack.services import audit
 from bontrack.services.access import Actor, require_role
 from bontrack.services.given import GIVEN
@@ -91,7 +92,8 @@ class PatientRows:
     wore_off: list[date]
 
 
-def _series(rows: PatientRows) -> list[tuple[str, str, list[Any], list[CycleResponse]]]:
+def _series(rows: PatientRows, scales: Scales
+            ) -> list[tuple[str, str, list[Any], list[CycleResponse]]]:
     """(scale, site, cycles in date order, responses) for every outcome series."""
     cycles = sorted(rows.cycles, key=lambda c: (c.date, c.id))
     facts = [CycleFacts(c.date, c.product, Decimal(c.total_units)) for c in cycles]
@@ -102,7 +104,7 @@ def _series(rows: PatientRows) -> list[tuple[str, str, list[Any], list[CycleResp
     out = []
     for (scale, site), ms in sorted(grouped.items()):
         out.append((scale, site, cycles,
-                    series_responses(scale, facts, ms, rows.wore_off) if facts else []))
+                    series_responses(scales, scale, facts, ms, rows.wore_off) if facts else []))
     return out
 
 
@@ -150,7 +152,7 @@ def _best_window(last: Any, all_series: list[tuple[str, str, list[Any], list[Cyc
     return best
 
 
-def next_dates(session: Session, patient_ids: Sequence[int]
+def next_dates(session: Session, patient_ids: Sequence[int], ref: Reference | None = None
                ) -> dict[int, tuple[date | None, date | None, tuple[date, date] | None]]:
     """Per patient: (last given day, earliest safe date, suggested window), read for many
     patients at once (the patient list's overdue flags)."""
@@ -158,7 +160,7 @@ def next_dates(session: Session, patient_ids: Sequence[int]
     for pid, rows in _load(session, patient_ids).items():
         cycles = sorted(rows.cycles, key=lambda c: (c.date, c.id))
         last = cycles[-1] if cycles else None
-        best = _best_window(last, _series(rows))
+        best = _best_window(last, _series(rows, (ref or default_reference()).scales))
         out[pid] = (last.date if last else None, last.next_earliest_date if last else None,
                     (best[0].start, best[0].end) if best else None)
     return out
@@ -173,11 +175,12 @@ def patient_analytics(session: Session, actor: Actor, patient_id: int,
     cycles = sorted(rows.cycles, key=lambda c: (c.date, c.id))
     last = cycles[-1] if cycles else None
     series = []
-    all_series = _series(rows)
+    all_series = _series(rows, ref.scales)
+    rules = responder_rules(ref.scales)
     best_window = _best_window(last, all_series)
     for scale, site, cyc, responses in all_series:
         facts = [CycleFacts(c.date, c.product, Decimal(c.total_units)) for c in cyc]
-        rule = RULES.get(scale)
+        rule = rules.get(scale)
         typical = typical_duration(responses)
         warn = waning(facts, responses) if responses else None
         series.append({
@@ -245,7 +248,8 @@ def _days_of(session: Session, patient_ids: Sequence[int]) -> set[tuple[int, dat
     return out
 
 
-def _rebuild(session: Session, patient_ids: Sequence[int]) -> set[tuple[int, date]]:
+def _rebuild(session: Session, patient_ids: Sequence[int], scales: Scales
+             ) -> set[tuple[int, date]]:
     """Recompute the per-cycle rows of these patients; returns the (clinic, day) pairs whose
     daily roll-ups must be recomputed (days of the old rows and of the new)."""
     days = _days_of(session, patient_ids)
@@ -293,7 +297,7 @@ def _rebuild(session: Session, patient_ids: Sequence[int]) -> set[tuple[int, dat
                     "units_opened": sum((x.size_units for x in vs), Decimal(0)),
                     "vials": len(vs)})
                 prev = c
-        for scale, site, cycles, responses in _series(rows):
+        for scale, site, cycles, responses in _series(rows, scales):
             for c, r in zip(cycles, responses, strict=True):
                 response_rows.append({
                     "cycle_id": c.id, "patient_id": c.patient_id, "clinic_id": c.clinic_id,
@@ -340,7 +344,8 @@ def _roll_up(session: Session, clinic_id: int, days: Sequence[date]) -> None:
         session.execute(insert(d).from_select([*GROUP, *keys, *measures], query))
 
 
-def refresh(session: Session, clinic_id: int, limit: int | None = None) -> int:
+def refresh(session: Session, clinic_id: int, limit: int | None = None,
+            ref: Reference | None = None) -> int:
     """Rebuild the derived rows of every patient of the clinic whose record changed since,
     and the daily roll-ups of the days they touch; returns how many patients were rebuilt.
     On PostgreSQL two requests never rebuild at once (a transaction-level advisory lock);
@@ -355,10 +360,11 @@ def refresh(session: Session, clinic_id: int, limit: int | None = None) -> int:
     if limit is not None:
         stale = stale.limit(limit)
     todo = session.execute(stale).all()
+    scales = (ref or default_reference()).scales
     touched: set[tuple[int, date]] = set()
     for i in range(0, len(todo), CHUNK):
         chunk = todo[i:i + CHUNK]
-        touched |= _rebuild(session, [pid for pid, _ in chunk])
+        touched |= _rebuild(session, [pid for pid, _ in chunk], scales)
         session.execute(insert(_table(AnalyticsVersion)), [
             {"patient_id": pid, "clinic_id": clinic_id, "record_version": ver}
             for pid, ver in chunk])
@@ -556,12 +562,13 @@ def clinic_analytics(session: Session, actor: Actor, ref: Reference, f: Filters,
                      audit_read: bool = True) -> dict[str, Any]:
     """Every clinic figure under the filters (see docs/analytics.md for what each means)."""
     require_role(actor, CLINIC_ROLES, "see clinic analytics")
-    refresh(session, actor.clinic_id)
+    refresh(session, actor.clinic_id, ref=ref)
     cid = actor.clinic_id
+    rules = responder_rules(ref.scales)
     responders = []
     for row in session.execute(responder_query(cid, f)):
         known = int(row.cycles) - int(row.unknown)
-        rule = RULES.get(row.scale)
+        rule = rules.get(row.scale)
         responders.append({
             "indication": row.indication, "product": row.product, "scale": row.scale,
             "cycles": int(row.cycles), "known": known, "responders": int(row.responders),

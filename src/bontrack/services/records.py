@@ -244,7 +244,7 @@ def add_outcome(session: Session, actor: Actor, patient_id: int, body: OutcomeIn
     patient = get_patient(session, actor, patient_id, audit_read=False)
     can_write_clinical(actor, patient, "record outcomes")
     try:
-        value, text = read_value(body.scale, body.value)
+        value, text = read_value(ref.scales, body.scale, body.value)
     except ScaleError as err:
         raise InvalidRecord(err.reason, field=err.field) from None
     muscle = None

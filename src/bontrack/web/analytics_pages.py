@@ -119,7 +119,7 @@ def install_analytics_pages(app: FastAPI) -> None:
             if not 0 <= series_no < len(figs["series"]):
                 raise NotFound(f"patient {patient_id} has no outcome series {series_no}")
             one = figs["series"][series_no]
-            body = (ch.to_csv(*ch.response_rows(one)) if fmt == "csv"
+            body = (ch.to_csv(*ch.response_rows(one, ref(request).scales)) if fmt == "csv"
                     else ch.response_chart(one, fmt))
         elif stem == "dose":
             body = (ch.to_csv(*ch.dose_rows(figs["doses"])) if fmt == "csv"
@@ -134,7 +134,8 @@ def install_analytics_pages(app: FastAPI) -> None:
         """The numbers behind an outcome chart."""
         points, injections = _outcome_series(request, patient_id, scale, where, "csv")
         rows: list[list[Any]] = [[p[0].isoformat(), "outcome", scale, where,
-                                  scale_text(scale, p[1])] for p in points]
+                                  scale_text(ref(request).scales, scale, p[1])]
+                                 for p in points]
         rows += [[d, "injection", "", "", ""] for d in injections]
         rows.sort(key=lambda r: (r[0], r[1]))
         return _download(ch.to_csv(["when", "kind", "scale", "site", "value"], rows), "csv",
@@ -146,8 +147,8 @@ def install_analytics_pages(app: FastAPI) -> None:
         """An outcome chart as PNG, for export."""
         points, injections = _outcome_series(request, patient_id, scale, where, "png")
         title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
-        body = outcome_chart(scale, points, [date.fromisoformat(d) for d in injections],
-                             title, "png")
+        body = outcome_chart(ref(request).scales, scale, points,
+                             [date.fromisoformat(d) for d in injections], title, "png")
         return _download(body, "png", f"patient-{patient_id}-{scale}")
 
     @app.get("/patients/{patient_id}/report.pdf", include_in_schema=False)

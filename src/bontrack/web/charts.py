@@ -11,21 +11,21 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
-from bontrack.clinical.scales import SCALES
+from bontrack.clinical.scales import Scales
 from bontrack.reports.charts import figure_bytes
 
 
-def outcome_svg(scale_id: str, points: Sequence[tuple[datetime, float]],
+def outcome_svg(scales: Scales, scale_id: str, points: Sequence[tuple[datetime, float]],
                 injections: Sequence[date], title: str | None = None) -> str:
     """An SVG line chart of ``points`` with a dashed line at each injection date."""
-    return outcome_chart(scale_id, points, injections, title, "svg").decode()
+    return outcome_chart(scales, scale_id, points, injections, title, "svg").decode()
 
 
-def outcome_chart(scale_id: str, points: Sequence[tuple[datetime, float]],
+def outcome_chart(scales: Scales, scale_id: str, points: Sequence[tuple[datetime, float]],
                   injections: Sequence[date], title: str | None = None, fmt: str = "svg"
                   ) -> bytes:
     """The outcome chart as SVG or PNG bytes."""
-    scale = SCALES.get(scale_id)
+    scale = scales.get(scale_id)
     fig, ax = plt.subplots(figsize=(6.4, 2.6), dpi=96)
     try:
         xs = [mdates.date2num(p[0]) for p in points]

@@ -20,6 +20,7 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from pydantic import ValidationError
 
 from bontrack.clinical.display import computed_units_text, scale_text, units_text
@@ -46,7 +47,9 @@ TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 TEMPLATES.env.filters["units"] = units_text
 TEMPLATES.env.filters["amount"] = lambda x: (computed_units_text(Decimal(str(x)))
                                             if isinstance(x, int | float) else x)
-TEMPLATES.env.filters["scale_value"] = lambda value, scale: scale_text(scale, value)
+TEMPLATES.env.filters["scale_value"] = pass_context(
+    lambda ctx, value, scale: scale_text(ctx["request"].app.state.bontrack.ref.scales, scale,
+                                         value))
 SESSION = "bt_session"
 CSRF = "bt_csrf"
 PAGE = 50
@@ -251,7 +254,8 @@ def install_web(app: FastAPI) -> None:
                               if e["kind"] == "cycle" and given.is_given(e)]
                 points = sorted(series(t).get((scale, where), []))
                 title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
-                body = outcome_svg(scale, points, injections, title).encode()
+                body = outcome_svg(request.app.state.bontrack.ref.scales, scale, points,
+                                   injections, title).encode()
                 CHARTS.put(key, body)
             from bontrack.services import audit
 
@@ -277,7 +281,7 @@ def install_web(app: FastAPI) -> None:
                       conditions=conditions, due=due,
                       brands={p.id: p.brands[0] for p in ref.products.values()},
                       names={m.id: m.name for m in ref.muscles.values()},
-                      plain_scales=PLAIN_SCALES,
+                      plain_scales={k: v.plain_name for k, v in ref.scales.items()},
                       weight=(t["patient"]["weights"][-1]["weight_kg"]
                               if t["patient"]["weights"] else None))
 
@@ -342,21 +346,6 @@ def chart_links(t: dict[str, Any]) -> list[dict[str, str]]:
 
 
 CHARTS: LRU[tuple[int, int, str, str], bytes] = LRU(1024)
-
-#: How the scales are named for patients.
-PLAIN_SCALES = {
-    "modified_ashworth": "Muscle stiffness score (0 = normal, 4 = rigid)",
-    "tardieu_x": "Muscle stiffness when stretched quickly",
-    "rom_degrees": "How far the joint moves (degrees)",
-    "spasm_frequency": "How often spasms come (0 = never, 4 = very often)",
-    "spasm_intensity": "How strong spasms are (0 = none, 3 = severe)",
-    "twstrs_total": "Neck dystonia score (lower is better)",
-    "headache_days": "Headache days in the month",
-    "hdss": "Sweating severity (1 = not noticeable, 4 = intolerable)",
-    "gas": "Progress on your goal (-2 to +2)",
-    "pgic": "How you feel it changed (1 = very much better, 7 = very much worse)",
-    "pain_nrs": "Pain (0 = none, 10 = worst)",
-}
 
 
 def install_error_pages(app: FastAPI) -> None:

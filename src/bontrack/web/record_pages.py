@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from bontrack.clinical.gas import t_score
-from bontrack.clinical.scales import SCALES
 from bontrack.errors import InvalidRecord
 from bontrack.services import records
 from bontrack.services.given import GIVEN
@@ -41,8 +40,9 @@ def install_record_pages(app: FastAPI) -> None:
         cycles = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id)
                            .order_by(Cycle.date.desc())).all()
         return render(request, "outcome_new.html", status, actor=actor,
-                      patient=patient_view(patient), scales=list(SCALES.values()),
-                      scale=SCALES.get(scale, SCALES["modified_ashworth"]), error=error,
+                      patient=patient_view(patient), scales=list(ref(request).scales.values()),
+                      scale=ref(request).scales.get(
+                          scale, ref(request).scales["modified_ashworth"]), error=error,
                       muscles=sorted(ref(request).muscles.values(), key=lambda m: m.name),
                       cycles=[{"id": c.id, "date": c.date, "product": c.product}
                               for c in cycles],

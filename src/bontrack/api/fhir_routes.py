@@ -13,13 +13,14 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from bontrack import __version__
-from bontrack.api.app import _state, audit_denial, authed, bearer
 from bontrack.config import export_directory
 from bontrack.errors import AccessDenied, BontrackError, NotAuthenticated, RecordError
 from bontrack.fhir import export, search
 from bontrack.fhir.bulk import Jobs
+from bontrack.server.deps import audit_denial, authed, bearer, state
 from bontrack.services import audit
 from bontrack.services.access import Actor, require_role
 from bontrack.store.db import session_factory
@@ -137,7 +138,7 @@ def install_fhir(app: FastAPI) -> None:
              responses=_fhir_doc(200))
     def everything(patient_id: str, request: Request) -> Response:
         def work(s: Session, actor: Actor) -> Response:
-            ctx = export.context(s, _state(request).ref)
+            ctx = export.context(s, state(request).ref)
             found = search.everything(s, actor, ctx, patient_id)
             return fhir_json(export.bundle(found, "searchset", base_url(request),
                                            datetime.now(UTC).isoformat(), total=len(found)))
@@ -163,7 +164,7 @@ def install_fhir(app: FastAPI) -> None:
                 else:
                     raise RecordError(f"{name}: not supported by this $export",
                                       field=name)
-            st = _state(request)
+            st = state(request)
             if request.app.state.fhir_reader is None:
                 request.app.state.fhir_reader = session_factory(
                     export.reader_engine(st.engine), writer=False)
@@ -190,8 +191,6 @@ def install_fhir(app: FastAPI) -> None:
         return params
 
     async def bulk_export(request: Request) -> Response:
-        from starlette.concurrency import run_in_threadpool
-
         params = await _params(request)
         return await run_in_threadpool(kick_off, request, params)
 
@@ -252,7 +251,7 @@ def install_fhir(app: FastAPI) -> None:
                            "metadata")
 
         def work(s: Session, actor: Actor) -> Response:
-            ctx = export.context(s, _state(request).ref)
+            ctx = export.context(s, state(request).ref)
             page = search.search(s, actor, ctx, kind, list(request.query_params.multi_items()))
             base = base_url(request)
 
@@ -278,7 +277,7 @@ def install_fhir(app: FastAPI) -> None:
                            "metadata")
 
         def work(s: Session, actor: Actor) -> Response:
-            ctx = export.context(s, _state(request).ref)
+            ctx = export.context(s, state(request).ref)
             return fhir_json(search.read(s, actor, ctx, kind, rid))
 
         return guarded(request, work)

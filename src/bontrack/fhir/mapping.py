@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from bontrack.clinical.display import scale_text
 from bontrack.clinical.result import number
+from bontrack.clinical.scales import SCALES
 from bontrack.fhir.codes import (
     AE_OUTCOME,
     AE_OUTCOMES,
@@ -412,8 +413,6 @@ def _scale(ctx: Context, scale_id: str) -> tuple[list[Json], Json]:
 
 
 def _scale_concepts(scale_id: str) -> tuple[list[Json], Json]:
-    from bontrack.clinical.scales import SCALES
-
     scale = SCALES.get(scale_id)
     name = scale.name if scale else scale_id
     codings = [coding(CS_OUTCOME, scale_id, name)]

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from bontrack.errors import BontrackError
 
 SUPPORTED = ("Patient", "Condition", "Encounter", "Procedure", "Medication",
@@ -101,8 +103,6 @@ def read_input(path: Path) -> tuple[list[Item], list[Problem]]:
 
 def check_models(items: list[Item]) -> list[Problem]:
     """Each resource against its R4 model: types, required elements, primitive formats."""
-    from pydantic import ValidationError
-
     problems: list[Problem] = []
     seen: set[str] = set()
     for it in items:

@@ -7,103 +7,46 @@ that must match the CSRF cookie (double submit), the sign-in form included.
 
 from __future__ import annotations
 
-import hmac
 import secrets
-from collections import defaultdict
 from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from bontrack.clinical.display import computed_units_text, scale_text, units_text
 from bontrack.errors import (
     AccessDenied,
     InvalidRecord,
     NotAuthenticated,
     NotFound,
     PasswordChangeRequired,
-    PlanError,
     RecordError,
 )
-from bontrack.services import accounts, given, records, timeline
-from bontrack.services.access import Actor
+from bontrack.server.deps import audit_denial, state, tx
+from bontrack.services import accounts, audit, given, records, timeline
+from bontrack.services.analytics import next_dates
 from bontrack.services.cache import LRU
 from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.views import condition_view, patient_view
 from bontrack.store.models import Condition
+from bontrack.web.analytics_pages import patient_figures
 from bontrack.web.charts import outcome_svg
+from bontrack.web.rendering import (
+    CSRF,
+    HERE,
+    PAGE,
+    SESSION,
+    check_csrf,
+    form_error,
+    render,
+    secure,
+    series,
+    signed_in,
+)
 from bontrack.web.security import SVG_CSP
-
-HERE = Path(__file__).parent
-TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
-TEMPLATES.env.filters["units"] = units_text
-TEMPLATES.env.filters["amount"] = lambda x: (computed_units_text(Decimal(str(x)))
-                                            if isinstance(x, int | float) else x)
-TEMPLATES.env.filters["scale_value"] = lambda value, scale: scale_text(scale, value)
-SESSION = "bt_session"
-CSRF = "bt_csrf"
-PAGE = 50
-
-
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
-def form_error(err: Exception) -> str:
-    """One line naming the field and what is wrong, for a form's error message."""
-    if isinstance(err, ValidationError):
-        first = err.errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    if isinstance(err, PlanError):
-        return f"{err.field}: {err.reason}" if err.field else err.reason
-    if isinstance(err, RecordError):
-        return f"{err.field}: {err.message}" if err.field else err.message
-    return str(err)
-
-
-def csrf_token(request: Request) -> str:
-    return request.cookies.get(CSRF) or secrets.token_urlsafe(24)
-
-
-def check_csrf(request: Request, form_value: str) -> None:
-    cookie = request.cookies.get(CSRF, "")
-    if not cookie or not hmac.compare_digest(cookie, form_value or ""):
-        raise AccessDenied("the form expired or did not come from this site; reload the page "
-                           "and try again", entity="csrf")
-
-
-def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-    token = csrf_token(request)
-    response = TEMPLATES.TemplateResponse(
-        request, name, {"csrf": token, "actor": ctx.pop("actor", None), **ctx},
-        status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    if request.cookies.get(CSRF) != token:
-        response.set_cookie(CSRF, token, httponly=True, samesite="strict",
-                            secure=_secure(request), path="/")
-    return response
-
-
-def _tx(request: Request):  # type: ignore[no-untyped-def]
-    from bontrack.api.app import tx
-
-    return tx(request)
-
-
-def signed_in(request: Request, session: Any) -> Actor:
-    token = request.cookies.get(SESSION)
-    if not token:
-        raise NotAuthenticated("please sign in")
-    actor = accounts.actor_for_token(session, token)
-    request.state.actor = actor
-    return actor
 
 
 def _session_started(request: Request, token: str, user: Any) -> Response:
@@ -112,10 +55,10 @@ def _session_started(request: Request, token: str, user: Any) -> Response:
               else "/patients")
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION, token, httponly=True, samesite="strict",
-                        secure=_secure(request), path="/")
+                        secure=secure(request), path="/")
     # a new CSRF token with the new session
     response.set_cookie(CSRF, secrets.token_urlsafe(24), httponly=True, samesite="strict",
-                        secure=_secure(request), path="/")
+                        secure=secure(request), path="/")
     return response
 
 
@@ -128,7 +71,7 @@ def install_web(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             try:
                 actor = signed_in(request, s)
             except NotAuthenticated:
@@ -149,7 +92,7 @@ def install_web(app: FastAPI) -> None:
         except AccessDenied as err:
             return render(request, "login.html", 403, error=err.message, username=username)
         address = request.client.host if request.client else "unknown"
-        s = _state_sessions(request)()
+        s = state(request).sessions()
         try:
             token, user = accounts.sign_in(s, username, password, address)
             previous = request.cookies.get(SESSION)
@@ -192,7 +135,7 @@ def install_web(app: FastAPI) -> None:
         if new_password != confirm_password:
             return again(422, "new password: the two entries differ")
         address = request.client.host if request.client else "unknown"
-        s = _state_sessions(request)()
+        s = state(request).sessions()
         try:
             accounts.change_password(s, username, current_password, new_password, address)
             token, user = accounts.sign_in(s, username, new_password, address)
@@ -215,7 +158,7 @@ def install_web(app: FastAPI) -> None:
         check_csrf(request, csrf)
         token = request.cookies.get(SESSION)
         if token:
-            with _tx(request) as s:
+            with tx(request) as s:
                 accounts.sign_out(s, token)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION, path="/")
@@ -224,14 +167,12 @@ def install_web(app: FastAPI) -> None:
     @app.get("/patients", include_in_schema=False)
     def patients(request: Request, q: str | None = None, offset: int = 0) -> Response:
         offset = max(0, min(offset, 10_000_000))
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             if actor.role == "patient":
                 return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
             rows, total = records.search_patients(s, actor, q, PAGE, offset)
             items = [patient_view(p) for p in rows]
-            from bontrack.services.analytics import next_dates
-
             dates = next_dates(s, [p["id"] for p in items]) if items else {}
             as_of = given.today()
             for p in items:
@@ -243,7 +184,7 @@ def install_web(app: FastAPI) -> None:
     @app.get("/patients/{patient_id}/chart.svg", include_in_schema=False)
     def chart(request: Request, patient_id: int, scale: str, where: str = "") -> Response:
         """A chart of one outcome series, rendered once per version of the record."""
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             key = (patient_id, timeline.record_version(s, actor, patient_id), scale, where)
             body = CHARTS.get(key)
@@ -255,8 +196,6 @@ def install_web(app: FastAPI) -> None:
                 title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
                 body = outcome_svg(scale, points, injections, title).encode()
                 CHARTS.put(key, body)
-            from bontrack.services import audit
-
             audit.record(s, actor, "read", "chart", patient_id=patient_id)
         return Response(body, media_type="image/svg+xml; charset=utf-8",
                         headers={"Cache-Control": "private, no-cache",
@@ -264,15 +203,13 @@ def install_web(app: FastAPI) -> None:
 
     @app.get("/patients/{patient_id}", include_in_schema=False)
     def patient_page(request: Request, patient_id: int) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             t = timeline.timeline(s, actor, patient_id)
             rows, _ = records.list_for_patient(s, actor, patient_id, Condition, "condition",
                                                50, 0)
             conditions = [condition_view(c) for c in rows if c.status == "active"]
-            ref = request.app.state.bontrack.ref
-            from bontrack.web.analytics_pages import patient_figures
-
+            ref = state(request).ref
             a = patient_figures(s, actor, patient_id, ref)
         due = patient_due(t, a)
         return render(request, "patient.html", actor=actor, t=t, charts=chart_links(t), a=a,
@@ -295,21 +232,6 @@ def patient_due(t: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
     return given.next_due(day(t.get("last_given_date")), day(t.get("next_earliest_date")),
                           (date.fromisoformat(w["start"]), date.fromisoformat(w["end"]))
                           if w else None, given.today())
-
-
-def _state_sessions(request: Request):  # type: ignore[no-untyped-def]
-    return request.app.state.bontrack.sessions
-
-
-def series(t: dict[str, Any]) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
-    """Outcome points per (scale, muscle and side)."""
-    out: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
-    for e in t["events"]:
-        if e["kind"] == "outcome" and e["status"] == "active":
-            where = " ".join(x for x in (e.get("muscle") or "", e.get("side") or "") if x)
-            out[(e["scale"], where.replace("_", " "))].append(
-                (datetime.fromisoformat(e["measured_at"]).replace(tzinfo=None), e["value"]))
-    return out
 
 
 def chart_links(t: dict[str, Any]) -> list[dict[str, str]]:
@@ -353,8 +275,6 @@ def install_error_pages(app: FastAPI) -> None:
         if isinstance(exc, NotAuthenticated):
             return RedirectResponse("/login", status_code=303)
         if isinstance(exc, AccessDenied):
-            from bontrack.api.app import audit_denial
-
             audit_denial(request, exc)
             actor = getattr(request.state, "actor", None)
             return render(request, "error.html", 403, actor=actor, title="Not allowed",

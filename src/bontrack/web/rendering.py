@@ -1,0 +1,97 @@
+"""What every web page shares: the templates, the CSRF double submit, the session cookie,
+the signed-in actor, one line per form error, and the outcome series of a timeline."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from bontrack.clinical.display import computed_units_text, scale_text, units_text
+from bontrack.errors import AccessDenied, NotAuthenticated, PlanError, RecordError
+from bontrack.server.deps import tx
+from bontrack.services import accounts
+from bontrack.services.access import Actor
+
+__all__ = ["CSRF", "HERE", "PAGE", "SESSION", "TEMPLATES", "check_csrf", "csrf_token",
+           "form_error", "render", "secure", "series", "signed_in", "tx"]
+
+HERE = Path(__file__).parent
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+TEMPLATES.env.filters["units"] = units_text
+TEMPLATES.env.filters["amount"] = lambda x: (computed_units_text(Decimal(str(x)))
+                                            if isinstance(x, int | float) else x)
+TEMPLATES.env.filters["scale_value"] = lambda value, scale: scale_text(scale, value)
+SESSION = "bt_session"
+CSRF = "bt_csrf"
+PAGE = 50
+
+
+def secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def form_error(err: Exception) -> str:
+    """One line naming the field and what is wrong, for a form's error message."""
+    if isinstance(err, ValidationError):
+        first = err.errors()[0]
+        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    if isinstance(err, PlanError):
+        return f"{err.field}: {err.reason}" if err.field else err.reason
+    if isinstance(err, RecordError):
+        return f"{err.field}: {err.message}" if err.field else err.message
+    return str(err)
+
+
+def csrf_token(request: Request) -> str:
+    return request.cookies.get(CSRF) or secrets.token_urlsafe(24)
+
+
+def check_csrf(request: Request, form_value: str) -> None:
+    cookie = request.cookies.get(CSRF, "")
+    if not cookie or not hmac.compare_digest(cookie, form_value or ""):
+        raise AccessDenied("the form expired or did not come from this site; reload the page "
+                           "and try again", entity="csrf")
+
+
+def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    token = csrf_token(request)
+    response = TEMPLATES.TemplateResponse(
+        request, name, {"csrf": token, "actor": ctx.pop("actor", None), **ctx},
+        status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    if request.cookies.get(CSRF) != token:
+        response.set_cookie(CSRF, token, httponly=True, samesite="strict",
+                            secure=secure(request), path="/")
+    return response
+
+
+def signed_in(request: Request, session: Any) -> Actor:
+    token = request.cookies.get(SESSION)
+    if not token:
+        raise NotAuthenticated("please sign in")
+    actor = accounts.actor_for_token(session, token)
+    request.state.actor = actor
+    return actor
+
+
+def series(t: dict[str, Any]) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
+    """Outcome points per (scale, muscle and side)."""
+    out: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
+    for e in t["events"]:
+        if e["kind"] == "outcome" and e["status"] == "active":
+            where = " ".join(x for x in (e.get("muscle") or "", e.get("side") or "") if x)
+            out[(e["scale"], where.replace("_", " "))].append(
+                (datetime.fromisoformat(e["measured_at"]).replace(tzinfo=None), e["value"]))
+    return out
+
+

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from bontrack.errors import ScaleError
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -49,13 +51,6 @@ SCALES: dict[str, Scale] = {
         Scale("pain_nrs", "Pain numeric rating", Decimal(0), Decimal(10)),
     )
 }
-
-
-class ScaleError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 def read_value(scale_id: str, raw: object) -> tuple[Decimal, str]:

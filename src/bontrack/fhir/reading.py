@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from bontrack.errors import BontrackError
+from bontrack.errors import ImportRefused as ImportRefused  # re-exported for the importer
 
 SUPPORTED = ("Patient", "Condition", "Encounter", "Procedure", "Medication",
              "MedicationAdministration", "Observation", "Goal", "AdverseEvent",
@@ -31,15 +32,6 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.resource} {self.path}: {self.message}" if self.path else \
             f"{self.resource}: {self.message}"
-
-
-class ImportRefused(BontrackError):
-    """The input cannot be imported as it stands; nothing was written."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(f"{problems[0]}{more}")
 
 
 @dataclass

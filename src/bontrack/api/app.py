@@ -8,20 +8,16 @@ transaction committed. Single records carry an ETag (their version); changes nee
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bontrack import __version__
 from bontrack.api.analytics_routes import install_analytics_routes
 from bontrack.api.fhir_routes import install_fhir
-from bontrack.api.limits import BodyLimit, BodyTooLarge
+from bontrack.api.limits import BodyLimit
 from bontrack.api.outputs import (
     ERRORS,
     ClinicReportsOut,
@@ -43,19 +39,15 @@ from bontrack.api.outputs import (
     answers,
     page_of,
 )
-from bontrack.api.strict_json import DuplicateKeyInBody, StrictJSONRoute
+from bontrack.api.strict_json import StrictJSONRoute
 from bontrack.errors import (
-    AccessDenied,
-    BontrackError,
     NotAuthenticated,
     PasswordChangeRequired,
-    PlanError,
-    RecordError,
-    StopNotOverridden,
     VersionMismatch,
 )
 from bontrack.reference import Reference, default_reference
-from bontrack.server.deps import State, TokenDep, audit_denial, authed, state, tx
+from bontrack.server.deps import State, TokenDep, authed, state, tx
+from bontrack.server.errors import install_error_handlers, problem
 from bontrack.services import accounts, check_document, cycles, records, timeline
 from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.schemas import (
@@ -92,20 +84,8 @@ from bontrack.store import readiness
 from bontrack.store.db import make_engine, session_factory
 from bontrack.store.models import Condition, DiaryEntry, Goal, Outcome, SideEffect
 
-PROBLEM = "application/problem+json"
 MAX_BODY = 1_000_000
 LOG = logging.getLogger("bontrack.api")
-
-
-def problem(status: int, title: str, detail: str, field: str | None = None,
-            **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
-                            "detail": detail}
-    if field is not None:
-        body["field"] = field
-        body["errors"] = [{"field": field, "reason": detail}]
-    body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
 Limit = Annotated[int, Query(ge=1, le=records.MAX_PAGE)]
@@ -159,76 +139,9 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
 
 
 def install_errors(app: FastAPI) -> None:
+    """The body limit, and every error through the one renderer (bontrack.server.errors)."""
     app.add_middleware(BodyLimit, limit=MAX_BODY)
-
-    @app.exception_handler(RecordError)
-    async def record_error(request: Request, exc: RecordError) -> JSONResponse:
-        if isinstance(exc, AccessDenied):
-            audit_denial(request, exc)
-        extra: dict[str, Any] = {}
-        if isinstance(exc, StopNotOverridden):
-            extra["findings"] = exc.findings
-        if isinstance(exc, PasswordChangeRequired):
-            extra["type"] = exc.type
-            extra["change_password"] = "/api/v1/auth/password"
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
-        resp = problem(exc.status, exc.title, exc.message, exc.field, **extra)
-        if headers:
-            resp.headers.update(headers)
-        return resp
-
-    @app.exception_handler(PlanError)
-    async def plan_error(_: Request, exc: PlanError) -> JSONResponse:
-        return problem(422, "Invalid plan", exc.reason, exc.field or "(plan)")
-
-    @app.exception_handler(BontrackError)
-    async def other_error(_: Request, exc: BontrackError) -> JSONResponse:
-        return problem(400, "Bad request", exc.message)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for e in exc.errors():
-            loc = [str(p) for p in e.get("loc", ())]
-            if loc and loc[0] in ("body", "query", "path", "header"):
-                loc = loc[1:]
-            errors.append({"field": ".".join(loc) or "(body)", "reason": e.get("msg", "")})
-        first = errors[0] if errors else {"field": "(body)", "reason": "invalid"}
-        return JSONResponse(
-            {"type": "about:blank", "title": "Invalid request", "status": 422,
-             "detail": f"{first['field']}: {first['reason']}", "field": first["field"],
-             "errors": errors},
-            status_code=422, media_type=PROBLEM)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if isinstance(exc, BodyTooLarge):
-            return problem(413, "Request too large", str(exc.detail), field="body")
-        if isinstance(exc, DuplicateKeyInBody):
-            return problem(422, "Invalid request", str(exc.detail), field=exc.key)
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
-
-    @app.exception_handler(OperationalError)
-    async def db_busy(_: Request, exc: OperationalError) -> JSONResponse:
-        resp = problem(503, "Database busy", "the database is busy; try again")
-        resp.headers["Retry-After"] = "1"
-        return resp
-
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:
-        """The last resort: the details go to the server log under an incident id; the
-        client gets only the id. This answer is built outside the header middleware, so it
-        carries the security headers itself."""
-        incident = secrets.token_hex(6)
-        LOG.error("incident %s: %s %s", incident, request.method, request.url.path,
-                  exc_info=exc)
-        resp = problem(500, "Internal error",
-                       f"something went wrong on the server (incident {incident}); "
-                       "please report it")
-        resp.headers.update({"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-                             "Content-Security-Policy": "default-src 'none'; "
-                             "frame-ancestors 'none'", "Cache-Control": "no-store"})
-        return resp
+    install_error_handlers(app)
 
 
 def install_routes(app: FastAPI) -> None:

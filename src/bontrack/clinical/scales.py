@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from bontrack.errors import ScaleError
+from bontrack.errors import ScaleError as ScaleError  # re-exported for its users
 
 
 @dataclass(frozen=True)

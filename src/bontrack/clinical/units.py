@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-from bontrack.errors import UnitsMismatchError
+from bontrack.errors import UnitsMismatchError as UnitsMismatchError  # re-exported
 
 
 @dataclass(frozen=True, slots=True)

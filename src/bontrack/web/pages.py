@@ -15,17 +15,15 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import ValidationError
 
 from bontrack.errors import (
     AccessDenied,
     InvalidRecord,
     NotAuthenticated,
-    NotFound,
     PasswordChangeRequired,
-    RecordError,
 )
-from bontrack.server.deps import audit_denial, state, tx
+from bontrack.server.deps import state, tx
+from bontrack.server.errors import set_page_renderer
 from bontrack.services import accounts, audit, given, records, timeline
 from bontrack.services.analytics import next_dates
 from bontrack.services.cache import LRU
@@ -40,7 +38,7 @@ from bontrack.web.rendering import (
     PAGE,
     SESSION,
     check_csrf,
-    form_error,
+    error_page,
     render,
     secure,
     series,
@@ -264,35 +262,6 @@ PLAIN_SCALES = {
 
 
 def install_error_pages(app: FastAPI) -> None:
-    """Web pages answer errors with a page, not problem+json; sign-in errors redirect."""
-    api_handler = app.exception_handlers.get(RecordError)
-
-    async def record_error(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith("/api/") or api_handler is None:
-            assert api_handler is not None
-            answer = api_handler(request, exc)
-            return await answer if not isinstance(answer, Response) else answer
-        if isinstance(exc, NotAuthenticated):
-            return RedirectResponse("/login", status_code=303)
-        if isinstance(exc, AccessDenied):
-            audit_denial(request, exc)
-            actor = getattr(request.state, "actor", None)
-            return render(request, "error.html", 403, actor=actor, title="Not allowed",
-                          message=exc.message)
-        if isinstance(exc, NotFound):
-            return render(request, "error.html", 404, actor=getattr(request.state, "actor",
-                                                                     None),
-                          title="Not found", message=exc.message)
-        assert isinstance(exc, RecordError)
-        return render(request, "error.html", exc.status, title=exc.title, message=exc.message)
-
-    app.add_exception_handler(RecordError, record_error)
-
-    async def invalid_form(request: Request, exc: Exception) -> Response:
-        """A form value the schema refuses (a page that did not catch it itself): the error
-        page names the field, never a 500."""
-        assert isinstance(exc, ValidationError)
-        return render(request, "error.html", 422, actor=getattr(request.state, "actor", None),
-                      title="Check the form", message=form_error(exc))
-
-    app.add_exception_handler(ValidationError, invalid_form)
+    """Web pages answer errors with a page, not problem+json (the one renderer,
+    bontrack.server.errors, calls ``error_page`` for them)."""
+    set_page_renderer(app, error_page)

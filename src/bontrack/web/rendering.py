@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
 
 from bontrack.clinical.display import computed_units_text, scale_text, units_text
-from bontrack.errors import AccessDenied, NotAuthenticated, PlanError, RecordError
+from bontrack.errors import AccessDenied, NotAuthenticated
+from bontrack.errors_render import Problem, form_line
 from bontrack.server.deps import tx
 from bontrack.services import accounts
 from bontrack.services.access import Actor
@@ -42,14 +42,7 @@ def secure(request: Request) -> bool:
 
 def form_error(err: Exception) -> str:
     """One line naming the field and what is wrong, for a form's error message."""
-    if isinstance(err, ValidationError):
-        first = err.errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    if isinstance(err, PlanError):
-        return f"{err.field}: {err.reason}" if err.field else err.reason
-    if isinstance(err, RecordError):
-        return f"{err.field}: {err.message}" if err.field else err.message
-    return str(err)
+    return form_line(err)
 
 
 def csrf_token(request: Request) -> str:
@@ -95,3 +88,13 @@ def series(t: dict[str, Any]) -> dict[tuple[str, str], list[tuple[datetime, floa
     return out
 
 
+
+
+def error_page(request: Request, p: Problem, exc: BaseException) -> Response:
+    """The web's rendering of a problem: sign-in errors go to the sign-in page, the rest is
+    the error page with the status, a title and the message."""
+    if isinstance(exc, NotAuthenticated):
+        return RedirectResponse("/login", status_code=303)
+    title = "Not allowed" if isinstance(exc, AccessDenied) else p.title
+    return render(request, "error.html", p.status, actor=getattr(request.state, "actor", None),
+                  title=title, message=p.detail)

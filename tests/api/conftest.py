@@ -163,9 +163,9 @@ def _clear_view_caches() -> None:
     for another test's patient of the same id and version."""
     from bontrack.services.timeline import CACHE
     from bontrack.web.analytics_pages import CLINIC, PATIENT
-    from bontrack.web.pages import CHARTS
+    from bontrack.web.pages import CHARTS, NEXT_DATES
 
-    for cache in (CACHE, PATIENT, CHARTS, CLINIC):
+    for cache in (CACHE, PATIENT, CHARTS, CLINIC, NEXT_DATES):
         with cache.lock:
             cache.items.clear()
 

@@ -14,7 +14,10 @@ def test_warns_when_the_product_has_no_label_for_the_indication(check):
     )
     result = check(plan)
     assert "INDICATION_NOT_LABELLED" in codes(result)
-    assert "LIMIT_NOT_AVAILABLE" not in codes(result)
+    # never a silent OK: what could not run without a label entry is named
+    lna = next(f for f in result.findings if f.code == "LIMIT_NOT_AVAILABLE")
+    assert {"session", "interval", "per_muscle", "per_site"} <= set(lna.checks)
+    assert "cumulative" not in lna.checks  # the product's 3-month limit still applies
 
 
 def test_warns_when_the_age_is_outside_the_labelled_ages(check):
@@ -102,4 +105,6 @@ def test_missing_limits_are_said_not_silently_skipped(check):
         injections=[{"muscle": "splenius_capitis", "side": "left", "units": 2500}],
     )
     result = check(plan)
-    assert "LIMIT_NOT_AVAILABLE" not in codes(result)  # a cumulative limit exists
+    lna = next(f for f in result.findings if f.code == "LIMIT_NOT_AVAILABLE")
+    assert "cumulative" not in lna.checks  # a cumulative limit exists
+    assert "session" in lna.checks and "session" in result.checks_not_available

@@ -434,3 +434,31 @@ def test_overdue_patients_are_flagged_in_the_list_and_on_their_page(site, page):
     text = page.locator("main").inner_text()
     assert not re.search(r"Suggested window for the next cycle: \d{4}-", text)
     shot(page, "patient-overdue")
+
+
+def test_a_nurses_draft_is_never_shown_to_the_patient(site, browser):
+    srv, pw = site
+    patient = browser.new_context().new_page()
+    sign_in(patient, srv, "patient1", pw["patient1"])
+    patient.wait_for_url("**/patients/*")
+    own = patient.url
+    nurse = browser.new_context().new_page()
+    sign_in(nurse, srv, "nurse.kim", pw["nurse.kim"])
+    nurse.wait_for_url("**/patients")
+    nurse.goto(f"{own}/cycles/new?copy=none")
+    nurse.get_by_label("Product").select_option("daxibotulinumtoxinA")
+    nurse.get_by_role("button", name="Biceps brachii, left").click()
+    nurse.get_by_label("Units 0").fill("50")
+    nurse.get_by_label("Sites 0").fill("2")
+    expect(nurse.locator("#verdict")).to_be_attached()
+    nurse.get_by_role("button", name="Record the cycle").click()
+    nurse.wait_for_url("**/cycles/*")
+    assert "planned, not given" in nurse.content()
+    draft = nurse.url
+    nurse.context.close()
+    patient.goto(own)
+    text = patient.locator("main").inner_text()
+    assert "Daxxify" not in text and "DAXXIFY" not in text.upper()
+    assert patient.goto(draft).status == 404
+    shot(patient, "patient-portal-without-draft")
+    patient.context.close()

@@ -151,16 +151,17 @@ def rules(
         if pid and p.id != pid:
             continue
         for c in p.cumulative_limits:
-            if iid:
+            if iid and c.indications and iid not in c.indications:
                 continue
             rows.append(
                 _rule(
                     ref,
                     p.id,
-                    "(any)",
+                    " + ".join(c.indications) if c.indications else "(any)",
                     c.population,
                     "cumulative maximum",
-                    _limit_text(c.max_units, c.max_units_per_kg) + f" within {c.window.describe()}",
+                    _limit_text(c.max_units, c.max_units_per_kg)
+                    + f" within {c.describe_window()}",
                     c.source,
                 )
             )
@@ -203,7 +204,7 @@ def rules(
                     _rule(
                         ref,
                         *base,
-                        "usual total",
+                        "recommended total (not a maximum)",
                         f"{e.usual_units.min}-{e.usual_units.max} U",
                         e.usual_units.source,
                     )
@@ -218,6 +219,22 @@ def rules(
                         w.source,
                     )
                 )
+            for w in e.usual_weight_based:
+                rows.append(
+                    _rule(
+                        ref,
+                        *base,
+                        f"recommended dose by weight ({w.scope}, not a maximum)",
+                        _limit_text(w.cap_units, w.max_units_per_kg),
+                        w.source,
+                    )
+                )
+            for label, cv, unit in (
+                ("per-site recommended dose (not a maximum)", e.per_site_usual_units, "U"),
+                ("per-site recommended volume (not a maximum)", e.per_site_usual_ml, "mL"),
+            ):
+                if cv is not None:
+                    rows.append(_rule(ref, *base, label, f"{cv.value} {unit}", cv.source))
             if e.per_site_max_units:
                 rows.append(
                     _rule(
@@ -271,7 +288,8 @@ def rules(
                     _rule(
                         ref,
                         *base,
-                        f"muscle {row.muscle}" + (" (both sides)" if row.both_sides else ""),
+                        f"muscle {'/'.join(row.row_muscles)}"
+                        + (" (both sides)" if row.both_sides else ""),
                         dose + sites,
                         row.source,
                     )

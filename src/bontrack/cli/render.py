@@ -24,11 +24,23 @@ def _n(x: Any) -> str:
     return "" if x is None else str(x)
 
 
+def verdict_line(result: dict[str, Any]) -> str:
+    """The verdict as a reader sees it: never a bare "ok" when checks could not run
+    ("ok — 3 checks not available"), and "ok — every check ran" only when all did."""
+    verdict = str(result["verdict"])
+    missing = result.get("checks_not_available") or []
+    if missing:
+        return f"{verdict} — {len(missing)} check{'s' if len(missing) != 1 else ''} not available"
+    if verdict == "ok":
+        return "ok — every check ran"
+    return verdict
+
+
 def check_report(result: dict[str, Any]) -> Group:
     """The plan-check report: verdict, findings with limit and source, preparation."""
     verdict = result["verdict"]
     head = Text.assemble(
-        (f" {verdict.upper()} ", STYLE[verdict]),
+        (f" {verdict.upper()}{verdict_line(result)[len(verdict):]} ", STYLE[verdict]),
         f"  {result['product']} for {result['indication']}  ·  {result['date']}  ·  "
         f"age {result['age_years']} ({result['population']})  ·  total "
         f"{_n(result['total_units'])} U",
@@ -49,7 +61,13 @@ def check_report(result: dict[str, Any]) -> Group:
             vl,
         )
     if not result["findings"]:
-        findings.add_row(Text("ok", style=STYLE["ok"]), "—", "No findings.", "")
+        findings.add_row(
+            Text("ok", style=STYLE["ok"]),
+            "—",
+            "Nothing found, and every check ran (session, per kg, cumulative, interval, "
+            "per muscle, per site, interactions, contraindications).",
+            "",
+        )
 
     prep = result["preparation"]
     ptable = Table(box=box.SIMPLE, title="Preparation", title_justify="left")

@@ -12,9 +12,13 @@ from datetime import date
 from decimal import Decimal
 
 from bontrack.clinical.context import Context
-from bontrack.clinical.dose_rules import DOSE_RULES
+from bontrack.clinical.dose_rules import (
+    DOSE_RULES,
+    applicable_cumulative,
+    planned_muscles_not_in_table,
+)
 from bontrack.clinical.effect_course import EffectCourse, course
-from bontrack.clinical.findings import Finding, verdict
+from bontrack.clinical.findings import CHECK_FAMILIES, CHECK_FAMILY_NAMES, Finding, verdict
 from bontrack.clinical.patient_rules import PATIENT_RULES
 from bontrack.clinical.plan import Plan
 from bontrack.clinical.preparation import Preparation, prepare
@@ -25,28 +29,77 @@ from bontrack.reference.schema import LabelEntry
 Rule = Callable[[Context], list[Finding]]
 
 
+def checks_not_available(ctx: Context) -> list[str]:
+    """The check families (CHECK_FAMILIES) that cannot run for this product, indication,
+    age and plan for lack of cited reference data."""
+    lab = ctx.label if ctx.label is not None and ctx.label.labelled else None
+    cumulative = applicable_cumulative(ctx)
+    child = ctx.population == "pediatric"
+    missing: list[str] = []
+    session = lab is not None and (
+        lab.session_max_units is not None
+        or any(lim.window is None for lim in cumulative)
+        or (child and any(w.scope == "session" for w in lab.weight_based))
+    )
+    if not session:
+        missing.append("session")
+    if child and not (
+        (lab is not None and lab.weight_based)
+        or any(lim.max_units_per_kg is not None for lim in cumulative)
+    ):
+        missing.append("per_kg")
+    if not any(lim.window is not None for lim in cumulative):
+        missing.append("cumulative")
+    if lab is None or lab.retreatment_min_interval is None:
+        missing.append("interval")
+    if lab is None or (not lab.muscles and not lab.muscle_limits) or (
+        lab.muscles and planned_muscles_not_in_table(ctx)
+    ):
+        missing.append("per_muscle")
+    known_volume = ctx.prep.units_per_0_1_ml is not None
+    per_site = lab is not None and (
+        lab.per_site_max_units is not None
+        or lab.per_site_usual_units is not None
+        or (known_volume and (lab.per_site_max_ml or lab.per_site_usual_ml) is not None)
+    )
+    if not per_site:
+        missing.append("per_site")
+    if not ctx.product.interactions:
+        missing.append("interactions")
+    if not any(c.kind == "contraindication" for c in ctx.product.conditions):
+        missing.append("contraindications")
+    return [c for c in CHECK_FAMILIES if c in missing]
+
+
 def limits_available(ctx: Context) -> list[Finding]:
-    """LIMIT_NOT_AVAILABLE: say plainly which checks could not run for lack of a cited
-    number, so that silence is never read as safety."""
-    lab = ctx.label
-    if lab is None or not lab.labelled:
-        return []
-    missing = []
-    cumulative = [
-        c for c in ctx.product.cumulative_limits if c.population in (ctx.population, "any")
-    ]
-    if lab.session_max_units is None and not lab.weight_based and not cumulative:
-        missing.append("a maximum dose per session")
-    if lab.retreatment_min_interval is None:
-        missing.append("a minimum retreatment interval")
+    """LIMIT_NOT_AVAILABLE: name every check family that could not run for lack of a cited
+    number (``checks``), so that silence is never read as safety."""
+    missing = checks_not_available(ctx)
     if not missing:
         return []
+    lab = ctx.label
+    who = f"{lab.population} " if lab is not None else f"{ctx.population} "
+    detail = ""
+    if "per_muscle" in missing:
+        absent = planned_muscles_not_in_table(ctx) if lab is not None and lab.muscles else []
+        if absent:
+            detail = (
+                " Not in bontrack's copy of the table: "
+                + ", ".join(ctx.muscle_name(m) for m in absent)
+                + "."
+            )
+    meds = ctx.plan.patient.medications
+    if "interactions" in missing and meds:
+        detail += f" Medicines not checked for interactions: {', '.join(meds)}."
     return [
         ctx.finding(
             "LIMIT_NOT_AVAILABLE",
-            f"The reference data holds no cited {' or '.join(missing)} for {lab.population} "
-            f"{ctx.indication_name()} with {ctx.product_name()}: not checked.",
+            f"{len(missing)} check{'s' if len(missing) != 1 else ''} not available for "
+            f"{who}{ctx.indication_name()} with {ctx.product_name()} (no cited reference "
+            f"data): {'; '.join(CHECK_FAMILY_NAMES[c] for c in missing)}. Not checked, "
+            f"not passed.{detail}",
             None,
+            checks=tuple(missing),
         )
     ]
 
@@ -74,6 +127,11 @@ class CheckResult:
     @property
     def total_units(self) -> Decimal:
         return self.plan.total_units()
+
+    @property
+    def checks_not_available(self) -> tuple[str, ...]:
+        """The check families that could not run (LIMIT_NOT_AVAILABLE's ``checks``)."""
+        return tuple(c for f in self.findings if f.code == "LIMIT_NOT_AVAILABLE" for c in f.checks)
 
 
 def check_plan(plan: Plan, ref: Reference, as_of: date | None = None) -> CheckResult:

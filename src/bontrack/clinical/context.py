@@ -79,6 +79,8 @@ class Context:
         unit: str | None = None,
         muscle: str | None = None,
         side: str | None = None,
+        checks: tuple[str, ...] = (),
+        muscles: tuple[str, ...] = (),
     ) -> Finding:
         return Finding(  # positional: this runs for every finding of every check
             code,
@@ -90,6 +92,8 @@ class Context:
             side,
             self.ref.citation(source.document, source.section) if source else None,
             source.quote if source else None,
+            checks,
+            muscles or ((muscle,) if muscle else ()),
         )
 
 

@@ -15,7 +15,7 @@ from bontrack.clinical.calendar import after, before
 from bontrack.clinical.context import Context, u
 from bontrack.clinical.findings import Finding
 from bontrack.clinical.units import Units, format_amount, total
-from bontrack.reference.schema import MuscleDose, WeightBasedLimit
+from bontrack.reference.schema import Cited, CumulativeLimit, MuscleDose, WeightBasedLimit
 
 LIMB_OF_REGION = {"upper_limb": "upper limb", "shoulder": "upper limb", "lower_limb": "lower limb"}
 
@@ -34,7 +34,8 @@ def session_max(ctx: Context) -> list[Finding]:
         ctx.finding(
             "SESSION_MAX_EXCEEDED",
             f"Total {u(t)} is above the labelled maximum of {u(limit.value)} per treatment "
-            f"for {lab.population} {ctx.indication_name()} with {ctx.product_name()}.",
+            f"for {lab.population} {ctx.indication_name()} with {ctx.product_name()}."
+            + max_note(limit),
             limit.source,
             value=t,
             limit=limit.value,
@@ -101,38 +102,121 @@ def weight_based_max(ctx: Context) -> list[Finding]:
     return out
 
 
+def applicable_cumulative(ctx: Context) -> list[CumulativeLimit]:
+    """The product's cumulative limits for this patient's population and this indication."""
+    return [
+        lim
+        for lim in ctx.product.cumulative_limits
+        if lim.population in (ctx.population, "any") and lim.applies_to(ctx.plan.indication)
+    ]
+
+
+def _cumulative_cap(lim: CumulativeLimit, weight: Decimal | None) -> tuple[Decimal, str] | None:
+    caps: list[tuple[Decimal, str]] = []
+    if lim.max_units is not None:
+        caps.append((lim.max_units, u(lim.max_units)))
+    if lim.max_units_per_kg is not None and weight is not None:
+        caps.append(
+            (
+                lim.max_units_per_kg * weight,
+                f"{format_amount(lim.max_units_per_kg)} U/kg x {format_amount(weight)} kg",
+            )
+        )
+    return min(caps, key=lambda c: c[0]) if caps else None
+
+
+def _own_session_cap(ctx: Context) -> Decimal | None:
+    """The label entry's own lowest maximum for the plan's total (session or weight-based)."""
+    lab = ctx.label
+    if lab is None:
+        return None
+    caps = [lab.session_max_units.value] if lab.session_max_units is not None else []
+    if ctx.weight is not None:
+        caps += [_weight_cap(w, ctx.weight) for w in lab.weight_based if w.scope == "session"]
+    return min(caps, default=None)
+
+
+def session_hard_cap(ctx: Context) -> Decimal | None:
+    """The lowest maximum on the plan's total: the entry's own session and weight-based
+    session limits and the product's per-session limits for this indication."""
+    caps = [c for c in (_own_session_cap(ctx),) if c is not None]
+    for lim in applicable_cumulative(ctx):
+        if lim.window is None:
+            capped = _cumulative_cap(lim, ctx.weight)
+            if capped is not None:
+                caps.append(capped[0])
+    return min(caps, default=None)
+
+
 def cumulative_max(ctx: Context) -> list[Finding]:
-    """CUMULATIVE_MAX_EXCEEDED: this plan plus the same product's units given (for any
-    indication) within the label's window before the plan day, above the cumulative limit.
+    """CUMULATIVE_MAX_EXCEEDED: this plan plus the same product's units given within the
+    label's window (for the indications the limit names, or any), above the cumulative
+    limit. A window-less limit is per treatment session: other treatments recorded on the
+    plan's day count; where the plan alone is above it, that is SESSION_MAX_EXCEEDED.
     Other products' units are never added (see UNITS_NOT_INTERCHANGEABLE)."""
     out: list[Finding] = []
     pid = ctx.product.id
-    for lim in ctx.product.cumulative_limits:
-        if lim.population not in (ctx.population, "any"):
+    for lim in applicable_cumulative(ctx):
+        capped = _cumulative_cap(lim, ctx.weight)
+        if capped is None:
             continue
-        caps = []
-        if lim.max_units is not None:
-            caps.append(lim.max_units)
-        if lim.max_units_per_kg is not None and ctx.weight is not None:
-            caps.append(lim.max_units_per_kg * ctx.weight)
-        if not caps:
-            continue
-        cap = min(caps)
-        start = before(ctx.day, lim.window)
-        earlier = [h for h in ctx.history if h.product == pid and h.date > start]
+        cap, cap_text = capped
+        if lim.window is None:
+            earlier = [
+                h
+                for h in ctx.history
+                if h.product == pid and h.date == ctx.day and lim.applies_to(h.indication)
+            ]
+        else:
+            start = before(ctx.day, lim.window)
+            earlier = [
+                h
+                for h in ctx.history
+                if h.product == pid and h.date > start and lim.applies_to(h.indication)
+            ]
+        plan_units = ctx.plan.total_units()
         summed = total(
-            pid,
-            [Units(pid, ctx.plan.total_units())] + [Units(pid, h.total_units) for h in earlier],
+            pid, [Units(pid, plan_units)] + [Units(pid, h.total_units) for h in earlier]
         )
         if summed.amount <= cap:
             continue
-        given = ", ".join(f"{u(h.total_units)} on {h.date}" for h in earlier) or "none"
+        scope = (
+            "any indication"
+            if not lim.indications
+            else " + ".join(ctx.ref.indications[i].name.lower() for i in lim.indications)
+        )
+        if lim.window is None and plan_units > cap:
+            own = _own_session_cap(ctx)
+            if own is not None and own <= cap:
+                continue  # already reported by the entry's own session limit (same or lower)
+            out.append(
+                ctx.finding(
+                    "SESSION_MAX_EXCEEDED",
+                    f"Total {u(plan_units)} is above the labelled maximum of {u(cap)} "
+                    f"({cap_text}) per treatment session for {scope} with "
+                    f"{ctx.product_name()}." + max_note(lim),
+                    lim.source,
+                    value=plan_units,
+                    limit=cap,
+                    unit="U",
+                )
+            )
+            continue
+        given = (
+            ", ".join(
+                f"{u(h.total_units)} on {h.date} ({ctx.ref.indications[h.indication].name.lower()})"
+                for h in earlier
+            )
+            or "none"
+        )
         out.append(
             ctx.finding(
                 "CUMULATIVE_MAX_EXCEEDED",
-                f"{u(summed.amount)} of {ctx.product_name()} within {lim.window.describe()} "
-                f"(this plan {u(ctx.plan.total_units())}; earlier: {given}) is above the "
-                f"cumulative maximum of {u(cap)} for {lim.population} patients.",
+                f"{u(summed.amount)} of {ctx.product_name()} for {scope} within "
+                f"{lim.describe_window()} (this plan {u(plan_units)}; earlier: {given}) is "
+                f"above the cumulative maximum of {u(cap)} ({cap_text}) for "
+                f"{lim.population if lim.population != 'any' else 'all'} patients."
+                + max_note(lim),
                 lim.source,
                 value=summed.amount,
                 limit=cap,
@@ -142,13 +226,72 @@ def cumulative_max(ctx: Context) -> list[Finding]:
     return out
 
 
+def recommended_dose(ctx: Context) -> list[Finding]:
+    """SESSION_DOSE_ABOVE_RECOMMENDED_RANGE / WEIGHT_BASED_DOSE_ABOVE_RECOMMENDED_RANGE: the
+    plan's total above the label's recommended dose or range (``usual_units``,
+    ``usual_weight_based``). A recommended range is not a maximum: this is a warning; the
+    maxima (session, weight-based, cumulative) are separate stop rules."""
+    lab = ctx.label
+    if lab is None or not lab.labelled:
+        return []
+    out: list[Finding] = []
+    t = ctx.plan.total_units()
+    rng = lab.usual_units
+    hard = session_hard_cap(ctx)
+    above_max = hard is not None and t > hard  # the stop says more than the range warning
+    if rng is not None and rng.max is not None and t > rng.max and not above_max:
+        out.append(
+            ctx.finding(
+                "SESSION_DOSE_ABOVE_RECOMMENDED_RANGE",
+                f"Total {u(t)} is above the label's recommended "
+                f"{_range_text(rng.min, rng.max)} per session for {lab.population} "
+                f"{ctx.indication_name()} with {ctx.product_name()} (a recommended range, "
+                "not a maximum).",
+                rng.source,
+                value=t,
+                limit=rng.max,
+                unit="U",
+            )
+        )
+    if ctx.weight is not None:
+        for rule in lab.usual_weight_based:
+            cap = _weight_cap(rule, ctx.weight)
+            how = (
+                f"{format_amount(rule.max_units_per_kg)} U/kg x {format_amount(ctx.weight)} kg"
+                + (f" or {u(rule.cap_units)}, whichever is lower" if rule.cap_units else "")
+            )
+            groups = (
+                [(None, None, t)]
+                if rule.scope == "session"
+                else [(limb, side, v) for (limb, side), v in sorted(limb_totals(ctx).items())]
+            )
+            for limb, side, units in groups:
+                if units <= cap:
+                    continue
+                where = "Total" if limb is None else f"The {side} {limb}:"
+                out.append(
+                    ctx.finding(
+                        "WEIGHT_BASED_DOSE_ABOVE_RECOMMENDED_RANGE",
+                        f"{where} {u(units)} is above the label's recommended dose of "
+                        f"{u(cap)} ({how}; a recommended dose, not a maximum).",
+                        rule.source,
+                        value=units,
+                        limit=cap,
+                        unit="U",
+                        side=side,
+                    )
+                )
+    return out
+
+
 def retreatment_interval(ctx: Context) -> list[Finding]:
     """RETREATMENT_TOO_SOON: the last botulinum toxin treatment for the same indication, with
     any product, is closer than the label's minimum retreatment interval."""
     lab = ctx.label
     if lab is None or lab.retreatment_min_interval is None:
         return []
-    same = [h for h in ctx.history if h.indication == ctx.plan.indication]
+    counted = {ctx.plan.indication, *lab.retreatment_also_after}
+    same = [h for h in ctx.history if h.indication in counted]
     if not same:
         return []
     last = max(same, key=lambda h: h.date)
@@ -161,7 +304,8 @@ def retreatment_interval(ctx: Context) -> list[Finding]:
     return [
         ctx.finding(
             "RETREATMENT_TOO_SOON",
-            f"The last treatment for {ctx.indication_name()} was on {last.date}{other}, "
+            f"The last treatment for {ctx.ref.indications[last.indication].name.lower()} was on "
+            f"{last.date}{other}, "
             f"{gap} days ago; the label asks for at least "
             f"{lab.retreatment_min_interval.describe()} ({needed} days): earliest {earliest}.",
             lab.retreatment_min_interval.source,
@@ -172,44 +316,53 @@ def retreatment_interval(ctx: Context) -> list[Finding]:
     ]
 
 
+def max_note(cited: Cited) -> str:
+    """Where a maximum's own quote gives a recommended dose, the label sentence that makes it
+    a maximum, for the finding's message."""
+    ms = cited.maximum_source
+    return "" if ms is None else f' The label: "{ms.quote}"'
+
+
 def site_dose(ctx: Context) -> list[Finding]:
-    """SITE_DOSE_ABOVE_MAX: units (``per_site_max_units``) or volume (``per_site_max_ml``) per
-    injection site above the label's maximum per site."""
+    """SITE_DOSE_ABOVE_MAX (stop): units (``per_site_max_units``) or volume
+    (``per_site_max_ml``) per injection site above the label's maximum per site.
+    SITE_DOSE_ABOVE_RECOMMENDED (warning): above the label's recommended dose or volume per
+    site (``per_site_usual_units``, ``per_site_usual_ml``), which is not a maximum."""
     lab = ctx.label
     if lab is None:
         return []
+    limits = (
+        ("SITE_DOSE_ABOVE_MAX", "U", lab.per_site_max_units, "maximum"),
+        ("SITE_DOSE_ABOVE_MAX", "mL", lab.per_site_max_ml, "maximum"),
+        ("SITE_DOSE_ABOVE_RECOMMENDED", "U", lab.per_site_usual_units, "recommended dose"),
+        ("SITE_DOSE_ABOVE_RECOMMENDED", "mL", lab.per_site_usual_ml, "recommended volume"),
+    )
     out: list[Finding] = []
     for ip in ctx.prep.per_injection:
-        if lab.per_site_max_units is not None and ip.units_per_site > lab.per_site_max_units.value:
+        name = f"{ctx.muscle_name(ip.muscle)} ({ip.side})"
+        for code, unit, lim, what in limits:
+            if lim is None:
+                continue
+            if unit == "U":
+                value: Decimal | None = ip.units_per_site
+                shown = f"{u(ip.units_per_site)} per site ({u(ip.units)} over {ip.sites} sites)"
+                limit_text = u(lim.value)
+            else:
+                value = None if ip.ml_per_site is None else round(ip.ml_per_site, 3)
+                shown = f"{format_amount(value)} mL per site" if value is not None else ""
+                limit_text = f"{format_amount(lim.value)} mL"
+            if value is None or value <= lim.value:
+                continue
+            not_max = "" if code == "SITE_DOSE_ABOVE_MAX" else " (not a maximum)"
             out.append(
                 ctx.finding(
-                    "SITE_DOSE_ABOVE_MAX",
-                    f"{ctx.muscle_name(ip.muscle)} ({ip.side}): {u(ip.units_per_site)} per site "
-                    f"({u(ip.units)} over {ip.sites} sites) is above the labelled "
-                    f"{u(lab.per_site_max_units.value)} per site.",
-                    lab.per_site_max_units.source,
-                    value=ip.units_per_site,
-                    limit=lab.per_site_max_units.value,
-                    unit="U",
-                    muscle=ip.muscle,
-                    side=ip.side,
-                )
-            )
-        if (
-            lab.per_site_max_ml is not None
-            and ip.ml_per_site is not None
-            and ip.ml_per_site > lab.per_site_max_ml.value
-        ):
-            out.append(
-                ctx.finding(
-                    "SITE_DOSE_ABOVE_MAX",
-                    f"{ctx.muscle_name(ip.muscle)} ({ip.side}): "
-                    f"{format_amount(round(ip.ml_per_site, 3))} mL per site is above the "
-                    f"labelled {format_amount(lab.per_site_max_ml.value)} mL per site.",
-                    lab.per_site_max_ml.source,
-                    value=round(ip.ml_per_site, 3),
-                    limit=lab.per_site_max_ml.value,
-                    unit="mL",
+                    code,
+                    f"{name}: {shown} is above the labelled {what} of {limit_text} per "
+                    f"site{not_max}.{max_note(lim)}",
+                    lim.source,
+                    value=value,
+                    limit=lim.value,
+                    unit=unit,
                     muscle=ip.muscle,
                     side=ip.side,
                 )
@@ -237,54 +390,102 @@ def _row_range(row: MuscleDose, weight: Decimal | None) -> tuple[Decimal | None,
     return None, None
 
 
+def _row_index(rows: Iterable[MuscleDose]) -> dict[str, MuscleDose]:
+    return {m: r for r in rows for m in r.row_muscles}
+
+
+def planned_muscles_not_in_table(ctx: Context) -> list[str]:
+    """Planned muscles the label entry's dosing table (as bontrack holds it) has no row for."""
+    lab = ctx.label
+    if lab is None:
+        return sorted({i.muscle for i in ctx.plan.injections})
+    rows = _row_index(lab.muscles)
+    return sorted({i.muscle for i in ctx.plan.injections if i.muscle not in rows})
+
+
+def _names(ctx: Context, muscles: Iterable[str]) -> str:
+    names = [ctx.muscle_name(m) for m in muscles]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def muscle_ranges(ctx: Context) -> list[Finding]:
     """MUSCLE_DOSE_ABOVE_RANGE / MUSCLE_DOSE_BELOW_RANGE / SITES_OUTSIDE_RANGE /
-    MUSCLE_NOT_IN_LABEL_TABLE: each muscle's units and sites against the label's dosing
-    table (per side, or both sides together where the table says so)."""
+    MUSCLE_NOT_IN_LABEL_TABLE / MUSCLE_NOT_IN_REFERENCE_TABLE: each muscle's units and sites
+    against the label's dosing table (per side, or both sides together where the table says
+    so). Muscles that share one label row are summed and compared with the row once. A muscle
+    with no row is "not in the label's table" only where bontrack holds the whole table;
+    otherwise it is "not in bontrack's copy of the table"."""
     lab = ctx.label
     if lab is None or not lab.muscles:
         return []
-    rows = {r.muscle: r for r in lab.muscles}
+    rows = _row_index(lab.muscles)
     sums = _muscle_sums(ctx)
-    groups: dict[tuple[str, str], tuple[Decimal, int]] = {}
+    # group key: (the row's first muscle, or the muscle itself when it has no row; side)
+    groups: dict[tuple[str, str], tuple[Decimal, int, set[str]]] = {}
     for (muscle, side), (units, sites) in sums.items():
         row = rows.get(muscle)
-        key = (muscle, "both" if row is not None and row.both_sides else side)
-        a, b = groups.get(key, (Decimal(0), 0))
-        groups[key] = (a + units, b + sites)
+        head = row.muscle if row is not None else muscle
+        key = (head, "both" if row is not None and row.both_sides else side)
+        a, b, ms = groups.get(key, (Decimal(0), 0, set()))
+        groups[key] = (a + units, b + sites, ms | {muscle})
     out: list[Finding] = []
-    for (muscle, side), (units, sites) in sorted(groups.items()):
-        row = rows.get(muscle)
+    for (head, side), (units, sites, planned) in sorted(groups.items()):
+        row = rows.get(head)
         side_out = None if side == "both" else side
-        where = ctx.muscle_name(muscle) + ("" if side == "both" else f" ({side})")
+        in_order = tuple(m for m in (row.row_muscles if row else (head,)) if m in planned)
+        suffix = "" if side == "both" else f" ({side})"
+        where = _names(ctx, in_order) + suffix
         if row is None:
-            out.append(
-                ctx.finding(
-                    "MUSCLE_NOT_IN_LABEL_TABLE",
-                    f"{where} is not in the label's dosing table for {ctx.indication_name()}: "
-                    "no labelled range to compare with.",
-                    lab.muscles[0].source,
-                    value=units,
-                    unit="U",
-                    muscle=muscle,
-                    side=side_out,
+            if lab.muscles_complete:
+                out.append(
+                    ctx.finding(
+                        "MUSCLE_NOT_IN_LABEL_TABLE",
+                        f"{where} is not in the label's dosing table for "
+                        f"{ctx.indication_name()}: no labelled range to compare with.",
+                        lab.muscles[0].source,
+                        value=units,
+                        unit="U",
+                        muscle=head,
+                        side=side_out,
+                    )
                 )
-            )
+            else:
+                out.append(
+                    ctx.finding(
+                        "MUSCLE_NOT_IN_REFERENCE_TABLE",
+                        f"{where} is not in bontrack's copy of the table (the label's dosing "
+                        f"table for {ctx.indication_name()}; the copy is incomplete, "
+                        f"{len(rows)} muscles): its dose is not checked against a labelled "
+                        "range. This does not mean the label leaves it out.",
+                        lab.muscles[0].source,
+                        value=units,
+                        unit="U",
+                        muscle=head,
+                        side=side_out,
+                    )
+                )
             continue
+        shared = (
+            ""
+            if len(row.row_muscles) == 1
+            else f" (one label row for {_names(ctx, row.row_muscles)} together)"
+        )
         low, high = _row_range(row, ctx.weight)
         src = (row.units or row.units_per_kg or row).source
+        first = in_order[0]
         if high is not None and units > high:
             out.append(
                 ctx.finding(
                     "MUSCLE_DOSE_ABOVE_RANGE",
                     f"{where}: {u(units)} is above the labelled range "
-                    f"{_range_text(low, high)} for this muscle.",
+                    f"{_range_text(low, high)}{shared or ' for this muscle'}.",
                     src,
                     value=units,
                     limit=high,
                     unit="U",
-                    muscle=muscle,
+                    muscle=first,
                     side=side_out,
+                    muscles=in_order,
                 )
             )
         elif low is not None and units < low:
@@ -292,13 +493,14 @@ def muscle_ranges(ctx: Context) -> list[Finding]:
                 ctx.finding(
                     "MUSCLE_DOSE_BELOW_RANGE",
                     f"{where}: {u(units)} is below the labelled range "
-                    f"{_range_text(low, high)} for this muscle.",
+                    f"{_range_text(low, high)}{shared or ' for this muscle'}.",
                     src,
                     value=units,
                     limit=low,
                     unit="U",
-                    muscle=muscle,
+                    muscle=first,
                     side=side_out,
+                    muscles=in_order,
                 )
             )
         if row.sites is not None:
@@ -308,13 +510,14 @@ def muscle_ranges(ctx: Context) -> list[Finding]:
                     ctx.finding(
                         "SITES_OUTSIDE_RANGE",
                         f"{where}: {sites} injection sites; the label's table gives "
-                        f"{_range_text(smin, smax, unit='')} sites.",
+                        f"{_range_text(smin, smax, unit='')} sites{shared}.",
                         row.sites.source,
                         value=sites,
                         limit=smax if smax is not None and sites > smax else smin,
                         unit="sites",
-                        muscle=muscle,
+                        muscle=first,
                         side=side_out,
+                        muscles=in_order,
                     )
                 )
     return out
@@ -372,6 +575,7 @@ DOSE_RULES = (
     session_max,
     weight_based_max,
     cumulative_max,
+    recommended_dose,
     retreatment_interval,
     site_dose,
     muscle_ranges,

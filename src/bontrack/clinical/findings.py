@@ -56,6 +56,34 @@ CODES: dict[str, Severity] = {
     "CONDITIONS_NOT_RECORDED": Severity.INFO,
     "CYCLE_DATED_IN_FUTURE": Severity.INFO,
     "MEDICATION_NOT_RECOGNISED": Severity.WARNING,
+    # A recommended dose or range (not a maximum) exceeded, within every maximum.
+    "SESSION_DOSE_ABOVE_RECOMMENDED_RANGE": Severity.WARNING,
+    "WEIGHT_BASED_DOSE_ABOVE_RECOMMENDED_RANGE": Severity.WARNING,
+    "SITE_DOSE_ABOVE_RECOMMENDED": Severity.WARNING,
+    # A muscle missing from bontrack's incomplete copy of a label's dosing table.
+    "MUSCLE_NOT_IN_REFERENCE_TABLE": Severity.INFO,
+}
+
+#: The check families LIMIT_NOT_AVAILABLE names (its ``checks``), in report order.
+CHECK_FAMILIES: tuple[str, ...] = (
+    "session",
+    "per_kg",
+    "cumulative",
+    "interval",
+    "per_muscle",
+    "per_site",
+    "interactions",
+    "contraindications",
+)
+CHECK_FAMILY_NAMES: dict[str, str] = {
+    "session": "a maximum dose per session",
+    "per_kg": "a weight-based (units per kg) maximum",
+    "cumulative": "a cumulative maximum over time",
+    "interval": "a minimum retreatment interval",
+    "per_muscle": "the dose per muscle (dosing table)",
+    "per_site": "the dose per injection site",
+    "interactions": "drug interactions",
+    "contraindications": "contraindications",
 }
 
 
@@ -74,6 +102,10 @@ class Finding(NamedTuple):
     side: str | None = None
     source: str | None = None
     quote: str | None = None
+    #: LIMIT_NOT_AVAILABLE: the check families (CHECK_FAMILIES) that could not run.
+    checks: tuple[str, ...] = ()
+    #: Every muscle a finding concerns (several for a label row shared by muscles).
+    muscles: tuple[str, ...] = ()
 
     @property
     def severity(self) -> Severity:

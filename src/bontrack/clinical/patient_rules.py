@@ -64,7 +64,8 @@ def patient_conditions(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     rules = defaultdict(list)
     for rule in ctx.product.conditions:
-        rules[rule.condition].append(rule)
+        if not rule.indications or ctx.plan.indication in rule.indications:
+            rules[rule.condition].append(rule)
     for flag in ctx.plan.patient.conditions:
         name = ctx.ref.conditions[flag].name
         for rule in rules.get(flag, []):
@@ -92,18 +93,12 @@ def drug_interactions(ctx: Context) -> list[Finding]:
 
     MEDICATION_NOT_RECOGNISED: a medication bontrack does not know: its interactions with the
     toxin were not checked, and the finding names it (with the closest known names).
-    LIMIT_NOT_AVAILABLE: the product's label interactions are not in the reference data."""
+    Where the product's label interactions are not in the reference data nothing is matched:
+    ``limits_available`` reports the family (and names the medicines) as not checked."""
     out: list[Finding] = []
     meds = ctx.plan.patient.medications
-    if meds and not ctx.product.interactions:
-        out.append(
-            ctx.finding(
-                "LIMIT_NOT_AVAILABLE",
-                f"bontrack's copy of the {ctx.product_name()} label holds no drug interactions: "
-                f"the patient's medicines ({', '.join(meds)}) were not checked against it.",
-                None,
-            )
-        )
+    if not ctx.product.interactions:
+        # Not checked: ``limits_available`` names the "interactions" family and these medicines.
         return out
     for entry in meds:
         matches = ctx.ref.medications(entry)
@@ -149,7 +144,7 @@ def other_products(ctx: Context) -> list[Finding]:
     if all(h.product == ctx.product.id for h in ctx.history):
         return []
     by_product: dict[str, list[tuple[str, Decimal]]] = defaultdict(list)
-    windows = [lim.window for lim in ctx.product.cumulative_limits]
+    windows = [lim.window for lim in ctx.product.cumulative_limits if lim.window is not None]
     since = min((before(ctx.day, w) for w in windows), default=None)
     for h in ctx.history:
         if h.product != ctx.product.id and (since is None or h.date > since):

@@ -34,6 +34,8 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "side": f.side,
         "source": f.source,
         "quote": f.quote,
+        "checks": list(f.checks),
+        "muscles": list(f.muscles),
     }
 
 
@@ -96,6 +98,7 @@ def result_dict(r: CheckResult, ref: Reference) -> dict[str, Any]:
         "population": r.population,
         "total_units": number(r.total_units),
         "findings": [finding_dict(f) for f in r.findings],
+        "checks_not_available": list(r.checks_not_available),
         "preparation": preparation_dict(r.preparation),
         "next_earliest_date": _day(e.next_earliest_date),
         "next_earliest_date_source": (

@@ -127,9 +127,9 @@ def vial_sizes(ctx: Context) -> list[Finding]:
             out.append(
                 ctx.finding(
                     "DILUTION_NOT_IN_LABEL",
-                    f"{name}: {format_amount(v.diluent_ml)} mL of diluent is not in "
-                    f"the label's dilution table for this vial ({listed} mL); check the "
-                    "concentration.",
+                    f"{name}: {format_amount(v.diluent_ml)} mL of diluent is not among the "
+                    f"volumes bontrack's copy of the label lists for this vial ({listed} mL); "
+                    "check the concentration.",
                     table.source,
                     value=v.diluent_ml,
                     unit="mL",

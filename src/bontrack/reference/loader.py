@@ -80,13 +80,14 @@ def _walk_cited(obj: Any, trail: str) -> Iterable[tuple[str, Cited]]:
 
 def _check_sources(model: BaseModel, documents: dict[str, Document], path: Path) -> None:
     for trail, cited in _walk_cited(model, ""):
-        if cited.source.document not in documents:
-            raise ReferenceDataError(
-                str(path),
-                f"{trail}.source.document",
-                f"document {cited.source.document!r} is not listed under 'documents' "
-                f"(known: {', '.join(sorted(documents)) or 'none'})",
-            )
+        for name, src in (("source", cited.source), ("maximum_source", cited.maximum_source)):
+            if src is not None and src.document not in documents:
+                raise ReferenceDataError(
+                    str(path),
+                    f"{trail}.{name}.document",
+                    f"document {src.document!r} is not listed under 'documents' "
+                    f"(known: {', '.join(sorted(documents)) or 'none'})",
+                )
 
 
 def load_reference(data_dir: Path | None = None) -> Reference:
@@ -178,17 +179,39 @@ def _check_product_names(ref: Reference, pf: ProductFile, path: Path) -> None:
                     "the entry for a patient's age must be unambiguous",
                 )
         seen.setdefault(entry.indication, []).append((lo, hi))
-        for j, row in enumerate(entry.muscles):
-            if row.muscle not in ref.muscles:
+        for name in entry.retreatment_also_after:
+            if name not in ref.indications:
                 raise ReferenceDataError(
-                    str(path), f"{where}.muscles.{j}.muscle", f"unknown muscle {row.muscle!r}"
+                    str(path), f"{where}.retreatment_also_after", f"unknown indication {name!r}"
                 )
+        in_rows: set[str] = set()
+        for j, row in enumerate(entry.muscles):
+            for m in row.row_muscles:
+                if m not in ref.muscles:
+                    raise ReferenceDataError(
+                        str(path), f"{where}.muscles.{j}.muscle", f"unknown muscle {m!r}"
+                    )
+                if m in in_rows:
+                    raise ReferenceDataError(
+                        str(path),
+                        f"{where}.muscles.{j}.muscle",
+                        f"muscle {m!r} is in two rows of one dosing table",
+                    )
+                in_rows.add(m)
         for j, lim in enumerate(entry.muscle_limits):
             if lim.muscle not in ref.muscles:
                 raise ReferenceDataError(
                     str(path),
                     f"{where}.muscle_limits.{j}.muscle",
                     f"unknown muscle {lim.muscle!r}",
+                )
+    for i, cum in enumerate(p.cumulative_limits):
+        for name in cum.indications:
+            if name not in ref.indications:
+                raise ReferenceDataError(
+                    str(path),
+                    f"product.cumulative_limits.{i}.indications",
+                    f"unknown indication {name!r}",
                 )
     for i, cond in enumerate(p.conditions):
         if cond.condition not in ref.conditions:
@@ -197,6 +220,13 @@ def _check_product_names(ref: Reference, pf: ProductFile, path: Path) -> None:
                 f"product.conditions.{i}.condition",
                 f"unknown condition flag {cond.condition!r} (add it to safety.yaml)",
             )
+        for name in cond.indications:
+            if name not in ref.indications:
+                raise ReferenceDataError(
+                    str(path),
+                    f"product.conditions.{i}.indications",
+                    f"unknown indication {name!r}",
+                )
     for i, ix in enumerate(p.interactions):
         if ref.drug_class_id(ix.drug_class) is None:
             raise ReferenceDataError(

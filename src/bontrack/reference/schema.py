@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Population = Literal["adult", "pediatric", "any"]
 Region = Literal[
-    "head", "face", "neck", "trunk", "shoulder", "upper_limb", "lower_limb", "gland", "skin"
+    "head", "face", "neck", "trunk", "shoulder", "upper_limb", "lower_limb", "gland", "skin",
+    "pelvis",
 ]
 Serotype = Literal["A", "B"]
 
@@ -48,6 +49,11 @@ class Cited(Strict):
 
     source: Source
     derivation: str | None = None
+    maximum_source: Source | None = Field(
+        default=None,
+        description="for a maximum whose own quote gives a recommended dose: the label's "
+        "sentence that says the recommended dose must not be exceeded",
+    )
 
 
 class CitedValue(Cited):
@@ -132,12 +138,26 @@ class WeightBasedLimit(Cited):
 
 
 class CumulativeLimit(Cited):
-    """Units of this product, any indication, allowed within a window ending on the day."""
+    """A hard maximum on this product's units summed over more than one plan: this plan plus
+    the same product's earlier treatments in the history (never another product's units).
+
+    ``window``: the span of time ending on the plan's day (e.g. 3 months); none means one
+    treatment session (the plan's day: other treatments recorded on the same day count).
+    ``indications``: the indications whose units count (and to which the limit applies);
+    empty means every indication of the product.
+    """
 
     population: Population
-    window: Interval
+    window: Interval | None = None
+    indications: list[str] = Field(default_factory=list)
     max_units: Decimal | None = Field(default=None, gt=0)
     max_units_per_kg: Decimal | None = Field(default=None, gt=0)
+
+    def applies_to(self, indication: str) -> bool:
+        return not self.indications or indication in self.indications
+
+    def describe_window(self) -> str:
+        return "one treatment session" if self.window is None else self.window.describe()
 
     @model_validator(mode="after")
     def _some_limit(self) -> CumulativeLimit:
@@ -147,9 +167,12 @@ class CumulativeLimit(Cited):
 
 
 class MuscleDose(Cited):
-    """One row of a label's dosing table."""
+    """One row of a label's dosing table. A row the label gives to several muscles together
+    (e.g. "Flexor pollicis brevis/Opponens pollicis") names the others in ``together_with``:
+    their units are summed (per side) and compared with the row once."""
 
     muscle: str
+    together_with: list[str] = Field(default_factory=list)
     units: Range | None = None
     units_per_kg: Range | None = None
     sites: Range | None = None
@@ -163,7 +186,15 @@ class MuscleDose(Cited):
     def _has_dose(self) -> MuscleDose:
         if self.units is None and self.units_per_kg is None and self.sites is None:
             raise ValueError("a dosing-table row needs units, units_per_kg or sites")
+        if self.muscle in self.together_with or len(set(self.together_with)) != len(
+            self.together_with
+        ):
+            raise ValueError("together_with repeats a muscle of the row")
         return self
+
+    @property
+    def row_muscles(self) -> tuple[str, ...]:
+        return (self.muscle, *self.together_with)
 
 
 class MuscleLimit(Cited):
@@ -182,7 +213,14 @@ class EffectCourse(Strict):
 
 
 class LabelEntry(Strict):
-    """What one product's label says for one indication and population."""
+    """What one product's label says for one indication and population.
+
+    A *maximum* (``session_max_units``, ``weight_based``, the product's ``cumulative_limits``)
+    is a number the label says should not be exceeded: above it is a stop. A *recommended*
+    dose or range (``usual_units``, ``usual_weight_based``, the ``muscles`` table) is what the
+    label recommends: above it, but within every maximum, is a warning. A label's range is
+    never entered as a maximum.
+    """
 
     indication: str
     population: Population
@@ -194,20 +232,43 @@ class LabelEntry(Strict):
     )
     session_max_units: CitedValue | None = None
     usual_units: Range | None = None
+    usual_weight_based: list[WeightBasedLimit] = Field(
+        default_factory=list,
+        description="recommended (not maximum) units per kg, capped, whichever is lower",
+    )
     weight_based: list[WeightBasedLimit] = Field(default_factory=list)
     per_site_max_units: CitedValue | None = None
     per_site_max_ml: CitedValue | None = None
+    per_site_usual_units: CitedValue | None = Field(
+        default=None, description="recommended (not maximum) units per injection site"
+    )
+    per_site_usual_ml: CitedValue | None = Field(
+        default=None, description="recommended (not maximum) volume per injection site"
+    )
     retreatment_min_interval: Interval | None = None
+    retreatment_also_after: list[str] = Field(
+        default_factory=list,
+        description="other indications whose last treatment also starts the interval (e.g. "
+        "'no sooner than 12 weeks from the prior bladder injection': OAB and NDO)",
+    )
     muscle_limits: list[MuscleLimit] = Field(default_factory=list)
     muscles: list[MuscleDose] = Field(default_factory=list)
+    muscles_complete: bool = Field(
+        default=False,
+        description="true only where every row of the label's dosing table is in `muscles`; "
+        "a muscle missing from an incomplete copy is 'not in bontrack's copy', never "
+        "'not in the label'",
+    )
     effect_course: EffectCourse | None = None
     notes: list[CitedText] = Field(default_factory=list)
 
 
 class ConditionRule(Cited):
-    """A patient condition flag the label speaks of."""
+    """A patient condition flag the label speaks of (for the indications it names; empty:
+    every indication, e.g. an intradetrusor-only contraindication names the bladder ones)."""
 
     condition: str
+    indications: list[str] = Field(default_factory=list)
     kind: Literal["contraindication", "neuromuscular", "dysphagia", "respiratory", "other"]
 
 

@@ -171,7 +171,7 @@ def install_web(app: FastAPI) -> None:
                 return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
             rows, total = records.search_patients(s, actor, q, PAGE, offset)
             items = [patient_view(p) for p in rows]
-            dates = next_dates(s, [p["id"] for p in items]) if items else {}
+            dates = _next_dates(s, [(p.id, p.record_version) for p in rows])
             as_of = given.today()
             for p in items:
                 p["due"] = given.next_due(*dates[p["id"]], as_of)
@@ -219,6 +219,24 @@ def install_web(app: FastAPI) -> None:
                               if t["patient"]["weights"] else None))
 
     install_error_pages(app)
+
+
+#: (patient id, record version) -> (last given day, earliest safe date, suggested window)
+NEXT_DATES: LRU[tuple[int, int], tuple[Any, Any, Any]] = LRU(4096)
+
+
+def _next_dates(s: Any, versions: list[tuple[int, int]]) -> dict[int, tuple[Any, Any, Any]]:
+    """The next-date facts of the listed patients, computed once per version of each
+    record (the patient list shows who is due or overdue)."""
+    out = {pid: NEXT_DATES.get((pid, ver)) for pid, ver in versions}
+    stale = [pid for pid, hit in out.items() if hit is None]
+    if stale:
+        fresh = next_dates(s, stale)
+        for pid, ver in versions:
+            if pid in fresh:
+                NEXT_DATES.put((pid, ver), fresh[pid])
+                out[pid] = fresh[pid]
+    return {pid: hit for pid, hit in out.items() if hit is not None}
 
 
 def patient_due(t: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:

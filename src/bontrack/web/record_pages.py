@@ -20,7 +20,7 @@ from bontrack.services.given import GIVEN
 from bontrack.services.leaflets import leaflet
 from bontrack.services.schemas import DiaryIn, GoalIn, GoalScoreIn, OutcomeIn, SideEffectIn
 from bontrack.services.views import diary_view, goal_view, patient_view
-from bontrack.store.models import Cycle, DiaryEntry, Goal, Patient
+from bontrack.store.models import Condition, Cycle, DiaryEntry, Goal, Patient
 from bontrack.web.rendering import check_csrf, form_error, render, signed_in, tx
 
 LEVELS = ((-2, "much less than expected"), (-1, "less than expected"), (0, "as expected"),
@@ -204,11 +204,14 @@ def install_record_pages(app: FastAPI) -> None:
             last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id,
                                                  Cycle.status == GIVEN)
                              .order_by(Cycle.date.desc(), Cycle.id.desc()).limit(1)).first()
+            condition = s.scalar(select(Condition.indication).where(
+                Condition.patient_id == patient_id, Condition.status == "active")
+                .order_by(Condition.id).limit(1))
         r = ref(request)
         pid = (r.product_id(product) if product else None) or (
             last.product if last else "onabotulinumtoxinA")
         iid = (r.indication_id(indication) if indication else None) or (
-            last.indication if last else "upper_limb_spasticity")
+            last.indication if last else condition or "upper_limb_spasticity")
         return render(request, "leaflet.html", actor=actor,
                       l=leaflet(r, pid, iid, pediatric=age < 18))
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from fastapi.testclient import TestClient
+
+from bontrack.app import create_app as create_whole_app
 from tests.api.conftest import uls_cycle
 
 
 def test_openapi_and_docs_are_served(api):
     assert api.client.get("/openapi.json").json()["info"]["title"] == "bontrack API"
-    assert api.client.get("/docs").status_code == 200
+    # /docs and /redoc load their assets from /static (the web layer), so the whole app
+    # serves them; the API alone has FastAPI's CDN-based pages switched off.
+    assert api.client.get("/docs").status_code == 404
+    with TestClient(create_whole_app(api.url)) as whole:
+        for page, asset in (("/docs", "/static/vendor/swagger-ui-bundle.js"),
+                            ("/redoc", "/static/vendor/redoc.standalone.js")):
+            r = whole.get(page)
+            assert r.status_code == 200 and asset in r.text
+            assert whole.get(asset).status_code == 200
+        whole.app.state.bontrack.engine.dispose()
 
 
 def test_plan_check_endpoint_follows_the_contract(api):

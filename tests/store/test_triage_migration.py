@@ -1,4 +1,4 @@
-"""Migration 0006 on SQLite and PostgreSQL: side effects and diary entries made before triage
+"""Migration 0007 on SQLite and PostgreSQL: side effects and diary entries made before triage
 was stored are triaged on upgrade, so an old diary red flag reaches the clinic's list, and a
 red flag recorded earlier is never dropped."""
 
@@ -43,7 +43,7 @@ def test_upgrade_triages_earlier_diary_entries_and_side_effects(db_url):
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:  # back to a database made before triage was stored
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0005")
+        command.downgrade(cfg, "0006")
     with engine.connect() as c:
         cols = {col["name"] for col in sa.inspect(c).get_columns("diary_entries")}
         assert "triage_level" not in cols

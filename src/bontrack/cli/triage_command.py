@@ -4,7 +4,10 @@
     bontrack triage - [--json]          one report per line of standard input
 
 Exit status: 0 not urgent; 1 urgent (at least one red flag, in any report); 2 the input could
-not be read (empty, not UTF-8, too long). Errors are one line on standard error.
+not be read (empty, not UTF-8; with ``-``: no report urgent and at least one line unreadable).
+Errors are one line on standard error. A report of any length is triaged in full. With ``-``
+each line is triaged on its own: a line that cannot be read gets its own error line and never
+hides the others; ``-`` together with TEXT is a usage error (standard input is never ignored).
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from typing import Annotated, Any
 import typer
 
 from bontrack.errors import BontrackError, RecordError
-from bontrack.reference import default_reference
-from bontrack.services.triage import MAX_CHARS, triage_text
+from bontrack.reference import Reference, default_reference
+from bontrack.services.triage import triage_any_length
 
 EXIT_URGENT = 1
+EXIT_UNREADABLE = 2
 #: The most standard input read for ``-`` (bytes): a batch of reports, one per line.
 MAX_STDIN_BYTES = 10_000_000
 
@@ -31,28 +35,30 @@ def _readable(text: str, where: str) -> str:
         raise BontrackError(f"{where}: is not UTF-8 text") from None
     if not text.strip():
         raise BontrackError(f"{where}: is empty; give what the patient wrote")
-    if len(text) > MAX_CHARS:
-        raise BontrackError(f"{where}: is longer than {MAX_CHARS} characters")
     return text
 
 
-def _stdin_reports() -> list[tuple[int, str]]:
+def _stdin_lines() -> list[tuple[int, str | BontrackError]]:
+    """Each non-blank line of standard input with its number: its text, or the error that
+    makes it unreadable (not UTF-8). One bad line never hides the others."""
     raw = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
     if len(raw) > MAX_STDIN_BYTES:
         raise BontrackError(f"<stdin>: is larger than {MAX_STDIN_BYTES // 1_000_000} MB")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise BontrackError(
-            f"<stdin>: line {line} is not UTF-8 text (byte {exc.start})"
-        ) from None
-    reports = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-    if not reports:
+    raw = raw.removeprefix(b"\xef\xbb\xbf")
+    lines: list[tuple[int, str | BontrackError]] = []
+    for n, chunk in enumerate(raw.split(b"\n"), 1):
+        chunk = chunk.removesuffix(b"\r")
+        try:
+            line = chunk.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            lines.append((n, BontrackError(
+                f"<stdin> line {n}: is not UTF-8 text (byte {exc.start} of the line)")))
+            continue
+        if line.strip():
+            lines.append((n, line))
+    if not lines:
         raise BontrackError("<stdin>: is empty; give one report per line")
-    for n, line in reports:
-        _readable(line, f"<stdin> line {n}")
-    return reports
+    return lines
 
 
 def _one_line(doc: dict[str, Any]) -> str:
@@ -84,25 +90,45 @@ def triage(
     if not text:
         raise BontrackError("TEXT: missing; give what the patient wrote, or - to read "
                             "one report per line from standard input")
+    if "-" in text and len(text) > 1:
+        raise BontrackError("TEXT: give either - (one report per line on standard input) "
+                            "or what the patient wrote, not both")
     ref = default_reference()
     try:
         if text == ["-"]:
-            docs = [(n, triage_text(line, ref)) for n, line in _stdin_reports()]
-            for n, doc in docs:
-                if as_json:
-                    sys.stdout.write(json.dumps({**doc, "line": n}, ensure_ascii=False) + "\n")
-                else:
-                    sys.stdout.write(f"line {n}: {_one_line(doc)}\n")
-            urgent = any(doc["urgent"] for _, doc in docs)
+            raise typer.Exit(_triage_stdin(ref, as_json))
+        doc = triage_any_length(_readable(" ".join(text), "TEXT"), ref)
+        if as_json:
+            sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         else:
-            doc = triage_text(_readable(" ".join(text), "TEXT"), ref)
-            if as_json:
-                sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-            else:
-                sys.stdout.write(_one_line(doc) + "\n")
-                for f in doc["flags"] + doc["possible"]:
-                    sys.stdout.write(f"  {f['id']}: source {f['source']}\n")
-            urgent = bool(doc["urgent"])
+            sys.stdout.write(_one_line(doc) + "\n")
+            for f in doc["flags"] + doc["possible"]:
+                sys.stdout.write(f"  {f['id']}: source {f['source']}\n")
+        urgent = bool(doc["urgent"])
     except RecordError as exc:
         raise BontrackError(exc.message) from None
     raise typer.Exit(EXIT_URGENT if urgent else 0)
+
+
+def _triage_stdin(ref: Reference, as_json: bool) -> int:
+    """Triage each line on its own; a line that cannot be read gets its own error (an
+    ``error`` object with ``--json``, and a line on standard error). Exit status: 1 when
+    any report is urgent, else 2 when any line could not be read, else 0."""
+    urgent = unreadable = False
+    for n, line in _stdin_lines():
+        if isinstance(line, BontrackError):
+            unreadable = True
+            sys.stderr.write(f"bontrack: error: {line.message}\n")
+            if as_json:
+                sys.stdout.write(json.dumps({"line": n, "error": line.message}) + "\n")
+            else:
+                sys.stdout.write(f"line {n}: ERROR: {line.message}\n")
+            continue
+        doc = triage_any_length(line, ref, field=f"<stdin> line {n}")
+        urgent = urgent or bool(doc["urgent"])
+        if as_json:
+            sys.stdout.write(json.dumps({**doc, "line": n}, ensure_ascii=False) + "\n")
+        else:
+            sys.stdout.write(f"line {n}: {_one_line(doc)}\n")
+        sys.stdout.flush()
+    return EXIT_URGENT if urgent else EXIT_UNREADABLE if unreadable else 0

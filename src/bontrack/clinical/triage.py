@@ -97,6 +97,7 @@ class _Compiled:
     negations: frozenset[str]
     breakers: frozenset[str]
     carries: frozenset[str]
+    reaches_over: frozenset[str]
     not_misspellings: frozenset[str]
     phrases: list[_Phrase]
     vocabulary: frozenset[str]
@@ -159,6 +160,7 @@ def _compile(data: TriageData) -> _Compiled:
         negations=negations,
         breakers=frozenset(_fold(w) for w in m.clause_breakers),
         carries=frozenset(_fold(w) for w in m.negation_carries),
+        reaches_over=frozenset(_stem(_fold(w)) for w in m.negation_reaches_over),
         not_misspellings=frozenset(_stem(_fold(w)) for w in m.not_misspellings),
         phrases=[],
         vocabulary=frozenset(),
@@ -280,14 +282,23 @@ def _find(
 def _negated(
     c: _Compiled, idx: tuple[int, ...], tokens: list[_Token], carried: set[int]
 ) -> bool:
+    """A negation among the phrase's words, or before it in the same part of a clause with
+    only filler words (set aside already) or words it reaches over between them ("no trouble
+    swallowing", "not noticed any blurred vision"). Any other word ends its reach: in "not
+    eating, says it's hard to swallow" the negation is about eating, not swallowing."""
     first, last = min(idx), max(idx)
     part = tokens[first].part
+    if any(tokens[p].negation and p not in idx for p in range(first, last + 1)):
+        return True
     scope = c.data.matching.negation_scope_words
-    for p in range(max(0, first - scope), last + 1):
-        if p in idx or tokens[p].part != part:
-            continue
-        if tokens[p].negation:
+    for p in range(first - 1, max(-1, first - 1 - scope), -1):
+        t = tokens[p]
+        if t.part != part:
+            break
+        if t.negation:
             return True
+        if t.stem not in c.reaches_over:
+            break
     return part in carried
 
 
@@ -320,6 +331,45 @@ def triage(text: str, data: TriageData) -> TriageResult:
                 best = urgent.get(phrase.flag)
                 if best is None or len(words) > len(best.matched):
                     urgent[phrase.flag] = FlagMatch(phrase.flag, words)
+    order = {f.id: i for i, f in enumerate(data.red_flags)}
+    flags = tuple(sorted(urgent.values(), key=lambda f: order[f.id]))
+    maybe = tuple(
+        sorted((f for k, f in possible.items() if k not in urgent), key=lambda f: order[f.id])
+    )
+    return TriageResult(
+        urgent=bool(flags),
+        unclear=not flags and bool(maybe),
+        flags=flags,
+        possible=maybe,
+        advice=advice(data, flags, maybe),
+    )
+
+
+def triage_long(text: str, data: TriageData, window: int, overlap: int = 400) -> TriageResult:
+    """Triage a report of any length in windows of ``window`` characters that overlap by
+    ``overlap`` (cut at a space where one is near), so a phrasing is read whole in at least
+    one window; the result is the union: urgent when any window is urgent. A long report
+    is read in full, never refused for its length."""
+    if len(text) <= window:
+        return triage(text, data)
+    results: list[TriageResult] = []
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + window)
+        if end < len(text):
+            space = text.rfind(" ", end - overlap // 2, end)
+            end = space if space > start else end
+        results.append(triage(text[start:end], data))
+        if end >= len(text):
+            break
+        start = max(start + 1, end - overlap)
+    urgent: dict[str, FlagMatch] = {}
+    possible: dict[str, FlagMatch] = {}
+    for r in results:
+        for f in r.flags:
+            urgent.setdefault(f.id, f)
+        for f in r.possible:
+            possible.setdefault(f.id, f)
     order = {f.id: i for i, f in enumerate(data.red_flags)}
     flags = tuple(sorted(urgent.values(), key=lambda f: order[f.id]))
     maybe = tuple(

@@ -398,6 +398,9 @@ class TriageMatching(Strict):
     negation_scope_words: int = Field(ge=1, le=10)
     clause_breakers: list[str]
     negation_carries: list[str]
+    #: Words a negation reaches over to the phrase after it ("not noticed any blurred
+    #: vision"); any other word in between ends its reach ("not eating, can't swallow").
+    negation_reaches_over: list[str] = Field(default_factory=list)
     fuzzy: FuzzySpelling
     not_misspellings: list[str] = Field(default_factory=list)
 

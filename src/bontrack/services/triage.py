@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from bontrack.clinical.triage import FlagMatch, TriageResult, flag_by_id, triage
+from bontrack.clinical.triage import FlagMatch, TriageResult, flag_by_id, triage, triage_long
 from bontrack.errors import InvalidRecord
 from bontrack.reference import Reference
 
@@ -61,6 +61,14 @@ def check_text(text: str, field: str = "text") -> str:
 def triage_text(text: str, ref: Reference, field: str = "text") -> dict[str, Any]:
     """Triage one report; the contract's JSON result."""
     return result_doc(triage(check_text(text, field), ref.triage), ref)
+
+
+def triage_any_length(text: str, ref: Reference, field: str = "text") -> dict[str, Any]:
+    """Triage one report of any length (the command line: a long urgent message is never
+    refused); read in windows of ``MAX_CHARS`` characters, urgent when any window is."""
+    if not text.strip():
+        raise InvalidRecord(f"{field}: is empty; write what happened", field=field)
+    return result_doc(triage_long(text, ref.triage, MAX_CHARS), ref)
 
 
 def triage_texts(texts: list[str], ref: Reference) -> dict[str, Any]:

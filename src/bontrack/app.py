@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from bontrack.api.app import create_app as create_api
+from bontrack.config import database_url
 from bontrack.reference import Reference
 from bontrack.web.analytics_pages import install_analytics_pages
 from bontrack.web.api_docs import install_api_docs
@@ -28,8 +29,6 @@ from bontrack.web.security import install_security_headers
 def create_app(db_url: str | None = None, ref: Reference | None = None,
                engine: Engine | None = None) -> FastAPI:
     if db_url is None:
-        from bontrack.config import database_url
-
         db_url = database_url()
     app = create_api(db_url, ref=ref, engine=engine)
     install_web(app)

@@ -20,19 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-
-class DocumentError(ValueError):
-    """A document that cannot be decoded. ``where`` is a readable position ("line 3 column 1")
-    or ""; ``key`` names a duplicated key when that is the problem."""
-
-    def __init__(self, message: str, where: str = "", key: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.where = where
-        self.key = key
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.message}" if self.where else self.message
+from bontrack.errors import DocumentError as DocumentError  # re-exported for its users
 
 
 def _no_duplicates(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:

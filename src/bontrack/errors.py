@@ -1,21 +1,36 @@
-"""The error tree of bontrack.
+"""The error tree of bontrack: every exception raised on purpose is one of these.
 
-    BontrackError                 anything we report to a person in one line
-    ├── FieldError
-    │   ├── ReferenceDataError    a reference data file is malformed (file, field, reason)
-    │   └── PlanError             a plan cannot be read or is invalid (file, field, reason)
-    │       └── UnknownNameError  an unknown product, indication or muscle, with suggestions
-    └── RecordError               the record store refuses a request (carries an HTTP status)
-        ├── NotAuthenticated 401, AccessDenied 403, NotFound 404
-        ├── PasswordChangeRequired 403 (right password, set by an admin: no session yet)
-        ├── Conflict 409, VersionMismatch 412
-        └── InvalidRecord 422, StopNotOverridden 422
+    BontrackError                   anything we report to a person in one line
+    ├── FieldError                  tied to one field of one document (where, field, reason)
+    │   ├── ReferenceDataError      a reference data file is malformed
+    │   ├── PlanError               a plan cannot be read or is invalid
+    │   │   └── UnknownNameError    an unknown product, indication or muscle, with suggestions
+    │   └── ScaleError              a value outside its outcome scale (also a ValueError)
+    ├── DocumentError               a JSON/YAML document cannot be decoded (also a ValueError)
+    ├── UnitsMismatchError          units of two products meet in arithmetic (also a TypeError)
+    ├── ImportRefused               a FHIR input that cannot be imported; nothing was written
+    ├── DatabaseUnavailable         the database is missing, not bontrack's, or unreachable
+    └── RecordError                 the record store refuses a request (carries an HTTP status)
+        ├── NotAuthenticated        401
+        ├── AccessDenied            403
+        ├── PasswordChangeRequired  403 (right password, set by an admin: no session yet)
+        ├── NotFound                404
+        ├── Conflict                409
+        ├── VersionMismatch         412
+        ├── InvalidRecord           422
+        ├── StopNotOverridden       422
+        └── TooManyAttempts         429 (sign-in throttling)
 
-Each boundary maps these once: the CLI prints one line and exits 2; the API (later) answers
-RFC 9457 problem+json.
+``bontrack.errors_render`` maps the tree once (status, title, detail, field) and every edge
+renders that: problem+json under /api, an OperationOutcome under /fhir, an HTML page for the
+web pages (``bontrack.server.errors``), one line and exit status 2 in the CLI. The old base
+classes of ScaleError, DocumentError and UnitsMismatchError stay as mixins so that code and
+tests catching ValueError / TypeError keep working.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class BontrackError(Exception):
@@ -35,6 +50,13 @@ class FieldError(BontrackError):
         self.reason = reason
         location = f"{where}: " if where else ""
         super().__init__(f"{location}{field}: {reason}" if field else f"{location}{reason}")
+
+
+class ScaleError(FieldError, ValueError):
+    """A value that is not on its outcome scale (``field`` names the scale or the field)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__("", field, reason)
 
 
 class ReferenceDataError(FieldError):
@@ -133,3 +155,39 @@ class StopNotOverridden(RecordError):
     def __init__(self, message: str, findings: list[dict[str, object]]) -> None:
         super().__init__(message, field="overrides")
         self.findings = findings
+
+
+class TooManyAttempts(RecordError):
+    status = 429
+    title = "Too many sign-in attempts"
+
+
+class DocumentError(BontrackError, ValueError):
+    """A document that cannot be decoded. ``where`` is a readable position ("line 3 column 1")
+    or ""; ``key`` names a duplicated key when that is the problem."""
+
+    def __init__(self, message: str, where: str = "", key: str | None = None) -> None:
+        super().__init__(message)
+        self.where = where
+        self.key = key
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class UnitsMismatchError(BontrackError, TypeError):
+    """Units of two different products met in arithmetic or comparison."""
+
+
+class ImportRefused(BontrackError):
+    """The input cannot be imported as it stands; nothing was written. ``problems`` are the
+    reader's problems (each printable as one line)."""
+
+    def __init__(self, problems: Sequence[object]) -> None:
+        self.problems = list(problems)
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{problems[0]}{more}")
+
+
+class DatabaseUnavailable(BontrackError):
+    """The database does not exist, is not a bontrack database, or cannot be reached."""

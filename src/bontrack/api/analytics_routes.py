@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
 
-from bontrack.api.app import TokenDep, _state, authed
+from bontrack.server.deps import TokenDep, authed, state
 from bontrack.services import analytics
 
 DateQ = Annotated[str | None, Query(alias="from", description="First cycle date, YYYY-MM-DD")]
@@ -22,7 +22,7 @@ def install_analytics_routes(app: FastAPI) -> None:
         """Response per cycle and outcome series, dose per muscle over time, typical
         duration of benefit, suggested next window, waning warning."""
         with authed(request, token) as (s, actor):
-            return analytics.patient_analytics(s, actor, patient_id, _state(request).ref)
+            return analytics.patient_analytics(s, actor, patient_id, state(request).ref)
 
     @app.get(f"{v1}/clinic/analytics", tags=["analytics"])
     def clinic_analytics(request: Request, token: TokenDep, date_from: DateQ = None,
@@ -31,7 +31,7 @@ def install_analytics_routes(app: FastAPI) -> None:
                          ) -> dict[str, Any]:
         """The clinic's figures under the filters (clinic leads and clinicians only)."""
         with authed(request, token) as (s, actor):
-            ref = _state(request).ref
+            ref = state(request).ref
             f = analytics.read_filters(s, actor, ref, {
                 "from": date_from, "to": to, "indication": indication, "product": product,
                 "clinician": clinician})

@@ -8,23 +8,16 @@ transaction committed. Single records carry an ETag (their version); changes nee
 from __future__ import annotations
 
 import logging
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request, Security
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bontrack import __version__
-from bontrack.api.limits import BodyLimit, BodyTooLarge
+from bontrack.api.analytics_routes import install_analytics_routes
+from bontrack.api.fhir_routes import install_fhir
+from bontrack.api.limits import BodyLimit
 from bontrack.api.outputs import (
     ERRORS,
     ClinicReportsOut,
@@ -46,20 +39,16 @@ from bontrack.api.outputs import (
     answers,
     page_of,
 )
-from bontrack.api.strict_json import DuplicateKeyInBody, StrictJSONRoute
+from bontrack.api.strict_json import StrictJSONRoute
 from bontrack.errors import (
-    AccessDenied,
-    BontrackError,
     NotAuthenticated,
     PasswordChangeRequired,
-    PlanError,
-    RecordError,
-    StopNotOverridden,
     VersionMismatch,
 )
 from bontrack.reference import Reference, default_reference
-from bontrack.services import accounts, audit, cycles, records, timeline
-from bontrack.services.access import Actor
+from bontrack.server.deps import State, TokenDep, authed, state, tx
+from bontrack.server.errors import install_error_handlers, problem
+from bontrack.services import accounts, check_document, cycles, records, timeline
 from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.schemas import (
     AmendIn,
@@ -91,82 +80,14 @@ from bontrack.services.views import (
     side_effect_view,
     weight_view,
 )
-from bontrack.store.db import make_engine, session_factory, transaction
+from bontrack.store import readiness
+from bontrack.store.db import make_engine, session_factory
 from bontrack.store.models import Condition, DiaryEntry, Goal, Outcome, SideEffect
 
-PROBLEM = "application/problem+json"
 MAX_BODY = 1_000_000
 LOG = logging.getLogger("bontrack.api")
 
 
-@dataclass
-class State:
-    engine: Engine
-    sessions: sessionmaker[Session]
-    ref: Reference
-
-
-def problem(status: int, title: str, detail: str, field: str | None = None,
-            **extra: Any) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
-                            "detail": detail}
-    if field is not None:
-        body["field"] = field
-        body["errors"] = [{"field": field, "reason": detail}]
-    body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
-
-
-def _state(request: Request) -> State:
-    state: State = request.app.state.bontrack
-    return state
-
-
-@contextmanager
-def tx(request: Request) -> Iterator[Session]:
-    """One transaction per request; committed before the answer is sent."""
-    with transaction(_state(request).sessions) as session:
-        yield session
-
-
-def audit_denial(request: Request, exc: AccessDenied) -> None:
-    """Record a refused attempt in its own transaction (the refused work was rolled back)."""
-    actor = getattr(request.state, "actor", None)
-    with tx(request) as s:
-        audit.record(s, actor, request.method.lower(), exc.entity or "request", exc.entity_id,
-                     exc.patient_id, outcome="denied",
-                     detail=f"{request.url.path}: {exc.message}")
-
-
-def bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("send 'Authorization: Bearer <token>' (POST /api/v1/auth/token)")
-    return token.strip()
-
-
-BEARER = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
-
-
-def current_token(request: Request,
-                  _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None
-                  ) -> str:
-    """The bearer token of the request (checked against the store inside the request's own
-    transaction, see ``authed``)."""
-    return bearer(request)
-
-
-TokenDep = Annotated[str, Depends(current_token)]
-
-
-@contextmanager
-def authed(request: Request, token: str) -> Iterator[tuple[Session, Actor]]:
-    """The request's one transaction, with the signed-in actor resolved inside it."""
-    with tx(request) as s:
-        actor = accounts.actor_for_token(s, token)
-        request.state.actor = actor
-        yield s, actor
 Limit = Annotated[int, Query(ge=1, le=records.MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
@@ -212,87 +133,15 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
                                ref=ref or default_reference())
     install_errors(app)
     install_routes(app)
-    from bontrack.api.analytics_routes import install_analytics_routes
-
     install_analytics_routes(app)
-
-    from bontrack.api.fhir_routes import install_fhir
-
     install_fhir(app)
     return app
 
 
 def install_errors(app: FastAPI) -> None:
+    """The body limit, and every error through the one renderer (bontrack.server.errors)."""
     app.add_middleware(BodyLimit, limit=MAX_BODY)
-
-    @app.exception_handler(RecordError)
-    async def record_error(request: Request, exc: RecordError) -> JSONResponse:
-        if isinstance(exc, AccessDenied):
-            audit_denial(request, exc)
-        extra: dict[str, Any] = {}
-        if isinstance(exc, StopNotOverridden):
-            extra["findings"] = exc.findings
-        if isinstance(exc, PasswordChangeRequired):
-            extra["type"] = exc.type
-            extra["change_password"] = "/api/v1/auth/password"
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
-        resp = problem(exc.status, exc.title, exc.message, exc.field, **extra)
-        if headers:
-            resp.headers.update(headers)
-        return resp
-
-    @app.exception_handler(PlanError)
-    async def plan_error(_: Request, exc: PlanError) -> JSONResponse:
-        return problem(422, "Invalid plan", exc.reason, exc.field or "(plan)")
-
-    @app.exception_handler(BontrackError)
-    async def other_error(_: Request, exc: BontrackError) -> JSONResponse:
-        return problem(400, "Bad request", exc.message)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for e in exc.errors():
-            loc = [str(p) for p in e.get("loc", ())]
-            if loc and loc[0] in ("body", "query", "path", "header"):
-                loc = loc[1:]
-            errors.append({"field": ".".join(loc) or "(body)", "reason": e.get("msg", "")})
-        first = errors[0] if errors else {"field": "(body)", "reason": "invalid"}
-        return JSONResponse(
-            {"type": "about:blank", "title": "Invalid request", "status": 422,
-             "detail": f"{first['field']}: {first['reason']}", "field": first["field"],
-             "errors": errors},
-            status_code=422, media_type=PROBLEM)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if isinstance(exc, BodyTooLarge):
-            return problem(413, "Request too large", str(exc.detail), field="body")
-        if isinstance(exc, DuplicateKeyInBody):
-            return problem(422, "Invalid request", str(exc.detail), field=exc.key)
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
-
-    @app.exception_handler(OperationalError)
-    async def db_busy(_: Request, exc: OperationalError) -> JSONResponse:
-        resp = problem(503, "Database busy", "the database is busy; try again")
-        resp.headers["Retry-After"] = "1"
-        return resp
-
-    @app.exception_handler(Exception)
-    async def crash(request: Request, exc: Exception) -> JSONResponse:
-        """The last resort: the details go to the server log under an incident id; the
-        client gets only the id. This answer is built outside the header middleware, so it
-        carries the security headers itself."""
-        incident = secrets.token_hex(6)
-        LOG.error("incident %s: %s %s", incident, request.method, request.url.path,
-                  exc_info=exc)
-        resp = problem(500, "Internal error",
-                       f"something went wrong on the server (incident {incident}); "
-                       "please report it")
-        resp.headers.update({"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
-                             "Content-Security-Policy": "default-src 'none'; "
-                             "frame-ancestors 'none'", "Cache-Control": "no-store"})
-        return resp
+    install_error_handlers(app)
 
 
 def install_routes(app: FastAPI) -> None:
@@ -308,19 +157,17 @@ def install_routes(app: FastAPI) -> None:
     def ready(request: Request) -> JSONResponse:
         """Readiness: the database is reachable and writable and its schema is at the
         newest migration. 503 problem+json naming what is wrong otherwise."""
-        from bontrack.store import readiness
-
-        state = readiness.check(_state(request).engine)
-        if not state.ready:
-            LOG.warning("not ready: %s", state.reason)
-            resp = problem(503, "Not ready", state.reason, revision=state.revision,
-                           head=state.head)
+        found = readiness.check(state(request).engine)
+        if not found.ready:
+            LOG.warning("not ready: %s", found.reason)
+            resp = problem(503, "Not ready", found.reason, revision=found.revision,
+                           head=found.head)
             resp.headers["Retry-After"] = "5"
             resp.headers["Cache-Control"] = "no-store"
             return resp
         return JSONResponse({"status": "ready", "version": __version__,
-                             "database": _state(request).engine.dialect.name,
-                             "revision": state.revision},
+                             "database": state(request).engine.dialect.name,
+                             "revision": found.revision},
                             headers={"Cache-Control": "no-store"})
 
     @app.post(f"{v1}/auth/token", tags=["auth"], responses=answers(TokenOut))
@@ -360,11 +207,9 @@ def install_routes(app: FastAPI) -> None:
     @app.post(f"{v1}/plan-check", tags=["plan check"])
     def plan_check(plan: dict[str, Any], request: Request, token: TokenDep) -> JSONResponse:
         """The plan-check contract: the plan document in, the result document out."""
-        from bontrack.services import check_document
-
         with tx(request) as s:
             accounts.actor_for_token(s, token)
-        _, doc = check_document(plan, where="plan", ref=_state(request).ref)
+        _, doc = check_document(plan, where="plan", ref=state(request).ref)
         return JSONResponse(doc)
 
     @app.post(f"{v1}/triage", tags=["triage"], responses=answers(TriageOut))
@@ -373,7 +218,7 @@ def install_routes(app: FastAPI) -> None:
         not urgent out, with the red flags, the words that matched and the advice."""
         with tx(request) as s:
             accounts.actor_for_token(s, token)
-        return JSONResponse(triage_text(body.text, _state(request).ref))
+        return JSONResponse(triage_text(body.text, state(request).ref))
 
     @app.get(f"{v1}/clinic/reports", tags=["triage"], responses=answers(ClinicReportsOut))
     def clinic_reports(request: Request, token: TokenDep) -> JSONResponse:
@@ -389,7 +234,7 @@ def install_routes(app: FastAPI) -> None:
                responses=answers(PatientOut, 201))
     def create_patient(body: PatientIn, request: Request, token: TokenDep) -> JSONResponse:
         with authed(request, token) as (s, actor):
-            p = records.create_patient(s, actor, body, _state(request).ref)
+            p = records.create_patient(s, actor, body, state(request).ref)
             s.flush()
             s.refresh(p)
             out = patient_view(p)
@@ -415,7 +260,7 @@ def install_routes(app: FastAPI) -> None:
                        if_match: IfMatch = None) -> JSONResponse:
         with authed(request, token) as (s, actor):
             p = records.update_patient(s, actor, patient_id, body, version_of(if_match),
-                                       _state(request).ref)
+                                       state(request).ref)
             out = patient_view(p)
         return one(out)
 
@@ -459,7 +304,7 @@ def install_routes(app: FastAPI) -> None:
                       ) -> JSONResponse:
         with authed(request, token) as (s, actor):
             out = condition_view(records.add_condition(s, actor, patient_id, body,
-                                                       _state(request).ref))
+                                                       state(request).ref))
         return JSONResponse(out, status_code=201)
 
     @app.post(f"{v1}/patients/{{patient_id}}/outcomes", tags=["outcomes"], status_code=201,
@@ -468,7 +313,7 @@ def install_routes(app: FastAPI) -> None:
                     ) -> JSONResponse:
         with authed(request, token) as (s, actor):
             out = outcome_view(records.add_outcome(s, actor, patient_id, body,
-                                                   _state(request).ref))
+                                                   state(request).ref))
         return JSONResponse(out, status_code=201)
 
     @app.post(f"{v1}/patients/{{patient_id}}/goals", tags=["goals"], status_code=201,
@@ -492,7 +337,7 @@ def install_routes(app: FastAPI) -> None:
                         ) -> JSONResponse:
         with authed(request, token) as (s, actor):
             out = side_effect_view(records.add_side_effect(s, actor, patient_id, body,
-                                                           _state(request).ref))
+                                                           state(request).ref))
         return JSONResponse(out, status_code=201)
 
     @app.post(f"{v1}/patients/{{patient_id}}/diary", tags=["diary"], status_code=201,
@@ -501,7 +346,7 @@ def install_routes(app: FastAPI) -> None:
                   ) -> JSONResponse:
         with authed(request, token) as (s, actor):
             out = diary_view(records.add_diary(s, actor, patient_id, body,
-                                               _state(request).ref))
+                                               state(request).ref))
         return JSONResponse(out, status_code=201)
 
     # -- cycles --------------------------------------------------------------------------
@@ -512,7 +357,7 @@ def install_routes(app: FastAPI) -> None:
         """Record a cycle: the plan check runs on what is recorded, with the history from
         the store. Stop findings need overrides (code + reason) given by a clinician."""
         with authed(request, token) as (s, actor):
-            c = cycles.record_cycle(s, actor, patient_id, body, _state(request).ref)
+            c = cycles.record_cycle(s, actor, patient_id, body, state(request).ref)
             out = cycle_view(c)
         return one(out, 201)
 
@@ -537,7 +382,7 @@ def install_routes(app: FastAPI) -> None:
                      if_match: IfMatch = None) -> JSONResponse:
         with authed(request, token) as (s, actor):
             c = cycles.update_draft(s, actor, cycle_id, body, version_of(if_match),
-                                    _state(request).ref)
+                                    state(request).ref)
             out = cycle_view(c)
         return one(out)
 
@@ -554,7 +399,7 @@ def install_routes(app: FastAPI) -> None:
                     if_match: IfMatch = None) -> JSONResponse:
         with authed(request, token) as (s, actor):
             c = cycles.amend_cycle(s, actor, cycle_id, body, version_of(if_match),
-                                   _state(request).ref)
+                                   state(request).ref)
             out = cycle_view(c)
         return one(out)
 

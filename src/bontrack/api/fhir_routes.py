@@ -13,21 +13,22 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from bontrack import __version__
-from bontrack.api.app import _state, audit_denial, authed, bearer
 from bontrack.config import export_directory
-from bontrack.errors import AccessDenied, BontrackError, NotAuthenticated, RecordError
+from bontrack.errors import RecordError
+from bontrack.errors_render import Problem
 from bontrack.fhir import export, search
 from bontrack.fhir.bulk import Jobs
+from bontrack.server.deps import authed, bearer, state
+from bontrack.server.errors import operation_outcome
 from bontrack.services import audit
 from bontrack.services.access import Actor, require_role
 from bontrack.store.db import session_factory
 
 FHIR_JSON = "application/fhir+json"
 NDJSON = "application/fhir+ndjson"
-ISSUE_CODE = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found",
-              409: "conflict", 412: "conflict", 422: "invalid", 429: "throttled"}
 OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 
 
@@ -37,14 +38,8 @@ def fhir_json(body: dict[str, Any], status: int = 200,
 
 
 def outcome(status: int, message: str, field: str | None = None) -> JSONResponse:
-    issue: dict[str, Any] = {"severity": "error", "code": ISSUE_CODE.get(status, "exception"),
-                             "diagnostics": message}
-    if field:
-        issue["expression"] = [field]
-    resp = fhir_json({"resourceType": "OperationOutcome", "issue": [issue]}, status)
-    if status == 401:
-        resp.headers["WWW-Authenticate"] = "Bearer"
-    return resp
+    """An OperationOutcome for an error found by the route itself (the one renderer's)."""
+    return operation_outcome(Problem(status, "", message, field))
 
 
 def base_url(request: Request) -> str:
@@ -52,18 +47,11 @@ def base_url(request: Request) -> str:
 
 
 def guarded(request: Request, work: Callable[[Session, Actor], Response]) -> Response:
-    """Run ``work`` in the request's one transaction as the signed-in user; map every
-    error to an OperationOutcome (refusals are audited like in /api/v1)."""
-    try:
-        with authed(request, bearer(request)) as (s, actor):
-            return work(s, actor)
-    except AccessDenied as exc:
-        audit_denial(request, exc)
-        return outcome(exc.status, exc.message, exc.field)
-    except (RecordError, NotAuthenticated) as exc:
-        return outcome(exc.status, exc.message, exc.field)
-    except BontrackError as exc:
-        return outcome(400, exc.message)
+    """Run ``work`` in the request's one transaction as the signed-in user. Errors go to the
+    one renderer (bontrack.server.errors): an OperationOutcome under /fhir, refusals
+    audited like in /api/v1."""
+    with authed(request, bearer(request)) as (s, actor):
+        return work(s, actor)
 
 
 def capability_statement(base: str) -> dict[str, Any]:
@@ -137,7 +125,7 @@ def install_fhir(app: FastAPI) -> None:
              responses=_fhir_doc(200))
     def everything(patient_id: str, request: Request) -> Response:
         def work(s: Session, actor: Actor) -> Response:
-            ctx = export.context(s, _state(request).ref)
+            ctx = export.context(s, state(request).ref)
             found = search.everything(s, actor, ctx, patient_id)
             return fhir_json(export.bundle(found, "searchset", base_url(request),
                                            datetime.now(UTC).isoformat(), total=len(found)))
@@ -163,7 +151,7 @@ def install_fhir(app: FastAPI) -> None:
                 else:
                     raise RecordError(f"{name}: not supported by this $export",
                                       field=name)
-            st = _state(request)
+            st = state(request)
             if request.app.state.fhir_reader is None:
                 request.app.state.fhir_reader = session_factory(
                     export.reader_engine(st.engine), writer=False)
@@ -190,8 +178,6 @@ def install_fhir(app: FastAPI) -> None:
         return params
 
     async def bulk_export(request: Request) -> Response:
-        from starlette.concurrency import run_in_threadpool
-
         params = await _params(request)
         return await run_in_threadpool(kick_off, request, params)
 
@@ -252,7 +238,7 @@ def install_fhir(app: FastAPI) -> None:
                            "metadata")
 
         def work(s: Session, actor: Actor) -> Response:
-            ctx = export.context(s, _state(request).ref)
+            ctx = export.context(s, state(request).ref)
             page = search.search(s, actor, ctx, kind, list(request.query_params.multi_items()))
             base = base_url(request)
 
@@ -278,7 +264,7 @@ def install_fhir(app: FastAPI) -> None:
                            "metadata")
 
         def work(s: Session, actor: Actor) -> Response:
-            ctx = export.context(s, _state(request).ref)
+            ctx = export.context(s, state(request).ref)
             return fhir_json(search.read(s, actor, ctx, kind, rid))
 
         return guarded(request, work)

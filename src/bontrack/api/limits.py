@@ -20,6 +20,8 @@ Message = dict[str, Any]
 class BodyTooLarge(HTTPException):
     def __init__(self, limit: int) -> None:
         super().__init__(413, f"the body must be at most {limit} bytes")
+        self.title = "Request too large"
+        self.field = "body"
 
 
 class BodyLimit:

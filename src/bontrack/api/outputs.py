@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, create_model
 
 Number = int | float
 
@@ -268,7 +268,6 @@ def page_of(item: type[Out]) -> type[Out]:
     fields: dict[str, Any] = {"items": (list[item], ...), "total": (int, ...),  # type: ignore[valid-type]
                               "limit": (int, ...), "offset": (int, ...),
                               "next_offset": (int | None, ...)}
-    from pydantic import create_model
 
     return create_model(name, __base__=Out, **fields)
 

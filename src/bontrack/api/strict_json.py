@@ -22,6 +22,8 @@ class DuplicateKeyInBody(HTTPException):
     def __init__(self, key: str) -> None:
         super().__init__(422, f"the key {key!r} is given twice")
         self.key = key
+        self.title = "Invalid request"
+        self.field = key
 
 
 def _pairs(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:

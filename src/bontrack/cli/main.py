@@ -21,6 +21,7 @@ from bontrack.cli.reference import app as reference_app
 from bontrack.cli.render import print_report
 from bontrack.cli.report_commands import report_app
 from bontrack.errors import BontrackError
+from bontrack.errors_render import EXIT_ERROR, cli_line
 from bontrack.services import check_document
 
 app = typer.Typer(
@@ -46,7 +47,6 @@ app.command()(store_commands.restore)
 app.command(name="triage")(triage_command.triage)
 
 EXIT_STOP = 1
-EXIT_ERROR = 2
 
 
 def _parse_day(value: str | None) -> date | None:
@@ -129,7 +129,7 @@ def run() -> None:
     try:
         app(prog_name="bontrack")
     except BontrackError as exc:
-        err.print(f"bontrack: error: {exc.message}", markup=False)
+        err.print(cli_line(exc), markup=False)
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         err.print("bontrack: aborted", markup=False)

@@ -10,7 +10,9 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from bontrack.errors import UnknownNameError
 from bontrack.reference import Reference, default_reference
+from bontrack.reference.loader import _walk_cited
 from bontrack.reference.schema import Source
 
 app = typer.Typer(help="List the reference data with sources.", no_args_is_help=True)
@@ -81,8 +83,6 @@ def products(as_json: JsonOpt = False) -> None:
 
 
 def _docs(p: Any) -> set[str]:
-    from bontrack.reference.loader import _walk_cited
-
     return {c.source.document for _, c in _walk_cited(p, "")}
 
 
@@ -334,7 +334,6 @@ def _rule(
 def _resolve(ref: Reference, kind: str, name: str | None) -> str | None:
     if name is None:
         return None
-    from bontrack.errors import UnknownNameError
 
     found = ref.product_id(name) if kind == "product" else ref.indication_id(name)
     if found is None:

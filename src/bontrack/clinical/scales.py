@@ -10,16 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
+from bontrack.errors import ScaleError as ScaleError  # re-exported for its users
 from bontrack.reference.schema import OutcomeScale
 
 Scales = Mapping[str, OutcomeScale]
-
-
-class ScaleError(ValueError):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 def read_value(scales: Scales, scale_id: str, raw: object) -> tuple[Decimal, str]:

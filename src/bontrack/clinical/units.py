@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 
-
-class UnitsMismatchError(TypeError):
-    """Raised when units of two different products meet in arithmetic or comparison."""
+from bontrack.errors import UnitsMismatchError as UnitsMismatchError  # re-exported
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,11 +54,11 @@ from bontrack.fhir.elements import (
     parts,
     shown,
 )
-from bontrack.fhir.reading import Item, Problem
+from bontrack.fhir.reading import ImportRefused, Item, Problem, check_models
 from bontrack.fhir.writing import Imported, Plan, write
 from bontrack.reference import Reference
 from bontrack.services import audit
-from bontrack.services.access import Actor
+from bontrack.services.access import Actor, require_role
 from bontrack.services.given import today
 from bontrack.services.triage import triage_texts
 from bontrack.store.models import (
@@ -560,9 +560,6 @@ def finish_cycles(reader: Reader) -> None:
 def import_items(session: Session, actor: Actor, ref: Reference, items: list[Item],
                  source: str, problems: list[Problem] | None = None) -> Imported:
     """Validate, map and write, or refuse with every problem and write nothing."""
-    from bontrack.fhir.reading import ImportRefused, check_models
-    from bontrack.services.access import require_role
-
     require_role(actor, ("admin", "clinician"), "import records")
     found = list(problems or []) + check_models(items)
     if found:

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from bontrack.errors import BontrackError
+from bontrack.errors import ImportRefused as ImportRefused  # re-exported for the importer
 
 SUPPORTED = ("Patient", "Condition", "Encounter", "Procedure", "Medication",
              "MedicationAdministration", "Observation", "Goal", "AdverseEvent",
@@ -29,15 +32,6 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.resource} {self.path}: {self.message}" if self.path else \
             f"{self.resource}: {self.message}"
-
-
-class ImportRefused(BontrackError):
-    """The input cannot be imported as it stands; nothing was written."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        super().__init__(f"{problems[0]}{more}")
 
 
 @dataclass
@@ -101,8 +95,6 @@ def read_input(path: Path) -> tuple[list[Item], list[Problem]]:
 
 def check_models(items: list[Item]) -> list[Problem]:
     """Each resource against its R4 model: types, required elements, primitive formats."""
-    from pydantic import ValidationError
-
     problems: list[Problem] = []
     seen: set[str] = set()
     for it in items:

@@ -39,6 +39,7 @@ from bontrack.fhir.export import (
     V,
     W,
     clinic_names,
+    resources,
 )
 from bontrack.fhir.mapping import Context, Json
 from bontrack.reference import default_reference
@@ -394,8 +395,6 @@ def read(session: Session, actor: Actor, ctx: Context, kind: str, rid: str) -> J
 
 def everything(session: Session, actor: Actor, ctx: Context, patient_id: str) -> list[Json]:
     """Patient/$everything: the patient's whole record (audited as one read)."""
-    from bontrack.fhir.export import resources
-
     if not patient_id.isdigit() or len(patient_id) > 18:
         raise NotFound(f"Patient/{patient_id} not found")
     patient = session.get(Patient, int(patient_id))

@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bontrack.reference import Reference
@@ -149,7 +149,6 @@ def _queries(ref: Reference, clinic_id: int | None
     def scoped(stmt: Select[Any]) -> Select[Any]:
         return stmt if clinic_id is None else stmt.where(p.c.clinic_id == clinic_id)
 
-    from sqlalchemy import func
 
     counts = (select(inj.c.cycle_id, func.count().label("n")).group_by(inj.c.cycle_id)
               .subquery())

@@ -14,20 +14,28 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.check import CheckResult, check_plan
 from bontrack.clinical.findings import Finding, Severity
 from bontrack.clinical.plan import read_plan
 from bontrack.clinical.result import finding_dict, number
-from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound, PlanError
+from bontrack.errors import (
+    AccessDenied,
+    Conflict,
+    InvalidRecord,
+    NotFound,
+    PlanError,
+    StopNotOverridden,
+)
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import Actor, can_read_patient, can_write_clinical
 from bontrack.services.given import GIVEN, refuse_future, today, was_given
 from bontrack.services.records import check_version, get_patient, weight_on
 from bontrack.services.schemas import AmendIn, CycleIn, EnteredInErrorIn, SignIn
+from bontrack.services.views import cycle_view
 from bontrack.store.models import (
     Condition,
     Cycle,
@@ -159,8 +167,6 @@ def _enforce_stops(actor: Actor, result: CheckResult, body: CycleIn) -> None:
 
 
 def raise_stop(result: CheckResult, missing: list[str]) -> None:
-    from bontrack.errors import StopNotOverridden
-
     raise StopNotOverridden(
         "the plan check found stop findings without a clinician's override: "
         + ", ".join(missing),
@@ -301,8 +307,6 @@ def get_cycle(session: Session, actor: Actor, cycle_id: int, *, audit_read: bool
 
 def snapshot(cycle: Cycle) -> dict[str, Any]:
     """The cycle as it was, for the revision history."""
-    from bontrack.services.views import cycle_view
-
     return cycle_view(cycle)
 
 
@@ -398,8 +402,6 @@ def enter_in_error(session: Session, actor: Actor, cycle_id: int, body: EnteredI
 
 def list_cycles(session: Session, actor: Actor, patient_id: int, limit: int, offset: int
                 ) -> tuple[list[Cycle], int]:
-    from sqlalchemy import func
-
     patient = get_patient(session, actor, patient_id, audit_read=False)
     stmt = select(Cycle).where(Cycle.patient_id == patient.id)
     if actor.role == "patient":  # the patient's own list holds what was given, not plans

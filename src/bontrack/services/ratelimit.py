@@ -8,15 +8,12 @@ import threading
 import time
 from collections import defaultdict, deque
 
-from bontrack.errors import RecordError
+from bontrack.errors import TooManyAttempts
+
+__all__ = ["FailureCounter", "TooManyAttempts"]
 
 WINDOW_SECONDS = 300
 MAX_FAILURES = 20
-
-
-class TooManyAttempts(RecordError):
-    status = 429
-    title = "Too many sign-in attempts"
 
 
 class FailureCounter:

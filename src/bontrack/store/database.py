@@ -18,15 +18,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from bontrack.config import default_database_path
-from bontrack.errors import BontrackError
+from bontrack.errors import DatabaseUnavailable
 from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
 
 CREATE_HINT = "create one with `bontrack init --db {db}` (or `bontrack demo` for a demo)"
-
-
-class DatabaseUnavailable(BontrackError):
-    """The database does not exist, is not a bontrack database, or cannot be reached."""
 
 
 def safe(url: str) -> str:

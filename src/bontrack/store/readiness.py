@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
+from bontrack.store.db import SQLITE_BUSY_MS
 from bontrack.store.migrate import alembic_config
 
 #: How long a readiness probe waits for a lock another transaction holds (milliseconds);
@@ -74,8 +75,6 @@ def check(engine: Engine) -> Readiness:
                 return Readiness(True, "ready", revision=revision, head=head)
             finally:
                 if sqlite:
-                    from bontrack.store.db import SQLITE_BUSY_MS
-
                     conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
                         f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     except Exception as exc:

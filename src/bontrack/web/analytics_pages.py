@@ -18,12 +18,13 @@ from bontrack.clinical.display import scale_text
 from bontrack.errors import InvalidRecord, NotFound
 from bontrack.reports import charts as ch
 from bontrack.reports import documents
+from bontrack.server.deps import state
 from bontrack.services import analytics, audit, timeline
 from bontrack.services.access import Actor, require_role
 from bontrack.services.cache import LRU
 from bontrack.services.given import is_given
 from bontrack.web.charts import outcome_chart
-from bontrack.web.pages import _tx, render, series, signed_in
+from bontrack.web.rendering import render, series, signed_in, tx
 from bontrack.web.security import SVG_CSP
 
 #: Clinic figures are reused for this many seconds by the chart and CSV requests that follow
@@ -89,7 +90,7 @@ def patient_figures(s: Any, actor: Actor, patient_id: int, ref: Any) -> dict[str
 
 def install_analytics_pages(app: FastAPI) -> None:
     def ref(request: Request) -> Any:
-        return request.app.state.bontrack.ref
+        return state(request).ref
 
     def clinic_figures(request: Request, s: Any, actor: Actor, fresh: bool = False
                        ) -> dict[str, Any]:
@@ -110,7 +111,7 @@ def install_analytics_pages(app: FastAPI) -> None:
     def patient_chart(request: Request, patient_id: int, name: str, series_no: int = 0
                       ) -> Response:
         stem, fmt = _split(name)
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             figs = patient_figures(s, actor, patient_id, ref(request))
             audit.record(s, actor, "read", "analytics", patient_id=patient_id,
@@ -153,7 +154,7 @@ def install_analytics_pages(app: FastAPI) -> None:
 
     @app.get("/patients/{patient_id}/report.pdf", include_in_schema=False)
     def patient_report(request: Request, patient_id: int) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             body = documents.patient_report(s, actor, patient_id, ref(request),
                                             today=datetime.now().date())
@@ -161,7 +162,7 @@ def install_analytics_pages(app: FastAPI) -> None:
 
     @app.get("/cycles/{cycle_id}/summary.pdf", include_in_schema=False)
     def cycle_summary(request: Request, cycle_id: int) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             body = documents.cycle_summary(s, actor, cycle_id, ref(request))
         return _pdf(body, f"cycle-summary-{cycle_id}.pdf")
@@ -169,7 +170,7 @@ def install_analytics_pages(app: FastAPI) -> None:
     # -- clinic --------------------------------------------------------------------------
     @app.get("/clinic/dashboard", include_in_schema=False)
     def dashboard(request: Request) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             clinicians = analytics.clinicians(s, actor)
             form = {k: request.query_params.get(k, "") for k in analytics.FILTER_FIELDS}
@@ -195,7 +196,7 @@ def install_analytics_pages(app: FastAPI) -> None:
             raise NotFound(f"no chart {name!r}; clinic charts: "
                            + ", ".join(ch.CLINIC_CHARTS))
         key, chart, rows = ch.CLINIC_CHARTS[stem]
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             figs = clinic_figures(request, s, actor)
         body = ch.to_csv(*rows(figs[key])) if fmt == "csv" else chart(figs[key], fmt)
@@ -203,7 +204,7 @@ def install_analytics_pages(app: FastAPI) -> None:
 
     @app.get("/clinic/report.pdf", include_in_schema=False)
     def clinic_report(request: Request) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             raw = {k: v for k, v in request.query_params.items()}
             f = analytics.read_filters(s, actor, ref(request), raw)
@@ -215,7 +216,7 @@ def _outcome_series(request: Request, patient_id: int, scale: str, where: str, f
                     ) -> tuple[list[tuple[datetime, float]], list[str]]:
     """One outcome series of the patient (read and audited as a chart download) and the
     dates of the cycles that count (not entered in error)."""
-    with _tx(request) as s:
+    with tx(request) as s:
         actor = signed_in(request, s)
         t = timeline.timeline(s, actor, patient_id, audit_read=False)
         audit.record(s, actor, "read", "chart", patient_id=patient_id, detail=fmt)

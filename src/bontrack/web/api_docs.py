@@ -5,6 +5,8 @@ API docs, and no page makes the browser contact a CDN."""
 
 from __future__ import annotations
 
+from html import escape
+
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 
@@ -41,8 +43,6 @@ REDOC = """<!doctype html>
 
 def install_api_docs(app: FastAPI) -> None:
     """/docs and /redoc (the app is created with FastAPI's CDN-based pages switched off)."""
-    from html import escape
-
     title = escape(app.title)
     openapi = escape(app.openapi_url or "/openapi.json")
 

@@ -13,13 +13,14 @@ from starlette.datastructures import FormData
 
 from bontrack.clinical.result import result_dict
 from bontrack.errors import InvalidRecord, PlanError, StopNotOverridden
+from bontrack.server.deps import state
 from bontrack.services import cycles, given, records
 from bontrack.services.schemas import CycleIn, SignIn
 from bontrack.services.views import cycle_view, patient_view, revision_views
 from bontrack.store.models import Condition, Cycle, User
 from bontrack.web.bodymap import points
 from bontrack.web.medicine_pages import medicines_context
-from bontrack.web.pages import _tx, check_csrf, form_error, render, signed_in
+from bontrack.web.rendering import check_csrf, form_error, render, signed_in, tx
 
 FIELD_NAMES = {"muscle", "side", "units", "sites", "guidance"}
 
@@ -75,7 +76,7 @@ def _form_state(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def _context(request: Request, s: Any, actor: Any, patient_id: int) -> dict[str, Any]:
-    ref = request.app.state.bontrack.ref
+    ref = state(request).ref
     patient = records.get_patient(s, actor, patient_id)
     clinicians = list(s.scalars(select(User).where(User.clinic_id == actor.clinic_id,
                                                    User.role == "clinician",
@@ -127,7 +128,7 @@ def _starting_plan(s: Any, patient_id: int, blank: bool = False
 def install_cycle_pages(app: FastAPI) -> None:
     @app.get("/patients/{patient_id}/cycles/new", include_in_schema=False)
     def plan_page(request: Request, patient_id: int, copy: str | None = None) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             cycles.may_plan(s, actor, patient_id)
             ctx = _context(request, s, actor, patient_id)
@@ -150,7 +151,7 @@ def install_cycle_pages(app: FastAPI) -> None:
 
     @app.get("/cycles/{cycle_id}", include_in_schema=False)
     def cycle_page(request: Request, cycle_id: int) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             cyc = cycles.get_cycle(s, actor, cycle_id)
             c, revisions = cycle_view(cyc), revision_views(cyc)
@@ -159,7 +160,7 @@ def install_cycle_pages(app: FastAPI) -> None:
 
     @app.get("/cycles/{cycle_id}/print", include_in_schema=False)
     def cycle_print(request: Request, cycle_id: int) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             cyc = cycles.get_cycle(s, actor, cycle_id)
             c = cycle_view(cyc)
@@ -172,7 +173,7 @@ def install_cycle_pages(app: FastAPI) -> None:
         form = await request.form()
         check_csrf(request, str(form.get("csrf") or ""))
         version = str(form.get("version") or "")
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             cycles.sign_cycle(s, actor, cycle_id, SignIn(),
                               int(version) if version.isdigit() else None)
@@ -183,7 +184,7 @@ def _check_fragment(request: Request, patient_id: int, form: FormData) -> HTMLRe
     body = form_to_body(form)
     overrides = {o["code"]: o["reason"] for o in body["overrides"]}
     check: dict[str, Any]
-    with _tx(request) as s:
+    with tx(request) as s:
         actor = signed_in(request, s)
         cycles.may_plan(s, actor, patient_id)  # the patient's history is theirs: check first
         if not body["injections"]:
@@ -192,8 +193,8 @@ def _check_fragment(request: Request, patient_id: int, form: FormData) -> HTMLRe
         else:
             try:
                 result = cycles.check_only(s, actor, patient_id, CycleIn.model_validate(body),
-                                           request.app.state.bontrack.ref)
-                check = {"result": result_dict(result, request.app.state.bontrack.ref)}
+                                           state(request).ref)
+                check = {"result": result_dict(result, state(request).ref)}
             except (ValidationError, InvalidRecord, PlanError) as err:
                 check = {"error": form_error(err)}
     return render(request, "_check.html", check=check, overrides=overrides)
@@ -201,10 +202,10 @@ def _check_fragment(request: Request, patient_id: int, form: FormData) -> HTMLRe
 
 def _record(request: Request, patient_id: int, form: FormData) -> Response:
     body = form_to_body(form)
-    ref = request.app.state.bontrack.ref
+    ref = state(request).ref
     error = None
     check = None
-    with _tx(request) as s:
+    with tx(request) as s:
         actor = signed_in(request, s)
         ctx = _context(request, s, actor, patient_id)
         try:
@@ -225,7 +226,7 @@ def _record(request: Request, patient_id: int, form: FormData) -> Response:
                 check = None
     if error is None:
         return RedirectResponse(f"/cycles/{new_id}", status_code=303)
-    state = _form_state(body)
-    return render(request, "plan.html", 422, form=state, check=check, error=error,
-                  chosen={(i.get("muscle"), i.get("side")) for i in state["injections"]},
+    filled = _form_state(body)
+    return render(request, "plan.html", 422, form=filled, check=check, error=error,
+                  chosen={(i.get("muscle"), i.get("side")) for i in filled["injections"]},
                   overrides={o["code"]: o["reason"] for o in body["overrides"]}, **ctx)

@@ -12,10 +12,11 @@ from pydantic import ValidationError
 
 from bontrack.errors import InvalidRecord, VersionMismatch
 from bontrack.reference import Reference
+from bontrack.server.deps import state
 from bontrack.services import records
 from bontrack.services.schemas import PatientPatch
 from bontrack.services.views import patient_view
-from bontrack.web.pages import _tx, check_csrf, form_error, render, signed_in
+from bontrack.web.rendering import check_csrf, form_error, render, signed_in, tx
 
 EDITORS = ("clinician", "nurse")
 
@@ -54,12 +55,12 @@ def install_medicine_pages(app: FastAPI) -> None:
     async def save_medications(request: Request, patient_id: int) -> Response:
         form = await request.form()
         check_csrf(request, str(form.get("csrf") or ""))
-        ref = request.app.state.bontrack.ref
+        ref = state(request).ref
         lines = [ln.strip() for ln in str(form.get("medications") or "").splitlines()
                  if ln.strip()]
         version = str(form.get("version") or "")
         error = None
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             try:
                 body = PatientPatch.model_validate(

@@ -7,106 +7,44 @@ that must match the CSRF cookie (double submit), the sign-in form included.
 
 from __future__ import annotations
 
-import hmac
 import secrets
-from collections import defaultdict
 from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from jinja2 import pass_context
-from pydantic import ValidationError
 
-from bontrack.clinical.display import computed_units_text, scale_text, units_text
 from bontrack.errors import (
     AccessDenied,
     InvalidRecord,
     NotAuthenticated,
-    NotFound,
     PasswordChangeRequired,
-    PlanError,
-    RecordError,
 )
-from bontrack.services import accounts, given, records, timeline
-from bontrack.services.access import Actor
+from bontrack.server.deps import state, tx
+from bontrack.server.errors import set_page_renderer
+from bontrack.services import accounts, audit, given, records, timeline
+from bontrack.services.analytics import next_dates
 from bontrack.services.cache import LRU
 from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.views import condition_view, patient_view
 from bontrack.store.models import Condition
+from bontrack.web.analytics_pages import patient_figures
 from bontrack.web.charts import outcome_svg
+from bontrack.web.rendering import (
+    CSRF,
+    HERE,
+    PAGE,
+    SESSION,
+    check_csrf,
+    error_page,
+    render,
+    secure,
+    series,
+    signed_in,
+)
 from bontrack.web.security import SVG_CSP
-
-HERE = Path(__file__).parent
-TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
-TEMPLATES.env.filters["units"] = units_text
-TEMPLATES.env.filters["amount"] = lambda x: (computed_units_text(Decimal(str(x)))
-                                            if isinstance(x, int | float) else x)
-TEMPLATES.env.filters["scale_value"] = pass_context(
-    lambda ctx, value, scale: scale_text(ctx["request"].app.state.bontrack.ref.scales, scale,
-                                         value))
-SESSION = "bt_session"
-CSRF = "bt_csrf"
-PAGE = 50
-
-
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https"
-
-
-def form_error(err: Exception) -> str:
-    """One line naming the field and what is wrong, for a form's error message."""
-    if isinstance(err, ValidationError):
-        first = err.errors()[0]
-        return f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
-    if isinstance(err, PlanError):
-        return f"{err.field}: {err.reason}" if err.field else err.reason
-    if isinstance(err, RecordError):
-        return f"{err.field}: {err.message}" if err.field else err.message
-    return str(err)
-
-
-def csrf_token(request: Request) -> str:
-    return request.cookies.get(CSRF) or secrets.token_urlsafe(24)
-
-
-def check_csrf(request: Request, form_value: str) -> None:
-    cookie = request.cookies.get(CSRF, "")
-    if not cookie or not hmac.compare_digest(cookie, form_value or ""):
-        raise AccessDenied("the form expired or did not come from this site; reload the page "
-                           "and try again", entity="csrf")
-
-
-def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-    token = csrf_token(request)
-    response = TEMPLATES.TemplateResponse(
-        request, name, {"csrf": token, "actor": ctx.pop("actor", None), **ctx},
-        status_code=status)
-    response.headers["Cache-Control"] = "no-store"
-    if request.cookies.get(CSRF) != token:
-        response.set_cookie(CSRF, token, httponly=True, samesite="strict",
-                            secure=_secure(request), path="/")
-    return response
-
-
-def _tx(request: Request):  # type: ignore[no-untyped-def]
-    from bontrack.api.app import tx
-
-    return tx(request)
-
-
-def signed_in(request: Request, session: Any) -> Actor:
-    token = request.cookies.get(SESSION)
-    if not token:
-        raise NotAuthenticated("please sign in")
-    actor = accounts.actor_for_token(session, token)
-    request.state.actor = actor
-    return actor
 
 
 def _session_started(request: Request, token: str, user: Any) -> Response:
@@ -115,10 +53,10 @@ def _session_started(request: Request, token: str, user: Any) -> Response:
               else "/patients")
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(SESSION, token, httponly=True, samesite="strict",
-                        secure=_secure(request), path="/")
+                        secure=secure(request), path="/")
     # a new CSRF token with the new session
     response.set_cookie(CSRF, secrets.token_urlsafe(24), httponly=True, samesite="strict",
-                        secure=_secure(request), path="/")
+                        secure=secure(request), path="/")
     return response
 
 
@@ -131,7 +69,7 @@ def install_web(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             try:
                 actor = signed_in(request, s)
             except NotAuthenticated:
@@ -152,7 +90,7 @@ def install_web(app: FastAPI) -> None:
         except AccessDenied as err:
             return render(request, "login.html", 403, error=err.message, username=username)
         address = request.client.host if request.client else "unknown"
-        s = _state_sessions(request)()
+        s = state(request).sessions()
         try:
             token, user = accounts.sign_in(s, username, password, address)
             previous = request.cookies.get(SESSION)
@@ -195,7 +133,7 @@ def install_web(app: FastAPI) -> None:
         if new_password != confirm_password:
             return again(422, "new password: the two entries differ")
         address = request.client.host if request.client else "unknown"
-        s = _state_sessions(request)()
+        s = state(request).sessions()
         try:
             accounts.change_password(s, username, current_password, new_password, address)
             token, user = accounts.sign_in(s, username, new_password, address)
@@ -218,7 +156,7 @@ def install_web(app: FastAPI) -> None:
         check_csrf(request, csrf)
         token = request.cookies.get(SESSION)
         if token:
-            with _tx(request) as s:
+            with tx(request) as s:
                 accounts.sign_out(s, token)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION, path="/")
@@ -227,7 +165,7 @@ def install_web(app: FastAPI) -> None:
     @app.get("/patients", include_in_schema=False)
     def patients(request: Request, q: str | None = None, offset: int = 0) -> Response:
         offset = max(0, min(offset, 10_000_000))
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             if actor.role == "patient":
                 return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
@@ -244,7 +182,7 @@ def install_web(app: FastAPI) -> None:
     @app.get("/patients/{patient_id}/chart.svg", include_in_schema=False)
     def chart(request: Request, patient_id: int, scale: str, where: str = "") -> Response:
         """A chart of one outcome series, rendered once per version of the record."""
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             key = (patient_id, timeline.record_version(s, actor, patient_id), scale, where)
             body = CHARTS.get(key)
@@ -257,8 +195,6 @@ def install_web(app: FastAPI) -> None:
                 body = outcome_svg(request.app.state.bontrack.ref.scales, scale, points,
                                    injections, title).encode()
                 CHARTS.put(key, body)
-            from bontrack.services import audit
-
             audit.record(s, actor, "read", "chart", patient_id=patient_id)
         return Response(body, media_type="image/svg+xml; charset=utf-8",
                         headers={"Cache-Control": "private, no-cache",
@@ -266,15 +202,13 @@ def install_web(app: FastAPI) -> None:
 
     @app.get("/patients/{patient_id}", include_in_schema=False)
     def patient_page(request: Request, patient_id: int) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             t = timeline.timeline(s, actor, patient_id)
             rows, _ = records.list_for_patient(s, actor, patient_id, Condition, "condition",
                                                50, 0)
             conditions = [condition_view(c) for c in rows if c.status == "active"]
-            ref = request.app.state.bontrack.ref
-            from bontrack.web.analytics_pages import patient_figures
-
+            ref = state(request).ref
             a = patient_figures(s, actor, patient_id, ref)
         due = patient_due(t, a)
         return render(request, "patient.html", actor=actor, t=t, charts=chart_links(t), a=a,
@@ -295,8 +229,6 @@ NEXT_DATES: LRU[tuple[int, int], tuple[Any, Any, Any]] = LRU(4096)
 def _next_dates(s: Any, versions: list[tuple[int, int]]) -> dict[int, tuple[Any, Any, Any]]:
     """The next-date facts of the listed patients, computed once per version of each
     record (the patient list shows who is due or overdue)."""
-    from bontrack.services.analytics import next_dates
-
     out = {pid: NEXT_DATES.get((pid, ver)) for pid, ver in versions}
     stale = [pid for pid, hit in out.items() if hit is None]
     if stale:
@@ -319,21 +251,6 @@ def patient_due(t: dict[str, Any], a: dict[str, Any]) -> dict[str, Any]:
                           if w else None, given.today())
 
 
-def _state_sessions(request: Request):  # type: ignore[no-untyped-def]
-    return request.app.state.bontrack.sessions
-
-
-def series(t: dict[str, Any]) -> dict[tuple[str, str], list[tuple[datetime, float]]]:
-    """Outcome points per (scale, muscle and side)."""
-    out: dict[tuple[str, str], list[tuple[datetime, float]]] = defaultdict(list)
-    for e in t["events"]:
-        if e["kind"] == "outcome" and e["status"] == "active":
-            where = " ".join(x for x in (e.get("muscle") or "", e.get("side") or "") if x)
-            out[(e["scale"], where.replace("_", " "))].append(
-                (datetime.fromisoformat(e["measured_at"]).replace(tzinfo=None), e["value"]))
-    return out
-
-
 def chart_links(t: dict[str, Any]) -> list[dict[str, str]]:
     """One chart per outcome scale (and muscle/side); the SVG loads as its own request."""
     pid = t["patient"]["id"]
@@ -349,37 +266,6 @@ CHARTS: LRU[tuple[int, int, str, str], bytes] = LRU(1024)
 
 
 def install_error_pages(app: FastAPI) -> None:
-    """Web pages answer errors with a page, not problem+json; sign-in errors redirect."""
-    api_handler = app.exception_handlers.get(RecordError)
-
-    async def record_error(request: Request, exc: Exception) -> Response:
-        if request.url.path.startswith("/api/") or api_handler is None:
-            assert api_handler is not None
-            answer = api_handler(request, exc)
-            return await answer if not isinstance(answer, Response) else answer
-        if isinstance(exc, NotAuthenticated):
-            return RedirectResponse("/login", status_code=303)
-        if isinstance(exc, AccessDenied):
-            from bontrack.api.app import audit_denial
-
-            audit_denial(request, exc)
-            actor = getattr(request.state, "actor", None)
-            return render(request, "error.html", 403, actor=actor, title="Not allowed",
-                          message=exc.message)
-        if isinstance(exc, NotFound):
-            return render(request, "error.html", 404, actor=getattr(request.state, "actor",
-                                                                     None),
-                          title="Not found", message=exc.message)
-        assert isinstance(exc, RecordError)
-        return render(request, "error.html", exc.status, title=exc.title, message=exc.message)
-
-    app.add_exception_handler(RecordError, record_error)
-
-    async def invalid_form(request: Request, exc: Exception) -> Response:
-        """A form value the schema refuses (a page that did not catch it itself): the error
-        page names the field, never a 500."""
-        assert isinstance(exc, ValidationError)
-        return render(request, "error.html", 422, actor=getattr(request.state, "actor", None),
-                      title="Check the form", message=form_error(exc))
-
-    app.add_exception_handler(ValidationError, invalid_form)
+    """Web pages answer errors with a page, not problem+json (the one renderer,
+    bontrack.server.errors, calls ``error_page`` for them)."""
+    set_page_renderer(app, error_page)

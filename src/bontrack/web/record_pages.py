@@ -13,13 +13,14 @@ from sqlalchemy import select
 
 from bontrack.clinical.gas import t_score
 from bontrack.errors import InvalidRecord
+from bontrack.server.deps import state
 from bontrack.services import records
 from bontrack.services.given import GIVEN
 from bontrack.services.leaflets import leaflet
 from bontrack.services.schemas import DiaryIn, GoalIn, GoalScoreIn, OutcomeIn, SideEffectIn
 from bontrack.services.views import diary_view, goal_view, patient_view
 from bontrack.store.models import Condition, Cycle, DiaryEntry, Goal, Patient
-from bontrack.web.pages import _tx, check_csrf, form_error, render, signed_in
+from bontrack.web.rendering import check_csrf, form_error, render, signed_in, tx
 
 LEVELS = ((-2, "much less than expected"), (-1, "less than expected"), (0, "as expected"),
           (1, "more than expected"), (2, "much more than expected"))
@@ -31,7 +32,7 @@ def _opt(value: Any) -> Any:
 
 def install_record_pages(app: FastAPI) -> None:
     def ref(request: Request) -> Any:
-        return request.app.state.bontrack.ref
+        return state(request).ref
 
     # -- outcomes ------------------------------------------------------------------------
     def outcome_form(request: Request, s: Any, actor: Any, patient_id: int, scale: str,
@@ -51,7 +52,7 @@ def install_record_pages(app: FastAPI) -> None:
     @app.get("/patients/{patient_id}/outcomes/new", include_in_schema=False)
     def outcome_new(request: Request, patient_id: int, scale: str = "modified_ashworth"
                     ) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             return outcome_form(request, s, signed_in(request, s), patient_id, scale)
 
     @app.post("/patients/{patient_id}/outcomes", include_in_schema=False)
@@ -60,7 +61,7 @@ def install_record_pages(app: FastAPI) -> None:
         check_csrf(request, str(form.get("csrf") or ""))
         data = {k: _opt(form.get(k)) for k in ("scale", "value", "measured_at", "muscle",
                                                  "side", "cycle_id")}
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             try:
                 records.add_outcome(s, actor, patient_id, OutcomeIn.model_validate(
@@ -73,10 +74,10 @@ def install_record_pages(app: FastAPI) -> None:
     # -- goals ---------------------------------------------------------------------------
     @app.get("/patients/{patient_id}/goals", include_in_schema=False)
     def goals_page(request: Request, patient_id: int) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             rows, _ = records.list_for_patient(s, actor, patient_id, Goal, "goal", 200, 0)
-            patient = patient_view(s.get(Patient, patient_id))
+            patient = patient_view(s.get_one(Patient, patient_id))
             goals = [goal_view(g) for g in rows if g.status == "active"]
         return render(request, "goals.html", actor=actor, patient=patient,
                       goals=goals, levels=LEVELS,
@@ -88,7 +89,7 @@ def install_record_pages(app: FastAPI) -> None:
     async def goal_add(request: Request, patient_id: int) -> Response:
         form = await request.form()
         check_csrf(request, str(form.get("csrf") or ""))
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             records.add_goal(s, actor, patient_id, GoalIn.model_validate(
                 {"description": form.get("description") or "",
@@ -100,7 +101,7 @@ def install_record_pages(app: FastAPI) -> None:
         form = await request.form()
         check_csrf(request, str(form.get("csrf") or ""))
         version = str(form.get("version") or "")
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             g = records.score_goal(s, actor, goal_id, GoalScoreIn.model_validate(
                 {"attainment": form.get("attainment")}),
@@ -119,7 +120,7 @@ def install_record_pages(app: FastAPI) -> None:
 
     @app.get("/patients/{patient_id}/side-effects/new", include_in_schema=False)
     def side_effect_new(request: Request, patient_id: int) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             return side_effect_form(request, s, signed_in(request, s), patient_id)
 
     @app.post("/patients/{patient_id}/side-effects", include_in_schema=False)
@@ -130,7 +131,7 @@ def install_record_pages(app: FastAPI) -> None:
                 "severity": form.get("severity") or "mild",
                 "serious": bool(form.get("serious")),
                 "relatedness": form.get("relatedness") or "unknown"}
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             try:
                 se = records.add_side_effect(s, actor, patient_id,
@@ -157,7 +158,7 @@ def install_record_pages(app: FastAPI) -> None:
 
     @app.get("/side-effects", include_in_schema=False)
     def clinic_side_effects(request: Request) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             rows = records.clinic_reports(s, actor)
             return render(request, "side_effects.html", actor=actor, rows=rows)
@@ -165,11 +166,11 @@ def install_record_pages(app: FastAPI) -> None:
     # -- diary ---------------------------------------------------------------------------
     @app.get("/patients/{patient_id}/diary", include_in_schema=False)
     def diary_page(request: Request, patient_id: int) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             rows, _ = records.list_for_patient(s, actor, patient_id, DiaryEntry, "diary",
                                                200, 0)
-            patient = patient_view(s.get(Patient, patient_id))
+            patient = patient_view(s.get_one(Patient, patient_id))
             entries = sorted((diary_view(d) for d in rows), key=lambda d: d["entry_date"],
                              reverse=True)
         return render(request, "diary.html", actor=actor, patient=patient,
@@ -184,7 +185,7 @@ def install_record_pages(app: FastAPI) -> None:
                                                  "spasm_intensity", "pain", "side_effects",
                                                  "note")}
         back = f"/patients/{patient_id}/diary"
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             d = records.add_diary(s, actor, patient_id, DiaryIn.model_validate(
                 {k: v for k, v in data.items() if v is not None}), ref(request))
@@ -196,7 +197,7 @@ def install_record_pages(app: FastAPI) -> None:
     @app.get("/patients/{patient_id}/leaflet", include_in_schema=False)
     def leaflet_page(request: Request, patient_id: int, product: str | None = None,
                      indication: str | None = None) -> Response:
-        with _tx(request) as s:
+        with tx(request) as s:
             actor = signed_in(request, s)
             patient = records.get_patient(s, actor, patient_id)
             age = (date.today() - patient.birth_date).days // 365

@@ -1,0 +1,81 @@
+"""The application state and the per-request dependencies shared by /api, /fhir and the web
+pages: one transaction per request (committed before the answer is sent), the bearer token,
+the signed-in actor, and the audit of a refused request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bontrack.errors import AccessDenied, NotAuthenticated
+from bontrack.reference import Reference
+from bontrack.services import accounts, audit
+from bontrack.services.access import Actor
+from bontrack.store.db import transaction
+
+
+@dataclass
+class State:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    ref: Reference
+
+
+def state(request: Request) -> State:
+    """The application's state (set once by ``bontrack.api.app.create_app``)."""
+    st: State = request.app.state.bontrack
+    return st
+
+
+@contextmanager
+def tx(request: Request) -> Iterator[Session]:
+    """One transaction per request; committed before the answer is sent."""
+    with transaction(state(request).sessions) as session:
+        yield session
+
+
+def audit_denial(request: Request, exc: AccessDenied) -> None:
+    """Record a refused attempt in its own transaction (the refused work was rolled back)."""
+    actor = getattr(request.state, "actor", None)
+    with tx(request) as s:
+        audit.record(s, actor, request.method.lower(), exc.entity or "request", exc.entity_id,
+                     exc.patient_id, outcome="denied",
+                     detail=f"{request.url.path}: {exc.message}")
+
+
+def bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("send 'Authorization: Bearer <token>' (POST /api/v1/auth/token)")
+    return token.strip()
+
+
+BEARER = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
+
+
+def current_token(request: Request,
+                  _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None
+                  ) -> str:
+    """The bearer token of the request (checked against the store inside the request's own
+    transaction, see ``authed``)."""
+    return bearer(request)
+
+
+TokenDep = Annotated[str, Depends(current_token)]
+
+
+@contextmanager
+def authed(request: Request, token: str) -> Iterator[tuple[Session, Actor]]:
+    """The request's one transaction, with the signed-in actor resolved inside it."""
+    with tx(request) as s:
+        actor = accounts.actor_for_token(s, token)
+        request.state.actor = actor
+        yield s, actor

@@ -331,18 +331,7 @@ def triage(text: str, data: TriageData) -> TriageResult:
                 best = urgent.get(phrase.flag)
                 if best is None or len(words) > len(best.matched):
                     urgent[phrase.flag] = FlagMatch(phrase.flag, words)
-    order = {f.id: i for i, f in enumerate(data.red_flags)}
-    flags = tuple(sorted(urgent.values(), key=lambda f: order[f.id]))
-    maybe = tuple(
-        sorted((f for k, f in possible.items() if k not in urgent), key=lambda f: order[f.id])
-    )
-    return TriageResult(
-        urgent=bool(flags),
-        unclear=not flags and bool(maybe),
-        flags=flags,
-        possible=maybe,
-        advice=advice(data, flags, maybe),
-    )
+    return _result(data, urgent, possible)
 
 
 def triage_long(text: str, data: TriageData, window: int, overlap: int = 400) -> TriageResult:
@@ -370,6 +359,14 @@ def triage_long(text: str, data: TriageData, window: int, overlap: int = 400) ->
             urgent.setdefault(f.id, f)
         for f in r.possible:
             possible.setdefault(f.id, f)
+    return _result(data, urgent, possible)
+
+
+def _result(
+    data: TriageData, urgent: dict[str, FlagMatch], possible: dict[str, FlagMatch]
+) -> TriageResult:
+    """The result for the red flags found (urgent) and those only possibly meant, in the data's
+    order; a possible flag that is also urgent is urgent."""
     order = {f.id: i for i, f in enumerate(data.red_flags)}
     flags = tuple(sorted(urgent.values(), key=lambda f: order[f.id]))
     maybe = tuple(

@@ -7,7 +7,7 @@ from bontrack.clinical.check import check_plan
 from bontrack.clinical.plan import read_plan
 from bontrack.clinical.result import result_dict
 from bontrack.reference import default_reference
-from bontrack.web.pages import TEMPLATES
+from bontrack.web.rendering import TEMPLATES
 
 REF = default_reference()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -137,22 +139,30 @@ def set_password(session: Session, username: str, password: str,
     return user
 
 
+@contextmanager
+def _attempt(session: Session, action: str, address: str) -> Iterator[None]:
+    """A password attempt (sign-in or password change): refused and audited while the
+    client address is throttled; a wrong password counts towards the throttle."""
+    try:
+        SIGN_IN.check(address)
+    except TooManyAttempts:
+        audit.record(session, None, action, "user", outcome="denied",
+                     detail=f"throttled; address={address}")
+        raise
+    try:
+        yield
+    except NotAuthenticated:
+        SIGN_IN.failed(address)
+        raise
+
+
 def change_password(session: Session, username: str, current: str, new: str,
                     address: str = "unknown") -> User:
     """The user changes their own password, proving the current one (with the same
     throttle, lock-out and audit as a sign-in). The new one must meet the policy and differ
     from the current one; the account's other sessions end. Audited."""
-    try:
-        SIGN_IN.check(address)
-    except TooManyAttempts:
-        audit.record(session, None, "change_password", "user", outcome="denied",
-                     detail=f"throttled; address={address}")
-        raise
-    try:
+    with _attempt(session, "change_password", address):
         user = _verify(session, username, current, address, "change_password")
-    except NotAuthenticated:
-        SIGN_IN.failed(address)
-        raise
     if new == current:
         raise InvalidRecord("the new password must differ from the current one",
                             field="new_password")
@@ -175,17 +185,8 @@ def sign_in(session: Session, username: str, password: str, address: str = "unkn
             ) -> tuple[str, User]:
     """Check the password and issue a bearer token. Failures count towards the account's
     lock-out and towards the client address's throttle (``services.ratelimit``)."""
-    try:
-        SIGN_IN.check(address)
-    except TooManyAttempts:
-        audit.record(session, None, "sign_in", "user", outcome="denied",
-                     detail=f"throttled; address={address}")
-        raise
-    try:
+    with _attempt(session, "sign_in", address):
         return _sign_in(session, username, password, address)
-    except NotAuthenticated:
-        SIGN_IN.failed(address)
-        raise
 
 
 def _sign_in(session: Session, username: str, password: str, address: str

@@ -52,6 +52,7 @@ from bontrack.store.models import (
     User,
     Vial,
 )
+from bontrack.store.uow import Database
 
 COPIED = (Patient, Condition, Cycle, Injection, Vial, Outcome, SideEffect)
 DATE_COLS = {"birth_date", "onset_date", "date", "next_earliest_date", "expiry", "onset",
@@ -70,7 +71,7 @@ def build(sessions: Any, engine: Any, patients: int, base: int) -> None:
         return
     if have == 0:
         t0 = time.perf_counter()
-        generate(sessions, patients=min(base, patients), seed=7)
+        generate(Database(engine), patients=min(base, patients), seed=7)
         print(f"registry: {min(base, patients):,} demo patients generated in "
               f"{time.perf_counter() - t0:.1f} s (services/demo.py)")
     with sessions() as s:

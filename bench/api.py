@@ -67,6 +67,7 @@ def seed(db: str) -> tuple[int, str]:
     from bontrack.services.schemas import PatientIn
     from bontrack.store.db import make_engine, session_factory, transaction
     from bontrack.store.migrate import upgrade
+    from bontrack.store.uow import Database
 
     engine = make_engine(db)
     upgrade(engine)
@@ -80,7 +81,7 @@ def seed(db: str) -> tuple[int, str]:
                            default_reference())
         s.flush()
         pid, username = p.id, user.username
-    app = create_app(db, engine=engine)
+    app = create_app(db, database=Database(engine))
     with TestClient(app) as c:
         tok = c.post("/api/v1/auth/token", json={"username": username,
                                                   "password": "bench password 123"}).json()

@@ -40,8 +40,9 @@ import sqlalchemy as sa
 from psycopg.types.json import Json
 
 from bontrack.services import demo
-from bontrack.store.db import make_engine, session_factory
+from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
+from bontrack.store.uow import Database
 
 #: Copied by the baseline, parents first; clinics and users are set up untimed.
 TABLES = ("patients", "conditions", "goals", "weights", "cycles", "injections", "vials",
@@ -96,7 +97,7 @@ def build(url: str, patients: int, seed: int, workers: int
     upgrade(engine)
     samples: list[float] = []
     wall, cpu = time.perf_counter(), _cpu()
-    summary = demo.generate(session_factory(engine), patients=patients, seed=seed,
+    summary = demo.generate(Database(engine), patients=patients, seed=seed,
                             workers=workers, on_batch=lambda n: samples.append(rss_now_mib()))
     wall, cpu = time.perf_counter() - wall, _cpu() - cpu
     engine.dispose()

@@ -49,6 +49,7 @@ def prepare(db: str, patients: int) -> int:
     from bontrack.store.db import make_engine, session_factory
     from bontrack.store.migrate import upgrade
     from bontrack.store.models import Patient
+    from bontrack.store.uow import Database
 
     engine = make_engine(db)
     upgrade(engine)
@@ -57,7 +58,7 @@ def prepare(db: str, patients: int) -> int:
         have = s.scalar(select(func.count()).select_from(Patient)) or 0
     if have < patients:
         t = time.perf_counter()
-        generate(sessions, patients=patients - have, seed=5)
+        generate(Database(engine), patients=patients - have, seed=5)
         print(f"generated {patients - have} demo patients in {time.perf_counter() - t:.0f} s",
               file=sys.stderr)
     engine.dispose()
@@ -69,9 +70,9 @@ def raw(db: str) -> dict[str, float]:
     from sqlalchemy import select
 
     from bontrack.fhir import export as ex
-    from bontrack.store.db import make_engine, session_factory
+    from bontrack.store.db import make_engine, reader_engine, session_factory
 
-    engine = ex.reader_engine(make_engine(db))
+    engine = reader_engine(make_engine(db))
     rows = 0
     t, cpu = time.perf_counter(), time.process_time()
     with session_factory(engine)() as s:
@@ -90,9 +91,9 @@ def raw(db: str) -> dict[str, float]:
 def export(db: str, out: str) -> dict[str, float]:
     from bontrack.fhir import export as ex
     from bontrack.reference import default_reference
-    from bontrack.store.db import make_engine, session_factory
+    from bontrack.store.db import make_engine, reader_engine, session_factory
 
-    engine = ex.reader_engine(make_engine(db))
+    engine = reader_engine(make_engine(db))
     ref = default_reference()
     t, cpu = time.perf_counter(), time.process_time()
     with session_factory(engine)() as s:

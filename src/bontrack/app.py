@@ -12,11 +12,11 @@ It never migrates: run ``bontrack db upgrade`` first (``/ready`` says when that 
 from __future__ import annotations
 
 from fastapi import FastAPI
-from sqlalchemy import Engine
 
 from bontrack.api.app import create_app as create_api
 from bontrack.config import database_url
 from bontrack.reference import Reference
+from bontrack.store.uow import Database
 from bontrack.web.analytics_pages import install_analytics_pages
 from bontrack.web.api_docs import install_api_docs
 from bontrack.web.cycle_pages import install_cycle_pages
@@ -27,10 +27,10 @@ from bontrack.web.security import install_security_headers
 
 
 def create_app(db_url: str | None = None, ref: Reference | None = None,
-               engine: Engine | None = None) -> FastAPI:
+               database: Database | None = None) -> FastAPI:
     if db_url is None:
         db_url = database_url()
-    app = create_api(db_url, ref=ref, engine=engine)
+    app = create_api(db_url, ref=ref, database=database)
     install_web(app)
     install_cycle_pages(app)
     install_medicine_pages(app)

@@ -111,7 +111,7 @@ def _template(kind: str, tmp_path_factory: pytest.TempPathFactory
                                 json={"username": who, "password": PASSWORD})
                 assert r.status_code == 200, r.text
                 tokens[who] = r.json()["access_token"]
-        app.state.bontrack.engine.dispose()
+        app.state.bontrack.db.dispose()
         TEMPLATES[kind] = (url, ids, tokens)
     return TEMPLATES[kind]
 
@@ -153,7 +153,7 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     app = create_app(url)
     with TestClient(app) as client:
         yield Api(client=client, url=url, ids=dict(ids), tokens=dict(tokens))
-    app.state.bontrack.engine.dispose()
+    app.state.bontrack.db.dispose()
     drop()
 
 

@@ -109,7 +109,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory):
         STATE["planted"] = _plant(client, tokens, ids)
     STATE["tokens"] = tokens
     yield app
-    app.state.bontrack.engine.dispose()
+    app.state.bontrack.db.dispose()
     drop()
     out = Path("artifacts")
     out.mkdir(exist_ok=True)

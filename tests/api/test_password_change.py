@@ -17,6 +17,7 @@ from bontrack.services import accounts
 from bontrack.store.db import make_engine, session_factory, transaction
 from bontrack.store.migrate import upgrade
 from bontrack.store.models import AuditEvent, User
+from bontrack.store.uow import Database
 
 SET_BY_ADMIN = "amber kettle orbit 93"
 OWN = "violet canyon drum 58"
@@ -31,7 +32,8 @@ def site(db_url):
         clinic = accounts.get_or_create_clinic(s, "Clinic A")
         accounts.add_user(s, clinic=clinic, username="dr.new", password=SET_BY_ADMIN,
                           role="clinician", must_change_password=True)
-    with TestClient(create_app(db_url, engine=engine), base_url="https://testserver") as c:
+    app = create_app(db_url, database=Database(engine))
+    with TestClient(app, base_url="https://testserver") as c:
         yield c, sessions
     engine.dispose()
 

@@ -71,7 +71,7 @@ def web(api):
         return clients[who]
 
     yield as_user
-    app.state.bontrack.engine.dispose()
+    app.state.bontrack.db.dispose()
 
 
 # -- drafts never reach the patient ----------------------------------------------------

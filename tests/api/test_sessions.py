@@ -56,7 +56,7 @@ def test_web_sign_in_ends_the_session_the_browser_had(api):
         assert old.status_code == 401
         new = api.client.get("/api/v1/patients", headers={"Authorization": f"Bearer {second}"})
         assert new.status_code == 200
-    app.state.bontrack.engine.dispose()
+    app.state.bontrack.db.dispose()
 
 
 def test_parallel_wrong_passwords_all_count_towards_the_lock_out(api):
@@ -79,7 +79,7 @@ def test_parallel_wrong_passwords_all_count_towards_the_lock_out(api):
     r = api.client.post("/api/v1/auth/token", json={"username": "doc2",
                                                     "password": "correct horse battery"})
     assert r.status_code == 401 and "locked" in r.json()["detail"]
-    app.state.bontrack.engine.dispose()
+    app.state.bontrack.db.dispose()
 
 
 def test_refused_sign_ins_are_audited_with_reason_and_address(api):

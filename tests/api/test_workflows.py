@@ -19,7 +19,7 @@ def test_openapi_and_docs_are_served(api):
             r = whole.get(page)
             assert r.status_code == 200 and asset in r.text
             assert whole.get(asset).status_code == 200
-        whole.app.state.bontrack.engine.dispose()
+        whole.app.state.bontrack.db.dispose()
 
 
 def test_plan_check_endpoint_follows_the_contract(api):

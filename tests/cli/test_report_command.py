@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from bontrack.services.demo import generate
-from bontrack.store.db import make_engine, session_factory
+from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
+from bontrack.store.uow import Database
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def demo_db(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'demo.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    generate(session_factory(engine), patients=8, seed=11)
+    generate(Database(engine), patients=8, seed=11)
     engine.dispose()
     return url
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bontrack.services.demo import generate
-from bontrack.store.db import make_engine, session_factory
+from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
+from bontrack.store.uow import Database
 
 DEMO_PATIENTS = 12
 
@@ -14,7 +15,7 @@ DEMO_PATIENTS = 12
 def make_demo(url: str, patients: int = DEMO_PATIENTS) -> None:
     engine = make_engine(url)
     upgrade(engine)
-    generate(session_factory(engine), patients=patients, seed=11)
+    generate(Database(engine), patients=patients, seed=11)
     engine.dispose()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from bontrack.app import create_app
 from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
+from bontrack.store.uow import Database
 
 
 def test_every_operation_id_is_unique_and_the_schema_builds_without_warnings(tmp_path: Path):
@@ -17,7 +18,7 @@ def test_every_operation_id_is_unique_and_the_schema_builds_without_warnings(tmp
     upgrade(engine)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # FastAPI warns "Duplicate Operation ID"
-        app = create_app(url, engine=engine)
+        app = create_app(url, database=Database(engine))
         schema = app.openapi()
     ids = [op["operationId"] for item in schema["paths"].values()
            for method, op in item.items() if method in

@@ -24,6 +24,7 @@ from bontrack.store.models import (
     SideEffect,
     Vial,
 )
+from bontrack.store.uow import Database
 
 REF = default_reference()
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -256,7 +257,7 @@ def test_demo_registry_gives_figures_for_every_demo_indication(db_url):
     engine = make_engine(db_url)
     upgrade(engine)
     sessions = session_factory(engine)
-    generate(sessions, patients=40, seed=3)
+    generate(Database(engine), patients=40, seed=3)
     with transaction(sessions) as s:
         from sqlalchemy import select
 

@@ -22,6 +22,7 @@ from bontrack.store.audit_chain import verify
 from bontrack.store.db import make_engine, session_factory, transaction
 from bontrack.store.migrate import upgrade
 from bontrack.store.models import AuditEvent
+from bontrack.store.uow import Database
 from tests.conftest import fresh_database
 
 PATIENTS = 300
@@ -34,7 +35,7 @@ TABLES = ("patients", "conditions", "goals", "weights", "cycles", "injections", 
 def build(url: str, patients: int = PATIENTS, seed: int = 7, workers: int = 0) -> demo.Summary:
     engine = make_engine(url)
     upgrade(engine)
-    summary = demo.generate(session_factory(engine), patients=patients, seed=seed,
+    summary = demo.generate(Database(engine), patients=patients, seed=seed,
                             workers=workers)
     engine.dispose()
     return summary

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from bontrack.services.demo import generate
 from bontrack.store.backup import backup, restore
-from bontrack.store.db import make_engine, session_factory
+from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
+from bontrack.store.uow import Database
 from tests.conftest import fresh_database
 
 TABLES = ("patients", "cycles", "injections", "vials", "cycle_findings", "outcomes",
@@ -32,7 +33,7 @@ def dump(url: str) -> dict[str, list[tuple]]:
 def demo_db(url: str, patients: int = 6, seed: int = 3) -> None:
     engine = make_engine(url)
     upgrade(engine)
-    generate(session_factory(engine), patients=patients, seed=seed)
+    generate(Database(engine), patients=patients, seed=seed)
     engine.dispose()
 
 

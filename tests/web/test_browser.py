@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import expect
 
 from bontrack.services.demo import generate
-from bontrack.store.db import make_engine, session_factory
+from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
+from bontrack.store.uow import Database
 from tests.store.test_durability import Server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -34,7 +35,7 @@ def site(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    summary = generate(session_factory(engine), patients=6, seed=21)
+    summary = generate(Database(engine), patients=6, seed=21)
     engine.dispose()
     srv = Server(url)
     srv.start()

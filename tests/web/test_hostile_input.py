@@ -62,7 +62,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory, tmp_path) -> Iterator
     app = create_app(url)
     app.state.fhir_jobs.root = tmp_path / "bulk"
     yield Site(app=app, url=url, ids=dict(ids), tokens=dict(tokens))
-    app.state.bontrack.engine.dispose()
+    app.state.bontrack.db.dispose()
     drop()
 
 

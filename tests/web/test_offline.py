@@ -20,6 +20,7 @@ from bontrack.services.demo import generate
 from bontrack.store.db import make_engine, session_factory, transaction
 from bontrack.store.migrate import upgrade
 from bontrack.store.models import Cycle, Patient, User
+from bontrack.store.uow import Database
 from bontrack.web.analytics_pages import ch
 from tests.store.test_durability import Server
 from tests.web.test_browser import CHROMIUM, browser, sign_in  # noqa: F401
@@ -47,7 +48,7 @@ def offline_site(tmp_path_factory):
     url = f"sqlite:///{tmp_path_factory.mktemp('offline') / 'offline.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    summary = generate(session_factory(engine), patients=4, seed=5)
+    summary = generate(Database(engine), patients=4, seed=5)
     with transaction(session_factory(engine)) as s:
         own = s.query(User).filter_by(username="patient1").one().patient_id
         other = s.query(Patient).filter(Patient.id != own).first().id

@@ -21,8 +21,8 @@ def install_analytics_routes(app: FastAPI) -> None:
                           ) -> dict[str, Any]:
         """Response per cycle and outcome series, dose per muscle over time, typical
         duration of benefit, suggested next window, waning warning."""
-        with authed(request, token) as (s, actor):
-            return analytics.patient_analytics(s, actor, patient_id, state(request).ref)
+        with authed(request, token) as (uow, actor):
+            return analytics.patient_analytics(uow, actor, patient_id, state(request).ref)
 
     @app.get(f"{v1}/clinic/analytics", tags=["analytics"])
     def clinic_analytics(request: Request, token: TokenDep, date_from: DateQ = None,
@@ -30,9 +30,9 @@ def install_analytics_routes(app: FastAPI) -> None:
                          product: str | None = None, clinician: str | None = None
                          ) -> dict[str, Any]:
         """The clinic's figures under the filters (clinic leads and clinicians only)."""
-        with authed(request, token) as (s, actor):
+        with authed(request, token) as (uow, actor):
             ref = state(request).ref
-            f = analytics.read_filters(s, actor, ref, {
+            f = analytics.read_filters(uow, actor, ref, {
                 "from": date_from, "to": to, "indication": indication, "product": product,
                 "clinician": clinician})
-            return analytics.clinic_analytics(s, actor, ref, f)
+            return analytics.clinic_analytics(uow, actor, ref, f)

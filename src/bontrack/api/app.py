@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Engine
 
 from bontrack import __version__
 from bontrack.api.analytics_routes import install_analytics_routes
@@ -41,15 +40,12 @@ from bontrack.api.outputs import (
 )
 from bontrack.api.strict_json import StrictJSONRoute
 from bontrack.errors import (
-    NotAuthenticated,
-    PasswordChangeRequired,
     VersionMismatch,
 )
 from bontrack.reference import Reference, default_reference
-from bontrack.server.deps import State, TokenDep, authed, state, tx
+from bontrack.server.deps import State, TokenDep, authed, state, unit_of_work
 from bontrack.server.errors import install_error_handlers, problem
 from bontrack.services import accounts, check_document, cycles, records, timeline
-from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.schemas import (
     AmendIn,
     ConditionIn,
@@ -81,8 +77,7 @@ from bontrack.services.views import (
     weight_view,
 )
 from bontrack.store import readiness
-from bontrack.store.db import make_engine, session_factory
-from bontrack.store.models import Condition, DiaryEntry, Goal, Outcome, SideEffect
+from bontrack.store.uow import Database
 
 MAX_BODY = 1_000_000
 LOG = logging.getLogger("bontrack.api")
@@ -116,9 +111,9 @@ def page(items: list[dict[str, Any]], total: int, limit: int, offset: int) -> di
             "next_offset": offset + limit if offset + limit < total else None}
 
 
-def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None = None
+def create_app(db_url: str, ref: Reference | None = None, database: Database | None = None
                ) -> FastAPI:
-    eng = engine or make_engine(db_url)
+    """The API on ``db_url`` (or on an already open ``database``, sharing its pool)."""
     app = FastAPI(
         title="bontrack API",
         version=__version__,
@@ -129,8 +124,7 @@ def create_app(db_url: str, ref: Reference | None = None, engine: Engine | None 
         redoc_url=None,  # /docs and /redoc from local copies
     )
     app.router.route_class = StrictJSONRoute
-    app.state.bontrack = State(engine=eng, sessions=session_factory(eng),
-                               ref=ref or default_reference())
+    app.state.bontrack = State(db=database or Database.at(db_url), ref=ref or default_reference())
     install_errors(app)
     install_routes(app)
     install_analytics_routes(app)
@@ -157,7 +151,7 @@ def install_routes(app: FastAPI) -> None:
     def ready(request: Request) -> JSONResponse:
         """Readiness: the database is reachable and writable and its schema is at the
         newest migration. 503 problem+json naming what is wrong otherwise."""
-        found = readiness.check(state(request).engine)
+        found = readiness.check(state(request).db.engine)
         if not found.ready:
             LOG.warning("not ready: %s", found.reason)
             resp = problem(503, "Not ready", found.reason, revision=found.revision,
@@ -166,19 +160,15 @@ def install_routes(app: FastAPI) -> None:
             resp.headers["Cache-Control"] = "no-store"
             return resp
         return JSONResponse({"status": "ready", "version": __version__,
-                             "database": state(request).engine.dialect.name,
+                             "database": state(request).db.dialect,
                              "revision": found.revision},
                             headers={"Cache-Control": "no-store"})
 
     @app.post(f"{v1}/auth/token", tags=["auth"], responses=answers(TokenOut))
     def token(body: TokenIn, request: Request) -> JSONResponse:
         address = request.client.host if request.client else "unknown"
-        with tx(request) as s:
-            try:
-                tok, user = accounts.sign_in(s, body.username, body.password, address)
-            except (NotAuthenticated, TooManyAttempts, PasswordChangeRequired):
-                s.commit()  # keep the failed-attempt count and its audit event
-                raise
+        with unit_of_work(request) as uow:
+            tok, user = accounts.sign_in(uow, body.username, body.password, address)
             out = {"access_token": tok, "token_type": "bearer", "role": user.role,
                    "user_id": user.id, "patient_id": user.patient_id}
         return JSONResponse(out)
@@ -189,26 +179,22 @@ def install_routes(app: FastAPI) -> None:
         set by an administrator is replaced before the first sign-in. Ends the account's
         sessions; sign in again with POST /api/v1/auth/token."""
         address = request.client.host if request.client else "unknown"
-        with tx(request) as s:
-            try:
-                accounts.change_password(s, body.username, body.current_password,
-                                         body.new_password, address)
-            except (NotAuthenticated, TooManyAttempts):
-                s.commit()  # keep the failed-attempt count and its audit event
-                raise
+        with unit_of_work(request) as uow:
+            accounts.change_password(uow, body.username, body.current_password,
+                                     body.new_password, address)
         return Response(status_code=204)
 
     @app.post(f"{v1}/auth/logout", tags=["auth"], status_code=204)
     def logout(request: Request, token: TokenDep) -> Response:
-        with authed(request, token) as (s, _actor):
-            accounts.sign_out(s, token)
+        with authed(request, token) as (uow, _actor):
+            accounts.sign_out(uow, token)
         return Response(status_code=204)
 
     @app.post(f"{v1}/plan-check", tags=["plan check"])
     def plan_check(plan: dict[str, Any], request: Request, token: TokenDep) -> JSONResponse:
         """The plan-check contract: the plan document in, the result document out."""
-        with tx(request) as s:
-            accounts.actor_for_token(s, token)
+        with unit_of_work(request) as uow:
+            accounts.actor_for_token(uow, token)
         _, doc = check_document(plan, where="plan", ref=state(request).ref)
         return JSONResponse(doc)
 
@@ -216,16 +202,16 @@ def install_routes(app: FastAPI) -> None:
     def triage_report(body: TriageIn, request: Request, token: TokenDep) -> JSONResponse:
         """The triage contract (docs/triage.md): what a patient wrote in, urgent / unclear /
         not urgent out, with the red flags, the words that matched and the advice."""
-        with tx(request) as s:
-            accounts.actor_for_token(s, token)
+        with unit_of_work(request) as uow:
+            accounts.actor_for_token(uow, token)
         return JSONResponse(triage_text(body.text, state(request).ref))
 
     @app.get(f"{v1}/clinic/reports", tags=["triage"], responses=answers(ClinicReportsOut))
     def clinic_reports(request: Request, token: TokenDep) -> JSONResponse:
         """The clinic's list of patients' reports: side effects and diary entries with a
         red flag or an unclear mention; urgent first, then unclear, newest first within."""
-        with authed(request, token) as (s, actor):
-            rows = records.clinic_reports(s, actor)
+        with authed(request, token) as (uow, actor):
+            rows = records.clinic_reports(uow, actor)
         return JSONResponse({"items": [{**r, "reported_at": r["reported_at"].isoformat()}
                                        for r in rows]})
 
@@ -233,33 +219,31 @@ def install_routes(app: FastAPI) -> None:
     @app.post(f"{v1}/patients", tags=["patients"], status_code=201,
                responses=answers(PatientOut, 201))
     def create_patient(body: PatientIn, request: Request, token: TokenDep) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            p = records.create_patient(s, actor, body, state(request).ref)
-            s.flush()
-            s.refresh(p)
+        with authed(request, token) as (uow, actor):
+            p = records.create_patient(uow, actor, body, state(request).ref)
             out = patient_view(p)
         return one(out, 201)
 
     @app.get(f"{v1}/patients", tags=["patients"], responses=answers(page_of(PatientOut)))
     def search_patients(request: Request, token: TokenDep, q: str | None = None,
                         limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
-        with authed(request, token) as (s, actor):
-            rows, total = records.search_patients(s, actor, q, limit, offset)
+        with authed(request, token) as (uow, actor):
+            rows, total = records.search_patients(uow, actor, q, limit, offset)
             return page([patient_view(p) for p in rows], total, limit, offset)
 
     @app.get(f"{v1}/patients/{{patient_id}}", tags=["patients"],
              responses=answers(PatientOut))
     def read_patient(patient_id: int, request: Request, token: TokenDep) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            out = patient_view(records.get_patient(s, actor, patient_id))
+        with authed(request, token) as (uow, actor):
+            out = patient_view(records.get_patient(uow, actor, patient_id))
         return one(out)
 
     @app.patch(f"{v1}/patients/{{patient_id}}", tags=["patients"],
                responses=answers(PatientOut))
     def update_patient(patient_id: int, body: PatientPatch, request: Request, token: TokenDep,
                        if_match: IfMatch = None) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            p = records.update_patient(s, actor, patient_id, body, version_of(if_match),
+        with authed(request, token) as (uow, actor):
+            p = records.update_patient(uow, actor, patient_id, body, version_of(if_match),
                                        state(request).ref)
             out = patient_view(p)
         return one(out)
@@ -268,42 +252,41 @@ def install_routes(app: FastAPI) -> None:
               responses=answers(WeightOut, 201))
     def add_weight(patient_id: int, body: WeightIn, request: Request, token: TokenDep
                    ) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            out = weight_view(records.add_weight(s, actor, patient_id, body))
+        with authed(request, token) as (uow, actor):
+            out = weight_view(records.add_weight(uow, actor, patient_id, body))
         return JSONResponse(out, status_code=201)
 
     @app.get(f"{v1}/patients/{{patient_id}}/timeline", tags=["patients"],
              responses=answers(TimelineOut))
     def patient_timeline(patient_id: int, request: Request, token: TokenDep) -> Response:
-        with authed(request, token) as (s, actor):
-            body = timeline.timeline_json(s, actor, patient_id)
+        with authed(request, token) as (uow, actor):
+            body = timeline.timeline_json(uow, actor, patient_id)
         return Response(body, media_type="application/json")
 
     # -- lists and creates per patient ---------------------------------------------------
-    def listing(path: str, model: Any, entity: str, view: Any, tag: str, out: type[Out]
-                ) -> None:
+    def listing(path: str, entity: str, view: Any, tag: str, out: type[Out]) -> None:
         @app.get(f"{v1}/patients/{{patient_id}}/{path}", tags=[tag], name=f"list_{entity}",
                  responses=answers(page_of(out)))
         def _list(patient_id: int, request: Request, token: TokenDep, limit: Limit = 50,
                   offset: Offset = 0) -> dict[str, Any]:
-            with authed(request, token) as (s, actor):
-                rows, total = records.list_for_patient(s, actor, patient_id, model, entity,
+            with authed(request, token) as (uow, actor):
+                rows, total = records.list_for_patient(uow, actor, patient_id, entity,
                                                        limit, offset)
                 return page([view(r) for r in rows], total, limit, offset)
 
-    listing("conditions", Condition, "condition", condition_view, "conditions", ConditionOut)
-    listing("outcomes", Outcome, "outcome", outcome_view, "outcomes", OutcomeOut)
-    listing("goals", Goal, "goal", goal_view, "goals", GoalOut)
-    listing("side-effects", SideEffect, "side_effect", side_effect_view, "side effects",
+    listing("conditions", "condition", condition_view, "conditions", ConditionOut)
+    listing("outcomes", "outcome", outcome_view, "outcomes", OutcomeOut)
+    listing("goals", "goal", goal_view, "goals", GoalOut)
+    listing("side-effects", "side_effect", side_effect_view, "side effects",
             SideEffectOut)
-    listing("diary", DiaryEntry, "diary", diary_view, "diary", DiaryOut)
+    listing("diary", "diary", diary_view, "diary", DiaryOut)
 
     @app.post(f"{v1}/patients/{{patient_id}}/conditions", tags=["conditions"], status_code=201,
               responses=answers(ConditionOut, 201))
     def add_condition(patient_id: int, body: ConditionIn, request: Request, token: TokenDep
                       ) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            out = condition_view(records.add_condition(s, actor, patient_id, body,
+        with authed(request, token) as (uow, actor):
+            out = condition_view(records.add_condition(uow, actor, patient_id, body,
                                                        state(request).ref))
         return JSONResponse(out, status_code=201)
 
@@ -311,8 +294,8 @@ def install_routes(app: FastAPI) -> None:
               responses=answers(OutcomeOut, 201))
     def add_outcome(patient_id: int, body: OutcomeIn, request: Request, token: TokenDep
                     ) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            out = outcome_view(records.add_outcome(s, actor, patient_id, body,
+        with authed(request, token) as (uow, actor):
+            out = outcome_view(records.add_outcome(uow, actor, patient_id, body,
                                                    state(request).ref))
         return JSONResponse(out, status_code=201)
 
@@ -320,23 +303,23 @@ def install_routes(app: FastAPI) -> None:
               responses=answers(GoalOut, 201))
     def add_goal(patient_id: int, body: GoalIn, request: Request, token: TokenDep
                  ) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            out = goal_view(records.add_goal(s, actor, patient_id, body))
+        with authed(request, token) as (uow, actor):
+            out = goal_view(records.add_goal(uow, actor, patient_id, body))
         return one(out, 201)
 
     @app.post(f"{v1}/goals/{{goal_id}}/score", tags=["goals"], responses=answers(GoalOut))
     def score_goal(goal_id: int, body: GoalScoreIn, request: Request, token: TokenDep,
                    if_match: IfMatch = None) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            out = goal_view(records.score_goal(s, actor, goal_id, body, version_of(if_match)))
+        with authed(request, token) as (uow, actor):
+            out = goal_view(records.score_goal(uow, actor, goal_id, body, version_of(if_match)))
         return one(out)
 
     @app.post(f"{v1}/patients/{{patient_id}}/side-effects", tags=["side effects"],
               status_code=201, responses=answers(SideEffectOut, 201))
     def add_side_effect(patient_id: int, body: SideEffectIn, request: Request, token: TokenDep
                         ) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            out = side_effect_view(records.add_side_effect(s, actor, patient_id, body,
+        with authed(request, token) as (uow, actor):
+            out = side_effect_view(records.add_side_effect(uow, actor, patient_id, body,
                                                            state(request).ref))
         return JSONResponse(out, status_code=201)
 
@@ -344,8 +327,8 @@ def install_routes(app: FastAPI) -> None:
               responses=answers(DiaryOut, 201))
     def add_diary(patient_id: int, body: DiaryIn, request: Request, token: TokenDep
                   ) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            out = diary_view(records.add_diary(s, actor, patient_id, body,
+        with authed(request, token) as (uow, actor):
+            out = diary_view(records.add_diary(uow, actor, patient_id, body,
                                                state(request).ref))
         return JSONResponse(out, status_code=201)
 
@@ -356,8 +339,8 @@ def install_routes(app: FastAPI) -> None:
                      ) -> JSONResponse:
         """Record a cycle: the plan check runs on what is recorded, with the history from
         the store. Stop findings need overrides (code + reason) given by a clinician."""
-        with authed(request, token) as (s, actor):
-            c = cycles.record_cycle(s, actor, patient_id, body, state(request).ref)
+        with authed(request, token) as (uow, actor):
+            c = cycles.record_cycle(uow, actor, patient_id, body, state(request).ref)
             out = cycle_view(c)
         return one(out, 201)
 
@@ -365,23 +348,23 @@ def install_routes(app: FastAPI) -> None:
              responses=answers(page_of(CycleOut)))
     def list_cycles(patient_id: int, request: Request, token: TokenDep, limit: Limit = 50,
                     offset: Offset = 0) -> dict[str, Any]:
-        with authed(request, token) as (s, actor):
-            rows, total = cycles.list_cycles(s, actor, patient_id, limit, offset)
+        with authed(request, token) as (uow, actor):
+            rows, total = cycles.list_cycles(uow, actor, patient_id, limit, offset)
             return page([cycle_view(c) for c in rows], total, limit, offset)
 
     @app.get(f"{v1}/cycles/{{cycle_id}}", tags=["cycles"],
              responses=answers(CycleWithRevisionsOut))
     def read_cycle(cycle_id: int, request: Request, token: TokenDep) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            c = cycles.get_cycle(s, actor, cycle_id)
+        with authed(request, token) as (uow, actor):
+            c = cycles.get_cycle(uow, actor, cycle_id)
             out = {**cycle_view(c), "revisions": revision_views(c)}
         return one(out)
 
     @app.put(f"{v1}/cycles/{{cycle_id}}", tags=["cycles"], responses=answers(CycleOut))
     def update_cycle(cycle_id: int, body: AmendIn, request: Request, token: TokenDep,
                      if_match: IfMatch = None) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            c = cycles.update_draft(s, actor, cycle_id, body, version_of(if_match),
+        with authed(request, token) as (uow, actor):
+            c = cycles.update_draft(uow, actor, cycle_id, body, version_of(if_match),
                                     state(request).ref)
             out = cycle_view(c)
         return one(out)
@@ -389,16 +372,16 @@ def install_routes(app: FastAPI) -> None:
     @app.post(f"{v1}/cycles/{{cycle_id}}/sign", tags=["cycles"], responses=answers(CycleOut))
     def sign_cycle(cycle_id: int, request: Request, token: TokenDep, body: SignIn | None = None,
                    if_match: IfMatch = None) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            c = cycles.sign_cycle(s, actor, cycle_id, body or SignIn(), version_of(if_match))
+        with authed(request, token) as (uow, actor):
+            c = cycles.sign_cycle(uow, actor, cycle_id, body or SignIn(), version_of(if_match))
             out = cycle_view(c)
         return one(out)
 
     @app.post(f"{v1}/cycles/{{cycle_id}}/amend", tags=["cycles"], responses=answers(CycleOut))
     def amend_cycle(cycle_id: int, body: AmendIn, request: Request, token: TokenDep,
                     if_match: IfMatch = None) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            c = cycles.amend_cycle(s, actor, cycle_id, body, version_of(if_match),
+        with authed(request, token) as (uow, actor):
+            c = cycles.amend_cycle(uow, actor, cycle_id, body, version_of(if_match),
                                    state(request).ref)
             out = cycle_view(c)
         return one(out)
@@ -407,7 +390,7 @@ def install_routes(app: FastAPI) -> None:
               responses=answers(CycleOut))
     def entered_in_error(cycle_id: int, body: EnteredInErrorIn, request: Request,
                          token: TokenDep, if_match: IfMatch = None) -> JSONResponse:
-        with authed(request, token) as (s, actor):
-            c = cycles.enter_in_error(s, actor, cycle_id, body, version_of(if_match))
+        with authed(request, token) as (uow, actor):
+            c = cycles.enter_in_error(uow, actor, cycle_id, body, version_of(if_match))
             out = cycle_view(c)
         return one(out)

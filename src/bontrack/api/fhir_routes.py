@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from bontrack import __version__
@@ -23,9 +22,9 @@ from bontrack.fhir import export, search
 from bontrack.fhir.bulk import Jobs
 from bontrack.server.deps import authed, bearer, state
 from bontrack.server.errors import operation_outcome
-from bontrack.services import audit
+from bontrack.services import fhir_access
 from bontrack.services.access import Actor, require_role
-from bontrack.store.db import session_factory
+from bontrack.store.uow import UnitOfWork
 
 FHIR_JSON = "application/fhir+json"
 NDJSON = "application/fhir+ndjson"
@@ -46,12 +45,12 @@ def base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/fhir"
 
 
-def guarded(request: Request, work: Callable[[Session, Actor], Response]) -> Response:
-    """Run ``work`` in the request's one transaction as the signed-in user. Errors go to the
+def guarded(request: Request, work: Callable[[UnitOfWork, Actor], Response]) -> Response:
+    """Run ``work`` in the request's unit of work as the signed-in user. Errors go to the
     one renderer (bontrack.server.errors): an OperationOutcome under /fhir, refusals
     audited like in /api/v1."""
-    with authed(request, bearer(request)) as (s, actor):
-        return work(s, actor)
+    with authed(request, bearer(request)) as (uow, actor):
+        return work(uow, actor)
 
 
 def capability_statement(base: str) -> dict[str, Any]:
@@ -115,7 +114,6 @@ def _fhir_doc(*success: int, body: dict[str, Any] | None = None,
 
 def install_fhir(app: FastAPI) -> None:
     app.state.fhir_jobs = Jobs(export_directory())
-    app.state.fhir_reader = None
 
     @app.get("/fhir/metadata", tags=["fhir"], responses=_fhir_doc(200))
     def metadata(request: Request) -> Response:
@@ -124,16 +122,15 @@ def install_fhir(app: FastAPI) -> None:
     @app.get("/fhir/Patient/{patient_id}/$everything", tags=["fhir"],
              responses=_fhir_doc(200))
     def everything(patient_id: str, request: Request) -> Response:
-        def work(s: Session, actor: Actor) -> Response:
-            ctx = export.context(s, state(request).ref)
-            found = search.everything(s, actor, ctx, patient_id)
+        def work(uow: UnitOfWork, actor: Actor) -> Response:
+            found = fhir_access.everything(uow, actor, state(request).ref, patient_id)
             return fhir_json(export.bundle(found, "searchset", base_url(request),
                                            datetime.now(UTC).isoformat(), total=len(found)))
 
         return guarded(request, work)
 
     def kick_off(request: Request, params: list[tuple[str, str]]) -> Response:
-        def work(s: Session, actor: Actor) -> Response:
+        def work(uow: UnitOfWork, actor: Actor) -> Response:
             require_role(actor, ("admin", "clinician"), "start a bulk export")
             types: tuple[str, ...] = export.TYPES
             for name, value in params:
@@ -152,14 +149,8 @@ def install_fhir(app: FastAPI) -> None:
                     raise RecordError(f"{name}: not supported by this $export",
                                       field=name)
             st = state(request)
-            if request.app.state.fhir_reader is None:
-                request.app.state.fhir_reader = session_factory(
-                    export.reader_engine(st.engine), writer=False)
-            job = request.app.state.fhir_jobs.start(
-                s, request.app.state.fhir_reader, export.context(s, st.ref), actor.clinic_id,
-                types, str(request.url))
-            audit.record(s, actor, "export", "fhir:bulk", detail=f"job={job.id} "
-                         f"types={','.join(types)} patients={job.total}")
+            job = fhir_access.start_export(uow, actor, st.ref, request.app.state.fhir_jobs,
+                                           st.db.reading, types, str(request.url))
             return Response(status_code=202, headers={
                 "Content-Location": f"{base_url(request)}/$export-status/{job.id}"})
 
@@ -195,7 +186,7 @@ def install_fhir(app: FastAPI) -> None:
     @app.get("/fhir/$export-status/{job_id}", tags=["fhir"],
              responses=_fhir_doc(200, 202, body={"type": "object"}))
     def export_status(job_id: str, request: Request) -> Response:
-        def work(_s: Session, actor: Actor) -> Response:
+        def work(_uow: UnitOfWork, actor: Actor) -> Response:
             job = request.app.state.fhir_jobs.get(job_id, actor.clinic_id)
             if job.state == "running":
                 return Response(status_code=202, headers={"X-Progress": job.progress,
@@ -215,7 +206,7 @@ def install_fhir(app: FastAPI) -> None:
     @app.delete("/fhir/$export-status/{job_id}", tags=["fhir"],
                 responses=_fhir_doc(202, body={"type": "object"}))
     def export_cancel(job_id: str, request: Request) -> Response:
-        def work(_s: Session, actor: Actor) -> Response:
+        def work(_uow: UnitOfWork, actor: Actor) -> Response:
             request.app.state.fhir_jobs.delete(job_id, actor.clinic_id)
             return Response(status_code=202)
 
@@ -224,9 +215,9 @@ def install_fhir(app: FastAPI) -> None:
     @app.get("/fhir/$export-files/{job_id}/{name}", tags=["fhir"],
              responses=_fhir_doc(200, body={"type": "string"}, media=NDJSON))
     def export_file(job_id: str, name: str, request: Request) -> Response:
-        def work(s: Session, actor: Actor) -> Response:
-            path = request.app.state.fhir_jobs.file(job_id, actor.clinic_id, name)
-            audit.record(s, actor, "read", "fhir:bulk", detail=f"job={job_id} file={name}")
+        def work(uow: UnitOfWork, actor: Actor) -> Response:
+            path = fhir_access.export_file(uow, actor, request.app.state.fhir_jobs, job_id,
+                                           name)
             return FileResponse(path, media_type=NDJSON)
 
         return guarded(request, work)
@@ -237,9 +228,9 @@ def install_fhir(app: FastAPI) -> None:
             return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"
                            "metadata")
 
-        def work(s: Session, actor: Actor) -> Response:
-            ctx = export.context(s, state(request).ref)
-            page = search.search(s, actor, ctx, kind, list(request.query_params.multi_items()))
+        def work(uow: UnitOfWork, actor: Actor) -> Response:
+            page = fhir_access.search_page(uow, actor, state(request).ref, kind,
+                                           list(request.query_params.multi_items()))
             base = base_url(request)
 
             def link(relation: str, offset: int) -> dict[str, str]:
@@ -263,9 +254,9 @@ def install_fhir(app: FastAPI) -> None:
             return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"
                            "metadata")
 
-        def work(s: Session, actor: Actor) -> Response:
-            ctx = export.context(s, state(request).ref)
-            return fhir_json(search.read(s, actor, ctx, kind, rid))
+        def work(uow: UnitOfWork, actor: Actor) -> Response:
+            return fhir_json(fhir_access.read_resource(uow, actor, state(request).ref, kind,
+                                                       rid))
 
         return guarded(request, work)
 

@@ -4,7 +4,6 @@ Each command: parse the options, call one export or import service, print a summ
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -33,46 +32,40 @@ def fhir_export(
     """Export FHIR R4: a patient's Bundle, or every patient as Bulk Data NDJSON."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from bontrack.fhir import export
     from bontrack.reference import default_reference
+    from bontrack.services import exchange
 
     if (patient is None) == (all_dir is None):
         raise BontrackError("give either --patient ID or --all OUT_DIR")
-    _, engine, _ = open_store(db)
-    reader = export.reader_engine(engine)
-    from bontrack.store.db import session_factory
-
+    _, database = open_store(db)
+    ref = default_reference()
     try:
-        with session_factory(reader, writer=False)() as s:
-            ctx = export.context(s, default_reference())
-            if patient is not None:
-                from bontrack.store.models import Patient
-
-                if s.get(Patient, patient) is None:
-                    raise BontrackError(f"--patient: no patient with id {patient}")
-                entries = list(export.resources(s, ctx, patient_ids=[patient]))
-                text = export.dumps(export.bundle(
-                    entries, timestamp=datetime.now(UTC).isoformat())) + "\n"
-                if out is None:
-                    sys.stdout.write(text)
-                else:
-                    out.write_text(text, encoding="utf-8")
-                    typer.echo(f"wrote {len(entries)} resources to {out}", err=True)
-                return
-            assert all_dir is not None
-            clinic_id = _clinic_id(s, clinic)
-            total = _patient_count(s, clinic_id)
+        if patient is not None:
+            with database.reading() as uow:
+                found = exchange.patient_bundle(uow, ref, patient)
+            if found is None:
+                raise BontrackError(f"--patient: no patient with id {patient}")
+            text, n = found
+            if out is None:
+                sys.stdout.write(text)
+            else:
+                out.write_text(text, encoding="utf-8")
+                typer.echo(f"wrote {n} resources to {out}", err=True)
+            return
+        assert all_dir is not None
+        with database.reading() as uow:
+            clinic_id = _clinic_id(uow, clinic)
+            total = exchange.patient_count(uow, clinic_id)
             with Progress("[progress.description]{task.description}", BarColumn(),
                           MofNCompleteColumn(), TimeRemainingColumn(),
                           console=Console(stderr=True)) as progress:
                 task = progress.add_task("patients", total=total)
-                counts = export.write_ndjson(s, ctx, all_dir, clinic_id,
+                counts = exchange.write_bulk(uow, ref, all_dir, clinic_id,
                                              on_patients=lambda n: progress.advance(task, n))
         for t, n in counts.items():
             typer.echo(f"{t:<26} {n:>10}  {all_dir / (t + '.ndjson')}")
     finally:
-        reader.dispose()
-        engine.dispose()
+        database.dispose()
 
 
 @fhir_app.command("import")
@@ -88,25 +81,19 @@ def fhir_import(
     Every problem is printed on its own line (resource, element path, reason) and the exit
     status is 2; nothing is written unless the whole input can be imported.
     """
-    from sqlalchemy import select
-
-    from bontrack.fhir.importer import import_items
     from bontrack.fhir.reading import ImportRefused, read_input
     from bontrack.reference import default_reference
-    from bontrack.services import accounts
-    from bontrack.store.db import transaction
-    from bontrack.store.models import User
+    from bontrack.services import exchange
 
-    _, engine, sessions = open_store(db)
+    _, database = open_store(db)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         items, problems = read_input(path)
-        with transaction(sessions) as s:
-            u = s.scalar(select(User).where(User.username == user))
-            if u is None or u.disabled:
-                raise BontrackError(f"--user: no active account {user!r}")
-            result = import_items(s, accounts.actor_of(u), default_reference(), items,
-                                  path.name, problems)
+        with database.unit_of_work() as uow:
+            result = exchange.import_fhir(uow, user, default_reference(), items, path.name,
+                                          problems)
+        if result is None:
+            raise BontrackError(f"--user: no active account {user!r}")
     except ImportRefused as refused:
         for p in refused.problems:
             err.print(f"bontrack: error: {p}", markup=False)
@@ -114,7 +101,7 @@ def fhir_import(
                   f"{'s' if len(refused.problems) != 1 else ''})", markup=False)
         raise typer.Exit(2) from None
     finally:
-        engine.dispose()
+        database.dispose()
     typer.echo("imported: " + ", ".join(f"{n} {k}" for k, n in sorted(result.counts.items())))
     if result.unmatched_people:
         typer.echo(f"{len(result.unmatched_people)} people named in the file have no account "
@@ -128,43 +115,25 @@ def export_csv(
     db: DbOpt = None,
 ) -> None:
     """Write cycles, injections, outcomes and side effects as CSV, with a data dictionary."""
-    from bontrack.fhir.export import reader_engine
-    from bontrack.interop.csv_tables import write_tables
     from bontrack.reference import default_reference
-    from bontrack.store.db import session_factory
+    from bontrack.services import exchange
 
-    _, engine, _ = open_store(db)
-    reader = reader_engine(engine)
+    _, database = open_store(db)
     try:
-        with session_factory(reader, writer=False)() as s:
-            counts = write_tables(s, default_reference(), out_dir, _clinic_id(s, clinic))
+        with database.reading() as uow:
+            counts = exchange.write_csv(uow, default_reference(), out_dir,
+                                        _clinic_id(uow, clinic))
     finally:
-        reader.dispose()
-        engine.dispose()
+        database.dispose()
     for table, n in counts.items():
         typer.echo(f"{table:<14} {n:>10}  {out_dir / (table + '.csv')}")
     typer.echo(f"data dictionary  {out_dir / 'data_dictionary.csv'} (see docs/csv.md)")
 
 
-def _clinic_id(s, clinic: str | None) -> int | None:  # type: ignore[no-untyped-def]
-    if clinic is None:
-        return None
-    from sqlalchemy import select
+def _clinic_id(uow, clinic: str | None) -> int | None:  # type: ignore[no-untyped-def]
+    from bontrack.services import exchange
 
-    from bontrack.store.models import Clinic
-
-    cid = s.scalar(select(Clinic.id).where(Clinic.name == clinic))
-    if cid is None:
+    cid = exchange.clinic_id(uow, clinic)
+    if cid == -1:
         raise BontrackError(f"--clinic: no clinic named {clinic!r}")
-    return int(cid)
-
-
-def _patient_count(s, clinic_id: int | None) -> int:  # type: ignore[no-untyped-def]
-    from sqlalchemy import func, select
-
-    from bontrack.store.models import Patient
-
-    stmt = select(func.count()).select_from(Patient)
-    if clinic_id is not None:
-        stmt = stmt.where(Patient.clinic_id == clinic_id)
-    return int(s.scalar(stmt) or 0)
+    return cid

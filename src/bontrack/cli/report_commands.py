@@ -25,26 +25,22 @@ def _out(default: str):  # type: ignore[no-untyped-def]
 
 
 def _run(db: str | None, username: str, make, output: Path) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
     from bontrack.reference import default_reference
     from bontrack.services import accounts
-    from bontrack.store.db import transaction
-    from bontrack.store.models import User
 
     if output.is_dir():
         raise BontrackError(f"-o: {output} is a folder; give a file name ending in .pdf")
     if not output.parent.exists():
         raise BontrackError(f"-o: the folder {output.parent} does not exist")
-    _, engine, sessions = open_store(db)
+    _, database = open_store(db)
     try:
-        with transaction(sessions) as s:
-            user = s.scalar(select(User).where(User.username == username))
-            if user is None or user.disabled:
+        with database.unit_of_work() as uow:
+            actor = accounts.active_actor(uow, username)
+            if actor is None:
                 raise BontrackError(f"--as: no active account {username!r}")
-            body = make(s, accounts.actor_of(user), default_reference())
+            body = make(uow, actor, default_reference())
     finally:
-        engine.dispose()
+        database.dispose()
     output.write_bytes(body)
     typer.echo(f"wrote {output} ({len(body):,} bytes)")
 

@@ -23,21 +23,21 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
 def open_store(db: str | None, create: bool = False):  # type: ignore[no-untyped-def]
-    """Engine + session factory for the database, migrated to the latest schema. Without
-    ``create`` the database must exist already (nothing is created on the way)."""
+    """The database (``store.uow.Database``: the command's units of work), migrated to the
+    latest schema. Without ``create`` it must exist already (nothing is created on the
+    way)."""
     from bontrack.store.database import open_creating, open_existing
-    from bontrack.store.db import session_factory
+    from bontrack.store.uow import Database
 
     url = database_url(db)
-    engine = open_creating(url) if create else open_existing(url)
-    return url, engine, session_factory(engine)
+    return url, Database(open_creating(url) if create else open_existing(url))
 
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOpt = None) -> None:
     """Create or migrate the schema to the latest version (Alembic)."""
-    url, engine, _ = open_store(db, create=True)
-    engine.dispose()
+    url, database = open_store(db, create=True)
+    database.dispose()
     typer.echo(f"schema up to date: {_safe(url)}")
 
 
@@ -48,8 +48,8 @@ def init(db: DbOpt = None) -> None:
     url = database_url(db)
     path = sqlite_path(url)
     existed = path.is_file() if path is not None else None
-    url, engine, _ = open_store(db, create=True)
-    engine.dispose()
+    url, database = open_store(db, create=True)
+    database.dispose()
     if existed:
         typer.echo(f"database exists, schema up to date: {_safe(url)}")
     else:
@@ -76,17 +76,17 @@ def users_add(
 ) -> None:
     """Add a user account (the user must change the password at the first sign-in)."""
     from bontrack.services import accounts
-    from bontrack.store.db import transaction
 
-    _, engine, sessions = open_store(db)
-    with transaction(sessions) as s:
-        c = accounts.get_or_create_clinic(s, clinic)
-        u = accounts.add_user(s, clinic=c, username=username, password=password, role=role,
-                              display_name=display_name, patient_id=patient_id,
-                              must_change_password=True)
-        typer.echo(f"added {u.role} {u.username!r} (id {u.id}) to {c.name!r}; the password "
-                   "must be changed at the first sign-in")
-    engine.dispose()
+    _, database = open_store(db)
+    try:
+        with database.unit_of_work() as uow:
+            u = accounts.add_user_to_clinic(uow, clinic, username=username, password=password,
+                                            role=role, display_name=display_name,
+                                            patient_id=patient_id, must_change_password=True)
+    finally:
+        database.dispose()
+    typer.echo(f"added {u['role']} {u['username']!r} (id {u['id']}) to {clinic!r}; the "
+               "password must be changed at the first sign-in")
 
 
 @users_app.command("set-password")
@@ -96,23 +96,20 @@ def users_set_password(
 ) -> None:
     """Set a user's password (asked for twice at a terminal, else one line of standard
     input); the user must change it at the next sign-in. Ends the user's sessions."""
-    from sqlalchemy import select
-
     from bontrack.errors import NotFound
     from bontrack.services import accounts
-    from bontrack.store.db import transaction
-    from bontrack.store.models import User
 
-    _, engine, sessions = open_store(db)
+    _, database = open_store(db)
     try:
-        with transaction(sessions) as s:  # before asking for a password
-            if s.scalar(select(User.id).where(User.username == username)) is None:
+        with database.unit_of_work() as uow:  # before asking for a password
+            if not accounts.user_exists(uow, username):
                 raise NotFound(f"no user {username!r}")
         password = _read_password()
-        with transaction(sessions) as s:
-            accounts.set_password(s, username, password, by="an administrator (command line)")
+        with database.unit_of_work() as uow:
+            accounts.set_password(uow, username, password,
+                                  by="an administrator (command line)")
     finally:
-        engine.dispose()
+        database.dispose()
     typer.echo(f"password of {username!r} set; it must be changed at the next sign-in")
 
 
@@ -137,29 +134,32 @@ def _read_password() -> str:
 def users_list(db: DbOpt = None) -> None:
     """List user accounts."""
     from bontrack.services import accounts
-    from bontrack.store.db import transaction
 
-    _, engine, sessions = open_store(db)
+    _, database = open_store(db)
     table = Table("id", "username", "role", "clinic", "patient", "disabled")
-    with transaction(sessions) as s:
-        for u in accounts.list_users(s):
-            table.add_row(str(u.id), u.username, u.role, str(u.clinic_id),
-                          str(u.patient_id or ""), "yes" if u.disabled else "")
+    try:
+        with database.unit_of_work() as uow:
+            users = accounts.list_users(uow)
+    finally:
+        database.dispose()
+    for u in users:
+        table.add_row(str(u["id"]), u["username"], u["role"], str(u["clinic_id"]),
+                      str(u["patient_id"] or ""), "yes" if u["disabled"] else "")
     Console().print(table)
-    engine.dispose()
 
 
 @users_app.command("disable")
 def users_disable(username: str, db: DbOpt = None) -> None:
     """Disable an account and revoke its tokens (accounts are never deleted)."""
     from bontrack.services import accounts
-    from bontrack.store.db import transaction
 
-    _, engine, sessions = open_store(db)
-    with transaction(sessions) as s:
-        accounts.disable_user(s, username)
+    _, database = open_store(db)
+    try:
+        with database.unit_of_work() as uow:
+            accounts.disable_user(uow, username)
+    finally:
+        database.dispose()
     typer.echo(f"disabled {username!r}")
-    engine.dispose()
 
 
 def serve(
@@ -184,8 +184,8 @@ def serve(
     require_free_port(host, port)
     url = database_url(db)
     if migrate:
-        _, engine, _ = open_store(db, create=True)
-        engine.dispose()
+        _, database = open_store(db, create=True)
+        database.dispose()
     typer.echo(f"bontrack on http://{host}:{port}  (database {_safe(url)}, "
                f"{workers} worker{'s' if workers != 1 else ''})")
     run_server(url, host=host, port=port, workers=workers, access_log=access_log)
@@ -232,34 +232,34 @@ def demo(
 
     if serve_after:
         require_free_port(host, port)
-    url, engine, sessions = open_store(db, create=True)
-    held = demo_data.existing_patients(sessions)
+    url, database = open_store(db, create=True)
+    held = demo_data.existing_patients(database)
     if held is not None and reset:
-        others = demo_data.other_clinics(sessions)
+        others = demo_data.other_clinics(database)
         if others:
-            engine.dispose()
+            database.dispose()
             raise BontrackError(f"--reset: the database {_safe(url)} also holds the clinic(s) "
                                 f"{', '.join(repr(c) for c in others[:5])}; it is not wiped "
                                 "(use a new --db for the demo)")
         from bontrack.store.migrate import recreate
 
-        recreate(engine)
+        recreate(database.engine)
         typer.echo(f"demo database recreated: {_safe(url)}")
         held = None
     if held is None:
-        _seed(sessions, patients=patients, seed=seed, workers=workers)
+        _seed(database, patients=patients, seed=seed, workers=workers)
     else:
         typer.echo(f"the database {_safe(url)} already holds the demo clinic ({held} "
                    "patients): using it as it is (`--reset` recreates it). Its passwords were "
                    "printed when it was made; `bontrack users set-password USER` sets a new "
                    "one.")
-    engine.dispose()
+    database.dispose()
     if serve_after:
         typer.echo(f"bontrack on http://{host}:{port}  (API docs at /docs)")
         run_server(url, host=host, port=port)
 
 
-def _seed(sessions: Any, *, patients: int, seed: int, workers: int | None) -> None:
+def _seed(database: Any, *, patients: int, seed: int, workers: int | None) -> None:
     """Seed the demo with progress bars and print its accounts' passwords (the only time
     they are shown: only their hashes are stored)."""
     from rich.progress import (
@@ -277,9 +277,9 @@ def _seed(sessions: Any, *, patients: int, seed: int, workers: int | None) -> No
                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
     with Progress(*columns, console=Console(stderr=True)) as progress:
         task = progress.add_task("synthetic patients", total=patients)
-        summary = generate(sessions, patients=patients, seed=seed, workers=workers,
+        summary = generate(database, patients=patients, seed=seed, workers=workers,
                            on_batch=lambda n: progress.advance(task, n))
-        _build_analytics(sessions, summary.clinic, progress)
+        _build_analytics(database, summary.clinic, progress)
     typer.echo(f"demo clinic {summary.clinic!r}: {summary.patients} patients, "
                f"{summary.cycles} cycles, {summary.injections} injections, "
                f"{summary.outcomes} outcomes, {summary.side_effects} side effects")
@@ -323,17 +323,14 @@ audit_app = typer.Typer(help="The audit trail: verify its hash chain, show a pat
 @audit_app.command("verify")
 def audit_verify(db: DbOpt = None) -> None:
     """Check the audit trail's hash chain; exit 1 at the first broken link."""
-    from sqlalchemy import select
+    from bontrack.services import audit
 
-    from bontrack.store.audit_chain import verify
-    from bontrack.store.models import AuditEvent
-
-    _, engine, _ = open_store(db)
-    t = AuditEvent.__table__
-    with engine.connect() as conn:
-        rows = conn.execute(select(t).order_by(t.c.id)).yield_per(10_000)
-        verdict = verify(rows)
-    engine.dispose()
+    _, database = open_store(db)
+    try:
+        with database.reading() as uow:
+            verdict = audit.verify_trail(uow)
+    finally:
+        database.dispose()
     if verdict.intact:
         typer.echo(f"audit trail intact: {verdict.events} events")
         return
@@ -347,20 +344,15 @@ def audit_show(
     db: DbOpt = None,
 ) -> None:
     """Every recorded read and change of one patient's data (for a privacy officer)."""
-    from sqlalchemy import select
+    from bontrack.services import audit
 
-    from bontrack.store.models import AuditEvent, User
-
-    _, engine, _ = open_store(db)
+    _, database = open_store(db)
     table = Table("id", "when (UTC)", "who", "role", "action", "what", "outcome", "detail")
-    t, u = AuditEvent.__table__, User.__table__
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(t.c.id, t.c.at, u.c.username, u.c.role, t.c.action, t.c.entity,
-                   t.c.entity_id, t.c.outcome, t.c.detail)
-            .select_from(t.outerjoin(u, u.c.id == t.c.user_id))
-            .where(t.c.patient_id == patient).order_by(t.c.id)).all()
-    engine.dispose()
+    try:
+        with database.reading() as uow:
+            rows = audit.patient_events(uow, patient)
+    finally:
+        database.dispose()
     for r in rows:
         what = r.entity + (f" {r.entity_id}" if r.entity_id else "")
         table.add_row(str(r.id), f"{r.at:%Y-%m-%d %H:%M:%S}", r.username or "(system)",
@@ -369,27 +361,19 @@ def audit_show(
     typer.echo(f"{len(rows)} events for patient {patient}")
 
 
-def _build_analytics(sessions: Any, clinic: str, progress: Any) -> None:
+def _build_analytics(database: Any, clinic: str, progress: Any) -> None:
     """Build the clinic's derived analytics rows now, in committed steps with a progress
     bar, so the first dashboard view after a large demo does not have to."""
-    from sqlalchemy import func, select
-
     from bontrack.services import analytics
-    from bontrack.store.db import transaction
-    from bontrack.store.models import AnalyticsVersion, Clinic, Patient
 
-    with transaction(sessions) as s:
-        clinic_id = s.scalar(select(Clinic.id).where(Clinic.name == clinic))
-        if clinic_id is None:
-            return
-        total = s.scalar(select(func.count()).select_from(Patient)
-                         .where(Patient.clinic_id == clinic_id)) or 0
-        done = s.scalar(select(func.count()).select_from(AnalyticsVersion)
-                        .where(AnalyticsVersion.clinic_id == clinic_id)) or 0
+    with database.unit_of_work() as uow:
+        clinic_id, total, done = analytics.build_state(uow, clinic)
+    if clinic_id is None:
+        return
     task = progress.add_task("analytics figures", total=total, completed=done)
     while True:
-        with transaction(sessions) as s:
-            rebuilt = analytics.refresh(s, clinic_id, limit=2000)
+        with database.unit_of_work() as uow:
+            rebuilt = analytics.refresh(uow, clinic_id, limit=2000)
         if not rebuilt:
             break
         progress.advance(task, rebuilt)

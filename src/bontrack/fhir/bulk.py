@@ -11,17 +11,19 @@ from __future__ import annotations
 import secrets
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bontrack.errors import NotFound
 from bontrack.fhir.export import write_ndjson
 from bontrack.fhir.mapping import Context
 from bontrack.store.models import Patient
+from bontrack.store.uow import UnitOfWork
 
 
 class Cancelled(Exception):
@@ -55,10 +57,10 @@ class Jobs:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
-    def start(self, session: Session, sessions: sessionmaker[Session], ctx: Context,
+    def start(self, session: Session, reading: Callable[[], UnitOfWork], ctx: Context,
               clinic_id: int, types: tuple[str, ...], request: str) -> Job:
-        """Count in the caller's transaction, then write in a thread with ``sessions``
-        (a reader: see export.reader_engine)."""
+        """Count in the caller's transaction, then write in a thread in a unit of work
+        from ``reading`` (a snapshot that holds no writer lock: see Database.reading)."""
         job_id = secrets.token_hex(12)
         job = Job(id=job_id, clinic_id=clinic_id, directory=self.root / job_id,
                   request=request, types=types)
@@ -66,19 +68,19 @@ class Jobs:
                                    .where(Patient.clinic_id == clinic_id)) or 0
         with self._lock:
             self._jobs[job.id] = job
-        threading.Thread(target=self._run, args=(sessions, ctx, job), daemon=True,
+        threading.Thread(target=self._run, args=(reading, ctx, job), daemon=True,
                          name=f"fhir-export-{job.id[:6]}").start()
         return job
 
-    def _run(self, sessions: sessionmaker[Session], ctx: Context, job: Job) -> None:
+    def _run(self, reading: Callable[[], UnitOfWork], ctx: Context, job: Job) -> None:
         def advance(n: int) -> None:
             if job.cancel.is_set():
                 raise Cancelled()
             job.done += n
 
         try:
-            with sessions() as s:
-                job.counts = write_ndjson(s, ctx, job.directory, job.clinic_id, job.types,
+            with reading() as uow:
+                job.counts = write_ndjson(uow.session, ctx, job.directory, job.clinic_id, job.types,
                                           on_patients=advance)
             job.state = "complete"
         except Cancelled:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import Engine, Select, create_engine, event, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from bontrack.fhir import mapping
@@ -46,26 +46,6 @@ TYPES = ("Patient", "Condition", "Encounter", "Procedure", "Medication",
 P, W, C, CY = Patient.__table__, Weight.__table__, Condition.__table__, Cycle.__table__
 INJ, V, F, OV = Injection.__table__, Vial.__table__, CycleFinding.__table__, Override.__table__
 OUT, G, SE, D = Outcome.__table__, Goal.__table__, SideEffect.__table__, DiaryEntry.__table__
-
-
-def reader_engine(engine: Engine) -> Engine:
-    """An engine for long reads. bontrack's SQLite engine takes the write lock at BEGIN
-    (so writers queue instead of failing); an export holding it for minutes would stop every
-    writer, so exports read through a deferred BEGIN: a consistent WAL snapshot, no lock."""
-    if engine.dialect.name != "sqlite":
-        return engine
-    reader = create_engine(engine.url, connect_args={"timeout": 30,
-                                                     "check_same_thread": False})
-
-    @event.listens_for(reader, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
-
-    @event.listens_for(reader, "begin")
-    def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
-
-    return reader
 
 
 def context(session: Session, ref: Reference) -> Context:

@@ -9,7 +9,8 @@
 - the **clinic report** for a date range (and the other filters): the clinic figures of
   ``services.analytics`` with their charts.
 
-Each reads through the same use cases and role rules as the pages, and is audited.
+Each reads through the same use cases and role rules as the pages (in the caller's unit
+of work: a document never opens a session nor reads a model), and is audited.
 """
 
 from __future__ import annotations
@@ -20,21 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from bontrack import __version__
 from bontrack.clinical.display import change_text, scale_text, units_text
 from bontrack.clinical.response import responder_rules
 from bontrack.clinical.scales import Scales
 from bontrack.reference import Reference
-from bontrack.services import analytics, audit
+from bontrack.services import accounts, analytics, audit
 from bontrack.services.access import STAFF, Actor, require_role
 from bontrack.services.cycles import get_cycle
 from bontrack.services.given import is_given, next_due
 from bontrack.services.leaflets import leaflet
 from bontrack.services.timeline import timeline
-from bontrack.store.models import User
+from bontrack.services.usecase import Work
 
 HERE = Path(__file__).parent
 ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")),
@@ -92,11 +91,11 @@ def _how_it_went(series: list[dict[str, Any]], scales: Scales) -> list[str]:
     return lines
 
 
-def patient_report(session: Session, actor: Actor, patient_id: int, ref: Reference,
+def patient_report(uow: Work, actor: Actor, patient_id: int, ref: Reference,
                    today: date) -> bytes:
     """The patient visit report (plain language)."""
-    t = timeline(session, actor, patient_id, audit_read=False)
-    figs = analytics.patient_analytics(session, actor, patient_id, ref, audit_read=False)
+    t = timeline(uow, actor, patient_id, audit_read=False)
+    figs = analytics.patient_analytics(uow, actor, patient_id, ref, audit_read=False)
     patient = t["patient"]
     cycles = [e for e in t["events"] if e["kind"] == "cycle" and is_given(e)]
     last = cycles[-1] if cycles else None
@@ -107,7 +106,7 @@ def patient_report(session: Session, actor: Actor, patient_id: int, ref: Referen
                     pediatric=(today - born).days // 365 < 18)
             if last and last["product"] in ref.products and last["indication"] in
             ref.indications else None)
-    audit.record(session, actor, "read", "report", patient_id=patient_id,
+    audit.record(uow, actor, "read", "report", patient_id=patient_id,
                  detail="patient visit report")
     return _pdf("patient.html", patient=patient, last=last, today=today,
                 brand=(ref.products[last["product"]].brands[0]
@@ -123,20 +122,20 @@ def patient_report(session: Session, actor: Actor, patient_id: int, ref: Referen
                 leaflet=info, seek_help=[f.plain_language for f in ref.red_flags])
 
 
-def cycle_summary(session: Session, actor: Actor, cycle_id: int, ref: Reference) -> bytes:
+def cycle_summary(uow: Work, actor: Actor, cycle_id: int, ref: Reference) -> bytes:
     """The clinician's summary of one cycle: staff only (it carries the findings, overrides
     and the working record, drafts included); a patient has the visit report."""
-    cycle = get_cycle(session, actor, cycle_id, audit_read=False)
+    cycle = get_cycle(uow, actor, cycle_id, audit_read=False)
     require_role(actor, STAFF, "download the clinician's cycle summary")
-    t = timeline(session, actor, cycle.patient_id, audit_read=False)
+    t = timeline(uow, actor, cycle.patient_id, audit_read=False)
     (c,) = [e for e in t["events"] if e["kind"] == "cycle" and e["id"] == cycle_id]
-    figs = analytics.patient_analytics(session, actor, cycle.patient_id, ref, audit_read=False)
+    figs = analytics.patient_analytics(uow, actor, cycle.patient_id, ref, audit_read=False)
     responses = [{"scale": s["scale"], "site": s["site"], "rule": s["rule"], **r}
                  for s in figs["series"] for r in s["cycles"] if r["cycle_id"] == cycle_id]
     effects = [e for e in t["events"] if e["kind"] == "side_effect"
                and e["cycle_id"] == cycle_id]
-    clinician = session.scalar(select(User.display_name).where(User.id == cycle.clinician_id))
-    audit.record(session, actor, "read", "report", cycle_id, cycle.patient_id,
+    clinician = accounts.display_name(uow, cycle.clinician_id)
+    audit.record(uow, actor, "read", "report", cycle_id, cycle.patient_id,
                  detail="cycle summary")
     return _pdf("cycle.html", scales=ref.scales, patient=t["patient"], c=c,
                 clinician=clinician,
@@ -145,18 +144,18 @@ def cycle_summary(session: Session, actor: Actor, cycle_id: int, ref: Reference)
                 else c["product"])
 
 
-def clinic_report(session: Session, actor: Actor, ref: Reference,
+def clinic_report(uow: Work, actor: Actor, ref: Reference,
                   filters: analytics.Filters) -> bytes:
     """The clinic report for the filters (a date range, and optionally the others)."""
     from bontrack.reports import charts as ch
 
-    figs = analytics.clinic_analytics(session, actor, ref, filters, audit_read=False)
+    figs = analytics.clinic_analytics(uow, actor, ref, filters, audit_read=False)
     charts = [(title, _svg_uri(chart(figs[key], "svg"))) for title, key, chart in (
         ("Responders", "responders", ch.responder_chart),
         ("Side effects per 100 cycles next to the label", "side_effects",
          ch.side_effect_chart),
         ("Units discarded per month", "waste", ch.waste_chart))]
-    audit.record(session, actor, "read", "report", detail=f"clinic report: {filters.describe()}")
+    audit.record(uow, actor, "read", "report", detail=f"clinic report: {filters.describe()}")
     return _pdf("clinic.html", f=figs, charts=charts, rules=responder_rules(ref.scales).values(),
                 clinic_id=actor.clinic_id)
 

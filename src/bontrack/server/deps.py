@@ -1,6 +1,6 @@
 """The application state and the per-request dependencies shared by /api, /fhir and the web
-pages: one transaction per request (committed before the answer is sent), the bearer token,
-the signed-in actor, and the audit of a refused request."""
+pages: the request's unit of work (the use cases commit it before the answer is sent), the
+bearer token, the signed-in actor, and the audit of a refused request."""
 
 from __future__ import annotations
 
@@ -11,20 +11,17 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from bontrack.errors import AccessDenied, NotAuthenticated
 from bontrack.reference import Reference
 from bontrack.services import accounts, audit
 from bontrack.services.access import Actor
-from bontrack.store.db import transaction
+from bontrack.store.uow import Database, UnitOfWork
 
 
 @dataclass
 class State:
-    engine: Engine
-    sessions: sessionmaker[Session]
+    db: Database
     ref: Reference
 
 
@@ -35,17 +32,18 @@ def state(request: Request) -> State:
 
 
 @contextmanager
-def tx(request: Request) -> Iterator[Session]:
-    """One transaction per request; committed before the answer is sent."""
-    with transaction(state(request).sessions) as session:
-        yield session
+def unit_of_work(request: Request) -> Iterator[UnitOfWork]:
+    """The request's unit of work: the use cases it runs commit their own work; whatever
+    is left uncommitted when the block ends is rolled back."""
+    with state(request).db.unit_of_work() as uow:
+        yield uow
 
 
 def audit_denial(request: Request, exc: AccessDenied) -> None:
     """Record a refused attempt in its own transaction (the refused work was rolled back)."""
     actor = getattr(request.state, "actor", None)
-    with tx(request) as s:
-        audit.record(s, actor, request.method.lower(), exc.entity or "request", exc.entity_id,
+    with unit_of_work(request) as uow:
+        audit.record(uow, actor, request.method.lower(), exc.entity or "request", exc.entity_id,
                      exc.patient_id, outcome="denied",
                      detail=f"{request.url.path}: {exc.message}")
 
@@ -73,9 +71,9 @@ TokenDep = Annotated[str, Depends(current_token)]
 
 
 @contextmanager
-def authed(request: Request, token: str) -> Iterator[tuple[Session, Actor]]:
+def authed(request: Request, token: str) -> Iterator[tuple[UnitOfWork, Actor]]:
     """The request's one transaction, with the signed-in actor resolved inside it."""
-    with tx(request) as s:
-        actor = accounts.actor_for_token(s, token)
+    with unit_of_work(request) as uow:
+        actor = accounts.actor_for_token(uow, token)
         request.state.actor = actor
-        yield s, actor
+        yield uow, actor

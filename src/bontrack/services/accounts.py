@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -25,6 +26,7 @@ from bontrack.services import audit
 from bontrack.services.access import Actor
 from bontrack.services.passwords import password_problem
 from bontrack.services.ratelimit import SIGN_IN, TooManyAttempts
+from bontrack.services.usecase import use_case
 from bontrack.store.models import ApiToken, Clinic, Patient, User
 
 HASHER = PasswordHasher()
@@ -39,6 +41,7 @@ def _aware(d: datetime) -> datetime:
     return d if d.tzinfo else d.replace(tzinfo=UTC)
 
 
+@use_case()
 def get_or_create_clinic(session: Session, name: str) -> Clinic:
     clinic = session.scalar(select(Clinic).where(Clinic.name == name))
     if clinic is None:
@@ -48,6 +51,7 @@ def get_or_create_clinic(session: Session, name: str) -> Clinic:
     return clinic
 
 
+@use_case()
 def add_user(
     session: Session,
     *,
@@ -99,10 +103,39 @@ def add_user(
     return user
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.clinic_id, User.username)))
+@use_case()
+def add_user_to_clinic(session: Session, clinic_name: str, **account: Any) -> dict[str, Any]:
+    """Add an account to the clinic of that name (created if new); the account as a row."""
+    user = add_user(session, clinic=get_or_create_clinic(session, clinic_name), **account)
+    return _user_row(user)
 
 
+def _user_row(u: User) -> dict[str, Any]:
+    return {"id": u.id, "username": u.username, "role": u.role, "clinic_id": u.clinic_id,
+            "patient_id": u.patient_id, "disabled": u.disabled,
+            "display_name": u.display_name}
+
+
+@use_case()
+def list_users(session: Session) -> list[dict[str, Any]]:
+    """Every account, as rows (never the password hash)."""
+    return [_user_row(u) for u in
+            session.scalars(select(User).order_by(User.clinic_id, User.username))]
+
+
+@use_case()
+def user_exists(session: Session, username: str) -> bool:
+    return session.scalar(select(User.id).where(User.username == username)) is not None
+
+
+@use_case()
+def active_actor(session: Session, username: str) -> Actor | None:
+    """The actor of an active account (a command run ``--as`` that user), else None."""
+    user = session.scalar(select(User).where(User.username == username))
+    return None if user is None or user.disabled else actor_of(user)
+
+
+@use_case()
 def disable_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -118,6 +151,7 @@ def _revoke_tokens(session: Session, user: User) -> None:
                                            ApiToken.revoked.is_(False)).values(revoked=True))
 
 
+@use_case()
 def set_password(session: Session, username: str, password: str,
                  by: str = "an administrator") -> User:
     """An administrator sets ``username``'s password (a reset): it must meet the policy, the
@@ -156,6 +190,7 @@ def _attempt(session: Session, action: str, address: str) -> Iterator[None]:
         raise
 
 
+@use_case(keep_on=(NotAuthenticated, TooManyAttempts))
 def change_password(session: Session, username: str, current: str, new: str,
                     address: str = "unknown") -> User:
     """The user changes their own password, proving the current one (with the same
@@ -181,12 +216,32 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@use_case(keep_on=(NotAuthenticated, TooManyAttempts, PasswordChangeRequired))
 def sign_in(session: Session, username: str, password: str, address: str = "unknown"
             ) -> tuple[str, User]:
     """Check the password and issue a bearer token. Failures count towards the account's
     lock-out and towards the client address's throttle (``services.ratelimit``)."""
     with _attempt(session, "sign_in", address):
         return _sign_in(session, username, password, address)
+
+
+@use_case(keep_on=(NotAuthenticated, TooManyAttempts, PasswordChangeRequired))
+def start_session(session: Session, username: str, password: str, address: str,
+                  previous: str | None) -> tuple[str, User]:
+    """Sign in and end the session this browser had (session rotation), together."""
+    token, user = sign_in(session, username, password, address)
+    if previous:
+        sign_out(session, previous)
+    return token, user
+
+
+@use_case(keep_on=(NotAuthenticated, TooManyAttempts))
+def change_password_and_start_session(session: Session, username: str, current: str,
+                                      new: str, address: str, previous: str | None
+                                      ) -> tuple[str, User]:
+    """The web's password page: change the password, then sign in with the new one."""
+    change_password(session, username, current, new, address)
+    return start_session(session, username, new, address, previous)
 
 
 def _sign_in(session: Session, username: str, password: str, address: str
@@ -270,6 +325,15 @@ def actor_of(user: User) -> Actor:
     )
 
 
+@use_case()
+def display_name(session: Session, user_id: int | None) -> str | None:
+    """The name a user's records show (none for an unknown or absent user)."""
+    if user_id is None:
+        return None
+    return session.scalar(select(User.display_name).where(User.id == user_id))
+
+
+@use_case()
 def actor_for_token(session: Session, token: str) -> Actor:
     """The account behind a bearer token, in one query (this runs on every request)."""
     row = session.execute(
@@ -295,6 +359,7 @@ def actor_for_token(session: Session, token: str) -> Actor:
                  username=row.username, patient_id=row.patient_id)
 
 
+@use_case()
 def sign_out(session: Session, token: str) -> None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
     if row is not None:

@@ -48,11 +48,13 @@ from bontrack.services import audit
 from bontrack.services.access import Actor, require_role
 from bontrack.services.given import GIVEN
 from bontrack.services.records import get_patient
+from bontrack.services.usecase import use_case
 from bontrack.store.models import (
     AnalyticsCycle,
     AnalyticsEffect,
     AnalyticsResponse,
     AnalyticsVersion,
+    Clinic,
     Cycle,
     DailyCycles,
     DailyEffects,
@@ -152,6 +154,7 @@ def _best_window(last: Any, all_series: list[tuple[str, str, list[Any], list[Cyc
     return best
 
 
+@use_case()
 def next_dates(session: Session, patient_ids: Sequence[int], ref: Reference | None = None
                ) -> dict[int, tuple[date | None, date | None, tuple[date, date] | None]]:
     """Per patient: (last given day, earliest safe date, suggested window), read for many
@@ -166,6 +169,7 @@ def next_dates(session: Session, patient_ids: Sequence[int], ref: Reference | No
     return out
 
 
+@use_case()
 def patient_analytics(session: Session, actor: Actor, patient_id: int,
                       ref: Reference, audit_read: bool = True) -> dict[str, Any]:
     """The patient's response per cycle and series, dose per muscle over time, typical
@@ -344,6 +348,7 @@ def _roll_up(session: Session, clinic_id: int, days: Sequence[date]) -> None:
         session.execute(insert(d).from_select([*GROUP, *keys, *measures], query))
 
 
+@use_case()
 def refresh(session: Session, clinic_id: int, limit: int | None = None,
             ref: Reference | None = None) -> int:
     """Rebuild the derived rows of every patient of the clinic whose record changed since,
@@ -377,6 +382,20 @@ def refresh(session: Session, clinic_id: int, limit: int | None = None,
             _roll_up(session, cid, days[j:j + 200])
     session.flush()
     return len(todo)
+
+
+@use_case()
+def build_state(session: Session, clinic_name: str) -> tuple[int | None, int, int]:
+    """For a rebuild with a progress bar: the clinic's id (None when there is no such
+    clinic), its patients, and how many of them have derived rows already."""
+    clinic_id = session.scalar(select(Clinic.id).where(Clinic.name == clinic_name))
+    if clinic_id is None:
+        return None, 0, 0
+    total = session.scalar(select(func.count()).select_from(Patient)
+                           .where(Patient.clinic_id == clinic_id)) or 0
+    done = session.scalar(select(func.count()).select_from(AnalyticsVersion)
+                          .where(AnalyticsVersion.clinic_id == clinic_id)) or 0
+    return clinic_id, total, done
 
 
 # -- filters -----------------------------------------------------------------------------
@@ -417,6 +436,7 @@ def _date(field: str, value: str) -> date:
                             field=field) from None
 
 
+@use_case()
 def read_filters(session: Session, actor: Actor, ref: Reference,
                  raw: Mapping[str, str | None]) -> Filters:
     """Filters from a form, a query string or the command line; an unknown key or a bad
@@ -558,6 +578,7 @@ def _label_rate(ref: Reference, product: str, indication: str, term: str
     return None
 
 
+@use_case()
 def clinic_analytics(session: Session, actor: Actor, ref: Reference, f: Filters,
                      audit_read: bool = True) -> dict[str, Any]:
     """Every clinic figure under the filters (see docs/analytics.md for what each means)."""
@@ -617,6 +638,7 @@ def clinic_analytics(session: Session, actor: Actor, ref: Reference, f: Filters,
             "intervals": intervals, "waste": waste}
 
 
+@use_case()
 def clinicians(session: Session, actor: Actor) -> list[tuple[int, str]]:
     require_role(actor, CLINIC_ROLES, "see clinic analytics")
     return [(u.id, u.display_name or u.username) for u in session.scalars(

@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from bontrack.services.access import Actor
-from bontrack.store.audit_chain import GENESIS, event_hash
+from bontrack.services.usecase import use_case
+from bontrack.store.audit_chain import GENESIS, Verdict, event_hash, verify
 from bontrack.store.bulk import insert_rows, new_ids
-from bontrack.store.models import AuditEvent, Patient
+from bontrack.store.models import AuditEvent, Patient, User
 
 #: Actions that only read; every other action with a patient changes the patient's record.
 READS = frozenset({"read", "search", "sign_in"})
@@ -33,6 +34,7 @@ def _last_hash(session: Session) -> str:
     return last or GENESIS
 
 
+@use_case()
 def record(
     session: Session,
     actor: Actor | None,
@@ -115,3 +117,22 @@ def record_many(session: Session, events: Sequence[Event]) -> None:
                 .values(record_version=Patient.record_version + times)
                 .execution_options(synchronize_session=False)
             )
+
+
+@use_case()
+def verify_trail(session: Session) -> Verdict:
+    """Check the whole hash chain, streaming the events in order."""
+    t = AuditEvent.__table__
+    return verify(session.execute(select(t).order_by(t.c.id),
+                                  execution_options={"yield_per": 10_000}))
+
+
+@use_case()
+def patient_events(session: Session, patient_id: int) -> list[Any]:
+    """Every recorded read and change of one patient's data, oldest first, with who."""
+    t, u = AuditEvent.__table__, User.__table__
+    return list(session.execute(
+        select(t.c.id, t.c.at, u.c.username, u.c.role, t.c.action, t.c.entity,
+               t.c.entity_id, t.c.outcome, t.c.detail)
+        .select_from(t.outerjoin(u, u.c.id == t.c.user_id))
+        .where(t.c.patient_id == patient_id).order_by(t.c.id)).all())

@@ -35,6 +35,7 @@ from bontrack.services.access import Actor, can_read_patient, can_write_clinical
 from bontrack.services.given import GIVEN, refuse_future, today, was_given
 from bontrack.services.records import check_version, get_patient, weight_on
 from bontrack.services.schemas import AmendIn, CycleIn, EnteredInErrorIn, SignIn
+from bontrack.services.usecase import use_case
 from bontrack.services.views import cycle_view
 from bontrack.store.models import (
     Condition,
@@ -241,6 +242,7 @@ def child_rows(result: CheckResult, recorded_by: int,
     return injections, vials, findings
 
 
+@use_case()
 def may_plan(session: Session, actor: Actor, patient_id: int) -> None:
     """Refuse (404/403) an actor who may not plan cycles for this patient."""
     can_write_clinical(actor, get_patient(session, actor, patient_id, audit_read=False),
@@ -256,6 +258,7 @@ def children(result: CheckResult, recorded_by: int,
             [CycleFinding(**r) for r in findings])
 
 
+@use_case()
 def check_only(session: Session, actor: Actor, patient_id: int, body: CycleIn,
                ref: Reference) -> CheckResult:
     """The plan check of a cycle being planned, with the stored history; nothing is saved
@@ -267,6 +270,7 @@ def check_only(session: Session, actor: Actor, patient_id: int, body: CycleIn,
     return result
 
 
+@use_case()
 def record_cycle(session: Session, actor: Actor, patient_id: int, body: CycleIn,
                  ref: Reference) -> Cycle:
     patient = get_patient(session, actor, patient_id, audit_read=False)
@@ -289,6 +293,7 @@ def record_cycle(session: Session, actor: Actor, patient_id: int, body: CycleIn,
     return cycle
 
 
+@use_case()
 def get_cycle(session: Session, actor: Actor, cycle_id: int, *, audit_read: bool = True
               ) -> Cycle:
     cycle = session.get(Cycle, cycle_id)
@@ -310,6 +315,7 @@ def snapshot(cycle: Cycle) -> dict[str, Any]:
     return cycle_view(cycle)
 
 
+@use_case()
 def update_draft(session: Session, actor: Actor, cycle_id: int, body: AmendIn,
                  if_match: int | None, ref: Reference) -> Cycle:
     """Change a draft (unsigned) cycle; the earlier state is kept as a revision."""
@@ -320,6 +326,7 @@ def update_draft(session: Session, actor: Actor, cycle_id: int, body: AmendIn,
     return _change(session, actor, cycle, body, if_match, ref, "update")
 
 
+@use_case()
 def amend_cycle(session: Session, actor: Actor, cycle_id: int, body: AmendIn,
                 if_match: int | None, ref: Reference, as_of: date | None = None) -> Cycle:
     """Amend a signed cycle: the signed version is kept, who changed what is recorded."""
@@ -355,6 +362,7 @@ def _change(session: Session, actor: Actor, cycle: Cycle, body: AmendIn, if_matc
     return cycle
 
 
+@use_case()
 def sign_cycle(session: Session, actor: Actor, cycle_id: int, body: SignIn,
                if_match: int | None, as_of: date | None = None) -> Cycle:
     """Sign a draft: the injections were given. A cycle dated after today (``as_of``,
@@ -377,6 +385,7 @@ def sign_cycle(session: Session, actor: Actor, cycle_id: int, body: SignIn,
     return cycle
 
 
+@use_case()
 def enter_in_error(session: Session, actor: Actor, cycle_id: int, body: EnteredInErrorIn,
                    if_match: int | None) -> Cycle:
     """Nothing clinical is deleted: a wrong cycle is marked entered in error, with a reason,
@@ -400,6 +409,7 @@ def enter_in_error(session: Session, actor: Actor, cycle_id: int, body: EnteredI
     return cycle
 
 
+@use_case()
 def list_cycles(session: Session, actor: Actor, patient_id: int, limit: int, offset: int
                 ) -> tuple[list[Cycle], int]:
     patient = get_patient(session, actor, patient_id, audit_read=False)

@@ -33,7 +33,7 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bontrack.clinical.check import CheckResult, check_plan
 from bontrack.clinical.findings import Severity
@@ -47,8 +47,8 @@ from bontrack.services import accounts, audit
 from bontrack.services.cycles import child_rows
 from bontrack.services.passwords import password_problem
 from bontrack.services.triage import triage_texts
+from bontrack.services.usecase import committed
 from bontrack.store.bulk import insert_rows, new_ids
-from bontrack.store.db import transaction
 from bontrack.store.models import (
     Base,
     Clinic,
@@ -65,6 +65,7 @@ from bontrack.store.models import (
     Vial,
     Weight,
 )
+from bontrack.store.uow import Database
 
 ANCHOR = date(2026, 11, 2)  # fixed, so the same seed gives the same data on any day
 CLINIC = "Demo clinic"
@@ -353,7 +354,7 @@ def ensure_accounts(session: Session, first_patient: int | None
     return made
 
 
-def generate(sessions: sessionmaker[Session], *, patients: int, seed: int = 7,
+def generate(db: Database, *, patients: int, seed: int = 7,
              ref: Reference | None = None, on_batch: Callable[[int], None] | None = None,
              workers: int | None = None) -> Summary:
     """Add ``patients`` synthetic patients (numbered on from those already in the demo
@@ -361,7 +362,7 @@ def generate(sessions: sessionmaker[Session], *, patients: int, seed: int = 7,
     held (for a progress bar). ``workers`` processes draw and check the patients while this
     one writes (default: see ``default_workers``; 0 draws them here)."""
     summary = Summary(clinic=CLINIC)
-    with transaction(sessions) as s:
+    with committed(db) as s:
         summary.accounts = ensure_accounts(s, None)
         clinic_id = accounts.get_or_create_clinic(s, CLINIC).id
         clinician_ids = [u.id for u in s.scalars(select(User).where(
@@ -372,14 +373,14 @@ def generate(sessions: sessionmaker[Session], *, patients: int, seed: int = 7,
     job = Job(seed, clinic_id, tuple(clinician_ids))
     for batch in _batches(job, start, patients, ref,
                           default_workers(patients) if workers is None else workers):
-        with transaction(sessions) as s:
+        with committed(db) as s:
             ids = write_batch(s, batch)
         first_patient = first_patient or ids[0]
         for p in batch:
             summary.add(p)
         if on_batch:
             on_batch(len(batch))
-    with transaction(sessions) as s:
+    with committed(db) as s:
         if s.scalar(select(User).where(User.username == "patient1")) is None and first_patient:
             clinic = accounts.get_or_create_clinic(s, CLINIC)
             password = _password("patient1")
@@ -390,9 +391,9 @@ def generate(sessions: sessionmaker[Session], *, patients: int, seed: int = 7,
     return summary
 
 
-def existing_patients(sessions: sessionmaker[Session]) -> int | None:
+def existing_patients(db: Database) -> int | None:
     """How many patients the demo clinic holds, or None when this database has no demo."""
-    with transaction(sessions) as s:
+    with committed(db) as s:
         clinic_id = s.scalar(select(Clinic.id).where(Clinic.name == CLINIC))
         if clinic_id is None:
             return None
@@ -400,11 +401,11 @@ def existing_patients(sessions: sessionmaker[Session]) -> int | None:
                         .where(Patient.clinic_id == clinic_id)) or 0
 
 
-def other_clinics(sessions: sessionmaker[Session]) -> list[str]:
+def other_clinics(db: Database) -> list[str]:
     """The clinics of the database other than the demo clinic. ``bontrack demo --reset``
     wipes a database only when there is none (never a real clinic's records); accounts and
     patients always belong to a clinic."""
-    with transaction(sessions) as s:
+    with committed(db) as s:
         return sorted(set(s.scalars(select(Clinic.name))) - {CLINIC})
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +34,7 @@ from bontrack.services.schemas import (
     WeightIn,
 )
 from bontrack.services.triage import LEVEL_RANK, level_of, triage_texts
+from bontrack.services.usecase import use_case
 from bontrack.store.models import (
     Condition,
     Cycle,
@@ -82,6 +83,7 @@ def _resolve_flags(ref: Reference, flags: list[str]) -> list[str]:
 # -- patients ----------------------------------------------------------------------------
 
 
+@use_case()
 def get_patient(session: Session, actor: Actor, patient_id: int, *, audit_read: bool = True
                 ) -> Patient:
     patient = session.get(Patient, patient_id)
@@ -93,6 +95,7 @@ def get_patient(session: Session, actor: Actor, patient_id: int, *, audit_read: 
     return patient
 
 
+@use_case()
 def create_patient(session: Session, actor: Actor, body: PatientIn, ref: Reference) -> Patient:
     require_role(actor, ("admin", "clinician", "nurse"), "create patients")
     now = audit.now()
@@ -125,9 +128,12 @@ def create_patient(session: Session, actor: Actor, body: PatientIn, ref: Referen
         session.add(Weight(patient_id=patient.id, measured_on=now.date(),
                            weight_kg=body.weight_kg, recorded_by=actor.user_id, created_at=now))
     audit.record(session, actor, "create", "patient", patient.id, patient.id)
+    session.flush()
+    session.refresh(patient)  # the stored values, as an answer shows them
     return patient
 
 
+@use_case()
 def update_patient(session: Session, actor: Actor, patient_id: int, body: PatientPatch,
                    if_match: int | None, ref: Reference) -> Patient:
     patient = get_patient(session, actor, patient_id, audit_read=False)
@@ -153,6 +159,7 @@ def update_patient(session: Session, actor: Actor, patient_id: int, body: Patien
     return patient
 
 
+@use_case()
 def search_patients(session: Session, actor: Actor, q: str | None, limit: int, offset: int
                     ) -> tuple[list[Patient], int]:
     require_role(actor, ("admin", "clinician", "nurse"), "search patients")
@@ -169,6 +176,7 @@ def search_patients(session: Session, actor: Actor, q: str | None, limit: int, o
     return rows, total
 
 
+@use_case()
 def add_weight(session: Session, actor: Actor, patient_id: int, body: WeightIn) -> Weight:
     patient = get_patient(session, actor, patient_id, audit_read=False)
     can_write_clinical(actor, patient, "record weights")
@@ -193,6 +201,7 @@ def weight_on(session: Session, patient_id: int, day: date) -> Decimal | None:
 # -- conditions --------------------------------------------------------------------------
 
 
+@use_case()
 def add_condition(session: Session, actor: Actor, patient_id: int, body: ConditionIn,
                   ref: Reference) -> Condition:
     patient = get_patient(session, actor, patient_id, audit_read=False)
@@ -212,13 +221,19 @@ def add_condition(session: Session, actor: Actor, patient_id: int, body: Conditi
     return c
 
 
-T = TypeVar("T", Condition, Outcome, Goal, SideEffect, DiaryEntry)
+#: The records listed per patient, by the entity name the audit trail uses.
+LISTED: dict[str, type[Condition | Outcome | Goal | SideEffect | DiaryEntry]] = {
+    "condition": Condition, "outcome": Outcome, "goal": Goal, "side_effect": SideEffect,
+    "diary": DiaryEntry,
+}
 
 
+@use_case()
 def list_for_patient(
-    session: Session, actor: Actor, patient_id: int, model: type[T], entity: str,
-    limit: int, offset: int,
-) -> tuple[list[T], int]:
+    session: Session, actor: Actor, patient_id: int, entity: str, limit: int, offset: int,
+) -> tuple[list[Any], int]:
+    """One page of a patient's records of one kind (an entity name of ``LISTED``)."""
+    model = LISTED[entity]
     patient = get_patient(session, actor, patient_id, audit_read=False)
     stmt = select(model).where(model.patient_id == patient.id)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -239,6 +254,7 @@ def _own_cycle(session: Session, patient: Patient, cycle_id: int | None) -> None
                             field="cycle_id")
 
 
+@use_case()
 def add_outcome(session: Session, actor: Actor, patient_id: int, body: OutcomeIn,
                 ref: Reference) -> Outcome:
     patient = get_patient(session, actor, patient_id, audit_read=False)
@@ -262,6 +278,7 @@ def add_outcome(session: Session, actor: Actor, patient_id: int, body: OutcomeIn
     return o
 
 
+@use_case()
 def add_goal(session: Session, actor: Actor, patient_id: int, body: GoalIn) -> Goal:
     patient = get_patient(session, actor, patient_id, audit_read=False)
     can_write_clinical(actor, patient, "set goals")
@@ -274,6 +291,7 @@ def add_goal(session: Session, actor: Actor, patient_id: int, body: GoalIn) -> G
     return g
 
 
+@use_case()
 def score_goal(session: Session, actor: Actor, goal_id: int, body: GoalScoreIn,
                if_match: int | None) -> Goal:
     goal = session.get(Goal, goal_id)
@@ -293,6 +311,7 @@ def score_goal(session: Session, actor: Actor, goal_id: int, body: GoalScoreIn,
 # -- side effects and diary --------------------------------------------------------------
 
 
+@use_case()
 def add_side_effect(session: Session, actor: Actor, patient_id: int, body: SideEffectIn,
                     ref: Reference) -> SideEffect:
     patient = get_patient(session, actor, patient_id, audit_read=False)
@@ -316,6 +335,7 @@ def add_side_effect(session: Session, actor: Actor, patient_id: int, body: SideE
     return se
 
 
+@use_case()
 def add_diary(session: Session, actor: Actor, patient_id: int, body: DiaryIn,
               ref: Reference) -> DiaryEntry:
     """A diary entry; what the patient wrote (side effects and note) is triaged like a
@@ -337,6 +357,7 @@ def add_diary(session: Session, actor: Actor, patient_id: int, body: DiaryIn,
     return d
 
 
+@use_case()
 def clinic_reports(session: Session, actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
     """The clinic's list of what patients reported: side effects, and diary entries whose
     words are a red flag or unclear. Urgent first, then unclear (the clinic calls back),

@@ -16,6 +16,7 @@ from bontrack.services.access import Actor, can_read_patient
 from bontrack.services.cache import LRU
 from bontrack.services.given import is_given, was_given
 from bontrack.services.records import get_patient
+from bontrack.services.usecase import use_case
 from bontrack.services.views import (
     cycle_view,
     outcome_view,
@@ -56,6 +57,7 @@ def _cycles(session: Session, patient_id: int) -> list[SimpleNamespace]:
     return list(cycles.values())
 
 
+@use_case()
 def timeline(session: Session, actor: Actor, patient_id: int, audit_read: bool = True
              ) -> dict[str, Any]:
     patient = get_patient(session, actor, patient_id, audit_read=False)
@@ -93,6 +95,7 @@ def timeline(session: Session, actor: Actor, patient_id: int, audit_read: bool =
 CACHE: LRU[tuple[int, int, bool], bytes] = LRU(512)
 
 
+@use_case()
 def record_version(session: Session, actor: Actor, patient_id: int) -> int:
     """The patient's record version, after the access check (one small query)."""
     row = session.execute(
@@ -105,6 +108,7 @@ def record_version(session: Session, actor: Actor, patient_id: int) -> int:
     return int(row.record_version)
 
 
+@use_case()
 def timeline_json(session: Session, actor: Actor, patient_id: int) -> bytes:
     """The timeline as JSON bytes, built once per version of the patient's record."""
     key = (patient_id, record_version(session, actor, patient_id), actor.role == "patient")

@@ -85,3 +85,23 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
             raise
         finally:
             session.close()
+
+
+def reader_engine(engine: Engine) -> Engine:
+    """An engine for long reads. bontrack's SQLite engine takes the write lock at BEGIN
+    (so writers queue instead of failing); an export holding it for minutes would stop every
+    writer, so exports read through a deferred BEGIN: a consistent WAL snapshot, no lock."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    reader = create_engine(engine.url, connect_args={"timeout": 30,
+                                                     "check_same_thread": False})
+
+    @event.listens_for(reader, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(reader, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+    return reader

@@ -24,7 +24,7 @@ from bontrack.services.access import Actor, require_role
 from bontrack.services.cache import LRU
 from bontrack.services.given import is_given
 from bontrack.web.charts import outcome_chart
-from bontrack.web.rendering import render, series, signed_in, tx
+from bontrack.web.rendering import render, series, signed_in, unit_of_work
 from bontrack.web.security import SVG_CSP
 
 #: Clinic figures are reused for this many seconds by the chart and CSV requests that follow
@@ -78,12 +78,12 @@ def _pdf(body: bytes, filename: str) -> Response:
                              "Cache-Control": "no-store"})
 
 
-def patient_figures(s: Any, actor: Actor, patient_id: int, ref: Any) -> dict[str, Any]:
+def patient_figures(uow: Any, actor: Actor, patient_id: int, ref: Any) -> dict[str, Any]:
     """The patient's analytics, computed once per version of their record."""
-    key = (patient_id, timeline.record_version(s, actor, patient_id))
+    key = (patient_id, timeline.record_version(uow, actor, patient_id))
     hit = PATIENT.get(key)
     if hit is None:
-        hit = analytics.patient_analytics(s, actor, patient_id, ref, audit_read=False)
+        hit = analytics.patient_analytics(uow, actor, patient_id, ref, audit_read=False)
         PATIENT.put(key, hit)
     return hit
 
@@ -92,18 +92,18 @@ def install_analytics_pages(app: FastAPI) -> None:
     def ref(request: Request) -> Any:
         return state(request).ref
 
-    def clinic_figures(request: Request, s: Any, actor: Actor, fresh: bool = False
+    def clinic_figures(request: Request, uow: Any, actor: Actor, fresh: bool = False
                        ) -> dict[str, Any]:
         # the role check comes before the cache: a cached figure is never a way around it
         require_role(actor, analytics.CLINIC_ROLES, "see clinic analytics")
         raw = {k: v for k, v in request.query_params.items() if k != "format"}
-        f = analytics.read_filters(s, actor, ref(request), raw)
+        f = analytics.read_filters(uow, actor, ref(request), raw)
         key = (actor.clinic_id, tuple(sorted(f.as_query().items())))
         hit = None if fresh else CLINIC.get(key)
         if hit is None:
-            hit = analytics.clinic_analytics(s, actor, ref(request), f, audit_read=False)
+            hit = analytics.clinic_analytics(uow, actor, ref(request), f, audit_read=False)
             CLINIC.put(key, hit)
-        audit.record(s, actor, "read", "clinic_analytics", detail=f.describe())
+        audit.record(uow, actor, "read", "clinic_analytics", detail=f.describe())
         return hit
 
     # -- patient -------------------------------------------------------------------------
@@ -111,10 +111,10 @@ def install_analytics_pages(app: FastAPI) -> None:
     def patient_chart(request: Request, patient_id: int, name: str, series_no: int = 0
                       ) -> Response:
         stem, fmt = _split(name)
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            figs = patient_figures(s, actor, patient_id, ref(request))
-            audit.record(s, actor, "read", "analytics", patient_id=patient_id,
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            figs = patient_figures(uow, actor, patient_id, ref(request))
+            audit.record(uow, actor, "read", "analytics", patient_id=patient_id,
                          detail=name)
         if stem == "response":
             if not 0 <= series_no < len(figs["series"]):
@@ -154,28 +154,28 @@ def install_analytics_pages(app: FastAPI) -> None:
 
     @app.get("/patients/{patient_id}/report.pdf", include_in_schema=False)
     def patient_report(request: Request, patient_id: int) -> Response:
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            body = documents.patient_report(s, actor, patient_id, ref(request),
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            body = documents.patient_report(uow, actor, patient_id, ref(request),
                                             today=datetime.now().date())
         return _pdf(body, f"visit-report-{patient_id}.pdf")
 
     @app.get("/cycles/{cycle_id}/summary.pdf", include_in_schema=False)
     def cycle_summary(request: Request, cycle_id: int) -> Response:
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            body = documents.cycle_summary(s, actor, cycle_id, ref(request))
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            body = documents.cycle_summary(uow, actor, cycle_id, ref(request))
         return _pdf(body, f"cycle-summary-{cycle_id}.pdf")
 
     # -- clinic --------------------------------------------------------------------------
     @app.get("/clinic/dashboard", include_in_schema=False)
     def dashboard(request: Request) -> Response:
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            clinicians = analytics.clinicians(s, actor)
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            clinicians = analytics.clinicians(uow, actor)
             form = {k: request.query_params.get(k, "") for k in analytics.FILTER_FIELDS}
             try:
-                figs = clinic_figures(request, s, actor, fresh=True)
+                figs = clinic_figures(request, uow, actor, fresh=True)
             except InvalidRecord as err:
                 return render(request, "dashboard.html", 422, actor=actor, error=err.message,
                               form=form, clinicians=clinicians, figs=None, query="",
@@ -196,19 +196,19 @@ def install_analytics_pages(app: FastAPI) -> None:
             raise NotFound(f"no chart {name!r}; clinic charts: "
                            + ", ".join(ch.CLINIC_CHARTS))
         key, chart, rows = ch.CLINIC_CHARTS[stem]
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            figs = clinic_figures(request, s, actor)
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            figs = clinic_figures(request, uow, actor)
         body = ch.to_csv(*rows(figs[key])) if fmt == "csv" else chart(figs[key], fmt)
         return _download(body, fmt, f"clinic-{stem}")
 
     @app.get("/clinic/report.pdf", include_in_schema=False)
     def clinic_report(request: Request) -> Response:
-        with tx(request) as s:
-            actor = signed_in(request, s)
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
             raw = {k: v for k, v in request.query_params.items()}
-            f = analytics.read_filters(s, actor, ref(request), raw)
-            body = documents.clinic_report(s, actor, ref(request), f)
+            f = analytics.read_filters(uow, actor, ref(request), raw)
+            body = documents.clinic_report(uow, actor, ref(request), f)
         return _pdf(body, "clinic-report.pdf")
 
 
@@ -216,9 +216,9 @@ def _outcome_series(request: Request, patient_id: int, scale: str, where: str, f
                     ) -> tuple[list[tuple[datetime, float]], list[str]]:
     """One outcome series of the patient (read and audited as a chart download) and the
     dates of the cycles that count (not entered in error)."""
-    with tx(request) as s:
-        actor = signed_in(request, s)
-        t = timeline.timeline(s, actor, patient_id, audit_read=False)
-        audit.record(s, actor, "read", "chart", patient_id=patient_id, detail=fmt)
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        t = timeline.timeline(uow, actor, patient_id, audit_read=False)
+        audit.record(uow, actor, "read", "chart", patient_id=patient_id, detail=fmt)
     injections = [e["date"] for e in t["events"] if e["kind"] == "cycle" and is_given(e)]
     return sorted(series(t).get((scale, where), [])), injections

@@ -8,19 +8,17 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from bontrack.clinical.result import result_dict
 from bontrack.errors import InvalidRecord, PlanError, StopNotOverridden
 from bontrack.server.deps import state
-from bontrack.services import cycles, given, records
+from bontrack.services import cycles, given, planning, records
 from bontrack.services.schemas import CycleIn, SignIn
 from bontrack.services.views import cycle_view, patient_view, revision_views
-from bontrack.store.models import Condition, Cycle, User
 from bontrack.web.bodymap import points
 from bontrack.web.medicine_pages import medicines_context
-from bontrack.web.rendering import check_csrf, form_error, render, signed_in, tx
+from bontrack.web.rendering import check_csrf, form_error, render, signed_in, unit_of_work
 
 FIELD_NAMES = {"muscle", "side", "units", "sites", "guidance"}
 
@@ -75,12 +73,9 @@ def _form_state(body: dict[str, Any]) -> dict[str, Any]:
             "vials": (body.get("vials") or []) + [{}]}
 
 
-def _context(request: Request, s: Any, actor: Any, patient_id: int) -> dict[str, Any]:
+def _context(request: Request, uow: Any, actor: Any, patient_id: int) -> dict[str, Any]:
     ref = state(request).ref
-    patient = records.get_patient(s, actor, patient_id)
-    clinicians = list(s.scalars(select(User).where(User.clinic_id == actor.clinic_id,
-                                                   User.role == "clinician",
-                                                   User.disabled.is_(False))))
+    patient = records.get_patient(uow, actor, patient_id)
     view = patient_view(patient)
     return {
         "actor": actor, "patient": view, "meds": medicines_context(ref, actor, view),
@@ -88,12 +83,12 @@ def _context(request: Request, s: Any, actor: Any, patient_id: int) -> dict[str,
         "muscles": sorted(ref.muscles.values(), key=lambda m: m.name),
         "names": {m.id: m.name for m in ref.muscles.values()},
         "points": points({m.id: m.paired for m in ref.muscles.values()}),
-        "clinicians": [{"id": c.id, "display_name": c.display_name} for c in clinicians],
+        "clinicians": planning.clinicians(uow, actor),
         "last_weight": (patient.weights[-1].weight_kg if patient.weights else None),
     }
 
 
-def _starting_plan(s: Any, patient_id: int, blank: bool = False
+def _starting_plan(uow: Any, actor: Any, patient_id: int, blank: bool = False
                    ) -> tuple[dict[str, Any], str | None]:
     """Where the planner starts: the patient's last given (signed) cycle — product,
     indication, muscles, sides, units, sites and guidance — dated today; without one, the
@@ -103,36 +98,31 @@ def _starting_plan(s: Any, patient_id: int, blank: bool = False
                             "product": "onabotulinumtoxinA",
                             "indication": "upper_limb_spasticity",
                             "injections": [], "vials": [{}]}
-    conditions = list(s.scalars(select(Condition).where(
-        Condition.patient_id == patient_id, Condition.status == "active")
-        .order_by(Condition.id)))
+    conditions = planning.active_indications(uow, actor, patient_id)
     if conditions:
-        form["indication"] = conditions[0].indication
+        form["indication"] = conditions[0]
     if blank:
         return form, None
-    last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id,
-                                         Cycle.status == given.GIVEN)
-                     .order_by(Cycle.date.desc(), Cycle.id.desc()).limit(1)).first()
-    if last is not None:
-        v = cycle_view(last)
+    v = planning.last_given(uow, actor, patient_id)
+    if v is not None:
         form.update(product=v["product"], indication=v["indication"],
                     injections=[{k: i[k] for k in FIELD_NAMES} for i in v["injections"]])
         return form, (f"Started from the cycle given on {v['date']} "
                       f"({v['product']} for {v['indication'].replace('_', ' ')}).")
     if conditions:
         return form, (f"No cycle given yet: started from the patient's condition "
-                      f"({conditions[0].indication.replace('_', ' ')}).")
+                      f"({conditions[0].replace('_', ' ')}).")
     return form, None
 
 
 def install_cycle_pages(app: FastAPI) -> None:
     @app.get("/patients/{patient_id}/cycles/new", include_in_schema=False)
     def plan_page(request: Request, patient_id: int, copy: str | None = None) -> Response:
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            cycles.may_plan(s, actor, patient_id)
-            ctx = _context(request, s, actor, patient_id)
-            form, started = _starting_plan(s, patient_id, blank=copy == "none")
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            cycles.may_plan(uow, actor, patient_id)
+            ctx = _context(request, uow, actor, patient_id)
+            form, started = _starting_plan(uow, actor, patient_id, blank=copy == "none")
         chosen = {(i["muscle"], i["side"]) for i in form["injections"]}
         return render(request, "plan.html", form=form, check=None, chosen=chosen,
                       overrides={}, started=started, **ctx)
@@ -151,20 +141,20 @@ def install_cycle_pages(app: FastAPI) -> None:
 
     @app.get("/cycles/{cycle_id}", include_in_schema=False)
     def cycle_page(request: Request, cycle_id: int) -> Response:
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            cyc = cycles.get_cycle(s, actor, cycle_id)
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            cyc = cycles.get_cycle(uow, actor, cycle_id)
             c, revisions = cycle_view(cyc), revision_views(cyc)
         return render(request, "cycle.html", actor=actor, c=c, revisions=revisions,
                       today=given.today().isoformat())
 
     @app.get("/cycles/{cycle_id}/print", include_in_schema=False)
     def cycle_print(request: Request, cycle_id: int) -> Response:
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            cyc = cycles.get_cycle(s, actor, cycle_id)
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            cyc = cycles.get_cycle(uow, actor, cycle_id)
             c = cycle_view(cyc)
-            patient = patient_view(records.get_patient(s, actor, cyc.patient_id,
+            patient = patient_view(records.get_patient(uow, actor, cyc.patient_id,
                                                        audit_read=False))
         return render(request, "cycle_print.html", actor=actor, c=c, patient=patient)
 
@@ -173,9 +163,9 @@ def install_cycle_pages(app: FastAPI) -> None:
         form = await request.form()
         check_csrf(request, str(form.get("csrf") or ""))
         version = str(form.get("version") or "")
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            cycles.sign_cycle(s, actor, cycle_id, SignIn(),
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            cycles.sign_cycle(uow, actor, cycle_id, SignIn(),
                               int(version) if version.isdigit() else None)
         return RedirectResponse(f"/cycles/{cycle_id}", status_code=303)
 
@@ -184,15 +174,15 @@ def _check_fragment(request: Request, patient_id: int, form: FormData) -> HTMLRe
     body = form_to_body(form)
     overrides = {o["code"]: o["reason"] for o in body["overrides"]}
     check: dict[str, Any]
-    with tx(request) as s:
-        actor = signed_in(request, s)
-        cycles.may_plan(s, actor, patient_id)  # the patient's history is theirs: check first
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        cycles.may_plan(uow, actor, patient_id)  # the patient's history is theirs: check first
         if not body["injections"]:
             check = {"error": "Add an injection: choose a muscle on the body map or with "
                               "'Add an injection'."}
         else:
             try:
-                result = cycles.check_only(s, actor, patient_id, CycleIn.model_validate(body),
+                result = cycles.check_only(uow, actor, patient_id, CycleIn.model_validate(body),
                                            state(request).ref)
                 check = {"result": result_dict(result, state(request).ref)}
             except (ValidationError, InvalidRecord, PlanError) as err:
@@ -205,12 +195,11 @@ def _record(request: Request, patient_id: int, form: FormData) -> Response:
     ref = state(request).ref
     error = None
     check = None
-    with tx(request) as s:
-        actor = signed_in(request, s)
-        ctx = _context(request, s, actor, patient_id)
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        ctx = _context(request, uow, actor, patient_id)
         try:
-            cycle = cycles.record_cycle(s, actor, patient_id, CycleIn.model_validate(body), ref)
-            s.flush()
+            cycle = cycles.record_cycle(uow, actor, patient_id, CycleIn.model_validate(body), ref)
             new_id = cycle.id
         except StopNotOverridden as err:
             error = ("Stop findings need a clinician's override with a written reason: "
@@ -219,7 +208,7 @@ def _record(request: Request, patient_id: int, form: FormData) -> Response:
             error = form_error(err)
         if error is not None:
             try:
-                result = cycles.check_only(s, actor, patient_id, CycleIn.model_validate(body),
+                result = cycles.check_only(uow, actor, patient_id, CycleIn.model_validate(body),
                                            ref)
                 check = {"result": result_dict(result, ref)}
             except (ValidationError, InvalidRecord):

@@ -16,7 +16,7 @@ from bontrack.server.deps import state
 from bontrack.services import records
 from bontrack.services.schemas import PatientPatch
 from bontrack.services.views import patient_view
-from bontrack.web.rendering import check_csrf, form_error, render, signed_in, tx
+from bontrack.web.rendering import check_csrf, form_error, render, signed_in, unit_of_work
 
 EDITORS = ("clinician", "nurse")
 
@@ -60,22 +60,19 @@ def install_medicine_pages(app: FastAPI) -> None:
                  if ln.strip()]
         version = str(form.get("version") or "")
         error = None
-        with tx(request) as s:
-            actor = signed_in(request, s)
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
             try:
                 body = PatientPatch.model_validate(
                     {"medications": lines, "version": int(version) if version.isdigit()
                      else None})
-                records.update_patient(s, actor, patient_id, body, None, ref)
-                s.flush()
+                records.update_patient(uow, actor, patient_id, body, None, ref)
             except (ValidationError, InvalidRecord) as err:
                 error = form_error(err)
             except VersionMismatch:
                 error = ("Someone else changed this patient's record: reload the page to see "
                          "the current medicines, then save again.")
-            if error is not None:
-                s.rollback()  # nothing half-saved
-            patient = patient_view(records.get_patient(s, actor, patient_id, audit_read=False))
+            patient = patient_view(records.get_patient(uow, actor, patient_id, audit_read=False))
         if request.headers.get("HX-Request") != "true":
             if error is not None:
                 return render(request, "error.html", 422, actor=actor, title="Not saved",

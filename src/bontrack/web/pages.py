@@ -22,14 +22,13 @@ from bontrack.errors import (
     NotAuthenticated,
     PasswordChangeRequired,
 )
-from bontrack.server.deps import state, tx
+from bontrack.server.deps import state, unit_of_work
 from bontrack.server.errors import set_page_renderer
 from bontrack.services import accounts, audit, given, records, timeline
 from bontrack.services.analytics import next_dates
 from bontrack.services.cache import LRU
 from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.views import condition_view, patient_view
-from bontrack.store.models import Condition
 from bontrack.web.analytics_pages import patient_figures
 from bontrack.web.charts import outcome_svg
 from bontrack.web.rendering import (
@@ -69,9 +68,9 @@ def install_web(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
-        with tx(request) as s:
+        with unit_of_work(request) as uow:
             try:
-                actor = signed_in(request, s)
+                actor = signed_in(request, uow)
             except NotAuthenticated:
                 return RedirectResponse("/login", status_code=303)
         if actor.role == "patient" and actor.patient_id:
@@ -90,24 +89,17 @@ def install_web(app: FastAPI) -> None:
         except AccessDenied as err:
             return render(request, "login.html", 403, error=err.message, username=username)
         address = request.client.host if request.client else "unknown"
-        s = state(request).sessions()
         try:
-            token, user = accounts.sign_in(s, username, password, address)
-            previous = request.cookies.get(SESSION)
-            if previous:  # session rotation: the session this browser had ends here
-                accounts.sign_out(s, previous)
-            s.commit()
+            with unit_of_work(request) as uow:
+                token, user = accounts.start_session(uow, username, password, address,
+                                                     request.cookies.get(SESSION))
         except PasswordChangeRequired:
-            s.commit()  # its audit event
             return RedirectResponse(
                 "/password?" + urlencode({"username": username, "required": "1"}),
                 status_code=303)
         except (NotAuthenticated, TooManyAttempts) as err:
-            s.commit()  # keep the failed-attempt count (lock-out) and its audit event
             return render(request, "login.html", err.status, error=err.message,
                           username=username)
-        finally:
-            s.close()
         return _session_started(request, token, user)
 
     @app.get("/password", include_in_schema=False)
@@ -133,22 +125,15 @@ def install_web(app: FastAPI) -> None:
         if new_password != confirm_password:
             return again(422, "new password: the two entries differ")
         address = request.client.host if request.client else "unknown"
-        s = state(request).sessions()
         try:
-            accounts.change_password(s, username, current_password, new_password, address)
-            token, user = accounts.sign_in(s, username, new_password, address)
-            previous = request.cookies.get(SESSION)
-            if previous:
-                accounts.sign_out(s, previous)
-            s.commit()
+            with unit_of_work(request) as uow:
+                token, user = accounts.change_password_and_start_session(
+                    uow, username, current_password, new_password, address,
+                    request.cookies.get(SESSION))
         except InvalidRecord as err:
-            s.rollback()
             return again(422, f"new password: {err.message}")
         except (NotAuthenticated, TooManyAttempts) as err:
-            s.commit()  # keep the failed-attempt count (lock-out) and its audit event
             return again(err.status, err.message)
-        finally:
-            s.close()
         return _session_started(request, token, user)
 
     @app.post("/logout", include_in_schema=False)
@@ -156,8 +141,8 @@ def install_web(app: FastAPI) -> None:
         check_csrf(request, csrf)
         token = request.cookies.get(SESSION)
         if token:
-            with tx(request) as s:
-                accounts.sign_out(s, token)
+            with unit_of_work(request) as uow:
+                accounts.sign_out(uow, token)
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION, path="/")
         return response
@@ -165,13 +150,13 @@ def install_web(app: FastAPI) -> None:
     @app.get("/patients", include_in_schema=False)
     def patients(request: Request, q: str | None = None, offset: int = 0) -> Response:
         offset = max(0, min(offset, 10_000_000))
-        with tx(request) as s:
-            actor = signed_in(request, s)
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
             if actor.role == "patient":
                 return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
-            rows, total = records.search_patients(s, actor, q, PAGE, offset)
+            rows, total = records.search_patients(uow, actor, q, PAGE, offset)
             items = [patient_view(p) for p in rows]
-            dates = _next_dates(s, [(p.id, p.record_version) for p in rows])
+            dates = _next_dates(uow, [(p.id, p.record_version) for p in rows])
             as_of = given.today()
             for p in items:
                 p["due"] = given.next_due(*dates[p["id"]], as_of)
@@ -182,12 +167,12 @@ def install_web(app: FastAPI) -> None:
     @app.get("/patients/{patient_id}/chart.svg", include_in_schema=False)
     def chart(request: Request, patient_id: int, scale: str, where: str = "") -> Response:
         """A chart of one outcome series, rendered once per version of the record."""
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            key = (patient_id, timeline.record_version(s, actor, patient_id), scale, where)
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            key = (patient_id, timeline.record_version(uow, actor, patient_id), scale, where)
             body = CHARTS.get(key)
             if body is None:
-                t = timeline.timeline(s, actor, patient_id, audit_read=False)
+                t = timeline.timeline(uow, actor, patient_id, audit_read=False)
                 injections = [datetime.fromisoformat(e["date"]).date() for e in t["events"]
                               if e["kind"] == "cycle" and given.is_given(e)]
                 points = sorted(series(t).get((scale, where), []))
@@ -195,21 +180,21 @@ def install_web(app: FastAPI) -> None:
                 body = outcome_svg(request.app.state.bontrack.ref.scales, scale, points,
                                    injections, title).encode()
                 CHARTS.put(key, body)
-            audit.record(s, actor, "read", "chart", patient_id=patient_id)
+            audit.record(uow, actor, "read", "chart", patient_id=patient_id)
         return Response(body, media_type="image/svg+xml; charset=utf-8",
                         headers={"Cache-Control": "private, no-cache",
                                  "Content-Security-Policy": SVG_CSP})
 
     @app.get("/patients/{patient_id}", include_in_schema=False)
     def patient_page(request: Request, patient_id: int) -> Response:
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            t = timeline.timeline(s, actor, patient_id)
-            rows, _ = records.list_for_patient(s, actor, patient_id, Condition, "condition",
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            t = timeline.timeline(uow, actor, patient_id)
+            rows, _ = records.list_for_patient(uow, actor, patient_id, "condition",
                                                50, 0)
             conditions = [condition_view(c) for c in rows if c.status == "active"]
             ref = state(request).ref
-            a = patient_figures(s, actor, patient_id, ref)
+            a = patient_figures(uow, actor, patient_id, ref)
         due = patient_due(t, a)
         return render(request, "patient.html", actor=actor, t=t, charts=chart_links(t), a=a,
                       conditions=conditions, due=due,
@@ -226,13 +211,13 @@ def install_web(app: FastAPI) -> None:
 NEXT_DATES: LRU[tuple[int, int], tuple[Any, Any, Any]] = LRU(4096)
 
 
-def _next_dates(s: Any, versions: list[tuple[int, int]]) -> dict[int, tuple[Any, Any, Any]]:
+def _next_dates(uow: Any, versions: list[tuple[int, int]]) -> dict[int, tuple[Any, Any, Any]]:
     """The next-date facts of the listed patients, computed once per version of each
     record (the patient list shows who is due or overdue)."""
     out = {pid: NEXT_DATES.get((pid, ver)) for pid, ver in versions}
     stale = [pid for pid, hit in out.items() if hit is None]
     if stale:
-        fresh = next_dates(s, stale)
+        fresh = next_dates(uow, stale)
         for pid, ver in versions:
             if pid in fresh:
                 NEXT_DATES.put((pid, ver), fresh[pid])

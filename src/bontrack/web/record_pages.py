@@ -9,18 +9,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from bontrack.clinical.gas import t_score
 from bontrack.errors import InvalidRecord
 from bontrack.server.deps import state
-from bontrack.services import records
-from bontrack.services.given import GIVEN
+from bontrack.services import planning, records
 from bontrack.services.leaflets import leaflet
 from bontrack.services.schemas import DiaryIn, GoalIn, GoalScoreIn, OutcomeIn, SideEffectIn
 from bontrack.services.views import diary_view, goal_view, patient_view
-from bontrack.store.models import Condition, Cycle, DiaryEntry, Goal, Patient
-from bontrack.web.rendering import check_csrf, form_error, render, signed_in, tx
+from bontrack.web.rendering import check_csrf, form_error, render, signed_in, unit_of_work
 
 LEVELS = ((-2, "much less than expected"), (-1, "less than expected"), (0, "as expected"),
           (1, "more than expected"), (2, "much more than expected"))
@@ -35,25 +32,23 @@ def install_record_pages(app: FastAPI) -> None:
         return state(request).ref
 
     # -- outcomes ------------------------------------------------------------------------
-    def outcome_form(request: Request, s: Any, actor: Any, patient_id: int, scale: str,
+    def outcome_form(request: Request, uow: Any, actor: Any, patient_id: int, scale: str,
                      error: str | None = None, status: int = 200) -> Response:
-        patient = records.get_patient(s, actor, patient_id)
-        cycles = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id)
-                           .order_by(Cycle.date.desc())).all()
+        patient = records.get_patient(uow, actor, patient_id)
+        cycles = planning.cycle_choices(uow, actor, patient_id)
         return render(request, "outcome_new.html", status, actor=actor,
                       patient=patient_view(patient), scales=list(ref(request).scales.values()),
                       scale=ref(request).scales.get(
                           scale, ref(request).scales["modified_ashworth"]), error=error,
                       muscles=sorted(ref(request).muscles.values(), key=lambda m: m.name),
-                      cycles=[{"id": c.id, "date": c.date, "product": c.product}
-                              for c in cycles],
+                      cycles=cycles,
                       now=datetime.now().strftime("%Y-%m-%dT%H:%M"))
 
     @app.get("/patients/{patient_id}/outcomes/new", include_in_schema=False)
     def outcome_new(request: Request, patient_id: int, scale: str = "modified_ashworth"
                     ) -> Response:
-        with tx(request) as s:
-            return outcome_form(request, s, signed_in(request, s), patient_id, scale)
+        with unit_of_work(request) as uow:
+            return outcome_form(request, uow, signed_in(request, uow), patient_id, scale)
 
     @app.post("/patients/{patient_id}/outcomes", include_in_schema=False)
     async def outcome_save(request: Request, patient_id: int) -> Response:
@@ -61,23 +56,24 @@ def install_record_pages(app: FastAPI) -> None:
         check_csrf(request, str(form.get("csrf") or ""))
         data = {k: _opt(form.get(k)) for k in ("scale", "value", "measured_at", "muscle",
                                                  "side", "cycle_id")}
-        with tx(request) as s:
-            actor = signed_in(request, s)
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
             try:
-                records.add_outcome(s, actor, patient_id, OutcomeIn.model_validate(
+                records.add_outcome(uow, actor, patient_id, OutcomeIn.model_validate(
                     {k: v for k, v in data.items() if v is not None}), ref(request))
             except (ValidationError, InvalidRecord) as err:
-                return outcome_form(request, s, actor, patient_id, str(data["scale"]),
+                return outcome_form(request, uow, actor, patient_id, str(data["scale"]),
                                     form_error(err), 422)
         return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
     # -- goals ---------------------------------------------------------------------------
     @app.get("/patients/{patient_id}/goals", include_in_schema=False)
     def goals_page(request: Request, patient_id: int) -> Response:
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            rows, _ = records.list_for_patient(s, actor, patient_id, Goal, "goal", 200, 0)
-            patient = patient_view(s.get_one(Patient, patient_id))
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            rows, _ = records.list_for_patient(uow, actor, patient_id, "goal", 200, 0)
+            patient = patient_view(records.get_patient(uow, actor, patient_id,
+                                                       audit_read=False))
             goals = [goal_view(g) for g in rows if g.status == "active"]
         return render(request, "goals.html", actor=actor, patient=patient,
                       goals=goals, levels=LEVELS,
@@ -89,9 +85,9 @@ def install_record_pages(app: FastAPI) -> None:
     async def goal_add(request: Request, patient_id: int) -> Response:
         form = await request.form()
         check_csrf(request, str(form.get("csrf") or ""))
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            records.add_goal(s, actor, patient_id, GoalIn.model_validate(
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            records.add_goal(uow, actor, patient_id, GoalIn.model_validate(
                 {"description": form.get("description") or "",
                  "weight": form.get("weight") or 1}))
         return RedirectResponse(f"/patients/{patient_id}/goals", status_code=303)
@@ -101,18 +97,18 @@ def install_record_pages(app: FastAPI) -> None:
         form = await request.form()
         check_csrf(request, str(form.get("csrf") or ""))
         version = str(form.get("version") or "")
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            g = records.score_goal(s, actor, goal_id, GoalScoreIn.model_validate(
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            g = records.score_goal(uow, actor, goal_id, GoalScoreIn.model_validate(
                 {"attainment": form.get("attainment")}),
                 int(version) if version.isdigit() else None)
             pid = g.patient_id
         return RedirectResponse(f"/patients/{pid}/goals", status_code=303)
 
     # -- side effects --------------------------------------------------------------------
-    def side_effect_form(request: Request, s: Any, actor: Any, patient_id: int,
+    def side_effect_form(request: Request, uow: Any, actor: Any, patient_id: int,
                          error: str | None = None, status: int = 200) -> Response:
-        patient = records.get_patient(s, actor, patient_id)
+        patient = records.get_patient(uow, actor, patient_id)
         return render(request, "side_effect_new.html", status, actor=actor,
                       patient=patient_view(patient), error=error,
                       today=date.today().isoformat(),
@@ -120,8 +116,8 @@ def install_record_pages(app: FastAPI) -> None:
 
     @app.get("/patients/{patient_id}/side-effects/new", include_in_schema=False)
     def side_effect_new(request: Request, patient_id: int) -> Response:
-        with tx(request) as s:
-            return side_effect_form(request, s, signed_in(request, s), patient_id)
+        with unit_of_work(request) as uow:
+            return side_effect_form(request, uow, signed_in(request, uow), patient_id)
 
     @app.post("/patients/{patient_id}/side-effects", include_in_schema=False)
     async def side_effect_save(request: Request, patient_id: int) -> Response:
@@ -131,46 +127,45 @@ def install_record_pages(app: FastAPI) -> None:
                 "severity": form.get("severity") or "mild",
                 "serious": bool(form.get("serious")),
                 "relatedness": form.get("relatedness") or "unknown"}
-        with tx(request) as s:
-            actor = signed_in(request, s)
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
             try:
-                se = records.add_side_effect(s, actor, patient_id,
+                se = records.add_side_effect(uow, actor, patient_id,
                                              SideEffectIn.model_validate(data), ref(request))
             except (ValidationError, InvalidRecord) as err:
-                return side_effect_form(request, s, actor, patient_id, form_error(err), 422)
+                return side_effect_form(request, uow, actor, patient_id, form_error(err), 422)
             doc, term = se.triage or {}, se.term
-            answer = triage_answer(request, s, actor, patient_id, doc, term,
+            answer = triage_answer(request, uow, actor, patient_id, doc, term,
                                    f"/patients/{patient_id}")
         return answer or RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
-    def triage_answer(request: Request, s: Any, actor: Any, patient_id: int,
+    def triage_answer(request: Request, uow: Any, actor: Any, patient_id: int,
                       doc: dict[str, Any], words: str, back: str) -> Response | None:
         """What the patient sees after writing: the urgent message for a red flag, the
         call-back message when unclear; None (go on) when not urgent."""
         if doc.get("level") not in ("urgent", "unclear"):
             return None
-        last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id,
-                                             Cycle.status == GIVEN)
-                         .order_by(Cycle.date.desc()).limit(1)).first()
+        last = planning.last_given(uow, actor, patient_id)
         return render(request, "urgent.html", actor=actor, term=words, triage=doc,
                       patient_id=patient_id, back=back,
-                      product=last.product if last else None)
+                      product=last["product"] if last else None)
 
     @app.get("/side-effects", include_in_schema=False)
     def clinic_side_effects(request: Request) -> Response:
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            rows = records.clinic_reports(s, actor)
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            rows = records.clinic_reports(uow, actor)
             return render(request, "side_effects.html", actor=actor, rows=rows)
 
     # -- diary ---------------------------------------------------------------------------
     @app.get("/patients/{patient_id}/diary", include_in_schema=False)
     def diary_page(request: Request, patient_id: int) -> Response:
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            rows, _ = records.list_for_patient(s, actor, patient_id, DiaryEntry, "diary",
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            rows, _ = records.list_for_patient(uow, actor, patient_id, "diary",
                                                200, 0)
-            patient = patient_view(s.get_one(Patient, patient_id))
+            patient = patient_view(records.get_patient(uow, actor, patient_id,
+                                                       audit_read=False))
             entries = sorted((diary_view(d) for d in rows), key=lambda d: d["entry_date"],
                              reverse=True)
         return render(request, "diary.html", actor=actor, patient=patient,
@@ -185,33 +180,30 @@ def install_record_pages(app: FastAPI) -> None:
                                                  "spasm_intensity", "pain", "side_effects",
                                                  "note")}
         back = f"/patients/{patient_id}/diary"
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            d = records.add_diary(s, actor, patient_id, DiaryIn.model_validate(
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            d = records.add_diary(uow, actor, patient_id, DiaryIn.model_validate(
                 {k: v for k, v in data.items() if v is not None}), ref(request))
             words = "; ".join(t for t in (d.side_effects, d.note) if t)
-            answer = triage_answer(request, s, actor, patient_id, d.triage or {}, words, back)
+            answer = triage_answer(request, uow, actor, patient_id, d.triage or {}, words, back)
         return answer or RedirectResponse(back, status_code=303)
 
     # -- leaflet -------------------------------------------------------------------------
     @app.get("/patients/{patient_id}/leaflet", include_in_schema=False)
     def leaflet_page(request: Request, patient_id: int, product: str | None = None,
                      indication: str | None = None) -> Response:
-        with tx(request) as s:
-            actor = signed_in(request, s)
-            patient = records.get_patient(s, actor, patient_id)
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            patient = records.get_patient(uow, actor, patient_id)
             age = (date.today() - patient.birth_date).days // 365
-            last = s.scalars(select(Cycle).where(Cycle.patient_id == patient_id,
-                                                 Cycle.status == GIVEN)
-                             .order_by(Cycle.date.desc(), Cycle.id.desc()).limit(1)).first()
-            condition = s.scalar(select(Condition.indication).where(
-                Condition.patient_id == patient_id, Condition.status == "active")
-                .order_by(Condition.id).limit(1))
+            last = planning.last_given(uow, actor, patient_id)
+            conditions = planning.active_indications(uow, actor, patient_id)
+            condition = conditions[0] if conditions else None
         r = ref(request)
         pid = (r.product_id(product) if product else None) or (
-            last.product if last else "onabotulinumtoxinA")
+            last["product"] if last else "onabotulinumtoxinA")
         iid = (r.indication_id(indication) if indication else None) or (
-            last.indication if last else condition or "upper_limb_spasticity")
+            last["indication"] if last else condition or "upper_limb_spasticity")
         return render(request, "leaflet.html", actor=actor,
                       l=leaflet(r, pid, iid, pediatric=age < 18))
 

@@ -19,12 +19,12 @@ from jinja2 import pass_context
 from bontrack.clinical.display import computed_units_text, scale_text, units_text
 from bontrack.errors import AccessDenied, NotAuthenticated
 from bontrack.errors_render import Problem, form_line
-from bontrack.server.deps import tx
+from bontrack.server.deps import unit_of_work
 from bontrack.services import accounts
 from bontrack.services.access import Actor
 
 __all__ = ["CSRF", "HERE", "PAGE", "SESSION", "TEMPLATES", "check_csrf", "csrf_token",
-           "form_error", "render", "secure", "series", "signed_in", "tx"]
+           "form_error", "render", "secure", "series", "signed_in", "unit_of_work"]
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))

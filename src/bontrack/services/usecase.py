@@ -1,0 +1,69 @@
+"""Services own their transactions: a use case commits the unit of work it was given.
+
+A use case is written against a SQLAlchemy session (the store's language) and called with
+a ``UnitOfWork`` by the edges. When it returns, its work is committed; when it raises,
+its writes are rolled back at once (a later use case in the same unit of work never
+commits them), except for the errors named in
+``keep_on``, whose writes are part of the answer (a failed sign-in is counted and audited
+even though the sign-in is refused). A use case called by another use case is given the
+caller's session and joins its transaction: the outermost one commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Concatenate, ParamSpec, TypeVar
+
+from sqlalchemy.orm import Session
+
+from bontrack.store.uow import Database, UnitOfWork
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: What a use case is called with: the edge's unit of work, or (from another use case or a
+#: test holding a transaction) an open session.
+Work = UnitOfWork | Session
+
+UseCase = Callable[Concatenate[Work, P], R]
+
+
+def use_case(*, keep_on: tuple[type[BaseException], ...] = ()
+             ) -> Callable[[Callable[Concatenate[Session, P], R]], UseCase[P, R]]:
+    """Mark a service function as a use case (see the module docstring)."""
+
+    def wrap(fn: Callable[Concatenate[Session, P], R]) -> UseCase[P, R]:
+        @wraps(fn)
+        def run(work: Work, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            if isinstance(work, Session):
+                return fn(work, *args, **kwargs)
+            try:
+                result = fn(work.session, *args, **kwargs)
+            except keep_on:
+                work.commit()
+                raise
+            except BaseException:
+                work.rollback()  # a later use case in this unit of work must not commit it
+                raise
+            work.commit()
+            return result
+
+        return run
+
+    return wrap
+
+
+def session_of(work: Work) -> Session:
+    """The session behind ``work`` (for service helpers that read without committing)."""
+    return work if isinstance(work, Session) else work.session
+
+
+@contextmanager
+def committed(db: Database) -> Iterator[Session]:
+    """A batch job's own step (the demo generator, an analytics rebuild): one unit of work,
+    committed when the block ends without an error."""
+    with db.unit_of_work() as uow:
+        yield uow.session
+        uow.commit()

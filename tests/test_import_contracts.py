@@ -1,5 +1,6 @@
 """Issue 14, item 1 (import rules): the import-linter contracts in pyproject.toml
-([tool.importlinter]) hold: layers pointing inwards, edges independent of each other, the
+([tool.importlinter]) hold: layers pointing inwards, edges independent of each other and
+never importing a session, an engine or an ORM model (they hold units of work), the
 clinical core and reference data free of frameworks, databases and the environment."""
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ def test_the_import_contracts_hold():
 def test_the_contracts_are_the_promised_ones_and_carry_no_ignore_list():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
     contracts = {c["id"]: c for c in config["contracts"]}
-    assert {"layers", "edges-independent", "pure-core"} <= set(contracts)
+    assert {"layers", "edges-independent", "pure-core", "edges-hold-units-of-work",
+            "plumbing-holds-units-of-work"} <= set(contracts)
+    edges = contracts["edges-hold-units-of-work"]
+    assert set(edges["source_modules"]) == {"bontrack.app", "bontrack.api", "bontrack.web",
+                                            "bontrack.cli", "bontrack.reports"}
+    assert set(edges["forbidden_modules"]) == {"bontrack.store.models", "bontrack.store.db",
+                                               "sqlalchemy"}
     assert not any("ignore_imports" in c for c in contracts.values())
     assert set(contracts["edges-independent"]["modules"]) == {
         "bontrack.api", "bontrack.web", "bontrack.cli"}

@@ -268,3 +268,51 @@ def test_dysport_label_contraindications(flag):
     r = run("DYSPORT", "cervical_dystonia", [inj("splenius_capitis", 100, 2)],
             patient={**ADULT, "conditions": [flag]})
     assert "CONTRAINDICATED" in stops(r)
+
+
+# -- pass 5 (reference data 2026.12.3): DYSPORT cervical dystonia maximum, adult lower limb ---
+# table and interval, all SECONDARY (Drugs.com / Cerner Multum restating the label).
+
+
+@pytest.mark.parametrize(("units", "stop"), [(1000, False), (1001, True)])
+def test_dysport_cervical_dystonia_stops_above_1000_units(units, stop):
+    neck = [inj("splenius_capitis", units // 2, 2), inj("trapezius", units - units // 2, 2)]
+    r = run("DYSPORT", "cervical_dystonia", neck)
+    assert ("SESSION_MAX_EXCEEDED" in stops(r)) is stop
+    if stop:
+        f = next(f for f in r.findings if f.code == "SESSION_MAX_EXCEEDED")
+        assert (f.value, f.limit) == (1001, 1000)
+
+
+DYSPORT_ADULT_LEG_ROWS = [
+    ("gastrocnemius_medial_head", 150, 1),
+    ("gastrocnemius_lateral_head", 150, 1),
+    ("soleus", 500, 3),
+    ("tibialis_posterior", 300, 2),
+    ("flexor_digitorum_longus", 200, 2),
+    ("flexor_hallucis_longus", 200, 1),
+]
+
+
+@pytest.mark.parametrize(("muscle", "top", "sites"), DYSPORT_ADULT_LEG_ROWS)
+def test_dysport_adult_leg_muscle_rows_warn_just_above_their_range(muscle, top, sites):
+    at = run("DYSPORT", "lower_limb_spasticity", [inj(muscle, top, sites)])
+    assert "MUSCLE_DOSE_ABOVE_RANGE" not in codes(at)
+    above = run("DYSPORT", "lower_limb_spasticity", [inj(muscle, top + 1, sites)])
+    f = next(f for f in above.findings if f.code == "MUSCLE_DOSE_ABOVE_RANGE")
+    assert (f.value, f.limit, f.severity.label) == (top + 1, top, "warning")
+    assert "per_muscle" not in above.checks_not_available
+
+
+def test_a_leg_muscle_outside_bontracks_copy_of_the_dysport_table_is_not_said_to_be_unlabelled():
+    r = run("DYSPORT", "lower_limb_spasticity", [inj("tibialis_anterior", 100, 2)])
+    assert "MUSCLE_NOT_IN_LABEL_TABLE" not in codes(r)
+    assert "MUSCLE_NOT_IN_REFERENCE_TABLE" in codes(r)
+
+
+@pytest.mark.parametrize(("last", "stop"), [("2026-09-01", False), ("2026-09-02", True)])
+def test_dysport_adult_lower_limb_retreatment_no_sooner_than_12_weeks(last, stop):
+    before = hist(last, "abobotulinumtoxinA", "lower_limb_spasticity", 1000)
+    r = run("DYSPORT", "lower_limb_spasticity", [inj("soleus", 400, 3)], history=[before])
+    assert ("RETREATMENT_TOO_SOON" in stops(r)) is stop
+    assert "interval" not in r.checks_not_available

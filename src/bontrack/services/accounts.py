@@ -104,7 +104,8 @@ def add_user(
 
 
 @use_case()
-def add_user_to_clinic(session: Session, clinic_name: str, **account: Any) -> dict[str, Any]:
+def add_user_to_clinic(session: Session, /, clinic_name: str, **account: Any
+                       ) -> dict[str, Any]:
     """Add an account to the clinic of that name (created if new); the account as a row."""
     user = add_user(session, clinic=get_or_create_clinic(session, clinic_name), **account)
     return _user_row(user)

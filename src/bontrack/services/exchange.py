@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bontrack.fhir import export
-from bontrack.fhir.importer import Imported, import_items
+from bontrack.fhir.importer import import_items
 from bontrack.fhir.reading import Item, Problem
+from bontrack.fhir.writing import Imported
 from bontrack.interop.csv_tables import write_tables
 from bontrack.reference import Reference
 from bontrack.services.accounts import active_actor

@@ -68,9 +68,8 @@ def test_a_failed_use_case_is_not_committed_by_the_next_one(db: Database):
 
 
 def test_a_nested_use_case_joins_and_its_caller_commits_all_or_nothing(db: Database):
-    with db.unit_of_work() as uow:
-        with pytest.raises(InvalidRecord):
-            add_two(uow, "First", "boom")
+    with db.unit_of_work() as uow, pytest.raises(InvalidRecord):
+        add_two(uow, "First", "boom")
     assert clinics(db) == []
     with db.unit_of_work() as uow:
         add_two(uow, "First", "Second")
@@ -82,9 +81,8 @@ def test_an_error_the_use_case_keeps_is_committed(db: Database):
     with db.unit_of_work() as uow:
         accounts.add_user_to_clinic(uow, "North", username="dr.a", password=PASSWORD,
                                     role="clinician")
-    with db.unit_of_work() as uow:
-        with pytest.raises(NotAuthenticated):
-            accounts.sign_in(uow, "dr.a", "wrong password entirely", "10.0.0.9")
+    with db.unit_of_work() as uow, pytest.raises(NotAuthenticated):
+        accounts.sign_in(uow, "dr.a", "wrong password entirely", "10.0.0.9")
     with db.engine.connect() as c:
         assert c.scalar(select(User.failed_logins).where(User.username == "dr.a")) == 1
         assert c.scalar(select(func.count()).select_from(User)) == 1
@@ -94,9 +92,8 @@ def test_a_unit_of_work_is_opened_once_and_used_only_while_open(db: Database):
     uow = db.unit_of_work()
     with pytest.raises(RuntimeError, match="not open"):
         add_clinic(uow, "Closed")
-    with uow:
-        with pytest.raises(RuntimeError, match="already open"):
-            uow.__enter__()
+    with uow, pytest.raises(RuntimeError, match="already open"):
+        uow.__enter__()
     assert not uow.is_open
     assert isinstance(uow, UnitOfWork)
 

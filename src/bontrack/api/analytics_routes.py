@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
 
+from bontrack import analytics
 from bontrack.server.deps import TokenDep, authed, state
-from bontrack.services import analytics
 
 DateQ = Annotated[str | None, Query(alias="from", description="First cycle date, YYYY-MM-DD")]
 

@@ -14,12 +14,13 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from bontrack import analytics
+from bontrack.analytics import charts as ch
 from bontrack.clinical.display import scale_text
 from bontrack.errors import InvalidRecord, NotFound
-from bontrack.reports import charts as ch
 from bontrack.reports import documents
 from bontrack.server.deps import state
-from bontrack.services import analytics, audit, timeline
+from bontrack.services import audit, timeline
 from bontrack.services.access import Actor, require_role
 from bontrack.services.cache import LRU
 from bontrack.services.given import is_given

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from bontrack.analytics import next_dates
 from bontrack.errors import (
     AccessDenied,
     InvalidRecord,
@@ -25,7 +26,6 @@ from bontrack.errors import (
 from bontrack.server.deps import state, unit_of_work
 from bontrack.server.errors import set_page_renderer
 from bontrack.services import accounts, audit, given, records, timeline
-from bontrack.services.analytics import next_dates
 from bontrack.services.cache import LRU
 from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.views import condition_view, patient_view

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from bontrack.clinical.gas import t_score
 from bontrack.errors import InvalidRecord
+from bontrack.reports.leaflets import leaflet
 from bontrack.server.deps import state
 from bontrack.services import planning, records
-from bontrack.services.leaflets import leaflet
 from bontrack.services.schemas import DiaryIn, GoalIn, GoalScoreIn, OutcomeIn, SideEffectIn
 from bontrack.services.views import diary_view, goal_view, patient_view
 from bontrack.web.rendering import check_csrf, form_error, render, signed_in, unit_of_work

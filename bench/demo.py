@@ -39,7 +39,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from psycopg.types.json import Json
 
-from bontrack.services import demo
+from bontrack.demo import generator as demo
 from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
 from bontrack.store.uow import Database

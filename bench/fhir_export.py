@@ -45,7 +45,7 @@ def prepare(db: str, patients: int) -> int:
     """The demo registry (generated once; reused when it already has enough patients)."""
     from sqlalchemy import func, select
 
-    from bontrack.services.demo import generate
+    from bontrack.demo.generator import generate
     from bontrack.store.db import make_engine, session_factory
     from bontrack.store.migrate import upgrade
     from bontrack.store.models import Patient

@@ -24,8 +24,8 @@ LAZY_ALLOWED: dict[str, tuple[set[str], str]] = {
     "bontrack.cli.main": ({"bontrack.reference", "click"},
                           "CLI: `version` alone loads the reference data; click is optional"),
     # WeasyPrint loads Pango and fonts (seconds): only a PDF download pays for it.
-    # Matplotlib (reports.charts) is loaded for the clinic report's charts only.
-    "bontrack.reports.documents": ({"weasyprint", "bontrack.reports"},
+    # Matplotlib (analytics.charts) is loaded for the clinic report's charts only.
+    "bontrack.reports.documents": ({"weasyprint", "bontrack.analytics"},
                                    "heavy: loaded for a PDF or the clinic's charts only"),
     # A migration runs against the schema of its own revision: it imports the code it needs
     # when it runs, not when Alembic lists the revisions.

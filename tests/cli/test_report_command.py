@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bontrack.services.demo import generate
+from bontrack.demo.generator import generate
 from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
 from bontrack.store.uow import Database

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bontrack.services.demo import generate
+from bontrack.demo.generator import generate
 from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
 from bontrack.store.uow import Database

@@ -9,9 +9,10 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import sessionmaker
 
+from bontrack import analytics
 from bontrack.errors import AccessDenied, InvalidRecord
 from bontrack.reference import default_reference
-from bontrack.services import accounts, analytics, audit
+from bontrack.services import accounts, audit
 from bontrack.services.access import Actor
 from bontrack.store.db import make_engine, session_factory, transaction
 from bontrack.store.migrate import upgrade
@@ -252,7 +253,7 @@ def test_another_clinic_cannot_read_a_patients_analytics(clinic):
 
 
 def test_demo_registry_gives_figures_for_every_demo_indication(db_url):
-    from bontrack.services.demo import generate
+    from bontrack.demo.generator import generate
 
     engine = make_engine(db_url)
     upgrade(engine)

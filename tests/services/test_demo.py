@@ -16,8 +16,9 @@ import sqlalchemy as sa
 
 from bontrack.clinical.check import check_plan
 from bontrack.clinical.plan import read_plan
+from bontrack.demo import generator as demo
 from bontrack.reference import default_reference
-from bontrack.services import audit, demo
+from bontrack.services import audit
 from bontrack.store.audit_chain import verify
 from bontrack.store.db import make_engine, session_factory, transaction
 from bontrack.store.migrate import upgrade

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bontrack.services.leaflets import leaflet
+from bontrack.reports.leaflets import leaflet
 
 
 def test_leaflet_has_every_section_and_the_red_flags(real_ref):

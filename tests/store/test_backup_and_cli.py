@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bontrack.services.demo import generate
+from bontrack.demo.generator import generate
 from bontrack.store.backup import backup, restore
 from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade

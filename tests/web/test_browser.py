@@ -13,7 +13,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from bontrack.services.demo import generate
+from bontrack.demo.generator import generate
 from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
 from bontrack.store.uow import Database

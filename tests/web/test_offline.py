@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from playwright.sync_api import Page, Route
 
 from bontrack.app import create_app
-from bontrack.services.demo import generate
+from bontrack.demo.generator import generate
 from bontrack.store.db import make_engine, session_factory, transaction
 from bontrack.store.migrate import upgrade
 from bontrack.store.models import Cycle, Patient, User

@@ -104,8 +104,8 @@ def report_clinic(
 ) -> None:
     """The clinic report for a date range: responders, duration of benefit, side effects
     next to the label, intervals, units discarded."""
+    from bontrack import analytics
     from bontrack.reports import documents
-    from bontrack.services import analytics
 
     raw = {"from": date_from, "to": date_to, "indication": indication, "product": product,
            "clinician": clinician}

@@ -227,8 +227,8 @@ def demo(
     On a database that already holds the demo, serve it as it is (no second seeding)
     unless --reset. The port is checked before anything is written."""
     from bontrack.cli.ports import require_free_port
+    from bontrack.demo import generator as demo_data
     from bontrack.errors import BontrackError
-    from bontrack.services import demo as demo_data
 
     if serve_after:
         require_free_port(host, port)
@@ -271,7 +271,7 @@ def _seed(database: Any, *, patients: int, seed: int, workers: int | None) -> No
         TimeRemainingColumn,
     )
 
-    from bontrack.services.demo import generate
+    from bontrack.demo.generator import generate
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
@@ -364,7 +364,7 @@ def audit_show(
 def _build_analytics(database: Any, clinic: str, progress: Any) -> None:
     """Build the clinic's derived analytics rows now, in committed steps with a progress
     bar, so the first dashboard view after a large demo does not have to."""
-    from bontrack.services import analytics
+    from bontrack import analytics
 
     with database.unit_of_work() as uow:
         clinic_id, total, done = analytics.build_state(uow, clinic)

@@ -22,16 +22,16 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 
-from bontrack import __version__
+from bontrack import __version__, analytics
 from bontrack.clinical.display import change_text, scale_text, units_text
 from bontrack.clinical.response import responder_rules
 from bontrack.clinical.scales import Scales
 from bontrack.reference import Reference
-from bontrack.services import accounts, analytics, audit
+from bontrack.reports.leaflets import leaflet
+from bontrack.services import accounts, audit
 from bontrack.services.access import STAFF, Actor, require_role
 from bontrack.services.cycles import get_cycle
 from bontrack.services.given import is_given, next_due
-from bontrack.services.leaflets import leaflet
 from bontrack.services.timeline import timeline
 from bontrack.services.usecase import Work
 
@@ -147,7 +147,7 @@ def cycle_summary(uow: Work, actor: Actor, cycle_id: int, ref: Reference) -> byt
 def clinic_report(uow: Work, actor: Actor, ref: Reference,
                   filters: analytics.Filters) -> bytes:
     """The clinic report for the filters (a date range, and optionally the others)."""
-    from bontrack.reports import charts as ch
+    from bontrack.analytics import charts as ch  # matplotlib: the clinic report only
 
     figs = analytics.clinic_analytics(uow, actor, ref, filters, audit_read=False)
     charts = [(title, _svg_uri(chart(figs[key], "svg"))) for title, key, chart in (

@@ -11,15 +11,16 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
+from bontrack import analytics
+from bontrack.analytics import charts as ch
 from bontrack.clinical.display import scale_text
 from bontrack.errors import InvalidRecord, NotFound
-from bontrack.reports import charts as ch
 from bontrack.reports import documents
 from bontrack.server.deps import state
-from bontrack.services import analytics, audit, timeline
+from bontrack.services import audit, timeline
 from bontrack.services.access import Actor, require_role
 from bontrack.services.cache import LRU
 from bontrack.services.given import is_given
@@ -88,128 +89,133 @@ def patient_figures(uow: Any, actor: Actor, patient_id: int, ref: Any) -> dict[s
     return hit
 
 
-def install_analytics_pages(app: FastAPI) -> None:
-    def ref(request: Request) -> Any:
-        return state(request).ref
+router = APIRouter()
 
-    def clinic_figures(request: Request, uow: Any, actor: Actor, fresh: bool = False
-                       ) -> dict[str, Any]:
-        # the role check comes before the cache: a cached figure is never a way around it
-        require_role(actor, analytics.CLINIC_ROLES, "see clinic analytics")
-        raw = {k: v for k, v in request.query_params.items() if k != "format"}
+def ref(request: Request) -> Any:
+    return state(request).ref
+
+def clinic_figures(request: Request, uow: Any, actor: Actor, fresh: bool = False
+                   ) -> dict[str, Any]:
+    # the role check comes before the cache: a cached figure is never a way around it
+    require_role(actor, analytics.CLINIC_ROLES, "see clinic analytics")
+    raw = {k: v for k, v in request.query_params.items() if k != "format"}
+    f = analytics.read_filters(uow, actor, ref(request), raw)
+    key = (actor.clinic_id, tuple(sorted(f.as_query().items())))
+    hit = None if fresh else CLINIC.get(key)
+    if hit is None:
+        hit = analytics.clinic_analytics(uow, actor, ref(request), f, audit_read=False)
+        CLINIC.put(key, hit)
+    audit.record(uow, actor, "read", "clinic_analytics", detail=f.describe())
+    return hit
+
+# -- patient -------------------------------------------------------------------------
+@router.get("/patients/{patient_id}/analytics/{name}", include_in_schema=False)
+def patient_chart(request: Request, patient_id: int, name: str, series_no: int = 0
+                  ) -> Response:
+    stem, fmt = _split(name)
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        figs = patient_figures(uow, actor, patient_id, ref(request))
+        audit.record(uow, actor, "read", "analytics", patient_id=patient_id,
+                     detail=name)
+    if stem == "response":
+        if not 0 <= series_no < len(figs["series"]):
+            raise NotFound(f"patient {patient_id} has no outcome series {series_no}")
+        one = figs["series"][series_no]
+        body = (ch.to_csv(*ch.response_rows(one, ref(request).scales)) if fmt == "csv"
+                else ch.response_chart(one, fmt))
+    elif stem == "dose":
+        body = (ch.to_csv(*ch.dose_rows(figs["doses"])) if fmt == "csv"
+                else ch.dose_chart(figs["doses"], fmt))
+    else:
+        raise NotFound(f"no chart {name!r}; patient charts: response, dose")
+    return _download(body, fmt, f"patient-{patient_id}-{stem}")
+
+@router.get("/patients/{patient_id}/chart.csv", include_in_schema=False)
+def outcome_csv(request: Request, patient_id: int, scale: str, where: str = ""
+                ) -> Response:
+    """The numbers behind an outcome chart."""
+    points, injections = _outcome_series(request, patient_id, scale, where, "csv")
+    rows: list[list[Any]] = [[p[0].isoformat(), "outcome", scale, where,
+                              scale_text(ref(request).scales, scale, p[1])]
+                             for p in points]
+    rows += [[d, "injection", "", "", ""] for d in injections]
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return _download(ch.to_csv(["when", "kind", "scale", "site", "value"], rows), "csv",
+                     f"patient-{patient_id}-{scale}")
+
+@router.get("/patients/{patient_id}/chart.png", include_in_schema=False)
+def outcome_png(request: Request, patient_id: int, scale: str, where: str = ""
+                ) -> Response:
+    """An outcome chart as PNG, for export."""
+    points, injections = _outcome_series(request, patient_id, scale, where, "png")
+    title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
+    body = outcome_chart(ref(request).scales, scale, points,
+                         [date.fromisoformat(d) for d in injections], title, "png")
+    return _download(body, "png", f"patient-{patient_id}-{scale}")
+
+@router.get("/patients/{patient_id}/report.pdf", include_in_schema=False)
+def patient_report(request: Request, patient_id: int) -> Response:
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        body = documents.patient_report(uow, actor, patient_id, ref(request),
+                                        today=datetime.now().date())
+    return _pdf(body, f"visit-report-{patient_id}.pdf")
+
+@router.get("/cycles/{cycle_id}/summary.pdf", include_in_schema=False)
+def cycle_summary(request: Request, cycle_id: int) -> Response:
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        body = documents.cycle_summary(uow, actor, cycle_id, ref(request))
+    return _pdf(body, f"cycle-summary-{cycle_id}.pdf")
+
+# -- clinic --------------------------------------------------------------------------
+@router.get("/clinic/dashboard", include_in_schema=False)
+def dashboard(request: Request) -> Response:
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        clinicians = analytics.clinicians(uow, actor)
+        form = {k: request.query_params.get(k, "") for k in analytics.FILTER_FIELDS}
+        try:
+            figs = clinic_figures(request, uow, actor, fresh=True)
+        except InvalidRecord as err:
+            return render(request, "dashboard.html", 422, actor=actor, error=err.message,
+                          form=form, clinicians=clinicians, figs=None, query="",
+                          indications=sorted(ref(request).indications.values(),
+                                             key=lambda i: i.name),
+                          products=sorted(ref(request).products))
+    return render(request, "dashboard.html", actor=actor, figs=figs, form=form,
+                  clinicians=clinicians, error=None,
+                  query=urlencode(figs["query"]),
+                  indications=sorted(ref(request).indications.values(),
+                                     key=lambda i: i.name),
+                  products=sorted(ref(request).products))
+
+@router.get("/clinic/dashboard/{name}", include_in_schema=False)
+def dashboard_chart(request: Request, name: str) -> Response:
+    stem, fmt = _split(name)
+    if stem not in ch.CLINIC_CHARTS:
+        raise NotFound(f"no chart {name!r}; clinic charts: "
+                       + ", ".join(ch.CLINIC_CHARTS))
+    key, chart, rows = ch.CLINIC_CHARTS[stem]
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        figs = clinic_figures(request, uow, actor)
+    body = ch.to_csv(*rows(figs[key])) if fmt == "csv" else chart(figs[key], fmt)
+    return _download(body, fmt, f"clinic-{stem}")
+
+@router.get("/clinic/report.pdf", include_in_schema=False)
+def clinic_report(request: Request) -> Response:
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        raw = {k: v for k, v in request.query_params.items()}
         f = analytics.read_filters(uow, actor, ref(request), raw)
-        key = (actor.clinic_id, tuple(sorted(f.as_query().items())))
-        hit = None if fresh else CLINIC.get(key)
-        if hit is None:
-            hit = analytics.clinic_analytics(uow, actor, ref(request), f, audit_read=False)
-            CLINIC.put(key, hit)
-        audit.record(uow, actor, "read", "clinic_analytics", detail=f.describe())
-        return hit
+        body = documents.clinic_report(uow, actor, ref(request), f)
+    return _pdf(body, "clinic-report.pdf")
 
-    # -- patient -------------------------------------------------------------------------
-    @app.get("/patients/{patient_id}/analytics/{name}", include_in_schema=False)
-    def patient_chart(request: Request, patient_id: int, name: str, series_no: int = 0
-                      ) -> Response:
-        stem, fmt = _split(name)
-        with unit_of_work(request) as uow:
-            actor = signed_in(request, uow)
-            figs = patient_figures(uow, actor, patient_id, ref(request))
-            audit.record(uow, actor, "read", "analytics", patient_id=patient_id,
-                         detail=name)
-        if stem == "response":
-            if not 0 <= series_no < len(figs["series"]):
-                raise NotFound(f"patient {patient_id} has no outcome series {series_no}")
-            one = figs["series"][series_no]
-            body = (ch.to_csv(*ch.response_rows(one, ref(request).scales)) if fmt == "csv"
-                    else ch.response_chart(one, fmt))
-        elif stem == "dose":
-            body = (ch.to_csv(*ch.dose_rows(figs["doses"])) if fmt == "csv"
-                    else ch.dose_chart(figs["doses"], fmt))
-        else:
-            raise NotFound(f"no chart {name!r}; patient charts: response, dose")
-        return _download(body, fmt, f"patient-{patient_id}-{stem}")
 
-    @app.get("/patients/{patient_id}/chart.csv", include_in_schema=False)
-    def outcome_csv(request: Request, patient_id: int, scale: str, where: str = ""
-                    ) -> Response:
-        """The numbers behind an outcome chart."""
-        points, injections = _outcome_series(request, patient_id, scale, where, "csv")
-        rows: list[list[Any]] = [[p[0].isoformat(), "outcome", scale, where,
-                                  scale_text(ref(request).scales, scale, p[1])]
-                                 for p in points]
-        rows += [[d, "injection", "", "", ""] for d in injections]
-        rows.sort(key=lambda r: (r[0], r[1]))
-        return _download(ch.to_csv(["when", "kind", "scale", "site", "value"], rows), "csv",
-                         f"patient-{patient_id}-{scale}")
-
-    @app.get("/patients/{patient_id}/chart.png", include_in_schema=False)
-    def outcome_png(request: Request, patient_id: int, scale: str, where: str = ""
-                    ) -> Response:
-        """An outcome chart as PNG, for export."""
-        points, injections = _outcome_series(request, patient_id, scale, where, "png")
-        title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
-        body = outcome_chart(ref(request).scales, scale, points,
-                             [date.fromisoformat(d) for d in injections], title, "png")
-        return _download(body, "png", f"patient-{patient_id}-{scale}")
-
-    @app.get("/patients/{patient_id}/report.pdf", include_in_schema=False)
-    def patient_report(request: Request, patient_id: int) -> Response:
-        with unit_of_work(request) as uow:
-            actor = signed_in(request, uow)
-            body = documents.patient_report(uow, actor, patient_id, ref(request),
-                                            today=datetime.now().date())
-        return _pdf(body, f"visit-report-{patient_id}.pdf")
-
-    @app.get("/cycles/{cycle_id}/summary.pdf", include_in_schema=False)
-    def cycle_summary(request: Request, cycle_id: int) -> Response:
-        with unit_of_work(request) as uow:
-            actor = signed_in(request, uow)
-            body = documents.cycle_summary(uow, actor, cycle_id, ref(request))
-        return _pdf(body, f"cycle-summary-{cycle_id}.pdf")
-
-    # -- clinic --------------------------------------------------------------------------
-    @app.get("/clinic/dashboard", include_in_schema=False)
-    def dashboard(request: Request) -> Response:
-        with unit_of_work(request) as uow:
-            actor = signed_in(request, uow)
-            clinicians = analytics.clinicians(uow, actor)
-            form = {k: request.query_params.get(k, "") for k in analytics.FILTER_FIELDS}
-            try:
-                figs = clinic_figures(request, uow, actor, fresh=True)
-            except InvalidRecord as err:
-                return render(request, "dashboard.html", 422, actor=actor, error=err.message,
-                              form=form, clinicians=clinicians, figs=None, query="",
-                              indications=sorted(ref(request).indications.values(),
-                                                 key=lambda i: i.name),
-                              products=sorted(ref(request).products))
-        return render(request, "dashboard.html", actor=actor, figs=figs, form=form,
-                      clinicians=clinicians, error=None,
-                      query=urlencode(figs["query"]),
-                      indications=sorted(ref(request).indications.values(),
-                                         key=lambda i: i.name),
-                      products=sorted(ref(request).products))
-
-    @app.get("/clinic/dashboard/{name}", include_in_schema=False)
-    def dashboard_chart(request: Request, name: str) -> Response:
-        stem, fmt = _split(name)
-        if stem not in ch.CLINIC_CHARTS:
-            raise NotFound(f"no chart {name!r}; clinic charts: "
-                           + ", ".join(ch.CLINIC_CHARTS))
-        key, chart, rows = ch.CLINIC_CHARTS[stem]
-        with unit_of_work(request) as uow:
-            actor = signed_in(request, uow)
-            figs = clinic_figures(request, uow, actor)
-        body = ch.to_csv(*rows(figs[key])) if fmt == "csv" else chart(figs[key], fmt)
-        return _download(body, fmt, f"clinic-{stem}")
-
-    @app.get("/clinic/report.pdf", include_in_schema=False)
-    def clinic_report(request: Request) -> Response:
-        with unit_of_work(request) as uow:
-            actor = signed_in(request, uow)
-            raw = {k: v for k, v in request.query_params.items()}
-            f = analytics.read_filters(uow, actor, ref(request), raw)
-            body = documents.clinic_report(uow, actor, ref(request), f)
-        return _pdf(body, "clinic-report.pdf")
+def install_analytics_pages(app: FastAPI) -> None:
+    app.include_router(router)
 
 
 def _outcome_series(request: Request, patient_id: int, scale: str, where: str, fmt: str

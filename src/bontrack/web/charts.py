@@ -11,8 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
+from bontrack.analytics.charts import figure_bytes
 from bontrack.clinical.scales import Scales
-from bontrack.reports.charts import figure_bytes
 
 
 def outcome_svg(scales: Scales, scale_id: str, points: Sequence[tuple[datetime, float]],

@@ -12,10 +12,11 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from bontrack.analytics import next_dates
 from bontrack.errors import (
     AccessDenied,
     InvalidRecord,
@@ -25,7 +26,6 @@ from bontrack.errors import (
 from bontrack.server.deps import state, unit_of_work
 from bontrack.server.errors import set_page_renderer
 from bontrack.services import accounts, audit, given, records, timeline
-from bontrack.services.analytics import next_dates
 from bontrack.services.cache import LRU
 from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.views import condition_view, patient_view
@@ -59,151 +59,157 @@ def _session_started(request: Request, token: str, user: Any) -> Response:
     return response
 
 
+router = APIRouter()
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    return Response(status_code=204)
+
+@router.get("/", include_in_schema=False)
+def home(request: Request) -> Response:
+    with unit_of_work(request) as uow:
+        try:
+            actor = signed_in(request, uow)
+        except NotAuthenticated:
+            return RedirectResponse("/login", status_code=303)
+    if actor.role == "patient" and actor.patient_id:
+        return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
+    return RedirectResponse("/patients", status_code=303)
+
+@router.get("/login", include_in_schema=False)
+def login_form(request: Request) -> HTMLResponse:
+    return render(request, "login.html")
+
+@router.post("/login", include_in_schema=False)
+def login(request: Request, username: str = Form(""), password: str = Form(""),
+          csrf: str = Form("")) -> Response:
+    try:
+        check_csrf(request, csrf)
+    except AccessDenied as err:
+        return render(request, "login.html", 403, error=err.message, username=username)
+    address = request.client.host if request.client else "unknown"
+    try:
+        with unit_of_work(request) as uow:
+            token, user = accounts.start_session(uow, username, password, address,
+                                                 request.cookies.get(SESSION))
+    except PasswordChangeRequired:
+        return RedirectResponse(
+            "/password?" + urlencode({"username": username, "required": "1"}),
+            status_code=303)
+    except (NotAuthenticated, TooManyAttempts) as err:
+        return render(request, "login.html", err.status, error=err.message,
+                      username=username)
+    return _session_started(request, token, user)
+
+@router.get("/password", include_in_schema=False)
+def password_form(request: Request, username: str = "", required: str = ""
+                  ) -> HTMLResponse:
+    return render(request, "password.html", username=username[:80],
+                  required=required == "1")
+
+@router.post("/password", include_in_schema=False)
+def password_change(request: Request, username: str = Form(""),
+                    current_password: str = Form(""), new_password: str = Form(""),
+                    confirm_password: str = Form(""), csrf: str = Form("")) -> Response:
+    """Change your own password (the current one proves who you are), then sign in
+    with the new one: the only way past a password set by an administrator."""
+    def again(status: int, message: str) -> HTMLResponse:
+        return render(request, "password.html", status, error=message,
+                      username=username[:80])
+
+    try:
+        check_csrf(request, csrf)
+    except AccessDenied as err:
+        return again(403, err.message)
+    if new_password != confirm_password:
+        return again(422, "new password: the two entries differ")
+    address = request.client.host if request.client else "unknown"
+    try:
+        with unit_of_work(request) as uow:
+            token, user = accounts.change_password_and_start_session(
+                uow, username, current_password, new_password, address,
+                request.cookies.get(SESSION))
+    except InvalidRecord as err:
+        return again(422, f"new password: {err.message}")
+    except (NotAuthenticated, TooManyAttempts) as err:
+        return again(err.status, err.message)
+    return _session_started(request, token, user)
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request, csrf: str = Form("")) -> Response:
+    check_csrf(request, csrf)
+    token = request.cookies.get(SESSION)
+    if token:
+        with unit_of_work(request) as uow:
+            accounts.sign_out(uow, token)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION, path="/")
+    return response
+
+@router.get("/patients", include_in_schema=False)
+def patients(request: Request, q: str | None = None, offset: int = 0) -> Response:
+    offset = max(0, min(offset, 10_000_000))
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        if actor.role == "patient":
+            return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
+        rows, total = records.search_patients(uow, actor, q, PAGE, offset)
+        items = [patient_view(p) for p in rows]
+        dates = _next_dates(uow, [(p.id, p.record_version) for p in rows])
+        as_of = given.today()
+        for p in items:
+            p["due"] = given.next_due(*dates[p["id"]], as_of)
+    return render(request, "patients.html", actor=actor, patients=items, total=total, q=q,
+                  prev_offset=offset - PAGE if offset > 0 else None,
+                  next_offset=offset + PAGE if offset + PAGE < total else None)
+
+@router.get("/patients/{patient_id}/chart.svg", include_in_schema=False)
+def chart(request: Request, patient_id: int, scale: str, where: str = "") -> Response:
+    """A chart of one outcome series, rendered once per version of the record."""
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        key = (patient_id, timeline.record_version(uow, actor, patient_id), scale, where)
+        body = CHARTS.get(key)
+        if body is None:
+            t = timeline.timeline(uow, actor, patient_id, audit_read=False)
+            injections = [datetime.fromisoformat(e["date"]).date() for e in t["events"]
+                          if e["kind"] == "cycle" and given.is_given(e)]
+            points = sorted(series(t).get((scale, where), []))
+            title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
+            body = outcome_svg(request.app.state.bontrack.ref.scales, scale, points,
+                               injections, title).encode()
+            CHARTS.put(key, body)
+        audit.record(uow, actor, "read", "chart", patient_id=patient_id)
+    return Response(body, media_type="image/svg+xml; charset=utf-8",
+                    headers={"Cache-Control": "private, no-cache",
+                             "Content-Security-Policy": SVG_CSP})
+
+@router.get("/patients/{patient_id}", include_in_schema=False)
+def patient_page(request: Request, patient_id: int) -> Response:
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        t = timeline.timeline(uow, actor, patient_id)
+        rows, _ = records.list_for_patient(uow, actor, patient_id, "condition",
+                                           50, 0)
+        conditions = [condition_view(c) for c in rows if c.status == "active"]
+        ref = state(request).ref
+        a = patient_figures(uow, actor, patient_id, ref)
+    due = patient_due(t, a)
+    return render(request, "patient.html", actor=actor, t=t, charts=chart_links(t), a=a,
+                  conditions=conditions, due=due,
+                  brands={p.id: p.brands[0] for p in ref.products.values()},
+                  names={m.id: m.name for m in ref.muscles.values()},
+                  plain_scales={k: v.plain_name for k, v in ref.scales.items()},
+                  weight=(t["patient"]["weights"][-1]["weight_kg"]
+                          if t["patient"]["weights"] else None))
+
+
+#: (patient id, record version) -> (last given day, earliest safe date, suggested window)
+
+
 def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-
-    @app.get("/favicon.ico", include_in_schema=False)
-    def favicon() -> Response:
-        return Response(status_code=204)
-
-    @app.get("/", include_in_schema=False)
-    def home(request: Request) -> Response:
-        with unit_of_work(request) as uow:
-            try:
-                actor = signed_in(request, uow)
-            except NotAuthenticated:
-                return RedirectResponse("/login", status_code=303)
-        if actor.role == "patient" and actor.patient_id:
-            return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
-        return RedirectResponse("/patients", status_code=303)
-
-    @app.get("/login", include_in_schema=False)
-    def login_form(request: Request) -> HTMLResponse:
-        return render(request, "login.html")
-
-    @app.post("/login", include_in_schema=False)
-    def login(request: Request, username: str = Form(""), password: str = Form(""),
-              csrf: str = Form("")) -> Response:
-        try:
-            check_csrf(request, csrf)
-        except AccessDenied as err:
-            return render(request, "login.html", 403, error=err.message, username=username)
-        address = request.client.host if request.client else "unknown"
-        try:
-            with unit_of_work(request) as uow:
-                token, user = accounts.start_session(uow, username, password, address,
-                                                     request.cookies.get(SESSION))
-        except PasswordChangeRequired:
-            return RedirectResponse(
-                "/password?" + urlencode({"username": username, "required": "1"}),
-                status_code=303)
-        except (NotAuthenticated, TooManyAttempts) as err:
-            return render(request, "login.html", err.status, error=err.message,
-                          username=username)
-        return _session_started(request, token, user)
-
-    @app.get("/password", include_in_schema=False)
-    def password_form(request: Request, username: str = "", required: str = ""
-                      ) -> HTMLResponse:
-        return render(request, "password.html", username=username[:80],
-                      required=required == "1")
-
-    @app.post("/password", include_in_schema=False)
-    def password_change(request: Request, username: str = Form(""),
-                        current_password: str = Form(""), new_password: str = Form(""),
-                        confirm_password: str = Form(""), csrf: str = Form("")) -> Response:
-        """Change your own password (the current one proves who you are), then sign in
-        with the new one: the only way past a password set by an administrator."""
-        def again(status: int, message: str) -> HTMLResponse:
-            return render(request, "password.html", status, error=message,
-                          username=username[:80])
-
-        try:
-            check_csrf(request, csrf)
-        except AccessDenied as err:
-            return again(403, err.message)
-        if new_password != confirm_password:
-            return again(422, "new password: the two entries differ")
-        address = request.client.host if request.client else "unknown"
-        try:
-            with unit_of_work(request) as uow:
-                token, user = accounts.change_password_and_start_session(
-                    uow, username, current_password, new_password, address,
-                    request.cookies.get(SESSION))
-        except InvalidRecord as err:
-            return again(422, f"new password: {err.message}")
-        except (NotAuthenticated, TooManyAttempts) as err:
-            return again(err.status, err.message)
-        return _session_started(request, token, user)
-
-    @app.post("/logout", include_in_schema=False)
-    def logout(request: Request, csrf: str = Form("")) -> Response:
-        check_csrf(request, csrf)
-        token = request.cookies.get(SESSION)
-        if token:
-            with unit_of_work(request) as uow:
-                accounts.sign_out(uow, token)
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION, path="/")
-        return response
-
-    @app.get("/patients", include_in_schema=False)
-    def patients(request: Request, q: str | None = None, offset: int = 0) -> Response:
-        offset = max(0, min(offset, 10_000_000))
-        with unit_of_work(request) as uow:
-            actor = signed_in(request, uow)
-            if actor.role == "patient":
-                return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
-            rows, total = records.search_patients(uow, actor, q, PAGE, offset)
-            items = [patient_view(p) for p in rows]
-            dates = _next_dates(uow, [(p.id, p.record_version) for p in rows])
-            as_of = given.today()
-            for p in items:
-                p["due"] = given.next_due(*dates[p["id"]], as_of)
-        return render(request, "patients.html", actor=actor, patients=items, total=total, q=q,
-                      prev_offset=offset - PAGE if offset > 0 else None,
-                      next_offset=offset + PAGE if offset + PAGE < total else None)
-
-    @app.get("/patients/{patient_id}/chart.svg", include_in_schema=False)
-    def chart(request: Request, patient_id: int, scale: str, where: str = "") -> Response:
-        """A chart of one outcome series, rendered once per version of the record."""
-        with unit_of_work(request) as uow:
-            actor = signed_in(request, uow)
-            key = (patient_id, timeline.record_version(uow, actor, patient_id), scale, where)
-            body = CHARTS.get(key)
-            if body is None:
-                t = timeline.timeline(uow, actor, patient_id, audit_read=False)
-                injections = [datetime.fromisoformat(e["date"]).date() for e in t["events"]
-                              if e["kind"] == "cycle" and given.is_given(e)]
-                points = sorted(series(t).get((scale, where), []))
-                title = scale.replace("_", " ").capitalize() + (f" — {where}" if where else "")
-                body = outcome_svg(request.app.state.bontrack.ref.scales, scale, points,
-                                   injections, title).encode()
-                CHARTS.put(key, body)
-            audit.record(uow, actor, "read", "chart", patient_id=patient_id)
-        return Response(body, media_type="image/svg+xml; charset=utf-8",
-                        headers={"Cache-Control": "private, no-cache",
-                                 "Content-Security-Policy": SVG_CSP})
-
-    @app.get("/patients/{patient_id}", include_in_schema=False)
-    def patient_page(request: Request, patient_id: int) -> Response:
-        with unit_of_work(request) as uow:
-            actor = signed_in(request, uow)
-            t = timeline.timeline(uow, actor, patient_id)
-            rows, _ = records.list_for_patient(uow, actor, patient_id, "condition",
-                                               50, 0)
-            conditions = [condition_view(c) for c in rows if c.status == "active"]
-            ref = state(request).ref
-            a = patient_figures(uow, actor, patient_id, ref)
-        due = patient_due(t, a)
-        return render(request, "patient.html", actor=actor, t=t, charts=chart_links(t), a=a,
-                      conditions=conditions, due=due,
-                      brands={p.id: p.brands[0] for p in ref.products.values()},
-                      names={m.id: m.name for m in ref.muscles.values()},
-                      plain_scales={k: v.plain_name for k, v in ref.scales.items()},
-                      weight=(t["patient"]["weights"][-1]["weight_kg"]
-                              if t["patient"]["weights"] else None))
-
+    app.include_router(router)
     install_error_pages(app)
 
 

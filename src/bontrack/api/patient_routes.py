@@ -1,0 +1,167 @@
+"""Patients and their records: create, search, read and change a patient; weights, the
+timeline; conditions, outcomes, goals, side effects and the diary, listed and added."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from bontrack.api.common import V1 as v1
+from bontrack.api.common import IfMatch, Limit, Offset, one, page, version_of
+from bontrack.api.outputs import (
+    ConditionOut,
+    DiaryOut,
+    GoalOut,
+    Out,
+    OutcomeOut,
+    PatientOut,
+    SideEffectOut,
+    TimelineOut,
+    WeightOut,
+    answers,
+    page_of,
+)
+from bontrack.api.strict_json import StrictJSONRoute
+from bontrack.server.deps import TokenDep, authed, state
+from bontrack.services import records, timeline
+from bontrack.services.schemas import (
+    ConditionIn,
+    DiaryIn,
+    GoalIn,
+    GoalScoreIn,
+    OutcomeIn,
+    PatientIn,
+    PatientPatch,
+    SideEffectIn,
+    WeightIn,
+)
+from bontrack.services.views import (
+    condition_view,
+    diary_view,
+    goal_view,
+    outcome_view,
+    patient_view,
+    side_effect_view,
+    weight_view,
+)
+
+router = APIRouter(route_class=StrictJSONRoute)
+
+# -- patients ------------------------------------------------------------------------
+@router.post(f"{v1}/patients", tags=["patients"], status_code=201,
+           responses=answers(PatientOut, 201))
+def create_patient(body: PatientIn, request: Request, token: TokenDep) -> JSONResponse:
+    with authed(request, token) as (uow, actor):
+        p = records.create_patient(uow, actor, body, state(request).ref)
+        out = patient_view(p)
+    return one(out, 201)
+
+@router.get(f"{v1}/patients", tags=["patients"], responses=answers(page_of(PatientOut)))
+def search_patients(request: Request, token: TokenDep, q: str | None = None,
+                    limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    with authed(request, token) as (uow, actor):
+        rows, total = records.search_patients(uow, actor, q, limit, offset)
+        return page([patient_view(p) for p in rows], total, limit, offset)
+
+@router.get(f"{v1}/patients/{{patient_id}}", tags=["patients"],
+         responses=answers(PatientOut))
+def read_patient(patient_id: int, request: Request, token: TokenDep) -> JSONResponse:
+    with authed(request, token) as (uow, actor):
+        out = patient_view(records.get_patient(uow, actor, patient_id))
+    return one(out)
+
+@router.patch(f"{v1}/patients/{{patient_id}}", tags=["patients"],
+           responses=answers(PatientOut))
+def update_patient(patient_id: int, body: PatientPatch, request: Request, token: TokenDep,
+                   if_match: IfMatch = None) -> JSONResponse:
+    with authed(request, token) as (uow, actor):
+        p = records.update_patient(uow, actor, patient_id, body, version_of(if_match),
+                                   state(request).ref)
+        out = patient_view(p)
+    return one(out)
+
+@router.post(f"{v1}/patients/{{patient_id}}/weights", tags=["patients"], status_code=201,
+          responses=answers(WeightOut, 201))
+def add_weight(patient_id: int, body: WeightIn, request: Request, token: TokenDep
+               ) -> JSONResponse:
+    with authed(request, token) as (uow, actor):
+        out = weight_view(records.add_weight(uow, actor, patient_id, body))
+    return JSONResponse(out, status_code=201)
+
+@router.get(f"{v1}/patients/{{patient_id}}/timeline", tags=["patients"],
+         responses=answers(TimelineOut))
+def patient_timeline(patient_id: int, request: Request, token: TokenDep) -> Response:
+    with authed(request, token) as (uow, actor):
+        body = timeline.timeline_json(uow, actor, patient_id)
+    return Response(body, media_type="application/json")
+
+# -- lists and creates per patient ---------------------------------------------------
+def listing(path: str, entity: str, view: Any, tag: str, out: type[Out]) -> None:
+    @router.get(f"{v1}/patients/{{patient_id}}/{path}", tags=[tag], name=f"list_{entity}",
+             responses=answers(page_of(out)))
+    def _list(patient_id: int, request: Request, token: TokenDep, limit: Limit = 50,
+              offset: Offset = 0) -> dict[str, Any]:
+        with authed(request, token) as (uow, actor):
+            rows, total = records.list_for_patient(uow, actor, patient_id, entity,
+                                                   limit, offset)
+            return page([view(r) for r in rows], total, limit, offset)
+
+listing("conditions", "condition", condition_view, "conditions", ConditionOut)
+listing("outcomes", "outcome", outcome_view, "outcomes", OutcomeOut)
+listing("goals", "goal", goal_view, "goals", GoalOut)
+listing("side-effects", "side_effect", side_effect_view, "side effects",
+        SideEffectOut)
+listing("diary", "diary", diary_view, "diary", DiaryOut)
+
+@router.post(f"{v1}/patients/{{patient_id}}/conditions", tags=["conditions"], status_code=201,
+          responses=answers(ConditionOut, 201))
+def add_condition(patient_id: int, body: ConditionIn, request: Request, token: TokenDep
+                  ) -> JSONResponse:
+    with authed(request, token) as (uow, actor):
+        out = condition_view(records.add_condition(uow, actor, patient_id, body,
+                                                   state(request).ref))
+    return JSONResponse(out, status_code=201)
+
+@router.post(f"{v1}/patients/{{patient_id}}/outcomes", tags=["outcomes"], status_code=201,
+          responses=answers(OutcomeOut, 201))
+def add_outcome(patient_id: int, body: OutcomeIn, request: Request, token: TokenDep
+                ) -> JSONResponse:
+    with authed(request, token) as (uow, actor):
+        out = outcome_view(records.add_outcome(uow, actor, patient_id, body,
+                                               state(request).ref))
+    return JSONResponse(out, status_code=201)
+
+@router.post(f"{v1}/patients/{{patient_id}}/goals", tags=["goals"], status_code=201,
+          responses=answers(GoalOut, 201))
+def add_goal(patient_id: int, body: GoalIn, request: Request, token: TokenDep
+             ) -> JSONResponse:
+    with authed(request, token) as (uow, actor):
+        out = goal_view(records.add_goal(uow, actor, patient_id, body))
+    return one(out, 201)
+
+@router.post(f"{v1}/goals/{{goal_id}}/score", tags=["goals"], responses=answers(GoalOut))
+def score_goal(goal_id: int, body: GoalScoreIn, request: Request, token: TokenDep,
+               if_match: IfMatch = None) -> JSONResponse:
+    with authed(request, token) as (uow, actor):
+        out = goal_view(records.score_goal(uow, actor, goal_id, body, version_of(if_match)))
+    return one(out)
+
+@router.post(f"{v1}/patients/{{patient_id}}/side-effects", tags=["side effects"],
+          status_code=201, responses=answers(SideEffectOut, 201))
+def add_side_effect(patient_id: int, body: SideEffectIn, request: Request, token: TokenDep
+                    ) -> JSONResponse:
+    with authed(request, token) as (uow, actor):
+        out = side_effect_view(records.add_side_effect(uow, actor, patient_id, body,
+                                                       state(request).ref))
+    return JSONResponse(out, status_code=201)
+
+@router.post(f"{v1}/patients/{{patient_id}}/diary", tags=["diary"], status_code=201,
+          responses=answers(DiaryOut, 201))
+def add_diary(patient_id: int, body: DiaryIn, request: Request, token: TokenDep
+              ) -> JSONResponse:
+    with authed(request, token) as (uow, actor):
+        out = diary_view(records.add_diary(uow, actor, patient_id, body,
+                                           state(request).ref))
+    return JSONResponse(out, status_code=201)

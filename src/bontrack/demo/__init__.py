@@ -1,0 +1,1 @@
+"""The demo clinic: synthetic patients, cycles and outcomes drawn from the reference data."""

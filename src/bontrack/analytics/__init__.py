@@ -12,5 +12,5 @@ from bontrack.analytics.clinic import (
 from bontrack.analytics.patient import CLINIC_ROLES, next_dates, patient_analytics
 from bontrack.analytics.projection import build_state, refresh
 
-__all__ = ["CLINIC_ROLES", "FILTER_FIELDS", "Filters", "build_state", "clinic_analytics", "clinicians", "next_dates",
-           "patient_analytics", "read_filters", "refresh"]
+__all__ = ["CLINIC_ROLES", "FILTER_FIELDS", "Filters", "build_state", "clinic_analytics",
+           "clinicians", "next_dates", "patient_analytics", "read_filters", "refresh"]

@@ -80,6 +80,7 @@ def verify(db: DbOpt = None, checkpoints: CheckpointsOpt = None, key: KeyOpt = N
     from sqlalchemy import select
 
     from bontrack.store import audit_anchor
+    from bontrack.store.audit_chain import verify as verify_chain
     from bontrack.store.models import AuditEvent
 
     target = _checkpoints(checkpoints, needed=False)
@@ -89,7 +90,7 @@ def verify(db: DbOpt = None, checkpoints: CheckpointsOpt = None, key: KeyOpt = N
         with engine.connect() as conn:
             rows = conn.execute(select(t).order_by(t.c.id)).yield_per(10_000)
             if target is None:
-                chain = audit_anchor.verify(rows)
+                chain = verify_chain(rows)
                 anchored = None
             else:
                 anchored = audit_anchor.verify_anchored(rows, target, key or audit_key_path())

@@ -161,7 +161,7 @@ def _walk(rows: Iterable[Any], watch: set[int]) -> tuple[Verdict, dict[int, tupl
                                                          tuple[int, str]]:
     """The chain check, noting (hash, count so far) at the ids in ``watch`` and the head."""
     seen: dict[int, tuple[str, int]] = {}
-    head = [0, GENESIS]
+    head: list[tuple[int, str]] = [(0, GENESIS)]
     n = [0]
 
     def noted() -> Iterable[Any]:
@@ -169,11 +169,11 @@ def _walk(rows: Iterable[Any], watch: set[int]) -> tuple[Verdict, dict[int, tupl
             n[0] += 1
             if r.id in watch:
                 seen[r.id] = (r.hash, n[0])
-            head[0], head[1] = r.id, r.hash
+            head[0] = (int(r.id), str(r.hash))
             yield r
 
     verdict = verify(noted())
-    return verdict, seen, (int(head[0]), str(head[1]))
+    return verdict, seen, head[0]
 
 
 def checkpoint(rows: Iterable[Any], checkpoints: Path, key_path: Path,

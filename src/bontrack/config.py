@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
-from platformdirs import user_data_dir
+from platformdirs import user_config_dir, user_data_dir
 
 ENV_DB = "DATABASE_URL"
 ENV_EXPORTS = "BONTRACK_EXPORT_DIR"
@@ -62,3 +63,75 @@ class ServerSettings:
     idle_minutes: int = 30  # a session unused this long ends
     max_failed_logins: int = 5
     lockout_minutes: int = 15
+
+
+# -- plausible dates (issue 15): every date and time a person enters has a range -----------
+
+ENV_EARLIEST = "BONTRACK_EARLIEST_DATE"
+ENV_MAX_AGE = "BONTRACK_MAX_AGE_YEARS"
+ENV_EVENT_AHEAD = "BONTRACK_EVENT_AHEAD_HOURS"
+ENV_PLAN_AHEAD = "BONTRACK_PLAN_AHEAD_DAYS"
+
+
+@dataclass(frozen=True)
+class DateLimits:
+    """The range a date or time must fall in (docs/api.md, "Dates and times").
+
+    ``earliest``: no event, birth or plan before it. ``max_age_years``: a birth date is at
+    most this many years ago. ``event_ahead_hours``: how far a measurement, onset, diary or
+    weight may lie after now (a clock a little fast; the day in UTC+14 is tomorrow in UTC).
+    ``plan_ahead_days``: how far a planned cycle, a goal's target or a vial's expiry may lie
+    ahead."""
+
+    earliest: date = date(1900, 1, 1)
+    max_age_years: int = 130
+    event_ahead_hours: int = 15
+    plan_ahead_days: int = 3653
+
+
+def _env_int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ValueError(f"{name}={raw!r}: expected a whole number from {low} to {high}")
+    return int(raw)
+
+
+def date_limits() -> DateLimits:
+    """The limits from the environment, read at each check (so a test or an operator can
+    change them without a restart of the code that imported them)."""
+    d = DateLimits()
+    raw = os.environ.get(ENV_EARLIEST, "").strip()
+    try:
+        earliest = date.fromisoformat(raw) if raw else d.earliest
+    except ValueError:
+        raise ValueError(f"{ENV_EARLIEST}={raw!r}: expected a date YYYY-MM-DD") from None
+    return DateLimits(
+        earliest=earliest,
+        max_age_years=_env_int(ENV_MAX_AGE, d.max_age_years, 1, 200),
+        event_ahead_hours=_env_int(ENV_EVENT_AHEAD, d.event_ahead_hours, 0, 24 * 366),
+        plan_ahead_days=_env_int(ENV_PLAN_AHEAD, d.plan_ahead_days, 0, 36_600),
+    )
+
+
+# -- anchored audit (issue 15): the signing key and the checkpoints live outside the database --
+
+ENV_AUDIT_KEY = "BONTRACK_AUDIT_KEY"
+ENV_AUDIT_CHECKPOINTS = "BONTRACK_AUDIT_CHECKPOINTS"
+
+
+def audit_key_path() -> Path:
+    """The Ed25519 key that signs audit checkpoints: BONTRACK_AUDIT_KEY, else
+    ``audit-signing.key`` in the user's configuration directory (not beside the database)."""
+    raw = os.environ.get(ENV_AUDIT_KEY, "").strip()
+    if raw:
+        return Path(raw).expanduser()
+    return Path(user_config_dir("bontrack", appauthor=False)) / "audit-signing.key"
+
+
+def audit_checkpoint_path() -> Path | None:
+    """The append-only file of signed checkpoints (BONTRACK_AUDIT_CHECKPOINTS); None when no
+    location is named: one file belongs to one database, so there is no shared default."""
+    raw = os.environ.get(ENV_AUDIT_CHECKPOINTS, "").strip()
+    return Path(raw).expanduser() if raw else None

@@ -21,14 +21,14 @@ def full_record(api: Any) -> dict[str, int]:
     cid = cycle.json()["id"]
     assert api.post("doc", f"/api/v1/cycles/{cid}/sign",
                     headers={"If-Match": '"1"'}).status_code == 200
-    for value, when in (("3", "2026-11-20T10:00:00Z"), ("1+", "2026-12-20T10:00:00Z")):
+    for value, when in (("3", "2026-11-20T10:00:00Z"), ("1+", "2026-12-04T10:00:00Z")):
         r = api.post("nurse", f"/api/v1/patients/{p1}/outcomes",
                      {"scale": "modified_ashworth", "value": value, "measured_at": when,
                       "muscle": "biceps_brachii", "side": "left", "cycle_id": cid})
         assert r.status_code == 201, r.text
     r = api.post("nurse", f"/api/v1/patients/{p1}/outcomes",
                  {"scale": "rom_degrees", "value": "35.5", "measured_at":
-                  "2026-12-20T10:05:00Z", "region": "elbow extension", "side": "left"})
+                  "2026-12-04T10:05:00Z", "region": "elbow extension", "side": "left"})
     assert r.status_code == 201, r.text
     g = api.post("doc", f"/api/v1/patients/{p1}/goals",
                  {"description": "Dress without help", "target_date": "2027-03-01"})

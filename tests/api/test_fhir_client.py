@@ -79,7 +79,7 @@ def test_fhirpy_reads_and_searches_with_paging(server):
     assert {m["dosage"]["dose"]["value"] for m in mas} == {100, 50}
     first = fhir.resources("Observation").search(
         patient=p1, date__ge="2026-12-01").sort("_id").first()
-    assert first is not None and first["effectiveDateTime"].startswith("2026-12-20")
+    assert first is not None and first["effectiveDateTime"].startswith("2026-12-04")
     for kind in ("Condition", "Procedure", "AdverseEvent", "Goal"):
         found = fhir.resources(kind).search(patient=p1).fetch()
         assert len(found) == 1, kind

@@ -118,12 +118,12 @@ def test_outcomes_goals_side_effects_and_timeline(api):
                     headers={"If-Match": '"1"'}).status_code == 200
     r = api.post("nurse", f"/api/v1/patients/{p}/outcomes",
                  {"scale": "modified_ashworth", "value": "1+", "measured_at":
-                  "2026-12-20T10:00:00Z", "muscle": "biceps_brachii", "side": "left",
+                  "2026-12-04T10:00:00Z", "muscle": "biceps_brachii", "side": "left",
                   "cycle_id": cid})
     assert r.status_code == 201 and r.json()["value"] == 1.5
     r = api.post("nurse", f"/api/v1/patients/{p}/outcomes",
                  {"scale": "modified_ashworth", "value": "5", "measured_at":
-                  "2026-12-20T10:00:00Z"})
+                  "2026-12-04T10:00:00Z"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "value"
     g = api.post("doc", f"/api/v1/patients/{p}/goals", {"description": "Dress without help"})
     assert g.status_code == 201

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from bontrack.clinical.display import change_text, scale_text
 from bontrack.clinical.scales import Scales
+from bontrack.spreadsheet import safe
 
 FORMATS = {"svg": "image/svg+xml", "png": "image/png", "csv": "text/csv; charset=utf-8"}
 BLUE, RED, GREY = "#1f5f8b", "#b5443b", "#6b6b6b"
@@ -51,7 +52,9 @@ def to_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(header)
     for r in rows:
-        w.writerow(["" if v is None else v for v in r])
+        # numbers as numbers, text neutralised against spreadsheet formulas (a patient's
+        # side-effect term is text)
+        w.writerow([safe(v) for v in r])
     return buf.getvalue().encode()
 
 

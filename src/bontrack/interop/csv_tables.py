@@ -20,9 +20,13 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from bontrack.reference import Reference
+from bontrack.spreadsheet import neutralise, safe
 from bontrack.store.models import Cycle, Injection, Outcome, Patient, SideEffect, User
 
 CHUNK = 5_000
+#: Column kinds whose numbers are written as numbers (a negative value keeps its minus sign);
+#: every other cell, and any non-number in these columns, is neutralised against formulas.
+NUMERIC = frozenset({"integer", "decimal"})
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,12 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+def written(column: Column, value: Any) -> str:
+    """The cell of ``value`` in ``column``, safe to open in a spreadsheet (docs/csv.md)."""
+    text = cell(value)
+    return safe(value, text) if column.kind in NUMERIC else neutralise(text)
+
+
 def _age(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
@@ -196,7 +206,8 @@ def write_dictionary(out_dir: Path) -> Path:
         w.writerow(["file", "column", "type", "unit", "description"])
         for table, columns in TABLES.items():
             for c in columns:
-                w.writerow([f"{table}.csv", c.name, c.kind, c.unit, c.description])
+                w.writerow([neutralise(v) for v in (f"{table}.csv", c.name, c.kind, c.unit,
+                                                    c.description)])
     return path
 
 
@@ -212,8 +223,9 @@ def write_tables(session: Session, ref: Reference, out_dir: Path,
         with (out_dir / f"{table}.csv").open("w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
             w.writerow([c.name for c in TABLES[table]])
+            columns = TABLES[table]
             for r in _stream(session, stmt):
-                w.writerow([cell(v) for v in row(r)])
+                w.writerow([written(c, v) for c, v in zip(columns, row(r), strict=True)])
                 n += 1
                 if on_rows and n % CHUNK == 0:
                     on_rows(table, CHUNK)

@@ -6,12 +6,22 @@ value silently dropped.
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from bontrack.config import date_limits
 
 
 def _printable(allowed: str) -> object:
@@ -34,6 +44,94 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
                                              max_length=200), _printable("")]
 Units = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=12, decimal_places=3)]
 
+#: An id or version as the database holds it (INTEGER: 32 bits on PostgreSQL, whose smaller
+#: range both databases share). A larger number cannot name a row: 422 naming the field, not
+#: a database error (issue 15: 2^31 and 2^63 answered 500).
+DbInt = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+
+# -- dates and times: written as ISO 8601 and within a plausible range ------------------------
+# (bontrack.config.DateLimits, configurable; docs/api.md "Dates and times"). Without these a
+# number was read as seconds since 1970 (``birth_date: 0`` became 1970-01-01) and year 9999
+# was stored, after which every read of the patient failed on PostgreSQL.
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _written_as_iso(value: Any) -> Any:
+    """A date is ``YYYY-MM-DD`` (a time ``YYYY-MM-DDThh:mm[:ss][offset]``): a number, or text
+    of digits only, is not read as seconds since 1970."""
+    if isinstance(value, bool | int | float | Decimal):
+        raise ValueError("a number is not a date: write YYYY-MM-DD (a time "
+                         "YYYY-MM-DDThh:mm:ss+hh:mm)")
+    if isinstance(value, str) and not _ISO_DAY.match(value.strip()):
+        raise ValueError("expected a date as YYYY-MM-DD (a time as YYYY-MM-DDThh:mm:ss+hh:mm)")
+    return value
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _latest_event_day() -> date:
+    return (_now() + timedelta(hours=date_limits().event_ahead_hours)).date()
+
+
+def _between(value: date, low: date, high: date, why: str) -> date:
+    if not low <= value <= high:
+        raise ValueError(f"{value.isoformat()} is not plausible: expected a date from "
+                         f"{low.isoformat()} to {high.isoformat()} ({why})")
+    return value
+
+
+def _event_day(value: date) -> date:
+    return _between(value, date_limits().earliest, _latest_event_day(),
+                    "it has happened, so it is not in the future")
+
+
+def _plan_day(value: date) -> date:
+    limits = date_limits()
+    return _between(value, limits.earliest,
+                    _now().date() + timedelta(days=limits.plan_ahead_days),
+                    f"at most {limits.plan_ahead_days} days ahead")
+
+
+def _birth_day(value: date) -> date:
+    limits = date_limits()
+    today = _now().date()
+    try:
+        oldest = today.replace(year=today.year - limits.max_age_years)
+    except ValueError:  # 29 February
+        oldest = today.replace(year=today.year - limits.max_age_years, day=28)
+    return _between(value, max(oldest, limits.earliest), _latest_event_day(),
+                    f"not in the future, at most {limits.max_age_years} years ago")
+
+
+def _event_time(value: datetime) -> datetime:
+    """A time that has happened: after the earliest date, not after now (plus the allowance
+    for time zones and clocks). A time without an offset is taken as UTC."""
+    limits = date_limits()
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    latest = _now() + timedelta(hours=limits.event_ahead_hours)
+    try:
+        utc = aware.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
+        utc = None
+    if utc is None or not limits.earliest <= utc.date() or utc > latest:
+        raise ValueError(f"{value.isoformat()} is not plausible: expected a time from "
+                         f"{limits.earliest.isoformat()} to {latest.isoformat(timespec='minutes')}"
+                         " (it has happened, so it is not in the future)")
+    return value
+
+
+#: A day something happened (onset, diary, weight): in the past, or today in any time zone.
+EventDay = Annotated[date, BeforeValidator(_written_as_iso), AfterValidator(_event_day)]
+#: A time something happened (a measurement, a reconstitution).
+EventTime = Annotated[datetime, BeforeValidator(_written_as_iso), AfterValidator(_event_time)]
+#: A day that may be planned ahead (a cycle, a goal's target, a vial's expiry).
+PlanDay = Annotated[date, BeforeValidator(_written_as_iso), AfterValidator(_plan_day)]
+#: A birth date: not in the future, not older than the oldest plausible age.
+BirthDay = Annotated[date, BeforeValidator(_written_as_iso), AfterValidator(_birth_day)]
+
 
 class In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -42,7 +140,7 @@ class In(BaseModel):
 class PatientIn(In):
     mrn: ShortText
     display_name: ShortText
-    birth_date: date
+    birth_date: BirthDay
     sex: Literal["female", "male", "other", "unknown"] = "unknown"
     weight_kg: Annotated[Decimal, Field(gt=0, le=400, decimal_places=2)] | None = None
     flags: list[ShortText] = Field(default_factory=list, max_length=20)
@@ -50,16 +148,16 @@ class PatientIn(In):
 
 
 class PatientPatch(In):
-    version: int | None = None
+    version: DbInt | None = None
     display_name: ShortText | None = None
-    birth_date: date | None = None
+    birth_date: BirthDay | None = None
     sex: Literal["female", "male", "other", "unknown"] | None = None
     flags: list[ShortText] | None = Field(default=None, max_length=20)
     medications: list[ShortText] | None = Field(default=None, max_length=50)
 
 
 class WeightIn(In):
-    measured_on: date
+    measured_on: EventDay
     weight_kg: Annotated[Decimal, Field(gt=0, le=400, decimal_places=2)]
 
 
@@ -68,7 +166,7 @@ class ConditionIn(In):
     icd10cm: Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
                        ] | None = None
     affected_side: Literal["left", "right", "bilateral", "midline"] | None = None
-    onset_date: date | None = None
+    onset_date: EventDay | None = None
     note: Text = ""
 
 
@@ -84,8 +182,8 @@ class VialIn(In):
     size_units: Units
     diluent_ml: Annotated[Decimal, Field(ge=0, le=100, decimal_places=3)] | None = None
     lot: ShortText | None = None
-    expiry: date | None = None
-    reconstituted_at: datetime | None = None
+    expiry: PlanDay | None = None
+    reconstituted_at: EventTime | None = None
 
 
 class OverrideIn(In):
@@ -95,10 +193,10 @@ class OverrideIn(In):
 
 
 class CycleIn(In):
-    date: date
+    date: PlanDay
     product: ShortText
     indication: ShortText
-    clinician_id: int | None = None
+    clinician_id: DbInt | None = None
     weight_kg: Annotated[Decimal, Field(gt=0, le=400, decimal_places=2)] | None = None
     injections: list[InjectionIn] = Field(min_length=1, max_length=200)
     vials: list[VialIn] = Field(default_factory=list, max_length=50)
@@ -109,17 +207,17 @@ class CycleIn(In):
 
 
 class AmendIn(CycleIn):
-    version: int
+    version: DbInt
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
                                              max_length=2000), _printable("\n\r\t")]
 
 
 class SignIn(In):
-    version: int | None = None
+    version: DbInt | None = None
 
 
 class EnteredInErrorIn(In):
-    version: int | None = None
+    version: DbInt | None = None
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
                                              max_length=2000), _printable("\n\r\t")]
 
@@ -128,8 +226,8 @@ class OutcomeIn(In):
     scale: ShortText
     value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20),
                      _printable("")]
-    measured_at: datetime
-    cycle_id: int | None = None
+    measured_at: EventTime
+    cycle_id: DbInt | None = None
     muscle: ShortText | None = None
     region: ShortText | None = None
     side: Literal["left", "right", "midline", "bilateral"] | None = None
@@ -139,27 +237,27 @@ class GoalIn(In):
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
                                                   max_length=2000), _printable("\n\r\t")]
     weight: Annotated[int, Field(ge=1, le=10)] = 1
-    target_date: date | None = None
+    target_date: PlanDay | None = None
 
 
 class GoalScoreIn(In):
-    version: int | None = None
+    version: DbInt | None = None
     attainment: Annotated[int, Field(ge=-2, le=2)]
 
 
 class SideEffectIn(In):
     term: ShortText
-    onset: date
+    onset: EventDay
     severity: Literal["mild", "moderate", "severe"]
     serious: bool = False
     outcome: Literal["recovering", "recovered", "not_recovered", "fatal", "unknown"] = "unknown"
     relatedness: Literal["related", "possibly_related", "unlikely_related", "not_related",
                          "unknown"] = "unknown"
-    cycle_id: int | None = None
+    cycle_id: DbInt | None = None
 
 
 class DiaryIn(In):
-    entry_date: date
+    entry_date: EventDay
     spasm_frequency: Annotated[int, Field(ge=0, le=4)] | None = None
     spasm_intensity: Annotated[int, Field(ge=0, le=3)] | None = None
     pain: Annotated[int, Field(ge=0, le=10)] | None = None

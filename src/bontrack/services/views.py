@@ -18,9 +18,14 @@ from bontrack.store.models import (
     User,
     Weight,
 )
+from bontrack.store.types import to_utc
 
 
 def _d(x: date | datetime | None) -> str | None:
+    """ISO 8601; a timestamp always in UTC with its offset, as both databases return it
+    (so a 201 answer shows what a later read will)."""
+    if isinstance(x, datetime):
+        return to_utc(x).isoformat()
     return x.isoformat() if x is not None else None
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import JSON, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from bontrack.store.models import Base
+from bontrack.store.types import UtcDateTime, to_utc
 
 #: Rows per executemany call; large enough that the per-call cost vanishes.
 CHUNK = 5_000
@@ -89,9 +90,13 @@ def _copy(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> 
     transaction)."""
     names = list(rows[0].keys())
     as_json = {n for n in names if isinstance(table.c[n].type, JSON)}
+    # COPY bypasses the column types: timestamps are put in UTC here, as UtcDateTime would
+    as_utc = {n for n in names if isinstance(table.c[n].type, UtcDateTime)}
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     columns = ", ".join(f'"{n}"' for n in names)
     with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
         for row in rows:
-            copy.write_row([json.dumps(row[n]) if n in as_json else row[n] for n in names])
+            copy.write_row([json.dumps(row[n]) if n in as_json
+                            else to_utc(row[n]) if n in as_utc and row[n] is not None
+                            else row[n] for n in names])
     cursor.close()

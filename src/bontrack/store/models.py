@@ -19,7 +19,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -31,6 +30,8 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bontrack.store.types import UtcDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -54,7 +55,7 @@ class Clinic(Base):
     __tablename__ = "clinics"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class User(Base):
@@ -69,8 +70,8 @@ class User(Base):
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     #: Set when an administrator sets the password (``users add``, ``users set-password``):
     #: the user must choose a new one before any session is issued.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
@@ -82,11 +83,11 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Last use (refreshed at most once a minute): sessions end after an idle period.
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(),
                                                           nullable=True)
 
 
@@ -112,8 +113,8 @@ class Patient(Base):
     #: Bumped by every write to any part of this patient's record (see services.audit):
     #: a cheap test of whether a cached view of the record is still current.
     record_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     weights: Mapped[list[Weight]] = relationship(order_by="Weight.measured_on")
 
@@ -125,7 +126,7 @@ class Weight(Base):
     measured_on: Mapped[date] = mapped_column(Date)
     weight_kg: Mapped[Decimal] = mapped_column(Numeric(6, 2))
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Condition(Base):
@@ -139,7 +140,7 @@ class Condition(Base):
     onset_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="active")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Cycle(Base):
@@ -168,11 +169,11 @@ class Cycle(Base):
     reference_version: Mapped[str] = mapped_column(String(40))
     next_earliest_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     injections: Mapped[list[Injection]] = relationship(
         order_by="Injection.id", cascade="all, delete-orphan"
@@ -206,7 +207,7 @@ class Vial(Base):
     diluent_ml: Mapped[Decimal | None] = mapped_column(Numeric(8, 3), nullable=True)
     lot: Mapped[str | None] = mapped_column(String(64), nullable=True)
     expiry: Mapped[date | None] = mapped_column(Date, nullable=True)
-    reconstituted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    reconstituted_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     units_discarded: Mapped[Decimal | None] = mapped_column(UNITS, nullable=True)
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
@@ -237,7 +238,7 @@ class Override(Base):
     code: Mapped[str] = mapped_column(String(40))
     clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class CycleRevision(Base):
@@ -249,7 +250,7 @@ class CycleRevision(Base):
     version: Mapped[int] = mapped_column(Integer)
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     changed_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
     reason: Mapped[str] = mapped_column(Text)
 
 
@@ -268,7 +269,7 @@ class Outcome(Base):
     muscle: Mapped[str | None] = mapped_column(String(64), nullable=True)
     region: Mapped[str | None] = mapped_column(String(64), nullable=True)
     side: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    measured_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    measured_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(20), default="active")
 
@@ -285,7 +286,7 @@ class Goal(Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SideEffect(Base):
@@ -310,7 +311,7 @@ class SideEffect(Base):
     triage_level: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
     triage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     reported_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(20), default="active")
 
 
@@ -330,7 +331,7 @@ class DiaryEntry(Base):
     triage_level: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
     triage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(20), default="active")
 
 
@@ -340,7 +341,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_patient_at", "patient_id", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id"), nullable=True)
     action: Mapped[str] = mapped_column(String(40))

@@ -21,7 +21,7 @@ LAZY_ALLOWED: dict[str, tuple[set[str], str]] = {
     "bontrack.cli.fhir_commands": ({"*"}, "CLI: a command loads only what it uses"),
     "bontrack.cli.store_commands": ({"*"}, "CLI: a command loads only what it uses"),
     "bontrack.cli.report_commands": ({"*"}, "CLI: a command loads only what it uses"),
-    "bontrack.cli.security_commands": ({"*"}, "CLI: a command loads only what it uses"),
+    "bontrack.cli.audit_commands": ({"*"}, "CLI: a command loads only what it uses"),
     "bontrack.cli.main": ({"bontrack.reference", "click"},
                           "CLI: `version` alone loads the reference data; click is optional"),
     # WeasyPrint loads Pango and fonts (seconds): only a PDF download pays for it.

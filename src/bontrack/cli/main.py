@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from bontrack import __version__
-from bontrack.cli import fhir_commands, security_commands, store_commands, triage_command
+from bontrack.cli import audit_commands, fhir_commands, store_commands, triage_command
 from bontrack.cli.documents import read_document
 from bontrack.cli.reference import app as reference_app
 from bontrack.cli.render import print_report
@@ -35,8 +35,7 @@ app = typer.Typer(
 app.add_typer(reference_app, name="reference")
 app.add_typer(store_commands.users_app, name="users")
 app.add_typer(store_commands.db_app, name="db")
-app.add_typer(store_commands.audit_app, name="audit")
-security_commands.install(store_commands.audit_app)  # audit keygen, checkpoint, anchored verify
+app.add_typer(audit_commands.audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(fhir_commands.fhir_app, name="fhir")
 app.add_typer(fhir_commands.export_app, name="export")

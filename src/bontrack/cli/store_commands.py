@@ -316,51 +316,6 @@ def restore(
     typer.echo(f"restored {path}")
 
 
-audit_app = typer.Typer(help="The audit trail: verify its hash chain, show a patient's events.",
-                        no_args_is_help=True)
-
-
-@audit_app.command("verify")
-def audit_verify(db: DbOpt = None) -> None:
-    """Check the audit trail's hash chain; exit 1 at the first broken link."""
-    from bontrack.services import audit
-
-    _, database = open_store(db)
-    try:
-        with database.reading() as uow:
-            verdict = audit.verify_trail(uow)
-    finally:
-        database.dispose()
-    if verdict.intact:
-        typer.echo(f"audit trail intact: {verdict.events} events")
-        return
-    typer.echo(f"audit trail BROKEN at event {verdict.broken_at}: {verdict.reason}", err=True)
-    raise typer.Exit(1)
-
-
-@audit_app.command("show")
-def audit_show(
-    patient: Annotated[int, typer.Option("--patient", help="Patient id.")],
-    db: DbOpt = None,
-) -> None:
-    """Every recorded read and change of one patient's data (for a privacy officer)."""
-    from bontrack.services import audit
-
-    _, database = open_store(db)
-    table = Table("id", "when (UTC)", "who", "role", "action", "what", "outcome", "detail")
-    try:
-        with database.reading() as uow:
-            rows = audit.patient_events(uow, patient)
-    finally:
-        database.dispose()
-    for r in rows:
-        what = r.entity + (f" {r.entity_id}" if r.entity_id else "")
-        table.add_row(str(r.id), f"{r.at:%Y-%m-%d %H:%M:%S}", r.username or "(system)",
-                      r.role or "", r.action, what, r.outcome, (r.detail or "")[:60])
-    Console().print(table)
-    typer.echo(f"{len(rows)} events for patient {patient}")
-
-
 def _build_analytics(database: Any, clinic: str, progress: Any) -> None:
     """Build the clinic's derived analytics rows now, in committed steps with a progress
     bar, so the first dashboard view after a large demo does not have to."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import select, text, update
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from bontrack.services.access import Actor
 from bontrack.services.usecase import use_case
+from bontrack.store import audit_anchor
+from bontrack.store.audit_anchor import AnchoredVerdict, Checkpoint
 from bontrack.store.audit_chain import GENESIS, Verdict, event_hash, verify
 from bontrack.store.bulk import insert_rows, new_ids
 from bontrack.store.models import AuditEvent, Patient, User
@@ -119,12 +122,28 @@ def record_many(session: Session, events: Sequence[Event]) -> None:
             )
 
 
+def _events(session: Session) -> Any:
+    """Every event in order, streamed."""
+    t = AuditEvent.__table__
+    return session.execute(select(t).order_by(t.c.id), execution_options={"yield_per": 10_000})
+
+
 @use_case()
 def verify_trail(session: Session) -> Verdict:
-    """Check the whole hash chain, streaming the events in order."""
-    t = AuditEvent.__table__
-    return verify(session.execute(select(t).order_by(t.c.id),
-                                  execution_options={"yield_per": 10_000}))
+    """Check the whole hash chain."""
+    return verify(_events(session))
+
+
+@use_case()
+def verify_anchored_trail(session: Session, checkpoints: Path, key: Path) -> AnchoredVerdict:
+    """Check the chain and every signed checkpoint in the checkpoint file against it."""
+    return audit_anchor.verify_anchored(_events(session), checkpoints, key)
+
+
+@use_case()
+def checkpoint_trail(session: Session, checkpoints: Path, key: Path) -> Checkpoint:
+    """Check the chain and append a signed checkpoint of its head to the checkpoint file."""
+    return audit_anchor.checkpoint(_events(session), checkpoints, key)
 
 
 @use_case()

@@ -1,10 +1,6 @@
-"""`bontrack audit keygen | checkpoint | verify` (the trail anchored by signed checkpoints
-outside the database) and `bontrack backup-encrypted | restore-encrypted`.
-
-``install`` adds the audit commands to the `audit` group of store_commands and puts this
-module's ``verify`` in place of the chain-only one there: without a checkpoint file it checks
-the chain exactly as before; with one it also checks every checkpoint.
-"""
+"""`bontrack audit verify | show | checkpoint | keygen`: the audit trail's hash chain,
+anchored by signed checkpoints kept outside the database, and one patient's events for a
+privacy officer. Without a checkpoint file, `verify` checks the chain alone."""
 
 from __future__ import annotations
 
@@ -12,12 +8,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
 
 from bontrack.cli.store_commands import DbOpt, open_store
 from bontrack.config import audit_checkpoint_path, audit_key_path
 from bontrack.errors import BontrackError
 
 # Each command imports what only it needs: `bontrack --help` loads no database or crypto.
+
+audit_app = typer.Typer(help="The audit trail: verify its hash chain (and its signed "
+                        "checkpoints), show a patient's events.", no_args_is_help=True)
 
 CheckpointsOpt = Annotated[
     Path | None,
@@ -41,6 +42,7 @@ def _checkpoints(explicit: Path | None, needed: bool) -> Path | None:
     return path
 
 
+@audit_app.command("keygen")
 def keygen(key: KeyOpt = None) -> None:
     """Create the Ed25519 key that signs audit checkpoints (0600; never overwritten)."""
     from bontrack.store import audit_anchor
@@ -51,52 +53,42 @@ def keygen(key: KeyOpt = None) -> None:
                f"key id {audit_anchor.key_id(public)}")
 
 
+@audit_app.command("checkpoint")
 def checkpoint(db: DbOpt = None, checkpoints: CheckpointsOpt = None,
                key: KeyOpt = None) -> None:
     """Check the chain and append a signed checkpoint of its head (sequence, hash, count,
     time) to the checkpoint file; the key is created on the first checkpoint."""
-    from sqlalchemy import select
-
-    from bontrack.store import audit_anchor
-    from bontrack.store.models import AuditEvent
+    from bontrack.services import audit
 
     target = _checkpoints(checkpoints, needed=True)
     assert target is not None
-    _, engine, _ = open_store(db)
-    t = AuditEvent.__table__
+    _, database = open_store(db)
     try:
-        with engine.connect() as conn:
-            rows = conn.execute(select(t).order_by(t.c.id)).yield_per(10_000)
-            cp = audit_anchor.checkpoint(rows, target, key or audit_key_path())
+        with database.reading() as uow:
+            cp = audit.checkpoint_trail(uow, target, key or audit_key_path())
     finally:
-        engine.dispose()
+        database.dispose()
     typer.echo(f"checkpoint appended to {target}: event {cp.sequence}, {cp.count} events, "
                f"hash {cp.hash[:16]}…, {cp.at}, key {cp.key}")
 
 
+@audit_app.command("verify")
 def verify(db: DbOpt = None, checkpoints: CheckpointsOpt = None, key: KeyOpt = None) -> None:
     """Check the audit trail's hash chain and, when a checkpoint file is named, every signed
     checkpoint in it; exit 1 at the first problem."""
-    from sqlalchemy import select
-
-    from bontrack.store import audit_anchor
-    from bontrack.store.audit_chain import verify as verify_chain
-    from bontrack.store.models import AuditEvent
+    from bontrack.services import audit
 
     target = _checkpoints(checkpoints, needed=False)
-    _, engine, _ = open_store(db)
-    t = AuditEvent.__table__
+    _, database = open_store(db)
     try:
-        with engine.connect() as conn:
-            rows = conn.execute(select(t).order_by(t.c.id)).yield_per(10_000)
+        with database.reading() as uow:
             if target is None:
-                chain = verify_chain(rows)
-                anchored = None
+                chain, anchored = audit.verify_trail(uow), None
             else:
-                anchored = audit_anchor.verify_anchored(rows, target, key or audit_key_path())
+                anchored = audit.verify_anchored_trail(uow, target, key or audit_key_path())
                 chain = anchored.chain
     finally:
-        engine.dispose()
+        database.dispose()
     if not chain.intact:
         typer.echo(f"audit trail BROKEN at event {chain.broken_at}: {chain.reason}", err=True)
         raise typer.Exit(1)
@@ -110,11 +102,24 @@ def verify(db: DbOpt = None, checkpoints: CheckpointsOpt = None, key: KeyOpt = N
                    f"{anchored.since} since")
 
 
-def install(audit_app: typer.Typer) -> None:
-    """Add keygen and checkpoint to the `audit` group and replace its verify with this one
-    (the same output and exit codes when no checkpoint file is named)."""
-    audit_app.registered_commands = [c for c in audit_app.registered_commands
-                                     if c.name != "verify"]
-    audit_app.command("verify")(verify)
-    audit_app.command("checkpoint")(checkpoint)
-    audit_app.command("keygen")(keygen)
+@audit_app.command("show")
+def audit_show(
+    patient: Annotated[int, typer.Option("--patient", help="Patient id.")],
+    db: DbOpt = None,
+) -> None:
+    """Every recorded read and change of one patient's data (for a privacy officer)."""
+    from bontrack.services import audit
+
+    _, database = open_store(db)
+    table = Table("id", "when (UTC)", "who", "role", "action", "what", "outcome", "detail")
+    try:
+        with database.reading() as uow:
+            rows = audit.patient_events(uow, patient)
+    finally:
+        database.dispose()
+    for r in rows:
+        what = r.entity + (f" {r.entity_id}" if r.entity_id else "")
+        table.add_row(str(r.id), f"{r.at:%Y-%m-%d %H:%M:%S}", r.username or "(system)",
+                      r.role or "", r.action, what, r.outcome, (r.detail or "")[:60])
+    Console().print(table)
+    typer.echo(f"{len(rows)} events for patient {patient}")

@@ -153,153 +153,63 @@ def rules(
         for c in p.cumulative_limits:
             if iid and c.indications and iid not in c.indications:
                 continue
-            rows.append(
-                _rule(
-                    ref,
-                    p.id,
-                    " + ".join(c.indications) if c.indications else "(any)",
-                    c.population,
-                    "cumulative maximum",
-                    _limit_text(c.max_units, c.max_units_per_kg)
-                    + f" within {c.describe_window()}",
-                    c.source,
-                )
-            )
+            rows.append(_rule(ref, p.id, " + ".join(c.indications) if c.indications else "(any)",
+                              c.population, "cumulative maximum",
+                              _limit_text(c.max_units, c.max_units_per_kg)
+                              + f" within {c.describe_window()}", c.source))
         for e in p.labels:
-            if iid and e.indication != iid:
-                continue
-            base = (p.id, e.indication, e.population)
-            if not e.labelled:
-                rows.append(
-                    _rule(
-                        ref,
-                        *base,
-                        "not established",
-                        f"ages {e.ages.min}-{e.ages.max if e.ages.max is not None else ''}",
-                        e.ages.source,
-                    )
-                )
-                continue
-            rows.append(
-                _rule(
-                    ref,
-                    *base,
-                    "labelled ages",
-                    f"{e.ages.min}-{e.ages.max if e.ages.max is not None else ''}",
-                    e.ages.source,
-                )
-            )
-            if e.session_max_units:
-                rows.append(
-                    _rule(
-                        ref,
-                        *base,
-                        "session maximum",
-                        f"{e.session_max_units.value} U",
-                        e.session_max_units.source,
-                    )
-                )
-            if e.usual_units:
-                rows.append(
-                    _rule(
-                        ref,
-                        *base,
-                        "recommended total (not a maximum)",
-                        f"{e.usual_units.min}-{e.usual_units.max} U",
-                        e.usual_units.source,
-                    )
-                )
-            for w in e.weight_based:
-                rows.append(
-                    _rule(
-                        ref,
-                        *base,
-                        f"weight-based maximum ({w.scope})",
-                        _limit_text(w.cap_units, w.max_units_per_kg),
-                        w.source,
-                    )
-                )
-            for w in e.usual_weight_based:
-                rows.append(
-                    _rule(
-                        ref,
-                        *base,
-                        f"recommended dose by weight ({w.scope}, not a maximum)",
-                        _limit_text(w.cap_units, w.max_units_per_kg),
-                        w.source,
-                    )
-                )
-            for label, cv, unit in (
-                ("per-site recommended dose (not a maximum)", e.per_site_usual_units, "U"),
-                ("per-site recommended volume (not a maximum)", e.per_site_usual_ml, "mL"),
-            ):
-                if cv is not None:
-                    rows.append(_rule(ref, *base, label, f"{cv.value} {unit}", cv.source))
-            if e.per_site_max_units:
-                rows.append(
-                    _rule(
-                        ref,
-                        *base,
-                        "per-site maximum",
-                        f"{e.per_site_max_units.value} U",
-                        e.per_site_max_units.source,
-                    )
-                )
-            if e.per_site_max_ml:
-                rows.append(
-                    _rule(
-                        ref,
-                        *base,
-                        "per-site maximum volume",
-                        f"{e.per_site_max_ml.value} mL",
-                        e.per_site_max_ml.source,
-                    )
-                )
-            if e.retreatment_min_interval:
-                rows.append(
-                    _rule(
-                        ref,
-                        *base,
-                        "minimum retreatment interval",
-                        e.retreatment_min_interval.describe(),
-                        e.retreatment_min_interval.source,
-                    )
-                )
-            for lim in e.muscle_limits:
-                rows.append(
-                    _rule(
-                        ref,
-                        *base,
-                        f"{lim.muscle} limit ({lim.finding})",
-                        f"{lim.max_units} U",
-                        lim.source,
-                    )
-                )
-            for row in e.muscles:
-                dose = (
-                    f"{row.units.min}-{row.units.max} U"
-                    if row.units
-                    else f"{row.units_per_kg.min}-{row.units_per_kg.max} U/kg"
-                    if row.units_per_kg
-                    else ""
-                )
-                sites = f", {row.sites.min}-{row.sites.max} sites" if row.sites else ""
-                rows.append(
-                    _rule(
-                        ref,
-                        *base,
-                        f"muscle {'/'.join(row.row_muscles)}"
-                        + (" (both sides)" if row.both_sides else ""),
-                        dose + sites,
-                        row.source,
-                    )
-                )
+            if not iid or e.indication == iid:
+                rows += [_rule(ref, p.id, e.indication, e.population, *r)
+                         for r in _entry_rules(e)]
     _emit(
         rows,
         as_json,
         "Dose rules",
         ["product", "indication", "population", "rule", "value", "source"],
     )
+
+
+def _ages(e: Any) -> str:
+    return f"{e.ages.min}-{e.ages.max if e.ages.max is not None else ''}"
+
+
+def _entry_rules(e: Any) -> list[tuple[str, str, Any]]:
+    """(rule, value, source) for every number of one label entry (product, indication,
+    population), in the order a reader meets them in the label."""
+    if not e.labelled:
+        return [("not established", f"ages {_ages(e)}", e.ages.source)]
+    out: list[tuple[str, str, Any]] = [("labelled ages", _ages(e), e.ages.source)]
+    if e.session_max_units:
+        out.append(("session maximum", f"{e.session_max_units.value} U",
+                    e.session_max_units.source))
+    if e.usual_units:
+        out.append(("recommended total (not a maximum)",
+                    f"{e.usual_units.min}-{e.usual_units.max} U", e.usual_units.source))
+    out += [(f"weight-based maximum ({w.scope})", _limit_text(w.cap_units, w.max_units_per_kg),
+             w.source) for w in e.weight_based]
+    out += [(f"recommended dose by weight ({w.scope}, not a maximum)",
+             _limit_text(w.cap_units, w.max_units_per_kg), w.source)
+            for w in e.usual_weight_based]
+    for label, value, unit in (
+            ("per-site recommended dose (not a maximum)", e.per_site_usual_units, "U"),
+            ("per-site recommended volume (not a maximum)", e.per_site_usual_ml, "mL"),
+            ("per-site maximum", e.per_site_max_units, "U"),
+            ("per-site maximum volume", e.per_site_max_ml, "mL")):
+        if value:
+            out.append((label, f"{value.value} {unit}", value.source))
+    if e.retreatment_min_interval:
+        out.append(("minimum retreatment interval", e.retreatment_min_interval.describe(),
+                    e.retreatment_min_interval.source))
+    out += [(f"{lim.muscle} limit ({lim.finding})", f"{lim.max_units} U", lim.source)
+            for lim in e.muscle_limits]
+    for row in e.muscles:
+        dose = (f"{row.units.min}-{row.units.max} U" if row.units
+                else f"{row.units_per_kg.min}-{row.units_per_kg.max} U/kg" if row.units_per_kg
+                else "")
+        sites = f", {row.sites.min}-{row.sites.max} sites" if row.sites else ""
+        out.append((f"muscle {'/'.join(row.row_muscles)}"
+                    + (" (both sides)" if row.both_sides else ""), dose + sites, row.source))
+    return out
 
 
 def _limit_text(units: Any, per_kg: Any) -> str:

@@ -7,7 +7,7 @@ shifts every id and moves every date by 0-27 days, so months and intervals diffe
 copies (the copies are synthetic patients like the originals). A registry already holding
 the wanted number of patients is reused.
 
-Each clinic query (services.analytics) is timed on the database; the same figures are then
+Each clinic query (bontrack.analytics) is timed on the database; the same figures are then
 computed by DuckDB from the same rows (exported to CSV, since DuckDB's sqlite/postgres
 extensions cannot be downloaded here) and compared: the bench fails if any figure differs.
 Intervals and medians are computed independently in DuckDB (window function over the raw

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bontrack.reports import charts as ch
+from bontrack.analytics import charts as ch
 from bontrack.spreadsheet import neutralise, safe
 from tests.api.conftest import api  # noqa: F401  (the API over SQLite and PostgreSQL)
 from tests.fhir.test_export import cli

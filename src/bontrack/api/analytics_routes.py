@@ -1,5 +1,5 @@
 """Analytics in the REST API: the same figures as the patient page and the clinic dashboard,
-as JSON, with the same role rules (services.analytics)."""
+as JSON, with the same role rules (bontrack.analytics)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
 - the **clinician cycle summary**: one cycle's injections, vials, findings, overrides, the
   response measured after it and the side effects reported;
 - the **clinic report** for a date range (and the other filters): the clinic figures of
-  ``services.analytics`` with their charts.
+  ``bontrack.analytics`` with their charts.
 
 Each reads through the same use cases and role rules as the pages (in the caller's unit
 of work: a document never opens a session nor reads a model), and is audited.

@@ -1,6 +1,6 @@
 """Analytics pages and downloads: the patient's response charts, the clinic dashboard (with
 its filter form), every chart as SVG, PNG or CSV, and the PDF reports. Same use cases and
-role rules as everywhere else (services.analytics, reports)."""
+role rules as everywhere else (bontrack.analytics, reports)."""
 
 from __future__ import annotations
 

@@ -198,20 +198,21 @@ def _record(request: Request, patient_id: int, form: FormData) -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
         ctx = _context(request, uow, actor, patient_id)
+        cycle_in: CycleIn | None = None
         try:
-            cycle = cycles.record_cycle(uow, actor, patient_id, CycleIn.model_validate(body), ref)
+            cycle_in = CycleIn.model_validate(body)  # the form, parsed once
+            cycle = cycles.record_cycle(uow, actor, patient_id, cycle_in, ref)
             new_id = cycle.id
         except StopNotOverridden as err:
             error = ("Stop findings need a clinician's override with a written reason: "
                      + ", ".join(str(f["code"]) for f in err.findings))
         except (ValidationError, InvalidRecord) as err:
             error = form_error(err)
-        if error is not None:
-            try:
-                result = cycles.check_only(uow, actor, patient_id, CycleIn.model_validate(body),
-                                           ref)
+        if error is not None and cycle_in is not None:
+            try:  # show why: the same parsed plan, checked without recording
+                result = cycles.check_only(uow, actor, patient_id, cycle_in, ref)
                 check = {"result": result_dict(result, ref)}
-            except (ValidationError, InvalidRecord):
+            except InvalidRecord:
                 check = None
     if error is None:
         return RedirectResponse(f"/cycles/{new_id}", status_code=303)

@@ -96,7 +96,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
         units_discarded=as_units(discarded, "extension[units-discarded]")
         if discarded else None,
         recorded_by=reader.user(ext_value(res, "recorded-by", "valueReference"),
-                              f"{key} recorded-by")))
+                                f"{key} recorded-by")))
 
 
 def cycle_of(session: Session, resource: Json) -> int | None:

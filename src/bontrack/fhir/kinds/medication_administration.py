@@ -146,7 +146,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     cy = reader.plan.cycles[ckey]
     if res.get("medicationCodeableConcept"):
         product = reader.product(res["medicationCodeableConcept"],
-                               "medicationCodeableConcept")
+                                 "medicationCodeableConcept")
         if cy.product and cy.product != product:
             raise Refusal("medicationCodeableConcept", f"{product} differs from the "
                           f"session's product {cy.product}")
@@ -157,7 +157,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     if side not in ("left", "right", "midline"):
         raise Refusal("dosage.site.extension", f"an injection is on one side (left, right "
                       f"or midline), got {side!r}: record each side separately")
-    units = as_units(dosage.get("dose"), "dosage.dose")
+    dose = as_units(dosage.get("dose"), "dosage.dose")
     guidance_cc = ext_value(res, "guidance", "valueCodeableConcept")
     guidance = code_in(guidance_cc, CS_GUIDANCE)
     if guidance_cc and not guidance:
@@ -165,7 +165,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
         guidance = next((g for g, (c, _) in GUIDANCE_SNOMED.items() if c == snomed), None)
     volume = ext_value(res, "injected-volume", "valueQuantity")
     cy.injections.append(Injection(
-        muscle=muscle, side=side, units=units,
+        muscle=muscle, side=side, units=dose,
         sites=int(ext_value(res, "injection-sites", "valueInteger") or 1),
         volume_ml=as_ml(volume, "extension[injected-volume]") if volume else None,
         guidance=guidance))

@@ -142,7 +142,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     code = res.get("code")
     error = res.get("status") == "entered-in-error"
     recorder = reader.user(ext_value(res, "recorded-by", "valueReference")
-                         or (res.get("performer") or [None])[0], f"{key} recorded-by")
+                           or (res.get("performer") or [None])[0], f"{key} recorded-by")
     if code_in(code, CS_OBSERVATION) == "body-weight":
         q = res.get("valueQuantity") or {}
         if q.get("code") != "kg":

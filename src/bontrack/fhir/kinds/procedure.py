@@ -151,7 +151,7 @@ def _procedure_code(system: str | None, code: str) -> ColumnElement[bool]:
 def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     pkey = reader.subject(res)
     when = res.get("performedDateTime") or (res.get("performedPeriod") or {}).get("start")
-    day = as_day(when, "performedDateTime")
+    given_on = as_day(when, "performedDateTime")
     ind, _ = reader.indication(list(res.get("reasonCode") or []), "reasonCode")
     status = ext_value(res, "record-status", "valueCode")
     if status is None:
@@ -163,9 +163,9 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     if status not in ("draft", "signed", "entered_in_error"):
         raise Refusal("extension[record-status]", f"{status!r} is not draft, signed or "
                       "entered_in_error")
-    if status == "signed" and day > today():
+    if status == "signed" and given_on > today():
         # planned is not given: a session dated after today cannot arrive as given
-        raise Refusal("performedDateTime", f"{day.isoformat()} is after today "
+        raise Refusal("performedDateTime", f"{given_on.isoformat()} is after today "
                       f"({today().isoformat()}): a session not yet given cannot be "
                       "imported as completed")
     performer = (res.get("performer") or [{}])[0].get("actor")
@@ -177,7 +177,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     total = ext_value(res, "total-units", "valueQuantity")
     note = " ".join(n.get("text", "") for n in res.get("note") or [])
     now = audit.now()
-    cy = Cycle(clinic_id=reader.actor.clinic_id, date=day, product="", indication=ind,
+    cy = Cycle(clinic_id=reader.actor.clinic_id, date=given_on, product="", indication=ind,
                clinician_id=clinician, weight_kg=as_decimal(weight["value"], "extension")
                if weight else None,
                total_units=as_units(total, "extension[total-units]") if total else Decimal(0),
@@ -189,7 +189,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
                if check.get("next-earliest-date") else None,
                version=int(ext_value(res, "cycle-version", "valueInteger") or 1),
                created_by=reader.user(ext_value(res, "recorded-by", "valueReference"),
-                                    f"{key} recorded-by") if ext_all(res, "recorded-by")
+                                      f"{key} recorded-by") if ext_all(res, "recorded-by")
                else reader.actor.user_id, created_at=now, updated_at=now)
     if status == "signed":
         cy.signed_by = (reader.user(signature.get("by"), f"{key} signature")
@@ -235,10 +235,9 @@ def cycle_of(session: Session, resource: Json) -> int | None:
 
 
 KIND = Kind(
-    name="Procedure", store=(Cycle, CycleFinding, Override), rows=(CYCLES, VIALS, FINDINGS,
-                                                                   OVERRIDES),
-    export=export, fetch=fetch, read=read, audit={Cycle: "cycle"}, after=("Patient",),
-    finish=finish, cycle_of=cycle_of,
+    name="Procedure", store=(Cycle, CycleFinding, Override),
+    rows=(CYCLES, VIALS, FINDINGS, OVERRIDES), export=export, fetch=fetch, read=read,
+    audit={Cycle: "cycle"}, after=("Patient",), finish=finish, cycle_of=cycle_of,
     sources=(Source(CY, CY.c.patient_id, CY.c.date, _procedure_code),),
     params={**SUBJECT, "date": "date", "code": "token"},
 )

@@ -68,12 +68,12 @@ def test_every_search_parameter_the_docs_promise_is_declared():
     code on Condition, Observation, MedicationAdministration and Procedure; effective-time
     on MedicationAdministration; the read types listed are the registry's."""
     for name in search.TYPES:
-        params = REGISTRY.get(name).params  # type: ignore[union-attr]
+        params = REGISTRY.get(name).params
         if name != "Patient":
             assert {"patient", "subject", "date"} <= set(params), name
     for name in ("Condition", "Observation", "MedicationAdministration", "Procedure"):
-        assert REGISTRY.get(name).params["code"] == "token"  # type: ignore[union-attr]
-    assert "effective-time" in REGISTRY.get("MedicationAdministration").params  # type: ignore[union-attr]
+        assert REGISTRY.get(name).params["code"] == "token"
+    assert "effective-time" in REGISTRY.get("MedicationAdministration").params
     docs = (ROOT / "docs" / "fhir.md").read_text(encoding="utf-8")
     listed = re.search(r"`GET /fhir/\{Type\}/\{id\}` \| the resource; Types: ([^|]+)\|", docs)
     assert listed is not None
@@ -168,7 +168,7 @@ def test_a_new_kind_is_announced_exported_read_and_searched(sqlite_demo):
         assert len(flags) == len({r["id"] for r in plain if r["resourceType"] == "Patient"})
         assert [e for r in flags for e in model_errors(r)] == []
         doc = s.scalar(sa.select(User).where(User.username == "dr.lee"))
-        actor = accounts.actor_of(doc)  # type: ignore[arg-type]
+        actor = accounts.actor_of(doc)
         pid = flags[0]["subject"]["reference"].split("/")[1]
         page = search.search(s, actor, ctx, "Flag", [("patient", pid)], registry=WITH_FLAG)
         assert [r["id"] for r in page.resources] == [pid] and page.total == 1
@@ -189,14 +189,14 @@ def test_a_new_kind_is_imported_through_its_reader(tmp_path):
     sessions = session_factory(engine)
     with pytest.raises(ImportRefused) as refused, transaction(sessions) as s:
         doc = s.scalar(sa.select(User).where(User.username == "doc"))
-        import_items(s, accounts.actor_of(doc), default_reference(), items,  # type: ignore[arg-type]
+        import_items(s, accounts.actor_of(doc), default_reference(), items,
                      "in.json")
     shown = "\n".join(str(p) for p in refused.value.problems)
     assert "Flag/f-1 resourceType: 'Flag' cannot be imported" in shown
     READ.clear()
     with transaction(sessions) as s:
         doc = s.scalar(sa.select(User).where(User.username == "doc"))
-        done = import_items(s, accounts.actor_of(doc), default_reference(),  # type: ignore[arg-type]
+        done = import_items(s, accounts.actor_of(doc), default_reference(),
                             items, "in.json", registry=WITH_FLAG)
     engine.dispose()
     assert READ == ["Flag/f-1"] and done.counts["patient"] == 1

@@ -19,7 +19,8 @@ from bontrack.fhir.elements import Refusal
 from bontrack.fhir.reading import ImportRefused, Item, Problem, check_models
 from bontrack.fhir.registry import REGISTRY, Registry
 from bontrack.fhir.resolve import Reader
-from bontrack.fhir.writing import Imported, Plan, write
+from bontrack.fhir.writing import Imported as Imported  # re-exported for services
+from bontrack.fhir.writing import Plan, write
 from bontrack.reference import Reference
 from bontrack.services.access import Actor, require_role
 

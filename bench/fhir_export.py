@@ -70,6 +70,8 @@ def raw(db: str) -> dict[str, float]:
     from sqlalchemy import select
 
     from bontrack.fhir import export as ex
+    from bontrack.fhir.registry import REGISTRY
+    from bontrack.fhir.tables import CY
     from bontrack.store.db import make_engine, reader_engine, session_factory
 
     engine = reader_engine(make_engine(db))
@@ -79,11 +81,14 @@ def raw(db: str) -> dict[str, float]:
         for batch in ex.patient_batches(s):
             ids = [p.id for p in batch]
             rows += len(batch)
-            for table in (ex.W, ex.C, ex.CY, ex.OUT, ex.G, ex.SE, ex.D):
-                rows += len(s.execute(select(table).where(table.c.patient_id.in_(ids))).all())
-            for table in (ex.INJ, ex.V, ex.F, ex.OV):
-                rows += len(s.execute(select(table).join(ex.CY, ex.CY.c.id == table.c.cycle_id)
-                                      .where(ex.CY.c.patient_id.in_(ids))).all())
+            for rs in REGISTRY.rowsets:  # the row sets the registry's exporters read
+                table = rs.table
+                if rs.by == "patient":
+                    stmt = select(table).where(table.c.patient_id.in_(ids))
+                else:
+                    stmt = (select(table).join(CY, CY.c.id == table.c.cycle_id)
+                            .where(CY.c.patient_id.in_(ids)))
+                rows += len(s.execute(stmt).all())
     return {"seconds": time.perf_counter() - t, "cpu": time.process_time() - cpu, "rows": rows,
             "rss": peak_rss_mib()}
 

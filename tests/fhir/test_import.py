@@ -237,3 +237,19 @@ def test_values_the_store_would_reject_are_named_not_crashed_on(tmp_path):
     r = cli("fhir", "import", str(write_bundle(tmp_path / "ok.json", foreign_record())),
             "--user", "nurse-does-not-exist", "--db", target)
     assert r.returncode == 2 and "--user" in r.stderr
+
+
+def test_an_indication_nobody_knows_is_named_not_crashed_on(tmp_path):
+    """A Condition coded in nothing the reference data knows is one problem line naming the
+    element and what was given (it once raised NameError inside the reader)."""
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    empty_clinic(target, users=(("doc", "clinician"),), clinic="Clinic A")
+    bad = foreign_record()
+    bad[1]["code"] = {"coding": [{"system": "urn:example", "code": "Z-1"}], "text": "gout"}
+    r = cli("fhir", "import", str(write_bundle(tmp_path / "c.json", bad)), "--user", "doc",
+            "--db", target)
+    assert r.returncode == 2, r.stderr
+    assert ("bontrack: error: Condition/c-1 code: no known indication in urn:example|Z-1, "
+            "'gout'") in r.stderr
+    assert "Traceback" not in r.stderr and "internal error" not in r.stderr
+    assert count(target, "patients") == 0

@@ -16,7 +16,8 @@ from bontrack.clinical.response import responder_rules
 from bontrack.clinical.scales import ScaleError, read_value
 from bontrack.errors import ReferenceDataError
 from bontrack.fhir.codes import CS_OUTCOME, SNOMED
-from bontrack.fhir.mapping import Context, _scale_concepts
+from bontrack.fhir.kinds.observation import _scale_concepts
+from bontrack.fhir.mapping import Context
 from bontrack.reference import default_reference, load_reference
 from bontrack.reference.loader import DATA_DIR
 from bontrack.reference.schema import OUTCOME_SCALE_SYSTEM

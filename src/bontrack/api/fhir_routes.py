@@ -14,12 +14,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bontrack import __version__
 from bontrack.config import export_directory
 from bontrack.errors import RecordError
 from bontrack.errors_render import Problem
 from bontrack.fhir import export, search
 from bontrack.fhir.bulk import Jobs
+from bontrack.fhir.capability import capability_statement
 from bontrack.server.deps import authed, bearer, state
 from bontrack.server.errors import operation_outcome
 from bontrack.services import fhir_access
@@ -51,45 +51,6 @@ def guarded(request: Request, work: Callable[[UnitOfWork, Actor], Response]) -> 
     audited like in /api/v1."""
     with authed(request, bearer(request)) as (uow, actor):
         return work(uow, actor)
-
-
-def capability_statement(base: str) -> dict[str, Any]:
-    resources = []
-    for kind in search.TYPES:
-        params = [{"name": "_id", "type": "token"}, {"name": "_count", "type": "number"}]
-        for name in search.PARAMS[kind]:
-            ptype = ("reference" if name in ("patient", "subject") else
-                     "token" if name == "code" else "date")
-            params.append({"name": name, "type": ptype})
-        entry: dict[str, Any] = {"type": kind,
-                                 "interaction": [{"code": "read"}, {"code": "search-type"}],
-                                 "searchParam": params}
-        if kind == "Patient":
-            entry["operation"] = [{"name": "everything", "definition":
-                                   "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
-                                  {"name": "export", "definition":
-                                   "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
-                                   "patient-export"}]
-        resources.append(entry)
-    resources.append({"type": "Medication", "interaction": [{"code": "read"}]})
-    return {
-        "resourceType": "CapabilityStatement", "status": "active",
-        "date": datetime.now(UTC).date().isoformat(), "kind": "instance",
-        "software": {"name": "bontrack", "version": __version__},
-        "implementation": {"description": "bontrack FHIR R4 facade", "url": base},
-        "fhirVersion": "4.0.1", "format": ["json"],
-        "rest": [{
-            "mode": "server",
-            "documentation": "Bearer token from POST /api/v1/auth/token. Search parameters "
-            "not listed are refused with 400 (never ignored). Repeated parameters mean AND, "
-            "a comma OR. Paging with _count (at most 200) and the next link.",
-            "security": {"description": "OAuth-style bearer token; same roles and clinic "
-                         "separation as the REST API"},
-            "resource": resources,
-            "operation": [{"name": "export", "definition":
-                           "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}],
-        }],
-    }
 
 
 _OUTCOME = {"type": "object", "required": ["resourceType", "issue"],
@@ -250,7 +211,7 @@ def install_fhir(app: FastAPI) -> None:
 
     @app.get("/fhir/{kind}/{rid}", tags=["fhir"], responses=_fhir_doc(200))
     def read(kind: str, rid: str, request: Request) -> Response:
-        if kind not in (*search.TYPES, "Medication"):
+        if kind not in search.READABLE:
             return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"
                            "metadata")
 

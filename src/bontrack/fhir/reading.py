@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,6 @@ from pydantic import ValidationError
 
 from bontrack.errors import BontrackError
 from bontrack.errors import ImportRefused as ImportRefused  # re-exported for the importer
-
-SUPPORTED = ("Patient", "Condition", "Encounter", "Procedure", "Medication",
-             "MedicationAdministration", "Observation", "Goal", "AdverseEvent",
-             "QuestionnaireResponse")
 
 
 @dataclass(frozen=True)
@@ -93,17 +90,18 @@ def read_input(path: Path) -> tuple[list[Item], list[Problem]]:
     return items, problems
 
 
-def check_models(items: list[Item]) -> list[Problem]:
-    """Each resource against its R4 model: types, required elements, primitive formats."""
+def check_models(items: list[Item], supported: Sequence[str]) -> list[Problem]:
+    """Each resource of a ``supported`` type (the registry's) against its R4 model
+    (``fhir.resources.R4B.<type>``): types, required elements, primitive formats."""
     problems: list[Problem] = []
     seen: set[str] = set()
     for it in items:
         rt = it.resource.get("resourceType")
         rid = it.resource.get("id")
         label = it.key if rid else f"{rt} ({it.where})"
-        if rt not in SUPPORTED:
+        if rt not in supported:
             problems.append(Problem(label, "resourceType", f"{rt!r} cannot be imported; "
-                                    f"bontrack imports {', '.join(SUPPORTED)}"))
+                                    f"bontrack imports {', '.join(supported)}"))
             continue
         if not isinstance(rid, str) or not rid:
             problems.append(Problem(label, "id", "every resource needs an id (references "

@@ -7,7 +7,7 @@ patient sees only their own record.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -16,33 +16,11 @@ from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from bontrack.errors import AccessDenied, InvalidRecord, NotFound
-from bontrack.fhir import mapping
-from bontrack.fhir.codes import (
-    CS_INDICATION,
-    CS_OUTCOME,
-    CS_PROCEDURE,
-    CS_PRODUCT,
-    ICD10CM,
-    SNOMED,
-)
-from bontrack.fhir.export import (
-    CY,
-    INJ,
-    OUT,
-    OV,
-    SE,
-    C,
-    D,
-    F,
-    G,
-    P,
-    V,
-    W,
-    clinic_names,
-    resources,
-)
+from bontrack.fhir.export import resources
 from bontrack.fhir.mapping import Context, Json
-from bontrack.reference import default_reference
+from bontrack.fhir.query import ParamType, Source
+from bontrack.fhir.registry import REGISTRY, Registry
+from bontrack.fhir.tables import CY, P
 from bontrack.services import audit
 from bontrack.services.access import Actor, can_read_patient
 from bontrack.services.given import GIVEN
@@ -56,80 +34,9 @@ COMMON = ("_id", "_count", "_offset", "_sort", "_format", "_totalMethod")
 SORTS = ("_id", "-_id", "date", "-date")
 
 
-@dataclass(frozen=True)
-class Source:
-    """One table behind a resource type: its id, patient, date and code columns."""
-
-    table: Any
-    patient: Any
-    date: Any = None
-    code: Callable[[str | None, str], ColumnElement[bool]] | None = None
-    id_prefix: str = ""
-    join: Any = None
-
-
-def _never() -> ColumnElement[bool]:
-    return P.c.id != P.c.id
-
-
-def _condition_code(system: str | None, code: str) -> ColumnElement[bool]:
-    if system == ICD10CM:
-        return C.c.icd10cm == code
-    if system == CS_INDICATION:
-        return C.c.indication == code
-    if system is None:
-        return or_(C.c.icd10cm == code, C.c.indication == code)
-    return _never()
-
-
-def _procedure_code(system: str | None, code: str) -> ColumnElement[bool]:
-    if system in (None, CS_PROCEDURE) and code == "bont-injection-session":
-        return CY.c.id == CY.c.id
-    return _never()
-
-
-def _product_code(system: str | None, code: str) -> ColumnElement[bool]:
-    return CY.c.product == code if system in (None, CS_PRODUCT) else _never()
-
-
-def _scale_code(system: str | None, code: str) -> ColumnElement[bool]:
-    # the SNOMED CT codes of the scales: reference/data/scales.yaml (the bundled reference)
-    snomed_ids = default_reference().scale_by_coding
-    if system == SNOMED:
-        scales = [s for s in [snomed_ids(SNOMED, code)] if s]
-        return OUT.c.scale.in_(scales) if scales else _never()
-    if system in (None, CS_OUTCOME):
-        snomed = [s for s in [snomed_ids(SNOMED, code)] if s and system is None]
-        return OUT.c.scale.in_([code, *snomed])
-    return _never()
-
-
-SOURCES: dict[str, tuple[Source, ...]] = {
-    "Patient": (Source(P, P.c.id),),
-    "Condition": (Source(C, C.c.patient_id, C.c.onset_date, _condition_code),),
-    "Encounter": (Source(CY, CY.c.patient_id, CY.c.date),),
-    "Procedure": (Source(CY, CY.c.patient_id, CY.c.date, _procedure_code),),
-    "MedicationAdministration": (Source(INJ, CY.c.patient_id, CY.c.date, _product_code,
-                                        join=CY),),
-    "Observation": (Source(OUT, OUT.c.patient_id, OUT.c.measured_at, _scale_code),
-                    Source(W, W.c.patient_id, W.c.measured_on, None, "weight-")),
-    "Goal": (Source(G, G.c.patient_id, G.c.target_date),),
-    "AdverseEvent": (Source(SE, SE.c.patient_id, SE.c.onset),),
-    "QuestionnaireResponse": (Source(D, D.c.patient_id, D.c.entry_date),),
-}
-#: Search parameters per type, as the CapabilityStatement lists them.
-PARAMS: dict[str, tuple[str, ...]] = {
-    "Patient": (),
-    "Condition": ("patient", "subject", "code", "date"),
-    "Encounter": ("patient", "subject", "date"),
-    "Procedure": ("patient", "subject", "date", "code"),
-    "MedicationAdministration": ("patient", "subject", "date", "effective-time", "code"),
-    "Observation": ("patient", "subject", "date", "code"),
-    "Goal": ("patient", "subject", "date", "target-date"),
-    "AdverseEvent": ("patient", "subject", "date"),
-    "QuestionnaireResponse": ("patient", "subject", "date", "authored"),
-}
-TYPES = tuple(SOURCES)
+#: The types served by search (the registry's kinds with search sources) and by read.
+TYPES = REGISTRY.searchable
+READABLE = REGISTRY.types
 _DATE = re.compile(r"^(eq|ne|gt|ge|lt|le|sa|eb)?(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?"
                    r"(?:T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?$")
 
@@ -193,9 +100,10 @@ class Page:
     applied: list[tuple[str, str]]
 
 
-def _where(kind: str, src: Source, actor: Actor, params: list[tuple[str, str]]
-           ) -> ColumnElement[bool] | None:
-    """The filter of one source, or None when the parameters exclude it entirely."""
+def _where(types: Mapping[str, ParamType], src: Source, actor: Actor,
+           params: list[tuple[str, str]]) -> ColumnElement[bool] | None:
+    """The filter of one source, or None when the parameters exclude it entirely. Each
+    parameter filters by its type (``types``: the kind's search parameters)."""
     conds: list[ColumnElement[bool]] = [P.c.clinic_id == actor.clinic_id]
     if actor.role == "patient":
         conds.append(P.c.id == (actor.patient_id or -1))
@@ -216,13 +124,13 @@ def _where(kind: str, src: Source, actor: Actor, params: list[tuple[str, str]]
             if not ids:
                 return None
             conds.append(src.table.c.id.in_(ids))
-        elif name in ("patient", "subject"):
+        elif types[name] == "reference":
             conds.append(src.patient.in_([_patient_value(v, name) for v in raw.split(",")]))
-        elif name in ("date", "effective-time", "target-date", "authored"):
+        elif types[name] == "date":
             if src.date is None:
                 return None
             conds.append(_date_filter(src.date, raw, name))
-        elif name == "code":
+        elif types[name] == "token":
             if src.code is None:
                 return None
             conds.append(or_(*[src.code(*_token(v)) for v in raw.split(",")]))
@@ -239,10 +147,13 @@ def _from(src: Source) -> Any:
 
 
 def search(session: Session, actor: Actor, ctx: Context, kind: str,
-           query: list[tuple[str, str]]) -> Page:
+           query: list[tuple[str, str]], registry: Registry = REGISTRY) -> Page:
     """Resources of ``kind`` matching ``query`` (repeated parameters mean AND; a comma
     means OR), in id order, one page at a time."""
-    allowed = set(COMMON) | set(PARAMS[kind])
+    k = registry.get(kind)
+    if k is None or not k.searchable:
+        raise NotFound(f"resource type {kind!r} is not searched here")
+    allowed = set(COMMON) | set(k.params)
     unknown = sorted({n for n, _ in query if n not in allowed})
     if unknown:
         raise InvalidRecord(f"{kind} search does not support {', '.join(unknown)}; "
@@ -269,8 +180,8 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
     found: list[Json] = []
     total = 0
     skip, want = offset, count
-    for src in SOURCES[kind]:
-        where = _where(kind, src, actor, params)
+    for src in k.sources:
+        where = _where(k.params, src, actor, params)
         if where is None:
             continue
         n = session.scalar(select(func.count()).select_from(_from(src)).where(where)) or 0
@@ -284,7 +195,7 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
             stmt: Select[Any] = (select(src.table.c.id).select_from(_from(src)).where(where)
                                  .order_by(*order).offset(skip).limit(want))
             for rid in session.scalars(stmt):
-                found.append(build(session, ctx, kind, f"{src.id_prefix}{rid}")[0])
+                found.append(build(session, ctx, kind, f"{src.id_prefix}{rid}", registry)[0])
             want = count - len(found)
         skip = max(0, skip - n)
     audit.record(session, actor, "search", f"fhir:{kind}",
@@ -295,78 +206,26 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
     return Page(found, total, count, offset, params)
 
 
-def _row(session: Session, table: Any, rid: int) -> Any:
-    return session.execute(select(table).where(table.c.id == rid)).first()
-
-
-def build(session: Session, ctx: Context, kind: str, rid: str) -> tuple[Json, int]:
+def build(session: Session, ctx: Context, kind: str, rid: str,
+          registry: Registry = REGISTRY) -> tuple[Json, int]:
     """One resource by type and id, with the id of the patient it belongs to.
     Raises NotFound if there is no such record."""
-    missing = NotFound(f"{kind}/{rid} not found")
-    prefix = "weight-" if kind == "Observation" and rid.startswith("weight-") else ""
-    num = rid[len(prefix):]
-    if not num.isdigit() or len(num) > 18:
-        raise missing
-    n = int(num)
-    if kind == "Patient":
-        p = _row(session, P, n)
-        if p is None:
-            raise missing
-        return mapping.patient(ctx, p, clinic_names(session).get(p.clinic_id)), p.id
-    simple: Mapping[str, tuple[Any, Callable[[Context, Any], Json]]] = {
-        "Condition": (C, mapping.condition), "Goal": (G, mapping.goal),
-        "AdverseEvent": (SE, mapping.adverse_event),
-        "QuestionnaireResponse": (D, mapping.questionnaire_response),
-        "Encounter": (CY, mapping.encounter),
-    }
-    if kind == "Observation":
-        row = _row(session, W if prefix else OUT, n)
-        if row is None:
-            raise missing
-        return (mapping.weight if prefix else mapping.observation)(ctx, row), row.patient_id
-    if kind in simple:
-        table, fn = simple[kind]
-        row = _row(session, table, n)
-        if row is None:
-            raise missing
-        return fn(ctx, row), row.patient_id
-    if kind == "Procedure":
-        cy = _row(session, CY, n)
-        if cy is None:
-            raise missing
-        vials = list(session.scalars(select(V.c.id).where(V.c.cycle_id == n).order_by(V.c.id)))
-        findings = session.execute(select(F).where(F.c.cycle_id == n).order_by(F.c.id))
-        overrides = session.execute(select(OV).where(OV.c.cycle_id == n).order_by(OV.c.id))
-        return mapping.procedure(ctx, cy, vials, list(findings), list(overrides)), cy.patient_id
-    if kind == "MedicationAdministration":
-        inj = _row(session, INJ, n)
-        if inj is None:
-            raise missing
-        cy = _row(session, CY, inj.cycle_id)
-        vial = session.scalar(select(V.c.id).where(V.c.cycle_id == cy.id)
-                              .order_by(V.c.id).limit(1))
-        return mapping.medication_administration(ctx, inj, cy, vial), cy.patient_id
-    if kind == "Medication":
-        v = _row(session, V, n)
-        if v is None:
-            raise missing
-        cy = _row(session, CY, v.cycle_id)
-        return mapping.medication(ctx, v, cy.product), cy.patient_id
-    raise NotFound(f"resource type {kind!r} is not served here")
+    k = registry.get(kind)
+    if k is None:
+        raise NotFound(f"resource type {kind!r} is not served here")
+    found = k.fetch(session, ctx, rid)
+    if found is None:
+        raise NotFound(f"{kind}/{rid} not found")
+    return found
 
 
-def _is_plan(session: Session, kind: str, resource: Json) -> bool:
+def _is_plan(session: Session, kind: str, resource: Json,
+             registry: Registry = REGISTRY) -> bool:
     """Whether a resource belongs to a cycle that was never given (a draft): the session,
     its encounter, its administrations and its vials are a plan, not the patient's
     treatment."""
-    cycle_id: int | None = None
-    if kind in ("Procedure", "Encounter"):
-        cycle_id = int(resource["id"])
-    elif kind == "MedicationAdministration":
-        part = (resource.get("partOf") or [{}])[0].get("reference", "")
-        cycle_id = int(part.rsplit("/", 1)[1]) if part.startswith("Procedure/") else None
-    elif kind == "Medication":
-        cycle_id = session.scalar(select(V.c.cycle_id).where(V.c.id == int(resource["id"])))
+    k = registry.get(kind)
+    cycle_id = k.cycle_of(session, resource) if k is not None and k.cycle_of else None
     if cycle_id is None:
         return False
     row = session.execute(select(CY.c.status, CY.c.signed_at).where(CY.c.id == cycle_id)

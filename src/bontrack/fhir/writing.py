@@ -5,6 +5,7 @@ importer because they have no account here)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,16 +13,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.services import audit
 from bontrack.services.access import Actor
-from bontrack.store.models import (
-    Condition,
-    Cycle,
-    DiaryEntry,
-    Goal,
-    Outcome,
-    Patient,
-    SideEffect,
-    Weight,
-)
+from bontrack.store.models import Cycle, Patient
 
 
 @dataclass
@@ -35,10 +27,6 @@ class Plan:
     cycle_patient: dict[str, str] = field(default_factory=dict)
 
 
-ENTITY = {Patient: "patient", Condition: "condition", Cycle: "cycle", Weight: "weight",
-          Outcome: "outcome", Goal: "goal", SideEffect: "side_effect", DiaryEntry: "diary"}
-
-
 @dataclass
 class Imported:
     counts: dict[str, int]
@@ -46,8 +34,10 @@ class Imported:
 
 
 def write(session: Session, actor: Actor, plan: Plan, source: str,
-          unmatched: dict[str, str]) -> Imported:
-    """Write the rows parent first, each with its import audit event."""
+          unmatched: dict[str, str], entities: Mapping[type, str]) -> Imported:
+    """Write the rows parent first, each with its import audit event, whose entity is the
+    name ``entities`` gives the row's model (the kinds' ``audit``, gathered from the
+    registry)."""
     counts: dict[str, int] = defaultdict(int)
     for pkey, patient in plan.patients:
         session.add(patient)
@@ -69,7 +59,7 @@ def write(session: Session, actor: Actor, plan: Plan, source: str,
                 session.add(row)
         session.flush()
         for key, row, _ in children:
-            entity = ENTITY[type(row)]
+            entity = entities[type(row)]
             people = "; ".join(f"{k.split(' ', 1)[1]} was {v!r}" for k, v in unmatched.items()
                                if k.startswith(key + " "))
             detail = f"from {source} {key}" + (f" (recorded as the importer: {people})"

@@ -1,0 +1,94 @@
+"""Condition: an indication being treated (bontrack indication + ICD-10-CM coding)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.orm import Session
+
+from bontrack.fhir.codes import (
+    COND_CLINICAL,
+    COND_VERIFICATION,
+    CS_INDICATION,
+    ICD10CM,
+    code_in,
+    coding,
+    concept,
+)
+from bontrack.fhir.elements import as_day, as_instant, ext_value
+from bontrack.fhir.kind import Kind
+from bontrack.fhir.mapping import Context, Json, day, ext, indication_concept, instant, ref
+from bontrack.fhir.query import SUBJECT, Source, never
+from bontrack.fhir.resolve import Reader
+from bontrack.fhir.tables import Batch, RowSet, find
+from bontrack.services import audit
+from bontrack.store.models import Condition
+
+C = Condition.__table__
+CONDITIONS = RowSet("conditions", C)
+
+
+def condition(ctx: Context, c: Any) -> Json:
+    out: Json = {"resourceType": "Condition", "id": str(c.id)}
+    if c.affected_side:
+        out["extension"] = [ext("affected-side", valueCode=c.affected_side)]
+    error = c.status == "entered_in_error"
+    if not error:
+        out["clinicalStatus"] = concept(coding(COND_CLINICAL, "active", "Active"))
+    out["verificationStatus"] = concept(
+        coding(COND_VERIFICATION, "entered-in-error", "Entered in Error") if error
+        else coding(COND_VERIFICATION, "confirmed", "Confirmed"))
+    out["code"] = indication_concept(ctx, c.indication, c.icd10cm)
+    out["subject"] = ref("Patient", c.patient_id)
+    if c.onset_date:
+        out["onsetDateTime"] = day(c.onset_date)
+    out["recordedDate"] = instant(c.created_at)
+    if c.note:
+        out["note"] = [{"text": c.note}]
+    return out
+
+
+def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[Json]:
+    for c in batch.of(CONDITIONS, p.id):
+        yield condition(ctx, c)
+
+
+def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
+    row = find(session, C, rid)
+    return None if row is None else (condition(ctx, row), row.patient_id)
+
+
+def _condition_code(system: str | None, code: str) -> ColumnElement[bool]:
+    if system == ICD10CM:
+        return C.c.icd10cm == code
+    if system == CS_INDICATION:
+        return C.c.indication == code
+    if system is None:
+        return or_(C.c.icd10cm == code, C.c.indication == code)
+    return never()
+
+
+def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
+    pkey = reader.subject(res)
+    ind, icd = reader.indication([res.get("code")], "code")
+    ver = code_in(res.get("verificationStatus"), "http://terminology.hl7.org/CodeSystem/"
+                  "condition-ver-status")
+    note = " ".join(n.get("text", "") for n in res.get("note") or [])
+    c = Condition(indication=ind, icd10cm=icd, affected_side=ext_value(
+        res, "affected-side", "valueCode"), onset_date=as_day(res["onsetDateTime"],
+                                                            "onsetDateTime")
+        if res.get("onsetDateTime") else None, note=note,
+        status="entered_in_error" if ver == "entered-in-error" else "active",
+        created_at=as_instant(res["recordedDate"], "recordedDate")
+        if res.get("recordedDate") else audit.now())
+    reader.plan.children[pkey].append((key, c, None))
+
+
+KIND = Kind(
+    name="Condition", store=(Condition,), rows=(CONDITIONS,), export=export, fetch=fetch,
+    read=read, audit={Condition: "condition"}, after=("Patient",),
+    sources=(Source(C, C.c.patient_id, C.c.onset_date, _condition_code),),
+    params={**SUBJECT, "code": "token", "date": "date"},
+)

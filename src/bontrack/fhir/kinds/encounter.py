@@ -1,0 +1,55 @@
+"""Encounter: the visit of a cycle (same id as its Procedure); imported with the Procedure,
+which carries the session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bontrack.fhir.codes import V3_ACT, coding
+from bontrack.fhir.kind import Kind
+from bontrack.fhir.mapping import Context, Json, day, indication_concept, ref, user_ref
+from bontrack.fhir.query import SUBJECT, Source
+from bontrack.fhir.resolve import Reader
+from bontrack.fhir.tables import CY, CYCLES, Batch, find
+from bontrack.store.models import Cycle
+
+
+def encounter(ctx: Context, cy: Any) -> Json:
+    return {
+        "resourceType": "Encounter", "id": str(cy.id),
+        "status": "entered-in-error" if cy.status == "entered_in_error" else "finished",
+        "class": coding(V3_ACT, "AMB", "ambulatory"),
+        "subject": ref("Patient", cy.patient_id),
+        "participant": [{"individual": user_ref(ctx, cy.clinician_id)}],
+        "period": {"start": day(cy.date), "end": day(cy.date)},
+        "reasonCode": [indication_concept(ctx, cy.indication)],
+    }
+
+
+def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[Json]:
+    for cy in batch.of(CYCLES, p.id):
+        yield encounter(ctx, cy)
+
+
+def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
+    row = find(session, CY, rid)
+    return None if row is None else (encounter(ctx, row), row.patient_id)
+
+
+def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
+    reader.subject(res)  # carried by its Procedure; checked for a known patient
+
+
+def cycle_of(session: Session, resource: Json) -> int | None:
+    return int(resource["id"])
+
+
+KIND = Kind(
+    name="Encounter", store=(Cycle,), rows=(CYCLES,), export=export, fetch=fetch, read=read,
+    after=("Patient",), cycle_of=cycle_of,
+    sources=(Source(CY, CY.c.patient_id, CY.c.date),),
+    params={**SUBJECT, "date": "date"},
+)

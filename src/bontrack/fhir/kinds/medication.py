@@ -1,0 +1,109 @@
+"""Medication: one vial of a cycle (product, lot, expiry, dilution as strength). Read,
+not searched; imported into the session (Procedure) that uses it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bontrack.fhir.elements import Refusal, as_day, as_instant, as_ml, as_units, ext_value
+from bontrack.fhir.kind import Kind
+from bontrack.fhir.mapping import (
+    Context,
+    Json,
+    day,
+    ext,
+    instant,
+    product_concept,
+    quantity,
+    recorded_by,
+    units,
+)
+from bontrack.fhir.resolve import Reader
+from bontrack.fhir.tables import CY, CYCLES, VIALS, Batch, V, find, one
+from bontrack.store.models import Vial
+
+
+def medication(ctx: Context, v: Any, product: str) -> Json:
+    """One vial: the product, its lot and expiry, and the dilution as strength."""
+    extensions: list[Json] = [ext("vial-size", valueQuantity=units(v.size_units)),
+                              recorded_by(ctx, v.recorded_by)]
+    if v.reconstituted_at is not None:
+        extensions.append(ext("reconstituted-at", valueDateTime=instant(v.reconstituted_at)))
+    if v.units_discarded is not None:
+        extensions.append(ext("units-discarded", valueQuantity=units(v.units_discarded)))
+    code = product_concept(ctx, product)
+    out: Json = {"resourceType": "Medication", "id": str(v.id), "extension": extensions,
+                 "code": code}
+    if v.diluent_ml is not None:
+        out["ingredient"] = [{"itemCodeableConcept": code, "isActive": True, "strength": {
+            "numerator": units(v.size_units),
+            "denominator": quantity(v.diluent_ml, "mL", "mL")}}]
+    batch: Json = {}
+    if v.lot:
+        batch["lotNumber"] = v.lot
+    if v.expiry:
+        batch["expirationDate"] = day(v.expiry)
+    if batch:
+        out["batch"] = batch
+    return out
+
+
+def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[Json]:
+    for cy in batch.of(CYCLES, p.id):
+        for v in batch.of(VIALS, cy.id):
+            yield medication(ctx, v, cy.product)
+
+
+def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
+    v = find(session, V, rid)
+    if v is None:
+        return None
+    cy = one(session, CY, v.cycle_id)
+    return medication(ctx, v, cy.product), cy.patient_id
+
+
+def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
+    ckey = reader.used.get(key)
+    if ckey is None:
+        raise Refusal("", "no Procedure in this input uses this Medication (usedReference)")
+    cy = reader.plan.cycles[ckey]
+    product = reader.product(res.get("code"), "code")
+    if cy.product and cy.product != product:
+        raise Refusal("code", f"{product} differs from the session's product "
+                      f"{cy.product}")
+    cy.product = product
+    strength = ((res.get("ingredient") or [{}])[0]).get("strength") or {}
+    size = ext_value(res, "vial-size", "valueQuantity") or strength.get("numerator")
+    if size is None:
+        raise Refusal("extension[vial-size]", "the vial size (units) is missing")
+    batch = res.get("batch") or {}
+    recon = ext_value(res, "reconstituted-at", "valueDateTime")
+    discarded = ext_value(res, "units-discarded", "valueQuantity")
+    cy.vials.append(Vial(
+        size_units=as_units(size, "extension[vial-size]"),
+        diluent_ml=as_ml(strength["denominator"], "ingredient[0].strength.denominator")
+        if strength.get("denominator") else None,
+        lot=batch.get("lotNumber"),
+        expiry=as_day(batch["expirationDate"], "batch.expirationDate")
+        if batch.get("expirationDate") else None,
+        reconstituted_at=as_instant(recon, "extension[reconstituted-at]")
+        .astimezone(UTC).replace(tzinfo=None) if recon else None,
+        units_discarded=as_units(discarded, "extension[units-discarded]")
+        if discarded else None,
+        recorded_by=reader.user(ext_value(res, "recorded-by", "valueReference"),
+                                f"{key} recorded-by")))
+
+
+def cycle_of(session: Session, resource: Json) -> int | None:
+    return session.scalar(select(V.c.cycle_id).where(V.c.id == int(resource["id"])))
+
+
+KIND = Kind(
+    name="Medication", store=(Vial,), rows=(CYCLES, VIALS), export=export, fetch=fetch,
+    read=read, after=("Procedure",), cycle_of=cycle_of,
+)

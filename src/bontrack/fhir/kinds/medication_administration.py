@@ -1,0 +1,184 @@
+"""MedicationAdministration: one injection (muscle x side) of a cycle: dose in product
+units, the site with its laterality, route, sites, volume and guidance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from bontrack.fhir.codes import (
+    CS_GUIDANCE,
+    CS_PRODUCT,
+    GUIDANCE_SNOMED,
+    GUIDANCE_TEXT,
+    ROUTE_ID,
+    ROUTE_IM,
+    SNOMED,
+    code_in,
+    coding,
+    concept,
+)
+from bontrack.fhir.elements import Refusal, as_ml, as_units, ext_value
+from bontrack.fhir.kind import Kind
+from bontrack.fhir.mapping import (
+    Context,
+    Json,
+    day,
+    ext,
+    product_concept,
+    quantity,
+    ref,
+    target_site,
+    units,
+    user_ref,
+)
+from bontrack.fhir.query import SUBJECT, Source, never
+from bontrack.fhir.resolve import Reader
+from bontrack.fhir.tables import CY, CYCLES, VIALS, Batch, RowSet, V, find, one
+from bontrack.store.models import Injection
+
+INJ = Injection.__table__
+INJECTIONS = RowSet("injections", INJ, "cycle")
+
+
+#: MedicationAdministration has no "preparation": a planned dose is not known to be given.
+ADMINISTRATION_STATUS = {"signed": "completed", "entered_in_error": "entered-in-error",
+                         "draft": "unknown"}
+
+
+def _route(ctx: Context, muscle: str) -> Json:
+    """Intradermal for skin regions (axillary hyperhidrosis), else intramuscular."""
+    m = ctx.ref.muscles.get(muscle)
+    route = ROUTE_ID if m is not None and m.kind == "skin_region" else ROUTE_IM
+    return ctx.shared(("route", route), lambda: concept(coding(SNOMED, *route),
+                                                        text=route[1]))
+
+
+def _guidance(ctx: Context, guidance: str) -> Json:
+    return ctx.shared(("guidance", guidance), lambda: _guidance_ext(guidance))
+
+
+def _guidance_ext(guidance: str) -> Json:
+    codings = [coding(CS_GUIDANCE, guidance, GUIDANCE_TEXT.get(guidance))]
+    if guidance in GUIDANCE_SNOMED:
+        codings.append(coding(SNOMED, *GUIDANCE_SNOMED[guidance]))
+    return ext("guidance", valueCodeableConcept=concept(
+        *codings, text=GUIDANCE_TEXT.get(guidance, guidance)))
+
+
+def administration_common(ctx: Context, cy: Any, vial_id: int | None) -> Json:
+    """The part every injection of one cycle shares (status, medication, patient,
+    encounter, session, day, performer): built once per cycle."""
+    out: Json = {"status": ADMINISTRATION_STATUS.get(cy.status, "unknown")}
+    if vial_id is not None:
+        out["medicationReference"] = ref("Medication", vial_id)
+    else:
+        out["medicationCodeableConcept"] = product_concept(ctx, cy.product)
+    out.update(subject=ref("Patient", cy.patient_id), context=ref("Encounter", cy.id),
+               partOf=[ref("Procedure", cy.id)], effectiveDateTime=day(cy.date),
+               performer=[{"actor": user_ref(ctx, cy.clinician_id)}])
+    return out
+
+
+def medication_administration(ctx: Context, inj: Any, cy: Any, vial_id: int | None,
+                              common: Json | None = None) -> Json:
+    """One injection (muscle x side): dose in product units, the site with laterality."""
+    extensions: list[Json] = [ext("injection-sites", valueInteger=inj.sites)]
+    if inj.volume_ml is not None:
+        extensions.append(ext("injected-volume",
+                              valueQuantity=quantity(inj.volume_ml, "mL", "mL")))
+    if inj.guidance:
+        extensions.append(_guidance(ctx, inj.guidance))
+    return {"resourceType": "MedicationAdministration", "id": str(inj.id),
+            "extension": extensions,
+            **(common if common is not None else administration_common(ctx, cy, vial_id)),
+            "dosage": {"site": target_site(ctx, inj.muscle, inj.side),
+                       "route": _route(ctx, inj.muscle), "dose": units(inj.units)}}
+
+
+def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[Json]:
+    for cy in batch.of(CYCLES, p.id):
+        vials = batch.of(VIALS, cy.id)
+        vial = vials[0].id if vials else None
+        common = administration_common(ctx, cy, vial)
+        for inj in batch.of(INJECTIONS, cy.id):
+            yield medication_administration(ctx, inj, cy, vial, common)
+
+
+def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
+    inj = find(session, INJ, rid)
+    if inj is None:
+        return None
+    cy = one(session, CY, inj.cycle_id)
+    vial = session.scalar(select(V.c.id).where(V.c.cycle_id == cy.id)
+                          .order_by(V.c.id).limit(1))
+    return medication_administration(ctx, inj, cy, vial), cy.patient_id
+
+
+def _product_code(system: str | None, code: str) -> ColumnElement[bool]:
+    return CY.c.product == code if system in (None, CS_PRODUCT) else never()
+
+
+def _cycle_of(reader: Reader, res: dict[str, Any]) -> str:
+    for i, part in enumerate(res.get("partOf") or []):
+        try:
+            k = reader.target(part, "Procedure", f"partOf[{i}]")
+        except Refusal:
+            continue
+        if k in reader.plan.cycles:
+            return k
+    enc = res.get("context") or res.get("encounter")
+    if isinstance(enc, dict) and isinstance(enc.get("reference"), str):
+        ekey = reader.target(enc, "Encounter", "context")
+        for k, proc in ((k, reader.by_key[k]) for k in reader.plan.cycles):
+            ref_ = (proc.get("encounter") or {}).get("reference", "")
+            if ref_ and (reader.urls.get(ref_) or "/".join(ref_.split("/")[-2:])) == ekey:
+                return k
+    raise Refusal("partOf", "no imported Procedure (session) this injection belongs to")
+
+
+def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
+    reader.subject(res)
+    ckey = _cycle_of(reader, res)
+    cy = reader.plan.cycles[ckey]
+    if res.get("medicationCodeableConcept"):
+        product = reader.product(res["medicationCodeableConcept"],
+                                 "medicationCodeableConcept")
+        if cy.product and cy.product != product:
+            raise Refusal("medicationCodeableConcept", f"{product} differs from the "
+                          f"session's product {cy.product}")
+        cy.product = product
+    dosage = res.get("dosage") or {}
+    muscle = reader.muscle(dosage.get("site"), "dosage.site")
+    side = reader.side(dosage.get("site"), muscle, "dosage.site", required=True)
+    if side not in ("left", "right", "midline"):
+        raise Refusal("dosage.site.extension", f"an injection is on one side (left, right "
+                      f"or midline), got {side!r}: record each side separately")
+    dose = as_units(dosage.get("dose"), "dosage.dose")
+    guidance_cc = ext_value(res, "guidance", "valueCodeableConcept")
+    guidance = code_in(guidance_cc, CS_GUIDANCE)
+    if guidance_cc and not guidance:
+        snomed = code_in(guidance_cc, SNOMED)
+        guidance = next((g for g, (c, _) in GUIDANCE_SNOMED.items() if c == snomed), None)
+    volume = ext_value(res, "injected-volume", "valueQuantity")
+    cy.injections.append(Injection(
+        muscle=muscle, side=side, units=dose,
+        sites=int(ext_value(res, "injection-sites", "valueInteger") or 1),
+        volume_ml=as_ml(volume, "extension[injected-volume]") if volume else None,
+        guidance=guidance))
+
+
+def cycle_of(session: Session, resource: Json) -> int | None:
+    part = (resource.get("partOf") or [{}])[0].get("reference", "")
+    return int(part.rsplit("/", 1)[1]) if part.startswith("Procedure/") else None
+
+
+KIND = Kind(
+    name="MedicationAdministration", store=(Injection,), rows=(CYCLES, VIALS, INJECTIONS),
+    export=export, fetch=fetch, read=read, after=("Patient", "Procedure"), cycle_of=cycle_of,
+    sources=(Source(INJ, CY.c.patient_id, CY.c.date, _product_code, join=CY),),
+    params={**SUBJECT, "date": "date", "effective-time": "date", "code": "token"},
+)

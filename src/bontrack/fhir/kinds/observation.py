@@ -1,0 +1,195 @@
+"""Observation: an outcome measurement (a scale's value) or a body weight (id ``weight-N``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import Session
+
+from bontrack.clinical.display import scale_text
+from bontrack.clinical.scales import ScaleError, read_value
+from bontrack.fhir.codes import (
+    CS_MAS,
+    CS_OBSERVATION,
+    CS_OUTCOME,
+    OBS_CATEGORY,
+    SNOMED,
+    code_in,
+    coding,
+    concept,
+)
+from bontrack.fhir.elements import Refusal, as_day, as_decimal, as_instant, ext_value, shown
+from bontrack.fhir.kind import Kind
+from bontrack.fhir.mapping import (
+    Context,
+    Json,
+    day,
+    ext,
+    instant,
+    quantity,
+    recorded_by,
+    ref,
+    side_ext,
+    target_site,
+)
+from bontrack.fhir.query import SUBJECT, Source, never
+from bontrack.fhir.resolve import Reader
+from bontrack.fhir.tables import Batch, RowSet, find
+from bontrack.reference import Reference, default_reference
+from bontrack.services import audit
+from bontrack.store.models import Outcome, Weight
+
+W, OUT = Weight.__table__, Outcome.__table__
+WEIGHTS = RowSet("weights", W)
+OUTCOMES = RowSet("outcomes", OUT)
+
+
+def weight(ctx: Context, w: Any) -> Json:
+    return {
+        "resourceType": "Observation", "id": f"weight-{w.id}",
+        "extension": [recorded_by(ctx, w.recorded_by)],
+        "status": "final",
+        "category": [concept(coding(OBS_CATEGORY, "vital-signs", "Vital Signs"))],
+        "code": concept(coding(CS_OBSERVATION, "body-weight", "Body weight"),
+                        text="Body weight"),
+        "subject": ref("Patient", w.patient_id),
+        "effectiveDateTime": day(w.measured_on),
+        "valueQuantity": quantity(w.weight_kg, "kg", "kg"),
+    }
+
+
+def _scale(ctx: Context, scale_id: str) -> tuple[list[Json], Json]:
+    """(category, code) of an outcome scale."""
+    return ctx.shared(("scale", scale_id), lambda: _scale_concepts(ctx.ref, scale_id))
+
+
+def _scale_concepts(ref: Reference, scale_id: str) -> tuple[list[Json], Json]:
+    """The scale's codings and category from reference/data/scales.yaml (a scale the
+    reference does not know: our code alone, category exam)."""
+    scale = ref.scales.get(scale_id)
+    if scale is None:
+        name, category = scale_id, "exam"
+        codings = [coding(CS_OUTCOME, scale_id, name)]
+    else:
+        name, category = scale.name, scale.fhir.category
+        codings = [coding(c.system, c.code, c.display) for c in scale.fhir.codings]
+    return ([concept(coding(OBS_CATEGORY, category, category.title()))],
+            concept(*codings, text=name))
+
+
+def observation(ctx: Context, o: Any) -> Json:
+    """An outcome measurement: SNOMED CT scale concept where verified, else our code."""
+    category, code = _scale(ctx, o.scale)
+    extensions = [recorded_by(ctx, o.recorded_by)]
+    if o.region:
+        extensions.append(ext("region", valueString=o.region))
+    out: Json = {
+        "resourceType": "Observation", "id": str(o.id), "extension": extensions,
+        "status": "entered-in-error" if o.status == "entered_in_error" else "final",
+        "category": category, "code": code, "subject": ref("Patient", o.patient_id),
+    }
+    if o.cycle_id is not None:
+        out["partOf"] = [ref("Procedure", o.cycle_id)]
+    out["effectiveDateTime"] = instant(o.measured_at)
+    if o.scale == "modified_ashworth":
+        # the grade as the scale writes it ("1+"), from the stored value, whatever the text
+        grade = (scale_text(ctx.ref.scales, o.scale, o.value) if o.value is not None
+                 else o.value_text)
+        out["valueCodeableConcept"] = ctx.shared(("mas", grade), lambda: concept(
+            coding(CS_MAS, grade, grade), text=grade))
+    else:
+        known = ctx.ref.scales.get(o.scale)
+        unit, display = (known.unit.code, known.unit.display) if known else ("{score}", "score")
+        out["valueQuantity"] = quantity(o.value, display, unit)
+    if o.muscle:
+        out["bodySite"] = target_site(ctx, o.muscle, o.side)
+    elif o.side:
+        out["bodySite"] = {"extension": side_ext(o.side), "text": o.side}
+    return out
+
+
+def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[Json]:
+    for w in batch.of(WEIGHTS, p.id):
+        yield weight(ctx, w)
+    for o in batch.of(OUTCOMES, p.id):
+        yield observation(ctx, o)
+
+
+def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
+    if rid.startswith("weight-"):
+        w = find(session, W, rid.removeprefix("weight-"))
+        return None if w is None else (weight(ctx, w), w.patient_id)
+    o = find(session, OUT, rid)
+    return None if o is None else (observation(ctx, o), o.patient_id)
+
+
+def _scale_code(system: str | None, code: str) -> ColumnElement[bool]:
+    # the SNOMED CT codes of the scales: reference/data/scales.yaml (the bundled reference)
+    snomed_ids = default_reference().scale_by_coding
+    if system == SNOMED:
+        scales = [s for s in [snomed_ids(SNOMED, code)] if s]
+        return OUT.c.scale.in_(scales) if scales else never()
+    if system in (None, CS_OUTCOME):
+        snomed = [s for s in [snomed_ids(SNOMED, code)] if s and system is None]
+        return OUT.c.scale.in_([code, *snomed])
+    return never()
+
+
+def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
+    pkey = reader.subject(res)
+    code = res.get("code")
+    error = res.get("status") == "entered-in-error"
+    recorder = reader.user(ext_value(res, "recorded-by", "valueReference")
+                           or (res.get("performer") or [None])[0], f"{key} recorded-by")
+    if code_in(code, CS_OBSERVATION) == "body-weight":
+        q = res.get("valueQuantity") or {}
+        if q.get("code") != "kg":
+            raise Refusal("valueQuantity", "body weight must be in kg")
+        reader.plan.children[pkey].append((key, Weight(
+            measured_on=as_day(res.get("effectiveDateTime"), "effectiveDateTime"),
+            weight_kg=as_decimal(q.get("value"), "valueQuantity.value"),
+            recorded_by=recorder, created_at=audit.now()), None))
+        return
+    scale = code_in(code, CS_OUTCOME)
+    if scale is None:
+        snomed = code_in(code, SNOMED)
+        scale = reader.ref.scale_by_coding(SNOMED, snomed)
+    if scale is None:
+        raise Refusal("code", f"no known outcome scale in {shown(code)}")
+    if "valueCodeableConcept" in res:
+        cc = res["valueCodeableConcept"]
+        raw: Any = code_in(cc, CS_MAS) or cc.get("text")
+    elif "valueQuantity" in res:
+        raw = res["valueQuantity"].get("value")
+    elif "valueInteger" in res:
+        raw = res["valueInteger"]
+    else:
+        raise Refusal("value[x]", "the measurement has no value")
+    try:
+        value, text = read_value(reader.ref.scales, scale, raw)
+    except ScaleError as err:
+        raise Refusal("value[x]", err.reason) from None
+    site = res.get("bodySite")
+    muscle = reader.muscle(site, "bodySite") if site and site.get("coding") else None
+    side = reader.side(site, muscle, "bodySite", required=False) if site else None
+    cycle = None
+    for part in res.get("partOf") or []:
+        k = reader.target(part, "Procedure", "partOf")
+        cycle = k if k in reader.plan.cycles else None
+    reader.plan.children[pkey].append((key, Outcome(
+        scale=scale, value=value, value_text=text, muscle=muscle,
+        region=ext_value(res, "region", "valueString"), side=side,
+        measured_at=as_instant(res.get("effectiveDateTime"), "effectiveDateTime"),
+        recorded_by=recorder, status="entered_in_error" if error else "active"), cycle))
+
+
+KIND = Kind(
+    name="Observation", store=(Outcome, Weight), rows=(WEIGHTS, OUTCOMES), export=export,
+    fetch=fetch, read=read, audit={Weight: "weight", Outcome: "outcome"},
+    after=("Patient", "Procedure"),
+    sources=(Source(OUT, OUT.c.patient_id, OUT.c.measured_at, _scale_code),
+             Source(W, W.c.patient_id, W.c.measured_on, None, "weight-")),
+    params={**SUBJECT, "date": "date", "code": "token"},
+)

@@ -1,0 +1,95 @@
+"""Patient: a patient record (MRN, name, sex, birth date; the plan check's condition
+flags and medication names as extensions). The subject of every other kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bontrack.fhir.codes import MRN_SYSTEM
+from bontrack.fhir.elements import Refusal, as_day, ext_all, ext_value
+from bontrack.fhir.kind import Kind
+from bontrack.fhir.mapping import Context, Json, day, ext, status_ext
+from bontrack.fhir.query import Source
+from bontrack.fhir.resolve import Reader
+from bontrack.fhir.tables import Batch, P, clinic_names, find
+from bontrack.services import audit
+from bontrack.store.models import Patient
+
+
+def patient(ctx: Context, p: Any, clinic: str | None = None) -> Json:
+    out: Json = {"resourceType": "Patient", "id": str(p.id)}
+    extensions: list[Json] = []
+    if p.status != "active":
+        extensions.append(status_ext(p.status))
+    extensions += [ext("condition-flag", valueCode=f) for f in (p.flags or [])]
+    extensions += [ext("medication-name", valueString=m) for m in (p.medications or [])]
+    if extensions:
+        out["extension"] = extensions
+    identifier: Json = {"system": MRN_SYSTEM, "value": p.mrn}
+    if clinic:
+        identifier["assigner"] = {"display": clinic}
+    out.update(identifier=[identifier], active=p.status == "active",
+               name=[{"text": p.display_name}], gender=p.sex, birthDate=day(p.birth_date))
+    return out
+
+
+def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[Json]:
+    yield patient(ctx, p, clinic)
+
+
+def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
+    p = find(session, P, rid)
+    if p is None:
+        return None
+    return patient(ctx, p, clinic_names(session).get(p.clinic_id)), p.id
+
+
+def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
+    idents = res.get("identifier") or []
+    mrn = next((i.get("value") for i in idents if i.get("system") == MRN_SYSTEM), None)
+    mrn = mrn or next((i.get("value") for i in idents if i.get("value")), None)
+    if not mrn:
+        raise Refusal("identifier", "no identifier to keep as the MRN")
+    names = res.get("name") or [{}]
+    display = names[0].get("text") or " ".join(
+        [*(names[0].get("given") or []), names[0].get("family") or ""]).strip()
+    if not display:
+        raise Refusal("name", "the patient needs a name")
+    if res.get("gender", "unknown") not in ("female", "male", "other", "unknown"):
+        raise Refusal("gender", f"{res.get('gender')!r} is not female, male, other or "
+                      "unknown")
+    if not res.get("birthDate"):
+        raise Refusal("birthDate", "the birth date is needed (doses depend on age)")
+    flags = []
+    for i, e in enumerate(ext_all(res, "condition-flag")):
+        cid = reader.ref.condition_id(str(e.get("valueCode")))
+        if cid is None:
+            raise Refusal(f"extension[condition-flag][{i}]",
+                          f"unknown condition flag {e.get('valueCode')!r}")
+        flags.append(cid)
+    exists = reader.s.scalar(select(Patient.id).where(
+        Patient.clinic_id == reader.actor.clinic_id, Patient.mrn == mrn))
+    if exists is not None or mrn in {p.mrn for _, p in reader.plan.patients}:
+        raise Refusal("identifier", f"MRN {mrn!r} is already used in this clinic")
+    now = audit.now()
+    status = ext_value(res, "record-status", "valueCode") or "active"
+    reader.plan.patients.append((key, Patient(
+        clinic_id=reader.actor.clinic_id, mrn=str(mrn)[:64], display_name=display[:200],
+        birth_date=as_day(res["birthDate"], "birthDate"), sex=res.get("gender", "unknown"),
+        flags=flags, medications=[str(e.get("valueString")).lower()
+                                  for e in ext_all(res, "medication-name")],
+        status=status if status in ("active", "entered_in_error") else "active",
+        version=1, created_at=now, updated_at=now)))
+
+
+KIND = Kind(
+    name="Patient", store=(Patient,), rows=(), export=export, fetch=fetch, read=read,
+    audit={Patient: "patient"}, sources=(Source(P, P.c.id),), params={},
+    operations=(("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
+                ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
+                 "patient-export")),
+)

@@ -1,0 +1,243 @@
+"""Procedure: the injection session of a cycle, with its plan check, consent, signature,
+findings and overrides as extensions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.orm import Session
+
+from bontrack.clinical.result import number
+from bontrack.fhir.codes import CS_PROCEDURE, coding, concept
+from bontrack.fhir.elements import (
+    Refusal,
+    as_day,
+    as_decimal,
+    as_instant,
+    as_units,
+    ext_all,
+    ext_value,
+    parts,
+)
+from bontrack.fhir.kind import Kind
+from bontrack.fhir.mapping import (
+    Context,
+    Json,
+    day,
+    ext,
+    indication_concept,
+    instant,
+    product_concept,
+    quantity,
+    recorded_by,
+    ref,
+    status_ext,
+    units,
+    user_ref,
+)
+from bontrack.fhir.query import SUBJECT, Source, never
+from bontrack.fhir.reading import Problem
+from bontrack.fhir.resolve import Reader
+from bontrack.fhir.tables import CY, CYCLES, VIALS, Batch, RowSet, V, find
+from bontrack.services import audit
+from bontrack.services.given import today
+from bontrack.store.models import Cycle, CycleFinding, Override
+
+F, OV = CycleFinding.__table__, Override.__table__
+FINDINGS = RowSet("findings", F, "cycle")
+OVERRIDES = RowSet("overrides", OV, "cycle")
+
+
+def _finding(f: Any) -> Json:
+    parts: list[Json] = [{"url": "code", "valueCode": f.code},
+                         {"url": "severity", "valueCode": f.severity},
+                         {"url": "message", "valueString": f.message}]
+    for name in ("value", "limit"):
+        v = getattr(f, name)
+        if v is not None:
+            parts.append({"url": name, "valueDecimal": number(v)})
+    for name in ("unit", "muscle", "side", "source"):
+        v = getattr(f, name)
+        if v:
+            parts.append({"url": name, "valueString": v})
+    return ext("finding", extension=parts)
+
+
+#: FHIR status of a cycle: only a signed cycle was given ("completed"); a draft is a plan.
+PROCEDURE_STATUS = {"signed": "completed", "entered_in_error": "entered-in-error",
+                    "draft": "preparation"}
+
+
+def procedure(ctx: Context, cy: Any, vial_ids: Sequence[int], findings: Iterable[Any],
+              overrides: Iterable[Any]) -> Json:
+    """The injection session. The plan check as it was (verdict, reference version,
+    findings), the overrides with their written reasons and the signature ride along as
+    extensions, so nothing the safety record holds is lost in transit."""
+    check: list[Json] = [{"url": "verdict", "valueCode": cy.verdict},
+                         {"url": "reference-version", "valueString": cy.reference_version}]
+    if cy.next_earliest_date:
+        check.append({"url": "next-earliest-date", "valueDate": day(cy.next_earliest_date)})
+    extensions: list[Json] = [
+        status_ext(cy.status),
+        ext("cycle-version", valueInteger=cy.version),
+        ext("plan-check", extension=check),
+        ext("total-units", valueQuantity=units(cy.total_units)),
+    ]
+    if cy.weight_kg is not None:
+        extensions.append(ext("weight-kg", valueQuantity=quantity(cy.weight_kg, "kg", "kg")))
+    consent: list[Json] = [{"url": "recorded", "valueBoolean": bool(cy.consent_recorded)}]
+    if cy.consent_text:
+        consent.append({"url": "text", "valueString": cy.consent_text})
+    extensions.append(ext("consent", extension=consent))
+    if cy.signed_by is not None and cy.signed_at is not None:
+        extensions.append(ext("signature", extension=[
+            {"url": "by", "valueReference": user_ref(ctx, cy.signed_by)},
+            {"url": "at", "valueDateTime": instant(cy.signed_at)}]))
+    extensions += [_finding(f) for f in findings]
+    extensions += [ext("override", extension=[
+        {"url": "code", "valueCode": o.code},
+        {"url": "reason", "valueString": o.reason},
+        {"url": "by", "valueReference": user_ref(ctx, o.clinician_id)},
+        {"url": "at", "valueDateTime": instant(o.created_at)}]) for o in overrides]
+    extensions.append(recorded_by(ctx, cy.created_by))
+    out: Json = {
+        "resourceType": "Procedure", "id": str(cy.id), "extension": extensions,
+        # planned is not given: a draft is a session in preparation, never "completed"
+        "status": PROCEDURE_STATUS.get(cy.status, "unknown"),
+        "code": concept(coding(CS_PROCEDURE, "bont-injection-session",
+                               "Botulinum toxin injection session"),
+                        text="Botulinum toxin injection session"),
+        "subject": ref("Patient", cy.patient_id),
+        "encounter": ref("Encounter", cy.id),
+        "performedDateTime": day(cy.date),
+        "performer": [{"actor": user_ref(ctx, cy.clinician_id)}],
+        "reasonCode": [indication_concept(ctx, cy.indication)],
+    }
+    if cy.note:
+        out["note"] = [{"text": cy.note}]
+    if vial_ids:
+        out["usedReference"] = [ref("Medication", v) for v in vial_ids]
+    else:
+        out["usedCode"] = [product_concept(ctx, cy.product)]
+    return out
+
+
+def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[Json]:
+    for cy in batch.of(CYCLES, p.id):
+        vial_ids = [v.id for v in batch.of(VIALS, cy.id)]
+        yield procedure(ctx, cy, vial_ids, batch.of(FINDINGS, cy.id), batch.of(OVERRIDES, cy.id))
+
+
+def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
+    cy = find(session, CY, rid)
+    if cy is None:
+        return None
+    n = cy.id
+    vials = list(session.scalars(select(V.c.id).where(V.c.cycle_id == n).order_by(V.c.id)))
+    findings = session.execute(select(F).where(F.c.cycle_id == n).order_by(F.c.id))
+    overrides = session.execute(select(OV).where(OV.c.cycle_id == n).order_by(OV.c.id))
+    return procedure(ctx, cy, vials, list(findings), list(overrides)), cy.patient_id
+
+
+def _procedure_code(system: str | None, code: str) -> ColumnElement[bool]:
+    if system in (None, CS_PROCEDURE) and code == "bont-injection-session":
+        return CY.c.id == CY.c.id
+    return never()
+
+
+def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
+    pkey = reader.subject(res)
+    when = res.get("performedDateTime") or (res.get("performedPeriod") or {}).get("start")
+    given_on = as_day(when, "performedDateTime")
+    ind, _ = reader.indication(list(res.get("reasonCode") or []), "reasonCode")
+    status = ext_value(res, "record-status", "valueCode")
+    if status is None:
+        status = {"completed": "signed", "entered-in-error": "entered_in_error"}.get(
+            res.get("status", ""))
+        if status is None:
+            raise Refusal("status", f"a {res.get('status')!r} procedure cannot be "
+                          "imported; only completed (or entered-in-error) sessions")
+    if status not in ("draft", "signed", "entered_in_error"):
+        raise Refusal("extension[record-status]", f"{status!r} is not draft, signed or "
+                      "entered_in_error")
+    if status == "signed" and given_on > today():
+        # planned is not given: a session dated after today cannot arrive as given
+        raise Refusal("performedDateTime", f"{given_on.isoformat()} is after today "
+                      f"({today().isoformat()}): a session not yet given cannot be "
+                      "imported as completed")
+    performer = (res.get("performer") or [{}])[0].get("actor")
+    clinician = reader.user(performer, f"{key} performer")
+    check = parts(ext_all(res, "plan-check")[0]) if ext_all(res, "plan-check") else {}
+    consent = parts(ext_all(res, "consent")[0]) if ext_all(res, "consent") else {}
+    signature = parts(ext_all(res, "signature")[0]) if ext_all(res, "signature") else {}
+    weight = ext_value(res, "weight-kg", "valueQuantity")
+    total = ext_value(res, "total-units", "valueQuantity")
+    note = " ".join(n.get("text", "") for n in res.get("note") or [])
+    now = audit.now()
+    cy = Cycle(clinic_id=reader.actor.clinic_id, date=given_on, product="", indication=ind,
+               clinician_id=clinician, weight_kg=as_decimal(weight["value"], "extension")
+               if weight else None,
+               total_units=as_units(total, "extension[total-units]") if total else Decimal(0),
+               consent_recorded=bool(consent.get("recorded", False)),
+               consent_text=consent.get("text") or "", note=note, status=status,
+               verdict=check.get("verdict") or "imported",
+               reference_version=check.get("reference-version") or "not checked",
+               next_earliest_date=as_day(check["next-earliest-date"], "extension")
+               if check.get("next-earliest-date") else None,
+               version=int(ext_value(res, "cycle-version", "valueInteger") or 1),
+               created_by=reader.user(ext_value(res, "recorded-by", "valueReference"),
+                                      f"{key} recorded-by") if ext_all(res, "recorded-by")
+               else reader.actor.user_id, created_at=now, updated_at=now)
+    if status == "signed":
+        cy.signed_by = (reader.user(signature.get("by"), f"{key} signature")
+                        if signature else reader.actor.user_id)
+        cy.signed_at = (as_instant(signature["at"], "extension[signature]")
+                        if signature.get("at") else now)
+    cy.findings = [CycleFinding(
+        code=f.get("code"), severity=f.get("severity"), message=f.get("message") or "",
+        value=as_decimal(f["value"], "extension[finding]") if f.get("value") is not None
+        else None, limit=as_decimal(f["limit"], "extension[finding]")
+        if f.get("limit") is not None else None, unit=f.get("unit"),
+        muscle=f.get("muscle"), side=f.get("side"), source=f.get("source"))
+        for f in map(parts, ext_all(res, "finding"))]
+    cy.overrides = [Override(code=o.get("code"), clinician_id=reader.user(
+        o.get("by"), f"{key} override"), reason=o.get("reason") or "",
+        created_at=as_instant(o["at"], "extension[override]") if o.get("at") else now)
+        for o in map(parts, ext_all(res, "override"))]
+    if res.get("usedCode"):
+        cy.product = reader.product(res["usedCode"][0], "usedCode[0]")
+    used = [reader.target(u, "Medication", f"usedReference[{i}]")
+            for i, u in enumerate(res.get("usedReference") or [])]
+    reader.plan.cycles[key] = cy
+    reader.plan.cycle_patient[key] = pkey
+    reader.plan.children[pkey].append((key, cy, None))
+    reader.used.update(dict.fromkeys(used, key))
+
+
+def finish(reader: Reader) -> None:
+    """Checks that need the whole input: each session has a product and its injections."""
+    for key, cy in reader.plan.cycles.items():
+        if not cy.product:
+            reader.problems.append(Problem(key, "usedReference", "the session names no "
+                                           "product (no Medication, usedCode or medication)"))
+        if not cy.injections and cy.status != "entered_in_error":
+            reader.problems.append(Problem(key, "", "no MedicationAdministration in this "
+                                           "input belongs to this session"))
+        if cy.total_units == 0:
+            cy.total_units = sum((i.units for i in cy.injections), Decimal(0))
+
+
+def cycle_of(session: Session, resource: Json) -> int | None:
+    return int(resource["id"])
+
+
+KIND = Kind(
+    name="Procedure", store=(Cycle, CycleFinding, Override),
+    rows=(CYCLES, VIALS, FINDINGS, OVERRIDES), export=export, fetch=fetch, read=read,
+    audit={Cycle: "cycle"}, after=("Patient",), finish=finish, cycle_of=cycle_of,
+    sources=(Source(CY, CY.c.patient_id, CY.c.date, _procedure_code),),
+    params={**SUBJECT, "date": "date", "code": "token"},
+)

@@ -1,0 +1,149 @@
+"""The state of one import pass and what every resource kind's reader shares: the input's
+resources by key, the plan of unsaved rows, the problems found, and the resolvers of
+references, people and codes (indication, muscle, side, product) from another system.
+
+Each kind's reader (``fhir/kinds/<type>.py``) maps its resources into ``Reader.plan`` and
+raises ``Refusal`` for what it cannot map; ``fhir/importer.py`` runs them in registry order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bontrack.fhir.codes import (
+    CS_INDICATION,
+    CS_MUSCLE,
+    CS_PRODUCT,
+    CS_SIDE,
+    EXT,
+    ICD10CM,
+    LATERALITY,
+    SNOMED,
+    USER_SYSTEM,
+    code_in,
+)
+from bontrack.fhir.elements import Refusal, shown
+from bontrack.fhir.reading import Item, Problem
+from bontrack.fhir.writing import Plan
+from bontrack.reference import Reference
+from bontrack.services.access import Actor
+from bontrack.store.models import User
+
+SIDE_BY_SNOMED = {code: side for side, (code, _) in LATERALITY.items()}
+
+
+class Reader:
+    """One import pass: maps resources to unsaved rows, collecting problems."""
+
+    def __init__(self, session: Session, actor: Actor, ref: Reference, items: list[Item]):
+        self.s = session
+        self.actor = actor
+        self.ref = ref
+        self.problems: list[Problem] = []
+        self.by_key = {it.key: it.resource for it in items}
+        self.urls = {it.full_url: it.key for it in items if it.full_url}
+        self.items = items
+        self.users = {u.username: u for u in session.scalars(
+            select(User).where(User.clinic_id == actor.clinic_id))}
+        self.unmatched: dict[str, str] = {}
+        self.plan = Plan()
+        self.used: dict[str, str] = {}  # Medication key -> the Procedure using it
+
+    def target(self, reference: Any, kind: str, path: str) -> str:
+        """The key (Type/id) of a resource in the input that ``reference`` points to."""
+        raw = reference.get("reference") if isinstance(reference, dict) else None
+        if not isinstance(raw, str):
+            raise Refusal(path, f"needs a reference to a {kind}")
+        key = self.urls.get(raw) or "/".join(raw.rstrip("/").split("/")[-2:])
+        if not key.startswith(f"{kind}/") or key not in self.by_key:
+            raise Refusal(path, f"{raw!r} is not a {kind} in this input")
+        return key
+
+    def user(self, reference: Any, source: str) -> int:
+        """A person by login name if they have an account in this clinic; otherwise the
+        importing user, and the source's name is kept for the audit trail."""
+        ident = reference.get("identifier") if isinstance(reference, dict) else None
+        if isinstance(ident, dict) and ident.get("system") == USER_SYSTEM:
+            u = self.users.get(str(ident.get("value")))
+            if u is not None:
+                return u.id
+        named = (reference or {}).get("display") if isinstance(reference, dict) else None
+        self.unmatched[source] = str(named or "unknown")
+        return self.actor.user_id
+
+    def muscle(self, cc: Any, path: str) -> str:
+        code = code_in(cc, CS_MUSCLE)
+        if code and code in self.ref.muscles:
+            return code
+        snomed = code_in(cc, SNOMED)
+        if snomed:
+            hits = [m.id for m in self.ref.muscles.values()
+                    if m.snomed is not None and m.snomed.code == snomed]
+            if len(hits) == 1:
+                return hits[0]
+        for text in [(cc or {}).get("text")] + [c.get("display") for c in
+                                                 (cc or {}).get("coding") or []]:
+            if isinstance(text, str) and self.ref.muscle_id(text):
+                return str(self.ref.muscle_id(text))
+        raise Refusal(path, f"no known injection target for {shown(cc)}; use a bontrack "
+                      "injection-target code, a SNOMED CT structure code in the reference "
+                      "data, or the muscle's name")
+
+    def side(self, cc: Any, muscle: str | None, path: str, required: bool) -> str | None:
+        lat = next((e.get("valueCodeableConcept") for e in (cc or {}).get("extension") or []
+                    if e.get("url") == EXT["laterality"]), None)
+        side = SIDE_BY_SNOMED.get(code_in(lat, SNOMED) or "") or code_in(lat, CS_SIDE)
+        if side:
+            return side
+        m = self.ref.muscles.get(muscle or "")
+        if m is not None and not m.paired:
+            return "midline"
+        if required:
+            raise Refusal(f"{path}.extension", "the side (laterality Left/Right) is "
+                          f"missing for a paired target {muscle!r}")
+        return None
+
+    def indication(self, concepts: list[Any], path: str) -> tuple[str, str | None]:
+        icd = None
+        for cc in concepts:
+            icd = icd or code_in(cc, ICD10CM)
+            code = code_in(cc, CS_INDICATION)
+            if code and code in self.ref.indications:
+                return code, icd
+        if icd:
+            hits = [i.id for i in self.ref.indications.values()
+                    if any(c.code == icd for c in i.icd10cm)]
+            if len(hits) == 1:
+                return hits[0], icd
+            if hits:
+                raise Refusal(path, f"ICD-10-CM {icd} fits several indications "
+                              f"({', '.join(hits)}); add a bontrack indication coding")
+        for cc in concepts:
+            for text in [(cc or {}).get("text")] + [c.get("display") for c in
+                                                     (cc or {}).get("coding") or []]:
+                if isinstance(text, str) and self.ref.indication_id(text):
+                    return str(self.ref.indication_id(text)), icd
+        given = ", ".join(shown(c) for c in concepts) or "nothing"
+        raise Refusal(path, f"no known indication in {given}")
+
+    def product(self, cc: Any, path: str) -> str:
+        code = code_in(cc, CS_PRODUCT)
+        if code and code in self.ref.products:
+            return code
+        for text in [(cc or {}).get("text")] + [c.get("display") for c in
+                                                 (cc or {}).get("coding") or []]:
+            if isinstance(text, str):
+                found = self.ref.product_id(text) or self.ref.product_id(text.split(" ")[0])
+                if found:
+                    return found
+        raise Refusal(path, f"no known botulinum toxin product in {shown(cc)}")
+
+    def subject(self, res: dict[str, Any], element: str = "subject") -> str:
+        """The key of the patient a resource is about, if that patient is being imported."""
+        pkey = self.target(res.get(element), "Patient", element)
+        if pkey not in dict(self.plan.patients):
+            raise Refusal(element, f"{pkey} could not be imported (see its problems)")
+        return pkey

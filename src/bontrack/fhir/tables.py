@@ -1,0 +1,93 @@
+"""The stored rows behind FHIR resources, read with SQLAlchemy Core: the tables several
+resource kinds share (patients, cycles, vials), the row sets an export loads per batch of
+patients, and small helpers to fetch one row.
+
+A kind names the row sets its exporter needs; the export loads the union of them, one
+query per table per batch, so memory stays bounded by the batch size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from bontrack.store.models import Clinic, Cycle, Patient, Vial
+
+P, CY, V = Patient.__table__, Cycle.__table__, Vial.__table__
+
+
+@dataclass(frozen=True)
+class RowSet:
+    """A table's rows grouped by their patient (``by="patient"``) or by their cycle."""
+
+    name: str
+    table: Any
+    by: Literal["patient", "cycle"] = "patient"
+
+
+CYCLES = RowSet("cycles", CY)
+VIALS = RowSet("vials", V, "cycle")
+
+
+@dataclass
+class Batch:
+    """All rows of a set of patients, grouped by patient (or cycle) id, per row set name."""
+
+    patients: list[Any]
+    by_patient: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
+    by_cycle: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
+
+    def of(self, rows: RowSet, owner: int) -> list[Any]:
+        """The rows of ``rows`` belonging to a patient or a cycle id (by the set's grouping)."""
+        grouped = self.by_patient if rows.by == "patient" else self.by_cycle
+        return grouped.get(rows.name, {}).get(owner, [])
+
+
+def _group(rows: Sequence[Any], key: str) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = defaultdict(list)
+    for r in rows:
+        out[getattr(r, key)].append(r)
+    return out
+
+
+def load(session: Session, patient_rows: list[Any], rowsets: Iterable[RowSet]) -> Batch:
+    """The rows of these patients in each row set, one query per set, in id order."""
+    ids = [p.id for p in patient_rows]
+    batch = Batch(patients=patient_rows)
+    if not ids:
+        return batch
+    for rs in rowsets:
+        t = rs.table
+        if rs.by == "patient":
+            stmt: Select[Any] = select(t).where(t.c.patient_id.in_(ids)).order_by(t.c.id)
+            batch.by_patient[rs.name] = _group(list(session.execute(stmt).all()), "patient_id")
+        else:
+            stmt = (select(t).join(CY, CY.c.id == t.c.cycle_id)
+                    .where(CY.c.patient_id.in_(ids)).order_by(t.c.id))
+            batch.by_cycle[rs.name] = _group(list(session.execute(stmt).all()), "cycle_id")
+    return batch
+
+
+def clinic_names(session: Session) -> dict[int, str]:
+    return {r.id: r.name for r in session.execute(select(Clinic.id, Clinic.name))}
+
+
+def row_id(rid: str) -> int | None:
+    """A resource id as a row id: digits only, never longer than a bigint can hold."""
+    return int(rid) if rid.isdigit() and len(rid) <= 18 else None
+
+
+def one(session: Session, table: Any, rid: int) -> Any:
+    """One row by id, or None."""
+    return session.execute(select(table).where(table.c.id == rid)).first()
+
+
+def find(session: Session, table: Any, rid: str) -> Any:
+    """The row a resource id names, or None (an id that is not a row id names none)."""
+    n = row_id(rid)
+    return None if n is None else one(session, table, n)

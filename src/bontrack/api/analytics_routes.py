@@ -9,13 +9,15 @@ from fastapi import APIRouter, FastAPI, Query, Request
 
 from bontrack import analytics
 from bontrack.api.common import V1
+from bontrack.api.outputs import ERRORS
 from bontrack.api.strict_json import StrictJSONRoute
 from bontrack.server.deps import TokenDep, authed, state
+from bontrack.server.routing import add_routes
 
 DateQ = Annotated[str | None, Query(alias="from", description="First cycle date, YYYY-MM-DD")]
 
 
-router = APIRouter(route_class=StrictJSONRoute)
+router = APIRouter(route_class=StrictJSONRoute, responses=ERRORS)
 
 v1 = V1
 
@@ -42,4 +44,4 @@ def clinic_analytics(request: Request, token: TokenDep, date_from: DateQ = None,
 
 
 def install_analytics_routes(app: FastAPI) -> None:
-    app.include_router(router)
+    add_routes(app, router)

@@ -22,6 +22,7 @@ from bontrack.api.strict_json import StrictJSONRoute
 from bontrack.reference import Reference, default_reference
 from bontrack.server.deps import State
 from bontrack.server.errors import install_error_handlers
+from bontrack.server.routing import add_routes
 from bontrack.store.uow import Database
 
 MAX_BODY = 1_000_000
@@ -58,4 +59,4 @@ def install_errors(app: FastAPI) -> None:
 def install_routes(app: FastAPI) -> None:
     """The REST routes, in the order they match."""
     for module in (auth_routes, patient_routes, cycle_routes):
-        app.include_router(module.router)
+        add_routes(app, module.router)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from bontrack import __version__
 from bontrack.api.common import V1 as v1
 from bontrack.api.outputs import (
+    ERRORS,
     ClinicReportsOut,
     HealthOut,
     ReadyOut,
@@ -32,7 +33,7 @@ from bontrack.services.schemas import (
 from bontrack.services.triage import triage_text
 from bontrack.store import readiness
 
-router = APIRouter(route_class=StrictJSONRoute)
+router = APIRouter(route_class=StrictJSONRoute, responses=ERRORS)
 
 LOG = logging.getLogger("bontrack.api")
 

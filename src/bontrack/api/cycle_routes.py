@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from bontrack.api.common import V1 as v1
 from bontrack.api.common import IfMatch, Limit, Offset, one, page, version_of
 from bontrack.api.outputs import (
+    ERRORS,
     CycleOut,
     CycleWithRevisionsOut,
     answers,
@@ -30,7 +31,7 @@ from bontrack.services.views import (
     revision_views,
 )
 
-router = APIRouter(route_class=StrictJSONRoute)
+router = APIRouter(route_class=StrictJSONRoute, responses=ERRORS)
 
 # -- cycles --------------------------------------------------------------------------
 @router.post(f"{v1}/patients/{{patient_id}}/cycles", tags=["cycles"], status_code=201,

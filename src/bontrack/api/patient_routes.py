@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from bontrack.api.common import V1 as v1
 from bontrack.api.common import IfMatch, Limit, Offset, one, page, version_of
 from bontrack.api.outputs import (
+    ERRORS,
     ConditionOut,
     DiaryOut,
     GoalOut,
@@ -47,7 +48,7 @@ from bontrack.services.views import (
     weight_view,
 )
 
-router = APIRouter(route_class=StrictJSONRoute)
+router = APIRouter(route_class=StrictJSONRoute, responses=ERRORS)
 
 # -- patients ------------------------------------------------------------------------
 @router.post(f"{v1}/patients", tags=["patients"], status_code=201,

@@ -20,6 +20,7 @@ from bontrack.clinical.display import scale_text
 from bontrack.errors import InvalidRecord, NotFound
 from bontrack.reports import documents
 from bontrack.server.deps import state
+from bontrack.server.routing import add_routes
 from bontrack.services import audit, timeline
 from bontrack.services.access import Actor, require_role
 from bontrack.services.cache import LRU
@@ -215,7 +216,7 @@ def clinic_report(request: Request) -> Response:
 
 
 def install_analytics_pages(app: FastAPI) -> None:
-    app.include_router(router)
+    add_routes(app, router)
 
 
 def _outcome_series(request: Request, patient_id: int, scale: str, where: str, fmt: str

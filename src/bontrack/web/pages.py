@@ -25,6 +25,7 @@ from bontrack.errors import (
 )
 from bontrack.server.deps import state, unit_of_work
 from bontrack.server.errors import set_page_renderer
+from bontrack.server.routing import add_routes
 from bontrack.services import accounts, audit, given, records, timeline
 from bontrack.services.cache import LRU
 from bontrack.services.ratelimit import TooManyAttempts
@@ -209,7 +210,7 @@ def patient_page(request: Request, patient_id: int) -> Response:
 
 def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
-    app.include_router(router)
+    add_routes(app, router)
     install_error_pages(app)
 
 

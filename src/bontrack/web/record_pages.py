@@ -14,6 +14,7 @@ from bontrack.clinical.gas import t_score
 from bontrack.errors import InvalidRecord
 from bontrack.reports.leaflets import leaflet
 from bontrack.server.deps import state
+from bontrack.server.routing import add_routes
 from bontrack.services import planning, records
 from bontrack.services.schemas import DiaryIn, GoalIn, GoalScoreIn, OutcomeIn, SideEffectIn
 from bontrack.services.views import diary_view, goal_view, patient_view
@@ -210,5 +211,5 @@ def leaflet_page(request: Request, patient_id: int, product: str | None = None,
 
 
 def install_record_pages(app: FastAPI) -> None:
-    app.include_router(router)
+    add_routes(app, router)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from bontrack import analytics
 from bontrack.api.common import V1
 from bontrack.api.strict_json import StrictJSONRoute
-from bontrack.server.deps import TokenDep, authed, state
+from bontrack.server.deps import RecordId, TokenDep, authed, state
 
 DateQ = Annotated[str | None, Query(alias="from", description="First cycle date, YYYY-MM-DD")]
 
@@ -20,7 +20,7 @@ router = APIRouter(route_class=StrictJSONRoute)
 v1 = V1
 
 @router.get(f"{v1}/patients/{{patient_id}}/analytics", tags=["analytics"])
-def patient_analytics(patient_id: int, request: Request, token: TokenDep
+def patient_analytics(patient_id: RecordId, request: Request, token: TokenDep
                       ) -> dict[str, Any]:
     """Response per cycle and outcome series, dose per muscle over time, typical
     duration of benefit, suggested next window, waning warning."""

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from bontrack.clinical.gas import t_score
 from bontrack.errors import InvalidRecord
 from bontrack.reports.leaflets import leaflet
-from bontrack.server.deps import state
+from bontrack.server.deps import RecordId, state
 from bontrack.services import planning, records
 from bontrack.services.schemas import DiaryIn, GoalIn, GoalScoreIn, OutcomeIn, SideEffectIn
 from bontrack.services.views import diary_view, goal_view, patient_view
@@ -46,13 +46,13 @@ def outcome_form(request: Request, uow: Any, actor: Any, patient_id: int, scale:
                   now=datetime.now().strftime("%Y-%m-%dT%H:%M"))
 
 @router.get("/patients/{patient_id}/outcomes/new", include_in_schema=False)
-def outcome_new(request: Request, patient_id: int, scale: str = "modified_ashworth"
+def outcome_new(request: Request, patient_id: RecordId, scale: str = "modified_ashworth"
                 ) -> Response:
     with unit_of_work(request) as uow:
         return outcome_form(request, uow, signed_in(request, uow), patient_id, scale)
 
 @router.post("/patients/{patient_id}/outcomes", include_in_schema=False)
-async def outcome_save(request: Request, patient_id: int) -> Response:
+async def outcome_save(request: Request, patient_id: RecordId) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
     data = {k: _opt(form.get(k)) for k in ("scale", "value", "measured_at", "muscle",
@@ -69,7 +69,7 @@ async def outcome_save(request: Request, patient_id: int) -> Response:
 
 # -- goals ---------------------------------------------------------------------------
 @router.get("/patients/{patient_id}/goals", include_in_schema=False)
-def goals_page(request: Request, patient_id: int) -> Response:
+def goals_page(request: Request, patient_id: RecordId) -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
         rows, _ = records.list_for_patient(uow, actor, patient_id, "goal", 200, 0)
@@ -83,7 +83,7 @@ def goals_page(request: Request, patient_id: int) -> Response:
                   can_write=actor.role in ("clinician", "nurse"))
 
 @router.post("/patients/{patient_id}/goals", include_in_schema=False)
-async def goal_add(request: Request, patient_id: int) -> Response:
+async def goal_add(request: Request, patient_id: RecordId) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
     with unit_of_work(request) as uow:
@@ -94,7 +94,7 @@ async def goal_add(request: Request, patient_id: int) -> Response:
     return RedirectResponse(f"/patients/{patient_id}/goals", status_code=303)
 
 @router.post("/goals/{goal_id}/score", include_in_schema=False)
-async def goal_score(request: Request, goal_id: int) -> Response:
+async def goal_score(request: Request, goal_id: RecordId) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
     version = str(form.get("version") or "")
@@ -116,12 +116,12 @@ def side_effect_form(request: Request, uow: Any, actor: Any, patient_id: int,
                   seek_help=[f.plain_language for f in ref(request).red_flags])
 
 @router.get("/patients/{patient_id}/side-effects/new", include_in_schema=False)
-def side_effect_new(request: Request, patient_id: int) -> Response:
+def side_effect_new(request: Request, patient_id: RecordId) -> Response:
     with unit_of_work(request) as uow:
         return side_effect_form(request, uow, signed_in(request, uow), patient_id)
 
 @router.post("/patients/{patient_id}/side-effects", include_in_schema=False)
-async def side_effect_save(request: Request, patient_id: int) -> Response:
+async def side_effect_save(request: Request, patient_id: RecordId) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
     data = {"term": form.get("term") or "", "onset": form.get("onset") or None,
@@ -160,7 +160,7 @@ def clinic_side_effects(request: Request) -> Response:
 
 # -- diary ---------------------------------------------------------------------------
 @router.get("/patients/{patient_id}/diary", include_in_schema=False)
-def diary_page(request: Request, patient_id: int) -> Response:
+def diary_page(request: Request, patient_id: RecordId) -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
         rows, _ = records.list_for_patient(uow, actor, patient_id, "diary",
@@ -174,7 +174,7 @@ def diary_page(request: Request, patient_id: int) -> Response:
                   can_write=actor.role == "patient" and actor.patient_id == patient_id)
 
 @router.post("/patients/{patient_id}/diary", include_in_schema=False)
-async def diary_save(request: Request, patient_id: int) -> Response:
+async def diary_save(request: Request, patient_id: RecordId) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
     data = {k: _opt(form.get(k)) for k in ("entry_date", "spasm_frequency",
@@ -191,7 +191,7 @@ async def diary_save(request: Request, patient_id: int) -> Response:
 
 # -- leaflet -------------------------------------------------------------------------
 @router.get("/patients/{patient_id}/leaflet", include_in_schema=False)
-def leaflet_page(request: Request, patient_id: int, product: str | None = None,
+def leaflet_page(request: Request, patient_id: RecordId, product: str | None = None,
                  indication: str | None = None) -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)

@@ -14,8 +14,15 @@ from bontrack.clinical.gas import t_score
 from bontrack.errors import InvalidRecord
 from bontrack.reports.leaflets import leaflet
 from bontrack.server.deps import RecordId, state
-from bontrack.services import planning, records
-from bontrack.services.schemas import DiaryIn, GoalIn, GoalScoreIn, OutcomeIn, SideEffectIn
+from bontrack.services import corrections, planning, records
+from bontrack.services.schemas import (
+    DiaryIn,
+    EnteredInErrorIn,
+    GoalIn,
+    GoalScoreIn,
+    OutcomeIn,
+    SideEffectIn,
+)
 from bontrack.services.views import diary_view, goal_view, patient_view
 from bontrack.web.rendering import check_csrf, form_error, render, signed_in, unit_of_work
 
@@ -76,8 +83,9 @@ def goals_page(request: Request, patient_id: RecordId) -> Response:
         patient = patient_view(records.get_patient(uow, actor, patient_id,
                                                    audit_read=False))
         goals = [goal_view(g) for g in rows if g.status == "active"]
+        withdrawn = [goal_view(g) for g in rows if g.status != "active"]
     return render(request, "goals.html", actor=actor, patient=patient,
-                  goals=goals, levels=LEVELS,
+                  goals=goals, withdrawn=withdrawn, levels=LEVELS,
                   t=t_score([(g["attainment"], g["weight"]) for g in goals
                              if g["attainment"] is not None]),
                   can_write=actor.role in ("clinician", "nurse"))
@@ -102,7 +110,7 @@ async def goal_score(request: Request, goal_id: RecordId) -> Response:
         actor = signed_in(request, uow)
         g = records.score_goal(uow, actor, goal_id, GoalScoreIn.model_validate(
             {"attainment": form.get("attainment")}),
-            int(version) if version.isdigit() else None)
+            int(version) if version.isascii() and version.isdigit() else None)
         pid = g.patient_id
     return RedirectResponse(f"/patients/{pid}/goals", status_code=303)
 
@@ -171,7 +179,9 @@ def diary_page(request: Request, patient_id: RecordId) -> Response:
                          reverse=True)
     return render(request, "diary.html", actor=actor, patient=patient,
                   entries=entries, today=date.today().isoformat(),
-                  can_write=actor.role == "patient" and actor.patient_id == patient_id)
+                  can_write=actor.role == "patient" and actor.patient_id == patient_id,
+                  can_correct=actor.role in ("clinician", "nurse") or (
+                      actor.role == "patient" and actor.patient_id == patient_id))
 
 @router.post("/patients/{patient_id}/diary", include_in_schema=False)
 async def diary_save(request: Request, patient_id: RecordId) -> Response:
@@ -188,6 +198,36 @@ async def diary_save(request: Request, patient_id: RecordId) -> Response:
         words = "; ".join(t for t in (d.side_effects, d.note) if t)
         answer = triage_answer(request, uow, actor, patient_id, d.triage or {}, words, back)
     return answer or RedirectResponse(back, status_code=303)
+
+# -- entered in error -----------------------------------------------------------------
+#: web path segment -> (kind, the page the record is listed on, under /patients/{id})
+CORRECTABLE: dict[str, tuple[corrections.Kind, str]] = {
+    "outcomes": ("outcome", ""), "side-effects": ("side_effect", ""),
+    "goals": ("goal", "/goals"), "diary": ("diary", "/diary")}
+
+
+def _correction_route(kind: corrections.Kind, page: str) -> Any:
+    async def entered_in_error(request: Request, record_id: RecordId) -> Response:
+        """Mark a record entered in error from the page that lists it (kept, audited)."""
+        form = await request.form()
+        check_csrf(request, str(form.get("csrf") or ""))
+        version = str(form.get("version") or "")
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            r = corrections.enter_in_error(uow, actor, kind, record_id,
+                                           EnteredInErrorIn.model_validate(
+                                               {"reason": form.get("reason") or ""}),
+                                           int(version) if version.isascii() and version.isdigit() else None)
+            pid = r.patient_id
+        return RedirectResponse(f"/patients/{pid}{page}", status_code=303)
+
+    return entered_in_error
+
+
+for _segment, (_kind, _page) in CORRECTABLE.items():
+    router.add_api_route(f"/{_segment}/{{record_id}}/entered-in-error",
+                         _correction_route(_kind, _page), methods=["POST"],
+                         include_in_schema=False, name=f"web_{_kind}_entered_in_error")
 
 # -- leaflet -------------------------------------------------------------------------
 @router.get("/patients/{patient_id}/leaflet", include_in_schema=False)

@@ -198,13 +198,13 @@ def install_fhir(app: FastAPI) -> None:
     @app.get("/fhir/$export-status/{job_id}", tags=["fhir"],
              responses=_fhir_doc(200, 202, body={"type": "object"}))
     def export_status(job_id: str, request: Request) -> Response:
-        def work(_uow: UnitOfWork, actor: Actor) -> Response:
-            job = request.app.state.fhir_jobs.get(job_id, actor.clinic_id)
+        def work(uow: UnitOfWork, actor: Actor) -> Response:
+            job = fhir_access.export_status(uow, actor, request.app.state.fhir_jobs, job_id)
             if job.state == "running":
                 return Response(status_code=202, headers={"X-Progress": job.progress,
                                                           "Retry-After": "1"})
-            if job.state == "failed":
-                return outcome(500, f"export failed: {job.error}")
+            if job.state == "failed":  # a general message: the cause is in the log
+                return outcome(500, job.error)
             base = base_url(request)
             return JSONResponse({
                 "transactionTime": job.transaction_time, "request": job.request,
@@ -218,8 +218,8 @@ def install_fhir(app: FastAPI) -> None:
     @app.delete("/fhir/$export-status/{job_id}", tags=["fhir"],
                 responses=_fhir_doc(202, body={"type": "object"}))
     def export_cancel(job_id: str, request: Request) -> Response:
-        def work(_uow: UnitOfWork, actor: Actor) -> Response:
-            request.app.state.fhir_jobs.delete(job_id, actor.clinic_id)
+        def work(uow: UnitOfWork, actor: Actor) -> Response:
+            fhir_access.cancel_export(uow, actor, request.app.state.fhir_jobs, job_id)
             return Response(status_code=202)
 
         return guarded(request, work)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.errors import InvalidRecord, NotFound
 from bontrack.fhir import export, search
-from bontrack.fhir.bulk import Job, Jobs
+from bontrack.fhir.bulk import Job, Jobs, Requester
 from bontrack.fhir.mapping import Json
 from bontrack.reference import Reference
 from bontrack.services import audit
@@ -73,13 +73,18 @@ def everything(session: Session, actor: Actor, ref: Reference, patient_id: str
     return search.everything(session, actor, export.context(session, ref), patient_id)
 
 
+def requester(actor: Actor) -> Requester:
+    """Who asks about an export job: its starter, or an admin of its clinic, may see it."""
+    return Requester(actor.user_id, actor.clinic_id, actor.role == "admin")
+
+
 @use_case()
 def start_export(session: Session, actor: Actor, ref: Reference, jobs: Jobs,
                  reading: Callable[[], UnitOfWork], types: tuple[str, ...], request: str
                  ) -> Job:
     """Start a Bulk Data export of the actor's clinic (admins and clinicians), audited."""
     require_role(actor, ("admin", "clinician"), "start a bulk export")
-    job = jobs.start(session, reading, export.context(session, ref), actor.clinic_id, types,
+    job = jobs.start(session, reading, export.context(session, ref), requester(actor), types,
                      request)
     audit.record(session, actor, "export", "fhir:bulk",
                  detail=f"job={job.id} types={','.join(types)} patients={job.total}")
@@ -87,8 +92,21 @@ def start_export(session: Session, actor: Actor, ref: Reference, jobs: Jobs,
 
 
 @use_case()
+def export_status(session: Session, actor: Actor, jobs: Jobs, job_id: str) -> Job:
+    """A job's state, for its starter and the clinic's admins only."""
+    return jobs.get(job_id, requester(actor))
+
+
+@use_case()
+def cancel_export(session: Session, actor: Actor, jobs: Jobs, job_id: str) -> None:
+    """Cancel a job and remove its files (its starter or an admin of the clinic), audited."""
+    jobs.delete(job_id, requester(actor))
+    audit.record(session, actor, "cancel", "fhir:bulk", detail=f"job={job_id}")
+
+
+@use_case()
 def export_file(session: Session, actor: Actor, jobs: Jobs, job_id: str, name: str) -> Path:
     """A finished export's file, its download audited."""
-    path = jobs.file(job_id, actor.clinic_id, name)
+    path = jobs.file(job_id, requester(actor), name)
     audit.record(session, actor, "read", "fhir:bulk", detail=f"job={job_id} file={name}")
     return path

@@ -254,7 +254,7 @@ class CycleRevision(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-class EnteredInError:
+class Withdrawable:
     """Who marked a record entered in error, when and why (never deleted; issue 15).
     ``error_by`` is a user id without a foreign key (migration 0010 says why)."""
 
@@ -263,7 +263,7 @@ class EnteredInError:
     error_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
-class Outcome(EnteredInError, Base):
+class Outcome(Withdrawable, Base):
     __tablename__ = "outcomes"
     __table_args__ = (
         CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),
@@ -284,7 +284,7 @@ class Outcome(EnteredInError, Base):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
-class Goal(EnteredInError, Base):
+class Goal(Withdrawable, Base):
     __tablename__ = "goals"
     __table_args__ = (CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -299,7 +299,7 @@ class Goal(EnteredInError, Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class SideEffect(EnteredInError, Base):
+class SideEffect(Withdrawable, Base):
     __tablename__ = "side_effects"
     __table_args__ = (
         CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),
@@ -326,7 +326,7 @@ class SideEffect(EnteredInError, Base):
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
-class DiaryEntry(EnteredInError, Base):
+class DiaryEntry(Withdrawable, Base):
     __tablename__ = "diary_entries"
     __table_args__ = (CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),)
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -74,6 +74,11 @@ async def outcome_save(request: Request, patient_id: RecordId) -> Response:
                                 form_error(err), 422)
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
+def _version(raw: str) -> int | None:
+    """A form's version field: ASCII digits only (``³`` passes ``str.isdigit``)."""
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
 # -- goals ---------------------------------------------------------------------------
 @router.get("/patients/{patient_id}/goals", include_in_schema=False)
 def goals_page(request: Request, patient_id: RecordId) -> Response:
@@ -110,7 +115,7 @@ async def goal_score(request: Request, goal_id: RecordId) -> Response:
         actor = signed_in(request, uow)
         g = records.score_goal(uow, actor, goal_id, GoalScoreIn.model_validate(
             {"attainment": form.get("attainment")}),
-            int(version) if version.isascii() and version.isdigit() else None)
+            _version(version))
         pid = g.patient_id
     return RedirectResponse(f"/patients/{pid}/goals", status_code=303)
 
@@ -217,7 +222,7 @@ def _correction_route(kind: corrections.Kind, page: str) -> Any:
             r = corrections.enter_in_error(uow, actor, kind, record_id,
                                            EnteredInErrorIn.model_validate(
                                                {"reason": form.get("reason") or ""}),
-                                           int(version) if version.isascii() and version.isdigit() else None)
+                                           _version(version))
             pid = r.patient_id
         return RedirectResponse(f"/patients/{pid}{page}", status_code=303)
 

@@ -279,7 +279,7 @@ def add_outcome(session: Session, actor: Actor, patient_id: int, body: OutcomeIn
     _own_cycle(session, patient, body.cycle_id)
     o = Outcome(patient_id=patient.id, cycle_id=body.cycle_id, scale=body.scale, value=value,
                 value_text=text, muscle=muscle, region=body.region, side=body.side,
-                measured_at=body.measured_at, recorded_by=actor.user_id, status="active")
+                measured_at=body.measured_at, recorded_by=actor.user_id, status="active", version=1)
     session.add(o)
     session.flush()
     audit.record(session, actor, "create", "outcome", o.id, patient.id)
@@ -337,7 +337,7 @@ def add_side_effect(session: Session, actor: Actor, patient_id: int, body: SideE
                     outcome=body.outcome, relatedness=body.relatedness,
                     red_flags=[f["id"] for f in doc["flags"]], triage_level=doc["level"],
                     triage=doc, reported_by=actor.user_id, reported_at=audit.now(),
-                    status="active")
+                    status="active", version=1)
     session.add(se)
     session.flush()
     audit.record(session, actor, "create", "side_effect", se.id, patient.id)
@@ -359,7 +359,7 @@ def add_diary(session: Session, actor: Actor, patient_id: int, body: DiaryIn,
                    pain=body.pain, side_effects=body.side_effects, note=body.note,
                    red_flags=[f["id"] for f in doc["flags"]], triage_level=doc["level"],
                    triage=doc, created_by=actor.user_id, created_at=audit.now(),
-                   status="active")
+                   status="active", version=1)
     session.add(d)
     session.flush()
     audit.record(session, actor, "create", "diary", d.id, patient.id)

@@ -281,7 +281,8 @@ class Outcome(Withdrawable, Base):
     measured_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(20), default="active")
-    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: server default only: bulk inserts (import, demo) leave it to the database
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class Goal(Withdrawable, Base):
@@ -323,7 +324,8 @@ class SideEffect(Withdrawable, Base):
     reported_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reported_at: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(20), default="active")
-    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: server default only: bulk inserts (import, demo) leave it to the database
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class DiaryEntry(Withdrawable, Base):
@@ -344,7 +346,8 @@ class DiaryEntry(Withdrawable, Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(20), default="active")
-    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    #: server default only: bulk inserts (import, demo) leave it to the database
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class AuditEvent(Base):

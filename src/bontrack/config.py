@@ -135,3 +135,15 @@ def audit_checkpoint_path() -> Path | None:
     location is named: one file belongs to one database, so there is no shared default."""
     raw = os.environ.get(ENV_AUDIT_CHECKPOINTS, "").strip()
     return Path(raw).expanduser() if raw else None
+
+
+# -- Bulk Data $export files (issue 15): private, and removed after a retention period --------
+
+ENV_EXPORT_RETENTION = "BONTRACK_EXPORT_RETENTION_HOURS"
+
+
+def export_retention_hours() -> int:
+    """How long a finished export's files are kept (BONTRACK_EXPORT_RETENTION_HOURS, default
+    24, 1 to 8760): after that a sweep, run when an export is started or polled, removes
+    them. Read at each sweep, like the date limits."""
+    return _env_int(ENV_EXPORT_RETENTION, 24, 1, 24 * 365)

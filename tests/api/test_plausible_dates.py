@@ -117,11 +117,6 @@ def test_ids_and_versions_in_a_body_past_what_the_database_holds_are_422(api, bi
     assert fields(r) == ["version"]
 
 
-# Path ids are read by the routes in api/ (FastAPI ``int`` parameters) and reach the
-# database unchecked: SQLite refuses past 2^63 and PostgreSQL past 2^31 with a driver error,
-# answered 500. The fix belongs in the routes (a bounded id type for every path id) or in
-# the error mapping of server/errors.py, both outside this change: each case that fails
-# today is a strict xfail, so it turns red as a reminder to drop the mark once fixed.
 @pytest.mark.parametrize("path", [
     "/api/v1/cycles/9223372036854775808",
     "/api/v1/cycles/2147483648",
@@ -129,12 +124,13 @@ def test_ids_and_versions_in_a_body_past_what_the_database_holds_are_422(api, bi
     "/api/v1/patients/2147483648",
     "/api/v1/patients/-9223372036854775809",
     "/api/v1/patients/99999999999999999999999/outcomes",
+    "/api/v1/goals/2147483648/score",
+    "/api/v1/patients/2147483648/analytics",
 ])
-def test_ids_the_database_cannot_hold_are_404_or_422_not_5xx(api, path, request):
-    number = int(path.split("/")[4])
-    limit = 2**63 if api.url.startswith("sqlite") else 2**31
-    if not -limit <= number < limit:
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="path ids are not bounded in api/ yet (issue 15)"))
-    r = api.get("doc", path)
+def test_ids_the_database_cannot_hold_are_404_or_422_not_5xx(api, path):
+    if path.endswith("/score"):
+        r = api.post("doc", path, {"attainment": 0})
+    else:
+        r = api.get("doc", path)
     assert r.status_code in (404, 422), (path, r.status_code, r.text[:200])
+    assert r.headers["content-type"].startswith("application/problem+json")

@@ -57,3 +57,24 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
         assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_entered_in_error_columns_migrate_down_and_up_again(db_url):
+    """Migration 0010 (entered in error for outcomes, goals, side effects and diary) goes
+    down and up again on both databases, SQLite included."""
+    from alembic import command
+
+    from bontrack.store.migrate import alembic_config
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0008")
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("outcomes")}
+    assert "error_reason" not in columns and "version" not in columns
+    upgrade(engine)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("diary_entries")}
+    assert {"error_reason", "error_by", "error_at", "version"} <= columns
+    engine.dispose()

@@ -11,7 +11,7 @@ from bontrack import analytics
 from bontrack.api.common import V1
 from bontrack.api.outputs import ERRORS
 from bontrack.api.strict_json import StrictJSONRoute
-from bontrack.server.deps import TokenDep, authed, state
+from bontrack.server.deps import RecordId, TokenDep, authed, state
 from bontrack.server.routing import add_routes
 
 DateQ = Annotated[str | None, Query(alias="from", description="First cycle date, YYYY-MM-DD")]
@@ -22,7 +22,7 @@ router = APIRouter(route_class=StrictJSONRoute, responses=ERRORS)
 v1 = V1
 
 @router.get(f"{v1}/patients/{{patient_id}}/analytics", tags=["analytics"])
-def patient_analytics(patient_id: int, request: Request, token: TokenDep
+def patient_analytics(patient_id: RecordId, request: Request, token: TokenDep
                       ) -> dict[str, Any]:
     """Response per cycle and outcome series, dose per muscle over time, typical
     duration of benefit, suggested next window, waning warning."""

@@ -18,7 +18,7 @@ from bontrack.api.outputs import (
     page_of,
 )
 from bontrack.api.strict_json import StrictJSONRoute
-from bontrack.server.deps import TokenDep, authed, state
+from bontrack.server.deps import RecordId, TokenDep, authed, state
 from bontrack.services import cycles
 from bontrack.services.schemas import (
     AmendIn,
@@ -36,7 +36,7 @@ router = APIRouter(route_class=StrictJSONRoute, responses=ERRORS)
 # -- cycles --------------------------------------------------------------------------
 @router.post(f"{v1}/patients/{{patient_id}}/cycles", tags=["cycles"], status_code=201,
           responses=answers(CycleOut, 201))
-def record_cycle(patient_id: int, body: CycleIn, request: Request, token: TokenDep
+def record_cycle(patient_id: RecordId, body: CycleIn, request: Request, token: TokenDep
                  ) -> JSONResponse:
     """Record a cycle: the plan check runs on what is recorded, with the history from
     the store. Stop findings need overrides (code + reason) given by a clinician."""
@@ -47,7 +47,7 @@ def record_cycle(patient_id: int, body: CycleIn, request: Request, token: TokenD
 
 @router.get(f"{v1}/patients/{{patient_id}}/cycles", tags=["cycles"],
          responses=answers(page_of(CycleOut)))
-def list_cycles(patient_id: int, request: Request, token: TokenDep, limit: Limit = 50,
+def list_cycles(patient_id: RecordId, request: Request, token: TokenDep, limit: Limit = 50,
                 offset: Offset = 0) -> dict[str, Any]:
     with authed(request, token) as (uow, actor):
         rows, total = cycles.list_cycles(uow, actor, patient_id, limit, offset)
@@ -55,14 +55,14 @@ def list_cycles(patient_id: int, request: Request, token: TokenDep, limit: Limit
 
 @router.get(f"{v1}/cycles/{{cycle_id}}", tags=["cycles"],
          responses=answers(CycleWithRevisionsOut))
-def read_cycle(cycle_id: int, request: Request, token: TokenDep) -> JSONResponse:
+def read_cycle(cycle_id: RecordId, request: Request, token: TokenDep) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         c = cycles.get_cycle(uow, actor, cycle_id)
         out = {**cycle_view(c), "revisions": revision_views(c)}
     return one(out)
 
 @router.put(f"{v1}/cycles/{{cycle_id}}", tags=["cycles"], responses=answers(CycleOut))
-def update_cycle(cycle_id: int, body: AmendIn, request: Request, token: TokenDep,
+def update_cycle(cycle_id: RecordId, body: AmendIn, request: Request, token: TokenDep,
                  if_match: IfMatch = None) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         c = cycles.update_draft(uow, actor, cycle_id, body, version_of(if_match),
@@ -71,7 +71,7 @@ def update_cycle(cycle_id: int, body: AmendIn, request: Request, token: TokenDep
     return one(out)
 
 @router.post(f"{v1}/cycles/{{cycle_id}}/sign", tags=["cycles"], responses=answers(CycleOut))
-def sign_cycle(cycle_id: int, request: Request, token: TokenDep, body: SignIn | None = None,
+def sign_cycle(cycle_id: RecordId, request: Request, token: TokenDep, body: SignIn | None = None,
                if_match: IfMatch = None) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         c = cycles.sign_cycle(uow, actor, cycle_id, body or SignIn(), version_of(if_match))
@@ -79,7 +79,7 @@ def sign_cycle(cycle_id: int, request: Request, token: TokenDep, body: SignIn | 
     return one(out)
 
 @router.post(f"{v1}/cycles/{{cycle_id}}/amend", tags=["cycles"], responses=answers(CycleOut))
-def amend_cycle(cycle_id: int, body: AmendIn, request: Request, token: TokenDep,
+def amend_cycle(cycle_id: RecordId, body: AmendIn, request: Request, token: TokenDep,
                 if_match: IfMatch = None) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         c = cycles.amend_cycle(uow, actor, cycle_id, body, version_of(if_match),
@@ -89,7 +89,7 @@ def amend_cycle(cycle_id: int, body: AmendIn, request: Request, token: TokenDep,
 
 @router.post(f"{v1}/cycles/{{cycle_id}}/entered-in-error", tags=["cycles"],
           responses=answers(CycleOut))
-def entered_in_error(cycle_id: int, body: EnteredInErrorIn, request: Request,
+def entered_in_error(cycle_id: RecordId, body: EnteredInErrorIn, request: Request,
                      token: TokenDep, if_match: IfMatch = None) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         c = cycles.enter_in_error(uow, actor, cycle_id, body, version_of(if_match))

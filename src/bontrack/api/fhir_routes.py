@@ -5,6 +5,7 @@ and Bulk Data $export. Same bearer tokens, role and clinic rules and audit trail
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -73,6 +74,28 @@ def _fhir_doc(*success: int, body: dict[str, Any] | None = None,
     return out
 
 
+def export_parameters(query: list[tuple[str, str]], body: bytes) -> list[tuple[str, str]]:
+    """The $export parameters: the query's, then a POSTed Parameters resource's. Read after
+    the caller is known (an anonymous POST is 401, whatever it carries); a body that is not
+    a Parameters resource is a 400 naming ``parameter``, never a 500 (issue 15)."""
+    params = list(query)
+    if not body.strip():
+        return params
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        raise RecordError("the body must be a FHIR Parameters resource in JSON",
+                          field="parameter") from None
+    items = doc.get("parameter", []) if isinstance(doc, dict) else None
+    if not isinstance(items, list) or not all(isinstance(p, dict) for p in items):
+        raise RecordError("parameter: expected a list of {name, value[x]} objects",
+                          field="parameter")
+    for p in items:
+        value = next((v for k, v in p.items() if k.startswith("value")), "")
+        params.append((str(p.get("name", "")), str(value)))
+    return params
+
+
 def install_fhir(app: FastAPI) -> None:
     app.state.fhir_jobs = Jobs(export_directory())
 
@@ -90,9 +113,10 @@ def install_fhir(app: FastAPI) -> None:
 
         return guarded(request, work)
 
-    def kick_off(request: Request, params: list[tuple[str, str]]) -> Response:
+    def kick_off(request: Request, body: bytes) -> Response:
         def work(uow: UnitOfWork, actor: Actor) -> Response:
             require_role(actor, ("admin", "clinician"), "start a bulk export")
+            params = export_parameters(list(request.query_params.multi_items()), body)
             types: tuple[str, ...] = export.TYPES
             for name, value in params:
                 if name == "_type":
@@ -117,21 +141,9 @@ def install_fhir(app: FastAPI) -> None:
 
         return guarded(request, work)
 
-    async def _params(request: Request) -> list[tuple[str, str]]:
-        params = list(request.query_params.multi_items())
-        if request.method == "POST":
-            try:
-                body = await request.json()
-            except ValueError:
-                body = None
-            for p in (body or {}).get("parameter", []) if isinstance(body, dict) else []:
-                value = next((v for k, v in p.items() if k.startswith("value")), "")
-                params.append((str(p.get("name", "")), str(value)))
-        return params
-
     async def bulk_export(request: Request) -> Response:
-        params = await _params(request)
-        return await run_in_threadpool(kick_off, request, params)
+        body = await request.body() if request.method == "POST" else b""
+        return await run_in_threadpool(kick_off, request, body)
 
     # One route per method and level, each with its own operation id (a route serving GET
     # and POST would give both operations the same id in the OpenAPI document).
@@ -147,13 +159,13 @@ def install_fhir(app: FastAPI) -> None:
     @app.get("/fhir/$export-status/{job_id}", tags=["fhir"],
              responses=_fhir_doc(200, 202, body={"type": "object"}))
     def export_status(job_id: str, request: Request) -> Response:
-        def work(_uow: UnitOfWork, actor: Actor) -> Response:
-            job = request.app.state.fhir_jobs.get(job_id, actor.clinic_id)
+        def work(uow: UnitOfWork, actor: Actor) -> Response:
+            job = fhir_access.export_status(uow, actor, request.app.state.fhir_jobs, job_id)
             if job.state == "running":
                 return Response(status_code=202, headers={"X-Progress": job.progress,
                                                           "Retry-After": "1"})
-            if job.state == "failed":
-                return outcome(500, f"export failed: {job.error}")
+            if job.state == "failed":  # a general message: the cause is in the log
+                return outcome(500, job.error)
             base = base_url(request)
             return JSONResponse({
                 "transactionTime": job.transaction_time, "request": job.request,
@@ -167,8 +179,8 @@ def install_fhir(app: FastAPI) -> None:
     @app.delete("/fhir/$export-status/{job_id}", tags=["fhir"],
                 responses=_fhir_doc(202, body={"type": "object"}))
     def export_cancel(job_id: str, request: Request) -> Response:
-        def work(_uow: UnitOfWork, actor: Actor) -> Response:
-            request.app.state.fhir_jobs.delete(job_id, actor.clinic_id)
+        def work(uow: UnitOfWork, actor: Actor) -> Response:
+            fhir_access.cancel_export(uow, actor, request.app.state.fhir_jobs, job_id)
             return Response(status_code=202)
 
         return guarded(request, work)

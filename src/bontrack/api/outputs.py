@@ -134,6 +134,14 @@ class CycleWithRevisionsOut(CycleOut):
     revisions: list[RevisionOut]
 
 
+class EnteredInErrorOut(Out):
+    """Why, by whom (a user id) and when a record was marked entered in error."""
+
+    reason: str | None
+    by: int | None
+    at: str | None
+
+
 class OutcomeOut(Out):
     id: int
     patient_id: int
@@ -146,6 +154,8 @@ class OutcomeOut(Out):
     side: str | None
     measured_at: str | None
     status: str
+    version: int
+    entered_in_error: EnteredInErrorOut | None
 
 
 class GoalOut(Out):
@@ -157,6 +167,7 @@ class GoalOut(Out):
     attainment: int | None
     status: str
     version: int
+    entered_in_error: EnteredInErrorOut | None
 
 
 class TriageFlagOut(Out):
@@ -215,6 +226,8 @@ class SideEffectOut(Out):
     triage: TriageOut
     reported_at: str | None
     status: str
+    version: int
+    entered_in_error: EnteredInErrorOut | None
 
 
 class DiaryOut(Out):
@@ -230,6 +243,8 @@ class DiaryOut(Out):
     urgent: bool
     triage: TriageOut
     status: str
+    version: int
+    entered_in_error: EnteredInErrorOut | None
 
 
 class TokenOut(Out):

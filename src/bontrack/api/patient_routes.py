@@ -25,7 +25,7 @@ from bontrack.api.outputs import (
     page_of,
 )
 from bontrack.api.strict_json import StrictJSONRoute
-from bontrack.server.deps import TokenDep, authed, state
+from bontrack.server.deps import RecordId, TokenDep, authed, state
 from bontrack.services import records, timeline
 from bontrack.services.schemas import (
     ConditionIn,
@@ -68,14 +68,14 @@ def search_patients(request: Request, token: TokenDep, q: str | None = None,
 
 @router.get(f"{v1}/patients/{{patient_id}}", tags=["patients"],
          responses=answers(PatientOut))
-def read_patient(patient_id: int, request: Request, token: TokenDep) -> JSONResponse:
+def read_patient(patient_id: RecordId, request: Request, token: TokenDep) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         out = patient_view(records.get_patient(uow, actor, patient_id))
     return one(out)
 
 @router.patch(f"{v1}/patients/{{patient_id}}", tags=["patients"],
            responses=answers(PatientOut))
-def update_patient(patient_id: int, body: PatientPatch, request: Request, token: TokenDep,
+def update_patient(patient_id: RecordId, body: PatientPatch, request: Request, token: TokenDep,
                    if_match: IfMatch = None) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         p = records.update_patient(uow, actor, patient_id, body, version_of(if_match),
@@ -85,7 +85,7 @@ def update_patient(patient_id: int, body: PatientPatch, request: Request, token:
 
 @router.post(f"{v1}/patients/{{patient_id}}/weights", tags=["patients"], status_code=201,
           responses=answers(WeightOut, 201))
-def add_weight(patient_id: int, body: WeightIn, request: Request, token: TokenDep
+def add_weight(patient_id: RecordId, body: WeightIn, request: Request, token: TokenDep
                ) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         out = weight_view(records.add_weight(uow, actor, patient_id, body))
@@ -93,7 +93,7 @@ def add_weight(patient_id: int, body: WeightIn, request: Request, token: TokenDe
 
 @router.get(f"{v1}/patients/{{patient_id}}/timeline", tags=["patients"],
          responses=answers(TimelineOut))
-def patient_timeline(patient_id: int, request: Request, token: TokenDep) -> Response:
+def patient_timeline(patient_id: RecordId, request: Request, token: TokenDep) -> Response:
     with authed(request, token) as (uow, actor):
         body = timeline.timeline_json(uow, actor, patient_id)
     return Response(body, media_type="application/json")
@@ -102,7 +102,7 @@ def patient_timeline(patient_id: int, request: Request, token: TokenDep) -> Resp
 def listing(path: str, entity: str, view: Any, tag: str, out: type[Out]) -> None:
     @router.get(f"{v1}/patients/{{patient_id}}/{path}", tags=[tag], name=f"list_{entity}",
              responses=answers(page_of(out)))
-    def _list(patient_id: int, request: Request, token: TokenDep, limit: Limit = 50,
+    def _list(patient_id: RecordId, request: Request, token: TokenDep, limit: Limit = 50,
               offset: Offset = 0) -> dict[str, Any]:
         with authed(request, token) as (uow, actor):
             rows, total = records.list_for_patient(uow, actor, patient_id, entity,
@@ -118,7 +118,7 @@ listing("diary", "diary", diary_view, "diary", DiaryOut)
 
 @router.post(f"{v1}/patients/{{patient_id}}/conditions", tags=["conditions"], status_code=201,
           responses=answers(ConditionOut, 201))
-def add_condition(patient_id: int, body: ConditionIn, request: Request, token: TokenDep
+def add_condition(patient_id: RecordId, body: ConditionIn, request: Request, token: TokenDep
                   ) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         out = condition_view(records.add_condition(uow, actor, patient_id, body,
@@ -127,7 +127,7 @@ def add_condition(patient_id: int, body: ConditionIn, request: Request, token: T
 
 @router.post(f"{v1}/patients/{{patient_id}}/outcomes", tags=["outcomes"], status_code=201,
           responses=answers(OutcomeOut, 201))
-def add_outcome(patient_id: int, body: OutcomeIn, request: Request, token: TokenDep
+def add_outcome(patient_id: RecordId, body: OutcomeIn, request: Request, token: TokenDep
                 ) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         out = outcome_view(records.add_outcome(uow, actor, patient_id, body,
@@ -136,14 +136,14 @@ def add_outcome(patient_id: int, body: OutcomeIn, request: Request, token: Token
 
 @router.post(f"{v1}/patients/{{patient_id}}/goals", tags=["goals"], status_code=201,
           responses=answers(GoalOut, 201))
-def add_goal(patient_id: int, body: GoalIn, request: Request, token: TokenDep
+def add_goal(patient_id: RecordId, body: GoalIn, request: Request, token: TokenDep
              ) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         out = goal_view(records.add_goal(uow, actor, patient_id, body))
     return one(out, 201)
 
 @router.post(f"{v1}/goals/{{goal_id}}/score", tags=["goals"], responses=answers(GoalOut))
-def score_goal(goal_id: int, body: GoalScoreIn, request: Request, token: TokenDep,
+def score_goal(goal_id: RecordId, body: GoalScoreIn, request: Request, token: TokenDep,
                if_match: IfMatch = None) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         out = goal_view(records.score_goal(uow, actor, goal_id, body, version_of(if_match)))
@@ -151,7 +151,7 @@ def score_goal(goal_id: int, body: GoalScoreIn, request: Request, token: TokenDe
 
 @router.post(f"{v1}/patients/{{patient_id}}/side-effects", tags=["side effects"],
           status_code=201, responses=answers(SideEffectOut, 201))
-def add_side_effect(patient_id: int, body: SideEffectIn, request: Request, token: TokenDep
+def add_side_effect(patient_id: RecordId, body: SideEffectIn, request: Request, token: TokenDep
                     ) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         out = side_effect_view(records.add_side_effect(uow, actor, patient_id, body,
@@ -160,7 +160,7 @@ def add_side_effect(patient_id: int, body: SideEffectIn, request: Request, token
 
 @router.post(f"{v1}/patients/{{patient_id}}/diary", tags=["diary"], status_code=201,
           responses=answers(DiaryOut, 201))
-def add_diary(patient_id: int, body: DiaryIn, request: Request, token: TokenDep
+def add_diary(patient_id: RecordId, body: DiaryIn, request: Request, token: TokenDep
               ) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         out = diary_view(records.add_diary(uow, actor, patient_id, body,

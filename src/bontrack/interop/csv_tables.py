@@ -91,7 +91,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         col("measured_at", "datetime", "When measured (UTC)"),
         col("days_after_cycle", "integer", "Days from the linked cycle to the measurement",
             "d"),
-        col("status", "code", "active or entered_in_error"),
+        col("status", "code", "active (records entered in error are left out)"),
     ),
     "side_effects": (
         col("side_effect_id", "integer", "Side-effect report id"),
@@ -106,7 +106,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         col("relatedness", "code", "related, possibly_related, unlikely_related, "
             "not_related or unknown"),
         col("red_flags", "list", "Red-flag triage ids, separated by ;"),
-        col("status", "code", "active or entered_in_error"),
+        col("status", "code", "active (records entered in error are left out)"),
     ),
 }
 
@@ -170,11 +170,14 @@ def _queries(ref: Reference, clinic_id: int | None
         select(inj, cy.c.patient_id, cy.c.date, cy.c.product, cy.c.status.label("cstatus"))
         .join(cy, cy.c.id == inj.c.cycle_id).join(p, p.c.id == cy.c.patient_id)
         .order_by(inj.c.id))
+    # an outcome or side effect entered in error is left out (kept in the record only)
     outcomes = scoped(select(o, cy.c.date.label("cdate")).join(p, p.c.id == o.c.patient_id)
-                      .outerjoin(cy, cy.c.id == o.c.cycle_id).order_by(o.c.id))
+                      .outerjoin(cy, cy.c.id == o.c.cycle_id)
+                      .where(o.c.status == "active").order_by(o.c.id))
     side_effects = scoped(select(se, cy.c.date.label("cdate"))
                           .join(p, p.c.id == se.c.patient_id)
-                          .outerjoin(cy, cy.c.id == se.c.cycle_id).order_by(se.c.id))
+                          .outerjoin(cy, cy.c.id == se.c.cycle_id)
+                          .where(se.c.status == "active").order_by(se.c.id))
 
     def snomed(muscle: str) -> str | None:
         m = ref.muscles.get(muscle)

@@ -9,14 +9,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bontrack.errors import AccessDenied, NotAuthenticated
 from bontrack.reference import Reference
 from bontrack.services import accounts, audit
 from bontrack.services.access import Actor
+from bontrack.services.schemas import ID_MAX, ID_MIN
 from bontrack.store.uow import Database, UnitOfWork
+
+#: A record id in a path (``/cycles/{cycle_id}``): a number the database can hold, else 422
+#: naming the parameter. Past INTEGER's range the database itself failed (issue 15: 500 for
+#: ``/api/v1/cycles/9223372036854775808`` on SQLite and ``2147483648`` on PostgreSQL).
+RecordId = Annotated[int, Path(ge=ID_MIN, le=ID_MAX)]
 
 
 @dataclass

@@ -91,7 +91,9 @@ def install_error_handlers(app: FastAPI) -> None:
         """A value a schema refused outside FastAPI's own validation (a web form)."""
         return render(request, describe(exc), exc)
 
-    async def invalid(_: Request, exc: Exception) -> JSONResponse:
+    async def invalid(request: Request, exc: Exception) -> Response:
+        """FastAPI's own validation (a body, a query or a path id such as a cycle id past
+        what the database holds): 422 naming the field, spoken by the door it came in."""
         assert isinstance(exc, RequestValidationError)
         errors = []
         for e in exc.errors():
@@ -100,11 +102,9 @@ def install_error_handlers(app: FastAPI) -> None:
                 loc = loc[1:]
             errors.append({"field": ".".join(loc) or "(body)", "reason": e.get("msg", "")})
         first = errors[0] if errors else {"field": "(body)", "reason": "invalid"}
-        return JSONResponse(
-            {"type": "about:blank", "title": "Invalid request", "status": 422,
-             "detail": f"{first['field']}: {first['reason']}", "field": first["field"],
-             "errors": errors},
-            status_code=422, media_type=PROBLEM)
+        return render(request, Problem(422, "Invalid request",
+                                       f"{first['field']}: {first['reason']}", first["field"],
+                                       {"errors": errors}), exc)
 
     async def http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

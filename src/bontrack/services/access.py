@@ -37,11 +37,12 @@ def require_role(actor: Actor, roles: tuple[str, ...], what: str) -> None:
         raise AccessDenied(f"a {actor.role} may not {what}", entity=what)
 
 
-def can_read_patient(actor: Actor, patient: Patient) -> None:
+def can_read_patient(actor: Actor, patient: Patient, asked: str | None = None) -> None:
     """Staff of the patient's clinic, or the patient themself. Another clinic's patient is
-    answered as not found, so that ids of other clinics leak nothing."""
+    answered as not found, naming only what was ``asked`` for ("cycle 7"): saying which
+    patient a cycle belongs to would reveal another clinic's ids (issue 15)."""
     if patient.clinic_id != actor.clinic_id:
-        raise NotFound(f"patient {patient.id} not found")
+        raise NotFound(f"{asked or f'patient {patient.id}'} not found")
     if actor.role == "patient" and actor.patient_id != patient.id:
         raise AccessDenied(
             "a patient may only read their own record", entity="patient",

@@ -34,7 +34,7 @@ from bontrack.services import audit
 from bontrack.services.access import Actor, can_read_patient, can_write_clinical
 from bontrack.services.given import GIVEN, refuse_future, today, was_given
 from bontrack.services.records import check_version, get_patient, weight_on
-from bontrack.services.schemas import AmendIn, CycleIn, EnteredInErrorIn, SignIn
+from bontrack.services.schemas import AmendIn, CycleIn, EnteredInErrorIn, SignIn, holds_id
 from bontrack.services.usecase import use_case
 from bontrack.services.views import cycle_view
 from bontrack.store.models import (
@@ -296,12 +296,12 @@ def record_cycle(session: Session, actor: Actor, patient_id: int, body: CycleIn,
 @use_case()
 def get_cycle(session: Session, actor: Actor, cycle_id: int, *, audit_read: bool = True
               ) -> Cycle:
-    cycle = session.get(Cycle, cycle_id)
+    cycle = session.get(Cycle, cycle_id) if holds_id(cycle_id) else None
     if cycle is None:
         raise NotFound(f"cycle {cycle_id} not found")
     patient = session.get(Patient, cycle.patient_id)
     assert patient is not None
-    can_read_patient(actor, patient)
+    can_read_patient(actor, patient, f"cycle {cycle_id}")
     if actor.role == "patient" and not was_given(cycle):
         # a plan is staff's working record, not something the patient was given
         raise NotFound(f"cycle {cycle_id} not found")

@@ -9,26 +9,58 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from bontrack.errors import InvalidRecord, NotFound
 from bontrack.fhir import export, search
-from bontrack.fhir.bulk import Job, Jobs
+from bontrack.fhir.bulk import Job, Jobs, Requester
 from bontrack.fhir.mapping import Json
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import Actor, require_role
+from bontrack.services.schemas import holds_id
 from bontrack.services.usecase import use_case
 from bontrack.store.uow import UnitOfWork
+
+#: Search parameters whose values are record ids (``_id=12,weight-3``, ``patient=Patient/12``).
+ID_PARAMS = ("_id", "patient", "subject")
+
+
+def holds_rid(rid: str) -> bool:
+    """Whether a FHIR id can name a row: ASCII digits (``³`` passes ``str.isdigit`` but not
+    ``int``), optionally after ``weight-``, within the database's INTEGER range. Anything
+    else was a 500 from the database (issue 15); it names nothing, so it is "not found"."""
+    digits = rid.removeprefix("weight-")
+    return digits.isascii() and digits.isdigit() and holds_id(int(digits))
+
+
+def _check_id_params(params: list[tuple[str, str]]) -> None:
+    """Refuse, naming the parameter, an id no record can have and a count or offset past
+    what the database takes (before any query)."""
+    for name, raw in params:
+        if name in ("_count", "_offset") and not (raw.isascii() and raw.isdigit()
+                                                   and holds_id(int(raw))):
+            raise InvalidRecord(f"{name} must be a whole number, got {raw!r}", field=name)
+        if name not in ID_PARAMS:
+            continue
+        for one in raw.split(","):
+            rid = one.rsplit("/", 1)[-1] if name != "_id" else one
+            if any(ch.isdigit() for ch in rid) and not holds_rid(rid):
+                raise InvalidRecord(f"{name}: {one!r} is not an id this server can hold",
+                                    field=name)
 
 
 @use_case()
 def search_page(session: Session, actor: Actor, ref: Reference, kind: str,
                 params: list[tuple[str, str]]) -> search.Page:
     """One page of a type search (the reader's clinic and role rules apply)."""
+    _check_id_params(params)
     return search.search(session, actor, export.context(session, ref), kind, params)
 
 
 @use_case()
 def read_resource(session: Session, actor: Actor, ref: Reference, kind: str, rid: str
                   ) -> Json:
+    if not holds_rid(rid):
+        raise NotFound(f"{kind}/{rid} not found")
     return search.read(session, actor, export.context(session, ref), kind, rid)
 
 
@@ -36,7 +68,14 @@ def read_resource(session: Session, actor: Actor, ref: Reference, kind: str, rid
 def everything(session: Session, actor: Actor, ref: Reference, patient_id: str
                ) -> list[Json]:
     """Patient/$everything: the patient's resources."""
+    if not (patient_id.isascii() and patient_id.isdigit() and holds_id(int(patient_id))):
+        raise NotFound(f"Patient/{patient_id} not found")
     return search.everything(session, actor, export.context(session, ref), patient_id)
+
+
+def requester(actor: Actor) -> Requester:
+    """Who asks about an export job: its starter, or an admin of its clinic, may see it."""
+    return Requester(actor.user_id, actor.clinic_id, actor.role == "admin")
 
 
 @use_case()
@@ -45,7 +84,7 @@ def start_export(session: Session, actor: Actor, ref: Reference, jobs: Jobs,
                  ) -> Job:
     """Start a Bulk Data export of the actor's clinic (admins and clinicians), audited."""
     require_role(actor, ("admin", "clinician"), "start a bulk export")
-    job = jobs.start(session, reading, export.context(session, ref), actor.clinic_id, types,
+    job = jobs.start(session, reading, export.context(session, ref), requester(actor), types,
                      request)
     audit.record(session, actor, "export", "fhir:bulk",
                  detail=f"job={job.id} types={','.join(types)} patients={job.total}")
@@ -53,8 +92,21 @@ def start_export(session: Session, actor: Actor, ref: Reference, jobs: Jobs,
 
 
 @use_case()
+def export_status(session: Session, actor: Actor, jobs: Jobs, job_id: str) -> Job:
+    """A job's state, for its starter and the clinic's admins only."""
+    return jobs.get(job_id, requester(actor))
+
+
+@use_case()
+def cancel_export(session: Session, actor: Actor, jobs: Jobs, job_id: str) -> None:
+    """Cancel a job and remove its files (its starter or an admin of the clinic), audited."""
+    jobs.delete(job_id, requester(actor))
+    audit.record(session, actor, "cancel", "fhir:bulk", detail=f"job={job_id}")
+
+
+@use_case()
 def export_file(session: Session, actor: Actor, jobs: Jobs, job_id: str, name: str) -> Path:
     """A finished export's file, its download audited."""
-    path = jobs.file(job_id, actor.clinic_id, name)
+    path = jobs.file(job_id, requester(actor), name)
     audit.record(session, actor, "read", "fhir:bulk", detail=f"job={job_id} file={name}")
     return path

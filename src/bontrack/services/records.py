@@ -4,6 +4,7 @@ the same transaction."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,7 @@ from bontrack.services.schemas import (
     PatientPatch,
     SideEffectIn,
     WeightIn,
+    holds_id,
 )
 from bontrack.services.triage import LEVEL_RANK, level_of, triage_texts
 from bontrack.services.usecase import use_case
@@ -84,12 +86,15 @@ def _resolve_flags(ref: Reference, flags: list[str]) -> list[str]:
 
 
 @use_case()
-def get_patient(session: Session, actor: Actor, patient_id: int, *, audit_read: bool = True
-                ) -> Patient:
-    patient = session.get(Patient, patient_id)
+def get_patient(session: Session, actor: Actor, patient_id: int, *, audit_read: bool = True,
+                asked: str | None = None) -> Patient:
+    """The patient, if the actor may read them; ``asked`` names the record the caller was
+    asked for (a goal, an outcome), so that "not found" never reveals the patient's id."""
+    asked = asked or f"patient {patient_id}"
+    patient = session.get(Patient, patient_id) if holds_id(patient_id) else None
     if patient is None:
-        raise NotFound(f"patient {patient_id} not found")
-    can_read_patient(actor, patient)
+        raise NotFound(f"{asked} not found")
+    can_read_patient(actor, patient, asked)
     if audit_read:
         audit.record(session, actor, "read", "patient", patient.id, patient.id)
     return patient
@@ -164,6 +169,9 @@ def search_patients(session: Session, actor: Actor, q: str | None, limit: int, o
                     ) -> tuple[list[Patient], int]:
     require_role(actor, ("admin", "clinician", "nurse"), "search patients")
     stmt = select(Patient).where(Patient.clinic_id == actor.clinic_id)
+    if q and any(unicodedata.category(ch) in ("Cc", "Cs") for ch in q):
+        # NUL cannot be sent to PostgreSQL (500 there, issue 15); no name holds a control
+        raise InvalidRecord("q: the search text contains a control character", field="q")
     if q:
         # the search text is literal: % and _ match themselves, not any characters
         term = q.strip()[:100].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -271,7 +279,7 @@ def add_outcome(session: Session, actor: Actor, patient_id: int, body: OutcomeIn
     _own_cycle(session, patient, body.cycle_id)
     o = Outcome(patient_id=patient.id, cycle_id=body.cycle_id, scale=body.scale, value=value,
                 value_text=text, muscle=muscle, region=body.region, side=body.side,
-                measured_at=body.measured_at, recorded_by=actor.user_id, status="active")
+                measured_at=body.measured_at, recorded_by=actor.user_id, status="active", version=1)
     session.add(o)
     session.flush()
     audit.record(session, actor, "create", "outcome", o.id, patient.id)
@@ -294,10 +302,11 @@ def add_goal(session: Session, actor: Actor, patient_id: int, body: GoalIn) -> G
 @use_case()
 def score_goal(session: Session, actor: Actor, goal_id: int, body: GoalScoreIn,
                if_match: int | None) -> Goal:
-    goal = session.get(Goal, goal_id)
+    goal = session.get(Goal, goal_id) if holds_id(goal_id) else None
     if goal is None:
         raise NotFound(f"goal {goal_id} not found")
-    patient = get_patient(session, actor, goal.patient_id, audit_read=False)
+    patient = get_patient(session, actor, goal.patient_id, audit_read=False,
+                          asked=f"goal {goal_id}")
     can_write_clinical(actor, patient, "score goals")
     check_version(goal.version, if_match if if_match is not None else body.version,
                   f"goal {goal_id}")
@@ -328,7 +337,7 @@ def add_side_effect(session: Session, actor: Actor, patient_id: int, body: SideE
                     outcome=body.outcome, relatedness=body.relatedness,
                     red_flags=[f["id"] for f in doc["flags"]], triage_level=doc["level"],
                     triage=doc, reported_by=actor.user_id, reported_at=audit.now(),
-                    status="active")
+                    status="active", version=1)
     session.add(se)
     session.flush()
     audit.record(session, actor, "create", "side_effect", se.id, patient.id)
@@ -350,7 +359,7 @@ def add_diary(session: Session, actor: Actor, patient_id: int, body: DiaryIn,
                    pain=body.pain, side_effects=body.side_effects, note=body.note,
                    red_flags=[f["id"] for f in doc["flags"]], triage_level=doc["level"],
                    triage=doc, created_by=actor.user_id, created_at=audit.now(),
-                   status="active")
+                   status="active", version=1)
     session.add(d)
     session.flush()
     audit.record(session, actor, "create", "diary", d.id, patient.id)

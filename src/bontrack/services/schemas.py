@@ -47,7 +47,14 @@ Units = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=12, decimal_places
 #: An id or version as the database holds it (INTEGER: 32 bits on PostgreSQL, whose smaller
 #: range both databases share). A larger number cannot name a row: 422 naming the field, not
 #: a database error (issue 15: 2^31 and 2^63 answered 500).
-DbInt = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+ID_MIN, ID_MAX = -(2**31), 2**31 - 1
+DbInt = Annotated[int, Field(ge=ID_MIN, le=ID_MAX)]
+
+
+def holds_id(value: int) -> bool:
+    """Whether ``value`` can be an id in the database: a use case asked for one past that
+    answers "not found" instead of sending the database a number it refuses."""
+    return ID_MIN <= value <= ID_MAX
 
 # -- dates and times: written as ISO 8601 and within a plausible range ------------------------
 # (bontrack.config.DateLimits, configurable; docs/api.md "Dates and times"). Without these a

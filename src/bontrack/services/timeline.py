@@ -16,6 +16,7 @@ from bontrack.services.access import Actor, can_read_patient
 from bontrack.services.cache import LRU
 from bontrack.services.given import is_given, was_given
 from bontrack.services.records import get_patient
+from bontrack.services.schemas import holds_id
 from bontrack.services.usecase import use_case
 from bontrack.services.views import (
     cycle_view,
@@ -101,7 +102,7 @@ def record_version(session: Session, actor: Actor, patient_id: int) -> int:
     row = session.execute(
         select(Patient.id, Patient.clinic_id, Patient.record_version)
         .where(Patient.id == patient_id)
-    ).first()
+    ).first() if holds_id(patient_id) else None
     if row is None:
         raise NotFound(f"patient {patient_id} not found")
     can_read_patient(actor, row)  # type: ignore[arg-type]

@@ -92,17 +92,24 @@ def revision_views(c: Cycle) -> list[dict[str, Any]]:
              "reason": r.reason, "snapshot": r.snapshot} for r in c.revisions]
 
 
+def error_view(r: Any) -> dict[str, Any] | None:
+    """Why, by whom and when a record was marked entered in error (None while active)."""
+    if r.status != "entered_in_error":
+        return None
+    return {"reason": r.error_reason, "by": r.error_by, "at": _d(r.error_at)}
+
+
 def outcome_view(o: Outcome) -> dict[str, Any]:
     return {"id": o.id, "patient_id": o.patient_id, "cycle_id": o.cycle_id, "scale": o.scale,
             "value": _n(o.value), "value_text": o.value_text, "muscle": o.muscle,
             "region": o.region, "side": o.side, "measured_at": _d(o.measured_at),
-            "status": o.status}
+            "status": o.status, "version": o.version, "entered_in_error": error_view(o)}
 
 
 def goal_view(g: Goal) -> dict[str, Any]:
     return {"id": g.id, "patient_id": g.patient_id, "description": g.description,
             "weight": g.weight, "target_date": _d(g.target_date), "attainment": g.attainment,
-            "status": g.status, "version": g.version}
+            "status": g.status, "version": g.version, "entered_in_error": error_view(g)}
 
 
 def side_effect_view(s: SideEffect) -> dict[str, Any]:
@@ -111,7 +118,8 @@ def side_effect_view(s: SideEffect) -> dict[str, Any]:
             "outcome": s.outcome, "relatedness": s.relatedness,
             "red_flags": list(s.red_flags or []), "urgent": bool(s.red_flags),
             "triage": _triage(s.triage, s.red_flags),
-            "reported_at": _d(s.reported_at), "status": s.status}
+            "reported_at": _d(s.reported_at), "status": s.status, "version": s.version,
+            "entered_in_error": error_view(s)}
 
 
 def _triage(doc: dict[str, Any] | None, red_flags: list[str] | None) -> dict[str, Any]:
@@ -130,7 +138,8 @@ def diary_view(d: DiaryEntry) -> dict[str, Any]:
             "spasm_frequency": d.spasm_frequency, "spasm_intensity": d.spasm_intensity,
             "pain": d.pain, "side_effects": d.side_effects, "note": d.note,
             "red_flags": list(d.red_flags or []), "urgent": bool(d.red_flags),
-            "triage": _triage(d.triage, d.red_flags), "status": d.status}
+            "triage": _triage(d.triage, d.red_flags), "status": d.status,
+            "version": d.version, "entered_in_error": error_view(d)}
 
 
 def user_view(u: User) -> dict[str, Any]:

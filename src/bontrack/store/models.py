@@ -254,7 +254,16 @@ class CycleRevision(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-class Outcome(Base):
+class Withdrawable:
+    """Who marked a record entered in error, when and why (never deleted; issue 15).
+    ``error_by`` is a user id without a foreign key (migration 0010 says why)."""
+
+    error_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class Outcome(Withdrawable, Base):
     __tablename__ = "outcomes"
     __table_args__ = (
         CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),
@@ -272,9 +281,11 @@ class Outcome(Base):
     measured_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(20), default="active")
+    #: server default only: bulk inserts (import, demo) leave it to the database
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
-class Goal(Base):
+class Goal(Withdrawable, Base):
     __tablename__ = "goals"
     __table_args__ = (CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -289,7 +300,7 @@ class Goal(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
-class SideEffect(Base):
+class SideEffect(Withdrawable, Base):
     __tablename__ = "side_effects"
     __table_args__ = (
         CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),
@@ -313,9 +324,11 @@ class SideEffect(Base):
     reported_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reported_at: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(20), default="active")
+    #: server default only: bulk inserts (import, demo) leave it to the database
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
-class DiaryEntry(Base):
+class DiaryEntry(Withdrawable, Base):
     __tablename__ = "diary_entries"
     __table_args__ = (CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -333,6 +346,8 @@ class DiaryEntry(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(20), default="active")
+    #: server default only: bulk inserts (import, demo) leave it to the database
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
 
 
 class AuditEvent(Base):

@@ -19,7 +19,7 @@ from bontrack.analytics import charts as ch
 from bontrack.clinical.display import scale_text
 from bontrack.errors import InvalidRecord, NotFound
 from bontrack.reports import documents
-from bontrack.server.deps import state
+from bontrack.server.deps import RecordId, state
 from bontrack.server.routing import add_routes
 from bontrack.services import audit, timeline
 from bontrack.services.access import Actor, require_role
@@ -111,7 +111,7 @@ def clinic_figures(request: Request, uow: Any, actor: Actor, fresh: bool = False
 
 # -- patient -------------------------------------------------------------------------
 @router.get("/patients/{patient_id}/analytics/{name}", include_in_schema=False)
-def patient_chart(request: Request, patient_id: int, name: str, series_no: int = 0
+def patient_chart(request: Request, patient_id: RecordId, name: str, series_no: int = 0
                   ) -> Response:
     stem, fmt = _split(name)
     with unit_of_work(request) as uow:
@@ -133,7 +133,7 @@ def patient_chart(request: Request, patient_id: int, name: str, series_no: int =
     return _download(body, fmt, f"patient-{patient_id}-{stem}")
 
 @router.get("/patients/{patient_id}/chart.csv", include_in_schema=False)
-def outcome_csv(request: Request, patient_id: int, scale: str, where: str = ""
+def outcome_csv(request: Request, patient_id: RecordId, scale: str, where: str = ""
                 ) -> Response:
     """The numbers behind an outcome chart."""
     points, injections = _outcome_series(request, patient_id, scale, where, "csv")
@@ -146,7 +146,7 @@ def outcome_csv(request: Request, patient_id: int, scale: str, where: str = ""
                      f"patient-{patient_id}-{scale}")
 
 @router.get("/patients/{patient_id}/chart.png", include_in_schema=False)
-def outcome_png(request: Request, patient_id: int, scale: str, where: str = ""
+def outcome_png(request: Request, patient_id: RecordId, scale: str, where: str = ""
                 ) -> Response:
     """An outcome chart as PNG, for export."""
     points, injections = _outcome_series(request, patient_id, scale, where, "png")
@@ -156,7 +156,7 @@ def outcome_png(request: Request, patient_id: int, scale: str, where: str = ""
     return _download(body, "png", f"patient-{patient_id}-{scale}")
 
 @router.get("/patients/{patient_id}/report.pdf", include_in_schema=False)
-def patient_report(request: Request, patient_id: int) -> Response:
+def patient_report(request: Request, patient_id: RecordId) -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
         body = documents.patient_report(uow, actor, patient_id, ref(request),
@@ -164,7 +164,7 @@ def patient_report(request: Request, patient_id: int) -> Response:
     return _pdf(body, f"visit-report-{patient_id}.pdf")
 
 @router.get("/cycles/{cycle_id}/summary.pdf", include_in_schema=False)
-def cycle_summary(request: Request, cycle_id: int) -> Response:
+def cycle_summary(request: Request, cycle_id: RecordId) -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
         body = documents.cycle_summary(uow, actor, cycle_id, ref(request))

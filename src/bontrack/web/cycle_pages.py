@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from bontrack.clinical.result import result_dict
 from bontrack.errors import InvalidRecord, PlanError, StopNotOverridden
-from bontrack.server.deps import state
+from bontrack.server.deps import RecordId, state
 from bontrack.services import cycles, given, planning, records
 from bontrack.services.schemas import CycleIn, SignIn
 from bontrack.services.views import cycle_view, patient_view, revision_views
@@ -117,7 +117,7 @@ def _starting_plan(uow: Any, actor: Any, patient_id: int, blank: bool = False
 
 def install_cycle_pages(app: FastAPI) -> None:
     @app.get("/patients/{patient_id}/cycles/new", include_in_schema=False)
-    def plan_page(request: Request, patient_id: int, copy: str | None = None) -> Response:
+    def plan_page(request: Request, patient_id: RecordId, copy: str | None = None) -> Response:
         with unit_of_work(request) as uow:
             actor = signed_in(request, uow)
             cycles.may_plan(uow, actor, patient_id)
@@ -128,19 +128,19 @@ def install_cycle_pages(app: FastAPI) -> None:
                       overrides={}, started=started, **ctx)
 
     @app.post("/patients/{patient_id}/cycles/check", include_in_schema=False)
-    async def live_check(request: Request, patient_id: int) -> HTMLResponse:
+    async def live_check(request: Request, patient_id: RecordId) -> HTMLResponse:
         form = await request.form()
         check_csrf(request, str(form.get("csrf") or ""))
         return _check_fragment(request, patient_id, form)
 
     @app.post("/patients/{patient_id}/cycles", include_in_schema=False)
-    async def record(request: Request, patient_id: int) -> Response:
+    async def record(request: Request, patient_id: RecordId) -> Response:
         form = await request.form()
         check_csrf(request, str(form.get("csrf") or ""))
         return _record(request, patient_id, form)
 
     @app.get("/cycles/{cycle_id}", include_in_schema=False)
-    def cycle_page(request: Request, cycle_id: int) -> Response:
+    def cycle_page(request: Request, cycle_id: RecordId) -> Response:
         with unit_of_work(request) as uow:
             actor = signed_in(request, uow)
             cyc = cycles.get_cycle(uow, actor, cycle_id)
@@ -149,7 +149,7 @@ def install_cycle_pages(app: FastAPI) -> None:
                       today=given.today().isoformat())
 
     @app.get("/cycles/{cycle_id}/print", include_in_schema=False)
-    def cycle_print(request: Request, cycle_id: int) -> Response:
+    def cycle_print(request: Request, cycle_id: RecordId) -> Response:
         with unit_of_work(request) as uow:
             actor = signed_in(request, uow)
             cyc = cycles.get_cycle(uow, actor, cycle_id)
@@ -159,7 +159,7 @@ def install_cycle_pages(app: FastAPI) -> None:
         return render(request, "cycle_print.html", actor=actor, c=c, patient=patient)
 
     @app.post("/cycles/{cycle_id}/sign", include_in_schema=False)
-    async def sign(request: Request, cycle_id: int) -> Response:
+    async def sign(request: Request, cycle_id: RecordId) -> Response:
         form = await request.form()
         check_csrf(request, str(form.get("csrf") or ""))
         version = str(form.get("version") or "")

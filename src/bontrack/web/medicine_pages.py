@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from bontrack.errors import InvalidRecord, VersionMismatch
 from bontrack.reference import Reference
-from bontrack.server.deps import state
+from bontrack.server.deps import RecordId, state
 from bontrack.services import records
 from bontrack.services.schemas import PatientPatch
 from bontrack.services.views import patient_view
@@ -52,7 +52,7 @@ def medicines_context(ref: Reference, actor: Any, patient: dict[str, Any]) -> di
 
 def install_medicine_pages(app: FastAPI) -> None:
     @app.post("/patients/{patient_id}/medications", include_in_schema=False)
-    async def save_medications(request: Request, patient_id: int) -> Response:
+    async def save_medications(request: Request, patient_id: RecordId) -> Response:
         form = await request.form()
         check_csrf(request, str(form.get("csrf") or ""))
         ref = state(request).ref

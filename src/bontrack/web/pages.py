@@ -23,7 +23,7 @@ from bontrack.errors import (
     NotAuthenticated,
     PasswordChangeRequired,
 )
-from bontrack.server.deps import state, unit_of_work
+from bontrack.server.deps import RecordId, state, unit_of_work
 from bontrack.server.errors import set_page_renderer
 from bontrack.server.routing import add_routes
 from bontrack.services import accounts, audit, given, records, timeline
@@ -165,7 +165,7 @@ def patients(request: Request, q: str | None = None, offset: int = 0) -> Respons
                   next_offset=offset + PAGE if offset + PAGE < total else None)
 
 @router.get("/patients/{patient_id}/chart.svg", include_in_schema=False)
-def chart(request: Request, patient_id: int, scale: str, where: str = "") -> Response:
+def chart(request: Request, patient_id: RecordId, scale: str, where: str = "") -> Response:
     """A chart of one outcome series, rendered once per version of the record."""
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
@@ -186,7 +186,7 @@ def chart(request: Request, patient_id: int, scale: str, where: str = "") -> Res
                              "Content-Security-Policy": SVG_CSP})
 
 @router.get("/patients/{patient_id}", include_in_schema=False)
-def patient_page(request: Request, patient_id: int) -> Response:
+def patient_page(request: Request, patient_id: RecordId) -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
         t = timeline.timeline(uow, actor, patient_id)

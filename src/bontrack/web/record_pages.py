@@ -13,10 +13,17 @@ from pydantic import ValidationError
 from bontrack.clinical.gas import t_score
 from bontrack.errors import InvalidRecord
 from bontrack.reports.leaflets import leaflet
-from bontrack.server.deps import state
+from bontrack.server.deps import RecordId, state
 from bontrack.server.routing import add_routes
-from bontrack.services import planning, records
-from bontrack.services.schemas import DiaryIn, GoalIn, GoalScoreIn, OutcomeIn, SideEffectIn
+from bontrack.services import corrections, planning, records
+from bontrack.services.schemas import (
+    DiaryIn,
+    EnteredInErrorIn,
+    GoalIn,
+    GoalScoreIn,
+    OutcomeIn,
+    SideEffectIn,
+)
 from bontrack.services.views import diary_view, goal_view, patient_view
 from bontrack.web.rendering import check_csrf, form_error, render, signed_in, unit_of_work
 
@@ -47,13 +54,13 @@ def outcome_form(request: Request, uow: Any, actor: Any, patient_id: int, scale:
                   now=datetime.now().strftime("%Y-%m-%dT%H:%M"))
 
 @router.get("/patients/{patient_id}/outcomes/new", include_in_schema=False)
-def outcome_new(request: Request, patient_id: int, scale: str = "modified_ashworth"
+def outcome_new(request: Request, patient_id: RecordId, scale: str = "modified_ashworth"
                 ) -> Response:
     with unit_of_work(request) as uow:
         return outcome_form(request, uow, signed_in(request, uow), patient_id, scale)
 
 @router.post("/patients/{patient_id}/outcomes", include_in_schema=False)
-async def outcome_save(request: Request, patient_id: int) -> Response:
+async def outcome_save(request: Request, patient_id: RecordId) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
     data = {k: _opt(form.get(k)) for k in ("scale", "value", "measured_at", "muscle",
@@ -68,23 +75,29 @@ async def outcome_save(request: Request, patient_id: int) -> Response:
                                 form_error(err), 422)
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
+def _version(raw: str) -> int | None:
+    """A form's version field: ASCII digits only (``³`` passes ``str.isdigit``)."""
+    return int(raw) if raw.isascii() and raw.isdigit() else None
+
+
 # -- goals ---------------------------------------------------------------------------
 @router.get("/patients/{patient_id}/goals", include_in_schema=False)
-def goals_page(request: Request, patient_id: int) -> Response:
+def goals_page(request: Request, patient_id: RecordId) -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
         rows, _ = records.list_for_patient(uow, actor, patient_id, "goal", 200, 0)
         patient = patient_view(records.get_patient(uow, actor, patient_id,
                                                    audit_read=False))
         goals = [goal_view(g) for g in rows if g.status == "active"]
+        withdrawn = [goal_view(g) for g in rows if g.status != "active"]
     return render(request, "goals.html", actor=actor, patient=patient,
-                  goals=goals, levels=LEVELS,
+                  goals=goals, withdrawn=withdrawn, levels=LEVELS,
                   t=t_score([(g["attainment"], g["weight"]) for g in goals
                              if g["attainment"] is not None]),
                   can_write=actor.role in ("clinician", "nurse"))
 
 @router.post("/patients/{patient_id}/goals", include_in_schema=False)
-async def goal_add(request: Request, patient_id: int) -> Response:
+async def goal_add(request: Request, patient_id: RecordId) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
     with unit_of_work(request) as uow:
@@ -95,7 +108,7 @@ async def goal_add(request: Request, patient_id: int) -> Response:
     return RedirectResponse(f"/patients/{patient_id}/goals", status_code=303)
 
 @router.post("/goals/{goal_id}/score", include_in_schema=False)
-async def goal_score(request: Request, goal_id: int) -> Response:
+async def goal_score(request: Request, goal_id: RecordId) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
     version = str(form.get("version") or "")
@@ -103,7 +116,7 @@ async def goal_score(request: Request, goal_id: int) -> Response:
         actor = signed_in(request, uow)
         g = records.score_goal(uow, actor, goal_id, GoalScoreIn.model_validate(
             {"attainment": form.get("attainment")}),
-            int(version) if version.isdigit() else None)
+            _version(version))
         pid = g.patient_id
     return RedirectResponse(f"/patients/{pid}/goals", status_code=303)
 
@@ -117,12 +130,12 @@ def side_effect_form(request: Request, uow: Any, actor: Any, patient_id: int,
                   seek_help=[f.plain_language for f in ref(request).red_flags])
 
 @router.get("/patients/{patient_id}/side-effects/new", include_in_schema=False)
-def side_effect_new(request: Request, patient_id: int) -> Response:
+def side_effect_new(request: Request, patient_id: RecordId) -> Response:
     with unit_of_work(request) as uow:
         return side_effect_form(request, uow, signed_in(request, uow), patient_id)
 
 @router.post("/patients/{patient_id}/side-effects", include_in_schema=False)
-async def side_effect_save(request: Request, patient_id: int) -> Response:
+async def side_effect_save(request: Request, patient_id: RecordId) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
     data = {"term": form.get("term") or "", "onset": form.get("onset") or None,
@@ -161,7 +174,7 @@ def clinic_side_effects(request: Request) -> Response:
 
 # -- diary ---------------------------------------------------------------------------
 @router.get("/patients/{patient_id}/diary", include_in_schema=False)
-def diary_page(request: Request, patient_id: int) -> Response:
+def diary_page(request: Request, patient_id: RecordId) -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
         rows, _ = records.list_for_patient(uow, actor, patient_id, "diary",
@@ -172,10 +185,12 @@ def diary_page(request: Request, patient_id: int) -> Response:
                          reverse=True)
     return render(request, "diary.html", actor=actor, patient=patient,
                   entries=entries, today=date.today().isoformat(),
-                  can_write=actor.role == "patient" and actor.patient_id == patient_id)
+                  can_write=actor.role == "patient" and actor.patient_id == patient_id,
+                  can_correct=actor.role in ("clinician", "nurse") or (
+                      actor.role == "patient" and actor.patient_id == patient_id))
 
 @router.post("/patients/{patient_id}/diary", include_in_schema=False)
-async def diary_save(request: Request, patient_id: int) -> Response:
+async def diary_save(request: Request, patient_id: RecordId) -> Response:
     form = await request.form()
     check_csrf(request, str(form.get("csrf") or ""))
     data = {k: _opt(form.get(k)) for k in ("entry_date", "spasm_frequency",
@@ -190,9 +205,39 @@ async def diary_save(request: Request, patient_id: int) -> Response:
         answer = triage_answer(request, uow, actor, patient_id, d.triage or {}, words, back)
     return answer or RedirectResponse(back, status_code=303)
 
+# -- entered in error -----------------------------------------------------------------
+#: web path segment -> (kind, the page the record is listed on, under /patients/{id})
+CORRECTABLE: dict[str, tuple[corrections.Kind, str]] = {
+    "outcomes": ("outcome", ""), "side-effects": ("side_effect", ""),
+    "goals": ("goal", "/goals"), "diary": ("diary", "/diary")}
+
+
+def _correction_route(kind: corrections.Kind, page: str) -> Any:
+    async def entered_in_error(request: Request, record_id: RecordId) -> Response:
+        """Mark a record entered in error from the page that lists it (kept, audited)."""
+        form = await request.form()
+        check_csrf(request, str(form.get("csrf") or ""))
+        version = str(form.get("version") or "")
+        with unit_of_work(request) as uow:
+            actor = signed_in(request, uow)
+            r = corrections.enter_in_error(uow, actor, kind, record_id,
+                                           EnteredInErrorIn.model_validate(
+                                               {"reason": form.get("reason") or ""}),
+                                           _version(version))
+            pid = r.patient_id
+        return RedirectResponse(f"/patients/{pid}{page}", status_code=303)
+
+    return entered_in_error
+
+
+for _segment, (_kind, _page) in CORRECTABLE.items():
+    router.add_api_route(f"/{_segment}/{{record_id}}/entered-in-error",
+                         _correction_route(_kind, _page), methods=["POST"],
+                         include_in_schema=False, name=f"web_{_kind}_entered_in_error")
+
 # -- leaflet -------------------------------------------------------------------------
 @router.get("/patients/{patient_id}/leaflet", include_in_schema=False)
-def leaflet_page(request: Request, patient_id: int, product: str | None = None,
+def leaflet_page(request: Request, patient_id: RecordId, product: str | None = None,
                  indication: str | None = None) -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)

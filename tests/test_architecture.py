@@ -76,3 +76,29 @@ def test_only_the_loader_touches_files_in_the_core():
         if path.name == "loader.py":
             continue
         assert not re.search(r"\bopen\(|read_text|read_bytes", text), path.name
+
+
+@pytest.mark.parametrize(
+    "path", modules("api") + modules("web") + modules("cli") + modules("server"),
+    ids=lambda p: str(p.relative_to(SRC)))
+def test_no_route_page_or_command_function_is_over_80_lines(path):
+    """Issue 14 item 7: small route modules. Routes are module-level functions on a router
+    (server/routing.add_routes), never one long install_* closure."""
+    long = [(n.name, n.end_lineno - n.lineno + 1) for n in ast.walk(ast.parse(path.read_text()))
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)
+            and (n.end_lineno or n.lineno) - n.lineno + 1 > 80]
+    assert not long, f"{path.name}: {long}"
+
+
+def test_every_route_is_on_the_flat_route_list():
+    """FastAPI 0.165 nests an included router as one lazy entry; bontrack adds routes flat,
+    so every reader of app.routes (OpenAPI, the security tests) sees all of them."""
+    from fastapi.routing import APIRoute
+
+    from bontrack.app import create_app
+
+    app = create_app("sqlite://")
+    assert all(type(r).__name__ != "_IncludedRouter" for r in app.routes)
+    paths = {r.path for r in app.routes if isinstance(r, APIRoute)}
+    assert {"/api/v1/patients", "/api/v1/cycles/{cycle_id}/sign", "/fhir/{kind}",
+            "/patients/{patient_id}/goals", "/login"} <= paths

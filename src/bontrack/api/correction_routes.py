@@ -13,14 +13,14 @@ from fastapi.responses import JSONResponse
 
 from bontrack.api.common import V1 as v1
 from bontrack.api.common import IfMatch, one, version_of
-from bontrack.api.outputs import DiaryOut, GoalOut, Out, OutcomeOut, SideEffectOut, answers
+from bontrack.api.outputs import ERRORS, DiaryOut, GoalOut, Out, OutcomeOut, SideEffectOut, answers
 from bontrack.api.strict_json import StrictJSONRoute
 from bontrack.server.deps import RecordId, TokenDep, authed
 from bontrack.services import corrections
 from bontrack.services.schemas import EnteredInErrorIn
 from bontrack.services.views import diary_view, goal_view, outcome_view, side_effect_view
 
-router = APIRouter(route_class=StrictJSONRoute)
+router = APIRouter(route_class=StrictJSONRoute, responses=ERRORS)
 
 #: path segment -> (kind, the view of the record, its answer's schema, tag)
 KINDS: dict[str, tuple[corrections.Kind, Callable[[Any], dict[str, Any]], type[Out], str]] = {

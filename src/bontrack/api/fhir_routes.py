@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from bontrack.api.outputs import ERRORS
+from bontrack.api.strict_json import StrictJSONRoute
 from bontrack.config import export_directory
 from bontrack.errors import RecordError
 from bontrack.errors_render import Problem
@@ -23,6 +25,7 @@ from bontrack.fhir.bulk import Jobs
 from bontrack.fhir.capability import capability_statement
 from bontrack.server.deps import authed, bearer, state
 from bontrack.server.errors import operation_outcome
+from bontrack.server.routing import add_routes
 from bontrack.services import fhir_access
 from bontrack.services.access import Actor, require_role
 from bontrack.store.uow import UnitOfWork
@@ -96,145 +99,150 @@ def export_parameters(query: list[tuple[str, str]], body: bytes) -> list[tuple[s
     return params
 
 
+router = APIRouter(route_class=StrictJSONRoute, responses=ERRORS)
+
+@router.get("/fhir/metadata", tags=["fhir"], responses=_fhir_doc(200))
+def metadata(request: Request) -> Response:
+    return fhir_json(capability_statement(base_url(request)))
+
+@router.get("/fhir/Patient/{patient_id}/$everything", tags=["fhir"],
+         responses=_fhir_doc(200))
+def everything(patient_id: str, request: Request) -> Response:
+    def work(uow: UnitOfWork, actor: Actor) -> Response:
+        found = fhir_access.everything(uow, actor, state(request).ref, patient_id)
+        return fhir_json(export.bundle(found, "searchset", base_url(request),
+                                       datetime.now(UTC).isoformat(), total=len(found)))
+
+    return guarded(request, work)
+
+def kick_off(request: Request, body: bytes) -> Response:
+    def work(uow: UnitOfWork, actor: Actor) -> Response:
+        require_role(actor, ("admin", "clinician"), "start a bulk export")
+        params = export_parameters(list(request.query_params.multi_items()), body)
+        types: tuple[str, ...] = export.TYPES
+        for name, value in params:
+            if name == "_type":
+                types = tuple(t.strip() for t in value.split(",") if t.strip())
+                bad = [t for t in types if t not in export.TYPES]
+                if bad:
+                    raise RecordError(f"_type: cannot export {', '.join(bad)}; "
+                                      f"exportable: {', '.join(export.TYPES)}",
+                                      field="_type")
+            elif name == "_outputFormat":
+                if value not in OUTPUT_FORMATS:
+                    raise RecordError(f"_outputFormat: only {NDJSON} is supported",
+                                      field="_outputFormat")
+            else:
+                raise RecordError(f"{name}: not supported by this $export",
+                                  field=name)
+        st = state(request)
+        job = fhir_access.start_export(uow, actor, st.ref, request.app.state.fhir_jobs,
+                                       st.db.reading, types, str(request.url))
+        return Response(status_code=202, headers={
+            "Content-Location": f"{base_url(request)}/$export-status/{job.id}"})
+
+    return guarded(request, work)
+
+async def bulk_export(request: Request) -> Response:
+    body = await request.body() if request.method == "POST" else b""
+    return await run_in_threadpool(kick_off, request, body)
+
+# One route per method and level, each with its own operation id (a route serving GET
+# and POST would give both operations the same id in the OpenAPI document).
+accepted = {**_fhir_doc(), 202: {
+    "description": "Accepted: poll the Content-Location for status"}}
+for level, path in (("system", "/fhir/$export"), ("patient", "/fhir/Patient/$export")):
+    for method in ("GET", "POST"):
+        name = f"bulk_export_{level}_{method.lower()}"
+        router.add_api_route(path, bulk_export, methods=[method], tags=["fhir"], name=name,
+                          operation_id=name, responses=accepted,
+                          summary=f"Bulk Data $export ({level} level, {method})")
+
+@router.get("/fhir/$export-status/{job_id}", tags=["fhir"],
+         responses=_fhir_doc(200, 202, body={"type": "object"}))
+def export_status(job_id: str, request: Request) -> Response:
+    def work(uow: UnitOfWork, actor: Actor) -> Response:
+        job = fhir_access.export_status(uow, actor, request.app.state.fhir_jobs, job_id)
+        if job.state == "running":
+            return Response(status_code=202, headers={"X-Progress": job.progress,
+                                                      "Retry-After": "1"})
+        if job.state == "failed":  # a general message: the cause is in the log
+            return outcome(500, job.error)
+        base = base_url(request)
+        return JSONResponse({
+            "transactionTime": job.transaction_time, "request": job.request,
+            "requiresAccessToken": True,
+            "output": [{"type": t, "url": f"{base}/$export-files/{job.id}/{t}.ndjson",
+                        "count": n} for t, n in job.counts.items()],
+            "error": []})
+
+    return guarded(request, work)
+
+@router.delete("/fhir/$export-status/{job_id}", tags=["fhir"],
+            responses=_fhir_doc(202, body={"type": "object"}))
+def export_cancel(job_id: str, request: Request) -> Response:
+    def work(uow: UnitOfWork, actor: Actor) -> Response:
+        fhir_access.cancel_export(uow, actor, request.app.state.fhir_jobs, job_id)
+        return Response(status_code=202)
+
+    return guarded(request, work)
+
+@router.get("/fhir/$export-files/{job_id}/{name}", tags=["fhir"],
+         responses=_fhir_doc(200, body={"type": "string"}, media=NDJSON))
+def export_file(job_id: str, name: str, request: Request) -> Response:
+    def work(uow: UnitOfWork, actor: Actor) -> Response:
+        path = fhir_access.export_file(uow, actor, request.app.state.fhir_jobs, job_id,
+                                       name)
+        return FileResponse(path, media_type=NDJSON)
+
+    return guarded(request, work)
+
+@router.get("/fhir/{kind}", tags=["fhir"], responses=_fhir_doc(200))
+def search_type(kind: str, request: Request) -> Response:
+    if kind not in search.TYPES:
+        return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"
+                       "metadata")
+
+    def work(uow: UnitOfWork, actor: Actor) -> Response:
+        page = fhir_access.search_page(uow, actor, state(request).ref, kind,
+                                       list(request.query_params.multi_items()))
+        base = base_url(request)
+
+        def link(relation: str, offset: int) -> dict[str, str]:
+            q = urlencode([*page.applied, ("_count", str(page.count)),
+                           ("_offset", str(offset))])
+            return {"relation": relation, "url": f"{base}/{kind}?{q}"}
+
+        links = [link("self", page.offset)]
+        if page.offset + page.count < page.total and page.count > 0:
+            links.append(link("next", page.offset + page.count))
+        if page.offset > 0:
+            links.append(link("previous", max(0, page.offset - page.count)))
+        return fhir_json(export.bundle(page.resources, "searchset", base,
+                                       datetime.now(UTC).isoformat(), page.total, links))
+
+    return guarded(request, work)
+
+@router.get("/fhir/{kind}/{rid}", tags=["fhir"], responses=_fhir_doc(200))
+def read(kind: str, rid: str, request: Request) -> Response:
+    if kind not in search.READABLE:
+        return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"
+                       "metadata")
+
+    def work(uow: UnitOfWork, actor: Actor) -> Response:
+        return fhir_json(fhir_access.read_resource(uow, actor, state(request).ref, kind,
+                                                   rid))
+
+    return guarded(request, work)
+
+@router.api_route("/fhir/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+               include_in_schema=False)
+def unknown(rest: str) -> Response:
+    return outcome(404, f"/fhir/{rest} is not an interaction this server offers; see "
+                   "/fhir/metadata")
+
+
 def install_fhir(app: FastAPI) -> None:
+    """The /fhir routes, and the app's store of Bulk Data export jobs."""
     app.state.fhir_jobs = Jobs(export_directory())
-
-    @app.get("/fhir/metadata", tags=["fhir"], responses=_fhir_doc(200))
-    def metadata(request: Request) -> Response:
-        return fhir_json(capability_statement(base_url(request)))
-
-    @app.get("/fhir/Patient/{patient_id}/$everything", tags=["fhir"],
-             responses=_fhir_doc(200))
-    def everything(patient_id: str, request: Request) -> Response:
-        def work(uow: UnitOfWork, actor: Actor) -> Response:
-            found = fhir_access.everything(uow, actor, state(request).ref, patient_id)
-            return fhir_json(export.bundle(found, "searchset", base_url(request),
-                                           datetime.now(UTC).isoformat(), total=len(found)))
-
-        return guarded(request, work)
-
-    def kick_off(request: Request, body: bytes) -> Response:
-        def work(uow: UnitOfWork, actor: Actor) -> Response:
-            require_role(actor, ("admin", "clinician"), "start a bulk export")
-            params = export_parameters(list(request.query_params.multi_items()), body)
-            types: tuple[str, ...] = export.TYPES
-            for name, value in params:
-                if name == "_type":
-                    types = tuple(t.strip() for t in value.split(",") if t.strip())
-                    bad = [t for t in types if t not in export.TYPES]
-                    if bad:
-                        raise RecordError(f"_type: cannot export {', '.join(bad)}; "
-                                          f"exportable: {', '.join(export.TYPES)}",
-                                          field="_type")
-                elif name == "_outputFormat":
-                    if value not in OUTPUT_FORMATS:
-                        raise RecordError(f"_outputFormat: only {NDJSON} is supported",
-                                          field="_outputFormat")
-                else:
-                    raise RecordError(f"{name}: not supported by this $export",
-                                      field=name)
-            st = state(request)
-            job = fhir_access.start_export(uow, actor, st.ref, request.app.state.fhir_jobs,
-                                           st.db.reading, types, str(request.url))
-            return Response(status_code=202, headers={
-                "Content-Location": f"{base_url(request)}/$export-status/{job.id}"})
-
-        return guarded(request, work)
-
-    async def bulk_export(request: Request) -> Response:
-        body = await request.body() if request.method == "POST" else b""
-        return await run_in_threadpool(kick_off, request, body)
-
-    # One route per method and level, each with its own operation id (a route serving GET
-    # and POST would give both operations the same id in the OpenAPI document).
-    accepted = {**_fhir_doc(), 202: {
-        "description": "Accepted: poll the Content-Location for status"}}
-    for level, path in (("system", "/fhir/$export"), ("patient", "/fhir/Patient/$export")):
-        for method in ("GET", "POST"):
-            name = f"bulk_export_{level}_{method.lower()}"
-            app.add_api_route(path, bulk_export, methods=[method], tags=["fhir"], name=name,
-                              operation_id=name, responses=accepted,
-                              summary=f"Bulk Data $export ({level} level, {method})")
-
-    @app.get("/fhir/$export-status/{job_id}", tags=["fhir"],
-             responses=_fhir_doc(200, 202, body={"type": "object"}))
-    def export_status(job_id: str, request: Request) -> Response:
-        def work(uow: UnitOfWork, actor: Actor) -> Response:
-            job = fhir_access.export_status(uow, actor, request.app.state.fhir_jobs, job_id)
-            if job.state == "running":
-                return Response(status_code=202, headers={"X-Progress": job.progress,
-                                                          "Retry-After": "1"})
-            if job.state == "failed":  # a general message: the cause is in the log
-                return outcome(500, job.error)
-            base = base_url(request)
-            return JSONResponse({
-                "transactionTime": job.transaction_time, "request": job.request,
-                "requiresAccessToken": True,
-                "output": [{"type": t, "url": f"{base}/$export-files/{job.id}/{t}.ndjson",
-                            "count": n} for t, n in job.counts.items()],
-                "error": []})
-
-        return guarded(request, work)
-
-    @app.delete("/fhir/$export-status/{job_id}", tags=["fhir"],
-                responses=_fhir_doc(202, body={"type": "object"}))
-    def export_cancel(job_id: str, request: Request) -> Response:
-        def work(uow: UnitOfWork, actor: Actor) -> Response:
-            fhir_access.cancel_export(uow, actor, request.app.state.fhir_jobs, job_id)
-            return Response(status_code=202)
-
-        return guarded(request, work)
-
-    @app.get("/fhir/$export-files/{job_id}/{name}", tags=["fhir"],
-             responses=_fhir_doc(200, body={"type": "string"}, media=NDJSON))
-    def export_file(job_id: str, name: str, request: Request) -> Response:
-        def work(uow: UnitOfWork, actor: Actor) -> Response:
-            path = fhir_access.export_file(uow, actor, request.app.state.fhir_jobs, job_id,
-                                           name)
-            return FileResponse(path, media_type=NDJSON)
-
-        return guarded(request, work)
-
-    @app.get("/fhir/{kind}", tags=["fhir"], responses=_fhir_doc(200))
-    def search_type(kind: str, request: Request) -> Response:
-        if kind not in search.TYPES:
-            return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"
-                           "metadata")
-
-        def work(uow: UnitOfWork, actor: Actor) -> Response:
-            page = fhir_access.search_page(uow, actor, state(request).ref, kind,
-                                           list(request.query_params.multi_items()))
-            base = base_url(request)
-
-            def link(relation: str, offset: int) -> dict[str, str]:
-                q = urlencode([*page.applied, ("_count", str(page.count)),
-                               ("_offset", str(offset))])
-                return {"relation": relation, "url": f"{base}/{kind}?{q}"}
-
-            links = [link("self", page.offset)]
-            if page.offset + page.count < page.total and page.count > 0:
-                links.append(link("next", page.offset + page.count))
-            if page.offset > 0:
-                links.append(link("previous", max(0, page.offset - page.count)))
-            return fhir_json(export.bundle(page.resources, "searchset", base,
-                                           datetime.now(UTC).isoformat(), page.total, links))
-
-        return guarded(request, work)
-
-    @app.get("/fhir/{kind}/{rid}", tags=["fhir"], responses=_fhir_doc(200))
-    def read(kind: str, rid: str, request: Request) -> Response:
-        if kind not in search.READABLE:
-            return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"
-                           "metadata")
-
-        def work(uow: UnitOfWork, actor: Actor) -> Response:
-            return fhir_json(fhir_access.read_resource(uow, actor, state(request).ref, kind,
-                                                       rid))
-
-        return guarded(request, work)
-
-    @app.api_route("/fhir/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                   include_in_schema=False)
-    def unknown(rest: str) -> Response:
-        return outcome(404, f"/fhir/{rest} is not an interaction this server offers; see "
-                       "/fhir/metadata")
+    add_routes(app, router)

@@ -7,6 +7,7 @@ on standard error with exit status 2; no traceback ever reaches the terminal.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import date
 from typing import Annotated
@@ -44,6 +45,7 @@ app.command()(store_commands.serve)
 app.command()(store_commands.demo)
 app.command()(store_commands.backup)
 app.command()(store_commands.restore)
+app.command("backup-key")(store_commands.backup_key)
 app.command(name="triage")(triage_command.triage)
 
 EXIT_STOP = 1
@@ -126,6 +128,9 @@ def run() -> None:
     and exit 2), ``-h``/``--help`` and ``typer.Exit``; bontrack's own errors are one line on
     standard error and exit 2; only an unexpected exception says "internal error"."""
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    # Every file bontrack writes (database, backups, exports, reports, the server's export
+    # jobs) holds patients' data: only its owner may read it.
+    os.umask(0o077)
     try:
         app(prog_name="bontrack")
     except BontrackError as exc:

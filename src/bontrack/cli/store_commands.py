@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -288,32 +288,100 @@ def _seed(database: Any, *, patients: int, seed: int, workers: int | None) -> No
         typer.echo(f"  {username:<12} {role:<10} {password}")
 
 
+KeyFileOpt = Annotated[Path | None, typer.Option(
+    "--key-file", metavar="FILE", help="Seal (or open) the backup with this key file "
+    "(made by `bontrack backup-key`).")]
+PassphraseFileOpt = Annotated[Path | None, typer.Option(
+    "--passphrase-file", metavar="FILE", help="Seal (or open) the backup with the "
+    "passphrase on the first line of FILE (at a terminal, --encrypt alone asks for one).")]
+
+
 def backup(
     path: Annotated[Path, typer.Argument(help="Backup file to write.")],
+    encrypt: Annotated[bool, typer.Option(
+        "--encrypt", help="Seal the backup (AES-256-GCM) with --key-file or a passphrase.")]
+    = False,
+    key_file: KeyFileOpt = None,
+    passphrase_file: PassphraseFileOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Back up the database (SQLite online backup; pg_dump for PostgreSQL)."""
+    """Back up the database (SQLite online backup; pg_dump for PostgreSQL), as a file only
+    its owner can read (0600); sealed with --encrypt."""
     from bontrack.store.backup import backup as do_backup
     from bontrack.store.database import require_existing
 
+    key, passphrase = _sealing(encrypt or key_file is not None or passphrase_file is not None,
+                               key_file, passphrase_file, confirm=True)
     url = database_url(db)
     require_existing(url)
-    do_backup(url, path)
-    typer.echo(f"backup written to {path}")
+    do_backup(url, path, key=key, passphrase=passphrase)
+    typer.echo(f"backup written to {path}" + (" (sealed)" if key or passphrase else ""))
 
 
 def restore(
     path: Annotated[Path, typer.Argument(help="Backup file made by `bontrack backup`.")],
+    key_file: KeyFileOpt = None,
+    passphrase_file: PassphraseFileOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Restore a backup into an empty database (refuses to overwrite records)."""
+    """Restore a backup into an empty database (refuses to overwrite records). A sealed
+    backup needs its key file or passphrase."""
     from bontrack.store.backup import restore as do_restore
     from bontrack.store.database import require_reachable
+    from bontrack.store.sealed import is_sealed
 
+    if not path.is_file():
+        raise_error(f"{path}: no such backup file")
+    sealed = is_sealed(path)
+    key, passphrase = _sealing(sealed, key_file, passphrase_file, confirm=False)
     url = database_url(db)
     require_reachable(url)
-    do_restore(path, url)
+    do_restore(path, url, key=key, passphrase=passphrase)
     typer.echo(f"restored {path}")
+
+
+def backup_key(path: Annotated[Path, typer.Argument(help="Key file to create.")]) -> None:
+    """Create a random 256-bit key file for sealed backups (0600). Keep it away from the
+    backups: whoever holds both can read them; without it they cannot be restored."""
+    from bontrack.store.sealed import new_key_file
+
+    if path.exists():
+        raise_error(f"{path}: already exists; a key is never overwritten")
+    new_key_file(path)
+    typer.echo(f"key written to {path} (0600)")
+
+
+def raise_error(message: str) -> NoReturn:
+    from bontrack.errors import BontrackError
+
+    raise BontrackError(message)
+
+
+def _sealing(wanted: bool, key_file: Path | None, passphrase_file: Path | None,
+             confirm: bool) -> tuple[bytes | None, str | None]:
+    """The key or passphrase to seal or open a backup with (none when not wanted)."""
+    import sys
+
+    from bontrack.store.sealed import read_key_file
+
+    if not wanted:
+        return None, None
+    if key_file is not None and passphrase_file is not None:
+        raise_error("--key-file and --passphrase-file: give one, not both")
+    if key_file is not None:
+        return read_key_file(key_file), None
+    if passphrase_file is not None:
+        try:
+            line = passphrase_file.read_text(encoding="utf-8").splitlines()[:1]
+        except (OSError, UnicodeDecodeError) as err:
+            raise_error(f"--passphrase-file: {passphrase_file}: {err}")
+        if not line or not line[0]:
+            raise_error(f"--passphrase-file: {passphrase_file} holds no passphrase")
+        return None, line[0]
+    if sys.stdin.isatty():
+        return None, str(typer.prompt("Backup passphrase", hide_input=True,
+                                      confirmation_prompt=confirm))
+    raise_error("a sealed backup needs --key-file or --passphrase-file")
 
 
 def _build_analytics(database: Any, clinic: str, progress: Any) -> None:

@@ -10,6 +10,7 @@ database that does not exist, a file that is not a SQLite database) is one line 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -140,9 +141,22 @@ def open_creating(url: str) -> Engine:
         else:
             raise DatabaseUnavailable(f"cannot create the database {path}: the folder "
                                       f"{path.parent} does not exist")
+    if path is not None and not path.exists():
+        _create_private(path)
     engine = _engine(url)
     _upgrade(engine, url)
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """A new SQLite file readable by its owner only (0600): it holds patients' records.
+    SQLite gives its -wal and -shm files the same mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot create the database {path}: {exc.strerror}") from None
 
 
 def _upgrade(engine: Engine, url: str) -> None:

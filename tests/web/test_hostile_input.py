@@ -239,8 +239,11 @@ def _web_posts(app: Any) -> list[str]:
 
 #: path parameters that are not record ids, and what to put in them
 NOT_IDS = {"kind": "Patient", "name": "Patient.ndjson", "rest": "Patient/_history"}
+#: {record_id} is an outcome's, goal's, side effect's or diary entry's id (entered in error):
+#: a goal's is aimed at all four (the others answer "not found", which is what is wanted
+#: from another clinic's id, and a forged form must be refused before any lookup)
 IDS = {"patient_id": "p1", "cycle_id": "cycle", "goal_id": "goal", "rid": "p1",
-       "job_id": "job"}
+       "job_id": "job", "record_id": "goal"}
 
 
 def _fill(path: str, ids: dict[str, Any]) -> str:

@@ -7,7 +7,6 @@ that must match the CSRF cookie (double submit), the sign-in form included.
 
 from __future__ import annotations
 
-import secrets
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -39,6 +38,7 @@ from bontrack.web.rendering import (
     SESSION,
     check_csrf,
     error_page,
+    new_csrf_token,
     render,
     secure,
     series,
@@ -55,7 +55,7 @@ def _session_started(request: Request, token: str, user: Any) -> Response:
     response.set_cookie(SESSION, token, httponly=True, samesite="strict",
                         secure=secure(request), path="/")
     # a new CSRF token with the new session
-    response.set_cookie(CSRF, secrets.token_urlsafe(24), httponly=True, samesite="strict",
+    response.set_cookie(CSRF, new_csrf_token(token), httponly=True, samesite="strict",
                         secure=secure(request), path="/")
     return response
 

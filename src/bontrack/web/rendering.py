@@ -1,8 +1,10 @@
-"""What every web page shares: the templates, the CSRF double submit, the session cookie,
+"""What every web page shares: the templates, the signed CSRF double submit, the session cookie,
 the signed-in actor, one line per form error, and the outcome series of a timeline."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
 from collections import defaultdict
@@ -20,11 +22,26 @@ from bontrack.clinical.display import computed_units_text, scale_text, units_tex
 from bontrack.errors import AccessDenied, NotAuthenticated
 from bontrack.errors_render import Problem, form_line
 from bontrack.server.deps import unit_of_work
+from bontrack.server_secret import secret_key
 from bontrack.services import accounts
 from bontrack.services.access import Actor
 
-__all__ = ["CSRF", "HERE", "PAGE", "SESSION", "TEMPLATES", "check_csrf", "csrf_token",
-           "form_error", "render", "secure", "series", "signed_in", "unit_of_work"]
+__all__ = [
+    "CSRF",
+    "HERE",
+    "PAGE",
+    "SESSION",
+    "TEMPLATES",
+    "check_csrf",
+    "csrf_token",
+    "form_error",
+    "new_csrf_token",
+    "render",
+    "secure",
+    "series",
+    "signed_in",
+    "unit_of_work",
+]
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
@@ -48,13 +65,43 @@ def form_error(err: Exception) -> str:
     return form_line(err)
 
 
+def _binding(session: str | None) -> bytes:
+    """What a CSRF token is bound to: the session it was issued for (or none yet)."""
+    return hashlib.sha256(session.encode()).digest() if session else b"signed-out"
+
+
+def _signature(nonce: str, session: str | None) -> str:
+    mac = hmac.new(secret_key(), nonce.encode() + b"|" + _binding(session), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()).decode().rstrip("=")
+
+
+def new_csrf_token(session: str | None) -> str:
+    """A CSRF token for this session: a random nonce and its HMAC under the server's
+    secret, bound to the session, so an attacker can neither choose a token nor carry one
+    from another session (or from before a sign-in) into this one."""
+    nonce = secrets.token_urlsafe(18)
+    return f"{nonce}.{_signature(nonce, session)}"
+
+
+def _valid(token: str, session: str | None) -> bool:
+    nonce, _, signature = token.partition(".")
+    return bool(nonce and signature) and hmac.compare_digest(signature,
+                                                             _signature(nonce, session))
+
+
 def csrf_token(request: Request) -> str:
-    return request.cookies.get(CSRF) or secrets.token_urlsafe(24)
+    """The request's CSRF token if it is valid for its session, else a new one."""
+    session = request.cookies.get(SESSION)
+    cookie = request.cookies.get(CSRF, "")
+    return cookie if _valid(cookie, session) else new_csrf_token(session)
 
 
 def check_csrf(request: Request, form_value: str) -> None:
+    """The form's token must equal the cookie (double submit) and carry the server's
+    signature for this session."""
     cookie = request.cookies.get(CSRF, "")
-    if not cookie or not hmac.compare_digest(cookie, form_value or ""):
+    if (not cookie or not hmac.compare_digest(cookie, form_value or "")
+            or not _valid(cookie, request.cookies.get(SESSION))):
         raise AccessDenied("the form expired or did not come from this site; reload the page "
                            "and try again", entity="csrf")
 

@@ -38,10 +38,45 @@ def _printable(allowed: str) -> object:
     return AfterValidator(check)
 
 
+#: Joiners some scripts need inside words (Persian, Indic): the only format characters a
+#: name may hold. Bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069) would
+#: make a name read differently from what is stored; zero-width spaces hide in identifiers.
+JOINERS = {"\u200c", "\u200d"}
+
+
+def _no_format(allowed: set[str]) -> object:
+    """Refuse invisible format characters (Unicode category Cf) except ``allowed``."""
+
+    def check(value: str) -> str:
+        for ch in value:
+            if unicodedata.category(ch) == "Cf" and ch not in allowed:
+                raise ValueError(f"contains an invisible formatting character "
+                                 f"(U+{ord(ch):04X}, {unicodedata.name(ch, 'unnamed')})")
+        return value
+
+    return AfterValidator(check)
+
+
+def _nfkc(value: str) -> str:
+    """Compatibility forms folded (full-width ＭＲＮ１２３ is MRN123): one identifier, one
+    spelling, so a look-alike cannot pass as a second patient."""
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+
+
+def _nfc(value: str) -> str:
+    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
+
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000),
                  _printable("\n\r\t")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                              max_length=200), _printable("")]
+#: A person's name: NFC, no control or invisible formatting characters but the joiners.
+Name = Annotated[str, BeforeValidator(_nfc), StringConstraints(strip_whitespace=True,
+                 min_length=1, max_length=200), _printable(""), _no_format(JOINERS)]
+#: An identifier (MRN): compatibility forms folded, no control or formatting characters.
+Identifier = Annotated[str, BeforeValidator(_nfkc), StringConstraints(
+    strip_whitespace=True, min_length=1, max_length=64), _printable(""), _no_format(set())]
 Units = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=12, decimal_places=3)]
 
 #: An id or version as the database holds it (INTEGER: 32 bits on PostgreSQL, whose smaller
@@ -145,8 +180,8 @@ class In(BaseModel):
 
 
 class PatientIn(In):
-    mrn: ShortText
-    display_name: ShortText
+    mrn: Identifier
+    display_name: Name
     birth_date: BirthDay
     sex: Literal["female", "male", "other", "unknown"] = "unknown"
     weight_kg: Annotated[Decimal, Field(gt=0, le=400, decimal_places=2)] | None = None
@@ -156,7 +191,7 @@ class PatientIn(In):
 
 class PatientPatch(In):
     version: DbInt | None = None
-    display_name: ShortText | None = None
+    display_name: Name | None = None
     birth_date: BirthDay | None = None
     sex: Literal["female", "male", "other", "unknown"] | None = None
     flags: list[ShortText] | None = Field(default=None, max_length=20)

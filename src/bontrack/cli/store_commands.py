@@ -41,6 +41,26 @@ def db_upgrade(db: DbOpt = None) -> None:
     typer.echo(f"schema up to date: {_safe(url)}")
 
 
+@db_app.command("app-role")
+def db_app_role(
+    role: Annotated[str, typer.Argument(help="The existing PostgreSQL role the server runs as.")],
+    db: DbOpt = None,
+) -> None:
+    """PostgreSQL: give the server's role row rights only (run as the schema's owner after
+    `bontrack db upgrade`). The server then cannot alter tables or the audit triggers; run
+    it with `bontrack serve --no-migrate` and that role in DATABASE_URL."""
+    from bontrack.store.roles import grant_app_role
+
+    _, database = open_store(db)
+    try:
+        statements = grant_app_role(database.engine, role)
+    finally:
+        database.dispose()
+    for statement in statements:
+        typer.echo(statement)
+    typer.echo(f"{role} may read and write rows, and cannot change the schema or triggers")
+
+
 def init(db: DbOpt = None) -> None:
     """Create a new, empty bontrack database (or bring an existing one's schema up to date)."""
     from bontrack.store.database import sqlite_path

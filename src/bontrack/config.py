@@ -135,3 +135,26 @@ def audit_checkpoint_path() -> Path | None:
     location is named: one file belongs to one database, so there is no shared default."""
     raw = os.environ.get(ENV_AUDIT_CHECKPOINTS, "").strip()
     return Path(raw).expanduser() if raw else None
+
+
+# -- FHIR import limits (issue 15: a 75 MB file used 570 MB and did not finish) -------------
+ENV_IMPORT_MAX_MB = "BONTRACK_IMPORT_MAX_MB"
+ENV_IMPORT_BUNDLE_MAX_MB = "BONTRACK_IMPORT_BUNDLE_MAX_MB"
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """``max_bytes``: the largest input (a file, or a directory's files together) an import
+    reads; NDJSON is streamed line by line. ``bundle_max_bytes``: the largest single JSON
+    Bundle, which is parsed whole (split a larger one into NDJSON)."""
+
+    max_bytes: int
+    bundle_max_bytes: int
+
+
+def import_limits() -> ImportLimits:
+    """From the environment (megabytes): BONTRACK_IMPORT_MAX_MB (default 200) and
+    BONTRACK_IMPORT_BUNDLE_MAX_MB (default 20)."""
+    mb = 1024 * 1024
+    return ImportLimits(_env_int(ENV_IMPORT_MAX_MB, 200, 1, 100_000) * mb,
+                        _env_int(ENV_IMPORT_BUNDLE_MAX_MB, 20, 1, 10_000) * mb)

@@ -78,7 +78,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     now = audit.now()
     status = ext_value(res, "record-status", "valueCode") or "active"
     reader.plan.patients.append((key, Patient(
-        clinic_id=reader.actor.clinic_id, mrn=str(mrn)[:64], display_name=display[:200],
+        clinic_id=reader.actor.clinic_id, mrn=str(mrn), display_name=display,
         birth_date=as_day(res["birthDate"], "birthDate"), sex=res.get("gender", "unknown"),
         flags=flags, medications=[str(e.get("valueString")).lower()
                                   for e in ext_all(res, "medication-name")],

@@ -102,10 +102,12 @@ def import_input(session: Session, actor: Actor, ref: Reference, inp: Input, sou
     for group in groups(inp):
         reader = Reader(session, actor, ref, inp.load(group), source, users)
         plan = run(reader, registry)
-        bad = set(p.resource for p in found)
+        # a control character is already named at its exact element path
+        named = {p.resource for p in found if "control character" in p.message}
         rows = [(k, r) for k, r in plan.patients] + [
             (k, r) for rows in plan.children.values() for k, r, _ in rows]
-        reader.problems += [p for k, r in rows if k not in bad for p in check_row(k, r)]
+        reader.problems += [p for k, r in rows for p in check_row(k, r)
+                            if not (k in named and "control character" in p.message)]
         found += reader.problems
         if found:
             continue  # keep reading for every problem; nothing will be written

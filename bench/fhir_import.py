@@ -28,7 +28,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from result import add_options, emit, spread  # noqa: E402
+from result import add_options, emit, spread
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 SD = "https://fhir.bontrack.org/StructureDefinition/"

@@ -15,7 +15,7 @@ from bontrack.errors import ImportRefused
 from bontrack.fhir.reading import Problem
 from bontrack.services import audit
 from bontrack.services.access import Actor
-from bontrack.store.models import Cycle, Patient
+from bontrack.store.models import Condition, Cycle, Patient, Weight
 
 
 @dataclass
@@ -27,6 +27,10 @@ class Plan:
         default_factory=lambda: defaultdict(list))  # patient key -> (key, row, cycle key)
     cycles: dict[str, Cycle] = field(default_factory=dict)
     cycle_patient: dict[str, str] = field(default_factory=dict)
+
+
+#: the records of a patient the plan check reads (written before the patient's cycles)
+CHECK_READS = (Condition, Weight)
 
 
 @dataclass
@@ -47,9 +51,9 @@ def write(session: Session, actor: Actor, plan: Plan, source: str,
           into: Imported | None = None) -> Imported:
     """Write the rows parent first, each with its import audit event, whose entity is the
     name ``entities`` gives the row's model (the kinds' ``audit``, gathered from the
-    registry). A patient's records that are not about a cycle come first, then the cycles
-    in date order, each re-checked against the history written before it, then what
-    belongs to a cycle. Problems found by the re-check refuse the whole import."""
+    registry). A patient's conditions and weights come first (the plan check reads them),
+    then the cycles in date order, each re-checked against the history written before it,
+    then the rest in the input's order. Problems found by the re-check refuse the whole import."""
     out = into if into is not None else Imported(defaultdict(int), {})
     counts = out.counts
     problems: list[Problem] = []
@@ -65,8 +69,8 @@ def write(session: Session, actor: Actor, plan: Plan, source: str,
                      detail=f"from {source} {pkey}")
         counts["patient"] += 1
         children = plan.children.get(pkey, [])
-        for _key, row, cycle_key in children:
-            if not isinstance(row, Cycle) and cycle_key is None:
+        for _key, row, _ in children:  # what the plan check reads: conditions, weights
+            if isinstance(row, CHECK_READS):
                 row.patient_id = patient.id
                 session.add(row)
         session.flush()
@@ -79,10 +83,11 @@ def write(session: Session, actor: Actor, plan: Plan, source: str,
             out.warnings += warned
             session.add(cy)
             session.flush()
-        for _key, row, cycle_key in children:
-            if not isinstance(row, Cycle) and cycle_key is not None:
+        for _key, row, cycle_key in children:  # the rest, in the input's order
+            if not isinstance(row, (Cycle, *CHECK_READS)):
                 row.patient_id = patient.id
-                row.cycle_id = plan.cycles[cycle_key].id
+                if cycle_key is not None:
+                    row.cycle_id = plan.cycles[cycle_key].id
                 session.add(row)
         session.flush()
         for key, row, _ in children:

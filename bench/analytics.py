@@ -38,6 +38,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from bontrack import analytics
+from bontrack.analytics import clinic as clinic_queries
 from bontrack.demo.generator import CLINIC, generate
 from bontrack.reference import default_reference
 from bontrack.services import accounts
@@ -261,13 +262,13 @@ def main() -> None:
 
     f = analytics.Filters()
     queries = {
-        "responders": lambda s: s.execute(analytics.responder_query(actor.clinic_id, f)).all(),
-        "durations": lambda s: s.execute(analytics.duration_query(actor.clinic_id, f)).all(),
-        "side_effects": lambda s: (s.execute(analytics.side_effect_query(actor.clinic_id, f))
-                                   .all(), s.execute(analytics.cycle_count_query(
+        "responders": lambda s: s.execute(clinic_queries.responder_query(actor.clinic_id, f)).all(),
+        "durations": lambda s: s.execute(clinic_queries.duration_query(actor.clinic_id, f)).all(),
+        "side_effects": lambda s: (s.execute(clinic_queries.side_effect_query(actor.clinic_id, f))
+                                   .all(), s.execute(clinic_queries.cycle_count_query(
                                        actor.clinic_id, f)).all()),
-        "intervals": lambda s: s.execute(analytics.interval_query(actor.clinic_id, f)).all(),
-        "waste": lambda s: s.execute(analytics.waste_query(s, actor.clinic_id, f)).all(),
+        "intervals": lambda s: s.execute(clinic_queries.interval_query(actor.clinic_id, f)).all(),
+        "waste": lambda s: s.execute(clinic_queries.waste_query(s, actor.clinic_id, f)).all(),
     }
     timings: dict[str, float] = {}
     with sessions() as s:

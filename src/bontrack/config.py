@@ -147,3 +147,26 @@ def export_retention_hours() -> int:
     24, 1 to 8760): after that a sweep, run when an export is started or polled, removes
     them. Read at each sweep, like the date limits."""
     return _env_int(ENV_EXPORT_RETENTION, 24, 1, 24 * 365)
+
+
+# -- FHIR import limits (issue 15: a 75 MB file used 570 MB and did not finish) -------------
+ENV_IMPORT_MAX_MB = "BONTRACK_IMPORT_MAX_MB"
+ENV_IMPORT_BUNDLE_MAX_MB = "BONTRACK_IMPORT_BUNDLE_MAX_MB"
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """``max_bytes``: the largest input (a file, or a directory's files together) an import
+    reads; NDJSON is streamed line by line. ``bundle_max_bytes``: the largest single JSON
+    Bundle, which is parsed whole (split a larger one into NDJSON)."""
+
+    max_bytes: int
+    bundle_max_bytes: int
+
+
+def import_limits() -> ImportLimits:
+    """From the environment (megabytes): BONTRACK_IMPORT_MAX_MB (default 200) and
+    BONTRACK_IMPORT_BUNDLE_MAX_MB (default 20)."""
+    mb = 1024 * 1024
+    return ImportLimits(_env_int(ENV_IMPORT_MAX_MB, 200, 1, 100_000) * mb,
+                        _env_int(ENV_IMPORT_BUNDLE_MAX_MB, 20, 1, 10_000) * mb)

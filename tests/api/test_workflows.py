@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from bontrack.app import create_app as create_whole_app
@@ -165,3 +166,27 @@ def test_entered_in_error_drops_a_cycle_from_history_without_deleting_it(api):
     assert r.status_code == 200 and r.json()["status"] == "entered_in_error"
     assert api.get("doc", f"/api/v1/cycles/{cid}").status_code == 200
     assert api.post("doc", f"/api/v1/patients/{p}/cycles", uls_cycle()).status_code == 201
+
+
+def test_a_draft_with_a_stop_and_no_local_override_is_not_signed(api):
+    """An imported plan keeps overrides made elsewhere as text, never as local overrides
+    (tests/fhir/test_import_trust.py); such a draft cannot be signed as given until a
+    clinician here records the override. Simulated by removing the override row of a
+    draft recorded here (the only way such a draft arises is an import)."""
+    p = api.ids["p2"]  # a 24 kg child: 6 U/kg = 144 U
+    override = [{"code": "WEIGHT_BASED_MAX_EXCEEDED",
+                 "reason": "Severe spasticity; discussed with parents; documented in MDT note"}]
+    body = uls_cycle(injections=[{"muscle": "biceps_brachii", "side": "left", "units": 150,
+                                  "sites": 4}], overrides=override)
+    made = api.post("doc", f"/api/v1/patients/{p}/cycles", body)
+    assert made.status_code == 201, made.text
+    cid = made.json()["id"]
+    engine = sa.create_engine(api.url)
+    with engine.begin() as c:
+        c.execute(sa.text("DELETE FROM overrides WHERE cycle_id = :c"), {"c": cid})
+    engine.dispose()
+    r = api.post("doc", f"/api/v1/cycles/{cid}/sign", headers={"If-Match": '"1"'})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "overrides"
+    assert "WEIGHT_BASED_MAX_EXCEEDED" in r.json()["detail"]
+    assert api.get("doc", f"/api/v1/cycles/{cid}").json()["status"] == "draft"

@@ -71,7 +71,7 @@ def test_entered_in_error_columns_migrate_down_and_up_again(db_url):
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0008")
+        command.downgrade(cfg, "0009")
     columns = {c["name"] for c in sa.inspect(engine).get_columns("outcomes")}
     assert "error_reason" not in columns and "version" not in columns
     upgrade(engine)

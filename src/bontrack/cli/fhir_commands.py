@@ -79,18 +79,21 @@ def fhir_import(
     """Import FHIR R4 resources in one transaction: all or nothing.
 
     Every problem is printed on its own line (resource, element path, reason) and the exit
-    status is 2; nothing is written unless the whole input can be imported.
+    status is 2; nothing is written unless the whole input can be imported. NDJSON is
+    streamed; the input size is limited (BONTRACK_IMPORT_MAX_MB, a single JSON Bundle
+    BONTRACK_IMPORT_BUNDLE_MAX_MB). Every imported cycle is re-checked by bontrack.
     """
-    from bontrack.fhir.reading import ImportRefused, read_input
+    from bontrack.fhir.reading import ImportRefused, scan_input
+    from bontrack.fhir.registry import REGISTRY
     from bontrack.reference import default_reference
     from bontrack.services import exchange
 
     _, database = open_store(db)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        items, problems = read_input(path)
+        inp, problems = scan_input(path, REGISTRY.types)
         with database.unit_of_work() as uow:
-            result = exchange.import_fhir(uow, user, default_reference(), items, path.name,
+            result = exchange.import_fhir(uow, user, default_reference(), inp, path.name,
                                           problems)
         if result is None:
             raise BontrackError(f"--user: no active account {user!r}")
@@ -103,6 +106,8 @@ def fhir_import(
     finally:
         database.dispose()
     typer.echo("imported: " + ", ".join(f"{n} {k}" for k, n in sorted(result.counts.items())))
+    for line in result.warnings:
+        typer.echo(f"warning: {line}")
     if result.unmatched_people:
         typer.echo(f"{len(result.unmatched_people)} people named in the file have no account "
                    f"here and were recorded as {user!r} (their names are in the audit trail)")

@@ -48,6 +48,7 @@ EXT = {name: f"{SD}/{name}" for name in (
     "weight-kg", "injection-sites", "injected-volume", "guidance", "vial-size",
     "reconstituted-at", "units-discarded", "recorded-by", "region", "gas-weight",
     "gas-attainment", "red-flag", "relatedness", "author", "cycle-version", "imported-from",
+    "provenance",
 )}
 
 #: SNOMED CT laterality qualifiers (V: mCODE TG263 ConceptMap, DICOM PS3.16).

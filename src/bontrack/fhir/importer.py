@@ -1,28 +1,46 @@
 """Import FHIR R4 into the record store: ours (round trip) or another system's resources of
-the same types. Two passes: every resource is read into unsaved rows and every problem is
-collected; only if there is none are the rows written, in the caller's one transaction,
-each with an ``import`` audit event naming its source. Nothing is half-imported.
+the same types, all or nothing, in the caller's one transaction.
 
-Imported cycles keep the status they had at the source. A cycle from bontrack keeps its
-plan-check verdict, reference-data version, findings, overrides and signature exactly; a
-cycle from another system (no plan-check extension) becomes a signed historical record with
-verdict ``imported`` and reference version ``not checked``, signed by the importing user at
-import time, the source recorded in the audit trail. The plan check is not re-run on
-imported history: it describes a decision already taken elsewhere.
+Two passes over the input. The first (``reading.scan_input``) reads every resource once,
+one at a time, checks it against its R4 model and for control characters, and keeps only
+an index: key, place in the file, and whose it is. The second takes one patient at a time
+(the patient and every resource about them), maps them into unsaved rows with each kind's
+reader, applies the API's input rules (``fhir/rules.py``), and writes them (``writing.py``):
+bontrack re-runs the plan check on every imported cycle (``fhir/trust.py``); who signed or
+overrode elsewhere is kept as text. Each patient's rows leave memory once flushed, so
+memory is bounded by the largest patient, not the file. Problems are collected over the
+whole input; any problem refuses it all and the transaction is rolled back: nothing is
+written.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from decimal import Decimal
+from functools import partial
+from typing import cast
+
 from sqlalchemy.orm import Session
 
 from bontrack.fhir.elements import Refusal
-from bontrack.fhir.reading import ImportRefused, Item, Problem, check_models
+from bontrack.fhir.reading import (
+    Entry,
+    ImportRefused,
+    Input,
+    Item,
+    Problem,
+    check_models,
+    index_entry,
+)
 from bontrack.fhir.registry import REGISTRY, Registry
-from bontrack.fhir.resolve import Reader
+from bontrack.fhir.resolve import Reader, clinic_users
+from bontrack.fhir.rules import check_row
+from bontrack.fhir.trust import recheck
 from bontrack.fhir.writing import Imported as Imported  # re-exported for services
 from bontrack.fhir.writing import Plan, write
 from bontrack.reference import Reference
 from bontrack.services.access import Actor, require_role
+from bontrack.store.models import Cycle, Patient
 
 
 def run(reader: Reader, registry: Registry = REGISTRY) -> Plan:
@@ -45,16 +63,67 @@ def run(reader: Reader, registry: Registry = REGISTRY) -> Plan:
 def import_items(session: Session, actor: Actor, ref: Reference, items: list[Item],
                  source: str, problems: list[Problem] | None = None,
                  registry: Registry = REGISTRY) -> Imported:
-    """Validate, map and write, or refuse with every problem and write nothing."""
-    require_role(actor, ("admin", "clinician"), "import records")
+    """Validate, map and write resources held in memory, or refuse with every problem."""
     found = list(problems or []) + check_models(items, registry.types)
+    inp = Input()
+    for it in items:
+        inp.held[len(inp.held)] = it.resource
+        inp.entries.append(index_entry(it.resource, Entry(it.key, it.where, -1, len(inp.held) - 1,
+                                                     0, full_url=it.full_url),
+                                  {it.full_url: it.key for it in items if it.full_url}))
+    return import_input(session, actor, ref, inp, source, found, registry)
+
+
+def groups(inp: Input) -> list[list[Entry]]:
+    """The input's entries one patient at a time, in the order patients appear: the patient
+    and what is about them (a Medication goes with the Procedure that used it). What belongs
+    to no patient in the input forms a last group, refused by its readers."""
+    uses = {m: e.patient for e in inp.entries for m in e.uses}
+    by_patient: dict[str | None, list[Entry]] = {}
+    patients = {e.key for e in inp.entries if e.key.startswith("Patient/")}
+    for e in inp.entries:
+        owner = uses.get(e.key) if e.key.startswith("Medication/") else e.patient
+        by_patient.setdefault(owner if owner in patients else None, []).append(e)
+    orphans = by_patient.pop(None, [])
+    order = [e.key for e in inp.entries if e.key.startswith("Patient/")]
+    return [by_patient[k] for k in dict.fromkeys(order)] + ([orphans] if orphans else [])
+
+
+def import_input(session: Session, actor: Actor, ref: Reference, inp: Input, source: str,
+                 problems: list[Problem] | None = None, registry: Registry = REGISTRY
+                 ) -> Imported:
+    """The second pass, patient by patient (see the module's docstring)."""
+    require_role(actor, ("admin", "clinician"), "import records")
+    found = list(problems or [])
+    if not inp.entries and not found:
+        raise ImportRefused([Problem(source, "", "contains no resources")])
+    audit_names = {model: name for kind in registry for model, name in kind.audit.items()}
+    users = clinic_users(session, actor)
+    done = Imported(defaultdict(int), {})
+    for group in groups(inp):
+        reader = Reader(session, actor, ref, inp.load(group), source, users)
+        plan = run(reader, registry)
+        # a control character is already named at its exact element path
+        named = {p.resource for p in found if "control character" in p.message}
+        rows = [(k, r) for k, r in plan.patients] + [
+            (k, r) for rows in plan.children.values() for k, r, _ in rows]
+        reader.problems += [p for k, r in rows for p in check_row(k, r)
+                            if not (k in named and "control character" in p.message)]
+        found += reader.problems
+        if found:
+            continue  # keep reading for every problem; nothing will be written
+        try:
+            write(session, actor, plan, source, reader.unmatched, audit_names,
+                  partial(_recheck, ref, reader.claimed_totals), into=done)
+        except ImportRefused as refused:
+            found += cast(list[Problem], refused.problems)  # the writer's are Problems
+        session.expunge_all()  # the patient's rows are flushed: let them leave memory
     if found:
         raise ImportRefused(found)
-    if not items:
-        raise ImportRefused([Problem(source, "", "contains no resources")])
-    reader = Reader(session, actor, ref, items)
-    plan = run(reader, registry)
-    if reader.problems:
-        raise ImportRefused(reader.problems)
-    audit = {model: name for kind in registry for model, name in kind.audit.items()}
-    return write(session, actor, plan, source, reader.unmatched, audit)
+    done.counts = dict(done.counts)
+    return done
+
+
+def _recheck(ref: Reference, claimed: dict[str, Decimal], session: Session, patient: Patient,
+             key: str, cy: Cycle) -> tuple[list[Problem], list[str]]:
+    return recheck(session, ref, patient, key, cy, claimed.get(key))

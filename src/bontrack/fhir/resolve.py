@@ -8,6 +8,7 @@ raises ``Refusal`` for what it cannot map; ``fhir/importer.py`` runs them in reg
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -35,22 +36,48 @@ from bontrack.store.models import User
 SIDE_BY_SNOMED = {code: side for side, (code, _) in LATERALITY.items()}
 
 
+def clinic_users(session: Session, actor: Actor) -> dict[str, User]:
+    """The accounts of the importer's clinic by login name (people are matched by it)."""
+    return {u.username: u for u in session.scalars(
+        select(User).where(User.clinic_id == actor.clinic_id))}
+
+
+def named(reference: Any) -> str:
+    """A person as another system named them: display name and login, as text."""
+    if not isinstance(reference, dict):
+        return "someone not named"
+    ident = reference.get("identifier")
+    login = ident.get("value") if isinstance(ident, dict) else None
+    display = reference.get("display")
+    if display and login:
+        return f"{display} ({login})"
+    return str(display or login or reference.get("reference") or "someone not named")
+
+
 class Reader:
     """One import pass: maps resources to unsaved rows, collecting problems."""
 
-    def __init__(self, session: Session, actor: Actor, ref: Reference, items: list[Item]):
+    def __init__(self, session: Session, actor: Actor, ref: Reference, items: list[Item],
+                 source: str = "the file", users: dict[str, User] | None = None):
         self.s = session
+        self.source = source  # the input's name, for "signed in <source> by ..."
         self.actor = actor
         self.ref = ref
         self.problems: list[Problem] = []
         self.by_key = {it.key: it.resource for it in items}
         self.urls = {it.full_url: it.key for it in items if it.full_url}
         self.items = items
-        self.users = {u.username: u for u in session.scalars(
-            select(User).where(User.clinic_id == actor.clinic_id))}
+        self.users = users if users is not None else clinic_users(session, actor)
+        #: a cycle's total as the file claimed it (checked against its injections on write)
+        self.claimed_totals: dict[str, Decimal] = {}
         self.unmatched: dict[str, str] = {}
         self.plan = Plan()
         self.used: dict[str, str] = {}  # Medication key -> the Procedure using it
+
+    def origin(self, res: dict[str, Any]) -> str:
+        """The system a resource says it came from (``meta.source``), else the input."""
+        src = (res.get("meta") or {}).get("source")
+        return str(src) if isinstance(src, str) and src else self.source
 
     def target(self, reference: Any, kind: str, path: str) -> str:
         """The key (Type/id) of a resource in the input that ``reference`` points to."""

@@ -376,6 +376,7 @@ def sign_cycle(session: Session, actor: Actor, cycle_id: int, body: SignIn,
     check_version(cycle.version, if_match if if_match is not None else body.version,
                   f"cycle {cycle.id}")
     refuse_future(cycle.date, as_of or today())
+    _refuse_unoverridden_stops(cycle)
     cycle.status = GIVEN
     cycle.signed_by = actor.user_id
     cycle.signed_at = audit.now()
@@ -383,6 +384,21 @@ def sign_cycle(session: Session, actor: Actor, cycle_id: int, body: SignIn,
     cycle.updated_at = cycle.signed_at
     audit.record(session, actor, "sign", "cycle", cycle.id, cycle.patient_id)
     return cycle
+
+
+def _refuse_unoverridden_stops(cycle: Cycle) -> None:
+    """A draft whose stored check has stop findings without a local clinician's override
+    (an imported plan: overrides made elsewhere are text, never local overrides) is not
+    signed as given until a clinician amends it with the overrides and their reasons."""
+    overridden = {o.code for o in cycle.overrides}
+    missing = sorted({f.code for f in cycle.findings
+                      if f.severity == Severity.STOP.label and f.code not in overridden})
+    if missing:
+        raise StopNotOverridden(
+            "this draft has stop findings without a clinician's override here: "
+            + ", ".join(missing) + "; amend it with an override and its reason, then sign",
+            [{"code": f.code, "severity": f.severity, "message": f.message}
+             for f in cycle.findings if f.code in missing])
 
 
 @use_case()

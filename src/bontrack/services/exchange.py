@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bontrack.fhir import export
-from bontrack.fhir.importer import import_items
-from bontrack.fhir.reading import Item, Problem
+from bontrack.fhir.importer import import_input
+from bontrack.fhir.reading import Input, Problem
 from bontrack.fhir.writing import Imported
 from bontrack.interop.csv_tables import write_tables
 from bontrack.reference import Reference
@@ -67,11 +67,12 @@ def write_csv(session: Session, ref: Reference, out_dir: Path, clinic: int | Non
 
 
 @use_case()
-def import_fhir(session: Session, username: str, ref: Reference, items: list[Item],
+def import_fhir(session: Session, username: str, ref: Reference, inp: Input,
                 source: str, problems: list[Problem]) -> Imported | None:
     """Import as ``username`` (their clinic, their role rules): all or nothing. None when
-    there is no active account of that name."""
+    there is no active account of that name. ``inp`` is the first pass's index
+    (``reading.scan_input``): the resources are read again, patient by patient."""
     actor = active_actor(session, username)
     if actor is None:
         return None
-    return import_items(session, actor, ref, items, source, problems)
+    return import_input(session, actor, ref, inp, source, problems)

@@ -164,6 +164,9 @@ class Cycle(Base):
     consent_recorded: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_text: Mapped[str] = mapped_column(Text, default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    #: what another system said about an imported cycle (who signed or overrode there, the
+    #: verdict and total it claimed), one line each: text, never a local signature
+    provenance: Mapped[str] = mapped_column(Text, server_default="")
     status: Mapped[str] = mapped_column(String(20), default="draft")
     verdict: Mapped[str] = mapped_column(String(10))
     reference_version: Mapped[str] = mapped_column(String(40))

@@ -100,7 +100,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
         raise Refusal("extension[record-status]", f"{status!r} is not active or "
                       "entered_in_error")
     reader.plan.children[pkey].append((key, SideEffect(
-        term=term[:200], onset=as_day(res.get("date"), "date"), severity=severity,
+        term=term, onset=as_day(res.get("date"), "date"), severity=severity,
         serious=serious, outcome=outcome, relatedness=related or "unknown",
         red_flags=flags, triage_level="urgent" if flags else doc["level"], triage=doc,
         reported_by=reader.user(res.get("recorder"), f"{key} recorder")

@@ -14,6 +14,7 @@ from bontrack.fhir.elements import Refusal, as_day, ext_all, ext_value
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.mapping import Context, Json, day, ext, status_ext
 from bontrack.fhir.query import Source
+from bontrack.fhir.reading import control_characters
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import Batch, P, clinic_names, find
 from bontrack.services import audit
@@ -71,14 +72,17 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
             raise Refusal(f"extension[condition-flag][{i}]",
                           f"unknown condition flag {e.get('valueCode')!r}")
         flags.append(cid)
-    exists = reader.s.scalar(select(Patient.id).where(
-        Patient.clinic_id == reader.actor.clinic_id, Patient.mrn == mrn))
+    # an MRN with a control character is already refused at its element path, and is
+    # never sent to the database (PostgreSQL cannot even compare a text holding NUL)
+    exists = None if any(control_characters(str(mrn))) else reader.s.scalar(
+        select(Patient.id).where(Patient.clinic_id == reader.actor.clinic_id,
+                                 Patient.mrn == mrn))
     if exists is not None or mrn in {p.mrn for _, p in reader.plan.patients}:
         raise Refusal("identifier", f"MRN {mrn!r} is already used in this clinic")
     now = audit.now()
     status = ext_value(res, "record-status", "valueCode") or "active"
     reader.plan.patients.append((key, Patient(
-        clinic_id=reader.actor.clinic_id, mrn=str(mrn)[:64], display_name=display[:200],
+        clinic_id=reader.actor.clinic_id, mrn=str(mrn), display_name=display,
         birth_date=as_day(res["birthDate"], "birthDate"), sex=res.get("gender", "unknown"),
         flags=flags, medications=[str(e.get("valueString")).lower()
                                   for e in ext_all(res, "medication-name")],

@@ -16,7 +16,6 @@ from bontrack.fhir.elements import (
     Refusal,
     as_day,
     as_decimal,
-    as_instant,
     as_units,
     ext_all,
     ext_value,
@@ -40,7 +39,7 @@ from bontrack.fhir.mapping import (
 )
 from bontrack.fhir.query import SUBJECT, Source, never
 from bontrack.fhir.reading import Problem
-from bontrack.fhir.resolve import Reader
+from bontrack.fhir.resolve import Reader, named
 from bontrack.fhir.tables import CY, CYCLES, VIALS, Batch, RowSet, V, find
 from bontrack.services import audit
 from bontrack.services.given import today
@@ -102,6 +101,8 @@ def procedure(ctx: Context, cy: Any, vial_ids: Sequence[int], findings: Iterable
         {"url": "reason", "valueString": o.reason},
         {"url": "by", "valueReference": user_ref(ctx, o.clinician_id)},
         {"url": "at", "valueDateTime": instant(o.created_at)}]) for o in overrides]
+    extensions += [ext("provenance", valueString=line)
+                   for line in (getattr(cy, "provenance", "") or "").splitlines()]
     extensions.append(recorded_by(ctx, cy.created_by))
     out: Json = {
         "resourceType": "Procedure", "id": str(cy.id), "extension": extensions,
@@ -170,43 +171,24 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
                       "imported as completed")
     performer = (res.get("performer") or [{}])[0].get("actor")
     clinician = reader.user(performer, f"{key} performer")
-    check = parts(ext_all(res, "plan-check")[0]) if ext_all(res, "plan-check") else {}
     consent = parts(ext_all(res, "consent")[0]) if ext_all(res, "consent") else {}
-    signature = parts(ext_all(res, "signature")[0]) if ext_all(res, "signature") else {}
     weight = ext_value(res, "weight-kg", "valueQuantity")
     total = ext_value(res, "total-units", "valueQuantity")
+    if total:
+        reader.claimed_totals[key] = as_units(total, "extension[total-units]")
     note = " ".join(n.get("text", "") for n in res.get("note") or [])
     now = audit.now()
+    # the file's verdict, findings, overrides and signature are not ours: bontrack re-runs
+    # the plan check on write (fhir/trust.py); what the file said is kept as text
     cy = Cycle(clinic_id=reader.actor.clinic_id, date=given_on, product="", indication=ind,
                clinician_id=clinician, weight_kg=as_decimal(weight["value"], "extension")
-               if weight else None,
-               total_units=as_units(total, "extension[total-units]") if total else Decimal(0),
+               if weight else None, total_units=Decimal(0),
                consent_recorded=bool(consent.get("recorded", False)),
                consent_text=consent.get("text") or "", note=note, status=status,
-               verdict=check.get("verdict") or "imported",
-               reference_version=check.get("reference-version") or "not checked",
-               next_earliest_date=as_day(check["next-earliest-date"], "extension")
-               if check.get("next-earliest-date") else None,
+               verdict="imported", reference_version="not checked",
+               provenance="\n".join(provenance(reader, res)),
                version=int(ext_value(res, "cycle-version", "valueInteger") or 1),
-               created_by=reader.user(ext_value(res, "recorded-by", "valueReference"),
-                                      f"{key} recorded-by") if ext_all(res, "recorded-by")
-               else reader.actor.user_id, created_at=now, updated_at=now)
-    if status == "signed":
-        cy.signed_by = (reader.user(signature.get("by"), f"{key} signature")
-                        if signature else reader.actor.user_id)
-        cy.signed_at = (as_instant(signature["at"], "extension[signature]")
-                        if signature.get("at") else now)
-    cy.findings = [CycleFinding(
-        code=f.get("code"), severity=f.get("severity"), message=f.get("message") or "",
-        value=as_decimal(f["value"], "extension[finding]") if f.get("value") is not None
-        else None, limit=as_decimal(f["limit"], "extension[finding]")
-        if f.get("limit") is not None else None, unit=f.get("unit"),
-        muscle=f.get("muscle"), side=f.get("side"), source=f.get("source"))
-        for f in map(parts, ext_all(res, "finding"))]
-    cy.overrides = [Override(code=o.get("code"), clinician_id=reader.user(
-        o.get("by"), f"{key} override"), reason=o.get("reason") or "",
-        created_at=as_instant(o["at"], "extension[override]") if o.get("at") else now)
-        for o in map(parts, ext_all(res, "override"))]
+               created_by=reader.actor.user_id, created_at=now, updated_at=now)
     if res.get("usedCode"):
         cy.product = reader.product(res["usedCode"][0], "usedCode[0]")
     used = [reader.target(u, "Medication", f"usedReference[{i}]")
@@ -215,6 +197,30 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     reader.plan.cycle_patient[key] = pkey
     reader.plan.children[pkey].append((key, cy, None))
     reader.used.update(dict.fromkeys(used, key))
+
+
+def provenance(reader: Reader, res: dict[str, Any]) -> list[str]:
+    """What the file says was decided elsewhere, as text lines: earlier provenance, who
+    signed, who overrode which stop and why, who recorded it, the verdict it claimed. Never
+    a local user's signature or override (issue 15)."""
+    system = reader.origin(res)
+    lines = [str(e.get("valueString")) for e in ext_all(res, "provenance")
+             if e.get("valueString")]
+    for sig in map(parts, ext_all(res, "signature")):
+        lines.append(f"signed in {system} by {named(sig.get('by'))}"
+                     + (f" at {sig['at']}" if sig.get("at") else ""))
+    for o in map(parts, ext_all(res, "override")):
+        lines.append(f"override in {system} by {named(o.get('by'))}"
+                     + (f" at {o['at']}" if o.get("at") else "")
+                     + f" of {o.get('code') or 'a finding'}: {o.get('reason') or ''}".rstrip())
+    if ext_all(res, "recorded-by"):
+        lines.append(f"recorded in {system} by "
+                     f"{named(ext_value(res, 'recorded-by', 'valueReference'))}")
+    check = parts(ext_all(res, "plan-check")[0]) if ext_all(res, "plan-check") else {}
+    if check.get("verdict"):
+        lines.append(f"verdict in {system}: {check['verdict']} (reference data "
+                     f"{check.get('reference-version') or 'not named'})")
+    return lines
 
 
 def finish(reader: Reader) -> None:
@@ -226,8 +232,7 @@ def finish(reader: Reader) -> None:
         if not cy.injections and cy.status != "entered_in_error":
             reader.problems.append(Problem(key, "", "no MedicationAdministration in this "
                                            "input belongs to this session"))
-        if cy.total_units == 0:
-            cy.total_units = sum((i.units for i in cy.injections), Decimal(0))
+        cy.total_units = sum((i.units for i in cy.injections), Decimal(0))
 
 
 def cycle_of(session: Session, resource: Json) -> int | None:

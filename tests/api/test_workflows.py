@@ -190,3 +190,27 @@ def test_a_draft_with_a_stop_and_no_local_override_is_not_signed(api):
     assert r.json()["errors"][0]["field"] == "overrides"
     assert "WEIGHT_BASED_MAX_EXCEEDED" in r.json()["detail"]
     assert api.get("doc", f"/api/v1/cycles/{cid}").json()["status"] == "draft"
+
+
+def test_an_imported_cycles_provenance_is_shown_as_text_not_as_a_signature(api):
+    """What another system said of an imported cycle (fhir/trust.py writes it) reaches the
+    API and the cycle page as text; a cycle recorded here has none."""
+    p = api.ids["p1"]
+    made = api.post("doc", f"/api/v1/patients/{p}/cycles", uls_cycle())
+    cid = made.json()["id"]
+    assert made.json()["provenance"] == ""
+    text = "signed in clinic-x by Dr Lee (dr.lee) at 2026-03-02T10:00:00Z"
+    engine = sa.create_engine(api.url)
+    with engine.begin() as c:
+        c.execute(sa.text("UPDATE cycles SET provenance = :t WHERE id = :c"),
+                  {"t": text, "c": cid})
+    engine.dispose()
+    shown = api.get("doc", f"/api/v1/cycles/{cid}").json()
+    assert shown["provenance"] == text and shown["signed_by"] is None
+    with TestClient(create_whole_app(api.url)) as web:
+        page = web.get("/login")
+        token = page.text.split('name="csrf" value="')[1].split('"')[0]
+        web.post("/login", data={"username": "doc", "password": "correct horse battery",
+                                 "csrf": token})
+        html = web.get(f"/cycles/{cid}").text
+    assert "Recorded elsewhere" in html and "Dr Lee (dr.lee)" in html

@@ -124,6 +124,9 @@ class CycleOut(Out):
     signed_by: int | None
     signed_at: str | None
     version: int
+    #: for an imported cycle: who signed, overrode and judged it elsewhere, as text (never
+    #: a local signature or override); empty for a cycle recorded here
+    provenance: str
     injections: list[InjectionOut]
     vials: list[VialOut]
     findings: list[FindingOut]

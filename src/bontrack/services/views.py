@@ -62,6 +62,7 @@ def cycle_view(c: Cycle) -> dict[str, Any]:
         "reference_version": c.reference_version,
         "next_earliest_date": _d(c.next_earliest_date),
         "signed_by": c.signed_by, "signed_at": _d(c.signed_at), "version": c.version,
+        "provenance": c.provenance or "",
         "injections": [
             {"muscle": i.muscle, "side": i.side, "units": _n(i.units), "sites": i.sites,
              "volume_ml": _n(i.volume_ml), "guidance": i.guidance}

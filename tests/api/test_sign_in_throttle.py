@@ -5,6 +5,8 @@ test client's address, which is therefore known to each account."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -45,7 +47,10 @@ def test_an_attacker_elsewhere_cannot_lock_the_real_user_out(api):
     app.state.bontrack.db.dispose()
 
 
-def test_rotating_addresses_meet_a_small_bounded_per_account_wait(api):
+def test_rotating_addresses_meet_a_small_bounded_per_account_wait(api, monkeypatch):
+    # the clock stands still, so the 1-second wait cannot run out on a slow machine
+    still = datetime.now(UTC)
+    monkeypatch.setattr(accounts, "_now", lambda: still)
     app = create_app(api.url)
     for i in range(12):  # a botnet: each address tries once
         with TestClient(app, client=(f"192.0.2.{i + 1}", 5000)) as bot:
@@ -66,7 +71,10 @@ def test_rotating_addresses_meet_a_small_bounded_per_account_wait(api):
     app.state.bontrack.db.dispose()
 
 
-def test_unknown_wrong_disabled_and_throttled_answer_alike_and_audit_the_truth(api):
+def test_unknown_wrong_disabled_and_throttled_answer_alike_and_audit_the_truth(
+        api, monkeypatch):
+    still = datetime.now(UTC)  # a standing clock: the waits do not run out mid-test
+    monkeypatch.setattr(accounts, "_now", lambda: still)
     app = create_app(api.url)
     with TestClient(app) as c:
         with app.state.bontrack.db.unit_of_work() as uow:

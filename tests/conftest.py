@@ -118,12 +118,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path):
     drop()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_sign_in_throttle():
-    """The per-address sign-in throttle lives in the process: each test starts with none of
-    the failures earlier tests made from the same test-client address."""
-    from bontrack.services.ratelimit import SIGN_IN
-
-    with SIGN_IN.lock:
-        SIGN_IN.failures.clear()
-    yield
+# Two-step sign-in is required for admins and clinicians by default; the tests' accounts
+# sign in with passwords alone unless a test turns it on (tests/api/test_mfa.py,
+# tests/web/test_mfa_browser.py). Servers started by tests inherit this.
+os.environ.setdefault("BONTRACK_MFA_REQUIRED", "off")

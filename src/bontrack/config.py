@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
@@ -61,8 +62,42 @@ class ServerSettings:
     port: int = 8000
     token_hours: int = 12  # absolute session lifetime
     idle_minutes: int = 30  # a session unused this long ends
-    max_failed_logins: int = 5
-    lockout_minutes: int = 15
+    pending_minutes: int = 10  # the web sign-in's second step (a code, or enrolment)
+
+
+# -- sign-in (issue 15 item 7): proxies, MFA -------------------------------------------------
+
+ENV_TRUSTED_PROXIES = "BONTRACK_TRUSTED_PROXIES"
+ENV_MFA_REQUIRED = "BONTRACK_MFA_REQUIRED"
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_proxies() -> tuple[IPNetwork, ...]:
+    """The reverse proxies whose ``X-Forwarded-For`` is believed: BONTRACK_TRUSTED_PROXIES,
+    addresses or networks separated by commas (``127.0.0.1, 10.0.0.0/8``). Default none:
+    the client address is the socket peer."""
+    raw = os.environ.get(ENV_TRUSTED_PROXIES, "").strip()
+    out = []
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{ENV_TRUSTED_PROXIES}: {part!r} is not an IP address or "
+                             "network") from None
+    return tuple(out)
+
+
+def mfa_required() -> bool:
+    """Whether admins and clinicians must use a second factor (TOTP) to sign in:
+    BONTRACK_MFA_REQUIRED, on unless set to 0/false/no/off (``bontrack demo`` turns it off
+    for the server it starts; docs/security.md says why and what that risks)."""
+    raw = os.environ.get(ENV_MFA_REQUIRED, "").strip().lower()
+    if raw in ("", "1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{ENV_MFA_REQUIRED}={raw!r}: expected on or off (1/0, true/false)")
 
 
 # -- plausible dates (issue 15): every date and time a person enters has a range -----------

@@ -14,12 +14,13 @@
         ├── NotAuthenticated        401
         ├── AccessDenied            403
         ├── PasswordChangeRequired  403 (right password, set by an admin: no session yet)
+        ├── SecondFactorSetupRequired 403 (right password; MFA required, not yet enrolled)
         ├── NotFound                404
         ├── Conflict                409
         ├── VersionMismatch         412
         ├── InvalidRecord           422
         ├── StopNotOverridden       422
-        └── TooManyAttempts         429 (sign-in throttling)
+        └── TooManyAttempts         429 (too many requests; sign-in refusals are 401)
 
 ``bontrack.errors_render`` maps the tree once (status, title, detail, field) and every edge
 renders that: problem+json under /api, an OperationOutcome under /fhir, an HTML page for the
@@ -102,6 +103,15 @@ class PasswordChangeRequired(RecordError):
     status = 403
     title = "Password change required"
     type = "/problems/password-change-required"
+
+
+class SecondFactorSetupRequired(RecordError):
+    """The password is right, the account must use a second factor (TOTP) and has not
+    enrolled one: no session is issued until it does (on the web sign-in)."""
+
+    status = 403
+    title = "Two-step sign-in must be set up"
+    type = "/problems/mfa-enrolment-required"
 
 
 class AccessDenied(RecordError):

@@ -18,6 +18,7 @@ from bontrack.errors import (
     PasswordChangeRequired,
     PlanError,
     RecordError,
+    SecondFactorSetupRequired,
     StopNotOverridden,
 )
 
@@ -44,6 +45,9 @@ def describe(exc: BaseException) -> Problem:
         if isinstance(exc, PasswordChangeRequired):
             extra["type"] = exc.type
             extra["change_password"] = "/api/v1/auth/password"
+        if isinstance(exc, SecondFactorSetupRequired):
+            extra["type"] = exc.type
+            extra["enrol"] = "/login"
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else {}
         return Problem(exc.status, exc.title, exc.message, exc.field, extra, headers)
     if isinstance(exc, PlanError):

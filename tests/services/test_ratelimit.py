@@ -1,27 +1,41 @@
-"""Per-address sign-in throttling."""
+"""Sign-in throttling rules and the client address (the counting itself runs against real
+databases in tests/api/test_sign_in_throttle.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bontrack.services.ratelimit import FailureCounter, TooManyAttempts
+from bontrack.services.ratelimit import RULES, client_address, keys
 
 
-def test_too_many_failures_from_one_address_are_refused_for_a_while():
-    c = FailureCounter(window=60, limit=3)
-    for _ in range(3):
-        c.check("10.9.9.9")
-        c.failed("10.9.9.9")
-    with pytest.raises(TooManyAttempts) as err:
-        c.check("10.9.9.9")
-    assert err.value.status == 429
-    c.check("10.9.9.8")  # other addresses are not affected
+def test_waits_double_after_the_free_failures_and_stop_at_the_cap():
+    pair, account = RULES["pair"], RULES["account"]
+    assert [pair.wait(n) for n in range(1, 7)] == [0, 0, 1, 2, 4, 8]
+    assert pair.wait(1000) == 900
+    assert account.wait(9) == 0 and account.wait(10) == 1 and account.wait(10_000) == 60
 
 
-def test_failures_older_than_the_window_do_not_count():
-    c = FailureCounter(window=0.01, limit=1)
-    c.failed("a")
-    import time
+def test_the_account_key_is_left_out_at_a_known_address():
+    assert [k for k, _ in keys("doc", "10.0.0.1", known=False)] == [
+        "pair:doc|10.0.0.1", "addr:10.0.0.1", "acct:doc"]
+    assert [k for k, _ in keys("doc", "10.0.0.1", known=True)] == [
+        "pair:doc|10.0.0.1", "addr:10.0.0.1"]
 
-    time.sleep(0.02)
-    c.check("a")
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(monkeypatch):
+    monkeypatch.delenv("BONTRACK_TRUSTED_PROXIES", raising=False)
+    assert client_address("203.0.113.1", "1.2.3.4") == "203.0.113.1"
+
+
+def test_forwarded_for_is_read_from_the_right_through_trusted_proxies(monkeypatch):
+    monkeypatch.setenv("BONTRACK_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1")
+    assert client_address("10.0.0.2", "6.6.6.6, 198.51.100.9, 10.0.0.7") == "198.51.100.9"
+    assert client_address("203.0.113.1", "1.2.3.4") == "203.0.113.1"  # untrusted peer
+    assert client_address("10.0.0.2", "not-an-ip") == "10.0.0.2"
+    assert client_address("10.0.0.2", None) == "10.0.0.2"
+
+
+def test_a_bad_proxy_setting_names_the_setting(monkeypatch):
+    monkeypatch.setenv("BONTRACK_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local")
+    with pytest.raises(ValueError, match="BONTRACK_TRUSTED_PROXIES"):
+        client_address("10.0.0.2", "1.2.3.4")

@@ -13,7 +13,7 @@ from bontrack.errors import InvalidRecord, NotAuthenticated
 from bontrack.services import accounts
 from bontrack.services.usecase import use_case
 from bontrack.store.migrate import upgrade
-from bontrack.store.models import Clinic, User
+from bontrack.store.models import Clinic, SignInThrottle, User
 from bontrack.store.uow import Database, UnitOfWork
 
 PASSWORD = "a long enough passphrase 42"
@@ -77,14 +77,15 @@ def test_a_nested_use_case_joins_and_its_caller_commits_all_or_nothing(db: Datab
 
 
 def test_an_error_the_use_case_keeps_is_committed(db: Database):
-    """A wrong password is refused, yet its count towards the lock-out is saved."""
+    """A wrong password is refused, yet its count towards the throttle is saved."""
     with db.unit_of_work() as uow:
         accounts.add_user_to_clinic(uow, "North", username="dr.a", password=PASSWORD,
                                     role="clinician")
     with db.unit_of_work() as uow, pytest.raises(NotAuthenticated):
         accounts.sign_in(uow, "dr.a", "wrong password entirely", "10.0.0.9")
     with db.engine.connect() as c:
-        assert c.scalar(select(User.failed_logins).where(User.username == "dr.a")) == 1
+        assert c.scalar(select(SignInThrottle.failures).where(
+            SignInThrottle.key == "pair:dr.a|10.0.0.9")) == 1
         assert c.scalar(select(func.count()).select_from(User)) == 1
 
 

@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bontrack.demo.generator import generate
+from bontrack.services import accounts
 from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
 from bontrack.store.uow import Database
@@ -100,7 +101,7 @@ def test_clinician_signs_in_finds_a_patient_and_sees_timeline_and_charts(site, p
 def test_wrong_password_is_refused_with_a_message(site, page):
     srv, _ = site
     sign_in(page, srv, "nurse.kim", "not the password")
-    assert page.get_by_role("alert").inner_text() == "wrong username or password"
+    assert page.get_by_role("alert").inner_text() == accounts.FAILED
 
 
 def test_patient_sees_only_their_own_record(site, page):
@@ -397,12 +398,19 @@ def test_body_map_works_with_the_keyboard(site, page):
     assert page.evaluate("document.activeElement.name") == "units"
 
 
-def test_repeated_wrong_passwords_lock_the_account_with_a_message(site, page):
+def test_repeated_wrong_passwords_elsewhere_do_not_lock_the_real_user_out(site, page):
     srv, pw = site
-    for _ in range(5):
-        sign_in(page, srv, "dr.okafor", "wrong password again")
+    sign_in(page, srv, "dr.okafor", pw["dr.okafor"])  # the real user, from this address
+    page.wait_for_url("**/patients")
+    for i in range(15):  # an attacker from other addresses (not trusted: the header is
+        httpx.post(f"{srv.base}/api/v1/auth/token",  # ignored, all count as this one)
+                   json={"username": "dr.okafor", "password": f"wrong password {i}"},
+                   headers={"X-Forwarded-For": f"192.0.2.{i}"}, timeout=30)
+    page.context.clear_cookies()
     sign_in(page, srv, "dr.okafor", pw["dr.okafor"])
-    assert "locked" in page.get_by_role("alert").inner_text()
+    alert = page.get_by_role("alert")
+    if alert.count():  # this address now waits (its own failures): the same message
+        assert alert.inner_text() == accounts.FAILED
 
 
 def test_pages_run_under_the_csp_without_violations(site, page):

@@ -22,10 +22,11 @@ from bontrack.api.outputs import (
     answers,
 )
 from bontrack.api.strict_json import StrictJSONRoute
-from bontrack.server.deps import TokenDep, authed, state, unit_of_work
+from bontrack.server.deps import TokenDep, authed, client_address, state, unit_of_work
 from bontrack.server.errors import problem
 from bontrack.services import accounts, check_document, records
 from bontrack.services.schemas import (
+    AdminPasswordIn,
     PasswordChangeIn,
     TokenIn,
     TriageIn,
@@ -64,9 +65,13 @@ def ready(request: Request) -> JSONResponse:
 
 @router.post(f"{v1}/auth/token", tags=["auth"], responses=answers(TokenOut))
 def token(body: TokenIn, request: Request) -> JSONResponse:
-    address = request.client.host if request.client else "unknown"
+    """Sign in: username and password, plus ``totp`` or ``recovery_code`` for an account
+    with two-step sign-in. Every refused password answers the same 401 (docs/security.md,
+    "Sign-in"); a missing or wrong code answers 401 naming the field; an account that must
+    set up two-step sign-in and has not answers 403 saying where."""
     with unit_of_work(request) as uow:
-        tok, user = accounts.sign_in(uow, body.username, body.password, address)
+        tok, user = accounts.sign_in(uow, body.username, body.password,
+                                     client_address(request), body.totp, body.recovery_code)
         out = {"access_token": tok, "token_type": "bearer", "role": user.role,
                "user_id": user.id, "patient_id": user.patient_id}
     return JSONResponse(out)
@@ -76,10 +81,21 @@ def change_password(body: PasswordChangeIn, request: Request) -> Response:
     """Change your own password with the current one (no token needed): how a password
     set by an administrator is replaced before the first sign-in. Ends the account's
     sessions; sign in again with POST /api/v1/auth/token."""
-    address = request.client.host if request.client else "unknown"
     with unit_of_work(request) as uow:
         accounts.change_password(uow, body.username, body.current_password,
-                                 body.new_password, address)
+                                 body.new_password, client_address(request), body.totp,
+                                 body.recovery_code)
+    return Response(status_code=204)
+
+@router.post(f"{v1}/users/{{username}}/password", tags=["auth"], status_code=204)
+def admin_reset_password(username: str, body: AdminPasswordIn, request: Request,
+                         token: TokenDep) -> Response:
+    """An administrator sets another account's password of the same clinic: the user must
+    change it at the next sign-in; with ``reset_second_factor`` the user also sets up
+    two-step sign-in again. Ends the user's sessions. Audited."""
+    with authed(request, token) as (uow, actor):
+        accounts.admin_set_password(uow, actor, username, body.password,
+                                    body.reset_second_factor)
     return Response(status_code=204)
 
 @router.post(f"{v1}/auth/logout", tags=["auth"], status_code=204)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -9,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from bontrack.config import database_url
+from bontrack.config import ENV_MFA_REQUIRED, database_url, mfa_required
 
 DbOpt = Annotated[
     str | None,
@@ -150,6 +151,22 @@ def _read_password() -> str:
     return password
 
 
+@users_app.command("reset-mfa")
+def users_reset_mfa(username: str, db: DbOpt = None) -> None:
+    """Remove a user's second factor (a lost phone): the user sets up two-step sign-in
+    again at the next web sign-in (admins and clinicians must). Ends the user's sessions."""
+    from bontrack.services import accounts
+
+    _, database = open_store(db)
+    try:
+        with database.unit_of_work() as uow:
+            accounts.reset_mfa(uow, username, by="an administrator (command line)")
+    finally:
+        database.dispose()
+    typer.echo(f"second factor of {username!r} removed; it is set up again at the next "
+               "web sign-in")
+
+
 @users_app.command("list")
 def users_list(db: DbOpt = None) -> None:
     """List user accounts."""
@@ -214,7 +231,9 @@ def serve(
 def run_server(url: str, *, host: str, port: int, workers: int = 1,
                access_log: bool = False) -> None:
     """uvicorn with the compiled HTTP parser, the app built by its factory in each worker
-    (the database URL travels in DATABASE_URL, as for a bare ``uvicorn --factory``)."""
+    (the database URL travels in DATABASE_URL, as for a bare ``uvicorn --factory``).
+    uvicorn's own X-Forwarded-For handling is off: bontrack reads that header only from
+    the proxies named in BONTRACK_TRUSTED_PROXIES (``server.deps.client_address``)."""
     import os
 
     import uvicorn
@@ -224,6 +243,7 @@ def run_server(url: str, *, host: str, port: int, workers: int = 1,
     os.environ[ENV_DB] = url
     uvicorn.run("bontrack.app:create_app", factory=True, host=host, port=port,
                 workers=workers, http="httptools", access_log=access_log,
+                proxy_headers=False,
                 log_level="info" if access_log else "warning", server_header=False)
 
 
@@ -275,7 +295,11 @@ def demo(
                    "one.")
     database.dispose()
     if serve_after:
-        typer.echo(f"bontrack on http://{host}:{port}  (API docs at /docs)")
+        # synthetic data, on this machine: two-step sign-in stays optional in the demo
+        # (docs/security.md, "Two-step sign-in"); `bontrack serve` requires it
+        os.environ.setdefault(ENV_MFA_REQUIRED, "off")
+        typer.echo(f"bontrack on http://{host}:{port}  (API docs at /docs; two-step "
+                   f"sign-in {'required' if mfa_required() else 'optional'})")
         run_server(url, host=host, port=port)
 
 

@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bontrack.errors import AccessDenied, NotAuthenticated
 from bontrack.reference import Reference
-from bontrack.services import accounts, audit
+from bontrack.services import accounts, audit, ratelimit
 from bontrack.services.access import Actor
 from bontrack.services.schemas import ID_MAX, ID_MIN
 from bontrack.store.uow import Database, UnitOfWork
@@ -43,6 +43,13 @@ def unit_of_work(request: Request) -> Iterator[UnitOfWork]:
     is left uncommitted when the block ends is rolled back."""
     with state(request).db.unit_of_work() as uow:
         yield uow
+
+
+def client_address(request: Request) -> str:
+    """The client's address for throttling and audit: the socket peer, or what a trusted
+    proxy (BONTRACK_TRUSTED_PROXIES) says in X-Forwarded-For (``services.ratelimit``)."""
+    return ratelimit.client_address(request.client.host if request.client else None,
+                                    request.headers.get("x-forwarded-for"))
 
 
 def audit_denial(request: Request, exc: AccessDenied) -> None:

@@ -1,12 +1,13 @@
-"""Accounts: clinics, users with argon2-hashed passwords, bearer tokens, lock-out."""
+"""Accounts: clinics, users with argon2-hashed passwords, bearer tokens, sign-in throttling
+(``services.ratelimit``, no lock-out) and TOTP second factor (``services.mfa``)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -14,23 +15,25 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bontrack.config import ServerSettings
+from bontrack.config import ServerSettings, mfa_required
 from bontrack.errors import (
+    AccessDenied,
     Conflict,
     InvalidRecord,
     NotAuthenticated,
     NotFound,
     PasswordChangeRequired,
+    SecondFactorSetupRequired,
 )
-from bontrack.services import audit
+from bontrack.services import audit, mfa, ratelimit
 from bontrack.services.access import Actor
 from bontrack.services.passwords import password_problem
-from bontrack.services.ratelimit import SIGN_IN, TooManyAttempts
 from bontrack.services.usecase import use_case
 from bontrack.store.models import ApiToken, Clinic, Patient, User
 
 HASHER = PasswordHasher()
 SETTINGS = ServerSettings()
+MFA_ROLES = ("admin", "clinician")  # roles that must use a second factor
 
 
 def _now() -> datetime:
@@ -94,7 +97,6 @@ def add_user(
         password_hash=HASHER.hash(password),
         patient_id=patient_id,
         disabled=False,
-        failed_logins=0,
         created_at=_now(),
         must_change_password=must_change_password,
     )
@@ -156,8 +158,7 @@ def _revoke_tokens(session: Session, user: User) -> None:
 def set_password(session: Session, username: str, password: str,
                  by: str = "an administrator") -> User:
     """An administrator sets ``username``'s password (a reset): it must meet the policy, the
-    user must change it at the next sign-in, the account's sessions end and its lock-out is
-    lifted. Audited."""
+    user must change it at the next sign-in and the account's sessions end. Audited."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFound(f"no user {username!r}")
@@ -166,39 +167,160 @@ def set_password(session: Session, username: str, password: str,
         raise InvalidRecord(problem, field="password")
     user.password_hash = HASHER.hash(password)
     user.must_change_password = True
-    user.failed_logins = 0
-    user.locked_until = None
     _revoke_tokens(session, user)
     audit.record(session, None, "set_password", "user", user.id,
                  detail=f"set by {by}; to be changed at the next sign-in")
     return user
 
 
-@contextmanager
-def _attempt(session: Session, action: str, address: str) -> Iterator[None]:
-    """A password attempt (sign-in or password change): refused and audited while the
-    client address is throttled; a wrong password counts towards the throttle."""
-    try:
-        SIGN_IN.check(address)
-    except TooManyAttempts:
-        audit.record(session, None, action, "user", outcome="denied",
-                     detail=f"throttled; address={address}")
-        raise
-    try:
-        yield
-    except NotAuthenticated:
-        SIGN_IN.failed(address)
-        raise
+#: One answer for every refused password step: unknown user, wrong password, disabled
+#: account, throttled attempt (OWASP ASVS 4.0.3 V2.2.1 / Authentication Cheat Sheet). The
+#: audit trail keeps the true reason.
+FAILED = ("wrong username or password; after repeated failures, wait a few minutes before "
+          "trying again")
+WRONG_CODE = "the code is wrong, expired or used already; enter the code the app shows now"
+SCOPES = {"pair": "username at this address", "addr": "address", "acct": "account"}
+KEEP = (NotAuthenticated, PasswordChangeRequired, SecondFactorSetupRequired)
 
 
-@use_case(keep_on=(NotAuthenticated, TooManyAttempts))
+@cache
+def _dummy_hash() -> str:
+    return HASHER.hash(secrets.token_urlsafe(16))
+
+
+def _burn(password: str) -> None:
+    """The work of a password check, for answers that check none (same timing)."""
+    with suppress(VerificationError, InvalidHashError):
+        HASHER.verify(_dummy_hash(), password)
+
+
+def _enrolled(user: User) -> bool:
+    return user.totp_enrolled_at is not None and user.totp_secret is not None
+
+
+def _must_enrol(user: User) -> bool:
+    return user.role in MFA_ROLES and mfa_required() and not _enrolled(user)
+
+
+def _attempt(session: Session, user: User | None, username: str, address: str
+             ) -> list[tuple[str, ratelimit.Rule]]:
+    known = user is not None and ratelimit.is_known(session, user.id, address, _now())
+    return ratelimit.keys(username, address, known)
+
+
+def _password_step(session: Session, username: str, password: str, address: str,
+                   action: str) -> User:
+    """The account whose password this is, or NotAuthenticated(FAILED). Every refusal is
+    audited with its true reason and the client address (ASVS V7.2.1)."""
+    now = _now()
+    user = session.scalar(select(User).where(User.username == username))
+    attempt = _attempt(session, user, username, address)
+
+    def refused(why: str, count: bool = True) -> NotAuthenticated:
+        if count:
+            ratelimit.failed(session, attempt, now)
+        audit.record(session, None, action, "user", user.id if user else None,
+                     outcome="denied", detail=f"{why}; address={address}")
+        return NotAuthenticated(FAILED)
+
+    waiting = ratelimit.blocked(session, attempt, now)
+    if waiting:
+        _burn(password)
+        scopes = ", ".join(sorted({SCOPES[k.split(":", 1)[0]] for k in waiting}))
+        raise refused(f"throttled ({scopes})", count=False)
+    if user is None:
+        _burn(password)
+        raise refused(f"unknown username {username[:80]!r}")
+    try:
+        HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise refused("wrong password") from None
+    if user.disabled:
+        raise refused("account disabled")
+    return user
+
+
+def _second_step(session: Session, user: User, totp: str | None, recovery_code: str | None,
+                 address: str, action: str) -> None:
+    """An enrolled account's code: a TOTP code (each step once) or a recovery code (each
+    once). A wrong code counts towards the throttle like a wrong password."""
+    now = _now()
+
+    def refused(why: str, message: str, field: str, count: bool = True) -> NotAuthenticated:
+        if count:
+            ratelimit.failed(session, attempt, now)
+        audit.record(session, None, action, "user", user.id, outcome="denied",
+                     detail=f"{why}; address={address}")
+        return NotAuthenticated(message, field=field)
+
+    attempt = _attempt(session, user, user.username, address)
+    if not totp and not recovery_code:
+        raise refused("second step missing",
+                      "this account signs in in two steps: send totp (the 6-digit code of "
+                      "the authenticator app) or recovery_code", "totp", count=False)
+    field = "totp" if totp else "recovery_code"
+    if ratelimit.blocked(session, attempt, now):
+        raise refused("throttled (second step)", WRONG_CODE, field, count=False)
+    if totp:
+        step = mfa.code_step(user.totp_secret or "", totp, now)
+        if step is None or not mfa.spend_step(session, user.id, step):
+            raise refused("wrong or reused TOTP code", WRONG_CODE, field)
+    elif not mfa.spend_recovery_code(session, user.id, recovery_code or "", now):
+        raise refused("wrong or used recovery code", WRONG_CODE, field)
+    else:
+        audit.record(session, actor_of(user), "use_recovery_code", "user", user.id,
+                     detail=f"{mfa.recovery_codes_left(session, user.id)} left; "
+                     f"address={address}")
+
+
+def _own_password(session: Session, user: User, address: str) -> None:
+    if user.must_change_password:
+        audit.record(session, None, "sign_in", "user", user.id, outcome="denied",
+                     detail=f"password change required; address={address}")
+        raise PasswordChangeRequired(
+            "this password was set by an administrator and must be changed before signing "
+            "in: choose a new one on the web sign-in page (/password) or with POST "
+            "/api/v1/auth/password (username, current_password, new_password)")
+
+
+def _issue(session: Session, user: User, address: str, purpose: str = "session") -> str:
+    """A new token: a session, or (``mfa``, ``enrol``) the short-lived pending second step
+    of a web sign-in. A session clears the throttle's count for this account here and
+    marks this address as known to the account."""
+    now = _now()
+    token = secrets.token_urlsafe(32)
+    life = (timedelta(hours=SETTINGS.token_hours) if purpose == "session"
+            else timedelta(minutes=SETTINGS.pending_minutes))
+    session.add(ApiToken(user_id=user.id, token_hash=_hash_token(token), created_at=now,
+                         expires_at=now + life, revoked=False, purpose=purpose))
+    if purpose == "session":
+        ratelimit.succeeded(session, user.username, address)
+        ratelimit.remember(session, user.id, address, now)
+        audit.record(session, actor_of(user), "sign_in", "user", user.id,
+                     detail=f"address={address}")
+    return token
+
+
+def _pending(session: Session, token: str, purpose: str) -> User:
+    """The account of a pending web sign-in (its password step passed)."""
+    row = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                          .where(ApiToken.token_hash == _hash_token(token))).first()
+    if (row is None or row[0].revoked or row[0].purpose != purpose
+            or _aware(row[0].expires_at) <= _now() or row[1].disabled):
+        raise NotAuthenticated("this sign-in step expired; sign in again")
+    return row[1]
+
+
+@use_case(keep_on=(NotAuthenticated,))
 def change_password(session: Session, username: str, current: str, new: str,
-                    address: str = "unknown") -> User:
-    """The user changes their own password, proving the current one (with the same
-    throttle, lock-out and audit as a sign-in). The new one must meet the policy and differ
-    from the current one; the account's other sessions end. Audited."""
-    with _attempt(session, "change_password", address):
-        user = _verify(session, username, current, address, "change_password")
+                    address: str = "unknown", totp: str | None = None,
+                    recovery_code: str | None = None) -> User:
+    """The user changes their own password, proving the current one (and the second step
+    when enrolled), with the same throttle and audit as a sign-in. The new one must meet
+    the policy and differ from the current one; the account's other sessions end."""
+    user = _password_step(session, username, current, address, "change_password")
+    if _enrolled(user):
+        _second_step(session, user, totp, recovery_code, address, "change_password")
     if new == current:
         raise InvalidRecord("the new password must differ from the current one",
                             field="new_password")
@@ -217,102 +339,130 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-@use_case(keep_on=(NotAuthenticated, TooManyAttempts, PasswordChangeRequired))
-def sign_in(session: Session, username: str, password: str, address: str = "unknown"
-            ) -> tuple[str, User]:
-    """Check the password and issue a bearer token. Failures count towards the account's
-    lock-out and towards the client address's throttle (``services.ratelimit``)."""
-    with _attempt(session, "sign_in", address):
-        return _sign_in(session, username, password, address)
+@use_case(keep_on=KEEP)
+def sign_in(session: Session, username: str, password: str, address: str = "unknown",
+            totp: str | None = None, recovery_code: str | None = None) -> tuple[str, User]:
+    """The API's sign-in: password, then the second step when the account is enrolled (or
+    a refusal that says where to enrol when it must be and is not); a bearer token."""
+    user = _password_step(session, username, password, address, "sign_in")
+    _own_password(session, user, address)
+    if _enrolled(user):
+        _second_step(session, user, totp, recovery_code, address, "sign_in")
+    elif _must_enrol(user):
+        audit.record(session, None, "sign_in", "user", user.id, outcome="denied",
+                     detail=f"second step not set up; address={address}")
+        raise SecondFactorSetupRequired(
+            "this account must set up two-step sign-in (an authenticator app) before it can "
+            "sign in: sign in once on the web sign-in page (/login), which leads to the "
+            "set-up; then send totp with the password here")
+    return _issue(session, user, address), user
 
 
-@use_case(keep_on=(NotAuthenticated, TooManyAttempts, PasswordChangeRequired))
+@use_case(keep_on=KEEP)
 def start_session(session: Session, username: str, password: str, address: str,
-                  previous: str | None) -> tuple[str, User]:
-    """Sign in and end the session this browser had (session rotation), together."""
-    token, user = sign_in(session, username, password, address)
+                  previous: str | None) -> tuple[str, User, str]:
+    """The web's password step, ending the session this browser had (rotation). Returns
+    the token and its stage: ``session``, or ``mfa`` (a code is due) or ``enrol`` (set-up
+    is due), whose tokens open nothing but that step."""
+    user = _password_step(session, username, password, address, "sign_in")
+    _own_password(session, user, address)
+    stage = "mfa" if _enrolled(user) else "enrol" if _must_enrol(user) else "session"
+    token = _issue(session, user, address, stage)
     if previous:
         sign_out(session, previous)
-    return token, user
+    return token, user, stage
 
 
-@use_case(keep_on=(NotAuthenticated, TooManyAttempts))
+@use_case(keep_on=(NotAuthenticated,))
+def finish_sign_in(session: Session, pending: str, code: str, address: str
+                   ) -> tuple[str, User]:
+    """The web's second step: six digits are a TOTP code, anything else a recovery code."""
+    user = _pending(session, pending, "mfa")
+    digits = code.replace(" ", "").strip()
+    is_totp = len(digits) == 6 and digits.isdigit()
+    _second_step(session, user, digits if is_totp else None,
+                 None if is_totp else code, address, "sign_in")
+    sign_out(session, pending)
+    return _issue(session, user, address), user
+
+
+@use_case()
+def enrolment(session: Session, pending: str) -> tuple[str, str, str]:
+    """The set-up of a pending ``enrol`` sign-in: (username, secret, otpauth URI). The
+    secret is made once and kept until a code confirms it."""
+    user = _pending(session, pending, "enrol")
+    if user.totp_secret is None:
+        user.totp_secret = mfa.new_secret()
+    return user.username, user.totp_secret, mfa.provisioning_uri(user.totp_secret,
+                                                                  user.username)
+
+
+@use_case(keep_on=(NotAuthenticated,))
+def confirm_enrolment(session: Session, pending: str, code: str, address: str
+                      ) -> tuple[str, User, list[str]]:
+    """A first code proves the app holds the secret: the account is enrolled, gets its
+    recovery codes (returned to be shown once) and a session."""
+    user = _pending(session, pending, "enrol")
+    now = _now()
+    attempt = _attempt(session, user, user.username, address)
+    step = None if ratelimit.blocked(session, attempt, now) else mfa.code_step(
+        user.totp_secret or "", code, now)
+    if step is None:
+        ratelimit.failed(session, attempt, now)
+        audit.record(session, None, "mfa_enrol", "user", user.id, outcome="denied",
+                     detail=f"wrong code; address={address}")
+        raise NotAuthenticated(WRONG_CODE, field="code")
+    user.totp_enrolled_at = now
+    user.totp_last_step = step
+    codes = mfa.replace_recovery_codes(session, user.id, now)
+    audit.record(session, actor_of(user), "mfa_enrol", "user", user.id,
+                 detail=f"address={address}")
+    sign_out(session, pending)
+    return _issue(session, user, address), user, codes
+
+
+@use_case(keep_on=(NotAuthenticated,))
 def change_password_and_start_session(session: Session, username: str, current: str,
-                                      new: str, address: str, previous: str | None
-                                      ) -> tuple[str, User]:
-    """The web's password page: change the password, then sign in with the new one."""
-    change_password(session, username, current, new, address)
-    return start_session(session, username, new, address, previous)
+                                      new: str, address: str, previous: str | None,
+                                      code: str = "") -> tuple[str, User, str]:
+    """The web's password page: change the password (with the code when enrolled), then a
+    session, or the pending set-up when the account must enrol."""
+    digits = code.replace(" ", "").strip()
+    is_totp = len(digits) == 6 and digits.isdigit()
+    user = change_password(session, username, current, new, address,
+                           digits if is_totp else None, None if is_totp or not code else code)
+    stage = "enrol" if _must_enrol(user) else "session"
+    token = _issue(session, user, address, stage)
+    if previous:
+        sign_out(session, previous)
+    return token, user, stage
 
 
-def _sign_in(session: Session, username: str, password: str, address: str
-             ) -> tuple[str, User]:
-    user = _verify(session, username, password, address, "sign_in")
-    if user.must_change_password:
-        audit.record(session, None, "sign_in", "user", user.id, outcome="denied",
-                     detail=f"password change required; address={address}")
-        raise PasswordChangeRequired(
-            "this password was set by an administrator and must be changed before signing "
-            "in: choose a new one on the web sign-in page (/password) or with POST "
-            "/api/v1/auth/password (username, current_password, new_password)")
-    now = _now()
-    token = secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            user_id=user.id,
-            token_hash=_hash_token(token),
-            created_at=now,
-            expires_at=now + timedelta(hours=SETTINGS.token_hours),
-            revoked=False,
-        )
-    )
-    audit.record(session, actor_of(user), "sign_in", "user", user.id)
-    return token, user
-
-
-def _verify(session: Session, username: str, password: str, address: str, action: str
-            ) -> User:
-    """The account whose password this is, or NotAuthenticated. Every refusal is audited
-    with its reason and the client address (ASVS V7.2.1); wrong passwords count towards
-    the account's lock-out."""
+@use_case()
+def admin_set_password(session: Session, actor: Actor, username: str, password: str,
+                       reset_second_factor: bool = False) -> None:
+    """An administrator of the same clinic resets a password (to be changed at the next
+    sign-in), and optionally the second factor (the user enrols again)."""
+    if actor.role != "admin":
+        raise AccessDenied("only an administrator may reset a password", entity="user")
     user = session.scalar(select(User).where(User.username == username))
-    failure = NotAuthenticated("wrong username or password")
+    if user is None or user.clinic_id != actor.clinic_id:
+        raise NotFound(f"no user {username[:80]!r} in this clinic")
+    set_password(session, username, password, by=f"administrator {actor.username}")
+    if reset_second_factor:
+        reset_mfa(session, username, by=f"administrator {actor.username}")
 
-    def refused(why: str) -> None:
-        audit.record(session, None, action, "user", user.id if user else None,
-                     outcome="denied", detail=f"{why}; address={address}")
 
+@use_case()
+def reset_mfa(session: Session, username: str, by: str = "an administrator") -> User:
+    """Remove an account's second factor (a lost phone): it enrols again at the next web
+    sign-in when its role requires it. Its sessions end. Audited."""
+    user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        HASHER.hash(password)  # same work either way: no user enumeration by timing
-        refused(f"unknown username {username[:80]!r}")
-        raise failure
-    now = _now()
-    if user.disabled:
-        refused("account disabled")
-        raise NotAuthenticated("this account is disabled")
-    if user.locked_until is not None and _aware(user.locked_until) > now:
-        refused("account locked")
-        raise NotAuthenticated(
-            "too many failed sign-ins: this account is locked until "
-            f"{_aware(user.locked_until):%H:%M} UTC"
-        )
-    try:
-        HASHER.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        # counted in the database, not in Python: parallel wrong passwords all count
-        failures = session.execute(
-            update(User).where(User.id == user.id)
-            .values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)
-        ).scalar_one()
-        if failures >= SETTINGS.max_failed_logins:
-            session.execute(update(User).where(User.id == user.id).values(
-                locked_until=now + timedelta(minutes=SETTINGS.lockout_minutes),
-                failed_logins=0))
-        session.expire(user)
-        refused("wrong password")
-        raise failure from None
-    user.failed_logins = 0
-    user.locked_until = None
+        raise NotFound(f"no user {username!r}")
+    mfa.forget(session, user)
+    _revoke_tokens(session, user)
+    audit.record(session, None, "reset_mfa", "user", user.id, detail=f"by {by}")
     return user
 
 
@@ -340,12 +490,14 @@ def actor_for_token(session: Session, token: str) -> Actor:
     row = session.execute(
         select(User.id, User.clinic_id, User.role, User.username, User.patient_id,
                User.disabled, ApiToken.id.label("token_id"), ApiToken.revoked,
-               ApiToken.expires_at, ApiToken.created_at, ApiToken.last_used_at)
+               ApiToken.expires_at, ApiToken.created_at, ApiToken.last_used_at,
+               ApiToken.purpose)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == _hash_token(token))
     ).first()
     now = _now()
-    if row is None or row.revoked or _aware(row.expires_at) <= now:
+    if (row is None or row.revoked or row.purpose != "session"
+            or _aware(row.expires_at) <= now):
         raise NotAuthenticated("the bearer token is unknown, expired or revoked")
     last = _aware(row.last_used_at or row.created_at)
     if now - last > timedelta(minutes=SETTINGS.idle_minutes):

@@ -320,6 +320,12 @@ class TokenIn(In):
 
     username: Annotated[str, StringConstraints(min_length=1, max_length=80), _printable("")]
     password: Annotated[str, StringConstraints(min_length=1, max_length=1000), _printable("")]
+    #: The second step of an account enrolled in two-step sign-in: the 6-digit code of the
+    #: authenticator app, or one of the recovery codes shown at enrolment.
+    totp: Annotated[str, StringConstraints(min_length=1, max_length=12),
+                    _printable("")] | None = None
+    recovery_code: Annotated[str, StringConstraints(min_length=1, max_length=40),
+                             _printable("")] | None = None
 
 
 class PasswordChangeIn(In):
@@ -334,3 +340,19 @@ class PasswordChangeIn(In):
                                 _printable("")]
     new_password: Annotated[str, StringConstraints(min_length=1, max_length=1000),
                             _printable("")]
+    #: The second step of an account enrolled in two-step sign-in: the 6-digit code of the
+    #: authenticator app, or one of the recovery codes shown at enrolment.
+    totp: Annotated[str, StringConstraints(min_length=1, max_length=12),
+                    _printable("")] | None = None
+    recovery_code: Annotated[str, StringConstraints(min_length=1, max_length=40),
+                             _printable("")] | None = None
+
+
+class AdminPasswordIn(In):
+    """An administrator resets a user's password (the user changes it at the next sign-in)
+    and, with ``reset_second_factor``, removes their second factor (a lost phone)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1000), _printable("")]
+    reset_second_factor: bool = False

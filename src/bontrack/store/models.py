@@ -69,13 +69,53 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id"), nullable=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     #: Set when an administrator sets the password (``users add``, ``users set-password``):
     #: the user must choose a new one before any session is issued.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
                                                        server_default=false())
+    #: TOTP (RFC 6238): the shared secret (base32), set when enrolment starts; the account
+    #: is enrolled once a first code confirmed it (``totp_enrolled_at``). ``totp_last_step``
+    #: is the time step of the last code accepted: a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RecoveryCode(Base):
+    """A single-use MFA recovery code, stored as its SHA-256 (the codes carry 80 random
+    bits, so a fast hash suffices, as for bearer tokens)."""
+
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per key (``services/ratelimit.py``): a username and an
+    address together, an address, or a username as seen from addresses it never signed in
+    from. In the database so that every worker process sees the same counts."""
+
+    __tablename__ = "sign_in_throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    blocked_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class KnownAddress(Base):
+    """An address an account signed in from successfully: the per-account throttle does
+    not apply there, so an attacker elsewhere cannot lock the real user out."""
+
+    __tablename__ = "known_sign_in_addresses"
+    __table_args__ = (UniqueConstraint("user_id", "address", name="uq_known_address"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    address: Mapped[str] = mapped_column(String(64))
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ApiToken(Base):
@@ -86,6 +126,11 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: ``session``: a signed-in session. ``mfa`` / ``enrol``: the password step of a web
+    #: sign-in passed and the second step (a code, or enrolment) is due; such a token is
+    #: short-lived and opens nothing else.
+    purpose: Mapped[str] = mapped_column(String(10), default="session",
+                                         server_default="session")
     #: Last use (refreshed at most once a minute): sessions end after an idle period.
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(),
                                                           nullable=True)

@@ -3,6 +3,10 @@
 Sessions: the sign-in issues the same kind of token as the API, kept in a cookie that is
 HttpOnly, SameSite=Strict, and Secure when served over HTTPS. Every form carries a CSRF token
 that must match the CSRF cookie (double submit), the sign-in form included.
+
+Two-step sign-in: when the password step passes for an enrolled account (or one that must
+enrol), the browser gets a short-lived pending token in its own cookie instead of a session,
+and goes to /login/code (a code) or /mfa/enrol (the set-up, QR code, recovery codes).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup
 
 from bontrack.analytics import next_dates
 from bontrack.errors import (
@@ -22,12 +27,11 @@ from bontrack.errors import (
     NotAuthenticated,
     PasswordChangeRequired,
 )
-from bontrack.server.deps import RecordId, state, unit_of_work
+from bontrack.server.deps import RecordId, client_address, state, unit_of_work
 from bontrack.server.errors import set_page_renderer
 from bontrack.server.routing import add_routes
-from bontrack.services import accounts, audit, given, records, timeline
+from bontrack.services import accounts, audit, given, mfa, records, timeline
 from bontrack.services.cache import LRU
-from bontrack.services.ratelimit import TooManyAttempts
 from bontrack.services.views import condition_view, patient_view
 from bontrack.web.analytics_pages import patient_figures
 from bontrack.web.charts import outcome_svg
@@ -46,14 +50,29 @@ from bontrack.web.rendering import (
 )
 from bontrack.web.security import SVG_CSP
 
+PENDING = "bt_pending"  # the pending second step of a sign-in (a code or the set-up)
+NEXT_STEP = {"mfa": "/login/code", "enrol": "/mfa/enrol"}
 
-def _session_started(request: Request, token: str, user: Any) -> Response:
-    """After a sign-in: the session cookie, a new CSRF token, and the user's first page."""
-    target = (f"/patients/{user.patient_id}" if user.role == "patient" and user.patient_id
-              else "/patients")
-    response = RedirectResponse(target, status_code=303)
+
+def _first_page(user: Any) -> str:
+    return (f"/patients/{user.patient_id}" if user.role == "patient" and user.patient_id
+            else "/patients")
+
+
+def _session_started(request: Request, token: str, user: Any, stage: str = "session",
+                     response: Response | None = None) -> Response:
+    """After a sign-in step: the session cookie (or the pending step's), a new CSRF token,
+    and the next page."""
+    if stage != "session":
+        response = RedirectResponse(NEXT_STEP[stage], status_code=303)
+        response.set_cookie(PENDING, token, httponly=True, samesite="strict",
+                            secure=secure(request), path="/", max_age=600)
+        response.delete_cookie(SESSION, path="/")
+        return response
+    response = response or RedirectResponse(_first_page(user), status_code=303)
     response.set_cookie(SESSION, token, httponly=True, samesite="strict",
                         secure=secure(request), path="/")
+    response.delete_cookie(PENDING, path="/")
     # a new CSRF token with the new session
     response.set_cookie(CSRF, new_csrf_token(token), httponly=True, samesite="strict",
                         secure=secure(request), path="/")
@@ -88,19 +107,81 @@ def login(request: Request, username: str = Form(""), password: str = Form(""),
         check_csrf(request, csrf)
     except AccessDenied as err:
         return render(request, "login.html", 403, error=err.message, username=username)
-    address = request.client.host if request.client else "unknown"
     try:
         with unit_of_work(request) as uow:
-            token, user = accounts.start_session(uow, username, password, address,
-                                                 request.cookies.get(SESSION))
+            token, user, stage = accounts.start_session(
+                uow, username, password, client_address(request),
+                request.cookies.get(SESSION))
     except PasswordChangeRequired:
         return RedirectResponse(
             "/password?" + urlencode({"username": username, "required": "1"}),
             status_code=303)
-    except (NotAuthenticated, TooManyAttempts) as err:
+    except NotAuthenticated as err:
         return render(request, "login.html", err.status, error=err.message,
                       username=username)
+    return _session_started(request, token, user, stage)
+
+@router.get("/login/code", include_in_schema=False)
+def code_form(request: Request) -> Response:
+    if not request.cookies.get(PENDING):
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "login_code.html")
+
+@router.post("/login/code", include_in_schema=False)
+def code_step(request: Request, code: str = Form(""), csrf: str = Form("")) -> Response:
+    """The second step: a code of the authenticator app, or a recovery code."""
+    try:
+        check_csrf(request, csrf)
+    except AccessDenied as err:
+        return render(request, "login_code.html", 403, error=err.message)
+    pending = request.cookies.get(PENDING, "")
+    try:
+        with unit_of_work(request) as uow:
+            token, user = accounts.finish_sign_in(uow, pending, code[:40],
+                                                  client_address(request))
+    except NotAuthenticated as err:
+        if err.field is None:  # the pending step expired: start again
+            return RedirectResponse("/login", status_code=303)
+        return render(request, "login_code.html", err.status, error=err.message)
     return _session_started(request, token, user)
+
+def _qr(uri: str) -> Markup:
+    """The enrolment QR code as inline SVG: made by segno from paths alone (no text of the
+    URI appears in it), so it is markup to place, not text to escape."""
+    return Markup(mfa.qr_svg(uri))
+
+
+@router.get("/mfa/enrol", include_in_schema=False)
+def enrol_form(request: Request) -> Response:
+    """The set-up of two-step sign-in: the QR code for the authenticator app, the secret
+    as text for typing in, and a field for a first code."""
+    try:
+        with unit_of_work(request) as uow:
+            username, secret, uri = accounts.enrolment(uow, request.cookies.get(PENDING, ""))
+    except NotAuthenticated:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "mfa_enrol.html", username=username, secret=secret,
+                  qr=_qr(uri))
+
+@router.post("/mfa/enrol", include_in_schema=False)
+def enrol(request: Request, code: str = Form(""), csrf: str = Form("")) -> Response:
+    try:
+        check_csrf(request, csrf)
+    except AccessDenied as err:
+        return render(request, "error.html", 403, title="Not allowed", message=err.message)
+    try:
+        with unit_of_work(request) as uow:
+            token, user, codes = accounts.confirm_enrolment(
+                uow, request.cookies.get(PENDING, ""), code[:12], client_address(request))
+    except NotAuthenticated as err:
+        if err.field is None:
+            return RedirectResponse("/login", status_code=303)
+        with unit_of_work(request) as uow:
+            username, secret, uri = accounts.enrolment(uow, request.cookies.get(PENDING, ""))
+        return render(request, "mfa_enrol.html", err.status, error=err.message,
+                      username=username, secret=secret, qr=_qr(uri))
+    page = render(request, "mfa_codes.html", codes=codes, next_page=_first_page(user))
+    return _session_started(request, token, user, response=page)
 
 @router.get("/password", include_in_schema=False)
 def password_form(request: Request, username: str = "", required: str = ""
@@ -111,7 +192,8 @@ def password_form(request: Request, username: str = "", required: str = ""
 @router.post("/password", include_in_schema=False)
 def password_change(request: Request, username: str = Form(""),
                     current_password: str = Form(""), new_password: str = Form(""),
-                    confirm_password: str = Form(""), csrf: str = Form("")) -> Response:
+                    confirm_password: str = Form(""), code: str = Form(""),
+                    csrf: str = Form("")) -> Response:
     """Change your own password (the current one proves who you are), then sign in
     with the new one: the only way past a password set by an administrator."""
     def again(status: int, message: str) -> HTMLResponse:
@@ -124,17 +206,16 @@ def password_change(request: Request, username: str = Form(""),
         return again(403, err.message)
     if new_password != confirm_password:
         return again(422, "new password: the two entries differ")
-    address = request.client.host if request.client else "unknown"
     try:
         with unit_of_work(request) as uow:
-            token, user = accounts.change_password_and_start_session(
-                uow, username, current_password, new_password, address,
-                request.cookies.get(SESSION))
+            token, user, stage = accounts.change_password_and_start_session(
+                uow, username, current_password, new_password, client_address(request),
+                request.cookies.get(SESSION), code[:40])
     except InvalidRecord as err:
         return again(422, f"new password: {err.message}")
-    except (NotAuthenticated, TooManyAttempts) as err:
+    except NotAuthenticated as err:
         return again(err.status, err.message)
-    return _session_started(request, token, user)
+    return _session_started(request, token, user, stage)
 
 @router.post("/logout", include_in_schema=False)
 def logout(request: Request, csrf: str = Form("")) -> Response:
@@ -145,6 +226,7 @@ def logout(request: Request, csrf: str = Form("")) -> Response:
             accounts.sign_out(uow, token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION, path="/")
+    response.delete_cookie(PENDING, path="/")
     return response
 
 @router.get("/patients", include_in_schema=False)

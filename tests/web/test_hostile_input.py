@@ -446,12 +446,28 @@ UNICODE = {
     "emoji": "Ana 👩🏽‍⚕️ Synthetic",
     "rtl": "مريم الاصطناعية",
     "combining": "Zoe\u0301 Syntheti\u0301c",
-    "zero_width": "Jo\u200bhn\u200d Synthetic",
-    "bidi_override": "Eve \u202egnp.exe",
+    "joiner": "Jo\u200dhn\u200c Synthetic",  # the joiners some scripts need are kept
     "astral": "𝔄𝔩𝔢𝔵 Synthetic",
     "cjk": "合成 患者",
     "long": "Ä" * 200,
 }
+
+
+#: Invisible formatting that makes a name read otherwise than it is stored (issue 15):
+#: refused, naming the field.
+DECEPTIVE = {
+    "zero_width": "Jo\u200bhn Synthetic",
+    "bidi_override": "Eve \u202egnp.exe",
+    "bidi_isolate": "Eve \u2067Synthetic\u2069",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(DECEPTIVE))
+def test_deceptive_names_are_refused_naming_the_field(site: Site, kind: str) -> None:
+    r = site.api("doc", "POST", "/api/v1/patients", json={
+        "mrn": f"U-{kind}", "display_name": DECEPTIVE[kind], "birth_date": "1980-01-01"})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "display_name"
 
 
 @pytest.mark.parametrize("kind", sorted(UNICODE))

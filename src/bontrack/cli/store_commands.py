@@ -374,12 +374,11 @@ def restore(
     from bontrack.store.database import require_reachable
     from bontrack.store.sealed import is_sealed
 
-    if not path.is_file():
-        raise_error(f"{path}: no such backup file")
-    sealed = is_sealed(path)
-    key, passphrase = _sealing(sealed, key_file, passphrase_file, confirm=False)
     url = database_url(db)
     require_reachable(url)
+    if not path.is_file():
+        raise_error(f"{path}: no such backup file")
+    key, passphrase = _sealing(is_sealed(path), key_file, passphrase_file, confirm=False)
     do_restore(path, url, key=key, passphrase=passphrase)
     typer.echo(f"restored {path}")
 

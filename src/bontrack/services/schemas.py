@@ -63,17 +63,14 @@ def _nfkc(value: str) -> str:
     return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
 
 
-def _nfc(value: str) -> str:
-    return unicodedata.normalize("NFC", value) if isinstance(value, str) else value
-
-
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000),
                  _printable("\n\r\t")]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                              max_length=200), _printable("")]
-#: A person's name: NFC, no control or invisible formatting characters but the joiners.
-Name = Annotated[str, BeforeValidator(_nfc), StringConstraints(strip_whitespace=True,
-                 min_length=1, max_length=200), _printable(""), _no_format(JOINERS)]
+#: A person's name, kept as typed: no control or invisible formatting characters but the
+#: joiners.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                 _printable(""), _no_format(JOINERS)]
 #: An identifier (MRN): compatibility forms folded, no control or formatting characters.
 Identifier = Annotated[str, BeforeValidator(_nfkc), StringConstraints(
     strip_whitespace=True, min_length=1, max_length=64), _printable(""), _no_format(set())]

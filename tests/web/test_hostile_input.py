@@ -243,7 +243,7 @@ NOT_IDS = {"kind": "Patient", "name": "Patient.ndjson", "rest": "Patient/_histor
 #: a goal's is aimed at all four (the others answer "not found", which is what is wanted
 #: from another clinic's id, and a forged form must be refused before any lookup)
 IDS = {"patient_id": "p1", "cycle_id": "cycle", "goal_id": "goal", "rid": "p1",
-       "job_id": "job", "record_id": "goal"}
+       "job_id": "job", "record_id": "goal", "username": "user"}
 
 
 def _fill(path: str, ids: dict[str, Any]) -> str:
@@ -333,7 +333,9 @@ def _foreign_ids(site: Site, who: str) -> dict[str, int]:
                                                      "sites": 2}])))
     goal = _ok(site.api(owner, "POST", f"/api/v1/patients/{pid}/goals",
                         json={"description": "theirs"}))
-    out: dict[str, Any] = {"p1": pid, "cycle": cycle["id"], "goal": goal["id"]}
+    # {username}: an account of the other clinic (for a patient: their own clinician's)
+    out: dict[str, Any] = {"p1": pid, "cycle": cycle["id"], "goal": goal["id"],
+                           "user": owner}
     if who != "pat":  # a Bulk export job of the other clinic
         kick = site.api(owner, "GET", "/fhir/$export", headers={"Prefer": "respond-async"})
         assert kick.status_code == 202, kick.text

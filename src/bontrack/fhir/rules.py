@@ -41,8 +41,6 @@ from bontrack.store.models import (
     Weight,
 )
 
-#: the MRN column's width (the API's ShortText allows more than the store keeps)
-MRN_MAX = 64
 # -- each stored record: its API input model, the row's values, the FHIR element of a field --
 
 Rule = tuple[type[BaseModel], Callable[[Any], dict[str, Any]], dict[str, str]]
@@ -138,6 +136,4 @@ def check_row(key: str, row: Any) -> list[Problem]:
             for err in exc.errors():
                 msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
                 problems.append(Problem(key, _path(tuple(err.get("loc", ())), paths), msg))
-    if isinstance(row, Patient) and len(row.mrn or "") > MRN_MAX:
-        problems.append(Problem(key, "identifier", f"an MRN has at most {MRN_MAX} characters"))
     return problems

@@ -72,8 +72,9 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
                  _printable(""), _no_format(JOINERS)]
 #: An identifier (MRN): compatibility forms folded, no control or formatting characters.
-Identifier = Annotated[str, BeforeValidator(_nfkc), StringConstraints(
-    strip_whitespace=True, min_length=1, max_length=64), _printable(""), _no_format(set())]
+Identifier = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                              max_length=64),
+                      BeforeValidator(_nfkc), _printable(""), _no_format(set())]
 Units = Annotated[Decimal, Field(gt=0, le=100_000, max_digits=12, decimal_places=3)]
 
 #: An id or version as the database holds it (INTEGER: 32 bits on PostgreSQL, whose smaller

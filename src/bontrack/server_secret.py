@@ -13,6 +13,8 @@ from pathlib import Path
 
 from platformdirs import user_config_dir
 
+from bontrack.store.files import write_private
+
 ENV_SECRET = "BONTRACK_SECRET_KEY"
 
 
@@ -28,12 +30,9 @@ def secret_key() -> bytes:
             raise ValueError(f"{ENV_SECRET}: at least 32 characters")
         return raw.encode()
     path = secret_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return base64.b64decode(path.read_bytes().strip())
     key = secrets.token_bytes(32)
-    with os.fdopen(fd, "wb") as out:
-        out.write(base64.b64encode(key) + b"\n")
+    try:
+        write_private(path, base64.b64encode(key) + b"\n")
+    except FileExistsError:  # another process (or an earlier run) made it: use that one
+        return base64.b64decode(path.read_bytes().strip())
     return key

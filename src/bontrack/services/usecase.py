@@ -55,11 +55,6 @@ def use_case(*, keep_on: tuple[type[BaseException], ...] = ()
     return wrap
 
 
-def session_of(work: Work) -> Session:
-    """The session behind ``work`` (for service helpers that read without committing)."""
-    return work if isinstance(work, Session) else work.session
-
-
 @contextmanager
 def committed(db: Database) -> Iterator[Session]:
     """A batch job's own step (the demo generator, an analytics rebuild): one unit of work,

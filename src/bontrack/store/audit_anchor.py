@@ -30,22 +30,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from bontrack.errors import BontrackError
 from bontrack.store.audit_chain import GENESIS, Verdict, verify
+from bontrack.store.files import write_private
 
 VERSION = 1
 
 
 # -- the key ---------------------------------------------------------------------------------
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Create ``path`` with mode 0600 from the start (never readable by others, not even for
-    a moment), refusing to overwrite."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def generate_key(path: Path) -> Ed25519PublicKey:

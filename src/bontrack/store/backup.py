@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from bontrack.errors import BontrackError
 from bontrack.store import sealed
 from bontrack.store.db import make_engine
-from bontrack.store.sealed import private_file
+from bontrack.store.files import private_file
 
 
 def _sqlite_path(url: str) -> Path:

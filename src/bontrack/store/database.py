@@ -10,7 +10,6 @@ database that does not exist, a file that is not a SQLite database) is one line 
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from bontrack.config import default_database_path
 from bontrack.errors import DatabaseUnavailable
 from bontrack.store.db import make_engine
+from bontrack.store.files import private_file
 from bontrack.store.migrate import upgrade
 
 CREATE_HINT = "create one with `bontrack init --db {db}` (or `bontrack demo` for a demo)"
@@ -152,7 +152,7 @@ def _create_private(path: Path) -> None:
     """A new SQLite file readable by its owner only (0600): it holds patients' records.
     SQLite gives its -wal and -shm files the same mode."""
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        private_file(path).close()
     except FileExistsError:
         pass
     except OSError as exc:

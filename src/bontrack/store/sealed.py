@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import struct
 from collections.abc import Iterator
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from bontrack.errors import BontrackError
+from bontrack.store.files import private_file, write_private
 
 MAGIC = b"BONTRACK-SEALED\n"
 CHUNK = 1 << 20
@@ -33,16 +33,9 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
 MIN_PASSPHRASE = 12
 
 
-def private_file(path: Path) -> BinaryIO:
-    """A new file only its owner can read or write (never an existing one)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    return os.fdopen(fd, "wb")
-
-
 def new_key_file(path: Path) -> None:
     """Write a new random 256-bit key, base64 on one line, 0600."""
-    with private_file(path) as out:
-        out.write(base64.b64encode(secrets.token_bytes(32)) + b"\n")
+    write_private(path, base64.b64encode(secrets.token_bytes(32)) + b"\n")
 
 
 def read_key_file(path: Path) -> bytes:

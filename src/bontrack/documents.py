@@ -16,6 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from ruamel.yaml import YAML
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -46,6 +47,27 @@ def loads_json(text: str | bytes) -> Any:
         ) from None
     except RecursionError:
         raise DocumentError("not valid JSON (nested too deeply)") from None
+
+
+def loads_json_fast(raw: bytes) -> Any:
+    """``loads_json`` at orjson's speed: the same document, or the same error.
+
+    orjson keeps the last of two equal keys without a word; here a document whose key count
+    differs from its decoded mappings' (a key given twice), and anything orjson refuses or
+    that holds an escape (where a quote inside a string would fool the count), is decoded by
+    ``loads_json`` itself, which refuses or reads it as before. Without backslashes no string
+    holds a quote, so every ``":`` in the bytes ends a key (JSON from bontrack, EHRs and
+    ``json.dumps`` never puts a space before the colon; a document that does takes the slow
+    road, not a wrong one)."""
+    if b"\\" not in raw:
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if raw.count(b'":') == orjson.dumps(doc).count(b'":'):
+                return doc
+    return loads_json(raw)
 
 
 def _yaml() -> YAML:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from bontrack.clinical.check import CheckResult
 from bontrack.clinical.effect_course import Window
 from bontrack.clinical.findings import Finding
@@ -119,3 +120,9 @@ def _day(d: date | None) -> str | None:
 
 def _stamp(d: datetime | None) -> str | None:
     return d.isoformat(timespec="minutes") if d else None
+
+
+def result_json(r: CheckResult, ref: Reference) -> bytes:
+    """``result_dict`` as compact UTF-8 JSON bytes (orjson: an order of magnitude faster
+    than ``json.dumps``; the same document)."""
+    return orjson.dumps(result_dict(r, ref))

@@ -1,0 +1,87 @@
+"""The plan check gives today's results, to the byte, on 1,200 generated plans (issue 16).
+
+The fixture (``plan_generator.py``) was frozen from the checker before the fast path: every
+later change of the reader, the rules or the result document must reproduce each plan's
+result document, or each broken plan's error message, exactly. Compared as ``json.dumps``
+writes them, so an int turned float (``300`` and ``300.0``) or a reordered key fails too.
+"""
+
+from __future__ import annotations
+
+import json
+import lzma
+from typing import Any
+
+import orjson
+import pytest
+
+from bontrack.clinical.check import check_plan
+from bontrack.clinical.plan import read_plan
+from bontrack.clinical.result import result_dict, result_json
+from bontrack.documents import loads_json_fast
+from bontrack.errors import PlanError
+from bontrack.reference import default_reference
+from tests.clinical.plan_generator import FIXTURE, plans
+
+REF = default_reference()
+
+
+def cases() -> list[dict[str, Any]]:
+    with lzma.open(FIXTURE, "rt", encoding="utf-8") as f:
+        loaded: list[dict[str, Any]] = json.load(f)
+    return loaded
+
+
+CASES = cases()
+
+
+def test_the_fixture_holds_over_a_thousand_plans_of_every_kind():
+    assert len(CASES) >= 1000
+    refused = [c for c in CASES if "error" in c]
+    assert 50 <= len(refused) < len(CASES) // 5
+    verdicts = {c["result"]["verdict"] for c in CASES if "result" in c}
+    assert verdicts == {"ok", "warning", "stop"}
+    codes = {f["code"] for c in CASES if "result" in c for f in c["result"]["findings"]}
+    assert len(codes) >= 25
+
+
+def test_the_generator_is_deterministic_and_the_fixture_is_its_output():
+    assert [c["plan"] for c in CASES] == plans()
+
+
+def _expected(case: dict[str, Any]) -> str:
+    return json.dumps(case["result"])
+
+
+@pytest.mark.parametrize("chunk", range(4))
+def test_bytes_to_result_to_json_bytes_gives_todays_results(chunk: int):
+    """The fast path: plan bytes decoded and read, checked, and the result as JSON bytes."""
+    mismatches = []
+    for n, case in enumerate(CASES[chunk::4]):
+        raw = json.dumps(case["plan"]).encode()
+        try:
+            out = result_json(check_plan(read_plan(loads_json_fast(raw), REF), REF), REF)
+        except PlanError as e:
+            if e.message != case.get("error"):
+                mismatches.append((n, case.get("error"), e.message))
+            continue
+        got = json.dumps(orjson.loads(out))
+        if "error" in case or got != _expected(case):
+            mismatches.append((n, case.get("error") or _expected(case), got))
+    assert mismatches == []
+
+
+@pytest.mark.parametrize("chunk", range(4))
+def test_decoded_documents_give_todays_results(chunk: int):
+    """The door every caller with a decoded document uses (CLI, API, web, services)."""
+    mismatches = []
+    for n, case in enumerate(CASES[chunk::4]):
+        try:
+            doc = result_dict(check_plan(read_plan(case["plan"], REF), REF), REF)
+        except PlanError as e:
+            if e.message != case.get("error"):
+                mismatches.append((n, case.get("error"), e.message))
+            continue
+        if "error" in case or json.dumps(doc) != _expected(case):
+            mismatches.append((n, case.get("error") or _expected(case), json.dumps(doc)))
+    assert mismatches == []

@@ -126,7 +126,7 @@ class CheckResult:
 
     @property
     def total_units(self) -> Decimal:
-        return self.plan.total_units()
+        return self.preparation.total_units
 
     @property
     def checks_not_available(self) -> tuple[str, ...]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 
 from bontrack.clinical.display import computed_units_text
 from bontrack.clinical.findings import Finding
 from bontrack.clinical.plan import PastTreatment, Plan
 from bontrack.clinical.preparation import Preparation
 from bontrack.reference.catalogue import Reference
-from bontrack.reference.schema import LabelEntry, Product, Source
+from bontrack.reference.schema import CumulativeLimit, LabelEntry, MuscleDose, Product, Source
 
 ADULT_AGE = 18
 
@@ -18,8 +20,8 @@ ADULT_AGE = 18
 class Context:
     """Built once per check; rules only read it."""
 
-    __slots__ = ("_indication", "age", "day", "history", "label", "plan", "prep", "product",
-                 "ref")
+    __slots__ = ("_indication", "age", "cumulative", "day", "history", "label", "plan",
+                 "population", "prep", "product", "ref", "rows", "total", "weight")
 
     def __init__(
         self,
@@ -41,14 +43,18 @@ class Context:
         #: Earlier treatments up to and including the plan's day (later ones are ignored).
         self.history: tuple[PastTreatment, ...] = tuple(h for h in plan.history if h.date <= day)
         self._indication = ref.indications[plan.indication].name.lower()
-
-    @property
-    def population(self) -> str:
-        return "adult" if self.age >= ADULT_AGE else "pediatric"
-
-    @property
-    def weight(self) -> Decimal | None:
-        return self.plan.patient.weight_kg
+        self.population = "adult" if age >= ADULT_AGE else "pediatric"
+        self.weight: Decimal | None = plan.patient.weight_kg
+        #: The plan's total units, summed once (the preparation's) for every rule.
+        self.total: Decimal = prep.total_units
+        #: The product's cumulative limits for this population and indication.
+        self.cumulative: tuple[CumulativeLimit, ...] = tuple(
+            lim
+            for lim in product.cumulative_limits
+            if lim.population in (self.population, "any") and lim.applies_to(plan.indication)
+        )
+        #: The label entry's dosing table by muscle (precomputed by the reference).
+        self.rows: Mapping[str, MuscleDose] = ref.muscle_rows(label) if label is not None else {}
 
     @property
     def moment(self) -> datetime | None:
@@ -97,6 +103,9 @@ class Context:
         )
 
 
+@lru_cache(maxsize=4096, typed=True)
 def u(amount: Decimal) -> str:
-    """'400 U' for messages; a computed amount (units per site) to 0.1 U."""
+    """'400 U' for messages; a computed amount (units per site) to 0.1 U. Kept per value:
+    the text depends on the value alone (``computed_units_text`` normalises it first), and
+    the same few amounts recur in every check."""
     return f"{computed_units_text(amount)} U"

@@ -10,12 +10,21 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from typing import NamedTuple
 
 from bontrack.clinical.calendar import after, before
 from bontrack.clinical.context import Context, u
 from bontrack.clinical.findings import Finding
+from bontrack.clinical.preparation import InjectionPrep
 from bontrack.clinical.units import Units, format_amount, total
-from bontrack.reference.schema import Cited, CumulativeLimit, MuscleDose, WeightBasedLimit
+from bontrack.reference.schema import (
+    Cited,
+    CitedValue,
+    CumulativeLimit,
+    LabelEntry,
+    MuscleDose,
+    WeightBasedLimit,
+)
 
 LIMB_OF_REGION = {"upper_limb": "upper limb", "shoulder": "upper limb", "lower_limb": "lower limb"}
 
@@ -27,7 +36,7 @@ def session_max(ctx: Context) -> list[Finding]:
     if lab is None or lab.session_max_units is None:
         return []
     limit = lab.session_max_units
-    t = ctx.plan.total_units()
+    t = ctx.total
     if t <= limit.value:
         return []
     return [
@@ -72,7 +81,7 @@ def weight_based_max(ctx: Context) -> list[Finding]:
             f" or {u(rule.cap_units)}, whichever is lower" if rule.cap_units else ""
         )
         if rule.scope == "session":
-            t = ctx.plan.total_units()
+            t = ctx.total
             if t > cap:
                 out.append(
                     ctx.finding(
@@ -102,13 +111,10 @@ def weight_based_max(ctx: Context) -> list[Finding]:
     return out
 
 
-def applicable_cumulative(ctx: Context) -> list[CumulativeLimit]:
-    """The product's cumulative limits for this patient's population and this indication."""
-    return [
-        lim
-        for lim in ctx.product.cumulative_limits
-        if lim.population in (ctx.population, "any") and lim.applies_to(ctx.plan.indication)
-    ]
+def applicable_cumulative(ctx: Context) -> tuple[CumulativeLimit, ...]:
+    """The product's cumulative limits for this patient's population and this indication
+    (chosen once, when the context is built)."""
+    return ctx.cumulative
 
 
 def _cumulative_cap(lim: CumulativeLimit, weight: Decimal | None) -> tuple[Decimal, str] | None:
@@ -174,7 +180,7 @@ def cumulative_max(ctx: Context) -> list[Finding]:
                 for h in ctx.history
                 if h.product == pid and h.date > start and lim.applies_to(h.indication)
             ]
-        plan_units = ctx.plan.total_units()
+        plan_units = ctx.total
         summed = total(
             pid, [Units(pid, plan_units)] + [Units(pid, h.total_units) for h in earlier]
         )
@@ -235,7 +241,7 @@ def recommended_dose(ctx: Context) -> list[Finding]:
     if lab is None or not lab.labelled:
         return []
     out: list[Finding] = []
-    t = ctx.plan.total_units()
+    t = ctx.total
     rng = lab.usual_units
     hard = session_hard_cap(ctx)
     above_max = hard is not None and t > hard  # the stop says more than the range warning
@@ -331,43 +337,53 @@ def site_dose(ctx: Context) -> list[Finding]:
     lab = ctx.label
     if lab is None:
         return []
-    limits = (
-        ("SITE_DOSE_ABOVE_MAX", "U", lab.per_site_max_units, "maximum"),
-        ("SITE_DOSE_ABOVE_MAX", "mL", lab.per_site_max_ml, "maximum"),
-        ("SITE_DOSE_ABOVE_RECOMMENDED", "U", lab.per_site_usual_units, "recommended dose"),
-        ("SITE_DOSE_ABOVE_RECOMMENDED", "mL", lab.per_site_usual_ml, "recommended volume"),
-    )
+    limits = [
+        lim
+        for lim in (
+            ("SITE_DOSE_ABOVE_MAX", "U", lab.per_site_max_units, "maximum"),
+            ("SITE_DOSE_ABOVE_MAX", "mL", lab.per_site_max_ml, "maximum"),
+            ("SITE_DOSE_ABOVE_RECOMMENDED", "U", lab.per_site_usual_units, "recommended dose"),
+            ("SITE_DOSE_ABOVE_RECOMMENDED", "mL", lab.per_site_usual_ml, "recommended volume"),
+        )
+        if lim[2] is not None
+    ]
     out: list[Finding] = []
+    if not limits:
+        return out
     for ip in ctx.prep.per_injection:
-        name = f"{ctx.muscle_name(ip.muscle)} ({ip.side})"
         for code, unit, lim, what in limits:
-            if lim is None:
-                continue
+            assert lim is not None
             if unit == "U":
                 value: Decimal | None = ip.units_per_site
-                shown = f"{u(ip.units_per_site)} per site ({u(ip.units)} over {ip.sites} sites)"
-                limit_text = u(lim.value)
             else:
                 value = None if ip.ml_per_site is None else round(ip.ml_per_site, 3)
-                shown = f"{format_amount(value)} mL per site" if value is not None else ""
-                limit_text = f"{format_amount(lim.value)} mL"
             if value is None or value <= lim.value:
                 continue
-            not_max = "" if code == "SITE_DOSE_ABOVE_MAX" else " (not a maximum)"
-            out.append(
-                ctx.finding(
-                    code,
-                    f"{name}: {shown} is above the labelled {what} of {limit_text} per "
-                    f"site{not_max}.{max_note(lim)}",
-                    lim.source,
-                    value=value,
-                    limit=lim.value,
-                    unit=unit,
-                    muscle=ip.muscle,
-                    side=ip.side,
-                )
-            )
+            out.append(_site_finding(ctx, ip, code, unit, lim, what, value))
     return out
+
+
+def _site_finding(ctx: Context, ip: InjectionPrep, code: str, unit: str, lim: CitedValue,
+                  what: str, value: Decimal) -> Finding:
+    """One site-dose finding (its message is only built for a dose above the limit)."""
+    if unit == "U":
+        shown = f"{u(ip.units_per_site)} per site ({u(ip.units)} over {ip.sites} sites)"
+        limit_text = u(lim.value)
+    else:
+        shown = f"{format_amount(value)} mL per site"
+        limit_text = f"{format_amount(lim.value)} mL"
+    not_max = "" if code == "SITE_DOSE_ABOVE_MAX" else " (not a maximum)"
+    return ctx.finding(
+        code,
+        f"{ctx.muscle_name(ip.muscle)} ({ip.side}): {shown} is above the labelled {what} of "
+        f"{limit_text} per site{not_max}.{max_note(lim)}",
+        lim.source,
+        value=value,
+        limit=lim.value,
+        unit=unit,
+        muscle=ip.muscle,
+        side=ip.side,
+    )
 
 
 def _muscle_sums(ctx: Context) -> dict[tuple[str, str], tuple[Decimal, int]]:
@@ -390,16 +406,9 @@ def _row_range(row: MuscleDose, weight: Decimal | None) -> tuple[Decimal | None,
     return None, None
 
 
-def _row_index(rows: Iterable[MuscleDose]) -> dict[str, MuscleDose]:
-    return {m: r for r in rows for m in r.row_muscles}
-
-
 def planned_muscles_not_in_table(ctx: Context) -> list[str]:
     """Planned muscles the label entry's dosing table (as bontrack holds it) has no row for."""
-    lab = ctx.label
-    if lab is None:
-        return sorted({i.muscle for i in ctx.plan.injections})
-    rows = _row_index(lab.muscles)
+    rows = ctx.rows
     return sorted({i.muscle for i in ctx.plan.injections if i.muscle not in rows})
 
 
@@ -408,118 +417,146 @@ def _names(ctx: Context, muscles: Iterable[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+class _Group(NamedTuple):
+    """The planned units and sites that one label row (or one muscle without a row) is
+    compared with: per side, or ``side`` "both" where the row is for both sides together."""
+
+    head: str
+    side: str
+    units: Decimal
+    sites: int
+    muscles: tuple[str, ...]  # the planned muscles of the row, in the row's order
+    row: MuscleDose | None
+
+    @property
+    def side_out(self) -> str | None:
+        return None if self.side == "both" else self.side
+
+    def where(self, ctx: Context) -> str:
+        """'Biceps brachii (left)': the muscles as a finding names them."""
+        return _names(ctx, self.muscles) + ("" if self.side == "both" else f" ({self.side})")
+
+
+def _muscle_groups(ctx: Context) -> list[_Group]:
+    """The plan's muscles grouped by label row and side, in (row, side) order. Muscles that
+    share one row are summed, both sides together where the row says so."""
+    rows = ctx.rows
+    # group key: (the row's first muscle, or the muscle itself when it has no row; side)
+    groups: dict[tuple[str, str], tuple[Decimal, int, set[str]]] = {}
+    for (muscle, side), (units, sites) in _muscle_sums(ctx).items():
+        row = rows.get(muscle)
+        head = row.muscle if row is not None else muscle
+        key = (head, "both" if row is not None and row.both_sides else side)
+        a, b, ms = groups.get(key, (Decimal(0), 0, set()))
+        groups[key] = (a + units, b + sites, ms | {muscle})
+    out = []
+    for (head, side), (units, sites, planned) in sorted(groups.items()):
+        row = rows.get(head)
+        in_order = tuple(m for m in (row.row_muscles if row else (head,)) if m in planned)
+        out.append(_Group(head, side, units, sites, in_order, row))
+    return out
+
+
+def _not_in_table(ctx: Context, lab: LabelEntry, g: _Group) -> Finding:
+    """MUSCLE_NOT_IN_LABEL_TABLE where bontrack holds the label's whole table,
+    MUSCLE_NOT_IN_REFERENCE_TABLE where its copy is incomplete."""
+    if lab.muscles_complete:
+        return ctx.finding(
+            "MUSCLE_NOT_IN_LABEL_TABLE",
+            f"{g.where(ctx)} is not in the label's dosing table for "
+            f"{ctx.indication_name()}: no labelled range to compare with.",
+            lab.muscles[0].source,
+            value=g.units,
+            unit="U",
+            muscle=g.head,
+            side=g.side_out,
+        )
+    return ctx.finding(
+        "MUSCLE_NOT_IN_REFERENCE_TABLE",
+        f"{g.where(ctx)} is not in bontrack's copy of the table (the label's dosing "
+        f"table for {ctx.indication_name()}; the copy is incomplete, "
+        f"{len(ctx.rows)} muscles): its dose is not checked against a labelled "
+        "range. This does not mean the label leaves it out.",
+        lab.muscles[0].source,
+        value=g.units,
+        unit="U",
+        muscle=g.head,
+        side=g.side_out,
+    )
+
+
+def _shared(ctx: Context, row: MuscleDose) -> str:
+    """' (one label row for A and B together)' where the row names several muscles."""
+    if len(row.row_muscles) == 1:
+        return ""
+    return f" (one label row for {_names(ctx, row.row_muscles)} together)"
+
+
+def _dose_finding(ctx: Context, g: _Group, row: MuscleDose) -> Finding | None:
+    """MUSCLE_DOSE_ABOVE_RANGE / MUSCLE_DOSE_BELOW_RANGE: the group's units against the row's
+    range (units, or units per kg times the weight)."""
+    low, high = _row_range(row, ctx.weight)
+    if high is not None and g.units > high:
+        code, limit, word = "MUSCLE_DOSE_ABOVE_RANGE", high, "above"
+    elif low is not None and g.units < low:
+        code, limit, word = "MUSCLE_DOSE_BELOW_RANGE", low, "below"
+    else:
+        return None
+    return ctx.finding(
+        code,
+        f"{g.where(ctx)}: {u(g.units)} is {word} the labelled range "
+        f"{_range_text(low, high)}{_shared(ctx, row) or ' for this muscle'}.",
+        (row.units or row.units_per_kg or row).source,
+        value=g.units,
+        limit=limit,
+        unit="U",
+        muscle=g.muscles[0],
+        side=g.side_out,
+        muscles=g.muscles,
+    )
+
+
+def _sites_finding(ctx: Context, g: _Group, row: MuscleDose) -> Finding | None:
+    """SITES_OUTSIDE_RANGE: the group's injection sites outside the row's number of sites."""
+    if row.sites is None:
+        return None
+    smin, smax = row.sites.min, row.sites.max
+    above = smax is not None and g.sites > smax
+    if not above and (smin is None or g.sites >= smin):
+        return None
+    return ctx.finding(
+        "SITES_OUTSIDE_RANGE",
+        f"{g.where(ctx)}: {g.sites} injection sites; the label's table gives "
+        f"{_range_text(smin, smax, unit='')} sites{_shared(ctx, row)}.",
+        row.sites.source,
+        value=g.sites,
+        limit=smax if above else smin,
+        unit="sites",
+        muscle=g.muscles[0],
+        side=g.side_out,
+        muscles=g.muscles,
+    )
+
+
 def muscle_ranges(ctx: Context) -> list[Finding]:
     """MUSCLE_DOSE_ABOVE_RANGE / MUSCLE_DOSE_BELOW_RANGE / SITES_OUTSIDE_RANGE /
     MUSCLE_NOT_IN_LABEL_TABLE / MUSCLE_NOT_IN_REFERENCE_TABLE: each muscle's units and sites
     against the label's dosing table (per side, or both sides together where the table says
     so). Muscles that share one label row are summed and compared with the row once. A muscle
     with no row is "not in the label's table" only where bontrack holds the whole table;
-    otherwise it is "not in bontrack's copy of the table"."""
+    otherwise it is "not in bontrack's copy of the table". Messages are built only for the
+    findings made."""
     lab = ctx.label
     if lab is None or not lab.muscles:
         return []
-    rows = _row_index(lab.muscles)
-    sums = _muscle_sums(ctx)
-    # group key: (the row's first muscle, or the muscle itself when it has no row; side)
-    groups: dict[tuple[str, str], tuple[Decimal, int, set[str]]] = {}
-    for (muscle, side), (units, sites) in sums.items():
-        row = rows.get(muscle)
-        head = row.muscle if row is not None else muscle
-        key = (head, "both" if row is not None and row.both_sides else side)
-        a, b, ms = groups.get(key, (Decimal(0), 0, set()))
-        groups[key] = (a + units, b + sites, ms | {muscle})
     out: list[Finding] = []
-    for (head, side), (units, sites, planned) in sorted(groups.items()):
-        row = rows.get(head)
-        side_out = None if side == "both" else side
-        in_order = tuple(m for m in (row.row_muscles if row else (head,)) if m in planned)
-        suffix = "" if side == "both" else f" ({side})"
-        where = _names(ctx, in_order) + suffix
-        if row is None:
-            if lab.muscles_complete:
-                out.append(
-                    ctx.finding(
-                        "MUSCLE_NOT_IN_LABEL_TABLE",
-                        f"{where} is not in the label's dosing table for "
-                        f"{ctx.indication_name()}: no labelled range to compare with.",
-                        lab.muscles[0].source,
-                        value=units,
-                        unit="U",
-                        muscle=head,
-                        side=side_out,
-                    )
-                )
-            else:
-                out.append(
-                    ctx.finding(
-                        "MUSCLE_NOT_IN_REFERENCE_TABLE",
-                        f"{where} is not in bontrack's copy of the table (the label's dosing "
-                        f"table for {ctx.indication_name()}; the copy is incomplete, "
-                        f"{len(rows)} muscles): its dose is not checked against a labelled "
-                        "range. This does not mean the label leaves it out.",
-                        lab.muscles[0].source,
-                        value=units,
-                        unit="U",
-                        muscle=head,
-                        side=side_out,
-                    )
-                )
+    for g in _muscle_groups(ctx):
+        if g.row is None:
+            out.append(_not_in_table(ctx, lab, g))
             continue
-        shared = (
-            ""
-            if len(row.row_muscles) == 1
-            else f" (one label row for {_names(ctx, row.row_muscles)} together)"
-        )
-        low, high = _row_range(row, ctx.weight)
-        src = (row.units or row.units_per_kg or row).source
-        first = in_order[0]
-        if high is not None and units > high:
-            out.append(
-                ctx.finding(
-                    "MUSCLE_DOSE_ABOVE_RANGE",
-                    f"{where}: {u(units)} is above the labelled range "
-                    f"{_range_text(low, high)}{shared or ' for this muscle'}.",
-                    src,
-                    value=units,
-                    limit=high,
-                    unit="U",
-                    muscle=first,
-                    side=side_out,
-                    muscles=in_order,
-                )
-            )
-        elif low is not None and units < low:
-            out.append(
-                ctx.finding(
-                    "MUSCLE_DOSE_BELOW_RANGE",
-                    f"{where}: {u(units)} is below the labelled range "
-                    f"{_range_text(low, high)}{shared or ' for this muscle'}.",
-                    src,
-                    value=units,
-                    limit=low,
-                    unit="U",
-                    muscle=first,
-                    side=side_out,
-                    muscles=in_order,
-                )
-            )
-        if row.sites is not None:
-            smin, smax = row.sites.min, row.sites.max
-            if (smin is not None and sites < smin) or (smax is not None and sites > smax):
-                out.append(
-                    ctx.finding(
-                        "SITES_OUTSIDE_RANGE",
-                        f"{where}: {sites} injection sites; the label's table gives "
-                        f"{_range_text(smin, smax, unit='')} sites{shared}.",
-                        row.sites.source,
-                        value=sites,
-                        limit=smax if smax is not None and sites > smax else smin,
-                        unit="sites",
-                        muscle=first,
-                        side=side_out,
-                        muscles=in_order,
-                    )
-                )
+        for found in (_dose_finding(ctx, g, g.row), _sites_finding(ctx, g, g.row)):
+            if found is not None:
+                out.append(found)
     return out
 
 

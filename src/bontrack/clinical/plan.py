@@ -21,6 +21,11 @@ from bontrack.reference.catalogue import Reference
 SIDES = ("left", "right", "midline")
 GUIDANCE = ("anatomic", "emg", "estim", "ultrasound")
 MAX_AMOUNT = Decimal(10_000_000)
+#: The reader's first look-ups for the common case: a value as most plans type it, with what
+#: the full reading gives it. Anything else is read the full way, to the same value or error.
+_MAX_WHOLE_AMOUNT = int(MAX_AMOUNT)
+_SIDES_AS_TYPED = {v: s for s in SIDES for v in (s, s.capitalize(), s.upper())}
+_GUIDANCE_AS_TYPED = {v: g for g in GUIDANCE for v in (g, g.capitalize(), g.upper())}
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +101,7 @@ class _Reader:
             "muscle": ref.muscle_id,
             "condition": ref.condition_id,
         }
+        self.exact = ref.exact_names
 
     def fail(self, path: str, reason: str) -> PlanError:
         return PlanError(self.where, path, reason)
@@ -201,6 +207,10 @@ class _Reader:
         return value
 
     def name(self, value: Any, path: str, kind: str) -> str:
+        if type(value) is str:
+            found = self.exact[kind].get(value)
+            if found is not None:
+                return found
         text = self.text(value, path)
         found = self.resolvers[kind](text)
         if found is None:
@@ -213,6 +223,7 @@ PATIENT_FIELDS = ("birth_date", "age_years", "weight_kg", "conditions", "medicat
 VIAL_FIELDS = ("size_units", "diluent_ml", "reconstituted_at", "lot", "expiry")
 INJECTION_FIELDS = ("muscle", "side", "units", "sites", "guidance")
 HISTORY_FIELDS = ("date", "product", "indication", "total_units")
+_INJECTION_KEYS = frozenset(INJECTION_FIELDS)
 
 
 def read_plan(data: Any, ref: Reference, where: str = "plan", on: date | None = None) -> Plan:
@@ -331,31 +342,46 @@ def _read_vial(r: _Reader, value: Any, path: str) -> Vial:
 
 
 def _read_injection(r: _Reader, value: Any, path: str) -> Injection:
-    m = r.mapping(value, path)
-    r.known(m, path, INJECTION_FIELDS)
-    muscle = r.name(r.require(m, "muscle", path), f"{path}.muscle", "muscle")
-    side = r.text(r.require(m, "side", path), f"{path}.side").lower()
-    if side not in SIDES:
-        raise r.fail(f"{path}.side", f"must be one of {', '.join(SIDES)}, got {side!r}")
+    # Each field: the common case at once, anything else the full way (same value or error).
+    if type(value) is dict and value.keys() <= _INJECTION_KEYS:
+        m = value
+    else:
+        m = r.mapping(value, path)
+        r.known(m, path, INJECTION_FIELDS)
+    raw = m.get("muscle")
+    muscle = r.exact["muscle"].get(raw) if type(raw) is str else None
+    if muscle is None:
+        muscle = r.name(r.require(m, "muscle", path), f"{path}.muscle", "muscle")
+    raw = m.get("side")
+    side = _SIDES_AS_TYPED.get(raw) if type(raw) is str else None
+    if side is None:
+        side = r.text(r.require(m, "side", path), f"{path}.side").lower()
+        if side not in SIDES:
+            raise r.fail(f"{path}.side", f"must be one of {', '.join(SIDES)}, got {side!r}")
     paired = r.ref.muscles[muscle].paired
     if paired and side == "midline":
         raise r.fail(f"{path}.side", f"{muscle} is a paired muscle: give left or right")
     if not paired and side != "midline":
         raise r.fail(f"{path}.side", f"{muscle} is a midline muscle: give midline")
-    guidance = None
-    if m.get("guidance") is not None:
-        guidance = r.text(m["guidance"], f"{path}.guidance").lower()
+    raw = m.get("guidance")
+    guidance = _GUIDANCE_AS_TYPED.get(raw) if type(raw) is str else None
+    if guidance is None and raw is not None:
+        guidance = r.text(raw, f"{path}.guidance").lower()
         if guidance not in GUIDANCE:
             raise r.fail(
                 f"{path}.guidance", f"must be one of {', '.join(GUIDANCE)}, got {guidance!r}"
             )
-    return Injection(
-        muscle=muscle,
-        side=side,
-        units=r.number(r.require(m, "units", path), f"{path}.units"),
-        sites=r.whole(m.get("sites", 1), f"{path}.sites", minimum=1),
-        guidance=guidance,
-    )
+    raw = m.get("units")
+    if type(raw) is int and 0 < raw <= _MAX_WHOLE_AMOUNT:
+        units = Decimal(raw)
+    else:
+        units = r.number(r.require(m, "units", path), f"{path}.units")
+    raw = m.get("sites", 1)
+    if type(raw) is int and 1 <= raw <= 10_000:
+        sites = raw
+    else:
+        sites = r.whole(raw, f"{path}.sites", minimum=1)
+    return Injection(muscle, side, units, sites, guidance)
 
 
 def _read_history(r: _Reader, value: Any, path: str) -> PastTreatment:

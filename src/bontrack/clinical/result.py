@@ -14,13 +14,19 @@ from bontrack.clinical.preparation import Preparation
 from bontrack.reference.catalogue import Reference
 
 
+#: ``round(x, places)`` is ``x.quantize(Decimal("1E-places"))``: the exponents made once.
+_PLACES = {places: Decimal(1).scaleb(-places) for places in range(8)}
+
+
 def number(x: Decimal | None, places: int = 4) -> int | float | None:
-    """A Decimal as a JSON number: whole numbers as int, others rounded to ``places``."""
+    """A Decimal as a JSON number: whole numbers as int, others rounded to ``places``
+    (half to even, as ``round`` does)."""
     if x is None:
         return None
-    if x == x.to_integral_value():
-        return int(x)
-    return float(round(x, places))
+    whole = int(x)
+    if whole == x:
+        return whole
+    return float(x.quantize(_PLACES[places]))
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from bontrack.reference.schema import (
     Interaction,
     LabelEntry,
     Muscle,
+    MuscleDose,
     OutcomeScale,
     Product,
     RedFlag,
@@ -40,6 +41,8 @@ _DOSE = re.compile(r"\d[\d.,]*\s*[a-zµ%]*(\s*/\s*[a-z0-9]+)*")
 _READ_AS_CUTOFF = 0.8
 _SUGGEST_CUTOFF = 0.6
 _MIN_GUESS_LENGTH = 5
+#: How many medication entries' readings are kept (about 1 MB at most).
+_MEDICATION_READS_KEPT = 4096
 
 
 @lru_cache(maxsize=4096)
@@ -95,6 +98,20 @@ class Reference:
         repr=False, default_factory=dict
     )
     _citations: dict[tuple[str, str], str] = field(repr=False, default_factory=dict)
+    #: Each label entry's dosing table by muscle (``id(entry)``: entries live as long as the
+    #: reference), built once here so that no plan check rebuilds it.
+    _muscle_rows: Mapping[int, Mapping[str, MuscleDose]] = field(
+        repr=False, default_factory=dict
+    )
+    #: Each kind's names as typed most often (ids, names, synonyms, brands, in lower and
+    #: upper case) with the id they resolve to: the plan reader's first look-up, the same
+    #: answer as ``product_id`` & co. without folding the text.
+    exact_names: Mapping[str, Mapping[str, str]] = field(repr=False, default_factory=dict)
+    #: How medication entries were read (a pure function of the text): a plan check reads
+    #: the same few names again and again. Bounded; see ``medications``.
+    _medication_reads: dict[str, tuple[MedicationMatch, ...]] = field(
+        repr=False, default_factory=dict
+    )
     #: Outcome scales by id, in the order of scales.yaml.
     scales: Mapping[str, OutcomeScale] = field(default_factory=dict)
 
@@ -151,6 +168,21 @@ class Reference:
             _medicines=MappingProxyType(medicines),
             _class_interactions=MappingProxyType(class_interactions),
             scales=MappingProxyType({s.id: s for s in scales}),
+            exact_names=MappingProxyType({
+                "product": _exact(prod_names, [(p.id, *p.brands) for p in products]),
+                "indication": _exact(
+                    ind_names, [(i.id, i.name, *i.synonyms) for i in indications]
+                ),
+                "muscle": _exact(mus_names, [(m.id, m.name, *m.synonyms) for m in muscles]),
+                "condition": _exact(
+                    cond_names, [(c.id, c.name, *c.synonyms) for c in conditions]
+                ),
+            }),
+            _muscle_rows=MappingProxyType({
+                id(e): MappingProxyType({m: r for r in e.muscles for m in r.row_muscles})
+                for p in products
+                for e in p.labels
+            }),
         )
 
     # -- outcome scales --------------------------------------------------------------------
@@ -194,6 +226,14 @@ class Reference:
     def label_entries(self, product_id: str, indication_id: str) -> list[LabelEntry]:
         return [e for e in self.products[product_id].labels if e.indication == indication_id]
 
+    def muscle_rows(self, entry: LabelEntry) -> Mapping[str, MuscleDose]:
+        """The entry's dosing-table row of each muscle (a row shared by several muscles
+        under each of them)."""
+        rows = self._muscle_rows.get(id(entry))
+        if rows is None:  # an entry that is not this reference's own
+            return {m: r for r in entry.muscles for m in r.row_muscles}
+        return rows
+
     def label_for_age(
         self, product_id: str, indication_id: str, age_years: int
     ) -> LabelEntry | None:
@@ -227,7 +267,12 @@ class Reference:
         so is dose or frequency text ("Baclofen 10 mg tds" is baclofen); a brand name reads
         as its generic medicine. A misspelling is read as a known medicine only when it is
         close to that one alone; otherwise the closest names are suggested."""
-        return tuple(self._read_piece(piece, segs) for piece, segs in _pieces(text))
+        found = self._medication_reads.get(text)
+        if found is None:
+            found = tuple(self._read_piece(piece, segs) for piece, segs in _pieces(text))
+            if len(self._medication_reads) < _MEDICATION_READS_KEPT:
+                self._medication_reads[text] = found
+        return found
 
     def medication(self, text: str) -> MedicationMatch:
         """The first medicine one entry names (see ``medications``)."""
@@ -284,6 +329,20 @@ class Reference:
             )
             self._citations[key] = cached
         return cached
+
+
+def _exact(folded: Mapping[str, str], spellings: Sequence[Sequence[str]]
+           ) -> Mapping[str, str]:
+    """Each spelling (as written, lower and upper case) with the id that ``folded`` gives
+    it; only spellings the plan reader takes as they are (no space at either end)."""
+    out: dict[str, str] = {}
+    for names in spellings:
+        for name in names:
+            for s in (name, name.lower(), name.upper()):
+                found = folded.get(normalise(s))
+                if found is not None and s and s == s.strip() and len(s) <= 200:
+                    out[s] = found
+    return MappingProxyType(out)
 
 
 def _names(table: Mapping[str, Sequence[str]]) -> dict[str, str]:

@@ -10,15 +10,15 @@ its expected outcome is the reader's error message.
 
 ``python -m tests.clinical.plan_generator`` rewrites the fixture
 ``tests/clinical/data/plan_equivalence.json.xz``: each plan with the result document
-(``result_dict``, compared as ``json.dumps`` writes it) or the error. The fixture was frozen from the
-checker *before* the fast path (issue 16); ``test_plan_equivalence.py`` holds every later
+(``result_dict``, compared as ``json.dumps`` writes it) or the error. The fixture was frozen
+from the checker *before* the fast path (issue 16); ``test_plan_equivalence.py`` holds every later
 implementation to it. Regenerate it only for a deliberate change of findings.
 """
 
 from __future__ import annotations
 
-import lzma
 import json
+import lzma
 import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal

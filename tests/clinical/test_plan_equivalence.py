@@ -85,3 +85,43 @@ def test_decoded_documents_give_todays_results(chunk: int):
         if "error" in case or json.dumps(doc) != _expected(case):
             mismatches.append((n, case.get("error") or _expected(case), json.dumps(doc)))
     assert mismatches == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"units": 400, "units": 40}',
+        b'{"a": {"b": 1, "b": 2}}',
+        b'{"a": "x\\": 1", "a": 2}',
+        b'{"units": NaN}',
+        b'{"units": Infinity}',
+        b'{"units": 1e400}',
+        b'{"n": 123456789012345678901234567890}',
+        b'{"n": -9223372036854775809, "m": 18446744073709551616}',
+        b'{"n": "12345678901234567890"}',
+        b'{"a" : 1, "a" : 2}',
+        b'{"text": "caf\\u00e9", "quote": "a\\"b"}',
+        '{"name": "Müller"}'.encode(),
+        b'\xef\xbb\xbf{"a": 1}',
+        '{"a": 1}'.encode("utf-16"),
+        b'{"a": 1',
+        b"[1, 2, {}]",
+        b'"text"',
+    ],
+)
+def test_the_fast_decoder_gives_the_same_document_or_the_same_error(raw: bytes):
+    """loads_json_fast is loads_json at orjson's speed: a key given twice, NaN, a number
+    too large for orjson, an escape, a byte-order mark: the same value or the same error."""
+    from bontrack.documents import DocumentError, loads_json
+
+    try:
+        expected: Any = ("value", loads_json(raw))
+    except DocumentError as e:
+        expected = ("error", str(e))
+    try:
+        got: Any = ("value", loads_json_fast(raw))
+    except DocumentError as e:
+        got = ("error", str(e))
+    assert got == expected
+    if expected[0] == "value":
+        assert json.dumps(got[1]) == json.dumps(expected[1])  # 1 and 1.0 differ here

@@ -18,7 +18,13 @@ from bontrack.clinical.dose_rules import (
     planned_muscles_not_in_table,
 )
 from bontrack.clinical.effect_course import EffectCourse, course
-from bontrack.clinical.findings import CHECK_FAMILIES, CHECK_FAMILY_NAMES, Finding, verdict
+from bontrack.clinical.findings import (
+    CHECK_FAMILIES,
+    CHECK_FAMILY_NAMES,
+    CODES,
+    Finding,
+    verdict,
+)
 from bontrack.clinical.patient_rules import PATIENT_RULES
 from bontrack.clinical.plan import Plan
 from bontrack.clinical.preparation import Preparation, prepare
@@ -134,6 +140,10 @@ class CheckResult:
         return tuple(c for f in self.findings if f.code == "LIMIT_NOT_AVAILABLE" for c in f.checks)
 
 
+def _most_severe_first(f: Finding) -> int:
+    return -CODES[f.code]
+
+
 def check_plan(plan: Plan, ref: Reference, as_of: date | None = None) -> CheckResult:
     """Run every rule on ``plan`` for the day ``as_of`` (default: the plan's own date)."""
     if as_of is not None and as_of != plan.date:
@@ -147,7 +157,7 @@ def check_plan(plan: Plan, ref: Reference, as_of: date | None = None) -> CheckRe
     findings: list[Finding] = []
     for rule in RULES:
         findings.extend(rule(ctx))
-    findings.sort(key=lambda f: -f.severity)
+    findings.sort(key=_most_severe_first)
     return CheckResult(
         plan=plan,
         day=day,

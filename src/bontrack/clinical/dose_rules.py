@@ -26,6 +26,7 @@ from bontrack.reference.schema import (
     WeightBasedLimit,
 )
 
+_ZERO = Decimal(0)  # sums start from it, as sum() does: 0 + 1E+2 is 100
 LIMB_OF_REGION = {"upper_limb": "upper limb", "shoulder": "upper limb", "lower_limb": "lower limb"}
 
 
@@ -389,8 +390,11 @@ def _site_finding(ctx: Context, ip: InjectionPrep, code: str, unit: str, lim: Ci
 def _muscle_sums(ctx: Context) -> dict[tuple[str, str], tuple[Decimal, int]]:
     sums: dict[tuple[str, str], tuple[Decimal, int]] = {}
     for inj in ctx.plan.injections:
-        units, sites = sums.get((inj.muscle, inj.side), (Decimal(0), 0))
-        sums[(inj.muscle, inj.side)] = (units + inj.units, sites + inj.sites)
+        key = (inj.muscle, inj.side)
+        had = sums.get(key)
+        sums[key] = (_ZERO + inj.units, inj.sites) if had is None else (
+            had[0] + inj.units, had[1] + inj.sites
+        )
     return sums
 
 
@@ -445,14 +449,19 @@ def _muscle_groups(ctx: Context) -> list[_Group]:
     groups: dict[tuple[str, str], tuple[Decimal, int, set[str]]] = {}
     for (muscle, side), (units, sites) in _muscle_sums(ctx).items():
         row = rows.get(muscle)
-        head = row.muscle if row is not None else muscle
-        key = (head, "both" if row is not None and row.both_sides else side)
-        a, b, ms = groups.get(key, (Decimal(0), 0, set()))
-        groups[key] = (a + units, b + sites, ms | {muscle})
+        key = (muscle, side) if row is None else (
+            row.muscle, "both" if row.both_sides else side
+        )
+        had = groups.get(key)
+        if had is None:
+            groups[key] = (units, sites, {muscle})
+        else:
+            had[2].add(muscle)
+            groups[key] = (had[0] + units, had[1] + sites, had[2])
     out = []
     for (head, side), (units, sites, planned) in sorted(groups.items()):
         row = rows.get(head)
-        in_order = tuple(m for m in (row.row_muscles if row else (head,)) if m in planned)
+        in_order = (head,) if row is None else tuple(m for m in row.row_muscles if m in planned)
         out.append(_Group(head, side, units, sites, in_order, row))
     return out
 

@@ -114,5 +114,5 @@ class Finding(NamedTuple):
 
 def verdict(findings: list[Finding]) -> str:
     """The highest severity among the findings; ``ok`` where none is above info."""
-    top = max((f.severity for f in findings), default=Severity.INFO)
+    top = max((CODES[f.code] for f in findings), default=Severity.INFO)
     return "ok" if top == Severity.INFO else top.label

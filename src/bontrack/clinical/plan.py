@@ -343,6 +343,7 @@ def _read_vial(r: _Reader, value: Any, path: str) -> Vial:
 
 def _read_injection(r: _Reader, value: Any, path: str) -> Injection:
     # Each field: the common case at once, anything else the full way (same value or error).
+    m: Mapping[str, Any]
     if type(value) is dict and value.keys() <= _INJECTION_KEYS:
         m = value
     else:

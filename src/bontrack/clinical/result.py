@@ -7,12 +7,12 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+
 from bontrack.clinical.check import CheckResult
 from bontrack.clinical.effect_course import Window
-from bontrack.clinical.findings import Finding
-from bontrack.clinical.preparation import Preparation
+from bontrack.clinical.findings import CODES, Finding
+from bontrack.clinical.preparation import InjectionPrep, Preparation
 from bontrack.reference.catalogue import Reference
-
 
 #: ``round(x, places)`` is ``x.quantize(Decimal("1E-places"))``: the exponents made once.
 _PLACES = {places: Decimal(1).scaleb(-places) for places in range(8)}
@@ -29,13 +29,18 @@ def number(x: Decimal | None, places: int = 4) -> int | float | None:
     return float(x.quantize(_PLACES[places]))
 
 
+#: Each code's severity as the result document writes it.
+_SEVERITY_LABELS = {code: severity.label for code, severity in CODES.items()}
+
+
 def finding_dict(f: Finding) -> dict[str, Any]:
+    value, limit = f.value, f.limit
     return {
         "code": f.code,
-        "severity": f.severity.label,
+        "severity": _SEVERITY_LABELS[f.code],
         "message": f.message,
-        "value": number(f.value),
-        "limit": number(f.limit),
+        "value": None if value is None else number(value),
+        "limit": None if limit is None else number(limit),
         "unit": f.unit,
         "muscle": f.muscle,
         "side": f.side,
@@ -43,6 +48,19 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "quote": f.quote,
         "checks": list(f.checks),
         "muscles": list(f.muscles),
+    }
+
+
+def _injection_dict(i: InjectionPrep) -> dict[str, Any]:
+    ml_per_site, ml_total = i.ml_per_site, i.ml_total
+    return {
+        "muscle": i.muscle,
+        "side": i.side,
+        "units": number(i.units),
+        "sites": i.sites,
+        "units_per_site": number(i.units_per_site),
+        "ml_per_site": None if ml_per_site is None else number(ml_per_site, 3),
+        "ml_total": None if ml_total is None else number(ml_total, 3),
     }
 
 
@@ -62,18 +80,7 @@ def preparation_dict(p: Preparation) -> dict[str, Any]:
             for v in p.vials
         ],
         "units_per_0_1_ml": number(p.units_per_0_1_ml),
-        "per_injection": [
-            {
-                "muscle": i.muscle,
-                "side": i.side,
-                "units": number(i.units),
-                "sites": i.sites,
-                "units_per_site": number(i.units_per_site),
-                "ml_per_site": number(i.ml_per_site, 3),
-                "ml_total": number(i.ml_total, 3),
-            }
-            for i in p.per_injection
-        ],
+        "per_injection": [_injection_dict(i) for i in p.per_injection],
         "total_ml": number(p.total_ml, 3),
         "capacity_units": number(p.capacity_units),
         "vials_needed": p.vials_needed,

@@ -125,3 +125,18 @@ def test_the_fast_decoder_gives_the_same_document_or_the_same_error(raw: bytes):
     assert got == expected
     if expected[0] == "value":
         assert json.dumps(got[1]) == json.dumps(expected[1])  # 1 and 1.0 differ here
+
+
+def test_the_services_door_for_bytes_gives_the_result_document_as_bytes():
+    from bontrack.services import check_document, check_json
+
+    case = next(c for c in CASES if "result" in c)
+    raw = json.dumps(case["plan"]).encode()
+    result, out = check_json(raw, ref=REF)
+    same, doc = check_document(json.loads(raw), ref=REF)
+    assert json.dumps(orjson.loads(out)) == json.dumps(doc) == _expected(case)
+    assert result.verdict == same.verdict == case["result"]["verdict"]
+    broken = next(c for c in CASES if "error" in c)
+    with pytest.raises(PlanError) as refused:
+        check_json(json.dumps(broken["plan"]).encode(), ref=REF)
+    assert refused.value.message == broken["error"]

@@ -106,6 +106,15 @@ class _Reader:
     def fail(self, path: str, reason: str) -> PlanError:
         return PlanError(self.where, path, reason)
 
+    def fields(self, value: Any, path: str, allowed: Sequence[str], keys: frozenset[str]
+               ) -> Mapping[str, Any]:
+        """``mapping`` and ``known`` in one: a plain dict of known fields at once."""
+        if type(value) is dict and value.keys() <= keys:
+            return value
+        m = self.mapping(value, path)
+        self.known(m, path, allowed)
+        return m
+
     def mapping(self, value: Any, path: str) -> Mapping[str, Any]:
         if type(value) is not dict and not isinstance(value, Mapping):
             raise self.fail(path, f"must be a mapping of fields, got {_kind(value)}")
@@ -224,6 +233,8 @@ VIAL_FIELDS = ("size_units", "diluent_ml", "reconstituted_at", "lot", "expiry")
 INJECTION_FIELDS = ("muscle", "side", "units", "sites", "guidance")
 HISTORY_FIELDS = ("date", "product", "indication", "total_units")
 _INJECTION_KEYS = frozenset(INJECTION_FIELDS)
+_VIAL_KEYS = frozenset(VIAL_FIELDS)
+_HISTORY_KEYS = frozenset(HISTORY_FIELDS)
 
 
 def read_plan(data: Any, ref: Reference, where: str = "plan", on: date | None = None) -> Plan:
@@ -322,8 +333,7 @@ def _read_patient(r: _Reader, value: Any, plan_date: date) -> Patient:
 
 
 def _read_vial(r: _Reader, value: Any, path: str) -> Vial:
-    m = r.mapping(value, path)
-    r.known(m, path, VIAL_FIELDS)
+    m = r.fields(value, path, VIAL_FIELDS, _VIAL_KEYS)
     return Vial(
         size_units=r.number(r.require(m, "size_units", path), f"{path}.size_units"),
         diluent_ml=(
@@ -343,12 +353,7 @@ def _read_vial(r: _Reader, value: Any, path: str) -> Vial:
 
 def _read_injection(r: _Reader, value: Any, path: str) -> Injection:
     # Each field: the common case at once, anything else the full way (same value or error).
-    m: Mapping[str, Any]
-    if type(value) is dict and value.keys() <= _INJECTION_KEYS:
-        m = value
-    else:
-        m = r.mapping(value, path)
-        r.known(m, path, INJECTION_FIELDS)
+    m = r.fields(value, path, INJECTION_FIELDS, _INJECTION_KEYS)
     raw = m.get("muscle")
     muscle = r.exact["muscle"].get(raw) if type(raw) is str else None
     if muscle is None:
@@ -386,8 +391,7 @@ def _read_injection(r: _Reader, value: Any, path: str) -> Injection:
 
 
 def _read_history(r: _Reader, value: Any, path: str) -> PastTreatment:
-    m = r.mapping(value, path)
-    r.known(m, path, HISTORY_FIELDS)
+    m = r.fields(value, path, HISTORY_FIELDS, _HISTORY_KEYS)
     return PastTreatment(
         date=r.day(r.require(m, "date", path), f"{path}.date"),
         product=r.name(r.require(m, "product", path), f"{path}.product", "product"),

@@ -140,3 +140,42 @@ def test_the_services_door_for_bytes_gives_the_result_document_as_bytes():
     with pytest.raises(PlanError) as refused:
         check_json(json.dumps(broken["plan"]).encode(), ref=REF)
     assert refused.value.message == broken["error"]
+
+
+def test_every_exact_spelling_resolves_as_the_folding_look_up_does():
+    """The reader's first look-up (``Reference.exact_names``) is only a shortcut: each of
+    its spellings gives the id that ``product_id`` & co. give the same text."""
+    resolvers = {"product": REF.product_id, "indication": REF.indication_id,
+                 "muscle": REF.muscle_id, "condition": REF.condition_id}
+    for kind, table in REF.exact_names.items():
+        assert len(table) >= len({*table.values()})
+        for spelling, found in table.items():
+            assert resolvers[kind](spelling) == found, (kind, spelling)
+    assert REF.exact_names["product"]["Botox"] == "onabotulinumtoxinA"
+    assert REF.exact_names["muscle"]["Biceps brachii"] == "biceps_brachii"
+
+
+def test_names_typed_otherwise_read_as_their_ids():
+    """Names, synonyms, other cases, spaces and punctuation take the long road to the same
+    plan (and the same result) as ids."""
+    by_id = {
+        "date": "2026-11-24",
+        "patient": {"age_years": 40, "weight_kg": 70, "conditions": ["dysphagia"]},
+        "product": "onabotulinumtoxinA",
+        "indication": "upper_limb_spasticity",
+        "injections": [
+            {"muscle": "biceps_brachii", "side": "left", "units": 100, "sites": 2,
+             "guidance": "emg"},
+            {"muscle": "brachioradialis", "side": "right", "units": 30},
+        ],
+    }
+    typed = json.loads(json.dumps(by_id))
+    typed["product"] = " BOTOX® "
+    typed["indication"] = "Upper Limb Spasticity"
+    typed["patient"]["conditions"] = ["Dysphagia"]
+    typed["injections"][0].update(muscle="Biceps brachii", side=" LEFT", guidance="Emg ")
+    typed["injections"][1].update(muscle="BRACHIORADIALIS", side="Right", units=30.0)
+    assert read_plan(typed, REF) == read_plan(by_id, REF)
+    raw = json.dumps(typed).encode()
+    out = result_json(check_plan(read_plan(loads_json_fast(raw), REF), REF), REF)
+    assert orjson.loads(out) == result_dict(check_plan(read_plan(by_id, REF), REF), REF)

@@ -104,8 +104,8 @@ class Reference:
         repr=False, default_factory=dict
     )
     #: Each kind's names as typed most often (ids, names, synonyms, brands, in lower and
-    #: upper case) with the id they resolve to: the plan reader's first look-up, the same
-    #: answer as ``product_id`` & co. without folding the text.
+    #: upper case, capitalised) with the id they resolve to: the plan reader's first
+    #: look-up, the same answer as ``product_id`` & co. without folding the text.
     exact_names: Mapping[str, Mapping[str, str]] = field(repr=False, default_factory=dict)
     #: How medication entries were read (a pure function of the text): a plan check reads
     #: the same few names again and again. Bounded; see ``medications``.
@@ -333,12 +333,13 @@ class Reference:
 
 def _exact(folded: Mapping[str, str], spellings: Sequence[Sequence[str]]
            ) -> Mapping[str, str]:
-    """Each spelling (as written, lower and upper case) with the id that ``folded`` gives
-    it; only spellings the plan reader takes as they are (no space at either end)."""
+    """Each spelling (as written, in lower and upper case, capitalised) with the id that
+    ``folded`` gives it; only spellings the plan reader takes as they are (no space at
+    either end)."""
     out: dict[str, str] = {}
     for names in spellings:
         for name in names:
-            for s in (name, name.lower(), name.upper()):
+            for s in (name, name.lower(), name.upper(), name.capitalize()):
                 found = folded.get(normalise(s))
                 if found is not None and s and s == s.strip() and len(s) <= 200:
                     out[s] = found

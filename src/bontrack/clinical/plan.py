@@ -101,7 +101,8 @@ class _Reader:
             "muscle": ref.muscle_id,
             "condition": ref.condition_id,
         }
-        self.exact = ref.exact_names
+        empty: Mapping[str, str] = {}
+        self.exact = {kind: ref.exact_names.get(kind, empty) for kind in self.resolvers}
 
     def fail(self, path: str, reason: str) -> PlanError:
         return PlanError(self.where, path, reason)

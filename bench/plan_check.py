@@ -15,7 +15,8 @@ Measured side by side in the same run, alternating so that each sees the same lo
 - ``json_route``: the route before issue 16 (``json.loads`` with the duplicate-key hook,
   ``read_plan``, ``check_plan``, ``result_dict``, ``json.dumps``), on today's rules.
 
-Then microseconds per plan for each stage (decode, read, check, result to JSON bytes).
+Then microseconds per plan: bytes to the result object as one, and each stage alone
+(decode, read, check, result to JSON bytes).
 
     python bench/plan_check.py [--seconds 2] [--runs 3] [--quick] [--json]
 
@@ -163,6 +164,9 @@ def main() -> None:
         routes.append(rate(json_route, args.seconds)[0])
     plan = read_plan(loads_json_fast(raw), ref)
     stages = {
+        "bytes_to_result": rate(
+            lambda: check_plan(read_plan(loads_json_fast(raw), ref), ref), args.seconds / 2
+        )[0],
         "decode": rate(lambda: loads_json_fast(raw), args.seconds / 2)[0],
         "read": rate(lambda: read_plan(PLAN, ref), args.seconds / 2)[0],
         "check": rate(lambda: check_plan(plan, ref), args.seconds / 2)[0],

@@ -62,6 +62,8 @@ def patient_conditions(ctx: Context) -> list[Finding]:
     """CONTRAINDICATED, NEUROMUSCULAR_DISORDER, DYSPHAGIA_RISK, PREGNANCY_OR_BREASTFEEDING:
     the patient's condition flags against what this product's label says of them."""
     out: list[Finding] = []
+    if not ctx.plan.patient.conditions:
+        return out
     rules = defaultdict(list)
     for rule in ctx.product.conditions:
         if not rule.indications or ctx.plan.indication in rule.indications:

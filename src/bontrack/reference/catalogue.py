@@ -107,6 +107,10 @@ class Reference:
     #: upper case, capitalised) with the id they resolve to: the plan reader's first
     #: look-up, the same answer as ``product_id`` & co. without folding the text.
     exact_names: Mapping[str, Mapping[str, str]] = field(repr=False, default_factory=dict)
+    #: Each (product, indication)'s label entries in file order, indexed once.
+    _label_entries: Mapping[tuple[str, str], tuple[LabelEntry, ...]] = field(
+        repr=False, default_factory=dict
+    )
     #: How medication entries were read (a pure function of the text): a plan check reads
     #: the same few names again and again. Bounded; see ``medications``.
     _medication_reads: dict[str, tuple[MedicationMatch, ...]] = field(
@@ -178,6 +182,7 @@ class Reference:
                     cond_names, [(c.id, c.name, *c.synonyms) for c in conditions]
                 ),
             }),
+            _label_entries=MappingProxyType(_entries_by_indication(products)),
             _muscle_rows=MappingProxyType({
                 id(e): MappingProxyType({m: r for r in e.muscles for m in r.row_muscles})
                 for p in products
@@ -224,7 +229,15 @@ class Reference:
 
     # -- labels ---------------------------------------------------------------------------
     def label_entries(self, product_id: str, indication_id: str) -> list[LabelEntry]:
-        return [e for e in self.products[product_id].labels if e.indication == indication_id]
+        return list(self._entries(product_id, indication_id))
+
+    def _entries(self, product_id: str, indication_id: str) -> tuple[LabelEntry, ...]:
+        found = self._label_entries.get((product_id, indication_id))
+        if found is None:  # a product this reference does not index (raises KeyError as before)
+            return tuple(
+                e for e in self.products[product_id].labels if e.indication == indication_id
+            )
+        return found
 
     def muscle_rows(self, entry: LabelEntry) -> Mapping[str, MuscleDose]:
         """The entry's dosing-table row of each muscle (a row shared by several muscles
@@ -238,7 +251,7 @@ class Reference:
         self, product_id: str, indication_id: str, age_years: int
     ) -> LabelEntry | None:
         """The label entry whose age range holds the patient's age (adult vs paediatric)."""
-        for e in self.label_entries(product_id, indication_id):
+        for e in self._entries(product_id, indication_id):
             if e.ages.min <= age_years and (e.ages.max is None or age_years <= e.ages.max):
                 return e
         return None
@@ -329,6 +342,15 @@ class Reference:
             )
             self._citations[key] = cached
         return cached
+
+
+def _entries_by_indication(products: Sequence[Product]
+                           ) -> dict[tuple[str, str], tuple[LabelEntry, ...]]:
+    out: dict[tuple[str, str], list[LabelEntry]] = {}
+    for p in products:
+        for e in p.labels:
+            out.setdefault((p.id, e.indication), []).append(e)
+    return {key: tuple(entries) for key, entries in out.items()}
 
 
 def _exact(folded: Mapping[str, str], spellings: Sequence[Sequence[str]]

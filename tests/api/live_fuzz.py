@@ -75,8 +75,9 @@ def run(kind: str, seconds: int, out_dir: Path) -> dict[str, Any]:
     env = {**os.environ, "BONTRACK_MFA_REQUIRED": "off", "PYTHONUNBUFFERED": "1"}
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-c", "from bontrack.cli.main import run; run()", "serve", "--db", url, "--port", str(port),
-             "--access-log", "--no-migrate"], stdout=log, stderr=subprocess.STDOUT, env=env)
+            [sys.executable, "-c", "from bontrack.cli.main import run; run()", "serve",
+             "--db", url, "--port", str(port), "--access-log", "--no-migrate"],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):

@@ -67,7 +67,7 @@ def _seeded(kind: str, folder: Path) -> tuple[str, Any]:
     return url, (drop, tokens)
 
 
-def run(kind: str, seconds: int, out_dir: Path) -> dict[str, Any]:
+def run(kind: str, seconds: int, out_dir: Path, examples: int = 100) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="bontrack-live-fuzz-"))
     url, (drop, tokens) = _seeded(kind, folder)
     port = _free_port()
@@ -95,7 +95,8 @@ def run(kind: str, seconds: int, out_dir: Path) -> dict[str, Any]:
                    "--phases", "examples,coverage,fuzzing,stateful",
                    "--checks", "not_a_server_error",
                    "--exclude-path", "/api/v1/auth/logout",
-                   "--max-time", str(seconds), "--seed", "15",
+                   "--max-time", str(seconds), "--max-examples", str(examples),
+                   "--seed", "15",
                    "--continue-on-failure", "--no-color", "--warnings", "off"]
             result = subprocess.run(cmd, capture_output=True, text=True, check=False)
             runs[who] = result.returncode
@@ -113,7 +114,8 @@ def run(kind: str, seconds: int, out_dir: Path) -> dict[str, Any]:
         if match["status"].startswith("5"):
             server_errors[f"{match['method']} {match['path'].split('?')[0]}"] += 1
     report = {
-        "db": kind, "seconds_per_role": seconds, "elapsed_s": round(elapsed),
+        "db": kind, "seconds_per_role": seconds, "examples": examples,
+        "elapsed_s": round(elapsed),
         "requests": sum(statuses.values()), "statuses": dict(sorted(statuses.items())),
         "server_errors": dict(server_errors), "tracebacks": text.count("Traceback"),
         "schemathesis_exit_codes": runs, "log_folder": str(folder),
@@ -128,9 +130,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--seconds", type=int, default=200, help="schemathesis time per role")
+    parser.add_argument("--examples", type=int, default=100,
+                        help="schemathesis' examples per operation and phase")
     parser.add_argument("--out", type=Path, default=Path("artifacts"))
     args = parser.parse_args()
-    report = run(args.db, args.seconds, args.out)
+    report = run(args.db, args.seconds, args.out, args.examples)
     print(json.dumps(report))
     return 0 if report["ok"] else 1
 

@@ -75,3 +75,14 @@ def test_api_docs_pages_load_only_local_scripts_under_a_csp(tmp_path):
             assert "http://" not in r.text and "https://" not in r.text
             for src in re.findall(r'(?:src|href)="(/static/[^"]+)"', r.text):
                 assert c.get(src).status_code == 200, src
+
+
+def test_answers_with_patient_data_are_never_cached_but_static_files_may_be(tmp_path):
+    """ASVS V8.2.1: pages, API and FHIR answers say ``Cache-Control: no-store`` (set where a
+    route set nothing else); the page's own scripts and styles may be cached."""
+    with client(tmp_path) as c:
+        for path in ("/login", "/api/v1/patients", "/fhir/metadata", "/health"):
+            r = c.get(path)
+            assert r.headers["cache-control"] == "no-store", path
+        r = c.get("/static/app.css")
+        assert r.status_code == 200 and "no-store" not in r.headers.get("cache-control", "")

@@ -66,7 +66,7 @@ def _split(name: str) -> tuple[str, str]:
 
 
 def _download(body: bytes, fmt: str, filename: str) -> Response:
-    headers = {"Cache-Control": "private, no-cache"}
+    headers = {"Cache-Control": "no-store"}
     if fmt != "svg":
         headers["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
     else:

@@ -264,7 +264,7 @@ def chart(request: Request, patient_id: RecordId, scale: str, where: str = "") -
             CHARTS.put(key, body)
         audit.record(uow, actor, "read", "chart", patient_id=patient_id)
     return Response(body, media_type="image/svg+xml; charset=utf-8",
-                    headers={"Cache-Control": "private, no-cache",
+                    headers={"Cache-Control": "no-store",
                              "Content-Security-Policy": SVG_CSP})
 
 @router.get("/patients/{patient_id}", include_in_schema=False)

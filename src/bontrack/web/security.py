@@ -1,5 +1,6 @@
 """Security headers on every answer: a strict Content-Security-Policy (no inline scripts),
-no MIME sniffing, no framing, no referrer leaks, and HSTS when served over HTTPS."""
+no MIME sniffing, no framing, no referrer leaks, no caching of anything but static files,
+and HSTS when served over HTTPS."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inl
 DOCS = ("/docs", "/redoc")
 #: Charts as SVG documents (matplotlib styles them inline): opened on their own in a tab
 #: they may style themselves, and nothing else: no scripts, no loads.
+#: Scripts, styles and images of the pages themselves: the only answers a cache may keep.
+STATIC = "/static/"
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
 
@@ -33,6 +36,9 @@ def install_security_headers(app: FastAPI) -> None:
         h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Content-Security-Policy",
                      DOCS_CSP if request.url.path in DOCS else CSP)
+        if not request.url.path.startswith(STATIC):
+            # Patient data must not stay in a browser's or a proxy's cache (ASVS V8.2.1).
+            h.setdefault("Cache-Control", "no-store")
         if request.url.scheme == "https":
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

@@ -11,6 +11,7 @@
     ├── ImportRefused               a FHIR input that cannot be imported; nothing was written
     ├── DatabaseUnavailable         the database is missing, not bontrack's, or unreachable
     └── RecordError                 the record store refuses a request (carries an HTTP status)
+        ├── BadSearch               400 (a FHIR search parameter or modifier not served)
         ├── NotAuthenticated        401
         ├── AccessDenied            403
         ├── PasswordChangeRequired  403 (right password, set by an admin: no session yet)
@@ -128,6 +129,14 @@ class AccessDenied(RecordError):
         self.entity = entity
         self.entity_id = entity_id
         self.patient_id = patient_id
+
+
+class BadSearch(RecordError):
+    """A FHIR search names a parameter, modifier or value the server does not take (400,
+    as the CapabilityStatement says; ``Prefer: handling=lenient`` ignores unknown ones)."""
+
+    status = 400
+    title = "Unsupported search"
 
 
 class NotFound(RecordError):

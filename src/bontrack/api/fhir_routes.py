@@ -203,23 +203,32 @@ def search_type(kind: str, request: Request) -> Response:
         return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"
                        "metadata")
 
+    lenient = "handling=lenient" in request.headers.get("prefer", "").replace(" ", "")
+
     def work(uow: UnitOfWork, actor: Actor) -> Response:
         page = fhir_access.search_page(uow, actor, state(request).ref, kind,
-                                       list(request.query_params.multi_items()))
+                                       list(request.query_params.multi_items()), lenient)
         base = base_url(request)
 
         def link(relation: str, offset: int) -> dict[str, str]:
-            q = urlencode([*page.applied, ("_count", str(page.count)),
-                           ("_offset", str(offset))])
+            paging = [] if page.summary_count else [("_count", str(page.count)),
+                                                     ("_offset", str(offset))]
+            q = urlencode([*page.applied, *paging])
             return {"relation": relation, "url": f"{base}/{kind}?{q}"}
 
         links = [link("self", page.offset)]
         if page.offset + page.count < page.total and page.count > 0:
             links.append(link("next", page.offset + page.count))
-        if page.offset > 0:
+        if page.offset > 0 and not page.summary_count:
             links.append(link("previous", max(0, page.offset - page.count)))
-        return fhir_json(export.bundle(page.resources, "searchset", base,
-                                       datetime.now(UTC).isoformat(), page.total, links))
+        body = export.bundle(page.resources, "searchset", base,
+                             datetime.now(UTC).isoformat(), page.total, links)
+        if page.ignored:  # Prefer: handling=lenient: say what was not applied
+            body.setdefault("entry", []).append({"search": {"mode": "outcome"}, "resource": {
+                "resourceType": "OperationOutcome", "issue": [{
+                    "severity": "warning", "code": "not-supported",
+                    "diagnostics": f"ignored: {', '.join(page.ignored)}"}]}})
+        return fhir_json(body)
 
     return guarded(request, work)
 
@@ -237,7 +246,16 @@ def read(kind: str, rid: str, request: Request) -> Response:
 
 @router.api_route("/fhir/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                include_in_schema=False)
-def unknown(rest: str) -> Response:
+def unknown(rest: str, request: Request) -> Response:
+    kind, _, rid = rest.partition("/")
+    if request.method != "GET" and ((kind in search.READABLE and "/" not in rid)
+                                    or kind == "" or kind == "metadata"):
+        # The facade is read-only: a write to a type or a resource is a method this
+        # resource does not allow (405 with Allow), not an unknown path.
+        answer = outcome(405, f"{request.method} /fhir/{rest}: the FHIR facade is read-only "
+                         "(import records with `bontrack fhir import`); see /fhir/metadata")
+        answer.headers["Allow"] = "GET"
+        return answer
     return outcome(404, f"/fhir/{rest} is not an interaction this server offers; see "
                    "/fhir/metadata")
 

@@ -9,6 +9,11 @@ from typing import Any
 
 from bontrack import __version__
 from bontrack.fhir.registry import REGISTRY, Registry
+from bontrack.fhir.search import accepted
+
+#: FHIR types of the common parameters, as the CapabilityStatement names them.
+COMMON_TYPES = {"_id": "token", "_count": "number", "_offset": "number", "_sort": "string",
+                "_summary": "token", "_elements": "string", "_lastUpdated": "date"}
 
 
 def capability_statement(base: str, registry: Registry = REGISTRY) -> dict[str, Any]:
@@ -17,8 +22,9 @@ def capability_statement(base: str, registry: Registry = REGISTRY) -> dict[str, 
         if not kind.searchable:
             resources.append({"type": kind.name, "interaction": [{"code": "read"}]})
             continue
-        params = [{"name": "_id", "type": "token"}, {"name": "_count", "type": "number"}]
-        params += [{"name": name, "type": ptype} for name, ptype in kind.params.items()]
+        params = [{"name": name, "type": ptype or COMMON_TYPES[name]}
+                  for name, ptype in accepted(kind.params, kind.sources).items()
+                  if ptype is not None or name in COMMON_TYPES]
         entry: dict[str, Any] = {"type": kind.name,
                                  "interaction": [{"code": "read"}, {"code": "search-type"}],
                                  "searchParam": params}
@@ -35,8 +41,13 @@ def capability_statement(base: str, registry: Registry = REGISTRY) -> dict[str, 
         "rest": [{
             "mode": "server",
             "documentation": "Bearer token from POST /api/v1/auth/token. Search parameters "
-            "not listed are refused with 400 (never ignored). Repeated parameters mean AND, "
-            "a comma OR. Paging with _count (at most 200) and the next link.",
+            "(and modifiers) not listed are refused with 400, unless the request says "
+            "'Prefer: handling=lenient': then they are ignored, left out of the self link "
+            "and named in an OperationOutcome entry. String parameters take :exact and "
+            ":contains. Repeated parameters mean AND, a comma OR. Paging with _count (at "
+            "most 200) and the next link; _summary=count gives the total alone; _elements "
+            "cuts resources down (tagged SUBSETTED). The facade is read-only: writes "
+            "answer 405.",
             "security": {"description": "OAuth-style bearer token; same roles and clinic "
                          "separation as the REST API"},
             "resource": resources,

@@ -3,24 +3,33 @@ search parameters with their FHIR type, which also says how each one filters:
 
 - ``reference`` (``patient``, ``subject``): the source's patient column;
 - ``date``: the source's date column, with the FHIR prefixes (eq, ge, lt, ...);
-- ``token`` (``code``): the source's code filter, given ``system|code`` or ``code``.
+- ``token`` (``code``): the source's code filter, given ``system|code`` or ``code``;
+- any parameter the source names in ``filters`` (Patient's ``identifier``, ``name``,
+  ``family``, ``given``, ``birthdate``, ``gender``): the source's own filter for that
+  parameter, given the raw value.
 
-``_id``, ``_count``, ``_offset``, ``_sort`` and the like are common to every kind.
+``_id``, ``_count``, ``_offset``, ``_sort``, ``_summary``, ``_elements`` and the like are
+common to every kind; ``_lastUpdated`` to every kind whose source has an ``updated`` column.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement
 
 from bontrack.fhir.tables import P
 
-ParamType = Literal["reference", "date", "token"]
+ParamType = Literal["reference", "date", "token", "string"]
 #: A kind's code filter: (system or None, code) -> the SQL condition.
 CodeFilter = Callable[[str | None, str], ColumnElement[bool]]
+#: A source's filter for one named parameter: (the raw value, its modifier or "") -> the
+#: SQL condition.
+ParamFilter = Callable[[str, str], ColumnElement[bool]]
+#: The modifiers each parameter type takes (``name:contains``); any other is refused.
+MODIFIERS: dict[ParamType, tuple[str, ...]] = {"string": ("exact", "contains")}
 #: ``patient`` and ``subject``: every kind about one patient has both.
 SUBJECT: dict[str, ParamType] = {"patient": "reference", "subject": "reference"}
 
@@ -35,6 +44,8 @@ class Source:
     code: CodeFilter | None = None
     id_prefix: str = ""
     join: Any = None
+    filters: Mapping[str, ParamFilter] = field(default_factory=dict)
+    updated: Any = None
 
 
 def never() -> ColumnElement[bool]:

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
-from bontrack.errors import AccessDenied, InvalidRecord, NotFound
+from bontrack.errors import AccessDenied, BadSearch, InvalidRecord, NotFound
 from bontrack.fhir.export import resources
 from bontrack.fhir.mapping import Context, Json
-from bontrack.fhir.query import ParamType, Source
+from bontrack.fhir.query import MODIFIERS, ParamType, Source
 from bontrack.fhir.registry import REGISTRY, Registry
 from bontrack.fhir.tables import CY, P
 from bontrack.services import audit
@@ -29,8 +29,15 @@ from bontrack.store.models import Patient
 MAX_COUNT = 200
 DEFAULT_COUNT = 50
 #: Parameters every search accepts; anything else is refused (400) rather than ignored, so
-#: a misspelt filter never silently returns more records than asked for.
-COMMON = ("_id", "_count", "_offset", "_sort", "_format", "_totalMethod")
+#: a misspelt filter never silently returns more records than asked for, unless the client
+#: asks for ``Prefer: handling=lenient`` (then it is ignored and left out of the self link).
+COMMON = ("_id", "_count", "_offset", "_sort", "_format", "_totalMethod", "_summary",
+          "_elements")
+#: ``_summary`` values served: ``count`` (the total, no resources) and ``false``.
+SUMMARIES = ("count", "false")
+#: The tag FHIR puts on a resource that ``_elements`` cut down.
+SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+             "code": "SUBSETTED", "display": "subsetted"}
 SORTS = ("_id", "-_id", "date", "-date")
 
 
@@ -98,6 +105,27 @@ class Page:
     count: int
     offset: int
     applied: list[tuple[str, str]]
+    summary_count: bool = False
+    ignored: list[str] | None = None
+
+
+def accepted(kind_params: Mapping[str, ParamType], sources: tuple[Source, ...]
+             ) -> dict[str, ParamType | None]:
+    """Every parameter a kind's search takes (None: a common one), for the checks and the
+    CapabilityStatement alike."""
+    out: dict[str, ParamType | None] = {name: None for name in COMMON}
+    if any(src.updated is not None for src in sources):
+        out["_lastUpdated"] = "date"
+    out.update(kind_params)
+    return out
+
+
+def _elements(resource: Json, keep: set[str]) -> Json:
+    out = {k: v for k, v in resource.items() if k in keep or k in ("resourceType", "id")}
+    meta = dict(resource.get("meta") or {})
+    meta["tag"] = [*meta.get("tag", []), SUBSETTED]
+    out["meta"] = meta
+    return out
 
 
 def _where(types: Mapping[str, ParamType], src: Source, actor: Actor,
@@ -109,8 +137,15 @@ def _where(types: Mapping[str, ParamType], src: Source, actor: Actor,
         conds.append(P.c.id == (actor.patient_id or -1))
         if src.table is CY or src.join is CY:  # a plan (draft) is not shown as given
             conds.append(or_(CY.c.status == GIVEN, CY.c.signed_at.is_not(None)))
-    for name, raw in params:
-        if name == "_id":
+    for full, raw in params:
+        name, _, modifier = full.partition(":")
+        if name == "_lastUpdated":
+            if src.updated is None:
+                return None
+            conds.append(_date_filter(src.updated, raw, name))
+        elif name in src.filters:
+            conds.append(src.filters[name](raw, modifier))
+        elif name == "_id":
             ids = []
             for one in raw.split(","):
                 if src.id_prefix:
@@ -134,6 +169,8 @@ def _where(types: Mapping[str, ParamType], src: Source, actor: Actor,
             if src.code is None:
                 return None
             conds.append(or_(*[src.code(*_token(v)) for v in raw.split(",")]))
+        else:  # a parameter of the kind that this source cannot filter on: no match
+            return None
     return and_(*conds)
 
 
@@ -147,28 +184,46 @@ def _from(src: Source) -> Any:
 
 
 def search(session: Session, actor: Actor, ctx: Context, kind: str,
-           query: list[tuple[str, str]], registry: Registry = REGISTRY) -> Page:
+           query: list[tuple[str, str]], registry: Registry = REGISTRY,
+           lenient: bool = False) -> Page:
     """Resources of ``kind`` matching ``query`` (repeated parameters mean AND; a comma
-    means OR), in id order, one page at a time."""
+    means OR), in id order, one page at a time. Unknown parameters are refused (400), or
+    ignored and reported when ``lenient`` (``Prefer: handling=lenient``)."""
     k = registry.get(kind)
     if k is None or not k.searchable:
         raise NotFound(f"resource type {kind!r} is not searched here")
-    allowed = set(COMMON) | set(k.params)
-    unknown = sorted({n for n, _ in query if n not in allowed})
-    if unknown:
-        raise InvalidRecord(f"{kind} search does not support {', '.join(unknown)}; "
-                            f"supported: {', '.join(sorted(allowed))}", field=unknown[0])
+    allowed = accepted(k.params, k.sources)
     count, offset = DEFAULT_COUNT, 0
     params: list[tuple[str, str]] = []
-    sort = "_id"
-    for name, raw in query:
+    ignored: list[str] = []
+    sort, summary, keep = "_id", "false", None
+    for full, raw in query:
+        name, _, modifier = full.partition(":")
+        problem = None
+        if name not in allowed:
+            problem = (f"{kind} search does not support {name}; supported: "
+                       f"{', '.join(sorted(allowed))}")
+        elif modifier and modifier not in MODIFIERS.get(allowed[name] or "token", ()):
+            problem = f"{full}: the modifier :{modifier} is not supported for {name}"
+        if problem:
+            if lenient:
+                ignored.append(full)
+                continue
+            raise BadSearch(problem, field=full)
         if name == "_sort":
             if raw not in SORTS:
-                raise InvalidRecord(f"_sort: {raw!r} is not supported; use one of "
-                                    f"{', '.join(SORTS)}", field="_sort")
+                raise BadSearch(f"_sort: {raw!r} is not supported; use one of "
+                                f"{', '.join(SORTS)}", field="_sort")
             sort = raw
             continue
-        if name in ("_count", "_offset"):
+        if name == "_summary":
+            if raw not in SUMMARIES:
+                raise BadSearch(f"_summary: {raw!r} is not supported; use one of "
+                                f"{', '.join(SUMMARIES)}", field="_summary")
+            summary = raw
+        elif name == "_elements":
+            keep = {e.strip() for e in raw.split(",") if e.strip()}
+        elif name in ("_count", "_offset"):
             if not raw.isdigit():
                 raise InvalidRecord(f"{name} must be a whole number, got {raw!r}", field=name)
             if name == "_count":
@@ -176,7 +231,9 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
             else:
                 offset = int(raw)
         elif name not in ("_format", "_totalMethod"):
-            params.append((name, raw))
+            params.append((full, raw))
+    if summary == "count":
+        count = 0
     found: list[Json] = []
     total = 0
     skip, want = offset, count
@@ -203,7 +260,12 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
                  detail=f"{'&'.join(f'{k}={v}' for k, v in params)} n={len(found)}"[:400])
     if sort != "_id":
         params.append(("_sort", sort))
-    return Page(found, total, count, offset, params)
+    if keep is not None:
+        found = [_elements(r, keep) for r in found]
+        params.append(("_elements", ",".join(sorted(keep))))
+    if summary == "count":
+        params.append(("_summary", "count"))
+    return Page(found, total, count, offset, params, summary == "count", ignored)
 
 
 def build(session: Session, ctx: Context, kind: str, rid: str,

@@ -50,10 +50,11 @@ def _check_id_params(params: list[tuple[str, str]]) -> None:
 
 @use_case()
 def search_page(session: Session, actor: Actor, ref: Reference, kind: str,
-                params: list[tuple[str, str]]) -> search.Page:
+                params: list[tuple[str, str]], lenient: bool = False) -> search.Page:
     """One page of a type search (the reader's clinic and role rules apply)."""
     _check_id_params(params)
-    return search.search(session, actor, export.context(session, ref), kind, params)
+    return search.search(session, actor, export.context(session, ref), kind, params,
+                         lenient=lenient)
 
 
 @use_case()

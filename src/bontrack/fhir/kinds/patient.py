@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from bontrack.fhir.codes import MRN_SYSTEM
 from bontrack.fhir.elements import Refusal, as_day, ext_all, ext_value
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.mapping import Context, Json, day, ext, status_ext
-from bontrack.fhir.query import Source
+from bontrack.fhir.query import ParamFilter, Source
 from bontrack.fhir.reading import control_characters
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import Batch, P, clinic_names, find
@@ -90,9 +90,61 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
         version=1, created_at=now, updated_at=now)))
 
 
+def _like(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern (escape character ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _words(where: str) -> ParamFilter:
+    """A FHIR string search over the one name text bontrack keeps (``display_name``),
+    case-insensitive, a comma meaning OR. ``name`` matches when any word of the name
+    starts with the value (``name:contains`` anywhere, ``name:exact`` the whole text,
+    case-sensitive, as FHIR says); ``given`` when the first word does, ``family`` when a
+    later word does (names are kept as one text, so the split is by words)."""
+
+    def one(value: str, modifier: str) -> ColumnElement[bool]:
+        name = func.lower(P.c.display_name)
+        v = _like(value.strip().lower())
+        if modifier == "exact":
+            return P.c.display_name == value
+        if modifier == "contains":
+            return name.like(f"%{v}%", escape="\\")
+        first, later = name.like(f"{v}%", escape="\\"), name.like(f"% {v}%", escape="\\")
+        return {"name": or_(first, later), "given": first, "family": later}[where]
+
+    def build(raw: str, modifier: str = "") -> ColumnElement[bool]:
+        values = [v for v in raw.split(",") if v.strip()]
+        return or_(*[one(v, modifier) for v in values]) if values else false()
+
+    return build
+
+
+def _identifier(raw: str, modifier: str = "") -> ColumnElement[bool]:
+    """``identifier=[system|]value``: the MRN (the only identifier bontrack keeps); another
+    system matches nothing."""
+    conds = []
+    for one in raw.split(","):
+        system, bar, value = one.partition("|")
+        if not bar:
+            system, value = "", one
+        if system in ("", MRN_SYSTEM) and value:
+            conds.append(P.c.mrn == value)
+    return or_(*conds) if conds else false()
+
+
+def _gender(raw: str, modifier: str = "") -> ColumnElement[bool]:
+    return P.c.sex.in_([v.rpartition("|")[2] for v in raw.split(",")])
+
+
 KIND = Kind(
     name="Patient", store=(Patient,), rows=(), export=export, fetch=fetch, read=read,
-    audit={Patient: "patient"}, sources=(Source(P, P.c.id),), params={},
+    audit={Patient: "patient"},
+    sources=(Source(P, P.c.id, date=P.c.birth_date, updated=P.c.updated_at,
+                    filters={"identifier": _identifier, "gender": _gender,
+                             "name": _words("name"), "given": _words("given"),
+                             "family": _words("family")}),),
+    params={"identifier": "token", "name": "string", "family": "string", "given": "string",
+            "birthdate": "date", "gender": "token"},
     operations=(("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
                 ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
                  "patient-export")),

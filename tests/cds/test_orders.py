@@ -27,7 +27,8 @@ LINES: list[tuple[str, dict[str, Any], tuple[str, str, str, int | None]]] = [
      ("brachioradialis", "left", "30", None)),
     ("{Unit} is the product's own unit", dose(site("left brachioradialis"), "12.5", "{Unit}"),
      ("brachioradialis", "left", "12.5", None)),
-    ("an unpaired muscle is midline", dose(site("procerus"), 5), ("procerus", "midline", "5", None)),
+    ("an unpaired muscle is midline", dose(site("procerus"), 5),
+     ("procerus", "midline", "5", None)),
 ]
 
 

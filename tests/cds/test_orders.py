@@ -123,6 +123,13 @@ def test_a_toxin_order_of_an_unknown_product_is_said_and_other_medicines_are_ski
     assert [u.where for u in read.unread] == ["MedicationRequest/x.medication"]
 
 
+def test_a_medication_given_by_codes_only_is_said_not_checked(real_ref: Reference) -> None:
+    coded = {"coding": [{"system": "urn:example:drugs", "code": "12345"}]}
+    read = read_orders(bundle(order("z", coded, dose(site("left biceps"), 10))), real_ref)
+    assert read.products == ()
+    assert "if it is a botulinum toxin" in read.unread[0].reason
+
+
 def test_a_contained_medication_is_read(real_ref: Reference) -> None:
     res = order("a", "x", dose(site("left biceps brachii"), 10))
     del res["medicationCodeableConcept"]

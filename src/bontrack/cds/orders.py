@@ -320,6 +320,10 @@ def read_orders(bundle: Any, ref: Reference) -> DraftOrders:
             if _is_toxin(med):
                 unread.append(Unread(f"{name}.medication", "a botulinum toxin not known to "
                                      f"bontrack ({shown(med)}): not checked"))
+            elif not _texts(med):
+                unread.append(Unread(f"{name}.medication", f"the medication is not named "
+                                     f"({shown(med)}, codes bontrack does not hold): if it is "
+                                     "a botulinum toxin, it was not checked"))
             continue
         reasons = [c for c in res.get("reasonCode") or [] if isinstance(c, dict)]
         indication = indication_of(reasons, ref)

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from bontrack.api.outputs import ERRORS
-from bontrack.cds.discovery import discovery
+from bontrack.cds.discovery import SERVICES, discovery
+from bontrack.errors import NotFound
 from bontrack.server.deps import bearer, state, unit_of_work
 from bontrack.services import cds
 
@@ -30,6 +31,8 @@ def cds_discovery() -> JSONResponse:
 async def cds_hook(service_id: str, request: Request) -> JSONResponse:
     """A hook call: ``Authorization: Bearer <JWT>`` (ES384 or RS384, from a registered EHR),
     the spec's request body; the answer is ``{"cards": [...]}``."""
+    if service_id not in SERVICES:
+        raise NotFound(f"no CDS service {service_id!r} (GET /cds-services lists them)")
     token = bearer(request)
     raw = await request.body()
     base = str(request.base_url)

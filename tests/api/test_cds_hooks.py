@@ -188,6 +188,7 @@ REFUSED = [
     ("signed by another key", {"key": ec.generate_private_key(ec.SECP384R1())}),
     ("for another service", {"aud": AUD + SELECT}),
     ("from an unregistered issuer", {"iss": "https://evil.example"}),
+    ("a jti with a NUL", {"jti": "a\x00b"}),
     ("without a jti", {"drop": ("jti",)}),
     ("without an exp", {"drop": ("exp",)}),
     ("without a sub", {"drop": ("sub",)}),
@@ -248,6 +249,14 @@ BAD_BODIES: list[tuple[str, Any]] = [
     ("a prefetch that is no Patient", {"hook": "order-sign", "hookInstance": "x",
                                        "context": {"patientId": "A-1", "draftOrders": {}},
                                        "prefetch": {"patient": {"resourceType": "Group"}}}),
+    ("NUL characters everywhere", {"hook": "order-sign", "hookInstance": "x\x00y",
+                                   "context": {"patientId": "A\x00-1", "draftOrders": {
+                                       "resourceType": "Bundle", "entry": [{"resource": order(
+                                           "n\x00", "BOTOX\x00", dose(site("left\x00 biceps"),
+                                                                      10))}]}},
+                                   "prefetch": {"patient": {"resourceType": "Patient",
+                                                            "identifier": [{"value": "A-1\x00",
+                                                                            "type": {}}]}}}),
     ("a prefetch of junk", {"hook": "order-sign", "hookInstance": "x",
                             "context": {"patientId": "A-1", "draftOrders": {}},
                             "prefetch": {"patient": {"resourceType": "Patient",

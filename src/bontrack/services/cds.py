@@ -11,6 +11,7 @@ is audited as a read of the patient.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -46,6 +47,13 @@ from bontrack.services.usecase import use_case
 from bontrack.store.models import Clinic, Condition, Patient, User
 
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def plain(text: object, limit: int = 200) -> str:
+    """Text from the request as the audit trail may hold it (no control characters: a NUL
+    is refused by PostgreSQL)."""
+    return _CONTROL.sub("?", str(text))[:limit]
 #: Findings about units per injection site: not shown where the order does not give the
 #: number of sites (a muscle's dose is not one site's dose).
 PER_SITE = frozenset({"SITE_DOSE_ABOVE_MAX", "SITE_DOSE_ABOVE_RECOMMENDED",
@@ -102,10 +110,10 @@ def _mrns(ehr: dict[str, Any] | None, patient_id: str, client: CdsClient) -> lis
     """The values that may be bontrack's MRN: the prefetched Patient's identifiers of the
     registered system (else MR-typed ones, or bontrack's own system), else the EHR's id."""
     if ehr is None:
-        return [patient_id.strip()]
+        return [patient_id.strip()] if _mrn_like(patient_id.strip()) else []
     out = []
     for ident in ehr.get("identifier") or []:
-        if not isinstance(ident, dict) or not isinstance(ident.get("value"), str):
+        if not isinstance(ident, dict) or not _mrn_like(ident.get("value")):
             continue
         system = ident.get("system")
         codes = [c.get("code") for c in ((ident.get("type") or {}).get("coding") or [])
@@ -116,6 +124,11 @@ def _mrns(ehr: dict[str, Any] | None, patient_id: str, client: CdsClient) -> lis
         elif system == MRN_SYSTEM or "MR" in codes:
             out.append(ident["value"])
     return out
+
+
+def _mrn_like(value: object) -> bool:
+    """A value that could be an MRN (bontrack's are at most 64 printable characters)."""
+    return isinstance(value, str) and 0 < len(value) <= 64 and not _CONTROL.search(value)
 
 
 def find_patient(session: Session, caller: Caller, context: dict[str, Any],
@@ -296,8 +309,8 @@ def answer(session: Session, service_id: str, token: str, raw: bytes, base_url: 
     if not orders.products and not orders.unread:
         notes = []  # no botulinum toxin in the order: not this service's business
     planner = f"{base_url.rstrip('/')}/patients/{patient.id}/cycles/new" if patient else None
-    detail = (f"cds {body['hook']} iss={caller.client.issuer} sub={caller.claims.get('sub')} "
-              f"hookInstance={body['hookInstance'][:80]} products="
+    detail = (f"cds {body['hook']} iss={caller.client.issuer} sub={plain(caller.claims['sub'])} "
+              f"hookInstance={plain(body['hookInstance'], 80)} products="
               f"{','.join(dp.product for dp in orders.products) or 'none'}")
     audit.record(session, caller.actor, "read", "patient" if patient else "cds_hook",
                  patient.id if patient else None, patient.id if patient else None,

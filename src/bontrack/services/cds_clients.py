@@ -175,8 +175,9 @@ def verify(token: str, service_id: str, base_url: str, clients: dict[str, CdsCli
     if not isinstance(exp, int | float) or not isinstance(iat, int | float) \
             or exp - iat > MAX_LIFETIME_S:
         raise NotAuthenticated(f"the token lives longer than {MAX_LIFETIME_S} s (exp - iat)")
-    if not isinstance(claims["jti"], str) or not 0 < len(claims["jti"]) <= 200:
-        raise NotAuthenticated("the token's jti must be a string of 1 to 200 characters")
+    jti = claims["jti"]
+    if not isinstance(jti, str) or not 0 < len(jti) <= 200 or not jti.isprintable():
+        raise NotAuthenticated("the token's jti must be 1 to 200 printable characters")
     return client, claims
 
 

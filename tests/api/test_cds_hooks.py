@@ -295,3 +295,17 @@ def audit_events(url: str, patient_id: int) -> list[tuple[str, str, str]]:
     engine.dispose()
     return [(r[0], r[1], r[2]) for r in rows]
 
+
+
+def test_behind_a_proxy_the_public_url_is_the_audience_and_the_planner_link(
+        api: Api, ehr: Ehr, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    public = "https://bontrack.example-hospital.org"
+    monkeypatch.setenv("BONTRACK_CDS_CLIENTS", str(ehr.register(tmp_path / "proxy.json",
+                                                                audience=public)))
+    body = hook_request("order-sign", bundle(botox_order(100)), patient_id="A-1")
+    token = ehr.token(public + SIGN)
+    r = api.client.post(SIGN, json=body, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    assert {c["links"][0]["url"] for c in r.json()["cards"]} == {
+        f"{public}/patients/{api.ids['p1']}/cycles/new"}
+    assert call(api, ehr, SIGN, body).status_code == 401  # aud: the internal URL

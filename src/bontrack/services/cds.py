@@ -308,7 +308,8 @@ def answer(session: Session, service_id: str, token: str, raw: bytes, base_url: 
             checked.append(c)
     if not orders.products and not orders.unread:
         notes = []  # no botulinum toxin in the order: not this service's business
-    planner = f"{base_url.rstrip('/')}/patients/{patient.id}/cycles/new" if patient else None
+    public = (caller.client.audience or base_url).rstrip("/")  # behind a proxy: its URL
+    planner = f"{public}/patients/{patient.id}/cycles/new" if patient else None
     detail = (f"cds {body['hook']} iss={caller.client.issuer} sub={plain(caller.claims['sub'])} "
               f"hookInstance={plain(body['hookInstance'], 80)} products="
               f"{','.join(dp.product for dp in orders.products) or 'none'}")

@@ -226,6 +226,12 @@ def test_a_replayed_token_is_refused(api: Api, ehr: Ehr) -> None:
     assert api.client.post(SIGN, json=body, headers=h).status_code == 200
     again = api.client.post(SIGN, json=body, headers=h)
     assert again.status_code == 401 and "replayed" in again.json()["detail"]
+    engine = sa.create_engine(api.url)
+    with engine.connect() as c:
+        refused = c.execute(sa.text("SELECT detail FROM audit_events WHERE entity = 'cds_hook' "
+                                    "AND outcome = 'denied'")).scalars().all()
+    engine.dispose()
+    assert len(refused) == 1 and "replayed" in refused[0]
 
 
 def test_without_a_registry_every_call_is_refused(api: Api, monkeypatch: pytest.MonkeyPatch

@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bontrack.api.outputs import ERRORS
 from bontrack.cds.discovery import SERVICES, discovery
-from bontrack.errors import NotFound
-from bontrack.server.deps import bearer, state, unit_of_work
+from bontrack.errors import NotAuthenticated, NotFound
+from bontrack.server.deps import bearer, client_address, state, unit_of_work
 from bontrack.services import cds
 
 router = APIRouter(responses=ERRORS)
@@ -33,11 +33,20 @@ async def cds_hook(service_id: str, request: Request) -> JSONResponse:
     the spec's request body; the answer is ``{"cards": [...]}``."""
     if service_id not in SERVICES:
         raise NotFound(f"no CDS service {service_id!r} (GET /cds-services lists them)")
-    token = bearer(request)
-    raw = await request.body()
-    base = str(request.base_url)
-    return JSONResponse(await run_in_threadpool(_answer, request, service_id, token, raw, base),
-                        headers=CORS)
+    try:
+        token = bearer(request)
+        raw = await request.body()
+        answer = await run_in_threadpool(_answer, request, service_id, token, raw,
+                                         str(request.base_url))
+    except NotAuthenticated as exc:
+        await run_in_threadpool(_refused, request, service_id, str(exc))
+        raise
+    return JSONResponse(answer, headers=CORS)
+
+
+def _refused(request: Request, service_id: str, reason: str) -> None:
+    with unit_of_work(request) as uow:
+        cds.record_refusal(uow, service_id, reason, client_address(request))
 
 
 def _answer(request: Request, service_id: str, token: str, raw: bytes, base: str

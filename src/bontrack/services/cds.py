@@ -318,3 +318,11 @@ def answer(session: Session, service_id: str, token: str, raw: bytes, base_url: 
                  detail=detail)
     return {"cards": cards_for(checked, notes, body["hookInstance"], planner)}
 
+
+
+@use_case()
+def record_refusal(session: Session, service_id: str, reason: str, address: str) -> None:
+    """A hook call refused (401): audited in its own transaction, with the caller's address,
+    like a failed sign-in."""
+    audit.record(session, None, "call", "cds_hook", outcome="denied",
+                 detail=plain(f"{service_id} from {address}: {reason}", 500))

@@ -315,3 +315,18 @@ def test_behind_a_proxy_the_public_url_is_the_audience_and_the_planner_link(
     assert {c["links"][0]["url"] for c in r.json()["cards"]} == {
         f"{public}/patients/{api.ids['p1']}/cycles/new"}
     assert call(api, ehr, SIGN, body).status_code == 401  # aud: the internal URL
+
+
+def test_a_link_to_the_bontrack_record_finds_the_patient(api: Api, ehr: Ehr) -> None:
+    given_cycle(api)
+    ehr_pat = ehr_patient("EHR-77", "1960-04-02")
+    ehr_pat["link"] = [{"type": "seealso",
+                        "other": {"reference": f"{AUD}/fhir/Patient/{api.ids['p1']}"}}]
+    body = hook_request("order-sign", bundle(botox_order(100)), patient=ehr_pat)
+    cards = call(api, ehr, SIGN, body).json()["cards"]
+    assert "RETREATMENT_TOO_SOON" in codes(cards, "critical")
+    # another clinic's record is never reached by a link
+    ehr_pat["link"][0]["other"]["reference"] = f"{AUD}/fhir/Patient/{api.ids['pb']}"
+    ehr_pat["birthDate"] = "1970-01-01"
+    body = hook_request("order-sign", bundle(botox_order(100)), patient=ehr_pat)
+    assert "PATIENT_NOT_IN_BONTRACK" in codes(call(api, ehr, SIGN, body).json()["cards"])

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bontrack.cds.cards import Checked, Note, amount, cards_for
@@ -42,7 +42,7 @@ from bontrack.services.access import STAFF, Actor
 from bontrack.services.accounts import actor_of
 from bontrack.services.cds_clients import CdsClient, registered_clients, use_token_id, verify
 from bontrack.services.given import today
-from bontrack.services.schemas import CycleIn
+from bontrack.services.schemas import CycleIn, holds_id
 from bontrack.services.usecase import use_case
 from bontrack.store.models import Clinic, Condition, Patient, User
 
@@ -131,17 +131,34 @@ def _mrn_like(value: object) -> bool:
     return isinstance(value, str) and 0 < len(value) <= 64 and not _CONTROL.search(value)
 
 
+def _linked_ids(ehr: dict[str, Any] | None, public: str) -> list[int]:
+    """bontrack ids the EHR's Patient links to (``link.other`` = this server's
+    ``/fhir/Patient/{id}``, as an EHR records a record held elsewhere)."""
+    prefix = f"{public.rstrip('/')}/fhir/Patient/"
+    out = []
+    for link in (ehr or {}).get("link") or []:
+        other = link.get("other") if isinstance(link, dict) else None
+        ref = other.get("reference") if isinstance(other, dict) else None
+        if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix):].isdigit() \
+                and holds_id(int(ref[len(prefix):])):
+            out.append(int(ref[len(prefix):]))
+    return out
+
+
 def find_patient(session: Session, caller: Caller, context: dict[str, Any],
-                 ehr: dict[str, Any] | None) -> tuple[Patient | None, list[Note]]:
-    """The patient's record in the caller's clinic, matched by MRN; a birth date that
-    differs from the EHR's is not the same patient."""
+                 ehr: dict[str, Any] | None, public: str = "") -> tuple[Patient | None,
+                                                                         list[Note]]:
+    """The patient's record in the caller's clinic, matched by MRN (or by a link to its
+    bontrack id); a birth date that differs from the EHR's is not the same patient."""
     mrns = _mrns(ehr, str(context["patientId"]), caller.client)
+    ids = _linked_ids(ehr, public)
     rows = list(session.scalars(select(Patient).where(
-        Patient.clinic_id == caller.actor.clinic_id, Patient.mrn.in_(mrns[:20]),
-        Patient.status == "active"))) if mrns else []
+        Patient.clinic_id == caller.actor.clinic_id,
+        or_(Patient.mrn.in_(mrns[:20]), Patient.id.in_(ids[:20])),
+        Patient.status == "active"))) if mrns or ids else []
     if len(rows) != 1:
-        why = "no identifier bontrack could match" if not mrns else (
-            f"no bontrack record has MRN {', '.join(mrns[:5])}" if not rows
+        why = "no identifier bontrack could match" if not (mrns or ids) else (
+            f"no bontrack record has MRN {', '.join(mrns[:5]) or '(none given)'}" if not rows
             else "several bontrack records match")
         return None, [Note("info", "Patient not found in bontrack: history NOT checked",
                            f"{why}. The cumulative dose over time, the retreatment interval, "
@@ -152,7 +169,7 @@ def find_patient(session: Session, caller: Caller, context: dict[str, Any],
     if isinstance(born, str) and born[:10] != patient.birth_date.isoformat():
         return None, [Note("warning", "Patient identity differs: bontrack's history NOT used",
                            f"The EHR's birth date {born[:10]} differs from bontrack's record "
-                           f"with the same MRN ({patient.birth_date.isoformat()}): its history "
+                           f"matched ({patient.birth_date.isoformat()}): its history "
                            "was not used. Check the patient's identity.",
                            "PATIENT_IDENTITY_MISMATCH")]
     return patient, []
@@ -295,7 +312,8 @@ def answer(session: Session, service_id: str, token: str, raw: bytes, base_url: 
     ehr = prefetch.get("patient") if isinstance(prefetch.get("patient"), dict) else None
     if ehr is not None and ehr.get("resourceType") != "Patient":
         raise InvalidRecord("prefetch.patient must be a Patient", field="prefetch.patient")
-    patient, notes = find_patient(session, caller, context, ehr)
+    public = (caller.client.audience or base_url).rstrip("/")  # behind a proxy: its URL
+    patient, notes = find_patient(session, caller, context, ehr, public)
     orders = read_orders(context["draftOrders"], ref)
     day = orders.day or today()
     birth = ehr.get("birthDate") if ehr and isinstance(ehr.get("birthDate"), str) else None
@@ -308,7 +326,6 @@ def answer(session: Session, service_id: str, token: str, raw: bytes, base_url: 
             checked.append(c)
     if not orders.products and not orders.unread:
         notes = []  # no botulinum toxin in the order: not this service's business
-    public = (caller.client.audience or base_url).rstrip("/")  # behind a proxy: its URL
     planner = f"{public}/patients/{patient.id}/cycles/new" if patient else None
     detail = (f"cds {body['hook']} iss={caller.client.issuer} sub={plain(caller.claims['sub'])} "
               f"hookInstance={plain(body['hookInstance'], 80)} products="

@@ -205,3 +205,16 @@ def import_limits() -> ImportLimits:
     mb = 1024 * 1024
     return ImportLimits(_env_int(ENV_IMPORT_MAX_MB, 200, 1, 100_000) * mb,
                         _env_int(ENV_IMPORT_BUNDLE_MAX_MB, 20, 1, 10_000) * mb)
+
+
+# -- CDS Hooks (issue 18 item 1): the EHRs that may call the dose check --------------------
+
+ENV_CDS_CLIENTS = "BONTRACK_CDS_CLIENTS"
+
+
+def cds_clients_path() -> Path | None:
+    """The file (JSON or YAML) that registers the EHRs calling /cds-services: each issuer's
+    keys (inline JWKS or allowed JWKS URLs) and the clinic and account it acts for
+    (docs/cds-hooks.md). Unset: no EHR may call, every hook call answers 401."""
+    raw = os.environ.get(ENV_CDS_CLIENTS, "").strip()
+    return Path(raw).expanduser() if raw else None

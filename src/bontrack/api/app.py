@@ -13,7 +13,13 @@ import logging
 from fastapi import FastAPI
 
 from bontrack import __version__
-from bontrack.api import auth_routes, correction_routes, cycle_routes, patient_routes
+from bontrack.api import (
+    auth_routes,
+    cds_routes,
+    correction_routes,
+    cycle_routes,
+    patient_routes,
+)
 from bontrack.api.analytics_routes import install_analytics_routes
 from bontrack.api.fhir_routes import install_fhir
 from bontrack.api.limits import BodyLimit
@@ -58,5 +64,5 @@ def install_errors(app: FastAPI) -> None:
 
 def install_routes(app: FastAPI) -> None:
     """The REST routes, in the order they match."""
-    for module in (auth_routes, patient_routes, cycle_routes, correction_routes):
+    for module in (auth_routes, patient_routes, cycle_routes, correction_routes, cds_routes):
         add_routes(app, module.router)

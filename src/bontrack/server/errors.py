@@ -75,8 +75,8 @@ def render(request: Request, p: Problem, exc: BaseException) -> Response:
     if path == "/fhir" or path.startswith("/fhir/"):
         return operation_outcome(p)
     page: PageRenderer | None = getattr(request.app.state, "error_page", None)
-    if page is not None and not path.startswith("/api/") and path not in ("/health",
-                                                                          "/ready"):
+    if page is not None and not path.startswith(("/api/", "/cds-services")) and path not in (
+            "/health", "/ready"):
         return page(request, p, exc)
     return problem_json(p)
 

@@ -94,6 +94,17 @@ class RecoveryCode(Base):
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
+class CdsTokenId(Base):
+    """The ``jti`` of every CDS Hooks JWT accepted (``services/cds_clients.py``), kept until
+    the token expires: a token sent twice is refused as a replay. In the database so that
+    every worker process sees the same ids."""
+
+    __tablename__ = "cds_token_ids"
+    issuer: Mapped[str] = mapped_column(String(300), primary_key=True)
+    jti: Mapped[str] = mapped_column(String(200), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+
+
 class SignInThrottle(Base):
     """Failed sign-ins counted per key (``services/ratelimit.py``): a username and an
     address together, an address, or a username as seen from addresses it never signed in

@@ -8,11 +8,10 @@ import hashlib
 import hmac
 import secrets
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,9 +19,9 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 
 from bontrack.clinical.display import computed_units_text, scale_text, units_text
-from bontrack.config import clinic_settings
 from bontrack.errors import AccessDenied, NotAuthenticated
 from bontrack.errors_render import Problem, form_line
+from bontrack.reports.local_time import local_time
 from bontrack.server.deps import unit_of_work
 from bontrack.server_secret import secret_key
 from bontrack.services import accounts
@@ -53,18 +52,6 @@ TEMPLATES.env.filters["amount"] = lambda x: (computed_units_text(Decimal(str(x))
 TEMPLATES.env.filters["scale_value"] = pass_context(
     lambda ctx, value, scale: scale_text(ctx["request"].app.state.bontrack.ref.scales, scale,
                                          value))
-
-
-def local_time(value: str | datetime | None) -> str:
-    """A stored UTC time as the clinic reads it: ``6 Dec 2026, 09:52 GMT`` in the clinic's
-    time zone (BONTRACK_CLINIC_TZ), never ``2026-12-06T09:52:43.928184``."""
-    if value in (None, ""):
-        return "—"
-    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    local = at.astimezone(ZoneInfo(clinic_settings().time_zone))
-    return f"{local.day} {local:%b %Y, %H:%M} {local:%Z}"
 
 
 TEMPLATES.env.filters["local_time"] = local_time

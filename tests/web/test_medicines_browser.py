@@ -59,6 +59,7 @@ def test_a_too_long_medicine_name_is_refused_in_place_and_nothing_is_saved(site,
     page.get_by_label("Medicines, one per line").fill("x" * 300)
     page.get_by_role("button", name="Save medicines").click()
     expect(page.get_by_role("alert").filter(has_text="Not saved")).to_be_visible()
-    expect(page.get_by_role("alert").filter(has_text="Not saved")).to_contain_text("medications")
+    alert = page.get_by_role("alert").filter(has_text="Not saved")
+    expect(alert).to_contain_text("Medicine, line 1: write at most 200 characters")
     page.reload()
     expect(page.get_by_label("Medicines, one per line")).to_have_value("")

@@ -24,10 +24,14 @@ FIELDS = {
     "birth_date": "date of birth", "sex": "sex", "measured_on": "date",
     "icd10cm": "ICD-10-CM code", "affected_side": "affected side",
     "onset_date": "onset date", "clinician_id": "clinician", "version": "version",
+    "description": "description", "attainment": "attainment", "weight": "weight",
+    "term": "what happened", "onset": "onset", "severity": "severity",
+    "entry_date": "date", "pain": "pain", "spasm_frequency": "spasm frequency",
+    "spasm_intensity": "spasm intensity", "medications": "medicines",
 }
 #: list field -> what one row of it is called
 ROWS = {"injections": "Injection", "vials": "Vial", "overrides": "Override",
-        "outcomes": "Row"}
+        "outcomes": "Row", "medications": "Medicine, line", "flags": "Flag, line"}
 
 
 def _what(err: Mapping[str, Any], field: str) -> str:

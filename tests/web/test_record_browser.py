@@ -298,3 +298,28 @@ def test_a_patients_own_record_fits_a_phone_without_hiding_columns(site, browser
     for img in page.locator("figure.chart img").all():
         assert img.evaluate("i => i.getBoundingClientRect().right") <= 376
     page.context.close()
+
+
+def test_outcome_grid_of_a_typed_scale_takes_numbers_in_range_or_not_assessed(site, browser):
+    srv, pw = site
+    page = staff(browser, srv, pw, "nurse.kim")
+    open_patient(page, srv, "DEMO-000004")
+    pid = page.url.rsplit("/", 1)[1]
+    page.goto(f"{srv.base}/patients/{pid}/outcomes/grid?scale=tardieu_x")
+    options = page.locator("table.outcome-grid tbody select").first.locator("option")
+    assert options.all_inner_texts() == ["— choose —", "0", "1", "2", "3", "4", "5",
+                                         "not assessed"]  # a short stepped range, listed
+    page.goto(f"{srv.base}/patients/{pid}/outcomes/grid?scale=rom_degrees")
+    inputs = page.locator("table.outcome-grid tbody input[name=value]")
+    assert inputs.count() >= 1 and inputs.first.input_value() == ""
+    inputs.first.fill("400")
+    for box in page.locator("table.outcome-grid tbody input[name=skip]").all()[1:]:
+        box.check()
+    page.get_by_role("button", name="Save all").click()
+    alert = page.get_by_role("alert").inner_text()
+    assert "runs from 0 to 360" in alert and "value" in alert, alert
+    page.locator("table.outcome-grid tbody input[name=value]").first.fill("95")
+    page.get_by_role("button", name="Save all").click()
+    page.wait_for_url(f"**/patients/{pid}")
+    assert "95" in page.locator("main").inner_text()
+    page.context.close()

@@ -93,7 +93,9 @@ async def save_grid(request: Request, patient_id: RecordId) -> Response:
     measured_at = str(form.get("measured_at") or "")
     muscles, sides = form.getlist("muscle"), form.getlist("side")
     values = form.getlist("value")
-    typed = {f"{m}|{s}": str(v) for m, s, v in zip(muscles, sides, values, strict=False)}
+    skips = {str(k) for k in form.getlist("skip")}  # a typed scale's "not assessed" boxes
+    typed = {f"{m}|{s}": NOT_ASSESSED if f"{m}|{s}" in skips else str(v)
+             for m, s, v in zip(muscles, sides, values, strict=False)}
     typed["measured_at"] = measured_at
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
@@ -105,7 +107,7 @@ async def save_grid(request: Request, patient_id: RecordId) -> Response:
         for n, (m, s, v) in enumerate(zip(muscles, sides, values, strict=False), start=1):
             where = f"Row {n} ({names.get(str(m), str(m)).lower()}, {s})"
             value = str(v).strip()
-            if value == NOT_ASSESSED:
+            if value == NOT_ASSESSED or f"{m}|{s}" in skips:
                 continue
             if not value:
                 error = f"{where}: choose a value, or \"not assessed\"."

@@ -21,7 +21,9 @@ from bontrack.web.analytics_pages import install_analytics_pages
 from bontrack.web.api_docs import install_api_docs
 from bontrack.web.cycle_pages import install_cycle_pages
 from bontrack.web.medicine_pages import install_medicine_pages
+from bontrack.web.outcome_grid import install_outcome_grid
 from bontrack.web.pages import install_web
+from bontrack.web.patient_forms import install_patient_forms
 from bontrack.web.record_pages import install_record_pages
 from bontrack.web.security import install_security_headers
 
@@ -31,6 +33,8 @@ def create_app(db_url: str | None = None, ref: Reference | None = None,
     if db_url is None:
         db_url = database_url()
     app = create_api(db_url, ref=ref, database=database)
+    install_patient_forms(app)
+    install_outcome_grid(app)
     install_web(app)
     install_cycle_pages(app)
     install_medicine_pages(app)

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_config_dir, user_data_dir
 
@@ -218,3 +219,37 @@ def cds_clients_path() -> Path | None:
     (docs/cds-hooks.md). Unset: no EHR may call, every hook call answers 401."""
     raw = os.environ.get(ENV_CDS_CLIENTS, "").strip()
     return Path(raw).expanduser() if raw else None
+
+
+# -- the clinic as patients and staff see it (issue 17) ---------------------------------------
+
+ENV_CLINIC_TZ = "BONTRACK_CLINIC_TZ"
+ENV_CLINIC_PHONE = "BONTRACK_CLINIC_PHONE"
+ENV_CLINIC_HOURS = "BONTRACK_CLINIC_HOURS"
+
+
+@dataclass(frozen=True)
+class ClinicSettings:
+    """What pages show about the clinic: the time zone that signatures and overrides are
+    read in (times are stored in UTC), and the phone number and opening hours printed on
+    the patient leaflet. An empty phone or hours is shown as "ask at the clinic", never a
+    made-up number."""
+
+    time_zone: str = "UTC"
+    phone: str = ""
+    hours: str = ""
+
+
+def clinic_settings() -> ClinicSettings:
+    """BONTRACK_CLINIC_TZ (an IANA zone such as ``Europe/London``; default the server's
+    own zone as the TZ variable names it, else UTC), BONTRACK_CLINIC_PHONE and
+    BONTRACK_CLINIC_HOURS, read at each call."""
+    raw = (os.environ.get(ENV_CLINIC_TZ) or os.environ.get("TZ") or "UTC").strip()
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{ENV_CLINIC_TZ}={raw!r}: expected an IANA time zone such as "
+                         "Europe/London") from None
+    return ClinicSettings(time_zone=raw,
+                          phone=os.environ.get(ENV_CLINIC_PHONE, "").strip()[:40],
+                          hours=os.environ.get(ENV_CLINIC_HOURS, "").strip()[:200])

@@ -388,3 +388,22 @@ def pdf_text(body: bytes) -> str:
 
     return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
 
+
+
+def test_the_cycle_summary_names_the_patient_on_every_page_and_the_signer_with_a_local_time(
+        api, web):
+    """Issue 17: the patient's name and MRN head every page of the PDF; the signer by name,
+    at a readable time (not an ISO timestamp)."""
+    import re
+
+    s, _ = given_and_draft(api)
+    pdf = web("doc").get(f"/cycles/{s['id']}/summary.pdf").content
+    from pypdf import PdfReader
+
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages]
+    mrn = api.client.get(f"/api/v1/patients/{api.ids['p1']}", headers={
+        "Authorization": f"Bearer {api.tokens['doc']}"}).json()["mrn"]
+    assert all(f"MRN {mrn}" in page for page in pages)
+    text = "\n".join(pages)
+    assert re.search(r"Signed by .+ on \d{1,2} \w{3} \d{4}, \d\d:\d\d \w+", text), text
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:\d\d", text)

@@ -30,5 +30,6 @@ def serious_violations(page) -> list[str]:  # type: ignore[no-untyped-def]
     """Run axe on the page; the serious and critical violations, one line each."""
     page.add_script_tag(content=axe_source())
     result = page.evaluate("async () => await axe.run(document)")
-    return [f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} node(s)"
+    return [f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} node(s): "
+            + ", ".join(" ".join(map(str, n["target"])) for n in v["nodes"][:5])
             for v in result["violations"] if v["impact"] in ("serious", "critical")]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.web.test_browser import CHROMIUM, browser, page, shot, sign_in, site  # noqa: F401
+from tests.web.conftest import CHROMIUM, shot, sign_in
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
@@ -25,14 +25,14 @@ def pdf_text(body: bytes) -> str:
     return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages)
 
 
-def patient_with_three_cycles(page, srv) -> str:  # noqa: F811
+def patient_with_three_cycles(page, srv) -> str:
     page.goto(f"{srv.base}/patients?q=DEMO-000005")  # three cycles
     page.locator("tbody a").first.click()
     page.wait_for_url("**/patients/*")
     return page.url.rsplit("/", 1)[1]
 
 
-def test_patient_page_shows_response_per_cycle_with_charts_and_downloads(site, page):  # noqa: F811
+def test_patient_page_shows_response_per_cycle_with_charts_and_downloads(site, page):
     srv, pw = site
     sign_in(page, srv, "dr.lee", pw["dr.lee"])
     page.wait_for_url("**/patients")
@@ -75,7 +75,7 @@ def test_patient_page_shows_response_per_cycle_with_charts_and_downloads(site, p
     assert r.ok and "Cycle summary" in pdf_text(r.body())
 
 
-def test_clinic_dashboard_filters_and_downloads(site, page):  # noqa: F811
+def test_clinic_dashboard_filters_and_downloads(site, page):
     srv, pw = site
     sign_in(page, srv, "dr.lee", pw["dr.lee"])
     page.wait_for_url("**/patients")
@@ -105,7 +105,7 @@ def test_clinic_dashboard_filters_and_downloads(site, page):  # noqa: F811
     assert "from 2020-01-01, to 2030-12-31" in text
 
 
-def test_bad_filter_shows_an_error_naming_the_field(site, page):  # noqa: F811
+def test_bad_filter_shows_an_error_naming_the_field(site, page):
     srv, pw = site
     sign_in(page, srv, "dr.lee", pw["dr.lee"])
     page.wait_for_url("**/patients")
@@ -116,7 +116,7 @@ def test_bad_filter_shows_an_error_naming_the_field(site, page):  # noqa: F811
     assert response.status == 422 and "indication" in page.content()
 
 
-def test_patients_and_nurses_cannot_open_the_dashboard(site, page):  # noqa: F811
+def test_patients_and_nurses_cannot_open_the_dashboard(site, page):
     srv, pw = site
     sign_in(page, srv, "patient1", pw["patient1"])
     page.wait_for_url("**/patients/*")
@@ -128,11 +128,11 @@ def test_patients_and_nurses_cannot_open_the_dashboard(site, page):  # noqa: F81
 
 
 @pytest.mark.parametrize("who", ["dr.lee", "patient1"])
-def test_analytics_pages_have_no_serious_accessibility_violations(site, browser, who):  # noqa: F811
+def test_analytics_pages_have_no_serious_accessibility_violations(site, browser, who):
     from tests.web.axe import serious_violations
 
     srv, pw = site
-    page = browser.new_context(bypass_csp=True).new_page()  # noqa: F811
+    page = browser.new_context(bypass_csp=True).new_page()
     sign_in(page, srv, who, pw[who])
     page.wait_for_url("**/patients**")
     if who == "dr.lee":

@@ -3,76 +3,19 @@ server process on a demo database. Screenshots go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import signal
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from bontrack.demo.generator import generate
 from bontrack.services import accounts
-from bontrack.store.db import make_engine
-from bontrack.store.migrate import upgrade
-from bontrack.store.uow import Database
-from tests.store.test_durability import Server
+from tests.web.conftest import CHROMIUM, HAVE_CHROMIUM, shot, sign_in
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+__all__ = ["CHROMIUM", "open_patient", "open_plan", "shot", "sign_in"]
 
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium (.ci/run installs it)")
+if not HAVE_CHROMIUM:
     pytestmark = pytest.mark.skip(reason="Debian chromium is not installed (.ci/run installs it)")
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'web.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    summary = generate(Database(engine), patients=6, seed=21)
-    engine.dispose()
-    srv = Server(url)
-    srv.start()
-    passwords = {u: p for u, _, p in summary.accounts}
-    yield srv, passwords
-    srv.kill(signal.SIGTERM)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    pg = context.new_page()
-    yield pg
-    context.close()
-
-
-def sign_in(page, srv, username, password):
-    page.goto(f"{srv.base}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def test_clinician_signs_in_finds_a_patient_and_sees_timeline_and_charts(site, page):
@@ -179,15 +122,17 @@ def test_plan_on_the_body_map_override_a_stop_record_and_sign(site, page):
     expect(page.locator("#verdict")).to_have_text("stop")
     stop = page.locator("li.finding.stop").first
     code = stop.get_attribute("data-code")
-    # the finding is shown next to the injection it concerns, with its limit and source
-    assert page.locator("#injections .row-findings .badge", has_text=code).count() == 1
+    # the finding is shown next to the injection it concerns (in words, its code in the
+    # tooltip), with its limit and source
+    row_badge = page.locator(f"#injections .row-findings .badge[data-code='{code}']")
+    assert row_badge.count() == 1 and code in row_badge.get_attribute("title")
     assert "limit" in stop.inner_text() and "Source:" in stop.inner_text()
     assert page.locator("#per-tenth").count() == 1
     shot(page, "plan-stop")
 
     page.get_by_role("button", name="Record the cycle").click()
     assert page.get_by_role("alert").inner_text().startswith("Stop findings need")
-    page.get_by_label(f"Override {code}: the clinician's reason").fill(
+    page.locator(f"#override-{code}").fill(
         "Severe elbow flexor spasticity; dose agreed at the MDT; patient informed")
     for extra in page.locator("li.finding.stop textarea").all():
         if not extra.input_value():
@@ -259,7 +204,8 @@ def test_nurse_records_a_modified_ashworth_score_with_the_scales_own_values(site
     open_patient(page, srv, "DEMO-000002")
     page.get_by_role("link", name="Record an outcome").click()
     options = page.locator("#value option").all_inner_texts()
-    assert options == ["0", "1", "1+", "2", "3", "4"]
+    assert options == ["— choose —", "0", "1", "1+", "2", "3", "4"]  # nothing chosen for you
+    assert page.locator("#value").input_value() == ""
     page.get_by_label("Value").select_option("1+")
     page.get_by_label("Muscle (optional)").select_option("biceps_brachii")
     page.get_by_label("Side (optional)").select_option("left")

@@ -244,7 +244,8 @@ NOT_IDS = {"kind": "Patient", "name": "Patient.ndjson", "rest": "Patient/_histor
 #: a goal's is aimed at all four (the others answer "not found", which is what is wanted
 #: from another clinic's id, and a forged form must be refused before any lookup)
 IDS = {"patient_id": "p1", "cycle_id": "cycle", "goal_id": "goal", "rid": "p1",
-       "job_id": "job", "record_id": "goal", "username": "user"}
+       "job_id": "job", "record_id": "goal", "username": "user",
+       "condition_id": "condition"}
 
 
 def _fill(path: str, ids: dict[str, Any]) -> str:
@@ -269,7 +270,9 @@ def _own_ids(site: Site) -> dict[str, int]:
     cycle = _ok(site.api("doc", "POST", f"/api/v1/patients/{pid}/cycles", json=uls_cycle()))
     goal = _ok(site.api("doc", "POST", f"/api/v1/patients/{pid}/goals",
                         json={"description": "walk to the shop"}))
-    return {"p1": pid, "cycle": cycle["id"], "goal": goal["id"]}
+    condition = _ok(site.api("doc", "POST", f"/api/v1/patients/{pid}/conditions",
+                             json={"indication": "upper_limb_spasticity"}))
+    return {"p1": pid, "cycle": cycle["id"], "goal": goal["id"], "condition": condition["id"]}
 
 
 def _row_counts(url: str) -> dict[str, int]:
@@ -335,8 +338,10 @@ def _foreign_ids(site: Site, who: str) -> dict[str, int]:
     goal = _ok(site.api(owner, "POST", f"/api/v1/patients/{pid}/goals",
                         json={"description": "theirs"}))
     # {username}: an account of the other clinic (for a patient: their own clinician's)
+    condition = _ok(site.api(owner, "POST", f"/api/v1/patients/{pid}/conditions",
+                             json={"indication": "upper_limb_spasticity", "note": "theirs"}))
     out: dict[str, Any] = {"p1": pid, "cycle": cycle["id"], "goal": goal["id"],
-                           "user": owner}
+                           "user": owner, "condition": condition["id"]}
     if who != "pat":  # a Bulk export job of the other clinic
         kick = site.api(owner, "GET", "/fhir/$export", headers={"Prefer": "respond-async"})
         assert kick.status_code == 202, kick.text

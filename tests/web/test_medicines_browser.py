@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.web.test_browser import browser, open_plan, page, shot, sign_in, site  # noqa: F401
+from tests.web.conftest import shot, sign_in
+from tests.web.test_browser import open_plan
 
 
-def test_clinician_adds_baclofen_on_the_plan_and_the_check_shows_the_interaction(site, page):  # noqa: F811
+def test_clinician_adds_baclofen_on_the_plan_and_the_check_shows_the_interaction(site, page):
     srv, pw = site
     sign_in(page, srv, "dr.lee", pw["dr.lee"])
     page.wait_for_url("**/patients")
@@ -50,7 +51,7 @@ def test_clinician_adds_baclofen_on_the_plan_and_the_check_shows_the_interaction
     expect(medicines).to_contain_text("No medicines recorded")
 
 
-def test_a_too_long_medicine_name_is_refused_in_place_and_nothing_is_saved(site, page):  # noqa: F811
+def test_a_too_long_medicine_name_is_refused_in_place_and_nothing_is_saved(site, page):
     srv, pw = site
     sign_in(page, srv, "dr.lee", pw["dr.lee"])
     page.wait_for_url("**/patients")
@@ -58,6 +59,7 @@ def test_a_too_long_medicine_name_is_refused_in_place_and_nothing_is_saved(site,
     page.get_by_label("Medicines, one per line").fill("x" * 300)
     page.get_by_role("button", name="Save medicines").click()
     expect(page.get_by_role("alert").filter(has_text="Not saved")).to_be_visible()
-    expect(page.get_by_role("alert").filter(has_text="Not saved")).to_contain_text("medications")
+    alert = page.get_by_role("alert").filter(has_text="Not saved")
+    expect(alert).to_contain_text("Medicine, line 1: write at most 200 characters")
     page.reload()
     expect(page.get_by_label("Medicines, one per line")).to_have_value("")

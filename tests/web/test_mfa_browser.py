@@ -16,7 +16,7 @@ from bontrack.store.db import make_engine
 from bontrack.store.migrate import upgrade
 from bontrack.store.uow import Database
 from tests.store.test_durability import Server
-from tests.web.test_browser import ARGS, CHROMIUM, shot, sign_in
+from tests.web.conftest import CHROMIUM, shot, sign_in
 
 if not os.path.exists(CHROMIUM):
     pytestmark = pytest.mark.skip(reason="Debian chromium is not installed")
@@ -41,23 +41,6 @@ def site(tmp_path_factory):
             os.environ["BONTRACK_MFA_REQUIRED"] = before
     yield srv, {u: p for u, _, p in summary.accounts}
     srv.kill(signal.SIGTERM)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    yield context.new_page()
-    context.close()
 
 
 def code_at(secret: str, seconds_ahead: int = 0) -> str:

@@ -23,7 +23,7 @@ from bontrack.store.models import Cycle, Patient, User
 from bontrack.store.uow import Database
 from bontrack.web.analytics_pages import ch
 from tests.store.test_durability import Server
-from tests.web.test_browser import CHROMIUM, browser, sign_in  # noqa: F401
+from tests.web.conftest import CHROMIUM, sign_in
 
 if not Path(CHROMIUM).exists() and not os.environ.get("CI"):
     pytestmark = pytest.mark.skip(reason="Debian chromium is not installed (.ci/run installs it)")
@@ -92,7 +92,7 @@ def guard(page: Page, attempts: list[str], problems: list[str]) -> None:
 
 
 def test_no_page_of_any_role_requests_anything_outside_this_server(
-        offline_site, browser):  # noqa: F811 (the fixture imported above)
+        offline_site, browser):
     srv, url, accounts, own, other, cycles = offline_site
     paths = page_paths(url)
     assert "/patients/{patient_id}" in paths and "/docs" in paths and "/redoc" in paths
@@ -124,7 +124,7 @@ def test_no_page_of_any_role_requests_anything_outside_this_server(
 
 
 def test_swagger_ui_and_redoc_render_from_local_assets(
-        offline_site, browser):  # noqa: F811
+        offline_site, browser):
     srv, *_ = offline_site
     context = browser.new_context()
     page = context.new_page()

@@ -4,10 +4,10 @@ shows diary red flags at the top."""
 
 from __future__ import annotations
 
-from tests.web.test_browser import browser, shot, sign_in, site  # noqa: F401 (fixtures)
+from tests.web.conftest import shot, sign_in
 
 
-def test_diary_red_flag_shows_the_urgent_message_and_tops_the_clinics_list(site, browser):  # noqa: F811
+def test_diary_red_flag_shows_the_urgent_message_and_tops_the_clinics_list(site, browser):
     srv, pw = site
     patient = browser.new_context().new_page()
     sign_in(patient, srv, "patient1", pw["patient1"])
@@ -37,7 +37,7 @@ def test_diary_red_flag_shows_the_urgent_message_and_tops_the_clinics_list(site,
 
 
 def test_unclear_side_effect_gets_the_call_back_message_and_is_listed_after_urgent(
-        site, browser):  # noqa: F811
+        site, browser):
     srv, pw = site
     patient = browser.new_context().new_page()
     sign_in(patient, srv, "patient1", pw["patient1"])
@@ -62,7 +62,7 @@ def test_unclear_side_effect_gets_the_call_back_message_and_is_listed_after_urge
     staff.context.close()
 
 
-def test_the_leaflets_words_typed_into_the_side_effect_form_are_urgent(site, browser):  # noqa: F811
+def test_the_leaflets_words_typed_into_the_side_effect_form_are_urgent(site, browser):
     srv, pw = site
     patient = browser.new_context().new_page()
     sign_in(patient, srv, "patient1", pw["patient1"])

@@ -28,6 +28,7 @@ from bontrack.clinical.response import responder_rules
 from bontrack.clinical.scales import Scales
 from bontrack.reference import Reference
 from bontrack.reports.leaflets import leaflet
+from bontrack.reports.local_time import css_string, local_time
 from bontrack.services import accounts, audit
 from bontrack.services.access import STAFF, Actor, require_role
 from bontrack.services.cycles import get_cycle
@@ -39,6 +40,8 @@ HERE = Path(__file__).parent
 ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                   autoescape=select_autoescape(["html"]))
 ENV.filters["units"] = units_text
+ENV.filters["local_time"] = local_time
+ENV.filters["css_string"] = css_string
 # the scale filters read the reference's scales from the template context (``scales``)
 ENV.filters["scale_value"] = pass_context(
     lambda ctx, value, scale: scale_text(ctx["scales"], scale, value))
@@ -135,10 +138,12 @@ def cycle_summary(uow: Work, actor: Actor, cycle_id: int, ref: Reference) -> byt
     effects = [e for e in t["events"] if e["kind"] == "side_effect"
                and e["cycle_id"] == cycle_id]
     clinician = accounts.display_name(uow, cycle.clinician_id)
+    people = {uid: accounts.display_name(uow, uid) for uid in
+              {cycle.signed_by, *(o.clinician_id for o in cycle.overrides)} if uid}
     audit.record(uow, actor, "read", "report", cycle_id, cycle.patient_id,
                  detail="cycle summary")
     return _pdf("cycle.html", scales=ref.scales, patient=t["patient"], c=c,
-                clinician=clinician,
+                clinician=clinician, people=people,
                 names=_names(ref), responses=responses, effects=effects,
                 brand=ref.products[c["product"]].brands[0] if c["product"] in ref.products
                 else c["product"])

@@ -260,12 +260,13 @@ def children(result: CheckResult, recorded_by: int,
 
 @use_case()
 def check_only(session: Session, actor: Actor, patient_id: int, body: CycleIn,
-               ref: Reference) -> CheckResult:
+               ref: Reference, exclude: int | None = None) -> CheckResult:
     """The plan check of a cycle being planned, with the stored history; nothing is saved
-    (the live check of the planning screen)."""
+    (the live check of the planning screen). ``exclude``: the cycle being amended, which
+    is not its own history."""
     patient = get_patient(session, actor, patient_id, audit_read=False)
     can_write_clinical(actor, patient, "plan cycles")
-    result, _ = run_check(session, patient, body, ref)
+    result, _ = run_check(session, patient, body, ref, exclude=exclude)
     audit.record(session, actor, "read", "plan_check", patient_id=patient.id)
     return result
 

@@ -53,3 +53,15 @@ def cycle_choices(session: Session, actor: Actor, patient_id: int) -> list[dict[
                            .where(Cycle.patient_id == patient_id)
                            .order_by(Cycle.date.desc(), Cycle.id.desc()))
     return [{"id": r.id, "date": r.date, "product": r.product} for r in rows]
+
+
+@use_case()
+def user_names(session: Session, actor: Actor, ids: set[int | None]) -> dict[int, str]:
+    """The names of the people who signed, overrode or amended a record, for the record's
+    page: only users of the reader's own clinic (another clinic's user stays a number)."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.display_name, User.role).where(
+        User.id.in_(wanted), User.clinic_id == actor.clinic_id))
+    return {r.id: f"{r.display_name} ({r.role})" for r in rows}

@@ -210,6 +210,17 @@ class ConditionIn(In):
     note: Text = ""
 
 
+class ConditionPatch(In):
+    """What may change on a condition (set fields only); the indication stays."""
+
+    icd10cm: Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+                       ] | None = None
+    affected_side: Literal["left", "right", "bilateral", "midline"] | None = None
+    onset_date: EventDay | None = None
+    note: Text = ""
+    entered_in_error: bool = False
+
+
 class InjectionIn(In):
     muscle: ShortText
     side: Literal["left", "right", "midline"]

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from bontrack.clinical.gas import t_score
+from bontrack.config import clinic_settings
 from bontrack.errors import InvalidRecord
 from bontrack.reports.leaflets import leaflet
 from bontrack.server.deps import RecordId, state
@@ -251,8 +252,10 @@ def leaflet_page(request: Request, patient_id: RecordId, product: str | None = N
         last["product"] if last else "onabotulinumtoxinA")
     iid = (r.indication_id(indication) if indication else None) or (
         last["indication"] if last else condition or "upper_limb_spasticity")
-    return render(request, "leaflet.html", actor=actor,
-                  l=leaflet(r, pid, iid, pediatric=age < 18))
+    given_on = (date.fromisoformat(last["date"]) if last and last["product"] == pid
+                and last["indication"] == iid else None)
+    return render(request, "leaflet.html", actor=actor, clinic=clinic_settings(),
+                  l=leaflet(r, pid, iid, pediatric=age < 18, given_on=given_on))
 
 
 def install_record_pages(app: FastAPI) -> None:

@@ -17,14 +17,17 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
+from pydantic import ValidationError
 
 from bontrack.clinical.display import computed_units_text, scale_text, units_text
 from bontrack.errors import AccessDenied, NotAuthenticated
-from bontrack.errors_render import Problem, form_line
+from bontrack.errors_render import Problem
+from bontrack.reports.local_time import local_time
 from bontrack.server.deps import unit_of_work
 from bontrack.server_secret import secret_key
 from bontrack.services import accounts
 from bontrack.services.access import Actor
+from bontrack.web.form_errors import plain_error
 
 __all__ = [
     "CSRF",
@@ -51,6 +54,9 @@ TEMPLATES.env.filters["amount"] = lambda x: (computed_units_text(Decimal(str(x))
 TEMPLATES.env.filters["scale_value"] = pass_context(
     lambda ctx, value, scale: scale_text(ctx["request"].app.state.bontrack.ref.scales, scale,
                                          value))
+
+
+TEMPLATES.env.filters["local_time"] = local_time
 SESSION = "bt_session"
 CSRF = "bt_csrf"
 PAGE = 50
@@ -61,8 +67,8 @@ def secure(request: Request) -> bool:
 
 
 def form_error(err: Exception) -> str:
-    """One line naming the field and what is wrong, for a form's error message."""
-    return form_line(err)
+    """One line naming the field and what is wrong, in words, for a form's error message."""
+    return plain_error(err)
 
 
 def _binding(session: str | None) -> bytes:
@@ -146,5 +152,8 @@ def error_page(request: Request, p: Problem, exc: BaseException) -> Response:
     if isinstance(exc, NotAuthenticated):
         return RedirectResponse("/login", status_code=303)
     title = "Not allowed" if isinstance(exc, AccessDenied) else p.title
+    # a form's field error in words ("Description: write at least 3 characters."), never
+    # pydantic's own text
+    message = plain_error(exc) if isinstance(exc, ValidationError) else p.detail
     return render(request, "error.html", p.status, actor=getattr(request.state, "actor", None),
-                  title=title, message=p.detail)
+                  title=title, message=message)

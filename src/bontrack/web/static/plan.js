@@ -51,8 +51,10 @@
       document.querySelectorAll("#check li.finding").forEach(function (li) {
         if (li.getAttribute("data-key") === key) {
           var badge = li.querySelector(".badge").cloneNode(true);
-          badge.title = li.textContent.trim();
-          badge.textContent = li.getAttribute("data-code");
+          // plain words on the row; the finding's code only in the tooltip
+          badge.title = li.getAttribute("title") + ": " +
+            li.firstElementChild.nextSibling.textContent.trim();
+          badge.setAttribute("data-code", li.getAttribute("data-code"));
           cell.appendChild(badge);
         }
       });

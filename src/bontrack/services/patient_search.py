@@ -1,0 +1,113 @@
+"""Patient search: the search text anywhere in the MRN or the name, case-insensitively, one
+page at a time in id order, within the reader's clinic only.
+
+Fast at registry size (issue 16 item 7) because nothing scans the table: a trigram index
+finds the candidates (SQLite FTS5 ``patients_search``, PostgreSQL pg_trgm GIN indexes, both
+made by migration 0012) and the same ILIKE test as before confirms them, so the answers are
+the ones a scan gives. Pages are found by keyset (``cursor``: after this id) as well as by
+offset, and the number of matches is counted only up to ``COUNT_LIMIT``."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
+
+from bontrack.errors import InvalidRecord
+from bontrack.services import audit
+from bontrack.services.access import Actor, require_role
+from bontrack.services.usecase import use_case
+from bontrack.store.models import Patient
+from bontrack.store.search_index import FTS_TABLE
+
+#: Matches are counted up to this many; beyond it ``total`` is this number and
+#: ``total_exact`` is false (counting every match of a short text would scan the clinic).
+COUNT_LIMIT = 1000
+
+#: The trigram index needs at least three characters; a shorter text is matched by a scan
+#: in id order that stops when the page is full.
+TRIGRAM = 3
+
+MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    rows: list[Patient]
+    total: int  # matches, counted up to COUNT_LIMIT
+    total_exact: bool  # false: at least ``total`` match
+    more: bool  # another page follows this one
+    next_cursor: str | None  # pass as ``cursor`` for the next page
+
+
+def read_cursor(cursor: str | None) -> int | None:
+    """The id a page starts after; a cursor is the ``next_cursor`` of an earlier page."""
+    if cursor is None or cursor == "":
+        return None
+    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19 \
+            or int(cursor) > MAX_ID:
+        raise InvalidRecord("cursor: not a cursor this server gave (use next_cursor)",
+                            field="cursor")
+    return int(cursor)
+
+
+def _has_fts(session: Session) -> bool:
+    return session.execute(text(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"),
+        {"n": FTS_TABLE}).first() is not None
+
+
+def _matching(session: Session, clinic_id: int, q: str | None) -> Any:
+    """The clinic's patients matching ``q`` (no order, no page)."""
+    stmt = select(Patient).where(Patient.clinic_id == clinic_id)
+    term = (q or "").strip()[:100]
+    if not term:
+        return stmt
+    # the search text is literal: % and _ match themselves, not any characters
+    like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if (len(term) >= TRIGRAM and session.get_bind().dialect.name == "sqlite"
+            and _has_fts(session)):
+        # candidates from the trigram index (a superset: it also folds non-ASCII case);
+        # the ILIKE below keeps exactly the answers of a scan
+        phrase = '"' + term.replace('"', '""') + '"'
+        stmt = stmt.where(Patient.id.in_(
+            select(text("rowid")).select_from(text(FTS_TABLE))
+            .where(text(f"{FTS_TABLE} MATCH :phrase").bindparams(phrase=phrase))))
+    return stmt.where(or_(Patient.mrn.ilike(like, escape="\\"),
+                          Patient.display_name.ilike(like, escape="\\")))
+
+
+@use_case()
+def search_patients(session: Session, actor: Actor, q: str | None, limit: int,
+                    offset: int = 0, cursor: str | None = None) -> PatientPage:
+    """One page of the clinic's patients matching ``q`` (all of them without ``q``), after
+    ``cursor`` (keyset) or from ``offset``."""
+    require_role(actor, ("admin", "clinician", "nurse"), "search patients")
+    if q and any(unicodedata.category(ch) in ("Cc", "Cs") for ch in q):
+        # NUL cannot be sent to PostgreSQL (500 there, issue 15); no name holds a control
+        raise InvalidRecord("q: the search text contains a control character", field="q")
+    after = read_cursor(cursor)
+    if after is not None and offset:
+        raise InvalidRecord("offset: give a cursor or an offset, not both", field="offset")
+    matching = _matching(session, actor.clinic_id, q)
+    page = matching if after is None else matching.where(Patient.id > after)
+    rows = list(session.scalars(page.order_by(Patient.id).limit(limit + 1).offset(offset)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if after is None and not more:
+        total = offset + len(rows) if rows or not offset else _count(session, matching)
+    else:
+        total = _count(session, matching)
+    exact = total <= COUNT_LIMIT
+    audit.record(session, actor, "search", "patient", detail=f"q={q or ''!r} n={len(rows)}")
+    return PatientPage(rows=rows, total=min(total, COUNT_LIMIT), total_exact=exact,
+                       more=more, next_cursor=str(rows[-1].id) if more else None)
+
+
+def _count(session: Session, matching: Any) -> int:
+    """Matches, counted up to COUNT_LIMIT + 1 (never the whole table)."""
+    sub = matching.with_only_columns(Patient.id).limit(COUNT_LIMIT + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(sub)) or 0)

@@ -93,13 +93,23 @@ def search_patients(session: Session, actor: Actor, q: str | None, limit: int,
     if after is not None and offset:
         raise InvalidRecord("offset: give a cursor or an offset, not both", field="offset")
     matching = _matching(session, actor.clinic_id, q)
-    page = matching if after is None else matching.where(Patient.id > after)
-    rows = list(session.scalars(page.order_by(Patient.id).limit(limit + 1).offset(offset)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    if after is None and not more:
-        total = offset + len(rows) if rows or not offset else _count(session, matching)
+    if q and q.strip() and session.get_bind().dialect.name == "postgresql":
+        # A prepared statement's generic plan does not know the pattern, so it cannot
+        # choose the trigram index for a rare text and scans every patient instead.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    if after is None and offset == 0:
+        # the first page: one query finds the page's ids and counts (up to the limit)
+        ids = list(session.scalars(matching.with_only_columns(Patient.id)
+                                   .order_by(Patient.id).limit(max(COUNT_LIMIT, limit) + 1)))
+        total, more = len(ids), len(ids) > limit
+        rows = list(session.scalars(select(Patient).where(Patient.id.in_(ids[:limit]))
+                                    .order_by(Patient.id))) if ids else []
     else:
+        page = matching if after is None else matching.where(Patient.id > after)
+        rows = list(session.scalars(page.order_by(Patient.id).limit(limit + 1)
+                                    .offset(offset)))
+        more = len(rows) > limit
+        rows = rows[:limit]
         total = _count(session, matching)
     exact = total <= COUNT_LIMIT
     audit.record(session, actor, "search", "patient", detail=f"q={q or ''!r} n={len(rows)}")

@@ -91,7 +91,7 @@ def test_the_trigram_index_answers_on_sqlite(registry):
     sessions, _actor, clinic_id, dialect = registry
     with sessions() as s:
         if dialect == "sqlite":
-            stmt = patient_search._matching(s, clinic_id, "maria")
+            stmt, _order = patient_search._matching(s, clinic_id, "maria")
             compiled = stmt.compile(s.get_bind())
             params = tuple(compiled.params[k] for k in compiled.positiontup or ())
             plan = " ".join(str(r[-1]) for r in s.connection().exec_driver_sql(

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import column, func, or_, select, table, text
 from sqlalchemy.orm import Session
 
 from bontrack.errors import InvalidRecord
@@ -60,24 +60,29 @@ def _has_fts(session: Session) -> bool:
         {"n": FTS_TABLE}).first() is not None
 
 
-def _matching(session: Session, clinic_id: int, q: str | None) -> Any:
-    """The clinic's patients matching ``q`` (no order, no page)."""
+def _matching(session: Session, clinic_id: int, q: str | None) -> tuple[Any, Any]:
+    """The clinic's patients matching ``q`` (no order, no page), and the column that orders
+    them by id."""
     stmt = select(Patient).where(Patient.clinic_id == clinic_id)
     term = (q or "").strip()[:100]
     if not term:
-        return stmt
+        return stmt, Patient.id
     # the search text is literal: % and _ match themselves, not any characters
     like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    order: Any = Patient.id
     if (len(term) >= TRIGRAM and session.get_bind().dialect.name == "sqlite"
             and _has_fts(session)):
         # candidates from the trigram index (a superset: it also folds non-ASCII case);
-        # the ILIKE below keeps exactly the answers of a scan
+        # the ILIKE below keeps exactly the answers of a scan. Joined, not IN (...), and
+        # ordered by the index's own rowid (= the patient's id), so SQLite reads the
+        # matches in id order and stops when the page and the count are full.
+        fts = table(FTS_TABLE, column("rowid"))
         phrase = '"' + term.replace('"', '""') + '"'
-        stmt = stmt.where(Patient.id.in_(
-            select(text("rowid")).select_from(text(FTS_TABLE))
-            .where(text(f"{FTS_TABLE} MATCH :phrase").bindparams(phrase=phrase))))
+        stmt = stmt.join(fts, fts.c.rowid == Patient.id).where(
+            text(f"{FTS_TABLE} MATCH :phrase").bindparams(phrase=phrase))
+        order = fts.c.rowid
     return stmt.where(or_(Patient.mrn.ilike(like, escape="\\"),
-                          Patient.display_name.ilike(like, escape="\\")))
+                          Patient.display_name.ilike(like, escape="\\"))), order
 
 
 @use_case()
@@ -92,7 +97,7 @@ def search_patients(session: Session, actor: Actor, q: str | None, limit: int,
     after = read_cursor(cursor)
     if after is not None and offset:
         raise InvalidRecord("offset: give a cursor or an offset, not both", field="offset")
-    matching = _matching(session, actor.clinic_id, q)
+    matching, order = _matching(session, actor.clinic_id, q)
     if q and q.strip() and session.get_bind().dialect.name == "postgresql":
         # A prepared statement's generic plan does not know the pattern, so it cannot
         # choose the trigram index for a rare text and scans every patient instead.
@@ -100,13 +105,13 @@ def search_patients(session: Session, actor: Actor, q: str | None, limit: int,
     if after is None and offset == 0:
         # the first page: one query finds the page's ids and counts (up to the limit)
         ids = list(session.scalars(matching.with_only_columns(Patient.id)
-                                   .order_by(Patient.id).limit(max(COUNT_LIMIT, limit) + 1)))
+                                   .order_by(order).limit(max(COUNT_LIMIT, limit) + 1)))
         total, more = len(ids), len(ids) > limit
         rows = list(session.scalars(select(Patient).where(Patient.id.in_(ids[:limit]))
                                     .order_by(Patient.id))) if ids else []
     else:
-        page = matching if after is None else matching.where(Patient.id > after)
-        rows = list(session.scalars(page.order_by(Patient.id).limit(limit + 1)
+        page = matching if after is None else matching.where(order > after)
+        rows = list(session.scalars(page.order_by(order).limit(limit + 1)
                                     .offset(offset)))
         more = len(rows) > limit
         rows = rows[:limit]

@@ -293,7 +293,7 @@ def page_of(item: type[Out]) -> type[Out]:
 #: Patient search (issue 16): keyset paging and a bounded count beside the usual page fields.
 PatientSearchPage = create_model(
     "PatientSearchPage", __base__=page_of(PatientOut),
-    total_exact=(bool, ...),  # false: at least ``total`` patients match (counted to 1,000)
+    total_exact=(bool, ...),  # false: at least ``total`` patients match (counted to 200)
     next_cursor=(str | None, ...))  # pass as ``cursor`` for the next page; null at the end
 
 

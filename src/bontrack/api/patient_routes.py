@@ -65,7 +65,7 @@ def search_patients(request: Request, token: TokenDep, q: str | None = None,
                     limit: Limit = 50, offset: Offset = 0,
                     cursor: Cursor = None) -> dict[str, Any]:
     """Keyset paging: pass the answer's ``next_cursor`` as ``cursor`` for the next page
-    (``offset`` still works). ``total`` is counted up to 1,000 (``total_exact``)."""
+    (``offset`` still works). ``total`` is counted up to 200 (``total_exact``)."""
     with authed(request, token) as (uow, actor):
         found = records.search_patients(uow, actor, q, limit, offset, cursor)
         return {"items": [patient_view(p) for p in found.rows], "total": found.total,

@@ -238,7 +238,7 @@ def patients(request: Request, q: str | None = None, offset: int = 0) -> Respons
             return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
         found = records.search_patients(uow, actor, q, PAGE, offset)
         rows = found.rows
-        # matches are counted up to 1,000 (issue 16): "1000+" beyond that
+        # matches are counted up to 200 (issue 16): "200+" beyond that
         total: int | str = found.total if found.total_exact else f"{found.total}+"
         items = [patient_view(p) for p in rows]
         dates = _next_dates(uow, [(p.id, p.record_version) for p in rows])

@@ -327,8 +327,8 @@ def main() -> None:
         worst[name] = max(o / d for o, d in zip(ours_runs[name], duck_runs[name],
                                                 strict=True))
         o, d = spread(ours_runs[name]), spread(duck_runs[name])
-        print(f"{name:<14}{o['min'] * 1000:>5.1f} /{o['median'] * 1000:>5.1f}"
-              f"{d['min'] * 1000:>5.1f} /{d['median'] * 1000:>6.1f}{worst[name]:>10.2f}"
+        print(f"{name:<14}{o['min'] * 1000:>6.1f} /{o['median'] * 1000:>6.1f}"
+              f"{d['min'] * 1000:>7.1f} /{d['median'] * 1000:>6.1f}{worst[name]:>10.2f}"
               f"     {'yes' if agree else 'NO'}")
     whole = statistics.median(whole_runs)
     worst_whole = max(w / d for w, d in zip(whole_runs, duck_totals, strict=True))

@@ -525,9 +525,6 @@ class DailyCycles(_Daily, Base):
 class DailyResponses(_Daily, Base):
     __tablename__ = "analytics_daily_responses"
     __table_args__ = (Index("ix_analytics_daily_responses_clinic_date", "clinic_id", "date"),
-                      Index("cx_analytics_daily_responses_responders",
-                            "clinic_id", "indication", "product", "scale", "responder", "date",
-                            "clinician_id", "n"),
                       Index("cx_analytics_daily_responses_durations",
                             "clinic_id", "indication", "product", "duration_days",
                             "duration_kind", "date", "clinician_id", "n"))
@@ -536,6 +533,20 @@ class DailyResponses(_Daily, Base):
     responder: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     duration_kind: Mapped[str] = mapped_column(String(12))
     duration_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class DailyResponders(_Daily, Base):
+    """The responder counts alone (no duration columns): a quarter of the rows of
+    ``analytics_daily_responses``, which the responder query read before (issue 16)."""
+    __tablename__ = "analytics_daily_responders"
+    __table_args__ = (Index("ix_analytics_daily_responders_clinic_date", "clinic_id", "date"),
+                      Index("cx_analytics_daily_responders",
+                            "clinic_id", "indication", "product", "scale", "responder", "date",
+                            "clinician_id", "n"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scale: Mapped[str] = mapped_column(String(40))
+    responder: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     n: Mapped[int] = mapped_column(Integer)
 
 

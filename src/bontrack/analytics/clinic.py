@@ -32,6 +32,7 @@ from bontrack.store.models import (
     DailyCycles,
     DailyEffects,
     DailyIntervals,
+    DailyResponders,
     DailyResponses,
     User,
 )
@@ -146,7 +147,7 @@ def _median(hist: Iterable[tuple[int, int]]) -> int | None:
 
 
 def responder_query(clinic_id: int, f: Filters) -> Select[Any]:
-    r = table_of(DailyResponses).c
+    r = table_of(DailyResponders).c
     return (select(r.indication, r.product, r.scale, func.sum(r.n).label("cycles"),
                    func.sum(case((r.responder.is_(True), r.n), else_=0)).label("responders"),
                    func.sum(case((r.responder.is_(None), r.n), else_=0)).label("unknown"))

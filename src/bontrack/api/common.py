@@ -19,6 +19,8 @@ V1 = "/api/v1"
 Limit = Annotated[int, Query(ge=1, le=records.MAX_PAGE)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
+#: Keyset paging: the ``next_cursor`` of the page before (checked by the service).
+Cursor = Annotated[str | None, Query(max_length=40)]
 
 
 def version_of(if_match: str | None) -> int | None:

@@ -290,6 +290,13 @@ def page_of(item: type[Out]) -> type[Out]:
     return create_model(name, __base__=Out, **fields)
 
 
+#: Patient search (issue 16): keyset paging and a bounded count beside the usual page fields.
+PatientSearchPage = create_model(
+    "PatientSearchPage", __base__=page_of(PatientOut),
+    total_exact=(bool, ...),  # false: at least ``total`` patients match (counted to 200)
+    next_cursor=(str | None, ...))  # pass as ``cursor`` for the next page; null at the end
+
+
 PROBLEM = {"model": ProblemOut, "content": {"application/problem+json": {
     "schema": {"$ref": "#/components/schemas/ProblemOut"}}}}
 ERRORS: dict[int | str, dict[str, Any]] = {

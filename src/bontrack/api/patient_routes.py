@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from bontrack.api.common import V1 as v1
-from bontrack.api.common import IfMatch, Limit, Offset, one, page, version_of
+from bontrack.api.common import Cursor, IfMatch, Limit, Offset, one, page, version_of
 from bontrack.api.outputs import (
     ERRORS,
     ConditionOut,
@@ -18,6 +18,7 @@ from bontrack.api.outputs import (
     Out,
     OutcomeOut,
     PatientOut,
+    PatientSearchPage,
     SideEffectOut,
     TimelineOut,
     WeightOut,
@@ -59,12 +60,18 @@ def create_patient(body: PatientIn, request: Request, token: TokenDep) -> JSONRe
         out = patient_view(p)
     return one(out, 201)
 
-@router.get(f"{v1}/patients", tags=["patients"], responses=answers(page_of(PatientOut)))
+@router.get(f"{v1}/patients", tags=["patients"], responses=answers(PatientSearchPage))
 def search_patients(request: Request, token: TokenDep, q: str | None = None,
-                    limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+                    limit: Limit = 50, offset: Offset = 0,
+                    cursor: Cursor = None) -> dict[str, Any]:
+    """Keyset paging: pass the answer's ``next_cursor`` as ``cursor`` for the next page
+    (``offset`` still works). ``total`` is counted up to 200 (``total_exact``)."""
     with authed(request, token) as (uow, actor):
-        rows, total = records.search_patients(uow, actor, q, limit, offset)
-        return page([patient_view(p) for p in rows], total, limit, offset)
+        found = records.search_patients(uow, actor, q, limit, offset, cursor)
+        return {"items": [patient_view(p) for p in found.rows], "total": found.total,
+                "total_exact": found.total_exact, "limit": limit, "offset": offset,
+                "next_offset": offset + limit if found.more and cursor is None else None,
+                "next_cursor": found.next_cursor}
 
 @router.get(f"{v1}/patients/{{patient_id}}", tags=["patients"],
          responses=answers(PatientOut))

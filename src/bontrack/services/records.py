@@ -4,12 +4,11 @@ the same transaction."""
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +22,10 @@ from bontrack.services.access import (
     can_write_clinical,
     require_role,
 )
+
+# patient search lives in its own module (trigram index, keyset pages); re-exported here
+from bontrack.services.patient_search import PatientPage as PatientPage
+from bontrack.services.patient_search import search_patients as search_patients
 from bontrack.services.schemas import (
     ConditionIn,
     DiaryIn,
@@ -162,26 +165,6 @@ def update_patient(session: Session, actor: Actor, patient_id: int, body: Patien
     audit.record(session, actor, "update", "patient", patient.id, patient.id,
                  detail="changed: " + ", ".join(changed))
     return patient
-
-
-@use_case()
-def search_patients(session: Session, actor: Actor, q: str | None, limit: int, offset: int
-                    ) -> tuple[list[Patient], int]:
-    require_role(actor, ("admin", "clinician", "nurse"), "search patients")
-    stmt = select(Patient).where(Patient.clinic_id == actor.clinic_id)
-    if q and any(unicodedata.category(ch) in ("Cc", "Cs") for ch in q):
-        # NUL cannot be sent to PostgreSQL (500 there, issue 15); no name holds a control
-        raise InvalidRecord("q: the search text contains a control character", field="q")
-    if q:
-        # the search text is literal: % and _ match themselves, not any characters
-        term = q.strip()[:100].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{term}%"
-        stmt = stmt.where(or_(Patient.mrn.ilike(like, escape="\\"),
-                              Patient.display_name.ilike(like, escape="\\")))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = list(session.scalars(stmt.order_by(Patient.id).limit(limit).offset(offset)))
-    audit.record(session, actor, "search", "patient", detail=f"q={q or ''!r} n={len(rows)}")
-    return rows, total
 
 
 @use_case()

@@ -504,6 +504,9 @@ class AnalyticsEffect(Base):
 # Daily roll-ups of the rows above: one row per clinic, day, indication, product, clinician
 # (and the figure's own key), with counts. Clinic queries read these (a few rows a day
 # instead of one per cycle); the days a refresh touched are recomputed from the rows above.
+# The cx_ indexes cover their query (issue 16): every filter, group and measure column is in
+# the index, led by the GROUP BY columns, so a clinic query reads the index alone, in group
+# order, without visiting the table or sorting (migration 0013).
 
 
 class _Daily:
@@ -516,7 +519,13 @@ class _Daily:
 
 class DailyCycles(_Daily, Base):
     __tablename__ = "analytics_daily_cycles"
-    __table_args__ = (Index("ix_analytics_daily_cycles_clinic_date", "clinic_id", "date"),)
+    __table_args__ = (Index("ix_analytics_daily_cycles_clinic_date", "clinic_id", "date"),
+                      Index("cx_analytics_daily_cycles_groups",
+                            "clinic_id", "indication", "product", "date", "clinician_id",
+                            "cycles"),
+                      Index("cx_analytics_daily_cycles_waste",
+                            "clinic_id", "product", "date", "indication", "clinician_id",
+                            "vials", "units_discarded", "units_opened"))
     id: Mapped[int] = mapped_column(primary_key=True)
     cycles: Mapped[int] = mapped_column(Integer)
     units_discarded: Mapped[Decimal | None] = mapped_column(UNITS, nullable=True)
@@ -526,7 +535,10 @@ class DailyCycles(_Daily, Base):
 
 class DailyResponses(_Daily, Base):
     __tablename__ = "analytics_daily_responses"
-    __table_args__ = (Index("ix_analytics_daily_responses_clinic_date", "clinic_id", "date"),)
+    __table_args__ = (Index("ix_analytics_daily_responses_clinic_date", "clinic_id", "date"),
+                      Index("cx_analytics_daily_responses_durations",
+                            "clinic_id", "indication", "product", "duration_days",
+                            "duration_kind", "date", "clinician_id", "n"))
     id: Mapped[int] = mapped_column(primary_key=True)
     scale: Mapped[str] = mapped_column(String(40))
     responder: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
@@ -535,9 +547,26 @@ class DailyResponses(_Daily, Base):
     n: Mapped[int] = mapped_column(Integer)
 
 
+class DailyResponders(_Daily, Base):
+    """The responder counts alone (no duration columns): a quarter of the rows of
+    ``analytics_daily_responses``, which the responder query read before (issue 16)."""
+    __tablename__ = "analytics_daily_responders"
+    __table_args__ = (Index("ix_analytics_daily_responders_clinic_date", "clinic_id", "date"),
+                      Index("cx_analytics_daily_responders",
+                            "clinic_id", "indication", "product", "scale", "responder", "date",
+                            "clinician_id", "n"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scale: Mapped[str] = mapped_column(String(40))
+    responder: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 class DailyIntervals(_Daily, Base):
     __tablename__ = "analytics_daily_intervals"
-    __table_args__ = (Index("ix_analytics_daily_intervals_clinic_date", "clinic_id", "date"),)
+    __table_args__ = (Index("ix_analytics_daily_intervals_clinic_date", "clinic_id", "date"),
+                      Index("cx_analytics_daily_intervals",
+                            "clinic_id", "indication", "interval_days", "early", "date",
+                            "clinician_id", "product", "n"))
     id: Mapped[int] = mapped_column(primary_key=True)
     interval_days: Mapped[int] = mapped_column(Integer)
     early: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
@@ -546,7 +575,10 @@ class DailyIntervals(_Daily, Base):
 
 class DailyEffects(_Daily, Base):
     __tablename__ = "analytics_daily_effects"
-    __table_args__ = (Index("ix_analytics_daily_effects_clinic_date", "clinic_id", "date"),)
+    __table_args__ = (Index("ix_analytics_daily_effects_clinic_date", "clinic_id", "date"),
+                      Index("cx_analytics_daily_effects",
+                            "clinic_id", "indication", "product", "term", "date", "clinician_id",
+                            "n"))
     id: Mapped[int] = mapped_column(primary_key=True)
     term: Mapped[str] = mapped_column(String(200))
     n: Mapped[int] = mapped_column(Integer)

@@ -236,7 +236,10 @@ def patients(request: Request, q: str | None = None, offset: int = 0) -> Respons
         actor = signed_in(request, uow)
         if actor.role == "patient":
             return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
-        rows, total = records.search_patients(uow, actor, q, PAGE, offset)
+        found = records.search_patients(uow, actor, q, PAGE, offset)
+        rows = found.rows
+        # matches are counted up to 200 (issue 16): "200+" beyond that
+        total: int | str = found.total if found.total_exact else f"{found.total}+"
         items = [patient_view(p) for p in rows]
         dates = _next_dates(uow, [(p.id, p.record_version) for p in rows])
         as_of = given.today()
@@ -244,7 +247,7 @@ def patients(request: Request, q: str | None = None, offset: int = 0) -> Respons
             p["due"] = given.next_due(*dates[p["id"]], as_of)
     return render(request, "patients.html", actor=actor, patients=items, total=total, q=q,
                   prev_offset=offset - PAGE if offset > 0 else None,
-                  next_offset=offset + PAGE if offset + PAGE < total else None)
+                  next_offset=offset + PAGE if found.more else None)
 
 @router.get("/patients/{patient_id}/chart.svg", include_in_schema=False)
 def chart(request: Request, patient_id: RecordId, scale: str, where: str = "") -> Response:

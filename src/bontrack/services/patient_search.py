@@ -1,0 +1,130 @@
+"""Patient search: the search text anywhere in the MRN or the name, case-insensitively, one
+page at a time in id order, within the reader's clinic only.
+
+Fast at registry size (issue 16 item 7) because nothing scans the table: a trigram index
+finds the candidates (SQLite FTS5 ``patients_search``, PostgreSQL pg_trgm GIN indexes, both
+made by migration 0012) and the same ILIKE test as before confirms them, so the answers are
+the ones a scan gives. Pages are found by keyset (``cursor``: after this id) as well as by
+offset, and the number of matches is counted only up to ``COUNT_LIMIT``."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import column, func, or_, select, table, text
+from sqlalchemy.orm import Session
+
+from bontrack.errors import InvalidRecord
+from bontrack.services import audit
+from bontrack.services.access import Actor, require_role
+from bontrack.services.usecase import use_case
+from bontrack.store.models import Patient
+from bontrack.store.search_index import FTS_TABLE
+
+#: Matches are counted up to this many; beyond it ``total`` is this number and
+#: ``total_exact`` is false. Counting a match costs as much as reading it (each candidate is
+#: checked against the text), so the bound is a few pages, not the clinic: at 1,000 a common
+#: three-letter text spent ten times as long counting as finding its page.
+COUNT_LIMIT = 200
+
+#: The trigram index needs at least three characters; a shorter text is matched by a scan
+#: in id order that stops when the page is full.
+TRIGRAM = 3
+
+MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    rows: list[Patient]
+    total: int  # matches, counted up to COUNT_LIMIT
+    total_exact: bool  # false: at least ``total`` match
+    more: bool  # another page follows this one
+    next_cursor: str | None  # pass as ``cursor`` for the next page
+
+
+def read_cursor(cursor: str | None) -> int | None:
+    """The id a page starts after; a cursor is the ``next_cursor`` of an earlier page."""
+    if cursor is None or cursor == "":
+        return None
+    if not cursor.isascii() or not cursor.isdigit() or len(cursor) > 19 \
+            or int(cursor) > MAX_ID:
+        raise InvalidRecord("cursor: not a cursor this server gave (use next_cursor)",
+                            field="cursor")
+    return int(cursor)
+
+
+def _has_fts(session: Session) -> bool:
+    return session.execute(text(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :n"),
+        {"n": FTS_TABLE}).first() is not None
+
+
+def _matching(session: Session, clinic_id: int, q: str | None) -> tuple[Any, Any]:
+    """The clinic's patients matching ``q`` (no order, no page), and the column that orders
+    them by id."""
+    stmt = select(Patient).where(Patient.clinic_id == clinic_id)
+    term = (q or "").strip()[:100]
+    if not term:
+        return stmt, Patient.id
+    # the search text is literal: % and _ match themselves, not any characters
+    like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    order: Any = Patient.id
+    if (len(term) >= TRIGRAM and session.get_bind().dialect.name == "sqlite"
+            and _has_fts(session)):
+        # candidates from the trigram index (a superset: it also folds non-ASCII case);
+        # the ILIKE below keeps exactly the answers of a scan. Joined, not IN (...), and
+        # ordered by the index's own rowid (= the patient's id), so SQLite reads the
+        # matches in id order and stops when the page and the count are full.
+        fts = table(FTS_TABLE, column("rowid"))
+        phrase = '"' + term.replace('"', '""') + '"'
+        stmt = stmt.join(fts, fts.c.rowid == Patient.id).where(
+            text(f"{FTS_TABLE} MATCH :phrase").bindparams(phrase=phrase))
+        order = fts.c.rowid
+    return stmt.where(or_(Patient.mrn.ilike(like, escape="\\"),
+                          Patient.display_name.ilike(like, escape="\\"))), order
+
+
+@use_case()
+def search_patients(session: Session, actor: Actor, q: str | None, limit: int,
+                    offset: int = 0, cursor: str | None = None) -> PatientPage:
+    """One page of the clinic's patients matching ``q`` (all of them without ``q``), after
+    ``cursor`` (keyset) or from ``offset``."""
+    require_role(actor, ("admin", "clinician", "nurse"), "search patients")
+    if q and any(unicodedata.category(ch) in ("Cc", "Cs") for ch in q):
+        # NUL cannot be sent to PostgreSQL (500 there, issue 15); no name holds a control
+        raise InvalidRecord("q: the search text contains a control character", field="q")
+    after = read_cursor(cursor)
+    if after is not None and offset:
+        raise InvalidRecord("offset: give a cursor or an offset, not both", field="offset")
+    matching, order = _matching(session, actor.clinic_id, q)
+    if q and q.strip() and session.get_bind().dialect.name == "postgresql":
+        # A prepared statement's generic plan does not know the pattern, so it cannot
+        # choose the trigram index for a rare text and scans every patient instead.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    if after is None and offset == 0:
+        # the first page: one query finds the page's ids and counts (up to the limit)
+        ids = list(session.scalars(matching.with_only_columns(Patient.id)
+                                   .order_by(order).limit(max(COUNT_LIMIT, limit) + 1)))
+        total, more = len(ids), len(ids) > limit
+        rows = list(session.scalars(select(Patient).where(Patient.id.in_(ids[:limit]))
+                                    .order_by(Patient.id))) if ids else []
+    else:
+        page = matching if after is None else matching.where(order > after)
+        rows = list(session.scalars(page.order_by(order).limit(limit + 1)
+                                    .offset(offset)))
+        more = len(rows) > limit
+        rows = rows[:limit]
+        total = _count(session, matching)
+    exact = total <= COUNT_LIMIT
+    audit.record(session, actor, "search", "patient", detail=f"q={q or ''!r} n={len(rows)}")
+    return PatientPage(rows=rows, total=min(total, COUNT_LIMIT), total_exact=exact,
+                       more=more, next_cursor=str(rows[-1].id) if more else None)
+
+
+def _count(session: Session, matching: Any) -> int:
+    """Matches, counted up to COUNT_LIMIT + 1 (never the whole table)."""
+    sub = matching.with_only_columns(Patient.id).limit(COUNT_LIMIT + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(sub)) or 0)

@@ -1,0 +1,15 @@
+"""The patient search index: database objects made by migration 0012 that the SQLAlchemy
+models do not describe (an FTS5 virtual table on SQLite, trigram GIN indexes on PostgreSQL).
+Named here so the models-and-migrations test can leave them out of its comparison."""
+
+from __future__ import annotations
+
+#: SQLite FTS5 table (trigram tokenizer, external content = ``patients``).
+FTS_TABLE = "patients_search"
+
+#: Tables and indexes outside the models: the FTS table, its shadow tables, the trigram
+#: indexes.
+NOT_IN_MODELS = frozenset({
+    FTS_TABLE, *(f"{FTS_TABLE}_{s}" for s in ("data", "idx", "docsize", "config", "content")),
+    "ix_patients_mrn_trgm", "ix_patients_display_name_trgm",
+})

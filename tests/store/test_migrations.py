@@ -26,7 +26,7 @@ def test_models_and_migrations_agree(db_url):
     engine = make_engine(db_url)
     upgrade(engine)
     with engine.connect() as conn:
-        # the patient search index (migration 0012) is not described by the models
+        # the patient search index (migration 0013) is not described by the models
         context = MigrationContext.configure(conn, opts={
             "include_name": lambda name, kind, parent: name not in NOT_IN_MODELS})
         diff = compare_metadata(context, Base.metadata)
@@ -35,7 +35,7 @@ def test_models_and_migrations_agree(db_url):
 
 
 def test_search_index_migrates_down_and_up_again(db_url):
-    """Migration 0012 (the patient search index) and 0013 (covering indexes) go down and up
+    """Migration 0013 (the patient search index) and 0014 (covering indexes) go down and up
     again; the FTS5 table is rebuilt from the patients already there."""
     from alembic import command
 
@@ -53,7 +53,7 @@ def test_search_index_migrates_down_and_up_again(db_url):
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0011")
+        command.downgrade(cfg, "0012")
     upgrade(engine)
     if engine.dialect.name == "sqlite":
         with engine.connect() as c:

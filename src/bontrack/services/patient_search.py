@@ -3,7 +3,7 @@ page at a time in id order, within the reader's clinic only.
 
 Fast at registry size (issue 16 item 7) because nothing scans the table: a trigram index
 finds the candidates (SQLite FTS5 ``patients_search``, PostgreSQL pg_trgm GIN indexes, both
-made by migration 0012) and the same ILIKE test as before confirms them, so the answers are
+made by migration 0013) and the same ILIKE test as before confirms them, so the answers are
 the ones a scan gives. Pages are found by keyset (``cursor``: after this id) as well as by
 offset, and the number of matches is counted only up to ``COUNT_LIMIT``."""
 

@@ -506,7 +506,7 @@ class AnalyticsEffect(Base):
 # instead of one per cycle); the days a refresh touched are recomputed from the rows above.
 # The cx_ indexes cover their query (issue 16): every filter, group and measure column is in
 # the index, led by the GROUP BY columns, so a clinic query reads the index alone, in group
-# order, without visiting the table or sorting (migration 0013).
+# order, without visiting the table or sorting (migration 0014).
 
 
 class _Daily:

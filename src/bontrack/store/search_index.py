@@ -1,4 +1,4 @@
-"""The patient search index: database objects made by migration 0012 that the SQLAlchemy
+"""The patient search index: database objects made by migration 0013 that the SQLAlchemy
 models do not describe (an FTS5 virtual table on SQLite, trigram GIN indexes on PostgreSQL).
 Named here so the models-and-migrations test can leave them out of its comparison."""
 

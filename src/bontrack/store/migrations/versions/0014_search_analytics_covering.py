@@ -9,15 +9,15 @@ index-only scan). The responder query gets its own roll-up, analytics_daily_resp
 without the duration columns that multiplied its rows by four; it is filled here from
 analytics_daily_responses and kept by the projection from then on.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -143,8 +143,9 @@ def test_a_worker_process_runs_the_jobs_a_server_queued(api, tmp_path):
     url, job_id = kick_off(api)
     env = {**os.environ, "BONTRACK_EXPORT_DIR": str(jobs.root),
            "PYTHONPATH": os.pathsep.join(sys.path)}
-    r = subprocess.run([sys.executable, "-c", "from bontrack.cli.main import run; run()", "worker", "--once",
-                        "--db", api.url], env=env, capture_output=True, text=True, timeout=120)
+    cli = [sys.executable, "-c", "from bontrack.cli.main import run; run()"]
+    r = subprocess.run([*cli, "worker", "--once", "--db", api.url], env=env,
+                       capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     s = api.get("doc", url)
     assert s.status_code == 200, s.text
@@ -156,7 +157,7 @@ def test_a_worker_process_runs_the_jobs_a_server_queued(api, tmp_path):
 
 def test_a_restarted_server_takes_up_a_queued_job(api, tmp_path):
     jobs = quiet(api, tmp_path)
-    url, job_id = kick_off(api)  # queued; this "server" stops before running it
+    url, _ = kick_off(api)  # queued; this "server" stops before running it
     fresh = create_app(api.url)
     fresh.state.fhir_jobs.root = jobs.root
     try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Update, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from bontrack.store.models import Job
@@ -64,11 +64,9 @@ def renew(session: Session, job_id: str, worker: str, done: int, now: datetime,
           lease: timedelta = LEASE) -> bool:
     """Record progress and extend the lease. False when the job is no longer this worker's
     to run (cancelled, or claimed by another after the lease ran out): stop."""
-    n = session.execute(
-        update(Job).where(Job.id == job_id, Job.worker == worker, Job.state == "running")
-        .values(done=done, lease_until=now + lease)
-        .execution_options(synchronize_session=False)).rowcount
-    return bool(n)
+    return _changed(session, update(Job).where(
+        Job.id == job_id, Job.worker == worker, Job.state == "running")
+        .values(done=done, lease_until=now + lease))
 
 
 def finish(session: Session, job_id: str, worker: str, state: str, now: datetime,
@@ -78,20 +76,21 @@ def finish(session: Session, job_id: str, worker: str, state: str, now: datetime
                               "error": error}
     if result is not None:
         values["result"] = result
-    n = session.execute(
-        update(Job).where(Job.id == job_id, Job.worker == worker, Job.state == "running")
-        .values(**values).execution_options(synchronize_session=False)).rowcount
-    return bool(n)
+    return _changed(session, update(Job).where(
+        Job.id == job_id, Job.worker == worker, Job.state == "running").values(**values))
 
 
 def cancel(session: Session, job_id: str, now: datetime) -> bool:
     """Mark a job cancelled: a running one's worker stops at its next renewal, a finished
     one's files are due for removal. False if it was already cancelled."""
-    n = session.execute(
-        update(Job).where(Job.id == job_id, Job.state != "cancelled")
-        .values(state="cancelled", ended_at=now, lease_until=None)
-        .execution_options(synchronize_session=False)).rowcount
-    return bool(n)
+    return _changed(session, update(Job).where(Job.id == job_id, Job.state != "cancelled")
+                    .values(state="cancelled", ended_at=now, lease_until=None))
+
+
+def _changed(session: Session, stmt: Update) -> bool:
+    """Run an UPDATE of one job; whether it matched (its WHERE states what is expected)."""
+    return session.scalar(stmt.returning(Job.id)
+                          .execution_options(synchronize_session=False)) is not None
 
 
 def fail_exhausted(session: Session, now: datetime, reason: str) -> list[str]:

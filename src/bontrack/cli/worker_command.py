@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from bontrack.cli.store_commands import DbOpt, _safe, open_store
-from bontrack.config import export_directory
+from bontrack.config import export_directory, read_database_url
 from bontrack.fhir.bulk import Jobs, Runner
 from bontrack.reference import default_reference
+from bontrack.store.replica import read_from
 
 
 def worker(
@@ -28,6 +29,9 @@ def worker(
     A worker stopped mid-job leaves it to be claimed again when its lease runs out.
     """
     url, database = open_store(db)
+    replica = read_database_url()
+    if replica is not None:
+        read_from(database, replica)  # the exports read the replica
     jobs = Jobs(export_directory(), database, default_reference(), run_here=False)
     runner = Runner(jobs, poll=poll)
     try:

@@ -16,12 +16,14 @@ from bontrack.fhir.codes import (
     CS_OUTCOME,
     OBS_CATEGORY,
     SNOMED,
+    UCUM,
     code_in,
     coding,
     concept,
 )
 from bontrack.fhir.elements import Refusal, as_day, as_decimal, as_instant, ext_value, shown
 from bontrack.fhir.kind import Kind
+from bontrack.fhir.lines import dumps, ident, members, num, shared, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -117,6 +119,85 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
         yield observation(ctx, o)
 
 
+_WEIGHT_HEAD = b'{"resourceType":"Observation","id":"weight-'
+
+
+def _weight_middle(ctx: Context) -> bytes:
+    """From the status to the subject's reference, the same for every weight."""
+    return ctx.shared(("bytes", "weight-middle"), lambda: b"," + members({
+        "status": "final",
+        "category": [concept(coding(OBS_CATEGORY, "vital-signs", "Vital Signs"))],
+        "code": concept(coding(CS_OBSERVATION, "body-weight", "Body weight"),
+                        text="Body weight")}) + b',"subject":{"reference":"Patient/')
+
+
+_KG_TAIL = b',"unit":"kg","system":' + text(UCUM) + b',"code":"kg"}}\n'
+
+
+def _outcome_concepts(ctx: Context, scale: str) -> bytes:
+    """``"category":…,"code":…`` of a scale."""
+    def build() -> bytes:
+        category, code = _scale(ctx, scale)
+        return members({"category": category, "code": code})
+
+    return ctx.shared(("bytes", "scale", scale), build)
+
+
+def _outcome_unit(ctx: Context, scale: str) -> bytes:
+    def build() -> bytes:
+        known = ctx.ref.scales.get(scale)
+        unit, display = (known.unit.code, known.unit.display) if known else ("{score}",
+                                                                             "score")
+        return (b',"unit":' + text(display) + b',"system":' + text(UCUM) + b',"code":'
+                + text(unit) + b"}")
+
+    return ctx.shared(("bytes", "scale-unit", scale), build)
+
+
+def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
+    weights = batch.of(WEIGHTS, p.id)
+    if weights:
+        middle = _weight_middle(ctx)
+        for w in weights:
+            yield b"".join((
+                _WEIGHT_HEAD, ident(w.id), b'","extension":[',
+                shared(ctx, ("recorded-by", w.recorded_by),
+                       lambda w=w: recorded_by(ctx, w.recorded_by)),
+                b"]", middle, ident(w.patient_id), b'"},"effectiveDateTime":"',
+                w.measured_on.isoformat().encode(), b'","valueQuantity":{"value":',
+                num(w.weight_kg), _KG_TAIL))
+    for o in batch.of(OUTCOMES, p.id):
+        parts = [b'{"resourceType":"Observation","id":"', ident(o.id), b'","extension":[',
+                 shared(ctx, ("recorded-by", o.recorded_by),
+                        lambda o=o: recorded_by(ctx, o.recorded_by))]
+        if o.region:
+            parts += (b",", dumps(ext("region", valueString=o.region)))
+        parts += (b'],"status":',
+                  b'"entered-in-error",' if o.status == "entered_in_error" else b'"final",',
+                  _outcome_concepts(ctx, o.scale), b',"subject":{"reference":"Patient/',
+                  ident(o.patient_id), b'"}')
+        if o.cycle_id is not None:
+            parts += (b',"partOf":[{"reference":"Procedure/', ident(o.cycle_id), b'"}]')
+        parts += (b',"effectiveDateTime":', text(instant(o.measured_at)))
+        if o.scale == "modified_ashworth":
+            grade = (scale_text(ctx.ref.scales, o.scale, o.value) if o.value is not None
+                     else o.value_text)
+            parts += (b',"valueCodeableConcept":', shared(ctx, ("mas", grade), lambda g=grade:
+                                                           concept(coding(CS_MAS, g, g),
+                                                                   text=g)))
+        else:
+            parts += (b',"valueQuantity":{"value":', num(o.value),
+                      _outcome_unit(ctx, o.scale))
+        if o.muscle:
+            parts += (b',"bodySite":', shared(ctx, ("site", o.muscle, o.side),
+                                              lambda o=o: target_site(ctx, o.muscle, o.side)))
+        elif o.side:
+            parts += (b',"bodySite":', dumps({"extension": side_ext(o.side), "text": o.side}))
+        parts.append(b"}\n")
+        yield b"".join(parts)
+
+
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
     if rid.startswith("weight-"):
         w = find(session, W, rid.removeprefix("weight-"))
@@ -191,5 +272,5 @@ KIND = Kind(
     after=("Patient", "Procedure"),
     sources=(Source(OUT, OUT.c.patient_id, OUT.c.measured_at, _scale_code),
              Source(W, W.c.patient_id, W.c.measured_on, None, "weight-")),
-    params={**SUBJECT, "date": "date", "code": "token"},
+    params={**SUBJECT, "date": "date", "code": "token"}, lines=lines,
 )

@@ -46,3 +46,4 @@ def test_bulk_lines_are_the_bytes_of_the_dict_resources(db_url, tmp_path: Path):
     for t in some:
         assert (tmp_path / "some" / f"{t}.ndjson").read_bytes() == expected[t]
     assert expected["Observation"] and expected["MedicationAdministration"]
+

@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bontrack.fhir.codes import UCUM
 from bontrack.fhir.elements import Refusal, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
+from bontrack.fhir.lines import dumps, ident, num, shared, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -57,6 +59,44 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
     for cy in batch.of(CYCLES, p.id):
         for v in batch.of(VIALS, cy.id):
             yield medication(ctx, v, cy.product)
+
+
+_U_TAIL = b',"unit":"U","system":' + text(UCUM) + b',"code":"[arb\'U]"}'
+
+
+def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
+    size_url = ctx.shared(("bytes", "ext-url", "vial-size"), lambda: b'","extension":[{"url":'
+                          + text(ext("vial-size")["url"]) + b',"valueQuantity":{"value":')
+    for cy in batch.of(CYCLES, p.id):
+        vials = batch.of(VIALS, cy.id)
+        if not vials:
+            continue
+        code = shared(ctx, ("product", cy.product), lambda c=cy: product_concept(ctx, c.product))
+        for v in vials:
+            parts = [b'{"resourceType":"Medication","id":"', ident(v.id), size_url,
+                     num(v.size_units), _U_TAIL, b"},",
+                     shared(ctx, ("recorded-by", v.recorded_by),
+                            lambda v=v: recorded_by(ctx, v.recorded_by))]
+            if v.reconstituted_at is not None:
+                parts += (b",", dumps(ext("reconstituted-at",
+                                          valueDateTime=instant(v.reconstituted_at))))
+            if v.units_discarded is not None:
+                parts += (b",", dumps(ext("units-discarded",
+                                          valueQuantity=units(v.units_discarded))))
+            parts += (b'],"code":', code)
+            if v.diluent_ml is not None:
+                parts += (b',"ingredient":[{"itemCodeableConcept":', code,
+                          b',"isActive":true,"strength":{"numerator":{"value":',
+                          num(v.size_units), _U_TAIL, b',"denominator":',
+                          dumps(quantity(v.diluent_ml, "mL", "mL")), b"}}]")
+            if v.lot or v.expiry:
+                lot = {"lotNumber": v.lot} if v.lot else {}
+                if v.expiry:
+                    lot["expirationDate"] = day(v.expiry)
+                parts += (b',"batch":', dumps(lot))
+            parts.append(b"}\n")
+            yield b"".join(parts)
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
@@ -105,5 +145,5 @@ def cycle_of(session: Session, resource: Json) -> int | None:
 
 KIND = Kind(
     name="Medication", store=(Vial,), rows=(CYCLES, VIALS), export=export, fetch=fetch,
-    read=read, after=("Procedure",), cycle_of=cycle_of,
+    read=read, after=("Procedure",), cycle_of=cycle_of, lines=lines,
 )

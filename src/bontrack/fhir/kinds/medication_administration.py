@@ -17,12 +17,14 @@ from bontrack.fhir.codes import (
     ROUTE_ID,
     ROUTE_IM,
     SNOMED,
+    UCUM,
     code_in,
     coding,
     concept,
 )
 from bontrack.fhir.elements import Refusal, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
+from bontrack.fhir.lines import ident, members, num, shared, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -108,6 +110,39 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
             yield medication_administration(ctx, inj, cy, vial, common)
 
 
+_SITES = b'{"resourceType":"MedicationAdministration","id":"'
+_DOSE_TAIL = b',"unit":"U","system":' + text(UCUM) + b',"code":"[arb\'U]"}}}\n'
+
+
+def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
+    sites_url = ctx.shared(("bytes", "ext-url", "injection-sites"),
+                           lambda: b'","extension":[{"url":'
+                           + text(ext("injection-sites")["url"]) + b',"valueInteger":')
+    volume_url = ctx.shared(("bytes", "ext-url", "injected-volume"),
+                            lambda: b',{"url":' + text(ext("injected-volume")["url"])
+                            + b',"valueQuantity":{"value":')
+    ml_tail = b',"unit":"mL","system":' + text(UCUM) + b',"code":"mL"}}'
+    for cy in batch.of(CYCLES, p.id):
+        vials = batch.of(VIALS, cy.id)
+        vial = vials[0].id if vials else None
+        common = b"," + members(administration_common(ctx, cy, vial))
+        for inj in batch.of(INJECTIONS, cy.id):
+            parts = [_SITES, ident(inj.id), sites_url, ident(inj.sites), b"}"]
+            if inj.volume_ml is not None:
+                parts += (volume_url, num(inj.volume_ml), ml_tail)
+            if inj.guidance:
+                parts += (b",", shared(ctx, ("guidance", inj.guidance),
+                                       lambda g=inj.guidance: _guidance(ctx, g)))
+            parts += (b"]", common, b',"dosage":{"site":',
+                      shared(ctx, ("site", inj.muscle, inj.side),
+                             lambda i=inj: target_site(ctx, i.muscle, i.side)),
+                      b',"route":', shared(ctx, ("route-of", inj.muscle),
+                                           lambda m=inj.muscle: _route(ctx, m)),
+                      b',"dose":{"value":', num(inj.units), _DOSE_TAIL)
+            yield b"".join(parts)
+
+
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
     inj = find(session, INJ, rid)
     if inj is None:
@@ -181,4 +216,5 @@ KIND = Kind(
     export=export, fetch=fetch, read=read, after=("Patient", "Procedure"), cycle_of=cycle_of,
     sources=(Source(INJ, CY.c.patient_id, CY.c.date, _product_code, join=CY),),
     params={**SUBJECT, "date": "date", "effective-time": "date", "code": "token"},
+    lines=lines,
 )

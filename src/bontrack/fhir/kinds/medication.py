@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from bontrack.fhir.codes import UCUM
 from bontrack.fhir.elements import Refusal, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import dumps, ident, num, shared, text
+from bontrack.fhir.lines import columns, dumps, ident, memo, num, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -64,37 +64,50 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
 _U_TAIL = b',"unit":"U","system":' + text(UCUM) + b',"code":"[arb\'U]"}'
 
 
+_SIZE_URL = (b'","extension":[{"url":' + text(ext("vial-size")["url"])
+             + b',"valueQuantity":{"value":')
+V_ID, V_SIZE, V_RB, V_RECONSTITUTED, V_DISCARDED, V_DILUENT, V_LOT, V_EXPIRY = columns(
+    V, "id", "size_units", "recorded_by", "reconstituted_at", "units_discarded", "diluent_ml",
+    "lot", "expiry")
+
+
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
-    size_url = ctx.shared(("bytes", "ext-url", "vial-size"), lambda: b'","extension":[{"url":'
-                          + text(ext("vial-size")["url"]) + b',"valueQuantity":{"value":')
+    recorders, numbers = memo(ctx, "recorded-by"), memo(ctx, "number")
+    products, strengths = memo(ctx, "product"), memo(ctx, "strength")
     for cy in batch.of(CYCLES, p.id):
         vials = batch.of(VIALS, cy.id)
         if not vials:
             continue
-        code = shared(ctx, ("product", cy.product), lambda c=cy: product_concept(ctx, c.product))
+        product = cy.product
+        code = products.get(product) or products.setdefault(
+            product, dumps(product_concept(ctx, product)))
         for v in vials:
-            parts = [b'{"resourceType":"Medication","id":"', ident(v.id), size_url,
-                     num(v.size_units), _U_TAIL, b"},",
-                     shared(ctx, ("recorded-by", v.recorded_by),
-                            lambda v=v: recorded_by(ctx, v.recorded_by))]
-            if v.reconstituted_at is not None:
+            size, rb = v[V_SIZE], v[V_RB]
+            size_b = numbers.get(size) or numbers.setdefault(size, num(size))
+            parts = [b'{"resourceType":"Medication","id":"', ident(v[V_ID]), _SIZE_URL,
+                     size_b, _U_TAIL, b"},",
+                     recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb)))]
+            if v[V_RECONSTITUTED] is not None:
                 parts += (b",", dumps(ext("reconstituted-at",
-                                          valueDateTime=instant(v.reconstituted_at))))
-            if v.units_discarded is not None:
+                                          valueDateTime=instant(v[V_RECONSTITUTED]))))
+            if v[V_DISCARDED] is not None:
                 parts += (b",", dumps(ext("units-discarded",
-                                          valueQuantity=units(v.units_discarded))))
+                                          valueQuantity=units(v[V_DISCARDED]))))
             parts += (b'],"code":', code)
-            if v.diluent_ml is not None:
-                parts += (b',"ingredient":[{"itemCodeableConcept":', code,
-                          b',"isActive":true,"strength":{"numerator":{"value":',
-                          num(v.size_units), _U_TAIL, b',"denominator":',
-                          dumps(quantity(v.diluent_ml, "mL", "mL")), b"}}]")
-            if v.lot or v.expiry:
-                lot = {"lotNumber": v.lot} if v.lot else {}
-                if v.expiry:
-                    lot["expirationDate"] = day(v.expiry)
-                parts += (b',"batch":', dumps(lot))
+            diluent = v[V_DILUENT]
+            if diluent is not None:
+                key = (product, size, diluent)
+                parts.append(strengths.get(key) or strengths.setdefault(key, (
+                    b',"ingredient":[{"itemCodeableConcept":' + code
+                    + b',"isActive":true,"strength":{"numerator":{"value":' + size_b + _U_TAIL
+                    + b',"denominator":' + dumps(quantity(diluent, "mL", "mL")) + b"}}]")))
+            lot, expiry = v[V_LOT], v[V_EXPIRY]
+            if lot or expiry:
+                batch_: dict[str, str] = {"lotNumber": lot} if lot else {}
+                if expiry:
+                    batch_["expirationDate"] = day(expiry)
+                parts += (b',"batch":', dumps(batch_))
             parts.append(b"}\n")
             yield b"".join(parts)
 

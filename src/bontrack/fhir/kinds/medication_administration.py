@@ -24,7 +24,7 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import Refusal, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import ident, members, num, shared, text
+from bontrack.fhir.lines import columns, dumps, ident, members, memo, num, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -114,32 +114,36 @@ _SITES = b'{"resourceType":"MedicationAdministration","id":"'
 _DOSE_TAIL = b',"unit":"U","system":' + text(UCUM) + b',"code":"[arb\'U]"}}}\n'
 
 
+_SITES_URL = (b'","extension":[{"url":' + text(ext("injection-sites")["url"])
+              + b',"valueInteger":')
+_VOLUME_URL = (b',{"url":' + text(ext("injected-volume")["url"])
+               + b',"valueQuantity":{"value":')
+_ML_TAIL = b',"unit":"mL","system":' + text(UCUM) + b',"code":"mL"}}'
+I_ID, I_MUSCLE, I_SIDE, I_UNITS, I_SITES, I_VOLUME, I_GUIDANCE = columns(
+    INJ, "id", "muscle", "side", "units", "sites", "volume_ml", "guidance")
+
+
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
-    sites_url = ctx.shared(("bytes", "ext-url", "injection-sites"),
-                           lambda: b'","extension":[{"url":'
-                           + text(ext("injection-sites")["url"]) + b',"valueInteger":')
-    volume_url = ctx.shared(("bytes", "ext-url", "injected-volume"),
-                            lambda: b',{"url":' + text(ext("injected-volume")["url"])
-                            + b',"valueQuantity":{"value":')
-    ml_tail = b',"unit":"mL","system":' + text(UCUM) + b',"code":"mL"}}'
+    dosages, numbers, guides = memo(ctx, "dosage"), memo(ctx, "number"), memo(ctx, "guidance")
     for cy in batch.of(CYCLES, p.id):
         vials = batch.of(VIALS, cy.id)
         vial = vials[0].id if vials else None
         common = b"," + members(administration_common(ctx, cy, vial))
         for inj in batch.of(INJECTIONS, cy.id):
-            parts = [_SITES, ident(inj.id), sites_url, ident(inj.sites), b"}"]
-            if inj.volume_ml is not None:
-                parts += (volume_url, num(inj.volume_ml), ml_tail)
-            if inj.guidance:
-                parts += (b",", shared(ctx, ("guidance", inj.guidance),
-                                       lambda g=inj.guidance: _guidance(ctx, g)))
-            parts += (b"]", common, b',"dosage":{"site":',
-                      shared(ctx, ("site", inj.muscle, inj.side),
-                             lambda i=inj: target_site(ctx, i.muscle, i.side)),
-                      b',"route":', shared(ctx, ("route-of", inj.muscle),
-                                           lambda m=inj.muscle: _route(ctx, m)),
-                      b',"dose":{"value":', num(inj.units), _DOSE_TAIL)
+            volume, guidance, units = inj[I_VOLUME], inj[I_GUIDANCE], inj[I_UNITS]
+            parts = [_SITES, ident(inj[I_ID]), _SITES_URL, ident(inj[I_SITES]), b"}"]
+            if volume is not None:
+                parts += (_VOLUME_URL, numbers.get(volume) or numbers.setdefault(
+                    volume, num(volume)), _ML_TAIL)
+            if guidance:
+                parts += (b",", guides.get(guidance) or guides.setdefault(
+                    guidance, dumps(_guidance(ctx, guidance))))
+            key = (inj[I_MUSCLE], inj[I_SIDE])
+            parts += (b"]", common, dosages.get(key) or dosages.setdefault(key, (
+                b',"dosage":{"site":' + dumps(target_site(ctx, *key))
+                + b',"route":' + dumps(_route(ctx, key[0])) + b',"dose":{"value":')),
+                numbers.get(units) or numbers.setdefault(units, num(units)), _DOSE_TAIL)
             yield b"".join(parts)
 
 

@@ -23,6 +23,8 @@ from bontrack.reference import Reference
 from bontrack.store.models import User
 
 BATCH = 500
+#: patients whose lines the bulk export gathers before writing them (one write per file)
+FLUSH_EVERY = 50
 #: The order resource types are written in (a Bundle lists a patient's resources so).
 TYPES = REGISTRY.types
 
@@ -115,10 +117,18 @@ def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int |
         for t in types:
             files[t] = (out_dir / f"{t}.ndjson").open("wb")
         dump, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        out: dict[str, list[bytes]] = {k.name: [] for k in kinds}
+
+        def flush() -> None:
+            for name, lines in out.items():
+                if lines:
+                    files[name].write(b"".join(lines))
+                    counts[name] += len(lines)
+                    lines.clear()
+
         for rows in patient_batches(session, clinic_id, size, patient_ids):
             batch = load(session, rows, rowsets)
-            out: dict[str, list[bytes]] = {k.name: [] for k in kinds}
-            for p in rows:
+            for i, p in enumerate(rows, 1):
                 clinic = clinics.get(p.clinic_id)
                 for kind in kinds:
                     lines = out[kind.name]
@@ -127,9 +137,9 @@ def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int |
                     else:
                         lines.extend(dump(r, option=newline)
                                      for r in kind.export(ctx, batch, p, clinic))
-            for name, lines in out.items():
-                files[name].write(b"".join(lines))
-                counts[name] += len(lines)
+                if i % FLUSH_EVERY == 0:
+                    flush()  # a few MiB at a time, not a whole batch's files
+            flush()
             if on_patients:
                 on_patients(len(rows))
     finally:

@@ -5,7 +5,7 @@ A kind may give a ``lines`` exporter beside its dict ``export``; both must give 
 bytes (``orjson.dumps(resource) + b"\\n"``), which ``tests/fhir/test_ndjson_lines.py``
 checks on generated registries. The dict path stays the reference and serves $everything,
 read and search. Pieces that repeat (a user, a muscle with its side, a product, a scale) are
-serialised once per export and kept in the context's cache, like their dicts.
+serialised once per export (``memo``) and kept in the context's cache, like their dicts.
 """
 
 from __future__ import annotations
@@ -25,11 +25,6 @@ LinesExporter = Callable[[Context, Batch, Any, str | None], Iterator[bytes]]
 
 dumps = orjson.dumps
 NL = b"\n"
-
-
-def shared(ctx: Context, key: tuple[Any, ...], build: Callable[[], Any]) -> bytes:
-    """The JSON bytes of a shared piece, serialised the first time it is asked for."""
-    return ctx.shared(("bytes", *key), lambda: dumps(build()))
 
 
 def memo(ctx: Context, name: str) -> dict[Any, bytes]:

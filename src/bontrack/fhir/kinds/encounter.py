@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.fhir.codes import V3_ACT, coding
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import dumps, ident, shared
+from bontrack.fhir.lines import dumps, ident, memo
 from bontrack.fhir.mapping import Context, Json, day, indication_concept, ref, user_ref
 from bontrack.fhir.query import SUBJECT, Source
 from bontrack.fhir.resolve import Reader
@@ -39,17 +39,19 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     klass = ctx.shared(("bytes", "encounter-class"), lambda: b'","class":' + dumps(
         coding(V3_ACT, "AMB", "ambulatory")) + b',"subject":{"reference":"Patient/')
+    users, reasons = memo(ctx, "user"), memo(ctx, "reason")
     for cy in batch.of(CYCLES, p.id):
         d = cy.date.isoformat().encode()
+        clinician, indication = cy.clinician_id, cy.indication
         yield b"".join((
             b'{"resourceType":"Encounter","id":"', ident(cy.id), b'","status":',
             b'"entered-in-error' if cy.status == "entered_in_error" else b'"finished',
             klass, ident(cy.patient_id), b'"},"participant":[{"individual":',
-            shared(ctx, ("user", cy.clinician_id),
-                   lambda c=cy.clinician_id: user_ref(ctx, c)),
+            users.get(clinician) or users.setdefault(clinician,
+                                                     dumps(user_ref(ctx, clinician))),
             b'}],"period":{"start":"', d, b'","end":"', d, b'"},"reasonCode":[',
-            shared(ctx, ("indication", cy.indication, None),
-                   lambda i=cy.indication: indication_concept(ctx, i)), b"]}\n"))
+            reasons.get(indication) or reasons.setdefault(
+                indication, dumps(indication_concept(ctx, indication))), b"]}\n"))
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:

@@ -206,7 +206,7 @@ def _outcome_head(ctx: Context, status: str, scale: str) -> bytes:
             + _outcome_concepts(ctx, scale) + b',"subject":{"reference":"Patient/')
 
 
-def _outcome_value(ctx: Context, scale: str, value: Any, value_text: str | None) -> bytes:
+def _outcome_value(ctx: Context, scale: str, value: Any, value_text: Any) -> bytes:
     """``"value[x]":…`` of a measurement (as ``observation`` writes it)."""
     if scale == "modified_ashworth":
         grade = (scale_text(ctx.ref.scales, scale, value) if value is not None

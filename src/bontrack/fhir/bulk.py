@@ -35,13 +35,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bontrack.config import export_retention_hours
 from bontrack.errors import NotFound
 from bontrack.fhir.export import context, write_ndjson
 from bontrack.reference import Reference
 from bontrack.store import jobs as queue
+from bontrack.store.db import reader_engine, session_factory
 from bontrack.store.models import Job, Patient
 from bontrack.store.uow import Database
 
@@ -154,6 +155,7 @@ class Jobs:
     handlers: dict[str, Handler] = field(default_factory=lambda: {FHIR_EXPORT: run_fhir_export})
     _runner: Runner | None = field(default=None, init=False, repr=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _look: sessionmaker[Session] | None = field(default=None, init=False, repr=False)
 
     # -- the server side: start, status, files, cancel -------------------------------------
 
@@ -244,10 +246,23 @@ class Jobs:
             runner.stop.set()
             runner.wake.set()
             runner.join(timeout=10)
+        look, self._look = self._look, None
+        if look is not None and look.kw["bind"] is not self.db.engine:
+            look.kw["bind"].dispose()
+
+    def _looking(self) -> Session:
+        """A session that reads the primary without taking the writer lock."""
+        if self._look is None:
+            self._look = session_factory(reader_engine(self.db.engine), writer=False)
+        return self._look()
 
     def run_once(self, worker: str) -> str | None:
         """Claim one job and run it to its end. Returns its id, or None if none was due."""
         t = now()
+        # look with a plain read of the primary first (no write lock each second), then claim
+        with self._looking() as look:
+            if not queue.due(look, t, tuple(self.handlers)):
+                return None
         with self.db.unit_of_work() as uow:
             for job_id in queue.fail_exhausted(uow.session, t, _EXHAUSTED):
                 LOG.error("export job %s failed: its worker stopped %d times", job_id,

@@ -35,6 +35,14 @@ def enqueue(session: Session, job_id: str, kind: str, clinic_id: int, user_id: i
     return job
 
 
+def due(session: Session, now: datetime, kinds: tuple[str, ...]) -> bool:
+    """Whether any job of ``kinds`` waits to be claimed (a read: an idle worker asks this
+    first, so looking every second takes no write lock)."""
+    return session.scalar(select(Job.id).where(Job.kind.in_(kinds), or_(
+        Job.state == "queued", and_(Job.state == "running", Job.lease_until < now)))
+        .limit(1)) is not None
+
+
 def claim(session: Session, worker: str, now: datetime, kinds: tuple[str, ...],
           lease: timedelta = LEASE) -> Job | None:
     """Claim the oldest queued (or abandoned) job of ``kinds`` for ``worker``; the caller
@@ -120,5 +128,5 @@ def forget(session: Session, job_ids: list[str]) -> None:
         session.query(Job).filter(Job.id.in_(job_ids)).delete(synchronize_session=False)
 
 
-__all__ = ["LEASE", "MAX_ATTEMPTS", "cancel", "claim", "enqueue", "expired", "fail_exhausted",
-           "find", "finish", "forget", "renew"]
+__all__ = ["LEASE", "MAX_ATTEMPTS", "cancel", "claim", "due", "enqueue", "expired",
+           "fail_exhausted", "find", "finish", "forget", "renew"]

@@ -253,3 +253,35 @@ def clinic_settings() -> ClinicSettings:
     return ClinicSettings(time_zone=raw,
                           phone=os.environ.get(ENV_CLINIC_PHONE, "").strip()[:40],
                           hours=os.environ.get(ENV_CLINIC_HOURS, "").strip()[:200])
+
+
+# -- scale-out (issue 16): jobs, a read replica --------------------------------------------------
+
+ENV_JOBS_IN_SERVER = "BONTRACK_JOBS_IN_SERVER"
+ENV_READ_DB = "BONTRACK_READ_DATABASE_URL"
+
+
+def _env_switch(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name}={raw!r}: expected on or off (1/0, true/false)")
+
+
+def jobs_in_server() -> bool:
+    """Whether each server process also runs queued jobs (Bulk Data exports) in a thread:
+    BONTRACK_JOBS_IN_SERVER, on by default. Turn it off when ``bontrack worker`` processes
+    run them (docs/scaling.md)."""
+    return _env_switch(ENV_JOBS_IN_SERVER, True)
+
+
+def read_database_url() -> str | None:
+    """Where long reads (Bulk Data exports, reports, analytics) go: BONTRACK_READ_DATABASE_URL,
+    e.g. a PostgreSQL streaming replica; None (the default) reads the primary
+    (``DATABASE_URL``). Same forms as ``database_url``."""
+    raw = os.environ.get(ENV_READ_DB, "").strip()
+    return database_url(raw) if raw else None

@@ -9,8 +9,11 @@ import logging
 import os
 import stat
 import time
+from datetime import UTC, datetime, timedelta
 
-from bontrack.fhir.bulk import Job, Jobs, Requester
+import sqlalchemy as sa
+
+from bontrack.fhir.bulk import Jobs
 
 
 def run_export(api, who: str = "doc") -> str:
@@ -54,6 +57,15 @@ def test_export_files_are_private(api, tmp_path):
     assert files and all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
 
 
+def ended_long_ago(api, job_id: str, hours: float) -> None:
+    """Pretend the job ended ``hours`` ago (the row every server process reads)."""
+    engine = sa.create_engine(api.url)
+    with engine.begin() as c:
+        c.execute(sa.text("UPDATE jobs SET ended_at = :t WHERE id = :id"),
+                  {"t": datetime.now(UTC) - timedelta(hours=hours), "id": job_id})
+    engine.dispose()
+
+
 def test_files_are_removed_after_the_retention_period(api, tmp_path, monkeypatch):
     root = tmp_path / "exports"
     jobs: Jobs = api.client.app.state.fhir_jobs
@@ -68,12 +80,12 @@ def test_files_are_removed_after_the_retention_period(api, tmp_path, monkeypatch
     monkeypatch.setenv("BONTRACK_EXPORT_RETENTION_HOURS", "24")
     assert api.get("doc", url).status_code == 200  # a poll sweeps; nothing is old enough
     assert (root / job_id).exists() and not leftover.exists() and foreign.exists()
-    jobs._jobs[job_id].ended = time.time() - 25 * 3600
+    ended_long_ago(api, job_id, 25)
     assert api.get("doc", url).status_code == 404
     assert not (root / job_id).exists()
     monkeypatch.setenv("BONTRACK_EXPORT_RETENTION_HOURS", "1")
     url = run_export(api)
-    jobs._jobs[url.rsplit("/", 1)[1]].ended = time.time() - 2 * 3600
+    ended_long_ago(api, url.rsplit("/", 1)[1], 2)
     assert api.get("doc", url).status_code == 404
 
 
@@ -81,18 +93,19 @@ def test_a_failed_export_says_so_without_the_database_error(api, tmp_path, caplo
     jobs: Jobs = api.client.app.state.fhir_jobs
     jobs.root = tmp_path / "exports"
 
-    def broken():
+    def broken(work):
         raise RuntimeError('relation "patients" does not exist SECRET-DETAIL')
 
-    doc = Requester(api.ids["doc"], 1)
-    job = Job(id="cd" * 12, clinic_id=1, user_id=api.ids["doc"],
-              directory=jobs.root / ("cd" * 12), request="x", types=("Patient",))
-    jobs._jobs[job.id] = job
+    jobs.handlers["fhir-export"] = broken
+    r = api.get("doc", "/fhir/$export", params={"_type": "Patient"})
+    url = r.headers["Content-Location"].replace("http://testserver", "")
+    deadline = time.monotonic() + 60
     with caplog.at_level(logging.ERROR):
-        jobs._run(broken, None, job)  # type: ignore[arg-type]
-    assert job.state == "failed" and jobs.get(job.id, doc) is job
-    r = api.get("doc", f"/fhir/$export-status/{job.id}")
-    assert r.status_code == 500 and r.json()["resourceType"] == "OperationOutcome"
-    assert "SECRET-DETAIL" not in r.text and "patients" not in r.text
-    assert "the export failed" in r.text
+        while (s := api.get("doc", url)).status_code == 202:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert s.status_code == 500 and s.json()["resourceType"] == "OperationOutcome"
+    assert "SECRET-DETAIL" not in s.text and "patients" not in s.text
+    assert "the export failed" in s.text
     assert "SECRET-DETAIL" in caplog.text
+    assert not (jobs.root / url.rsplit("/", 1)[1]).exists()

@@ -25,10 +25,12 @@ from bontrack.api.fhir_routes import install_fhir
 from bontrack.api.limits import BodyLimit
 from bontrack.api.outputs import ERRORS
 from bontrack.api.strict_json import StrictJSONRoute
+from bontrack.config import read_database_url
 from bontrack.reference import Reference, default_reference
 from bontrack.server.deps import State
 from bontrack.server.errors import install_error_handlers
 from bontrack.server.routing import add_routes
+from bontrack.store.replica import read_from
 from bontrack.store.uow import Database
 
 MAX_BODY = 1_000_000
@@ -48,7 +50,11 @@ def create_app(db_url: str, ref: Reference | None = None, database: Database | N
         redoc_url=None,  # /docs and /redoc from local copies
     )
     app.router.route_class = StrictJSONRoute
-    app.state.bontrack = State(db=database or Database.at(db_url), ref=ref or default_reference())
+    db = database or Database.at(db_url)
+    replica = read_database_url()
+    if replica is not None and database is None:
+        read_from(db, replica)  # exports, reports, analytics read the replica
+    app.state.bontrack = State(db=db, ref=ref or default_reference())
     install_errors(app)
     install_routes(app)
     install_analytics_routes(app)

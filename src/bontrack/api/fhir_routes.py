@@ -17,13 +17,13 @@ from starlette.concurrency import run_in_threadpool
 
 from bontrack.api.outputs import ERRORS
 from bontrack.api.strict_json import StrictJSONRoute
-from bontrack.config import export_directory
+from bontrack.config import export_directory, jobs_in_server
 from bontrack.errors import RecordError
 from bontrack.errors_render import Problem
 from bontrack.fhir import export, search
 from bontrack.fhir.bulk import Jobs
 from bontrack.fhir.capability import capability_statement
-from bontrack.server.deps import authed, bearer, state
+from bontrack.server.deps import State, authed, bearer, state
 from bontrack.server.errors import operation_outcome
 from bontrack.server.routing import add_routes
 from bontrack.services import fhir_access
@@ -135,9 +135,8 @@ def kick_off(request: Request, body: bytes) -> Response:
             else:
                 raise RecordError(f"{name}: not supported by this $export",
                                   field=name)
-        st = state(request)
-        job = fhir_access.start_export(uow, actor, st.ref, request.app.state.fhir_jobs,
-                                       st.db.reading, types, str(request.url))
+        job = fhir_access.start_export(uow, actor, request.app.state.fhir_jobs, types,
+                                       str(request.url))
         return Response(status_code=202, headers={
             "Content-Location": f"{base_url(request)}/$export-status/{job.id}"})
 
@@ -163,7 +162,7 @@ for level, path in (("system", "/fhir/$export"), ("patient", "/fhir/Patient/$exp
 def export_status(job_id: str, request: Request) -> Response:
     def work(uow: UnitOfWork, actor: Actor) -> Response:
         job = fhir_access.export_status(uow, actor, request.app.state.fhir_jobs, job_id)
-        if job.state == "running":
+        if job.pending:
             return Response(status_code=202, headers={"X-Progress": job.progress,
                                                       "Retry-After": "1"})
         if job.state == "failed":  # a general message: the cause is in the log
@@ -261,6 +260,12 @@ def unknown(rest: str, request: Request) -> Response:
 
 
 def install_fhir(app: FastAPI) -> None:
-    """The /fhir routes, and the app's store of Bulk Data export jobs."""
-    app.state.fhir_jobs = Jobs(export_directory())
+    """The /fhir routes, and the app's view of the Bulk Data export jobs: the shared export
+    folder, and (unless BONTRACK_JOBS_IN_SERVER=off) a worker thread, started with the app
+    so that jobs left by a stopped server are taken up again."""
+    st: State = app.state.bontrack
+    jobs = Jobs(export_directory(), st.db, st.ref, run_here=jobs_in_server())
+    app.state.fhir_jobs = jobs
+    app.router.on_startup.append(jobs.runner)
+    app.router.on_shutdown.append(jobs.stop)
     add_routes(app, router)

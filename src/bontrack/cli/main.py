@@ -16,7 +16,13 @@ import typer
 from rich.console import Console
 
 from bontrack import __version__
-from bontrack.cli import audit_commands, fhir_commands, store_commands, triage_command
+from bontrack.cli import (
+    audit_commands,
+    fhir_commands,
+    store_commands,
+    triage_command,
+    worker_command,
+)
 from bontrack.cli.documents import read_document
 from bontrack.cli.reference import app as reference_app
 from bontrack.cli.render import print_report
@@ -47,6 +53,7 @@ app.command()(store_commands.backup)
 app.command()(store_commands.restore)
 app.command("backup-key")(store_commands.backup_key)
 app.command(name="triage")(triage_command.triage)
+app.command()(worker_command.worker)
 
 EXIT_STOP = 1
 

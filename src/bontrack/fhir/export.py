@@ -23,6 +23,8 @@ from bontrack.reference import Reference
 from bontrack.store.models import User
 
 BATCH = 500
+#: patients whose lines the bulk export gathers before writing them (one write per file)
+FLUSH_EVERY = 50
 #: The order resource types are written in (a Bundle lists a patient's resources so).
 TYPES = REGISTRY.types
 
@@ -102,24 +104,42 @@ def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int |
                  size: int = BATCH, patient_ids: Sequence[int] | None = None,
                  registry: Registry = REGISTRY) -> dict[str, int]:
     """Bulk Data output: one ``<Type>.ndjson`` file per resource type, written as the
-    batches stream past. Returns the number of resources written per type."""
+    batches stream past (one write per file per batch). Kinds with a ``lines`` exporter
+    give their lines as bytes (``fhir/lines.py``), the others' dicts are serialised here.
+    Returns the number of resources written per type."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, IO[bytes]] = {}
     counts: dict[str, int] = dict.fromkeys(types, 0)
     clinics = clinic_names(session)
+    kinds = [k for k in registry if k.name in counts]
+    rowsets = tuple({rs.name: rs for k in kinds for rs in k.rows}.values())
     try:
         for t in types:
             files[t] = (out_dir / f"{t}.ndjson").open("wb")
         dump, newline = orjson.dumps, orjson.OPT_APPEND_NEWLINE
+        out: dict[str, list[bytes]] = {k.name: [] for k in kinds}
+
+        def flush() -> None:
+            for name, lines in out.items():
+                if lines:
+                    files[name].write(b"".join(lines))
+                    counts[name] += len(lines)
+                    lines.clear()
+
         for rows in patient_batches(session, clinic_id, size, patient_ids):
-            batch = load(session, rows, registry.rowsets)
-            for p in rows:
-                for r in patient_resources(ctx, batch, p, clinics.get(p.clinic_id), registry):
-                    t = r["resourceType"]
-                    f = files.get(t)
-                    if f is not None:
-                        f.write(dump(r, option=newline))
-                        counts[t] += 1
+            batch = load(session, rows, rowsets)
+            for i, p in enumerate(rows, 1):
+                clinic = clinics.get(p.clinic_id)
+                for kind in kinds:
+                    lines = out[kind.name]
+                    if kind.lines is not None:
+                        lines.extend(kind.lines(ctx, batch, p, clinic))
+                    else:
+                        lines.extend(dump(r, option=newline)
+                                     for r in kind.export(ctx, batch, p, clinic))
+                if i % FLUSH_EVERY == 0:
+                    flush()  # a few MiB at a time, not a whole batch's files
+            flush()
             if on_patients:
                 on_patients(len(rows))
     finally:

@@ -46,6 +46,7 @@ class Kind:
     - ``sources`` and ``params``: search; a kind without sources is read-only.
     - ``operations``: (name, definition) of operations on the type, for the
       CapabilityStatement.
+    - ``lines``: optional, ``export`` as NDJSON bytes (identical), for the bulk export.
     """
 
     name: str
@@ -61,6 +62,9 @@ class Kind:
     params: Mapping[str, ParamType] = field(default_factory=dict)
     cycle_of: CycleOf | None = None
     operations: tuple[tuple[str, str], ...] = ()
+    #: the same resources as ``export``, as NDJSON lines built from byte pieces (the bulk
+    #: export's fast path, ``fhir/lines.py``); None: the export serialises ``export``'s dicts
+    lines: Callable[[Context, Batch, Any, str | None], Iterator[bytes]] | None = None
 
     @property
     def searchable(self) -> bool:

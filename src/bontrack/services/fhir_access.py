@@ -4,21 +4,19 @@ search and export themselves live in ``bontrack.fhir``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from bontrack.errors import InvalidRecord, NotFound
 from bontrack.fhir import export, search
-from bontrack.fhir.bulk import Job, Jobs, Requester
+from bontrack.fhir.bulk import Jobs, JobView, Requester
 from bontrack.fhir.mapping import Json
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import Actor, require_role
 from bontrack.services.schemas import holds_id
 from bontrack.services.usecase import use_case
-from bontrack.store.uow import UnitOfWork
 
 #: Search parameters whose values are record ids (``_id=12,weight-3``, ``patient=Patient/12``).
 ID_PARAMS = ("_id", "patient", "subject")
@@ -80,34 +78,33 @@ def requester(actor: Actor) -> Requester:
 
 
 @use_case()
-def start_export(session: Session, actor: Actor, ref: Reference, jobs: Jobs,
-                 reading: Callable[[], UnitOfWork], types: tuple[str, ...], request: str
-                 ) -> Job:
-    """Start a Bulk Data export of the actor's clinic (admins and clinicians), audited."""
+def start_export(session: Session, actor: Actor, jobs: Jobs, types: tuple[str, ...],
+                 request: str) -> JobView:
+    """Queue a Bulk Data export of the actor's clinic (admins and clinicians), audited; a
+    worker runs it once this transaction commits (``fhir.bulk``)."""
     require_role(actor, ("admin", "clinician"), "start a bulk export")
-    job = jobs.start(session, reading, export.context(session, ref), requester(actor), types,
-                     request)
+    job = jobs.start(session, requester(actor), types, request)
     audit.record(session, actor, "export", "fhir:bulk",
                  detail=f"job={job.id} types={','.join(types)} patients={job.total}")
     return job
 
 
 @use_case()
-def export_status(session: Session, actor: Actor, jobs: Jobs, job_id: str) -> Job:
+def export_status(session: Session, actor: Actor, jobs: Jobs, job_id: str) -> JobView:
     """A job's state, for its starter and the clinic's admins only."""
-    return jobs.get(job_id, requester(actor))
+    return jobs.get(session, job_id, requester(actor))
 
 
 @use_case()
 def cancel_export(session: Session, actor: Actor, jobs: Jobs, job_id: str) -> None:
     """Cancel a job and remove its files (its starter or an admin of the clinic), audited."""
-    jobs.delete(job_id, requester(actor))
+    jobs.delete(session, job_id, requester(actor))
     audit.record(session, actor, "cancel", "fhir:bulk", detail=f"job={job_id}")
 
 
 @use_case()
 def export_file(session: Session, actor: Actor, jobs: Jobs, job_id: str, name: str) -> Path:
     """A finished export's file, its download audited."""
-    path = jobs.file(job_id, requester(actor), name)
+    path = jobs.file(session, job_id, requester(actor), name)
     audit.record(session, actor, "read", "fhir:bulk", detail=f"job={job_id} file={name}")
     return path

@@ -582,3 +582,31 @@ class DailyEffects(_Daily, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     term: Mapped[str] = mapped_column(String(200))
     n: Mapped[int] = mapped_column(Integer)
+
+
+class Job(Base):
+    """A long job (a Bulk Data export) queued in the database, so that any server process
+    answers for it and a worker process anywhere runs it (``store/jobs.py``).
+
+    ``state``: queued, running, complete, failed or cancelled. A running job holds a lease
+    (``lease_until``) its worker renews as it goes; a job whose lease ran out lost its
+    worker and is claimed again (``attempts`` counts the claims)."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_lease", "state", "lease_until"),)
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    state: Mapped[str] = mapped_column(String(12))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    worker: Mapped[str] = mapped_column(String(80), default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True,
+                                                      index=True)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.fhir.codes import V3_ACT, coding
 from bontrack.fhir.kind import Kind
+from bontrack.fhir.lines import dumps, ident, memo
 from bontrack.fhir.mapping import Context, Json, day, indication_concept, ref, user_ref
 from bontrack.fhir.query import SUBJECT, Source
 from bontrack.fhir.resolve import Reader
@@ -34,6 +35,25 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
         yield encounter(ctx, cy)
 
 
+def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
+    klass = ctx.shared(("bytes", "encounter-class"), lambda: b'","class":' + dumps(
+        coding(V3_ACT, "AMB", "ambulatory")) + b',"subject":{"reference":"Patient/')
+    users, reasons = memo(ctx, "user"), memo(ctx, "reason")
+    for cy in batch.of(CYCLES, p.id):
+        d = cy.date.isoformat().encode()
+        clinician, indication = cy.clinician_id, cy.indication
+        yield b"".join((
+            b'{"resourceType":"Encounter","id":"', ident(cy.id), b'","status":',
+            b'"entered-in-error' if cy.status == "entered_in_error" else b'"finished',
+            klass, ident(cy.patient_id), b'"},"participant":[{"individual":',
+            users.get(clinician) or users.setdefault(clinician,
+                                                     dumps(user_ref(ctx, clinician))),
+            b'}],"period":{"start":"', d, b'","end":"', d, b'"},"reasonCode":[',
+            reasons.get(indication) or reasons.setdefault(
+                indication, dumps(indication_concept(ctx, indication))), b"]}\n"))
+
+
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
     row = find(session, CY, rid)
     return None if row is None else (encounter(ctx, row), row.patient_id)
@@ -51,5 +71,5 @@ KIND = Kind(
     name="Encounter", store=(Cycle,), rows=(CYCLES,), export=export, fetch=fetch, read=read,
     after=("Patient",), cycle_of=cycle_of,
     sources=(Source(CY, CY.c.patient_id, CY.c.date),),
-    params={**SUBJECT, "date": "date"},
+    params={**SUBJECT, "date": "date"}, lines=lines,
 )

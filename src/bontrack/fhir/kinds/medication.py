@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bontrack.fhir.codes import UCUM
 from bontrack.fhir.elements import Refusal, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
+from bontrack.fhir.lines import columns, dumps, ident, memo, num, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -57,6 +59,57 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
     for cy in batch.of(CYCLES, p.id):
         for v in batch.of(VIALS, cy.id):
             yield medication(ctx, v, cy.product)
+
+
+_U_TAIL = b',"unit":"U","system":' + text(UCUM) + b',"code":"[arb\'U]"}'
+
+
+_SIZE_URL = (b'","extension":[{"url":' + text(ext("vial-size")["url"])
+             + b',"valueQuantity":{"value":')
+V_ID, V_SIZE, V_RB, V_RECONSTITUTED, V_DISCARDED, V_DILUENT, V_LOT, V_EXPIRY = columns(
+    V, "id", "size_units", "recorded_by", "reconstituted_at", "units_discarded", "diluent_ml",
+    "lot", "expiry")
+
+
+def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
+    recorders, numbers = memo(ctx, "recorded-by"), memo(ctx, "number")
+    products, strengths = memo(ctx, "product"), memo(ctx, "strength")
+    for cy in batch.of(CYCLES, p.id):
+        vials = batch.of(VIALS, cy.id)
+        if not vials:
+            continue
+        product = cy.product
+        code = products.get(product) or products.setdefault(
+            product, dumps(product_concept(ctx, product)))
+        for v in vials:
+            size, rb = v[V_SIZE], v[V_RB]
+            size_b = numbers.get(size) or numbers.setdefault(size, num(size))
+            parts = [b'{"resourceType":"Medication","id":"', ident(v[V_ID]), _SIZE_URL,
+                     size_b, _U_TAIL, b"},",
+                     recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb)))]
+            if v[V_RECONSTITUTED] is not None:
+                parts += (b",", dumps(ext("reconstituted-at",
+                                          valueDateTime=instant(v[V_RECONSTITUTED]))))
+            if v[V_DISCARDED] is not None:
+                parts += (b",", dumps(ext("units-discarded",
+                                          valueQuantity=units(v[V_DISCARDED]))))
+            parts += (b'],"code":', code)
+            diluent = v[V_DILUENT]
+            if diluent is not None:
+                key = (product, size, diluent)
+                parts.append(strengths.get(key) or strengths.setdefault(key, (
+                    b',"ingredient":[{"itemCodeableConcept":' + code
+                    + b',"isActive":true,"strength":{"numerator":{"value":' + size_b + _U_TAIL
+                    + b',"denominator":' + dumps(quantity(diluent, "mL", "mL")) + b"}}]")))
+            lot, expiry = v[V_LOT], v[V_EXPIRY]
+            if lot or expiry:
+                batch_: dict[str, str] = {"lotNumber": lot} if lot else {}
+                if expiry:
+                    batch_["expirationDate"] = day(expiry)
+                parts += (b',"batch":', dumps(batch_))
+            parts.append(b"}\n")
+            yield b"".join(parts)
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
@@ -105,5 +158,5 @@ def cycle_of(session: Session, resource: Json) -> int | None:
 
 KIND = Kind(
     name="Medication", store=(Vial,), rows=(CYCLES, VIALS), export=export, fetch=fetch,
-    read=read, after=("Procedure",), cycle_of=cycle_of,
+    read=read, after=("Procedure",), cycle_of=cycle_of, lines=lines,
 )

@@ -17,12 +17,14 @@ from bontrack.fhir.codes import (
     ROUTE_ID,
     ROUTE_IM,
     SNOMED,
+    UCUM,
     code_in,
     coding,
     concept,
 )
 from bontrack.fhir.elements import Refusal, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
+from bontrack.fhir.lines import columns, dumps, ident, members, memo, num, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -108,6 +110,43 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
             yield medication_administration(ctx, inj, cy, vial, common)
 
 
+_SITES = b'{"resourceType":"MedicationAdministration","id":"'
+_DOSE_TAIL = b',"unit":"U","system":' + text(UCUM) + b',"code":"[arb\'U]"}}}\n'
+
+
+_SITES_URL = (b'","extension":[{"url":' + text(ext("injection-sites")["url"])
+              + b',"valueInteger":')
+_VOLUME_URL = (b',{"url":' + text(ext("injected-volume")["url"])
+               + b',"valueQuantity":{"value":')
+_ML_TAIL = b',"unit":"mL","system":' + text(UCUM) + b',"code":"mL"}}'
+I_ID, I_MUSCLE, I_SIDE, I_UNITS, I_SITES, I_VOLUME, I_GUIDANCE = columns(
+    INJ, "id", "muscle", "side", "units", "sites", "volume_ml", "guidance")
+
+
+def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
+    dosages, numbers, guides = memo(ctx, "dosage"), memo(ctx, "number"), memo(ctx, "guidance")
+    for cy in batch.of(CYCLES, p.id):
+        vials = batch.of(VIALS, cy.id)
+        vial = vials[0].id if vials else None
+        common = b"," + members(administration_common(ctx, cy, vial))
+        for inj in batch.of(INJECTIONS, cy.id):
+            volume, guidance, units = inj[I_VOLUME], inj[I_GUIDANCE], inj[I_UNITS]
+            parts = [_SITES, ident(inj[I_ID]), _SITES_URL, ident(inj[I_SITES]), b"}"]
+            if volume is not None:
+                parts += (_VOLUME_URL, numbers.get(volume) or numbers.setdefault(
+                    volume, num(volume)), _ML_TAIL)
+            if guidance:
+                parts += (b",", guides.get(guidance) or guides.setdefault(
+                    guidance, dumps(_guidance(ctx, guidance))))
+            key = (inj[I_MUSCLE], inj[I_SIDE])
+            parts += (b"]", common, dosages.get(key) or dosages.setdefault(key, (
+                b',"dosage":{"site":' + dumps(target_site(ctx, *key))
+                + b',"route":' + dumps(_route(ctx, key[0])) + b',"dose":{"value":')),
+                numbers.get(units) or numbers.setdefault(units, num(units)), _DOSE_TAIL)
+            yield b"".join(parts)
+
+
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
     inj = find(session, INJ, rid)
     if inj is None:
@@ -181,4 +220,5 @@ KIND = Kind(
     export=export, fetch=fetch, read=read, after=("Patient", "Procedure"), cycle_of=cycle_of,
     sources=(Source(INJ, CY.c.patient_id, CY.c.date, _product_code, join=CY),),
     params={**SUBJECT, "date": "date", "effective-time": "date", "code": "token"},
+    lines=lines,
 )

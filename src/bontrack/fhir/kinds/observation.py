@@ -16,12 +16,14 @@ from bontrack.fhir.codes import (
     CS_OUTCOME,
     OBS_CATEGORY,
     SNOMED,
+    UCUM,
     code_in,
     coding,
     concept,
 )
 from bontrack.fhir.elements import Refusal, as_day, as_decimal, as_instant, ext_value, shown
 from bontrack.fhir.kind import Kind
+from bontrack.fhir.lines import columns, dumps, ident, members, memo, num, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -117,6 +119,103 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
         yield observation(ctx, o)
 
 
+_WEIGHT_HEAD = b'{"resourceType":"Observation","id":"weight-'
+
+
+def _weight_middle(ctx: Context) -> bytes:
+    """From the status to the subject's reference, the same for every weight."""
+    return ctx.shared(("bytes", "weight-middle"), lambda: b"," + members({
+        "status": "final",
+        "category": [concept(coding(OBS_CATEGORY, "vital-signs", "Vital Signs"))],
+        "code": concept(coding(CS_OBSERVATION, "body-weight", "Body weight"),
+                        text="Body weight")}) + b',"subject":{"reference":"Patient/')
+
+
+_KG_TAIL = b',"unit":"kg","system":' + text(UCUM) + b',"code":"kg"}}\n'
+
+
+def _outcome_concepts(ctx: Context, scale: str) -> bytes:
+    """``"category":…,"code":…`` of a scale."""
+    def build() -> bytes:
+        category, code = _scale(ctx, scale)
+        return members({"category": category, "code": code})
+
+    return ctx.shared(("bytes", "scale", scale), build)
+
+
+def _outcome_unit(ctx: Context, scale: str) -> bytes:
+    def build() -> bytes:
+        known = ctx.ref.scales.get(scale)
+        unit, display = (known.unit.code, known.unit.display) if known else ("{score}",
+                                                                             "score")
+        return (b',"unit":' + text(display) + b',"system":' + text(UCUM) + b',"code":'
+                + text(unit) + b"}")
+
+    return ctx.shared(("bytes", "scale-unit", scale), build)
+
+
+def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
+    recorders, sites = memo(ctx, "recorded-by"), memo(ctx, "site")
+    weights = batch.of(WEIGHTS, p.id)
+    if weights:
+        middle = _weight_middle(ctx)
+        for w in weights:
+            yield b"".join((
+                _WEIGHT_HEAD, ident(w.id), b'","extension":[',
+                recorders.get(w.recorded_by) or recorders.setdefault(
+                    w.recorded_by, dumps(recorded_by(ctx, w.recorded_by))),
+                b"]", middle, ident(w.patient_id), b'"},"effectiveDateTime":"',
+                w.measured_on.isoformat().encode(), b'","valueQuantity":{"value":',
+                num(w.weight_kg), _KG_TAIL))
+    heads, values = memo(ctx, "outcome-head"), memo(ctx, "outcome-value")
+    for o in batch.of(OUTCOMES, p.id):
+        rb, region, status, scale = o[O_RB], o[O_REGION], o[O_STATUS], o[O_SCALE]
+        parts = [b'{"resourceType":"Observation","id":"', ident(o[O_ID]), b'","extension":[',
+                 recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb)))]
+        if region:
+            parts += (b",", dumps(ext("region", valueString=region)))
+        key = (status, scale)
+        parts += (heads.get(key) or heads.setdefault(key, _outcome_head(ctx, status, scale)),
+                  ident(o[O_PATIENT]), b'"}')
+        if o[O_CYCLE] is not None:
+            parts += (b',"partOf":[{"reference":"Procedure/', ident(o[O_CYCLE]), b'"}]')
+        parts += (b',"effectiveDateTime":', text(instant(o[O_AT])))
+        value = (scale, o[O_VALUE], o[O_TEXT])
+        parts.append(values.get(value) or values.setdefault(value, _outcome_value(ctx, *value)))
+        muscle, side = o[O_MUSCLE], o[O_SIDE]
+        if muscle:
+            key = (muscle, side)
+            parts += (b',"bodySite":', sites.get(key) or sites.setdefault(
+                key, dumps(target_site(ctx, muscle, side))))
+        elif side:
+            parts += (b',"bodySite":', dumps({"extension": side_ext(side), "text": side}))
+        parts.append(b"}\n")
+        yield b"".join(parts)
+
+
+O_ID, O_PATIENT, O_CYCLE, O_RB, O_REGION, O_STATUS, O_SCALE, O_AT, O_VALUE, O_TEXT, O_MUSCLE, \
+    O_SIDE = columns(OUT, "id", "patient_id", "cycle_id", "recorded_by", "region", "status",
+                     "scale", "measured_at", "value", "value_text", "muscle", "side")
+
+
+def _outcome_head(ctx: Context, status: str, scale: str) -> bytes:
+    """From the end of the extensions to the subject's id: the same for a status and scale."""
+    return (b'],"status":' + (b'"entered-in-error",' if status == "entered_in_error"
+                              else b'"final",')
+            + _outcome_concepts(ctx, scale) + b',"subject":{"reference":"Patient/')
+
+
+def _outcome_value(ctx: Context, scale: str, value: Any, value_text: Any) -> bytes:
+    """``"value[x]":…`` of a measurement (as ``observation`` writes it)."""
+    if scale == "modified_ashworth":
+        grade = (scale_text(ctx.ref.scales, scale, value) if value is not None
+                 else value_text)
+        return b',"valueCodeableConcept":' + dumps(concept(coding(CS_MAS, grade, grade),
+                                                           text=grade))
+    return b',"valueQuantity":{"value":' + num(value) + _outcome_unit(ctx, scale)
+
+
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
     if rid.startswith("weight-"):
         w = find(session, W, rid.removeprefix("weight-"))
@@ -191,5 +290,5 @@ KIND = Kind(
     after=("Patient", "Procedure"),
     sources=(Source(OUT, OUT.c.patient_id, OUT.c.measured_at, _scale_code),
              Source(W, W.c.patient_id, W.c.measured_on, None, "weight-")),
-    params={**SUBJECT, "date": "date", "code": "token"},
+    params={**SUBJECT, "date": "date", "code": "token"}, lines=lines,
 )

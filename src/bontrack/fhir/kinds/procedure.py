@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.result import number
-from bontrack.fhir.codes import CS_PROCEDURE, coding, concept
+from bontrack.fhir.codes import CS_PROCEDURE, UCUM, coding, concept
 from bontrack.fhir.elements import (
     Refusal,
     as_day,
@@ -22,6 +22,7 @@ from bontrack.fhir.elements import (
     parts,
 )
 from bontrack.fhir.kind import Kind
+from bontrack.fhir.lines import columns, dumps, ident, memo, num
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -130,6 +131,91 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
     for cy in batch.of(CYCLES, p.id):
         vial_ids = [v.id for v in batch.of(VIALS, cy.id)]
         yield procedure(ctx, cy, vial_ids, batch.of(FINDINGS, cy.id), batch.of(OVERRIDES, cy.id))
+
+
+def _url(name: str) -> bytes:
+    return b'{"url":' + dumps(ext(name)["url"])
+
+
+_VERSION = b"," + _url("cycle-version") + b',"valueInteger":'
+_TOTAL = b"," + _url("total-units") + b',"valueQuantity":{"value":'
+_U_TAIL = b',"unit":"U","system":' + dumps(UCUM) + b',"code":"[arb\'U]"}}'
+_CODE = b',"code":' + dumps(concept(coding(CS_PROCEDURE, "bont-injection-session",
+                                           "Botulinum toxin injection session"),
+                                    text="Botulinum toxin injection session"))
+
+
+#: where each column of a cycle row sits (``lines`` reads rows by index)
+(C_ID, C_STATUS, C_VERDICT, C_REFERENCE_VERSION, C_NEXT_EARLIEST_DATE, C_TOTAL_UNITS,
+ C_VERSION, C_WEIGHT_KG, C_CONSENT_RECORDED, C_CONSENT_TEXT, C_SIGNED_BY, C_SIGNED_AT,
+ C_PROVENANCE, C_CREATED_BY, C_CLINICIAN_ID, C_INDICATION, C_PATIENT_ID, C_DATE, C_NOTE,
+ C_PRODUCT) = columns(
+    CY, "id", "status", "verdict", "reference_version", "next_earliest_date", "total_units",
+    "version", "weight_kg", "consent_recorded", "consent_text", "signed_by", "signed_at",
+    "provenance", "created_by", "clinician_id", "indication", "patient_id", "date", "note",
+    "product")
+
+
+def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces; the
+    parts that vary row by row are serialised as the dict path builds them."""
+    users, heads, reasons = memo(ctx, "user"), memo(ctx, "procedure-head"), memo(ctx, "reason")
+    recorders, numbers = memo(ctx, "recorded-by"), memo(ctx, "number")
+    for cy in batch.of(CYCLES, p.id):
+        n = cy[C_ID]
+        status = cy[C_STATUS]
+        check: list[Json] = [{"url": "verdict", "valueCode": cy[C_VERDICT]},
+                             {"url": "reference-version",
+                              "valueString": cy[C_REFERENCE_VERSION]}]
+        if cy[C_NEXT_EARLIEST_DATE]:
+            check.append({"url": "next-earliest-date",
+                          "valueDate": day(cy[C_NEXT_EARLIEST_DATE])})
+        total = cy[C_TOTAL_UNITS]
+        parts = [b'{"resourceType":"Procedure","id":"', ident(n), b'","extension":[',
+                 heads.get(status) or heads.setdefault(status, dumps(status_ext(status))),
+                 _VERSION, ident(cy[C_VERSION]), b"},", dumps(ext("plan-check", extension=check)),
+                 _TOTAL,
+                 numbers.get(total) or numbers.setdefault(total, num(total)), _U_TAIL]
+        extra: list[Json] = []
+        if cy[C_WEIGHT_KG] is not None:
+            extra.append(ext("weight-kg", valueQuantity=quantity(cy[C_WEIGHT_KG], "kg", "kg")))
+        consent: list[Json] = [{"url": "recorded", "valueBoolean": bool(cy[C_CONSENT_RECORDED])}]
+        if cy[C_CONSENT_TEXT]:
+            consent.append({"url": "text", "valueString": cy[C_CONSENT_TEXT]})
+        extra.append(ext("consent", extension=consent))
+        if cy[C_SIGNED_BY] is not None and cy[C_SIGNED_AT] is not None:
+            extra.append(ext("signature", extension=[
+                {"url": "by", "valueReference": user_ref(ctx, cy[C_SIGNED_BY])},
+                {"url": "at", "valueDateTime": instant(cy[C_SIGNED_AT])}]))
+        extra += [_finding(f) for f in batch.of(FINDINGS, n)]
+        extra += [ext("override", extension=[
+            {"url": "code", "valueCode": o.code},
+            {"url": "reason", "valueString": o.reason},
+            {"url": "by", "valueReference": user_ref(ctx, o.clinician_id)},
+            {"url": "at", "valueDateTime": instant(o.created_at)}])
+            for o in batch.of(OVERRIDES, n)]
+        extra += [ext("provenance", valueString=line)
+                  for line in (cy[C_PROVENANCE] or "").splitlines()]
+        parts += (b",", dumps(extra)[1:-1], b",")
+        rb, clinician, indication = cy[C_CREATED_BY], cy[C_CLINICIAN_ID], cy[C_INDICATION]
+        parts += (recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
+                  b'],"status":', dumps(PROCEDURE_STATUS.get(status, "unknown")), _CODE,
+                  b',"subject":{"reference":"Patient/', ident(cy[C_PATIENT_ID]),
+                  b'"},"encounter":{"reference":"Encounter/', ident(n),
+                  b'"},"performedDateTime":"', cy[C_DATE].isoformat().encode(),
+                  b'","performer":[{"actor":', users.get(clinician) or users.setdefault(
+                      clinician, dumps(user_ref(ctx, clinician))), b'}],"reasonCode":[',
+                  reasons.get(indication) or reasons.setdefault(
+                      indication, dumps(indication_concept(ctx, indication))), b"]")
+        if cy[C_NOTE]:
+            parts += (b',"note":', dumps([{"text": cy[C_NOTE]}]))
+        vial_ids = [v.id for v in batch.of(VIALS, n)]
+        if vial_ids:
+            parts += (b',"usedReference":', dumps([ref("Medication", v) for v in vial_ids]))
+        else:
+            parts += (b',"usedCode":[', dumps(product_concept(ctx, cy[C_PRODUCT])), b"]")
+        parts.append(b"}\n")
+        yield b"".join(parts)
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
@@ -244,5 +330,5 @@ KIND = Kind(
     rows=(CYCLES, VIALS, FINDINGS, OVERRIDES), export=export, fetch=fetch, read=read,
     audit={Cycle: "cycle"}, after=("Patient",), finish=finish, cycle_of=cycle_of,
     sources=(Source(CY, CY.c.patient_id, CY.c.date, _procedure_code),),
-    params={**SUBJECT, "date": "date", "code": "token"},
+    params={**SUBJECT, "date": "date", "code": "token"}, lines=lines,
 )

@@ -61,11 +61,11 @@ REFUSED: list[tuple[str, Any, str, str]] = [
 def test_a_dose_line_that_cannot_be_read_names_the_element(case: str, dosage: Any, where: str,
                                                            words: str,
                                                            real_ref: Reference) -> None:
-    from bontrack.cds.orders import _Bad
+    from bontrack.errors import FieldError
 
-    with pytest.raises(_Bad) as err:
+    with pytest.raises(FieldError) as err:
         dose_line(dosage, "d", real_ref)
-    assert where in err.value.where and words in err.value.reason
+    assert where in err.value.field and words in err.value.reason
 
 
 PRODUCTS = [

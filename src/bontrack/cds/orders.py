@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bontrack.errors import FieldError
 from bontrack.fhir.codes import (
     CS_INDICATION,
     CS_MUSCLE,
@@ -86,15 +87,9 @@ class DraftOrders:
     day: date | None
 
 
-class _Skip(Exception):
-    """The order is for another medicine."""
-
-
-class _Bad(Exception):
-    def __init__(self, where: str, reason: str) -> None:
-        super().__init__(reason)
-        self.where = where
-        self.reason = reason
+def _bad(where: str, reason: str) -> FieldError:
+    """A dose line that cannot be read: its element path and why (kept as an ``Unread``)."""
+    return FieldError("", where, reason)
 
 
 def shown(cc: Any) -> str:
@@ -230,24 +225,24 @@ def _units(dosage: dict[str, Any], where: str) -> Decimal:
     quantities = [d.get("doseQuantity") for d in dosage.get("doseAndRate") or []
                   if isinstance(d, dict) and d.get("doseQuantity") is not None]
     if len(quantities) != 1 or not isinstance(quantities[0], dict):
-        raise _Bad(f"{where}.doseAndRate", "give one doseQuantity (the units into this site)"
+        raise _bad(f"{where}.doseAndRate", "give one doseQuantity (the units into this site)"
                    if not quantities else "several doseQuantity values: give one per site")
     q = quantities[0]
     words = {str(q.get(k)).lower() for k in ("unit", "code") if isinstance(q.get(k), str)}
     if not words or not words <= UNIT_WORDS:
-        raise _Bad(f"{where}.doseAndRate[0].doseQuantity.unit",
+        raise _bad(f"{where}.doseAndRate[0].doseQuantity.unit",
                    f"units {sorted(words) or 'not given'} are not the product's units (U, [iU] "
                    "or {Unit}); doses are never converted")
     value = q.get("value")
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise _Bad(f"{where}.doseAndRate[0].doseQuantity.value", "a number of units is needed")
+        raise _bad(f"{where}.doseAndRate[0].doseQuantity.value", "a number of units is needed")
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
-        raise _Bad(f"{where}.doseAndRate[0].doseQuantity.value",
+        raise _bad(f"{where}.doseAndRate[0].doseQuantity.value",
                    f"{value!r} is not a number") from None
     if not amount.is_finite() or amount <= 0 or amount > 100_000:
-        raise _Bad(f"{where}.doseAndRate[0].doseQuantity.value",
+        raise _bad(f"{where}.doseAndRate[0].doseQuantity.value",
                    f"{value!r} units is not a dose (more than 0, at most 100000)")
     return amount
 
@@ -264,18 +259,18 @@ def _sites(dosage: dict[str, Any]) -> int | None:
 def dose_line(dosage: Any, where: str, ref: Reference) -> DoseLine:
     """One ``dosageInstruction``: the site (muscle and side), the units, the sites count."""
     if not isinstance(dosage, dict):
-        raise _Bad(where, "a Dosage object is needed")
+        raise _bad(where, "a Dosage object is needed")
     site = dosage.get("site")
     if not isinstance(site, dict):
-        raise _Bad(f"{where}.site", "the body site (muscle and side) is not given")
+        raise _bad(f"{where}.site", "the body site (muscle and side) is not given")
     muscle = _muscle_of(site, ref)
     if muscle is None:
-        raise _Bad(f"{where}.site", f"no known muscle or injection target in {shown(site)!r}")
+        raise _bad(f"{where}.site", f"no known muscle or injection target in {shown(site)!r}")
     side = _side_of(site)
     if side is None and not ref.muscles[muscle].paired:
         side = "midline"
     if side not in ("left", "right", "midline"):
-        raise _Bad(f"{where}.site", f"the side of {ref.muscles[muscle].name} is "
+        raise _bad(f"{where}.site", f"the side of {ref.muscles[muscle].name} is "
                    + ("bilateral: give each side its own dose" if side else "not given")
                    + " (left or right)")
     return DoseLine(muscle, side, _units(dosage, where), _sites(dosage), where)
@@ -338,8 +333,8 @@ def read_orders(bundle: Any, ref: Reference) -> DraftOrders:
         for i, dosage in enumerate(dosages):
             try:
                 group[1].append(dose_line(dosage, f"{name}.dosageInstruction[{i}]", ref))
-            except _Bad as bad:
-                unread.append(Unread(bad.where, bad.reason, product))
+            except FieldError as bad:
+                unread.append(Unread(bad.field, bad.reason, product))
     products = tuple(DraftProduct(p, ind, text, tuple(lines), tuple(names))
                      for (p, ind), (text, lines, names) in groups.items())
     return DraftOrders(products, tuple(unread), day)

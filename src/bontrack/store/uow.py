@@ -8,14 +8,28 @@ leaves nothing half-saved. The edges (api, web, cli, reports) only ever hold a
 
 from __future__ import annotations
 
+import logging
+import threading
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bontrack.store.audit_chain import Chainer, chain_pending
 from bontrack.store.db import make_engine, reader_engine, session_factory, writer_lock
+
+LOG = logging.getLogger(__name__)
+
+#: ``session.info`` key: this transaction wrote audit events (the chainer is poked after it
+#: commits).
+AUDITED = "bontrack.audited"
+
+
+def written(session: Session) -> None:
+    """Note that ``session``'s transaction wrote audit events."""
+    session.info[AUDITED] = True
 
 
 class UnitOfWork:
@@ -78,6 +92,28 @@ class Database:
         self.engine = engine
         self._writers = session_factory(engine)
         self._readers: sessionmaker[Session] | None = None
+        self._chainer: Chainer | None = None
+        self._chainer_lock = threading.Lock()
+        event.listen(self._writers, "after_commit", self._after_commit)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(AUDITED, False):
+            self.chainer().poke()
+
+    def chainer(self) -> Chainer:
+        """This process's audit chainer, started on first use."""
+        if self._chainer is None:
+            with self._chainer_lock:
+                if self._chainer is None:
+                    self._chainer = Chainer(self.chain_audit)
+        return self._chainer
+
+    def chain_audit(self, wait: bool = False) -> int:
+        """One chaining pass in its own short write transaction (``audit_chain``)."""
+        with self.unit_of_work() as uow:
+            done = chain_pending(uow.session.connection(), wait=wait)
+            uow.commit()
+        return done
 
     @classmethod
     def at(cls, url: str, **kw: Any) -> Database:
@@ -99,6 +135,13 @@ class Database:
         return UnitOfWork(self._readers)
 
     def dispose(self) -> None:
+        if self._chainer is not None:  # this process wrote events: chain them before leaving
+            self._chainer.stop()
+            self._chainer = None
+            try:
+                self.chain_audit(wait=True)
+            except Exception:  # noqa: BLE001 - the next chainer (any process) will place them
+                LOG.warning("audit events left unchained at exit; the next chainer places them")
         if self._readers is not None and self._readers.kw["bind"] is not self.engine:
             self._readers.kw["bind"].dispose()
         self.engine.dispose()

@@ -20,11 +20,12 @@ from bontrack.services.usecase import use_case
 from bontrack.store import audit_anchor
 from bontrack.store.audit_anchor import AnchoredVerdict, Checkpoint
 from bontrack.store.audit_chain import Verdict, chain_pending, chained_events, verify
-from bontrack.store.bulk import insert_rows, new_ids
+from bontrack.store.audit_writer import PENDING
+from bontrack.store.bulk import insert_rows, new_ids, table_of
 from bontrack.store.models import AuditEvent, Patient, User
 from bontrack.store.uow import written
 
-EVENTS = AuditEvent.__table__
+EVENTS = table_of(AuditEvent)
 
 #: Actions that only read; every other action with a patient changes the patient's record.
 READS = frozenset({"read", "search", "sign_in"})
@@ -49,10 +50,14 @@ def record(
     user_id = actor.user_id if actor else None
     clinic_id = actor.clinic_id if actor else None
     detail = detail[:2000]
-    session.execute(insert(EVENTS).values(
-        at=at, user_id=user_id, clinic_id=clinic_id, action=action, entity=entity,
-        entity_id=entity_id, patient_id=patient_id, outcome=outcome, detail=detail,
-        prev_hash="", hash=""))
+    row = {"at": at, "user_id": user_id, "clinic_id": clinic_id, "action": action,
+           "entity": entity, "entity_id": entity_id, "patient_id": patient_id,
+           "outcome": outcome, "detail": detail, "prev_hash": "", "hash": ""}
+    pending = session.info.get(PENDING)
+    if pending is not None and action in READS:
+        pending.append(row)  # a reading unit of work: committed by the audit writer
+        return
+    session.execute(insert(EVENTS).values(**row))
     written(session)
     if patient_id is not None and action not in READS and outcome == "ok":
         session.execute(

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from bontrack.errors import VersionMismatch
+from bontrack.store.db import NeedsWriter
 from bontrack.store.uow import Database, UnitOfWork
 
 #: Attempts of a use case that met a deadlock or a serialization failure (PostgreSQL; no
@@ -74,6 +75,10 @@ def use_case(*, keep_on: tuple[type[BaseException], ...] = ()
                 except keep_on:
                     _commit(work)
                     raise
+                except NeedsWriter:
+                    work.rollback()
+                    work.promote()  # a read that writes after all: again, as a writer
+                    continue
                 except BaseException as exc:
                     work.rollback()  # a later use case in this unit of work must not commit it
                     if attempt < RETRIES and _transient(exc):

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, select, update
 
+from bontrack.store.bulk import table_of
 from bontrack.store.models import AuditEvent
 
 GENESIS = "0" * 64
@@ -99,7 +100,7 @@ def chain_pending(conn: Connection, wait: bool = False) -> int:
     head = conn.execute(select(t.c.chain_seq, t.c.hash).where(t.c.chain_seq.is_not(None))
                         .order_by(t.c.chain_seq.desc()).limit(1)).first()
     seq, prev = (int(head.chain_seq), str(head.hash)) if head else (0, GENESIS)
-    place = (update(t).where(t.c.id == bindparam("i"))
+    place = (update(table_of(AuditEvent)).where(t.c.id == bindparam("i"))
              .values(chain_seq=bindparam("s"), prev_hash=bindparam("p"), hash=bindparam("h")))
     done = 0
     while True:
@@ -127,7 +128,7 @@ class Chainer:
     (the database briefly gone) is logged and retried on the next round."""
 
     def __init__(self, chain: Callable[[], int], idle: float = 1.0,
-                 gather: float = 0.01) -> None:
+                 gather: float = 0.2) -> None:
         self._chain = chain
         self._idle = idle
         self._gather = gather
@@ -149,8 +150,12 @@ class Chainer:
                 return
             try:
                 self._chain()
-            except Exception:
-                log.exception("audit chainer: a pass failed; retrying")
+                failing = False
+            except Exception as exc:  # the thread must outlive a lost connection
+                if not failing:
+                    log.warning("audit chainer: a pass failed (%s); retrying",
+                                str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                failing = True
 
     def stop(self) -> None:
         self._stop.set()

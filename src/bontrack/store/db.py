@@ -92,4 +92,21 @@ def reader_engine(engine: Engine) -> Engine:
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
 
+    @event.listens_for(reader, "before_cursor_execute")
+    def _reads_only(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # A deferred transaction that has read cannot safely start writing (SQLite answers
+        # "database is locked" at once if another writer committed since): the use case
+        # runs again in a write transaction instead (``UnitOfWork.promote``).
+        if statement.lstrip()[:7].upper().startswith(WRITES):
+            raise NeedsWriter(statement.split(None, 1)[0])
+
     return reader
+
+
+#: Statements a SQLite reader refuses.
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class NeedsWriter(Exception):
+    """A reading unit of work on SQLite met a write: run the use case again in a write
+    transaction (``services.usecase``)."""

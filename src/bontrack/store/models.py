@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -160,8 +160,8 @@ class Patient(Base):
     #: Every UPDATE of a versioned record says ``WHERE version = <the version read>``: with
     #: no lock around the transaction, a write based on a stale read fails (StaleDataError,
     #: answered 412) instead of overwriting the other (services keep ``version += 1``).
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version,
-                                                "version_id_generator": False}
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
     #: Bumped by every write to any part of this patient's record (see services.audit):
     #: a cheap test of whether a cached view of the record is still current.
     record_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -226,8 +226,8 @@ class Cycle(Base):
     signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version,
-                                                "version_id_generator": False}
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -340,8 +340,8 @@ class Outcome(Withdrawable, Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     #: server default only: bulk inserts (import, demo) leave it to the database
     version: Mapped[int] = mapped_column(Integer, server_default="1")
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version,
-                                                "version_id_generator": False}
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
 
 
 class Goal(Withdrawable, Base):
@@ -355,8 +355,8 @@ class Goal(Withdrawable, Base):
     attainment: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="active")
     version: Mapped[int] = mapped_column(Integer, default=1)
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version,
-                                                "version_id_generator": False}
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -387,8 +387,8 @@ class SideEffect(Withdrawable, Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     #: server default only: bulk inserts (import, demo) leave it to the database
     version: Mapped[int] = mapped_column(Integer, server_default="1")
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version,
-                                                "version_id_generator": False}
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
 
 
 class DiaryEntry(Withdrawable, Base):
@@ -411,8 +411,8 @@ class DiaryEntry(Withdrawable, Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     #: server default only: bulk inserts (import, demo) leave it to the database
     version: Mapped[int] = mapped_column(Integer, server_default="1")
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version,
-                                                "version_id_generator": False}
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
 
 
 class AuditEvent(Base):

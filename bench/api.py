@@ -48,7 +48,7 @@ def free_port() -> int:
 
 
 def wait(port: int) -> None:
-    for _ in range(300):
+    for _ in range(1200):  # a loaded machine starts a server slowly
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return

@@ -285,12 +285,14 @@ def long_read_phase(db: str, base: str, headers: dict[str, str], seeded: list[in
                               stdout=subprocess.PIPE)
     time.sleep(1.0)  # its snapshot is taken and its read audited
     t0 = time.monotonic()
-    _, latencies, errors = asyncio.run(timeline_load(base, headers, seeded, args.seconds,
-                                                     args.clients))
+    with LockSampler(db) as sampler:
+        _, latencies, errors = asyncio.run(timeline_load(base, headers, seeded, args.seconds,
+                                                         args.clients))
     still_open = reader.poll() is None
     reader.wait(timeout=120)
     return {"p95_ms": p95(latencies), "requests": len(latencies), "errors": errors,
-            "seconds": time.monotonic() - t0, "open_throughout": still_open}
+            "seconds": time.monotonic() - t0, "open_throughout": still_open,
+            "lock_waits": sampler.summary()}
 
 
 def tree_rss(pid: int) -> float:

@@ -11,8 +11,8 @@ operation, then the stateful phase (sequences that follow the links schemathesis
 feeding ids from real answers into the next call). Path ids range over what the API publishes
 (out-of-range ids included), with the ids that exist as examples.
 
-Counts: ``BONTRACK_FUZZ_EXAMPLES`` examples per operation (default 3), ``BONTRACK_FUZZ_SCENARIOS``
-stateful scenarios per role (default 15) of up to ``BONTRACK_FUZZ_STEPS`` calls (default 10),
+Counts: ``BONTRACK_FUZZ_EXAMPLES`` examples per operation (default 2), ``BONTRACK_FUZZ_SCENARIOS``
+stateful scenarios per role (default 10) of up to ``BONTRACK_FUZZ_STEPS`` calls (default 10),
 ``BONTRACK_FUZZ_DATABASES`` (default ``sqlite,postgresql``). CI runs the defaults. The
 documented run (docs/reliability.md section 5, at least 20,000 requests over the four roles on
 each database) is::
@@ -46,8 +46,8 @@ from schemathesis.specs.openapi.checks import (
 from bontrack.api.app import create_app
 from tests.api.conftest import _template, copy_database, uls_cycle
 
-EXAMPLES = int(os.environ.get("BONTRACK_FUZZ_EXAMPLES", "3"))
-SCENARIOS = int(os.environ.get("BONTRACK_FUZZ_SCENARIOS", "15"))
+EXAMPLES = int(os.environ.get("BONTRACK_FUZZ_EXAMPLES", "2"))
+SCENARIOS = int(os.environ.get("BONTRACK_FUZZ_SCENARIOS", "10"))
 STEPS = int(os.environ.get("BONTRACK_FUZZ_STEPS", "10"))
 DATABASES = os.environ.get("BONTRACK_FUZZ_DATABASES", "sqlite,postgresql").split(",")
 ROLES = ("admin", "doc", "nurse", "pat")

@@ -21,7 +21,7 @@ from bontrack.services import audit
 from bontrack.services.access import Actor, require_role
 from bontrack.services.usecase import use_case
 from bontrack.store.models import Patient
-from bontrack.store.search_index import FTS_TABLE
+from bontrack.store.search_index import FTS_TABLE, LIKE_ESCAPE, like_literal
 
 #: Matches are counted up to this many; beyond it ``total`` is this number and
 #: ``total_exact`` is false. Counting a match costs as much as reading it (each candidate is
@@ -70,7 +70,7 @@ def _matching(session: Session, clinic_id: int, q: str | None) -> tuple[Any, Any
     if not term:
         return stmt, Patient.id
     # the search text is literal: % and _ match themselves, not any characters
-    like = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = f"%{like_literal(term)}%"
     order: Any = Patient.id
     if (len(term) >= TRIGRAM and session.get_bind().dialect.name == "sqlite"
             and _has_fts(session)):
@@ -83,8 +83,8 @@ def _matching(session: Session, clinic_id: int, q: str | None) -> tuple[Any, Any
         stmt = stmt.join(fts, fts.c.rowid == Patient.id).where(
             text(f"{FTS_TABLE} MATCH :phrase").bindparams(phrase=phrase))
         order = fts.c.rowid
-    return stmt.where(or_(Patient.mrn.ilike(like, escape="\\"),
-                          Patient.display_name.ilike(like, escape="\\"))), order
+    return stmt.where(or_(Patient.mrn.ilike(like, escape=LIKE_ESCAPE),
+                          Patient.display_name.ilike(like, escape=LIKE_ESCAPE))), order
 
 
 @use_case()

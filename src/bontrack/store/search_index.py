@@ -13,3 +13,13 @@ NOT_IN_MODELS = frozenset({
     FTS_TABLE, *(f"{FTS_TABLE}_{s}" for s in ("data", "idx", "docsize", "config", "content")),
     "ix_patients_mrn_trgm", "ix_patients_display_name_trgm",
 })
+
+
+#: The escape character of every LIKE pattern built by ``like_literal``.
+LIKE_ESCAPE = "\\"
+
+
+def like_literal(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern: ``%`` and ``_`` (and the escape
+    character itself) match themselves, not any characters. Use with ``escape=LIKE_ESCAPE``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

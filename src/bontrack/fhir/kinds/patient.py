@@ -19,6 +19,7 @@ from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import Batch, P, clinic_names, find
 from bontrack.services import audit
 from bontrack.store.models import Patient
+from bontrack.store.search_index import LIKE_ESCAPE, like_literal
 
 
 def patient(ctx: Context, p: Any, clinic: str | None = None) -> Json:
@@ -90,11 +91,6 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
         version=1, created_at=now, updated_at=now)))
 
 
-def _like(text: str) -> str:
-    """``text`` as a literal inside a LIKE pattern (escape character ``\\``)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _words(where: str) -> ParamFilter:
     """A FHIR string search over the one name text bontrack keeps (``display_name``),
     case-insensitive, a comma meaning OR. ``name`` matches when any word of the name
@@ -104,12 +100,13 @@ def _words(where: str) -> ParamFilter:
 
     def one(value: str, modifier: str) -> ColumnElement[bool]:
         name = func.lower(P.c.display_name)
-        v = _like(value.strip().lower())
+        v = like_literal(value.strip().lower())
         if modifier == "exact":
             return P.c.display_name == value
         if modifier == "contains":
-            return name.like(f"%{v}%", escape="\\")
-        first, later = name.like(f"{v}%", escape="\\"), name.like(f"% {v}%", escape="\\")
+            return name.like(f"%{v}%", escape=LIKE_ESCAPE)
+        first = name.like(f"{v}%", escape=LIKE_ESCAPE)
+        later = name.like(f"% {v}%", escape=LIKE_ESCAPE)
         return {"name": or_(first, later), "given": first, "family": later}[where]
 
     def build(raw: str, modifier: str = "") -> ColumnElement[bool]:

@@ -101,3 +101,26 @@ def test_a_password_is_exactly_what_was_typed(api):
     r = api.client.post("/api/v1/auth/token", json={"username": "doc",
                                                     "password": " correct horse battery "})
     assert r.status_code == 401
+
+
+def test_a_database_copied_from_an_old_template_starts_with_live_sessions(tmp_path,
+                                                                           tmp_path_factory):
+    """The test template is built once per run; a run past the idle limit must not find every
+    later copy's sessions ended (CI once failed 48 tests after minute 30 this way)."""
+    from fastapi.testclient import TestClient
+
+    from bontrack.api.app import create_app
+    from tests.api.conftest import _copy, _template, copy_database
+
+    template_url, _ids, tokens = _template("sqlite", tmp_path_factory)
+    (tmp_path / "aged").mkdir()
+    aged_url, _ = _copy(template_url, "sqlite", tmp_path / "aged")
+    old = datetime.now(UTC) - timedelta(minutes=31)
+    age_tokens(aged_url, last_used_at=old, created_at=old)
+    url, drop = copy_database(aged_url, "sqlite", tmp_path)
+    app = create_app(url)
+    with TestClient(app) as client:
+        r = client.get("/api/v1/patients", headers={"Authorization": f"Bearer {tokens['doc']}"})
+    app.state.bontrack.db.dispose()
+    drop()
+    assert r.status_code == 200, r.text

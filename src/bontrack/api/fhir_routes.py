@@ -255,7 +255,9 @@ def not_modified(request: Request, version: str, changed: datetime) -> bool:
     return changed.replace(microsecond=0) <= when
 
 
-@router.get("/fhir/{kind}/{rid}", tags=["fhir"], responses=_fhir_doc(200))
+@router.get("/fhir/{kind}/{rid}", tags=["fhir"], responses={**_fhir_doc(200), 304: {
+    "description": "Not Modified: If-None-Match named the version, or If-Modified-Since "
+    "is not before the last change"}})
 def read(kind: str, rid: str, request: Request) -> Response:
     if kind not in search.READABLE:
         return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"

@@ -106,6 +106,16 @@ def test_every_resource_carries_version_and_change_time_and_reads_are_conditiona
         recent = entries(api.get("doc", f"/fhir/{t}", params={"_lastUpdated": f"ge{today}"}))
         assert recent, t
         assert entries(api.get("doc", f"/fhir/{t}", params={"_lastUpdated": "lt2000"})) == []
+    # the search's time of change is the resource's meta.lastUpdated, kind by kind
+    for r in everything:
+        if r["resourceType"] == "Medication":
+            continue
+        day = r["meta"]["lastUpdated"][:10]  # written in UTC
+        path = f"/fhir/{r['resourceType']}"
+        assert keys(entries(api.get("doc", path, params={
+            "_id": r["id"], "_lastUpdated": f"eq{day}"}))) == keys([r]), r
+        assert entries(api.get("doc", path, params={
+            "_id": r["id"], "_lastUpdated": f"lt{day}"})) == [], r
     # an outcome keeps no recording time: until withdrawn, its measurement time stands
     obs = entries(api.get("doc", "/fhir/Observation",
                           params={"_lastUpdated": "lt2026-12-01", "patient": str(p1)}))

@@ -248,7 +248,7 @@ def not_modified(request: Request, version: str, changed: datetime) -> bool:
         return False
     try:
         when = parsedate_to_datetime(since)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return False  # an unreadable date is ignored (RFC 9110 13.1.3)
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)

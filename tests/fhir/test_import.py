@@ -40,7 +40,8 @@ def count(url: str, table: str) -> int:
 
 
 def normalised(resources: list[dict]) -> list[dict]:
-    """Ids renumbered per type in order of appearance (an import may assign new ids)."""
+    """Ids renumbered per type in order of appearance (an import may assign new ids), and
+    no meta (versionId, lastUpdated: the importing server's)."""
     ids: dict[str, dict[str, str]] = {}
     for r in resources:
         table = ids.setdefault(r["resourceType"], {})
@@ -52,6 +53,8 @@ def normalised(resources: list[dict]) -> list[dict]:
     out = json.loads(text)
     for r in out:
         r["id"] = "#" + ids[r["resourceType"]][r["id"]]
+        # meta is the server's own: an imported record is a new version 1, changed now
+        r.pop("meta", None)
     return out
 
 

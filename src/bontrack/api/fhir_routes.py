@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -222,6 +223,9 @@ def search_type(kind: str, request: Request) -> Response:
             links.append(link("previous", max(0, page.offset - page.count)))
         body = export.bundle(page.resources, "searchset", base,
                              datetime.now(UTC).isoformat(), page.total, links)
+        for r in page.included or []:  # _include / _revinclude
+            body["entry"].append({"fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                                  "resource": r, "search": {"mode": "include"}})
         if page.ignored:  # Prefer: handling=lenient: say what was not applied
             body.setdefault("entry", []).append({"search": {"mode": "outcome"}, "resource": {
                 "resourceType": "OperationOutcome", "issue": [{
@@ -231,15 +235,45 @@ def search_type(kind: str, request: Request) -> Response:
 
     return guarded(request, work)
 
-@router.get("/fhir/{kind}/{rid}", tags=["fhir"], responses=_fhir_doc(200))
+def not_modified(request: Request, version: str, changed: datetime) -> bool:
+    """A conditional read (RFC 9110 13.1.2, 13.1.3): ``If-None-Match`` naming the version
+    (weak comparison, or ``*``), else ``If-Modified-Since`` not before the last change
+    (whole seconds, as HTTP dates are)."""
+    none_match = request.headers.get("if-none-match")
+    if none_match is not None:
+        tags = [t.strip().removeprefix("W/").strip('"') for t in none_match.split(",")]
+        return "*" in tags or version in tags
+    since = request.headers.get("if-modified-since")
+    if since is None:
+        return False
+    try:
+        when = parsedate_to_datetime(since)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False  # an unreadable date is ignored (RFC 9110 13.1.3)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return changed.replace(microsecond=0) <= when
+
+
+@router.get("/fhir/{kind}/{rid}", tags=["fhir"], responses={**_fhir_doc(200), 304: {
+    "description": "Not Modified: If-None-Match named the version, or If-Modified-Since "
+    "is not before the last change"}})
 def read(kind: str, rid: str, request: Request) -> Response:
     if kind not in search.READABLE:
         return outcome(404, f"resource type {kind!r} is not served here; see /fhir/"
                        "metadata")
 
     def work(uow: UnitOfWork, actor: Actor) -> Response:
-        return fhir_json(fhir_access.read_resource(uow, actor, state(request).ref, kind,
-                                                   rid))
+        resource = fhir_access.read_resource(uow, actor, state(request).ref, kind, rid)
+        meta = resource["meta"]
+        changed = datetime.fromisoformat(meta["lastUpdated"])
+        headers = {"ETag": f'W/"{meta["versionId"]}"',
+                   "Last-Modified": format_datetime(changed.astimezone(UTC), usegmt=True)}
+        if not_modified(request, meta["versionId"], changed):
+            return Response(status_code=304, headers=headers)
+        answer = fhir_json(resource)
+        answer.headers.update(headers)
+        return answer
 
     return guarded(request, work)
 

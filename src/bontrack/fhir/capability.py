@@ -9,25 +9,43 @@ from typing import Any
 
 from bontrack import __version__
 from bontrack.fhir.registry import REGISTRY, Registry
-from bontrack.fhir.search import accepted
+from bontrack.fhir.search import accepted, includes, revincludes, sort_keys
 
 #: FHIR types of the common parameters, as the CapabilityStatement names them.
 COMMON_TYPES = {"_id": "token", "_count": "number", "_offset": "number", "_sort": "string",
                 "_summary": "token", "_elements": "string", "_lastUpdated": "date"}
 
 
+#: What every resource type says of versions: ``meta.versionId`` is the stored record's
+#: version (``versioned``), no history is served (``readHistory``), and a read honours
+#: ``If-None-Match`` and ``If-Modified-Since`` (``full-support``: answered 304). The facade
+#: is read-only: no update or create.
+VERSIONING: dict[str, Any] = {"versioning": "versioned", "readHistory": False,
+                              "updateCreate": False, "conditionalRead": "full-support"}
+
+
 def capability_statement(base: str, registry: Registry = REGISTRY) -> dict[str, Any]:
     resources = []
     for kind in registry:
         if not kind.searchable:
-            resources.append({"type": kind.name, "interaction": [{"code": "read"}]})
+            resources.append({"type": kind.name, "interaction": [{"code": "read"}],
+                              **VERSIONING})
             continue
         params = [{"name": name, "type": ptype or COMMON_TYPES[name]}
                   for name, ptype in accepted(kind.params, kind.sources).items()
                   if ptype is not None or name in COMMON_TYPES]
         entry: dict[str, Any] = {"type": kind.name,
                                  "interaction": [{"code": "read"}, {"code": "search-type"}],
-                                 "searchParam": params}
+                                 **VERSIONING}
+        if includes(kind):
+            entry["searchInclude"] = list(includes(kind))
+        if revincludes(kind, registry):
+            entry["searchRevInclude"] = list(revincludes(kind, registry))
+        for p in params:
+            if p["name"] == "_sort":
+                p["documentation"] = ("sort keys: " + ", ".join(sort_keys(kind))
+                                      + " (- for descending)")
+        entry["searchParam"] = params
         if kind.operations:
             entry["operation"] = [{"name": name, "definition": definition}
                                   for name, definition in kind.operations]
@@ -46,8 +64,14 @@ def capability_statement(base: str, registry: Registry = REGISTRY) -> dict[str, 
             "and named in an OperationOutcome entry. String parameters take :exact and "
             ":contains. Repeated parameters mean AND, a comma OR. Paging with _count (at "
             "most 200) and the next link; _summary=count gives the total alone; _elements "
-            "cuts resources down (tagged SUBSETTED). The facade is read-only: writes "
-            "answer 405.",
+            "cuts resources down (tagged SUBSETTED). _sort takes _id, _lastUpdated and the "
+            "type's date parameters (- for descending; anything else is refused with 400). "
+            "_include and _revinclude take the values each type lists (searchInclude, "
+            "searchRevInclude; others 400), adding resources the user may read as "
+            "search.mode include, at most 1000 per page. Every resource carries "
+            "meta.versionId and meta.lastUpdated; a read answers ETag W/\"<versionId>\" and "
+            "Last-Modified, and 304 to a matching If-None-Match or If-Modified-Since. No "
+            "history. The facade is read-only: writes answer 405.",
             "security": {"description": "OAuth-style bearer token; same roles and clinic "
                          "separation as the REST API"},
             "resource": resources,

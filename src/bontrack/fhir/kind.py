@@ -44,6 +44,7 @@ class Kind:
     - ``audit``: the audit entity name of each model an import writes (``import`` events).
     - ``after``: the kinds whose resources must be read first (a Condition's patient).
     - ``sources`` and ``params``: search; a kind without sources is read-only.
+    - ``includes``: the references ``_include`` follows (and ``_revinclude`` reverses).
     - ``operations``: (name, definition) of operations on the type, for the
       CapabilityStatement.
     - ``lines``: optional, ``export`` as NDJSON bytes (identical), for the bulk export.
@@ -62,6 +63,9 @@ class Kind:
     params: Mapping[str, ParamType] = field(default_factory=dict)
     cycle_of: CycleOf | None = None
     operations: tuple[tuple[str, str], ...] = ()
+    #: ``_include``: search parameter -> (element holding the reference, target type); the
+    #: reverse of each one pointing at a Patient is a ``_revinclude`` of Patient
+    includes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     #: the same resources as ``export``, as NDJSON lines built from byte pieces (the bulk
     #: export's fast path, ``fhir/lines.py``); None: the export serialises ``export``'s dicts
     lines: Callable[[Context, Batch, Any, str | None], Iterator[bytes]] | None = None

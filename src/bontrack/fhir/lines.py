@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from bontrack.clinical.result import number
-from bontrack.fhir.mapping import Context, Json
+from bontrack.fhir.mapping import Context, Json, instant
 from bontrack.fhir.tables import Batch
 
 #: (ctx, batch, patient row, clinic name) -> this kind's NDJSON lines of that patient.
@@ -62,3 +62,10 @@ def text(value: str) -> bytes:
 
 def ident(value: int) -> bytes:
     return str(value).encode()
+
+
+def meta(version: int | None, updated: Any) -> bytes:
+    """``mapping.meta`` as the bytes that follow a resource's id, quote included:
+    ``","meta":{...}`` (the piece after it starts with the comma of its member)."""
+    return (b'","meta":{"versionId":"' + ident(version or 1) + b'","lastUpdated":"'
+            + instant(updated).encode() + b'"}')

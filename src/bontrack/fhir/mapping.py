@@ -67,6 +67,12 @@ def instant(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
+def meta(version: int | None, updated: datetime) -> Json:
+    """``meta`` of a resource: the stored row's version and the time of its last change
+    (docs/fhir.md, "Versions": which column each kind takes them from)."""
+    return {"versionId": str(version or 1), "lastUpdated": instant(updated)}
+
+
 def day(value: date) -> str:
     return value.isoformat()
 

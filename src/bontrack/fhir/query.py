@@ -32,6 +32,10 @@ ParamFilter = Callable[[str, str], ColumnElement[bool]]
 MODIFIERS: dict[ParamType, tuple[str, ...]] = {"string": ("exact", "contains")}
 #: ``patient`` and ``subject``: every kind about one patient has both.
 SUBJECT: dict[str, ParamType] = {"patient": "reference", "subject": "reference"}
+#: ``_include`` of the patient: search parameter -> (the element holding the reference, the
+#: type it points to). A kind names its includes in ``Kind.includes``.
+SUBJECT_INCLUDES: dict[str, tuple[str, str]] = {"patient": ("subject", "Patient"),
+                                                "subject": ("subject", "Patient")}
 
 
 @dataclass(frozen=True)

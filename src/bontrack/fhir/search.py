@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.errors import AccessDenied, BadSearch, InvalidRecord, NotFound
 from bontrack.fhir.export import resources
+from bontrack.fhir.kind import Kind
 from bontrack.fhir.mapping import Context, Json
 from bontrack.fhir.query import MODIFIERS, ParamType, Source
 from bontrack.fhir.registry import REGISTRY, Registry
@@ -38,7 +39,9 @@ SUMMARIES = ("count", "false")
 #: The tag FHIR puts on a resource that ``_elements`` cut down.
 SUBSETTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
              "code": "SUBSETTED", "display": "subsetted"}
-SORTS = ("_id", "-_id", "date", "-date")
+#: The most resources ``_include`` and ``_revinclude`` add to one page; more is refused
+#: (400: narrow the search or lower ``_count``) rather than cut short without a word.
+MAX_INCLUDED = 1000
 
 
 #: The types served by search (the registry's kinds with search sources) and by read.
@@ -107,6 +110,8 @@ class Page:
     applied: list[tuple[str, str]]
     summary_count: bool = False
     ignored: list[str] | None = None
+    #: resources added by ``_include`` / ``_revinclude`` (``search.mode = include``)
+    included: list[Json] | None = None
 
 
 def accepted(kind_params: Mapping[str, ParamType], sources: tuple[Source, ...]
@@ -117,6 +122,116 @@ def accepted(kind_params: Mapping[str, ParamType], sources: tuple[Source, ...]
     if any(src.updated is not None for src in sources):
         out["_lastUpdated"] = "date"
     out.update(kind_params)
+    return out
+
+
+def sort_keys(kind: Kind) -> tuple[str, ...]:
+    """The ``_sort`` keys of a kind: ``_id``, ``_lastUpdated`` where its rows keep a time of
+    change, and its date parameters (``date``, Patient's ``birthdate``), each ascending or
+    with ``-`` descending."""
+    keys = ["_id"]
+    if any(src.updated is not None for src in kind.sources):
+        keys.append("_lastUpdated")
+    keys += [name for name, ptype in kind.params.items() if ptype == "date"]
+    return tuple(keys)
+
+
+def includes(kind: Kind) -> tuple[str, ...]:
+    """The ``_include`` values a kind's search takes (``Procedure:subject``)."""
+    return tuple(f"{kind.name}:{name}" for name in kind.includes)
+
+
+def revincludes(kind: Kind, registry: Registry = REGISTRY) -> tuple[str, ...]:
+    """The ``_revinclude`` values a kind's search takes: every searchable kind's reference
+    parameter that points at Patient (the only references search can filter on)."""
+    if kind.name != "Patient":
+        return ()
+    return tuple(f"{k.name}:{name}" for k in registry if k.searchable
+                 for name, (_, target) in k.includes.items()
+                 if target == "Patient" and k.params.get(name) == "reference")
+
+
+def _sort_order(src: Source, keys: list[str]) -> list[Any]:
+    """ORDER BY of one source for the parsed ``_sort`` keys, the row id breaking ties."""
+    order: list[Any] = []
+    descending = False
+    for key in keys:
+        descending = key.startswith("-")
+        name = key.lstrip("-")
+        col = (src.table.c.id if name == "_id" else src.updated if name == "_lastUpdated"
+               else src.date)
+        if col is not None:
+            order.append(col.desc() if descending else col)
+    key_col = src.table.c.id
+    order.append(key_col.desc() if descending else key_col)
+    return order
+
+
+def _refs(resource: Json, element: str, target: str) -> list[str]:
+    """The ids of ``target`` resources an element of a resource references."""
+    value = resource.get(element)
+    out = []
+    for one in value if isinstance(value, list) else [value]:
+        reference = one.get("reference") if isinstance(one, dict) else None
+        if isinstance(reference, str) and reference.startswith(f"{target}/"):
+            out.append(reference.removeprefix(f"{target}/"))
+    return out
+
+
+def _may_include(session: Session, actor: Actor, kind: str, resource: Json,
+                 patient_id: int) -> bool:
+    """Whether an included resource is one the actor may read: of the actor's clinic and,
+    for a patient, their own and not a plan (the rules of ``read``)."""
+    patient = session.get(Patient, patient_id)
+    if patient is None or patient.clinic_id != actor.clinic_id:
+        return False
+    if actor.role == "patient":
+        return patient.id == actor.patient_id and not _is_plan(session, kind, resource)
+    return True
+
+
+def _included(session: Session, actor: Actor, ctx: Context, matches: list[Json],
+              wanted: list[tuple[str, str]], reverse: list[tuple[Kind, str]],
+              registry: Registry) -> list[Json]:
+    """The resources ``_include`` (``wanted``: element, target type) and ``_revinclude``
+    (``reverse``: kind, its reference parameter) add to a page of matches: each once, none
+    already matched, none the actor may not read."""
+    seen = {(r["resourceType"], r["id"]) for r in matches}
+    out: list[Json] = []
+
+    def add(resource: Json) -> None:
+        key = (resource["resourceType"], resource["id"])
+        if key not in seen:
+            seen.add(key)
+            out.append(resource)
+            if len(out) > MAX_INCLUDED:
+                raise BadSearch(f"_include/_revinclude: more than {MAX_INCLUDED} resources "
+                                "to include; narrow the search or lower _count",
+                                field="_include")
+
+    for element, target in wanted:
+        for r in matches:
+            for rid in _refs(r, element, target):
+                if (target, rid) in seen:
+                    continue
+                try:
+                    resource, patient_id = build(session, ctx, target, rid, registry)
+                except NotFound:
+                    continue
+                if _may_include(session, actor, target, resource, patient_id):
+                    add(resource)
+    patients = [r["id"] for r in matches if r["resourceType"] == "Patient"]
+    for k, name in reverse:
+        if not patients:
+            break
+        for src in k.sources:
+            where = _where(k.params, src, actor, [(name, ",".join(patients))])
+            if where is None:
+                continue
+            stmt: Select[Any] = (select(src.table.c.id).select_from(_from(src)).where(where)
+                                 .order_by(src.table.c.id).limit(MAX_INCLUDED + 1))
+            for rid in session.scalars(stmt):
+                add(build(session, ctx, k.name, f"{src.id_prefix}{rid}", registry)[0])
     return out
 
 
@@ -196,10 +311,40 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
     count, offset = DEFAULT_COUNT, 0
     params: list[tuple[str, str]] = []
     ignored: list[str] = []
-    sort, summary, keep = "_id", "false", None
+    summary, keep = "false", None
+    sort: list[str] = []
+    wanted: list[tuple[str, str]] = []
+    reverse: list[tuple[Kind, str]] = []
+    asked_includes: list[tuple[str, str]] = []
     for full, raw in query:
         name, _, modifier = full.partition(":")
         problem = None
+        if name in ("_include", "_revinclude"):
+            offered = includes(k) if name == "_include" else revincludes(k, registry)
+            source, _, rest = raw.partition(":")
+            param, _, target = rest.partition(":")
+            if modifier:
+                problem = f"{full}: the modifier :{modifier} is not supported"
+            elif f"{source}:{param}" not in offered:
+                problem = (f"{name}: {raw!r} is not supported on {kind}; supported: "
+                           f"{', '.join(offered) or 'none'}")
+            else:
+                other = registry.get(source)
+                assert other is not None
+                element, points_to = other.includes[param]
+                if target and target != points_to:
+                    problem = f"{name}: {source}:{param} points to {points_to}, not {target}"
+                elif name == "_include":
+                    wanted.append((element, points_to))
+                else:
+                    reverse.append((other, param))
+            if problem:
+                if lenient:
+                    ignored.append(f"{full}={raw}")
+                    continue
+                raise BadSearch(problem, field=name)
+            asked_includes.append((full, raw))
+            continue
         if name not in allowed:
             problem = (f"{kind} search does not support {name}; supported: "
                        f"{', '.join(sorted(allowed))}")
@@ -211,10 +356,14 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
                 continue
             raise BadSearch(problem, field=full)
         if name == "_sort":
-            if raw not in SORTS:
-                raise BadSearch(f"_sort: {raw!r} is not supported; use one of "
-                                f"{', '.join(SORTS)}", field="_sort")
-            sort = raw
+            offered = sort_keys(k)
+            keys = [key.strip() for key in raw.split(",")]
+            bad = [key for key in keys if key.removeprefix("-") not in offered]
+            if bad:
+                raise BadSearch(f"_sort: {', '.join(bad)} is not supported on {kind}; "
+                                f"sort by {', '.join(offered)} (- for descending)",
+                                field="_sort")
+            sort = keys
             continue
         if name == "_summary":
             if raw not in SUMMARIES:
@@ -244,28 +393,29 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
         n = session.scalar(select(func.count()).select_from(_from(src)).where(where)) or 0
         total += n
         if want > 0 and skip < n:
-            key = src.table.c.id
-            order = ([key.desc()] if sort == "-_id" else
-                     [src.date.desc(), key.desc()] if sort == "-date" and src.date is not None
-                     else [src.date, key] if sort == "date" and src.date is not None
-                     else [key])
+            order = _sort_order(src, sort)
             stmt: Select[Any] = (select(src.table.c.id).select_from(_from(src)).where(where)
                                  .order_by(*order).offset(skip).limit(want))
             for rid in session.scalars(stmt):
                 found.append(build(session, ctx, kind, f"{src.id_prefix}{rid}", registry)[0])
             want = count - len(found)
         skip = max(0, skip - n)
+    included = ([] if summary == "count" else
+                _included(session, actor, ctx, found, wanted, reverse, registry))
+    extra = f" included={len(included)}" if asked_includes else ""
     audit.record(session, actor, "search", f"fhir:{kind}",
                  patient_id=actor.patient_id if actor.role == "patient" else None,
-                 detail=f"{'&'.join(f'{k}={v}' for k, v in params)} n={len(found)}"[:400])
-    if sort != "_id":
-        params.append(("_sort", sort))
+                 detail=f"{'&'.join(f'{k}={v}' for k, v in [*params, *asked_includes])} "
+                        f"n={len(found)}{extra}"[:400])
+    params += asked_includes
+    if sort:
+        params.append(("_sort", ",".join(sort)))
     if keep is not None:
         found = [_elements(r, keep) for r in found]
         params.append(("_elements", ",".join(sorted(keep))))
     if summary == "count":
         params.append(("_summary", "count"))
-    return Page(found, total, count, offset, params, summary == "count", ignored)
+    return Page(found, total, count, offset, params, summary == "count", ignored, included)
 
 
 def build(session: Session, ctx: Context, kind: str, rid: str,

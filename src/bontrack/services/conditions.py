@@ -35,6 +35,9 @@ def update_condition(session: Session, actor: Actor, condition_id: int,
     if body.entered_in_error and c.status != "entered_in_error":
         c.status = "entered_in_error"
         changed.append("status")
+    if changed:  # FHIR meta.versionId and meta.lastUpdated
+        c.version = (c.version or 1) + 1
+        c.updated_at = audit.now()
     audit.record(session, actor, "update", "condition", c.id, patient.id,
                  detail="changed: " + (", ".join(changed) or "nothing"))
     return c

@@ -67,6 +67,8 @@ def enter_in_error(session: Session, actor: Actor, kind: Kind, record_id: int,
     record.error_by = actor.user_id
     record.error_at = audit.now()
     record.version += 1
+    if isinstance(record, Goal):  # a goal keeps the time of its last change
+        record.updated_at = record.error_at
     audit.record(session, actor, "entered_in_error", kind, record.id, patient.id,
                  detail=body.reason)
     return record

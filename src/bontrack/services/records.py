@@ -295,6 +295,7 @@ def score_goal(session: Session, actor: Actor, goal_id: int, body: GoalScoreIn,
                   f"goal {goal_id}")
     goal.attainment = body.attainment
     goal.version += 1
+    goal.updated_at = audit.now()
     audit.record(session, actor, "update", "goal", goal.id, patient.id,
                  detail=f"attainment={body.attainment}")
     return goal

@@ -197,6 +197,10 @@ class Condition(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="active")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: bumped by each change (services.conditions); server default: imports leave it
+    version: Mapped[int] = mapped_column(Integer, server_default="1")
+    #: the last change; NULL while the condition is as created (FHIR meta.lastUpdated)
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Cycle(Base):
@@ -357,6 +361,8 @@ class Goal(Withdrawable, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: the last change (scored, entered in error); NULL while as created
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class SideEffect(Withdrawable, Base):

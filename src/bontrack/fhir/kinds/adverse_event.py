@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from bontrack.fhir.codes import (
@@ -21,8 +22,8 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import Refusal, as_day, as_instant, ext_all, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.mapping import Context, Json, day, ext, instant, ref, status_ext, user_ref
-from bontrack.fhir.query import SUBJECT, Source
+from bontrack.fhir.mapping import Context, Json, day, ext, instant, meta, ref, status_ext, user_ref
+from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import Batch, RowSet, find
 from bontrack.services import audit
@@ -42,7 +43,9 @@ def adverse_event(ctx: Context, se: Any) -> Json:
         coding(CS_RELATEDNESS, se.relatedness, se.relatedness.replace("_", " ")))))
     extensions += [ext("red-flag", valueCode=f) for f in (se.red_flags or [])]
     out: Json = {
-        "resourceType": "AdverseEvent", "id": str(se.id), "extension": extensions,
+        "resourceType": "AdverseEvent", "id": str(se.id),
+        # its one change is the withdrawal (entered in error); else as reported
+        "meta": meta(se.version, se.error_at or se.reported_at), "extension": extensions,
         "actuality": "actual",
         "event": {"text": se.term},
         "subject": ref("Patient", se.patient_id),
@@ -112,5 +115,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
 KIND = Kind(
     name="AdverseEvent", store=(SideEffect,), rows=(SIDE_EFFECTS,), export=export,
     fetch=fetch, read=read, audit={SideEffect: "side_effect"}, after=("Patient", "Procedure"),
-    sources=(Source(SE, SE.c.patient_id, SE.c.onset),), params={**SUBJECT, "date": "date"},
+    sources=(Source(SE, SE.c.patient_id, SE.c.onset,
+                    updated=func.coalesce(SE.c.error_at, SE.c.reported_at)),),
+    params={**SUBJECT, "date": "date"}, includes=SUBJECT_INCLUDES,
 )

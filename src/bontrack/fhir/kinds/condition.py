@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.orm import Session
 
 from bontrack.fhir.codes import (
@@ -19,8 +19,17 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import as_day, as_instant, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.mapping import Context, Json, day, ext, indication_concept, instant, ref
-from bontrack.fhir.query import SUBJECT, Source, never
+from bontrack.fhir.mapping import (
+    Context,
+    Json,
+    day,
+    ext,
+    indication_concept,
+    instant,
+    meta,
+    ref,
+)
+from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source, never
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import Batch, RowSet, find
 from bontrack.services import audit
@@ -31,7 +40,8 @@ CONDITIONS = RowSet("conditions", C)
 
 
 def condition(ctx: Context, c: Any) -> Json:
-    out: Json = {"resourceType": "Condition", "id": str(c.id)}
+    out: Json = {"resourceType": "Condition", "id": str(c.id),
+                 "meta": meta(c.version, c.updated_at or c.created_at)}
     if c.affected_side:
         out["extension"] = [ext("affected-side", valueCode=c.affected_side)]
     error = c.status == "entered_in_error"
@@ -89,6 +99,8 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
 KIND = Kind(
     name="Condition", store=(Condition,), rows=(CONDITIONS,), export=export, fetch=fetch,
     read=read, audit={Condition: "condition"}, after=("Patient",),
-    sources=(Source(C, C.c.patient_id, C.c.onset_date, _condition_code),),
+    sources=(Source(C, C.c.patient_id, C.c.onset_date, _condition_code,
+                    updated=func.coalesce(C.c.updated_at, C.c.created_at)),),
+    includes=SUBJECT_INCLUDES,
     params={**SUBJECT, "code": "token", "date": "date"},
 )

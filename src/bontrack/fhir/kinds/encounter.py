@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from bontrack.fhir.codes import V3_ACT, coding
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.lines import dumps, ident, memo
-from bontrack.fhir.mapping import Context, Json, day, indication_concept, ref, user_ref
-from bontrack.fhir.query import SUBJECT, Source
+from bontrack.fhir.lines import meta as meta_bytes
+from bontrack.fhir.mapping import Context, Json, day, indication_concept, meta, ref, user_ref
+from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import CY, CYCLES, Batch, find
 from bontrack.store.models import Cycle
@@ -20,7 +21,7 @@ from bontrack.store.models import Cycle
 
 def encounter(ctx: Context, cy: Any) -> Json:
     return {
-        "resourceType": "Encounter", "id": str(cy.id),
+        "resourceType": "Encounter", "id": str(cy.id), "meta": meta(cy.version, cy.updated_at),
         "status": "entered-in-error" if cy.status == "entered_in_error" else "finished",
         "class": coding(V3_ACT, "AMB", "ambulatory"),
         "subject": ref("Patient", cy.patient_id),
@@ -44,7 +45,8 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         d = cy.date.isoformat().encode()
         clinician, indication = cy.clinician_id, cy.indication
         yield b"".join((
-            b'{"resourceType":"Encounter","id":"', ident(cy.id), b'","status":',
+            b'{"resourceType":"Encounter","id":"', ident(cy.id),
+            meta_bytes(cy.version, cy.updated_at), b',"status":',
             b'"entered-in-error' if cy.status == "entered_in_error" else b'"finished',
             klass, ident(cy.patient_id), b'"},"participant":[{"individual":',
             users.get(clinician) or users.setdefault(clinician,
@@ -70,6 +72,7 @@ def cycle_of(session: Session, resource: Json) -> int | None:
 KIND = Kind(
     name="Encounter", store=(Cycle,), rows=(CYCLES,), export=export, fetch=fetch, read=read,
     after=("Patient",), cycle_of=cycle_of,
-    sources=(Source(CY, CY.c.patient_id, CY.c.date),),
+    sources=(Source(CY, CY.c.patient_id, CY.c.date, updated=CY.c.updated_at),),
+    includes=SUBJECT_INCLUDES,
     params={**SUBJECT, "date": "date"}, lines=lines,
 )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from bontrack.fhir.elements import Refusal, as_day, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.mapping import Context, Json, day, ext, ref, user_ref
-from bontrack.fhir.query import SUBJECT, Source
+from bontrack.fhir.mapping import Context, Json, day, ext, meta, ref, user_ref
+from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import Batch, RowSet, find
 from bontrack.services import audit
@@ -27,7 +28,8 @@ def goal(ctx: Context, g: Any) -> Json:
     if g.attainment is not None:
         extensions.append(ext("gas-attainment", valueInteger=g.attainment))
     out: Json = {
-        "resourceType": "Goal", "id": str(g.id), "extension": extensions,
+        "resourceType": "Goal", "id": str(g.id),
+        "meta": meta(g.version, g.updated_at or g.created_at), "extension": extensions,
         "lifecycleStatus": "entered-in-error" if g.status == "entered_in_error" else "active",
         "description": {"text": g.description},
         "subject": ref("Patient", g.patient_id),
@@ -71,6 +73,8 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
 KIND = Kind(
     name="Goal", store=(Goal,), rows=(GOALS,), export=export, fetch=fetch, read=read,
     audit={Goal: "goal"}, after=("Patient",),
-    sources=(Source(G, G.c.patient_id, G.c.target_date),),
+    sources=(Source(G, G.c.patient_id, G.c.target_date,
+                    updated=func.coalesce(G.c.updated_at, G.c.created_at)),),
+    includes=SUBJECT_INCLUDES,
     params={**SUBJECT, "date": "date", "target-date": "date"},
 )

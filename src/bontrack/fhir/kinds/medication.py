@@ -14,12 +14,14 @@ from bontrack.fhir.codes import UCUM
 from bontrack.fhir.elements import Refusal, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.lines import columns, dumps, ident, memo, num, text
+from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
     Json,
     day,
     ext,
     instant,
+    meta,
     product_concept,
     quantity,
     recorded_by,
@@ -30,7 +32,7 @@ from bontrack.fhir.tables import CY, CYCLES, VIALS, Batch, V, find, one
 from bontrack.store.models import Vial
 
 
-def medication(ctx: Context, v: Any, product: str) -> Json:
+def medication(ctx: Context, v: Any, product: str, cy: Any) -> Json:
     """One vial: the product, its lot and expiry, and the dilution as strength."""
     extensions: list[Json] = [ext("vial-size", valueQuantity=units(v.size_units)),
                               recorded_by(ctx, v.recorded_by)]
@@ -39,7 +41,9 @@ def medication(ctx: Context, v: Any, product: str) -> Json:
     if v.units_discarded is not None:
         extensions.append(ext("units-discarded", valueQuantity=units(v.units_discarded)))
     code = product_concept(ctx, product)
-    out: Json = {"resourceType": "Medication", "id": str(v.id), "extension": extensions,
+    out: Json = {"resourceType": "Medication", "id": str(v.id),
+                 # a vial changes only with its cycle (amended as a whole): its version
+                 "meta": meta(cy.version, cy.updated_at), "extension": extensions,
                  "code": code}
     if v.diluent_ml is not None:
         out["ingredient"] = [{"itemCodeableConcept": code, "isActive": True, "strength": {
@@ -58,13 +62,13 @@ def medication(ctx: Context, v: Any, product: str) -> Json:
 def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[Json]:
     for cy in batch.of(CYCLES, p.id):
         for v in batch.of(VIALS, cy.id):
-            yield medication(ctx, v, cy.product)
+            yield medication(ctx, v, cy.product, cy)
 
 
 _U_TAIL = b',"unit":"U","system":' + text(UCUM) + b',"code":"[arb\'U]"}'
 
 
-_SIZE_URL = (b'","extension":[{"url":' + text(ext("vial-size")["url"])
+_SIZE_URL = (b',"extension":[{"url":' + text(ext("vial-size")["url"])
              + b',"valueQuantity":{"value":')
 V_ID, V_SIZE, V_RB, V_RECONSTITUTED, V_DISCARDED, V_DILUENT, V_LOT, V_EXPIRY = columns(
     V, "id", "size_units", "recorded_by", "reconstituted_at", "units_discarded", "diluent_ml",
@@ -82,10 +86,11 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         product = cy.product
         code = products.get(product) or products.setdefault(
             product, dumps(product_concept(ctx, product)))
+        head = meta_bytes(cy.version, cy.updated_at)
         for v in vials:
             size, rb = v[V_SIZE], v[V_RB]
             size_b = numbers.get(size) or numbers.setdefault(size, num(size))
-            parts = [b'{"resourceType":"Medication","id":"', ident(v[V_ID]), _SIZE_URL,
+            parts = [b'{"resourceType":"Medication","id":"', ident(v[V_ID]), head, _SIZE_URL,
                      size_b, _U_TAIL, b"},",
                      recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb)))]
             if v[V_RECONSTITUTED] is not None:
@@ -117,7 +122,7 @@ def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
     if v is None:
         return None
     cy = one(session, CY, v.cycle_id)
-    return medication(ctx, v, cy.product), cy.patient_id
+    return medication(ctx, v, cy.product, cy), cy.patient_id
 
 
 def read(reader: Reader, key: str, res: dict[str, Any]) -> None:

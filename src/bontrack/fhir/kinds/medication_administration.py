@@ -25,11 +25,13 @@ from bontrack.fhir.codes import (
 from bontrack.fhir.elements import Refusal, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.lines import columns, dumps, ident, members, memo, num, text
+from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
     Json,
     day,
     ext,
+    meta,
     product_concept,
     quantity,
     ref,
@@ -37,7 +39,7 @@ from bontrack.fhir.mapping import (
     units,
     user_ref,
 )
-from bontrack.fhir.query import SUBJECT, Source, never
+from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source, never
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import CY, CYCLES, VIALS, Batch, RowSet, V, find, one
 from bontrack.store.models import Injection
@@ -95,7 +97,8 @@ def medication_administration(ctx: Context, inj: Any, cy: Any, vial_id: int | No
     if inj.guidance:
         extensions.append(_guidance(ctx, inj.guidance))
     return {"resourceType": "MedicationAdministration", "id": str(inj.id),
-            "extension": extensions,
+            # an injection changes only with its cycle (amended as a whole): its version
+            "meta": meta(cy.version, cy.updated_at), "extension": extensions,
             **(common if common is not None else administration_common(ctx, cy, vial_id)),
             "dosage": {"site": target_site(ctx, inj.muscle, inj.side),
                        "route": _route(ctx, inj.muscle), "dose": units(inj.units)}}
@@ -114,7 +117,7 @@ _SITES = b'{"resourceType":"MedicationAdministration","id":"'
 _DOSE_TAIL = b',"unit":"U","system":' + text(UCUM) + b',"code":"[arb\'U]"}}}\n'
 
 
-_SITES_URL = (b'","extension":[{"url":' + text(ext("injection-sites")["url"])
+_SITES_URL = (b',"extension":[{"url":' + text(ext("injection-sites")["url"])
               + b',"valueInteger":')
 _VOLUME_URL = (b',{"url":' + text(ext("injected-volume")["url"])
                + b',"valueQuantity":{"value":')
@@ -130,9 +133,10 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         vials = batch.of(VIALS, cy.id)
         vial = vials[0].id if vials else None
         common = b"," + members(administration_common(ctx, cy, vial))
+        head = meta_bytes(cy.version, cy.updated_at)
         for inj in batch.of(INJECTIONS, cy.id):
             volume, guidance, units = inj[I_VOLUME], inj[I_GUIDANCE], inj[I_UNITS]
-            parts = [_SITES, ident(inj[I_ID]), _SITES_URL, ident(inj[I_SITES]), b"}"]
+            parts = [_SITES, ident(inj[I_ID]), head, _SITES_URL, ident(inj[I_SITES]), b"}"]
             if volume is not None:
                 parts += (_VOLUME_URL, numbers.get(volume) or numbers.setdefault(
                     volume, num(volume)), _ML_TAIL)
@@ -218,7 +222,10 @@ def cycle_of(session: Session, resource: Json) -> int | None:
 KIND = Kind(
     name="MedicationAdministration", store=(Injection,), rows=(CYCLES, VIALS, INJECTIONS),
     export=export, fetch=fetch, read=read, after=("Patient", "Procedure"), cycle_of=cycle_of,
-    sources=(Source(INJ, CY.c.patient_id, CY.c.date, _product_code, join=CY),),
+    sources=(Source(INJ, CY.c.patient_id, CY.c.date, _product_code, join=CY,
+                    updated=CY.c.updated_at),),
+    includes={**SUBJECT_INCLUDES, "context": ("context", "Encounter"),
+              "medication": ("medicationReference", "Medication")},
     params={**SUBJECT, "date": "date", "effective-time": "date", "code": "token"},
     lines=lines,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.display import scale_text
@@ -24,19 +24,21 @@ from bontrack.fhir.codes import (
 from bontrack.fhir.elements import Refusal, as_day, as_decimal, as_instant, ext_value, shown
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.lines import columns, dumps, ident, members, memo, num, text
+from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
     Json,
     day,
     ext,
     instant,
+    meta,
     quantity,
     recorded_by,
     ref,
     side_ext,
     target_site,
 )
-from bontrack.fhir.query import SUBJECT, Source, never
+from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source, never
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import Batch, RowSet, find
 from bontrack.reference import Reference, default_reference
@@ -51,6 +53,8 @@ OUTCOMES = RowSet("outcomes", OUT)
 def weight(ctx: Context, w: Any) -> Json:
     return {
         "resourceType": "Observation", "id": f"weight-{w.id}",
+        # a weight is never changed: version 1, recorded when created
+        "meta": meta(1, w.created_at),
         "extension": [recorded_by(ctx, w.recorded_by)],
         "status": "final",
         "category": [concept(coding(OBS_CATEGORY, "vital-signs", "Vital Signs"))],
@@ -88,7 +92,10 @@ def observation(ctx: Context, o: Any) -> Json:
     if o.region:
         extensions.append(ext("region", valueString=o.region))
     out: Json = {
-        "resourceType": "Observation", "id": str(o.id), "extension": extensions,
+        "resourceType": "Observation", "id": str(o.id),
+        # the one change of an outcome is its withdrawal; it keeps no time of recording,
+        # so until withdrawn its measurement time stands (docs/fhir.md, "Versions")
+        "meta": meta(o.version, o.error_at or o.measured_at), "extension": extensions,
         "status": "entered-in-error" if o.status == "entered_in_error" else "final",
         "category": category, "code": code, "subject": ref("Patient", o.patient_id),
     }
@@ -162,7 +169,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         middle = _weight_middle(ctx)
         for w in weights:
             yield b"".join((
-                _WEIGHT_HEAD, ident(w.id), b'","extension":[',
+                _WEIGHT_HEAD, ident(w.id), meta_bytes(1, w.created_at), b',"extension":[',
                 recorders.get(w.recorded_by) or recorders.setdefault(
                     w.recorded_by, dumps(recorded_by(ctx, w.recorded_by))),
                 b"]", middle, ident(w.patient_id), b'"},"effectiveDateTime":"',
@@ -171,7 +178,8 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
     heads, values = memo(ctx, "outcome-head"), memo(ctx, "outcome-value")
     for o in batch.of(OUTCOMES, p.id):
         rb, region, status, scale = o[O_RB], o[O_REGION], o[O_STATUS], o[O_SCALE]
-        parts = [b'{"resourceType":"Observation","id":"', ident(o[O_ID]), b'","extension":[',
+        parts = [b'{"resourceType":"Observation","id":"', ident(o[O_ID]),
+                 meta_bytes(o[O_VERSION], o[O_ERROR_AT] or o[O_AT]), b',"extension":[',
                  recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb)))]
         if region:
             parts += (b",", dumps(ext("region", valueString=region)))
@@ -194,9 +202,10 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         yield b"".join(parts)
 
 
-O_ID, O_PATIENT, O_CYCLE, O_RB, O_REGION, O_STATUS, O_SCALE, O_AT, O_VALUE, O_TEXT, O_MUSCLE, \
-    O_SIDE = columns(OUT, "id", "patient_id", "cycle_id", "recorded_by", "region", "status",
-                     "scale", "measured_at", "value", "value_text", "muscle", "side")
+(O_ID, O_PATIENT, O_CYCLE, O_RB, O_REGION, O_STATUS, O_SCALE, O_AT, O_VALUE, O_TEXT,
+ O_MUSCLE, O_SIDE, O_VERSION, O_ERROR_AT) = columns(
+    OUT, "id", "patient_id", "cycle_id", "recorded_by", "region", "status", "scale",
+    "measured_at", "value", "value_text", "muscle", "side", "version", "error_at")
 
 
 def _outcome_head(ctx: Context, status: str, scale: str) -> bytes:
@@ -288,7 +297,10 @@ KIND = Kind(
     name="Observation", store=(Outcome, Weight), rows=(WEIGHTS, OUTCOMES), export=export,
     fetch=fetch, read=read, audit={Weight: "weight", Outcome: "outcome"},
     after=("Patient", "Procedure"),
-    sources=(Source(OUT, OUT.c.patient_id, OUT.c.measured_at, _scale_code),
-             Source(W, W.c.patient_id, W.c.measured_on, None, "weight-")),
+    sources=(Source(OUT, OUT.c.patient_id, OUT.c.measured_at, _scale_code,
+                    updated=func.coalesce(OUT.c.error_at, OUT.c.measured_at)),
+             Source(W, W.c.patient_id, W.c.measured_on, None, "weight-",
+                    updated=W.c.created_at)),
+    includes={**SUBJECT_INCLUDES, "part-of": ("partOf", "Procedure")},
     params={**SUBJECT, "date": "date", "code": "token"}, lines=lines,
 )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from bontrack.fhir.codes import MRN_SYSTEM
 from bontrack.fhir.elements import Refusal, as_day, ext_all, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.mapping import Context, Json, day, ext, status_ext
+from bontrack.fhir.mapping import Context, Json, day, ext, meta, status_ext
 from bontrack.fhir.query import ParamFilter, Source
 from bontrack.fhir.reading import control_characters
 from bontrack.fhir.resolve import Reader
@@ -23,7 +23,8 @@ from bontrack.store.search_index import LIKE_ESCAPE, like_literal
 
 
 def patient(ctx: Context, p: Any, clinic: str | None = None) -> Json:
-    out: Json = {"resourceType": "Patient", "id": str(p.id)}
+    out: Json = {"resourceType": "Patient", "id": str(p.id),
+                 "meta": meta(p.version, p.updated_at)}
     extensions: list[Json] = []
     if p.status != "active":
         extensions.append(status_ext(p.status))

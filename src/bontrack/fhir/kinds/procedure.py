@@ -23,6 +23,7 @@ from bontrack.fhir.elements import (
 )
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.lines import columns, dumps, ident, memo, num
+from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -30,6 +31,7 @@ from bontrack.fhir.mapping import (
     ext,
     indication_concept,
     instant,
+    meta,
     product_concept,
     quantity,
     recorded_by,
@@ -38,7 +40,7 @@ from bontrack.fhir.mapping import (
     units,
     user_ref,
 )
-from bontrack.fhir.query import SUBJECT, Source, never
+from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source, never
 from bontrack.fhir.reading import Problem
 from bontrack.fhir.resolve import Reader, named
 from bontrack.fhir.tables import CY, CYCLES, VIALS, Batch, RowSet, V, find
@@ -106,7 +108,8 @@ def procedure(ctx: Context, cy: Any, vial_ids: Sequence[int], findings: Iterable
                    for line in (getattr(cy, "provenance", "") or "").splitlines()]
     extensions.append(recorded_by(ctx, cy.created_by))
     out: Json = {
-        "resourceType": "Procedure", "id": str(cy.id), "extension": extensions,
+        "resourceType": "Procedure", "id": str(cy.id), "meta": meta(cy.version, cy.updated_at),
+        "extension": extensions,
         # planned is not given: a draft is a session in preparation, never "completed"
         "status": PROCEDURE_STATUS.get(cy.status, "unknown"),
         "code": concept(coding(CS_PROCEDURE, "bont-injection-session",
@@ -149,11 +152,11 @@ _CODE = b',"code":' + dumps(concept(coding(CS_PROCEDURE, "bont-injection-session
 (C_ID, C_STATUS, C_VERDICT, C_REFERENCE_VERSION, C_NEXT_EARLIEST_DATE, C_TOTAL_UNITS,
  C_VERSION, C_WEIGHT_KG, C_CONSENT_RECORDED, C_CONSENT_TEXT, C_SIGNED_BY, C_SIGNED_AT,
  C_PROVENANCE, C_CREATED_BY, C_CLINICIAN_ID, C_INDICATION, C_PATIENT_ID, C_DATE, C_NOTE,
- C_PRODUCT) = columns(
+ C_PRODUCT, C_UPDATED_AT) = columns(
     CY, "id", "status", "verdict", "reference_version", "next_earliest_date", "total_units",
     "version", "weight_kg", "consent_recorded", "consent_text", "signed_by", "signed_at",
     "provenance", "created_by", "clinician_id", "indication", "patient_id", "date", "note",
-    "product")
+    "product", "updated_at")
 
 
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
@@ -171,7 +174,8 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             check.append({"url": "next-earliest-date",
                           "valueDate": day(cy[C_NEXT_EARLIEST_DATE])})
         total = cy[C_TOTAL_UNITS]
-        parts = [b'{"resourceType":"Procedure","id":"', ident(n), b'","extension":[',
+        parts = [b'{"resourceType":"Procedure","id":"', ident(n),
+                 meta_bytes(cy[C_VERSION], cy[C_UPDATED_AT]), b',"extension":[',
                  heads.get(status) or heads.setdefault(status, dumps(status_ext(status))),
                  _VERSION, ident(cy[C_VERSION]), b"},", dumps(ext("plan-check", extension=check)),
                  _TOTAL,
@@ -329,6 +333,8 @@ KIND = Kind(
     name="Procedure", store=(Cycle, CycleFinding, Override),
     rows=(CYCLES, VIALS, FINDINGS, OVERRIDES), export=export, fetch=fetch, read=read,
     audit={Cycle: "cycle"}, after=("Patient",), finish=finish, cycle_of=cycle_of,
-    sources=(Source(CY, CY.c.patient_id, CY.c.date, _procedure_code),),
+    sources=(Source(CY, CY.c.patient_id, CY.c.date, _procedure_code,
+                    updated=CY.c.updated_at),),
+    includes={**SUBJECT_INCLUDES, "encounter": ("encounter", "Encounter")},
     params={**SUBJECT, "date": "date", "code": "token"}, lines=lines,
 )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from bontrack.fhir.codes import DIARY_QUESTIONNAIRE
 from bontrack.fhir.elements import Refusal, as_day, as_instant
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.mapping import Context, Json, day, instant, ref, user_ref
-from bontrack.fhir.query import SUBJECT, Source
+from bontrack.fhir.mapping import Context, Json, day, instant, meta, ref, user_ref
+from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import Batch, RowSet, find
 from bontrack.services import audit
@@ -42,6 +43,8 @@ def questionnaire_response(ctx: Context, d: Any) -> Json:
             items.append({"linkId": link, "text": text, "answer": [{"valueString": v}]})
     return {
         "resourceType": "QuestionnaireResponse", "id": str(d.id),
+        # its one change is the withdrawal (entered in error); else as written
+        "meta": meta(d.version, d.error_at or d.created_at),
         "questionnaire": DIARY_QUESTIONNAIRE,
         "status": "entered-in-error" if d.status == "entered_in_error" else "completed",
         "subject": ref("Patient", d.patient_id),
@@ -92,6 +95,8 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
 KIND = Kind(
     name="QuestionnaireResponse", store=(DiaryEntry,), rows=(DIARY,), export=export,
     fetch=fetch, read=read, audit={DiaryEntry: "diary"}, after=("Patient",),
-    sources=(Source(D, D.c.patient_id, D.c.entry_date),),
+    sources=(Source(D, D.c.patient_id, D.c.entry_date,
+                    updated=func.coalesce(D.c.error_at, D.c.created_at)),),
+    includes=SUBJECT_INCLUDES,
     params={**SUBJECT, "date": "date", "authored": "date"},
 )

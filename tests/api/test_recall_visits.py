@@ -29,6 +29,18 @@ def given_cycle(api, patient: int, when: str) -> dict[str, Any]:
     return r.json()
 
 
+def user_id(api, username: str) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(api.url)
+    try:
+        with engine.connect() as c:
+            return int(c.execute(sa.text("SELECT id FROM users WHERE username = :u"),
+                                 {"u": username}).scalar_one())
+    finally:
+        engine.dispose()
+
+
 def test_booking_before_the_earliest_safe_date_needs_a_clinicians_reason(api):
     p, doc = api.ids["p1"], api.ids["doc"]
     c = given_cycle(api, p, day(-30))
@@ -54,26 +66,30 @@ def test_booking_before_the_earliest_safe_date_needs_a_clinicians_reason(api):
 
 
 def test_rescheduling_and_cancelling_keep_every_booking(api):
-    p, doc, doc2 = api.ids["p1"], api.ids["doc"], None
+    p, doc = api.ids["p1"], api.ids["doc"]
     given_cycle(api, p, day(-100))
     r = api.post("nurse", f"/api/v1/patients/{p}/visits",
                  {"visit_date": day(7), "clinician_id": doc, "note": "bring splint"})
     assert r.status_code == 201, r.text
     first = r.json()
-    users = api.get("admin", "/api/v1/users")
-    doc2 = next((u["id"] for u in users.json()["items"] if u["username"] == "doc2"), doc) \
-        if users.status_code == 200 else doc
-    r = api.post("nurse", f"/api/v1/visits/{first['id']}/reschedule",
+    doc2, nurse, doc_b = (user_id(api, n) for n in ("doc2", "nurse", "doc_b"))
+    for not_a_clinician in (nurse, doc_b):  # a nurse; another clinic's clinician
+        r = api.post("nurse", f"/api/v1/patients/{p}/next-visit/reschedule",
+                     {"clinician_id": not_a_clinician, "reason": "other doctor"},
+                     headers={"If-Match": '"1"'})
+        assert r.status_code == 422 and r.json()["field"] == "clinician_id", r.text
+    r = api.post("nurse", f"/api/v1/patients/{p}/next-visit/reschedule",
                  {"visit_date": day(14), "clinician_id": doc2, "reason": "clinic closed"},
                  headers={"If-Match": '"1"'})
     assert r.status_code == 201, r.text
     second = r.json()
     assert second["replaces_id"] == first["id"] and second["sequence"] == 1
+    assert second["clinician_id"] == doc2 and second["visit_date"] == day(14)
     assert second["note"] == "bring splint"
-    stale = api.post("nurse", f"/api/v1/visits/{first['id']}/cancel",
-                     {"reason": "no longer needed"})
-    assert stale.status_code == 409  # the replaced booking does not change again
-    r = api.post("nurse", f"/api/v1/visits/{second['id']}/cancel", {"reason": "moved away"},
+    stale = api.post("nurse", f"/api/v1/patients/{p}/next-visit/cancel",
+                     {"reason": "no longer needed"}, headers={"If-Match": '"2"'})
+    assert stale.status_code == 412  # the new booking is version 1: a stale edit is refused
+    r = api.post("nurse", f"/api/v1/patients/{p}/next-visit/cancel", {"reason": "moved away"},
                  headers={"If-Match": '"1"'})
     assert r.status_code == 200 and r.json()["status"] == "cancelled"
     h = api.get("doc", f"/api/v1/patients/{p}/visits").json()
@@ -81,6 +97,8 @@ def test_rescheduling_and_cancelling_keep_every_booking(api):
     assert [x["status"] for x in h["history"]] == ["cancelled", "replaced"]
     assert h["history"][1]["ended_reason"] == "clinic closed"
     assert api.get("pat", f"/api/v1/patients/{p}/next-visit.ics").status_code == 404
+    again = api.post("nurse", f"/api/v1/patients/{p}/next-visit/cancel", {"reason": "twice"})
+    assert again.status_code == 404  # nothing booked is left to cancel
 
 
 def test_the_patient_sees_their_next_visit_and_downloads_it_as_icalendar(api):

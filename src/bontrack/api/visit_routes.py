@@ -54,22 +54,24 @@ def book(patient_id: RecordId, body: VisitIn, request: Request, token: TokenDep
     return one(out, 201)
 
 
-@router.post(f"{v1}/visits/{{visit_id}}/reschedule", tags=["recall"], status_code=201)
-def reschedule(visit_id: RecordId, body: VisitChangeIn, request: Request, token: TokenDep,
+@router.post(f"{v1}/patients/{{patient_id}}/next-visit/reschedule", tags=["recall"],
+             status_code=201)
+def reschedule(patient_id: RecordId, body: VisitChangeIn, request: Request, token: TokenDep,
                if_match: IfMatch = None) -> JSONResponse:
-    """A new day and/or clinician, with a reason: answers the new booking; the old one is
-    kept as ``replaced``."""
+    """A new day and/or clinician for the booked next visit, with a reason (If-Match: its
+    version): answers the new booking; the old one is kept as ``replaced``."""
     with authed(request, token) as (uow, actor):
-        out = visits.reschedule_visit(uow, actor, visit_id, body, version_of(if_match),
+        out = visits.reschedule_visit(uow, actor, patient_id, body, version_of(if_match),
                                       state(request).ref)
     return one(out, 201)
 
 
-@router.post(f"{v1}/visits/{{visit_id}}/cancel", tags=["recall"])
-def cancel(visit_id: RecordId, body: VisitCancelIn, request: Request, token: TokenDep,
+@router.post(f"{v1}/patients/{{patient_id}}/next-visit/cancel", tags=["recall"])
+def cancel(patient_id: RecordId, body: VisitCancelIn, request: Request, token: TokenDep,
            if_match: IfMatch = None) -> JSONResponse:
+    """Cancel the booked next visit, with a reason (If-Match: its version)."""
     with authed(request, token) as (uow, actor):
-        out = visits.cancel_visit(uow, actor, visit_id, body, version_of(if_match))
+        out = visits.cancel_visit(uow, actor, patient_id, body, version_of(if_match))
     return one(out)
 
 

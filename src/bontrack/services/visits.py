@@ -20,10 +20,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound
-from bontrack.reference import Reference
 from bontrack.icalendar import Event, calendar
+from bontrack.reference import Reference
 from bontrack.services import audit
-from bontrack.services.access import Actor, can_read_patient, can_write_clinical
+from bontrack.services.access import (
+    CLINICAL_WRITERS,
+    Actor,
+    can_read_patient,
+    can_write_clinical,
+    require_role,
+)
 from bontrack.services.given import GIVEN, today
 from bontrack.services.records import check_version, get_patient
 from bontrack.services.schemas import VisitCancelIn, VisitChangeIn, VisitIn, holds_id
@@ -156,27 +162,26 @@ def book_visit(session: Session, actor: Actor, patient_id: int, body: VisitIn,
     return visit_view(v, clinician.display_name or clinician.username)
 
 
-def _visit(session: Session, actor: Actor, visit_id: int) -> tuple[Visit, Patient]:
-    v = session.get(Visit, visit_id) if holds_id(visit_id) else None
-    if v is None:
-        raise NotFound(f"visit {visit_id} not found")
-    patient = get_patient(session, actor, v.patient_id, audit_read=False,
-                          asked=f"visit {visit_id}")
+def _open_visit(session: Session, actor: Actor, patient_id: int) -> tuple[Visit, Patient]:
+    """The patient's booked next visit, for a change (staff who write clinical records)."""
+    patient = get_patient(session, actor, patient_id, audit_read=False)
     can_write_clinical(actor, patient, "change visits")
-    if v.status != "booked":
-        raise Conflict(f"visit {visit_id} is {v.status}: only a booked visit changes",
-                       field="status")
+    session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
+    v = _booked(session, patient.id)
+    if v is None:
+        raise NotFound(f"patient {patient_id} has no booked next visit")
     return v, patient
 
 
 @use_case()
-def reschedule_visit(session: Session, actor: Actor, visit_id: int, body: VisitChangeIn,
+def reschedule_visit(session: Session, actor: Actor, patient_id: int, body: VisitChangeIn,
                      if_match: int | None, ref: Reference) -> dict[str, Any]:
-    """A new day and/or clinician: the booking is replaced by a new row (same calendar
-    UID, next SEQUENCE); the old row is kept as ``replaced`` with the reason."""
-    v, patient = _visit(session, actor, visit_id)
+    """A new day and/or clinician for the booked next visit: the booking is replaced by a
+    new row (same calendar UID, next SEQUENCE); the old row is kept as ``replaced`` with
+    the reason."""
+    v, patient = _open_visit(session, actor, patient_id)
     check_version(v.version, if_match if if_match is not None else body.version,
-                  f"visit {visit_id}")
+                  f"visit {v.id}")
     day = body.visit_date or v.visit_date
     clinician = _clinician(session, actor, body.clinician_id or v.clinician_id)
     earliest = earliest_safe(session, patient, ref)
@@ -200,11 +205,12 @@ def reschedule_visit(session: Session, actor: Actor, visit_id: int, body: VisitC
 
 
 @use_case()
-def cancel_visit(session: Session, actor: Actor, visit_id: int, body: VisitCancelIn,
+def cancel_visit(session: Session, actor: Actor, patient_id: int, body: VisitCancelIn,
                  if_match: int | None) -> dict[str, Any]:
-    v, patient = _visit(session, actor, visit_id)
+    """Cancel the booked next visit, with a reason; the row is kept as ``cancelled``."""
+    v, patient = _open_visit(session, actor, patient_id)
     check_version(v.version, if_match if if_match is not None else body.version,
-                  f"visit {visit_id}")
+                  f"visit {v.id}")
     v.status, v.ended_by, v.ended_at, v.ended_reason = ("cancelled", actor.user_id,
                                                         audit.now(), body.reason)
     v.version += 1
@@ -215,8 +221,17 @@ def cancel_visit(session: Session, actor: Actor, visit_id: int, body: VisitCance
 
 
 @use_case()
-def visits(session: Session, actor: Actor, patient_id: int, ref: Reference
-           ) -> dict[str, Any]:
+def clinicians(session: Session, actor: Actor) -> list[tuple[int, str]]:
+    """The clinic's clinicians who can be booked (enabled accounts), for the booking form."""
+    require_role(actor, CLINICAL_WRITERS, "book visits")
+    return [(u.id, u.display_name or u.username) for u in session.scalars(
+        select(User).where(User.clinic_id == actor.clinic_id, User.role == "clinician",
+                           User.disabled.is_(False)).order_by(User.display_name, User.id))]
+
+
+@use_case()
+def visits(session: Session, actor: Actor, patient_id: int, ref: Reference,
+           audit_read: bool = True) -> dict[str, Any]:
     """The patient's booked next visit (or none), every booking kept (newest first) and
     the earliest safe date with its source. The patient reads their own."""
     patient = get_patient(session, actor, patient_id, audit_read=False)
@@ -226,7 +241,8 @@ def visits(session: Session, actor: Actor, patient_id: int, ref: Reference
         select(User.id, User.display_name).where(
             User.id.in_({r.clinician_id for r in rows})))} if rows else {}
     earliest = earliest_safe(session, patient, ref)
-    audit.record(session, actor, "read", "visits", patient_id=patient.id)
+    if audit_read:
+        audit.record(session, actor, "read", "visits", patient_id=patient.id)
     views = [visit_view(r, names.get(r.clinician_id, "")) for r in rows]
     nxt = next((x for x in views if x["status"] == "booked"), None)
     return {"patient_id": patient.id, "next_visit": nxt,

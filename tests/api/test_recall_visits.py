@@ -9,8 +9,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
+
+from bontrack.app import create_app
 from bontrack.icalendar import properties
-from tests.api.conftest import uls_cycle
+from tests.api.conftest import PASSWORD, uls_cycle
 
 TODAY = date.today()
 
@@ -157,3 +161,59 @@ def test_a_patient_without_an_own_duration_is_said_to_have_none(api):
     row = api.get("doc", "/api/v1/recall").json()["items"][0]
     assert row["expected_date"] is None and row["basis"].startswith("not known")
     assert row["status"] == "due" and row["earliest_date"] == day(-16)
+
+
+# -- the web pages (TestClient with cookies; the browser test is in tests/web) --------------
+
+
+@pytest.fixture
+def web(api):
+    app = create_app(api.url)
+    clients: dict[str, TestClient] = {}
+
+    def as_user(who: str) -> TestClient:
+        if who not in clients:
+            c = TestClient(app, follow_redirects=False)
+            c.get("/login")
+            r = c.post("/login", data={"username": who, "password": PASSWORD,
+                                       "csrf": c.cookies.get("bt_csrf")})
+            assert r.status_code == 303, r.text
+            clients[who] = c
+        return clients[who]
+
+    yield as_user
+    app.state.bontrack.db.dispose()
+
+
+def test_web_books_refuses_too_early_in_words_and_shows_the_patient(api, web):
+    p, doc = api.ids["p1"], api.ids["doc"]
+    given_cycle(api, p, day(-30))
+    nurse = web("nurse")
+    page = nurse.get(f"/patients/{p}/next-visit")
+    assert page.status_code == 200 and "No visit is booked" in page.text
+    assert day(54) in page.text and "12 weeks" in page.text  # the limit and its source
+    csrf = nurse.cookies.get("bt_csrf")
+    r = nurse.post(f"/patients/{p}/next-visit",
+                   data={"csrf": csrf, "visit_date": day(10), "clinician_id": str(doc)})
+    assert r.status_code == 422 and "earliest safe date" in r.text and day(54) in r.text
+    r = nurse.post(f"/patients/{p}/next-visit",
+                   data={"csrf": csrf, "visit_date": day(60), "clinician_id": str(doc),
+                         "note": "bring the splint"})
+    assert r.status_code == 303, r.text
+    mine = web("pat").get(f"/patients/{p}")
+    assert mine.status_code == 200 and day(60) in mine.text and "next-visit.ics" in mine.text
+    ics = web("pat").get(f"/patients/{p}/next-visit.ics")
+    assert ics.status_code == 200 and b"DTSTART;VALUE=DATE:" + day(60).replace(
+        "-", "").encode() in ics.content
+    assert web("pat").get("/recall").status_code == 403
+    listing = web("doc").get("/recall?sort=status")
+    assert listing.status_code == 200 and "Booked" in listing.text
+    csv_ = web("nurse").get("/recall.csv")
+    assert csv_.status_code == 200 and csv_.text.splitlines()[0].startswith("mrn,name,")
+    assert "A-1" in csv_.text and day(60) in csv_.text
+    r = nurse.post(f"/patients/{p}/next-visit/cancel", data={"csrf": csrf, "reason": "no"})
+    assert r.status_code == 422 and "reason" in r.text.lower()
+    r = nurse.post(f"/patients/{p}/next-visit/cancel",
+                   data={"csrf": csrf, "reason": "patient asked", "version": "1"})
+    assert r.status_code == 303
+    assert "cancelled" in nurse.get(f"/patients/{p}/next-visit").text

@@ -30,6 +30,7 @@ router = APIRouter()
 REFUSED = (ValidationError, InvalidRecord, Conflict, VersionMismatch, AccessDenied, NotFound)
 WORDS = {"overdue": "Overdue", "due": "Due", "booked": "Booked", "not_yet": "Not yet",
          "not_checked": "Not checked"}
+ROWS = 200  # patients a page of the list
 COLUMNS = ("mrn", "name", "last_given_date", "earliest_date", "expected_date", "window_end",
            "status", "days_overdue", "visit_date", "visit_clinician", "missed_booking",
            "basis")
@@ -41,7 +42,9 @@ def _choice(value: str | None, allowed: tuple[str, ...], default: str | None) ->
 
 @router.get("/recall", include_in_schema=False)
 def recall_page(request: Request, sort: str | None = None, status: str | None = None,
-                desc: str | None = None) -> Response:
+                desc: str | None = None, offset: int = 0) -> Response:
+    """The list, ``ROWS`` patients a page (the CSV holds them all)."""
+    offset = max(0, min(offset, 10_000_000))
     sort_ = _choice(sort, SORTS, "due") or "due"
     status_ = _choice(status, STATUSES, None)
     with unit_of_work(request) as uow:
@@ -53,9 +56,15 @@ def recall_page(request: Request, sort: str | None = None, status: str | None = 
         q = {"sort": sort_, "status": status_, "desc": "1" if desc == "1" else None, **over}
         return "/recall?" + urlencode({k: v for k, v in q.items() if v})
 
+    rows = out["items"][offset:offset + ROWS]
     csv_query = urlencode({k: v for k, v in (("sort", sort_), ("status", status_)) if v})
-    return render(request, "recall.html", actor=actor, r=out, words=WORDS, link=link,
-                  sorts=SORTS, statuses=STATUSES, desc=desc == "1", csv_query=csv_query)
+    return render(request, "recall.html", actor=actor, r=out, rows=rows, words=WORDS,
+                  link=link, sorts=SORTS, statuses=STATUSES, desc=desc == "1",
+                  csv_query=csv_query, first=offset + 1 if rows else 0,
+                  last=offset + len(rows),
+                  prev=link(offset=str(max(0, offset - ROWS))) if offset > 0 else None,
+                  next=link(offset=str(offset + ROWS))
+                  if offset + ROWS < out["total"] else None)
 
 
 @router.get("/recall.csv", include_in_schema=False)

@@ -5,6 +5,8 @@ downloads it as an iCalendar file."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -45,7 +47,7 @@ def test_clinician_books_the_next_visit_and_the_patient_downloads_it(site, brows
     expect(patient.locator("#next-visit")).to_contain_text(offered)
     with patient.expect_download() as info:
         patient.get_by_role("link", name="add to calendar").click()
-    body = open(info.value.path(), "rb").read()
+    body = Path(info.value.path()).read_bytes()
     assert body.startswith(b"BEGIN:VCALENDAR\r\n")
     assert b"DTSTART;VALUE=DATE:" + offered.replace("-", "").encode() in body
     assert b"Bring your splint" in body

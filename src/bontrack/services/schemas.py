@@ -397,3 +397,11 @@ class VisitChangeIn(In):
 class VisitCancelIn(In):
     version: DbInt | None = None
     reason: Reason
+
+
+class GoalStatementIn(In):
+    """A goal's statement, edited (the earlier words are kept in the audit trail)."""
+
+    version: DbInt | None = None
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
+                                                  max_length=2000), _printable("\n\r\t")]

@@ -1,13 +1,15 @@
 """A library of Goal Attainment Scaling goal statements, by goal area, to start a patient's
 goal from (and then edit it for them). Pure data.
 
-The goal areas are those of the Upper Limb International Spasticity (ULIS) programme's goal
-setting: passive function, active function, pain, involuntary movements, mobility and
-impairment (Turner-Stokes L, Fheodoroff K, Jacinto J, et al. ULIS (Upper Limb International
-Spasticity), a 10-year odyssey. J Int Soc Phys Rehabil Med 2019;2:138-50). "Active" and
-"passive" function are meant as ULIS-II defines them: active function uses the affected
-limb in a motor activity for a purpose; passive function is caring for the affected limb,
-by a carer or the person (Turner-Stokes L et al., ULIS-II, BMJ Open 2013, Table 3).
+The goal areas are the six main goal areas that the analysis of the Upper Limb
+International Spasticity (ULIS) programme's goal statements revealed, used by GAS-eous
+(Goal Attainment Scaling - Evaluation of Outcome for Upper limb Spasticity; King's College
+London, Cicely Saunders Institute, GAS toolkit; Turner-Stokes L, Ashford S, Jacinto J,
+Maisonobe P, Balcaitiene J, Fheodoroff K. ULIS-III protocol. BMJ Open 2016;6(6)): passive
+function, active function, pain, involuntary movements, mobility and impairment. "Active"
+and "passive" function are meant as ULIS-II defines them: active function uses the
+affected limb in a motor activity for a purpose; passive function is caring for the
+affected limb, by a carer or the person (ULIS-II, BMJ Open, Table 3).
 
 The statements are bontrack's own examples, written for this library, with no numbers in
 them: a goal for a patient says what, how well and by when for that patient (the target
@@ -18,8 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SOURCE = ("Goal areas: ULIS programme (Turner-Stokes L et al. J Int Soc Phys Rehabil Med "
-          "2019;2:138-50); active and passive function as defined in ULIS-II (BMJ Open 2013, "
+SOURCE = ("Goal areas: the six main goal areas of the ULIS programme, as used by GAS-eous "
+          "(King's College London GAS toolkit; Turner-Stokes L et al., ULIS-III protocol, BMJ "
+          "Open 2016;6(6)); active and passive function as defined in ULIS-II (BMJ Open, "
           "Table 3). Statements: bontrack's own examples, to be edited for each patient.")
 
 

@@ -24,6 +24,7 @@ from bontrack.web.medicine_pages import install_medicine_pages
 from bontrack.web.outcome_grid import install_outcome_grid
 from bontrack.web.pages import install_web
 from bontrack.web.patient_forms import install_patient_forms
+from bontrack.web.recall_pages import install_recall_pages
 from bontrack.web.record_pages import install_record_pages
 from bontrack.web.security import install_security_headers
 
@@ -35,6 +36,7 @@ def create_app(db_url: str | None = None, ref: Reference | None = None,
     app = create_api(db_url, ref=ref, database=database)
     install_patient_forms(app)
     install_outcome_grid(app)
+    install_recall_pages(app)
     install_web(app)
     install_cycle_pages(app)
     install_medicine_pages(app)

@@ -27,12 +27,13 @@ from bontrack.api.outputs import (
 )
 from bontrack.api.strict_json import StrictJSONRoute
 from bontrack.server.deps import RecordId, TokenDep, authed, state
-from bontrack.services import records, timeline
+from bontrack.services import goals, records, timeline
 from bontrack.services.schemas import (
     ConditionIn,
     DiaryIn,
     GoalIn,
     GoalScoreIn,
+    GoalStatementIn,
     OutcomeIn,
     PatientIn,
     PatientPatch,
@@ -154,6 +155,14 @@ def score_goal(goal_id: RecordId, body: GoalScoreIn, request: Request, token: To
                if_match: IfMatch = None) -> JSONResponse:
     with authed(request, token) as (uow, actor):
         out = goal_view(records.score_goal(uow, actor, goal_id, body, version_of(if_match)))
+    return one(out)
+
+@router.post(f"{v1}/goals/{{goal_id}}/statement", tags=["goals"], responses=answers(GoalOut))
+def edit_goal_statement(goal_id: RecordId, body: GoalStatementIn, request: Request,
+                        token: TokenDep, if_match: IfMatch = None) -> JSONResponse:
+    """Change a goal's words (If-Match); the earlier words stay in the audit trail."""
+    with authed(request, token) as (uow, actor):
+        out = goal_view(goals.edit_statement(uow, actor, goal_id, body, version_of(if_match)))
     return one(out)
 
 @router.post(f"{v1}/patients/{{patient_id}}/side-effects", tags=["side effects"],

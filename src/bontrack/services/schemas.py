@@ -365,3 +365,43 @@ class AdminPasswordIn(In):
 
     password: Annotated[str, StringConstraints(min_length=1, max_length=1000), _printable("")]
     reset_second_factor: bool = False
+
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=2000),
+                   _printable("\n\r\t")]
+
+
+class VisitIn(In):
+    """Book the next visit: a day (today or later, within the planning horizon) and a
+    clinician of the clinic. ``override_reason`` is needed for a day before the earliest
+    safe date (a clinician's decision, kept with the booking)."""
+
+    visit_date: PlanDay
+    clinician_id: DbInt
+    note: Text = ""
+    override_reason: Reason | None = None
+
+
+class VisitChangeIn(In):
+    """Reschedule a booked visit: the new day and/or clinician and why (the booking it
+    replaces is kept)."""
+
+    version: DbInt | None = None
+    visit_date: PlanDay | None = None
+    clinician_id: DbInt | None = None
+    note: Text | None = None
+    override_reason: Reason | None = None
+    reason: Reason
+
+
+class VisitCancelIn(In):
+    version: DbInt | None = None
+    reason: Reason
+
+
+class GoalStatementIn(In):
+    """A goal's statement, edited (the earlier words are kept in the audit trail)."""
+
+    version: DbInt | None = None
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
+                                                  max_length=2000), _printable("\n\r\t")]

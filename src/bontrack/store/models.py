@@ -45,6 +45,7 @@ UNITS = Numeric(12, 3)
 ROLES = ("admin", "clinician", "nurse", "patient")
 RECORD_STATUS = ("active", "entered_in_error")
 CYCLE_STATUS = ("draft", "signed", "entered_in_error")
+VISIT_STATUS = ("booked", "cancelled", "replaced")
 
 
 class Base(DeclarativeBase):
@@ -413,6 +414,43 @@ class DiaryEntry(Withdrawable, Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     #: server default only: bulk inserts (import, demo) leave it to the database
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+
+
+class Visit(Base):
+    """A booked next visit (issue 17): a date and a clinician of the clinic. Never deleted:
+    a cancelled booking keeps its row (``cancelled``, who, when, why); a rescheduled one is
+    ``replaced`` by a new row (``replaces_id``) with the same calendar ``uid`` and the next
+    ``sequence``, so the history of a booking is its chain of rows. The earliest safe date
+    the booking was checked against, its source, and any override reason are kept."""
+
+    __tablename__ = "visits"
+    __table_args__ = (
+        CheckConstraint(f"status IN {VISIT_STATUS}", name="status"),
+        Index("ix_visits_clinic_status_date", "clinic_id", "status", "visit_date"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
+    visit_date: Mapped[date] = mapped_column(Date)
+    clinician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(12), default="booked")
+    #: the earliest safe date the booking was checked against, and where it comes from
+    earliest_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    earliest_source: Mapped[str] = mapped_column(Text, default="")
+    #: why a clinician booked before the earliest safe date (None when not before it)
+    override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: the calendar event's UID (kept across reschedules) and its SEQUENCE (RFC 5545)
+    uid: Mapped[str] = mapped_column(String(64))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    replaces_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    #: who ended the booking (cancelled or replaced), when and why
+    ended_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    ended_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class AuditEvent(Base):

@@ -30,7 +30,7 @@ from bontrack.errors import (
 from bontrack.server.deps import RecordId, client_address, state, unit_of_work
 from bontrack.server.errors import set_page_renderer
 from bontrack.server.routing import add_routes
-from bontrack.services import accounts, audit, given, mfa, records, timeline
+from bontrack.services import accounts, audit, given, mfa, records, timeline, visits
 from bontrack.services.cache import LRU
 from bontrack.services.views import condition_view, patient_view
 from bontrack.web.analytics_pages import patient_figures
@@ -280,9 +280,10 @@ def patient_page(request: Request, patient_id: RecordId) -> Response:
         conditions = [condition_view(c) for c in rows if c.status == "active"]
         ref = state(request).ref
         a = patient_figures(uow, actor, patient_id, ref)
+        next_visit = visits.visits(uow, actor, patient_id, ref, audit_read=False)["next_visit"]
     due = patient_due(t, a)
     return render(request, "patient.html", actor=actor, t=t, charts=chart_links(t), a=a,
-                  conditions=conditions, due=due,
+                  conditions=conditions, due=due, next_visit=next_visit,
                   brands={p.id: p.brands[0] for p in ref.products.values()},
                   names={m.id: m.name for m in ref.muscles.values()},
                   plain_scales={k: v.plain_name for k, v in ref.scales.items()},

@@ -10,18 +10,20 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from bontrack.clinical import goal_library
 from bontrack.clinical.gas import t_score
 from bontrack.config import clinic_settings
 from bontrack.errors import InvalidRecord
 from bontrack.reports.leaflets import leaflet
 from bontrack.server.deps import RecordId, state
 from bontrack.server.routing import add_routes
-from bontrack.services import corrections, planning, records
+from bontrack.services import corrections, goals, planning, records
 from bontrack.services.schemas import (
     DiaryIn,
     EnteredInErrorIn,
     GoalIn,
     GoalScoreIn,
+    GoalStatementIn,
     OutcomeIn,
     SideEffectIn,
 )
@@ -93,6 +95,7 @@ def goals_page(request: Request, patient_id: RecordId) -> Response:
         withdrawn = [goal_view(g) for g in rows if g.status != "active"]
     return render(request, "goals.html", actor=actor, patient=patient,
                   goals=goals, withdrawn=withdrawn, levels=LEVELS,
+                  library=goal_library.AREAS, library_source=goal_library.SOURCE,
                   t=t_score([(g["attainment"], g["weight"]) for g in goals
                              if g["attainment"] is not None]),
                   can_write=actor.role in ("clinician", "nurse"))
@@ -103,10 +106,29 @@ async def goal_add(request: Request, patient_id: RecordId) -> Response:
     check_csrf(request, str(form.get("csrf") or ""))
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
+        text = str(form.get("description") or "").strip()
+        if not text and form.get("library"):  # a statement of the goal library as it is
+            try:
+                text = goal_library.statement(str(form.get("library")))
+            except KeyError:
+                raise InvalidRecord("library: not a statement of the goal library",
+                                    field="library") from None
         records.add_goal(uow, actor, patient_id, GoalIn.model_validate(
-            {"description": form.get("description") or "",
-             "weight": form.get("weight") or 1}))
+            {"description": text, "weight": form.get("weight") or 1}))
     return RedirectResponse(f"/patients/{patient_id}/goals", status_code=303)
+
+@router.post("/goals/{goal_id}/statement", include_in_schema=False)
+async def goal_statement(request: Request, goal_id: RecordId) -> Response:
+    """Edit a goal's words (the earlier words stay in the audit trail)."""
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf") or ""))
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        g = goals.edit_statement(uow, actor, goal_id, GoalStatementIn.model_validate(
+            {"description": form.get("description") or ""}),
+            _version(str(form.get("version") or "")))
+        pid = g.patient_id
+    return RedirectResponse(f"/patients/{pid}/goals", status_code=303)
 
 @router.post("/goals/{goal_id}/score", include_in_schema=False)
 async def goal_score(request: Request, goal_id: RecordId) -> Response:

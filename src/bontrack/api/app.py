@@ -18,6 +18,7 @@ from bontrack.api import (
     cds_routes,
     correction_routes,
     cycle_routes,
+    pattern_routes,
     patient_routes,
 )
 from bontrack.api.analytics_routes import install_analytics_routes
@@ -70,5 +71,6 @@ def install_errors(app: FastAPI) -> None:
 
 def install_routes(app: FastAPI) -> None:
     """The REST routes, in the order they match."""
-    for module in (auth_routes, patient_routes, cycle_routes, correction_routes, cds_routes):
+    for module in (auth_routes, patient_routes, cycle_routes, correction_routes, cds_routes,
+                   pattern_routes):
         add_routes(app, module.router)

@@ -27,9 +27,9 @@ def test_propose_gives_label_rows_that_sign_as_a_plan(api):
     doc = r.json()
     assert doc["product"] == "incobotulinumtoxinA" and doc["stops"] == []
     rows = {(i["muscle"], i["side"]): i for i in doc["injections"]}
-    assert rows[("biceps_brachii", "right")]["units"] == "50"
-    assert rows[("biceps_brachii", "right")]["label_range"] == "50-200 U"
-    assert "Biceps | 50 Units-200 Units" in rows[("biceps_brachii", "right")]["dose_source"]["quote"]
+    biceps = rows[("biceps_brachii", "right")]
+    assert biceps["units"] == "50" and biceps["label_range"] == "50-200 U"
+    assert "Biceps | 50 Units-200 Units" in biceps["dose_source"]["quote"]
     assert doc["total_units"] == "135"
 
 

@@ -18,8 +18,8 @@ from bontrack.api import (
     cds_routes,
     correction_routes,
     cycle_routes,
-    pattern_routes,
     patient_routes,
+    pattern_routes,
 )
 from bontrack.api.analytics_routes import install_analytics_routes
 from bontrack.api.fhir_routes import install_fhir

@@ -85,7 +85,8 @@ def test_a_bad_pattern_is_an_error_naming_the_field(tmp_path: Path, edit, field:
 def test_filter_by_indication() -> None:
     ids = [p.id for p in patterns_for(REF, "upper_limb_spasticity")]
     assert ids == ["flexed_elbow", "flexed_wrist", "clenched_fist", "pronated_forearm",
-                   "thumb_in_palm"]
+                   "thumb_in_palm", "shoulder_adducted_internally_rotated",
+                   "shoulder_extended_internally_rotated"]
     assert [p.id for p in patterns_for(REF, "chronic_migraine")] == ["chronic_migraine_paradigm"]
     assert patterns_for(REF, "sialorrhea") == []
 
@@ -160,6 +161,17 @@ def test_neck_pattern_sides_follow_the_turn() -> None:
     assert {n.muscle for n in p.not_proposed} == {"sternocleidomastoid", "splenius_capitis"}
     sides = {m.muscle: m.side for m in REF.patterns["rotational_torticollis"].muscles}
     assert sides == {"sternocleidomastoid": "opposite", "splenius_capitis": "same"}
+
+
+def test_claw_toes_with_dysport_take_its_lower_limb_rows() -> None:
+    p = propose(REF, ["claw_toes"], "abobotulinumtoxinA", "lower_limb_spasticity", 55, None,
+                "right", day=DAY)
+    assert [(r.muscle, r.units, r.sites) for r in p.rows] == [
+        ("flexor_digitorum_longus", 130, 2), ("flexor_hallucis_longus", 70, 1)]
+    # the same pattern with BOTOX: bontrack holds no BOTOX lower-limb table
+    p = propose(REF, ["claw_toes"], "onabotulinumtoxinA", "lower_limb_spasticity", 55, None,
+                "right", day=DAY)
+    assert p.rows == () and len(p.not_proposed) == 2
 
 
 def test_lower_bounds_above_a_maximum_are_reported_as_stops() -> None:

@@ -196,7 +196,8 @@ def test_lower_bounds_above_a_maximum_are_reported_as_stops() -> None:
 ])
 def test_bad_input_names_the_field(kwargs, field: str) -> None:
     args = {"pattern_ids": ["flexed_elbow"], "product": "incobotulinumtoxinA",
-            "indication": "upper_limb_spasticity", "age": 50, "weight_kg": None, "side": "left"}
+            "indication": "upper_limb_spasticity", "age": 50, "weight_kg": None, "side": "left",
+            "day": DAY}
     args.update(kwargs)
     with pytest.raises(PlanError) as exc:
         propose(REF, **args)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -15,10 +15,8 @@ from pydantic import Field
 from bontrack.api.common import V1 as v1
 from bontrack.api.outputs import ERRORS
 from bontrack.api.strict_json import StrictJSONRoute
-from bontrack.clinical.patterns import Citation, Proposal, patterns_for, propose
+from bontrack.clinical.patterns import pattern_doc, patterns_for, proposal_doc, propose
 from bontrack.errors import BadSearch
-from bontrack.reference.catalogue import Reference
-from bontrack.reference.schema import Pattern
 from bontrack.server.deps import TokenDep, state, unit_of_work
 from bontrack.services import accounts
 from bontrack.services.schemas import In
@@ -35,41 +33,6 @@ class ProposeIn(In):
     age_years: int = Field(ge=0, le=130)
     weight_kg: Annotated[Decimal, Field(gt=0, le=400, decimal_places=2)] | None = None
     side: Literal["left", "right", "both"]
-
-
-def _cite(c: Citation) -> dict[str, str]:
-    return {"citation": c.citation, "quote": c.quote}
-
-
-def pattern_view(p: Pattern, ref: Reference) -> dict[str, Any]:
-    return {
-        "id": p.id, "name": p.name, "region": p.region, "indications": list(p.indications),
-        "side_means": p.side_means,
-        "muscles": [{"muscle": m.muscle, "name": ref.muscles[m.muscle].name, "side": m.side,
-                     "named_as": m.named_as, "note": m.note} for m in p.muscles],
-        "sources": [{"citation": ref.citation(s.document, s.section), "quote": s.quote}
-                    for s in p.sources],
-    }
-
-
-def proposal_view(p: Proposal) -> dict[str, Any]:
-    return {
-        "product": p.product, "indication": p.indication, "age_years": p.age,
-        "weight_kg": None if p.weight_kg is None else str(p.weight_kg), "side": p.side,
-        "population": p.population, "total_units": str(p.total_units),
-        "injections": [
-            {"pattern": r.pattern, "muscle": r.muscle, "muscle_name": r.muscle_name,
-             "side": r.side, "units": str(r.units), "sites": r.sites,
-             "label_range": r.label_range, "label_sites": r.label_sites, "note": r.note,
-             "dose_source": _cite(r.dose_source),
-             "pattern_sources": [_cite(c) for c in r.pattern_source]}
-            for r in p.rows],
-        "not_proposed": [{"pattern": n.pattern, "muscle": n.muscle,
-                          "muscle_name": n.muscle_name, "reason": n.reason}
-                         for n in p.not_proposed],
-        "stops": [{"code": s.code, "message": s.message} for s in p.stops],
-        "notes": list(p.notes),
-    }
 
 
 def _signed_in(request: Request, token: str) -> None:
@@ -90,7 +53,7 @@ def list_patterns(request: Request, token: TokenDep,
         ind = ref.indication_id(indication)
         if ind is None:
             raise BadSearch(f"unknown indication {indication!r}", field="indication")
-    return JSONResponse({"items": [pattern_view(p, ref) for p in patterns_for(ref, ind)]})
+    return JSONResponse({"items": [pattern_doc(ref, p) for p in patterns_for(ref, ind)]})
 
 
 @router.post(f"{v1}/patterns/propose", tags=["patterns"])
@@ -104,4 +67,4 @@ def propose_rows(body: ProposeIn, request: Request, token: TokenDep) -> JSONResp
     indication = ref.indication_id(body.indication) or body.indication
     found = propose(ref, body.patterns, product, indication, body.age_years, body.weight_kg,
                     body.side, day=date.today())
-    return JSONResponse(proposal_view(found))
+    return JSONResponse(proposal_doc(found))

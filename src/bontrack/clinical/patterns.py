@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from bontrack.clinical.check import check_plan
 from bontrack.clinical.findings import CODES, Severity
@@ -200,11 +201,11 @@ def _validate(ref: Reference, pattern_ids: Sequence[str], product: str, indicati
 
 
 def propose(ref: Reference, pattern_ids: Sequence[str], product: str, indication: str,
-            age: int, weight_kg: Decimal | None = None, side: str = "left",
-            day: date | None = None) -> Proposal:
+            age: int, weight_kg: Decimal | None, side: str, day: date) -> Proposal:
     """Injection rows for ``pattern_ids`` with ``product`` for ``indication`` and a patient of
     ``age`` years (and ``weight_kg`` for doses per kg), on ``side`` (left, right or both: the
-    affected limb, or the side the head turns or tilts to for a neck pattern). Raises
+    affected limb, or the side the head turns or tilts to for a neck pattern), checked as a
+    plan on ``day`` (the caller's today: the core reads no clock). Raises
     ``PlanError`` naming the field for an unknown pattern, product, indication or side."""
     weight = None if weight_kg is None else Decimal(weight_kg)
     chosen = _validate(ref, pattern_ids, product, indication, age, weight, side)
@@ -281,7 +282,7 @@ def propose(ref: Reference, pattern_ids: Sequence[str], product: str, indication
     stops: list[StopFound] = []
     if rows:
         plan = Plan(
-            date=day or date.today(),
+            date=day,
             patient=Patient(birth_date=None, age_years=age, weight_kg=weight),
             product=product,
             indication=indication,
@@ -302,3 +303,40 @@ def propose(ref: Reference, pattern_ids: Sequence[str], product: str, indication
         population=None if lab is None else lab.population,
         rows=tuple(rows), not_proposed=tuple(missing), stops=tuple(stops), notes=tuple(notes),
     )
+
+
+def _cite_doc(c: Citation) -> dict[str, str]:
+    return {"citation": c.citation, "quote": c.quote}
+
+
+def pattern_doc(ref: Reference, p: Pattern) -> dict[str, Any]:
+    """A pattern as JSON: muscles with names and sides, sources with citations."""
+    return {
+        "id": p.id, "name": p.name, "region": p.region, "indications": list(p.indications),
+        "side_means": p.side_means,
+        "muscles": [{"muscle": m.muscle, "name": ref.muscles[m.muscle].name, "side": m.side,
+                     "named_as": m.named_as, "note": m.note} for m in p.muscles],
+        "sources": [{"citation": ref.citation(s.document, s.section), "quote": s.quote}
+                    for s in p.sources],
+    }
+
+
+def proposal_doc(p: Proposal) -> dict[str, Any]:
+    """A proposal as JSON (amounts as text, as the plan check's documents write them)."""
+    return {
+        "product": p.product, "indication": p.indication, "age_years": p.age,
+        "weight_kg": None if p.weight_kg is None else str(p.weight_kg), "side": p.side,
+        "population": p.population, "total_units": str(p.total_units),
+        "injections": [
+            {"pattern": r.pattern, "muscle": r.muscle, "muscle_name": r.muscle_name,
+             "side": r.side, "units": str(r.units), "sites": r.sites,
+             "label_range": r.label_range, "label_sites": r.label_sites, "note": r.note,
+             "dose_source": _cite_doc(r.dose_source),
+             "pattern_sources": [_cite_doc(c) for c in r.pattern_source]}
+            for r in p.rows],
+        "not_proposed": [{"pattern": n.pattern, "muscle": n.muscle,
+                          "muscle_name": n.muscle_name, "reason": n.reason}
+                         for n in p.not_proposed],
+        "stops": [{"code": s.code, "message": s.message} for s in p.stops],
+        "notes": list(p.notes),
+    }

@@ -196,30 +196,36 @@ def _from_pattern(request: Request, form: dict[str, Any], pattern: str, side: st
     return " ".join(said)
 
 
+def _plan_page(request: Request, patient_id: int, copy: str | None, pattern: str | None,
+               side: str | None, product: str | None) -> Response:
+    """The planner: from the last cycle given, empty, or a pattern (``pattern``)."""
+    error = None
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        cycles.may_plan(uow, actor, patient_id)
+        ctx = _context(request, uow, actor, patient_id)
+        form, started = _starting_plan(uow, actor, patient_id,
+                                       blank=copy == "none" or pattern is not None)
+        born = records.get_patient(uow, actor, patient_id).birth_date
+    if pattern is not None:
+        try:
+            started = _from_pattern(request, form, pattern, side, product, born,
+                                    ctx["last_weight"])
+        except PlanError as exc:
+            error = plain_error(exc)
+    chosen = {(i["muscle"], i["side"]) for i in form["injections"]}
+    return render(request, "plan.html", form=form, check=None, chosen=chosen,
+                  overrides={}, started=started, error=error,
+                  pattern_groups=_pattern_groups(request), picked_pattern=pattern,
+                  consent=_consent(state(request).ref, form, ctx["pediatric"]), **ctx)
+
+
 def install_cycle_pages(app: FastAPI) -> None:
     @app.get("/patients/{patient_id}/cycles/new", include_in_schema=False)
     def plan_page(request: Request, patient_id: RecordId, copy: str | None = None,
                   pattern: str | None = None, side: str | None = None,
                   product: str | None = None) -> Response:
-        error = None
-        with unit_of_work(request) as uow:
-            actor = signed_in(request, uow)
-            cycles.may_plan(uow, actor, patient_id)
-            ctx = _context(request, uow, actor, patient_id)
-            form, started = _starting_plan(uow, actor, patient_id,
-                                           blank=copy == "none" or pattern is not None)
-            born = records.get_patient(uow, actor, patient_id).birth_date
-        if pattern is not None:
-            try:
-                started = _from_pattern(request, form, pattern, side, product, born,
-                                        ctx["last_weight"])
-            except PlanError as exc:
-                error = plain_error(exc)
-        chosen = {(i["muscle"], i["side"]) for i in form["injections"]}
-        return render(request, "plan.html", form=form, check=None, chosen=chosen,
-                      overrides={}, started=started, error=error,
-                      pattern_groups=_pattern_groups(request), picked_pattern=pattern,
-                      consent=_consent(state(request).ref, form, ctx["pediatric"]), **ctx)
+        return _plan_page(request, patient_id, copy, pattern, side, product)
 
     @app.post("/patients/{patient_id}/cycles/check", include_in_schema=False)
     async def live_check(request: Request, patient_id: RecordId,

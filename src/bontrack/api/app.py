@@ -19,6 +19,7 @@ from bontrack.api import (
     correction_routes,
     cycle_routes,
     patient_routes,
+    pattern_routes,
     visit_routes,
 )
 from bontrack.api.analytics_routes import install_analytics_routes
@@ -72,5 +73,5 @@ def install_errors(app: FastAPI) -> None:
 def install_routes(app: FastAPI) -> None:
     """The REST routes, in the order they match."""
     for module in (auth_routes, patient_routes, cycle_routes, correction_routes, cds_routes,
-                   visit_routes):
+                   visit_routes, pattern_routes):
         add_routes(app, module.router)

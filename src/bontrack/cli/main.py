@@ -24,6 +24,7 @@ from bontrack.cli import (
     worker_command,
 )
 from bontrack.cli.documents import read_document
+from bontrack.cli.pattern_command import patterns_app
 from bontrack.cli.reference import app as reference_app
 from bontrack.cli.render import print_report
 from bontrack.cli.report_commands import report_app
@@ -46,6 +47,7 @@ app.add_typer(audit_commands.audit_app, name="audit")
 app.add_typer(report_app, name="report")
 app.add_typer(fhir_commands.fhir_app, name="fhir")
 app.add_typer(fhir_commands.export_app, name="export")
+app.add_typer(patterns_app, name="patterns")
 app.command()(store_commands.init)
 app.command()(store_commands.serve)
 app.command()(store_commands.demo)

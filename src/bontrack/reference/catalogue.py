@@ -24,6 +24,7 @@ from bontrack.reference.schema import (
     Muscle,
     MuscleDose,
     OutcomeScale,
+    Pattern,
     Product,
     RedFlag,
     TriageData,
@@ -118,6 +119,8 @@ class Reference:
     )
     #: Outcome scales by id, in the order of scales.yaml.
     scales: Mapping[str, OutcomeScale] = field(default_factory=dict)
+    #: Posture and pattern templates (patterns.yaml), in file order.
+    patterns: Mapping[str, Pattern] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -133,6 +136,7 @@ class Reference:
         drug_classes: Sequence[DrugClass],
         products: Sequence[Product],
         scales: Sequence[OutcomeScale] = (),
+        patterns: Sequence[Pattern] = (),
     ) -> Reference:
         prod_names: dict[str, str] = {}
         for p in products:
@@ -172,6 +176,7 @@ class Reference:
             _medicines=MappingProxyType(medicines),
             _class_interactions=MappingProxyType(class_interactions),
             scales=MappingProxyType({s.id: s for s in scales}),
+            patterns=MappingProxyType({p.id: p for p in patterns}),
             exact_names=MappingProxyType({
                 "product": _exact(prod_names, [(p.id, *p.brands) for p in products]),
                 "indication": _exact(

@@ -22,11 +22,15 @@ from bontrack.reference.catalogue import Reference
 from bontrack.reference.schema import (
     Cited,
     Document,
+    Indication,
     IndicationFile,
     MedicinesFile,
     MetaFile,
+    Muscle,
     MuscleFile,
     OutcomeScale,
+    Pattern,
+    PatternFile,
     ProductFile,
     RedFlagFile,
     SafetyFile,
@@ -145,10 +149,45 @@ def load_reference(data_dir: Path | None = None) -> Reference:
         drug_classes=drug_classes,
         products=[pf.product for pf, _ in products],
         scales=load_scales(base),
+        patterns=load_patterns(base, documents, indications.indications, muscles.muscles),
     )
     for pf, path in products:
         _check_product_names(ref, pf, path)
     return ref
+
+
+# -- patterns (patterns.yaml) ----------------------------------------------------------------
+def load_patterns(base: Path, documents: dict[str, Document], indications: Iterable[Indication],
+                  muscles: Iterable[Muscle]) -> list[Pattern]:
+    """The posture and pattern templates of ``base/patterns.yaml`` (none where the file is
+    absent), validated: every indication and muscle a pattern names must exist, and every
+    source must name a document of any reference file (``documents``, updated with the
+    file's own)."""
+    path = base / "patterns.yaml"
+    if not path.exists():
+        return []
+    pf = _validate(PatternFile, _read_yaml(path), path)
+    _merge_documents(documents, pf.documents, path)
+    known_ind = {i.id for i in indications}
+    known_mus = {m.id for m in muscles}
+    for i, p in enumerate(pf.patterns):
+        where = f"patterns.{i}"
+        for j, name in enumerate(p.indications):
+            if name not in known_ind:
+                raise ReferenceDataError(str(path), f"{where}.indications.{j}",
+                                         f"unknown indication {name!r}")
+        for j, m in enumerate(p.muscles):
+            if m.muscle not in known_mus:
+                raise ReferenceDataError(str(path), f"{where}.muscles.{j}.muscle",
+                                         f"unknown muscle {m.muscle!r} (add it to muscles.yaml)")
+        for j, src in enumerate(p.sources):
+            if src.document not in documents:
+                raise ReferenceDataError(
+                    str(path), f"{where}.sources.{j}.document",
+                    f"document {src.document!r} is not listed under 'documents' of any "
+                    "reference file")
+    return pf.patterns
+# -- end of patterns -------------------------------------------------------------------------
 
 
 def _merge_documents(into: dict[str, Document], new: dict[str, Document], path: Path) -> None:

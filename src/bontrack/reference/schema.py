@@ -515,6 +515,53 @@ class MetaFile(Strict):
     notes: str = ""
 
 
+# -- patterns (patterns.yaml) ----------------------------------------------------------------
+class PatternMuscle(Strict):
+    """A muscle a pattern names: ``named_as`` is the source's own words for it; ``side`` is
+    the side the clinician picks ("same") or the other one ("opposite")."""
+
+    muscle: str
+    named_as: str = Field(min_length=3)
+    side: Literal["same", "opposite"] = "same"
+    note: str | None = None
+
+
+class Pattern(Strict):
+    """A posture or pattern template: the muscles a cited source groups under one clinical
+    pattern. No dose and no sites: those come from the chosen product's label entry."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=3)
+    region: Literal["arm", "leg", "neck", "head", "face"]
+    indications: list[str] = Field(min_length=1)
+    side_means: str = Field(default="the affected side", min_length=3)
+    muscles: list[PatternMuscle] = Field(min_length=1)
+    sources: list[Source] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _muscles_once(self) -> Pattern:
+        ids = [m.muscle for m in self.muscles]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"muscle listed twice: {', '.join(dup)}")
+        return self
+
+
+class PatternFile(Strict):
+    schema_version: Literal[1]
+    documents: dict[str, Document] = Field(default_factory=dict)
+    patterns: list[Pattern] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PatternFile:
+        ids = [p.id for p in self.patterns]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"pattern id listed twice: {', '.join(dup)}")
+        return self
+# -- end of patterns -------------------------------------------------------------------------
+
+
 # -- outcome scales (scales.yaml) ------------------------------------------------------------
 #: The bontrack CodeSystem every outcome scale is coded in (its code is the scale's id).
 OUTCOME_SCALE_SYSTEM = "https://fhir.bontrack.org/CodeSystem/outcome-scale"

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from bontrack.clinical.patterns import patterns_for, propose
 from bontrack.clinical.result import result_dict
 from bontrack.errors import AccessDenied, InvalidRecord, PlanError, StopNotOverridden
 from bontrack.reports.leaflets import CONSENT_TOPICS, consent_points, consent_text
@@ -160,18 +161,71 @@ def _starting_plan(uow: Any, actor: Any, patient_id: int, blank: bool = False
     return form, None
 
 
+def _pattern_groups(request: Request) -> list[tuple[str, list[Any]]]:
+    """The patterns for the planner's "start from a pattern" select, by region."""
+    by_region: dict[str, list[Any]] = {}
+    for p in patterns_for(state(request).ref):
+        by_region.setdefault(p.region, []).append(p)
+    return list(by_region.items())
+
+
+def _from_pattern(request: Request, form: dict[str, Any], pattern: str, side: str | None,
+                  product: str | None, born: date, weight: Any) -> str:
+    """Fill the form's rows from a pattern proposal (clinical.patterns): the lower end of
+    each label range and the label's sites for the product; returns what the page says
+    about it (muscles without a label dose, the check's stops)."""
+    ref = state(request).ref
+    p = ref.patterns.get(pattern)
+    if p is None:
+        raise PlanError("pattern", "pattern", f"unknown pattern {pattern!r}")
+    pid = ref.product_id(product or "") or str(form["product"])
+    indication = form["indication"] if form["indication"] in p.indications else p.indications[0]
+    today = given.today()
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    found = propose(ref, [pattern], pid, indication, age, weight, side or "left", today)
+    form.update(product=pid, indication=indication, injections=[
+        {"muscle": r.muscle, "side": r.side, "units": str(r.units), "sites": r.sites,
+         "guidance": ""} for r in found.rows])
+    said = [f"Started from the pattern \u201c{p.name}\u201d: the lower end of each "
+            f"{ref.products[pid].brands[0]} label range and the label's sites; adjust "
+            "within the range."]
+    if found.not_proposed:
+        said.append("Not proposed: " + "; ".join(
+            f"{n.muscle_name} ({n.reason})" for n in found.not_proposed) + ".")
+    said += [f"Stop: {s.message}" for s in found.stops]
+    return " ".join(said)
+
+
+def _plan_page(request: Request, patient_id: int, copy: str | None, pattern: str | None,
+               side: str | None, product: str | None) -> Response:
+    """The planner: from the last cycle given, empty, or a pattern (``pattern``)."""
+    error = None
+    with unit_of_work(request) as uow:
+        actor = signed_in(request, uow)
+        cycles.may_plan(uow, actor, patient_id)
+        ctx = _context(request, uow, actor, patient_id)
+        form, started = _starting_plan(uow, actor, patient_id,
+                                       blank=copy == "none" or pattern is not None)
+        born = records.get_patient(uow, actor, patient_id).birth_date
+    if pattern is not None:
+        try:
+            started = _from_pattern(request, form, pattern, side, product, born,
+                                    ctx["last_weight"])
+        except PlanError as exc:
+            error = plain_error(exc)
+    chosen = {(i["muscle"], i["side"]) for i in form["injections"]}
+    return render(request, "plan.html", form=form, check=None, chosen=chosen,
+                  overrides={}, started=started, error=error,
+                  pattern_groups=_pattern_groups(request), picked_pattern=pattern,
+                  consent=_consent(state(request).ref, form, ctx["pediatric"]), **ctx)
+
+
 def install_cycle_pages(app: FastAPI) -> None:
     @app.get("/patients/{patient_id}/cycles/new", include_in_schema=False)
-    def plan_page(request: Request, patient_id: RecordId, copy: str | None = None) -> Response:
-        with unit_of_work(request) as uow:
-            actor = signed_in(request, uow)
-            cycles.may_plan(uow, actor, patient_id)
-            ctx = _context(request, uow, actor, patient_id)
-            form, started = _starting_plan(uow, actor, patient_id, blank=copy == "none")
-        chosen = {(i["muscle"], i["side"]) for i in form["injections"]}
-        return render(request, "plan.html", form=form, check=None, chosen=chosen,
-                      overrides={}, started=started,
-                      consent=_consent(state(request).ref, form, ctx["pediatric"]), **ctx)
+    def plan_page(request: Request, patient_id: RecordId, copy: str | None = None,
+                  pattern: str | None = None, side: str | None = None,
+                  product: str | None = None) -> Response:
+        return _plan_page(request, patient_id, copy, pattern, side, product)
 
     @app.post("/patients/{patient_id}/cycles/check", include_in_schema=False)
     async def live_check(request: Request, patient_id: RecordId,

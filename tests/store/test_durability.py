@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.api.conftest import PASSWORD, seed, uls_cycle
+from tests.reliability.harness import chain_now
 
 
 def free_port() -> int:
@@ -110,6 +111,7 @@ def test_sigkill_during_a_stream_of_cycle_writes_loses_nothing_acknowledged(serv
         offset += 200
         srv.start()
     assert acknowledged, "no write was acknowledged before the kills"
+    chain_now(srv.url)
     engine = sa.create_engine(srv.url)
     with engine.connect() as c:
         stored = {r[0] for r in c.execute(sa.text("SELECT id FROM cycles"))}
@@ -118,11 +120,11 @@ def test_sigkill_during_a_stream_of_cycle_writes_loses_nothing_acknowledged(serv
             "(SELECT 1 FROM injections i WHERE i.cycle_id = c.id) OR NOT EXISTS "
             "(SELECT 1 FROM audit_events a WHERE a.entity = 'cycle' AND a.action = 'create' "
             "AND a.entity_id = c.id)")).scalar()
-        from bontrack.store.audit_chain import verify
+        from bontrack.store.audit_chain import chained_events, verify
         from bontrack.store.models import AuditEvent
 
         t = AuditEvent.__table__
-        chain = verify(c.execute(sa.select(t).order_by(t.c.id)))
+        chain = verify(c.execute(chained_events()))
     engine.dispose()
     assert set(acknowledged) <= stored
     assert half == 0
@@ -146,13 +148,12 @@ def test_concurrent_writers_keep_one_unbroken_audit_chain(server):
         t.start()
     for t in threads:
         t.join()
-    from bontrack.store.audit_chain import verify
-    from bontrack.store.models import AuditEvent
+    from bontrack.store.audit_chain import chained_events, verify
 
+    chain_now(srv.url)
     engine = sa.create_engine(srv.url)
-    t = AuditEvent.__table__
     with engine.connect() as c:
-        chain = verify(c.execute(sa.select(t).order_by(t.c.id)))
+        chain = verify(c.execute(chained_events()))
         created = c.execute(sa.text("SELECT count(*) FROM patients WHERE mrn LIKE 'C-%'")
                             ).scalar()
     engine.dispose()

@@ -6,8 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from bontrack.services import accounts
-
 
 def age_tokens(url: str, **columns: datetime) -> None:
     engine = sa.create_engine(url)
@@ -15,8 +13,6 @@ def age_tokens(url: str, **columns: datetime) -> None:
     with engine.begin() as c:
         c.execute(sa.text(f"UPDATE api_tokens SET {sets}"), columns)
     engine.dispose()
-    # a change made outside the server is seen once the token cache's few seconds are over
-    accounts.forget_tokens()
 
 
 def test_an_idle_session_ends(api):

@@ -152,6 +152,7 @@ def integrity(url: str) -> dict[str, Any]:
             }
             chain = verify(c.execute(chained_events()))
             out["chain_intact"] = chain.intact
+            out["chained"] = chain.events
             out["chain_reason"] = chain.reason
     finally:
         engine.dispose()

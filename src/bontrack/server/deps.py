@@ -51,7 +51,7 @@ def unit_of_work(request: Request) -> Iterator[UnitOfWork]:
     is left uncommitted when the block ends is rolled back. A GET reads without any
     writer lock; its audit events are committed by the audit writer before it answers."""
     db = state(request).db
-    with db.reading() if request.method in READ_METHODS else db.unit_of_work() as uow:
+    with db.snapshot() if request.method in READ_METHODS else db.unit_of_work() as uow:
         yield uow
 
 
@@ -118,7 +118,7 @@ async def authed_read(request: Request, token: str
     the event loop (short indexed queries, no thread hop), and the block's end waits,
     without holding a thread, until the audit writer has committed the request's events —
     so the answer still follows the commit of its audit event."""
-    with state(request).db.reading(wait=False) as uow:
+    with state(request).db.snapshot(wait=False) as uow:
         actor = await off_loop(request, accounts.actor_for_token, uow, token)
         request.state.actor = actor
         yield uow, actor

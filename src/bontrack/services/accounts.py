@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -145,14 +144,12 @@ def disable_user(session: Session, username: str) -> User:
     if user is None:
         raise NotFound(f"no user {username!r}")
     user.disabled = True
-    forget_tokens()
     for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id)):
         token.revoked = True
     return user
 
 
 def _revoke_tokens(session: Session, user: User) -> None:
-    forget_tokens()
     session.execute(update(ApiToken).where(ApiToken.user_id == user.id,
                                            ApiToken.revoked.is_(False)).values(revoked=True))
 
@@ -487,38 +484,15 @@ def display_name(session: Session, user_id: int | None) -> str | None:
     return session.scalar(select(User.display_name).where(User.id == user_id))
 
 
-#: How long a checked bearer token is trusted without asking the database again. A token
-#: revoked (sign-out, disabled account, password or MFA reset) in this process is dropped at
-#: once; one revoked by another process is refused there within this many seconds.
-TOKEN_CACHE_SECONDS = 5.0
-_TOKENS: dict[str, tuple[Actor, datetime, float]] = {}
-_TOKENS_MAX = 10_000
-
-
-def forget_tokens() -> None:
-    """Drop every cached token check (after any revocation in this process)."""
-    _TOKENS.clear()
-
-
 @use_case()
 def actor_for_token(session: Session, token: str) -> Actor:
-    """The account behind a bearer token, in one query (this runs on every request); the
-    answer is kept for ``TOKEN_CACHE_SECONDS``."""
-    digest = _hash_token(token)
-    hit = _TOKENS.get(digest)
-    if hit is not None:
-        actor, expires, checked = hit
-        if time.monotonic() - checked < TOKEN_CACHE_SECONDS and expires > _now():
-            return actor
-        _TOKENS.pop(digest, None)
-    actor, expires = _actor_from_store(session, digest)
-    if len(_TOKENS) >= _TOKENS_MAX:
-        _TOKENS.clear()
-    _TOKENS[digest] = (actor, expires, time.monotonic())
-    return actor
+    """The account behind a bearer token, in one indexed query (this runs on every
+    request). Nothing is cached: a token revoked or an account disabled through any server
+    process is refused by every process from the next request on."""
+    return _actor_from_store(session, _hash_token(token))
 
 
-def _actor_from_store(session: Session, digest: str) -> tuple[Actor, datetime]:
+def _actor_from_store(session: Session, digest: str) -> Actor:
     row = session.execute(
         select(User.id, User.clinic_id, User.role, User.username, User.patient_id,
                User.disabled, ApiToken.id.label("token_id"), ApiToken.revoked,
@@ -541,12 +515,11 @@ def _actor_from_store(session: Session, digest: str) -> tuple[Actor, datetime]:
         session.execute(update(ApiToken).where(ApiToken.id == row.token_id)
                         .values(last_used_at=now))
     return Actor(user_id=row.id, clinic_id=row.clinic_id, role=row.role,
-                 username=row.username, patient_id=row.patient_id), _aware(row.expires_at)
+                 username=row.username, patient_id=row.patient_id)
 
 
 @use_case()
 def sign_out(session: Session, token: str) -> None:
-    forget_tokens()
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
     if row is not None:
         row.revoked = True

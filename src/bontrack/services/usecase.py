@@ -20,8 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from bontrack.errors import VersionMismatch
-from bontrack.store.db import NeedsWriter
+from bontrack.errors import NeedsWriter, VersionMismatch
 from bontrack.store.uow import Database, UnitOfWork
 
 #: Attempts of a use case that met a deadlock or a serialization failure (PostgreSQL; no

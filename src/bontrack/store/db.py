@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bontrack.errors import NeedsWriter
+
 SQLITE_BUSY_MS = 30_000
 
 
@@ -92,21 +94,25 @@ def reader_engine(engine: Engine) -> Engine:
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
 
-    @event.listens_for(reader, "before_cursor_execute")
-    def _reads_only(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        # A deferred transaction that has read cannot safely start writing (SQLite answers
-        # "database is locked" at once if another writer committed since): the use case
-        # runs again in a write transaction instead (``UnitOfWork.promote``).
-        if statement.lstrip()[:7].upper().startswith(WRITES):
-            raise NeedsWriter(statement.split(None, 1)[0])
-
-    return reader
+    return refuse_writes(reader)
 
 
-#: Statements a SQLite reader refuses.
+#: Statements a reading unit of work refuses.
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
-class NeedsWriter(Exception):
-    """A reading unit of work on SQLite met a write: run the use case again in a write
-    transaction (``services.usecase``)."""
+def refuse_writes(engine: Engine) -> Engine:
+    """Make ``engine`` refuse every statement that writes with ``NeedsWriter`` (the use case
+    runs again in a write transaction of the primary, ``UnitOfWork.promote``). On SQLite a
+    deferred transaction that has read cannot safely start writing ("database is locked" at
+    once if another writer committed since); a replica cannot be written at all."""
+    if getattr(engine, "_bontrack_reads_only", False):
+        return engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _reads_only(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip()[:7].upper().startswith(WRITES):
+            raise NeedsWriter(statement.split(None, 1)[0])
+
+    engine._bontrack_reads_only = True  # type: ignore[attr-defined]
+    return engine

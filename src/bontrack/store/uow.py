@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bontrack.store.audit_chain import Chainer, chain_pending
 from bontrack.store.audit_writer import AUDITED, PENDING, AuditWriter
-from bontrack.store.db import make_engine, reader_engine, session_factory, writer_lock
+from bontrack.store.db import (
+    make_engine,
+    reader_engine,
+    refuse_writes,
+    session_factory,
+    writer_lock,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -35,7 +41,7 @@ class UnitOfWork:
     """``with uow: ... uow.commit()``. Re-entering an open unit of work is an error (one
     transaction, one owner).
 
-    A reading unit of work (``Database.reading``) takes no writer lock: on SQLite its
+    A reading unit of work (``Database.snapshot``, ``reading``) takes no writer lock: on SQLite its
     transaction is a deferred BEGIN (a WAL snapshot). The audit events of the reads it
     records are not written in it but handed, at commit, to the process's audit writer
     (``AuditWriter``, group commit); ``commit`` returns when they are committed (or
@@ -133,13 +139,15 @@ class UnitOfWork:
 
 class Database:
     """What a process opens once: the engine and its units of work. Writers queue on the
-    SQLite writer lock (see ``store.db.writer_lock``); long read-only work (exports,
-    reports) asks for ``reading()``, which never holds up writers."""
+    SQLite writer lock (see ``store.db.writer_lock``); a request that reads asks for
+    ``snapshot()`` (the primary) and long read-only work (exports, reports) for
+    ``reading()`` (the replica, if one is set): neither holds up writers."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writers = session_factory(engine)
-        self._readers: sessionmaker[Session] | None = None
+        self._snapshots: sessionmaker[Session] | None = None  # requests' reads: the primary
+        self._readers: sessionmaker[Session] | None = None  # long reads: a replica, if set
         self._chainer: Chainer | None = None
         self._writer: AuditWriter | None = None
         self._chainer_lock = threading.Lock()
@@ -184,16 +192,34 @@ class Database:
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self._writers, writer_lock(self.engine))
 
+    def snapshot(self, wait: bool = True) -> UnitOfWork:
+        """A unit of work for a request that reads (every GET): a snapshot of the primary
+        that takes no writer lock (a deferred BEGIN on SQLite, ``store.db.reader_engine``);
+        its read events go through the audit writer. It always reads the primary, so a
+        request sees every write committed before it (the job table, its own writes).
+        ``wait=False``: the caller awaits ``audited()`` before it answers (an async
+        route)."""
+        if self._snapshots is None:
+            self._snapshots = self._reading_sessions(reader_engine(self.engine))
+        return UnitOfWork(self._snapshots, database=self, wait=wait)
+
     def reading(self, wait: bool = True) -> UnitOfWork:
-        """A unit of work for reads (every GET, exports, reports): a consistent snapshot
-        that takes no writer lock on either database (see ``store.db.reader_engine``); its
-        read events go through the audit writer. ``wait=False``: the caller awaits
-        ``audited()`` before it answers (an async route)."""
+        """A unit of work for long reads (Bulk Data exports, reports): like ``snapshot``,
+        but on the read replica when one is set (``use_replica``), else on the primary."""
         if self._readers is None:
-            readers = session_factory(reader_engine(self.engine), writer=False)
-            event.listen(readers, "after_commit", self._after_commit)
-            self._readers = readers
+            return self.snapshot(wait)
         return UnitOfWork(self._readers, database=self, wait=wait)
+
+    def use_replica(self, engine: Engine) -> None:
+        """Send the long reads (``reading``) to ``engine``, a replica that follows the
+        primary (``store.replica``). It refuses every write (``NeedsWriter``): a use case
+        that writes after all runs again as a writer of the primary."""
+        self._readers = self._reading_sessions(refuse_writes(reader_engine(engine)))
+
+    def _reading_sessions(self, engine: Engine) -> sessionmaker[Session]:
+        readers = session_factory(engine, writer=False)
+        event.listen(readers, "after_commit", self._after_commit)
+        return readers
 
     def dispose(self) -> None:
         if self._writer is not None:
@@ -206,6 +232,7 @@ class Database:
                 self.chain_audit(wait=True)
             except Exception:
                 LOG.warning("audit events left unchained at exit; the next chainer places them")
-        if self._readers is not None and self._readers.kw["bind"] is not self.engine:
-            self._readers.kw["bind"].dispose()
+        for readers in (self._snapshots, self._readers):
+            if readers is not None and readers.kw["bind"] is not self.engine:
+                readers.kw["bind"].dispose()
         self.engine.dispose()

@@ -68,11 +68,17 @@ def use_case(*, keep_on: tuple[type[BaseException], ...] = ()
         def run(work: Work, /, *args: P.args, **kwargs: P.kwargs) -> R:
             if isinstance(work, Session):
                 return fn(work, *args, **kwargs)
-            for attempt in range(1, RETRIES + 1):
+            attempt = 1
+            while True:
                 try:
                     result = fn(work.session, *args, **kwargs)
                 except keep_on:
-                    _commit(work)
+                    try:
+                        _commit(work)
+                    except NeedsWriter:  # its flush wrote: again, as a writer
+                        work.rollback()
+                        work.promote()
+                        continue
                     raise
                 except NeedsWriter:
                     work.rollback()
@@ -81,19 +87,24 @@ def use_case(*, keep_on: tuple[type[BaseException], ...] = ()
                 except BaseException as exc:
                     work.rollback()  # a later use case in this unit of work must not commit it
                     if attempt < RETRIES and _transient(exc):
+                        attempt += 1
                         continue
                     if isinstance(exc, StaleDataError):
                         raise _stale() from None
                     raise
                 try:
                     _commit(work)
+                except NeedsWriter:  # a change left for the commit's flush (an ORM attribute)
+                    work.rollback()
+                    work.promote()
+                    continue
                 except DBAPIError as exc:
                     work.rollback()
                     if attempt < RETRIES and _transient(exc):
+                        attempt += 1
                         continue
                     raise
                 return result
-            raise AssertionError("unreachable")
 
         return run
 

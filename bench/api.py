@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -47,7 +48,7 @@ def free_port() -> int:
 
 
 def wait(port: int) -> None:
-    for _ in range(300):
+    for _ in range(1200):  # a loaded machine starts a server slowly
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
@@ -69,6 +70,7 @@ def seed(db: str) -> tuple[int, str]:
     from bontrack.store.migrate import upgrade
     from bontrack.store.uow import Database
 
+    os.environ.setdefault("BONTRACK_MFA_REQUIRED", "off")  # a bench account, password only
     engine = make_engine(db)
     upgrade(engine)
     with transaction(session_factory(engine)) as s:
@@ -201,14 +203,18 @@ def main() -> None:
               f"  p99 {pct(b_lat, 99):6.1f} ms  errors {b_err}")
         print(f"bontrack GET /timeline:    {a_rate:8.1f} req/s  p50 {pct(a_lat, 50):6.1f} ms"
               f"  p99 {pct(a_lat, 99):6.1f} ms  errors {a_err}")
-        print(f"ratio to bare: {a_rate / b_rate:.2f} (goal >= 0.50; medians of {args.runs})")
+        goal = 0.35 if db.startswith("postgresql") else 0.5  # issue 16, item 2
+        print(f"ratio to bare: {a_rate / b_rate:.2f} (goal >= {goal:.2f}; medians of "
+              f"{args.runs}); load average {os.getloadavg()[0]:.1f}")
         peak = rss_mib(api.pid)
         print(f"peak RSS: bontrack server {peak:.1f} MiB, bare server "
               f"{rss_mib(bare.pid):.1f} MiB")
         emit(args, bench="api", value=a_rate, unit="req/s (GET /timeline)", baseline=b_rate,
-             goal=">= 0.50 of the bare endpoint's req/s, no errors",
-             met=a_rate / b_rate >= 0.5 and a_err == 0, peak_rss_mib=peak, **spread(a_rates),
-             baseline_runs=spread(b_rates), errors=a_err)
+             goal=f">= {goal:.2f} of the bare endpoint's req/s, no errors",
+             met=a_rate / b_rate >= goal and a_err == 0, peak_rss_mib=peak, **spread(a_rates),
+             baseline_runs=spread(b_rates), errors=a_err,
+             ratios=spread([a / b for a, b in zip(a_rates, b_rates, strict=True)]),
+             database=db.split(":")[0], load_avg=os.getloadavg()[0])
     finally:
         for p in (api, bare):
             p.terminate()

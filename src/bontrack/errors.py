@@ -10,6 +10,7 @@
     ├── UnitsMismatchError          units of two products meet in arithmetic (also a TypeError)
     ├── ImportRefused               a FHIR input that cannot be imported; nothing was written
     ├── DatabaseUnavailable         the database is missing, not bontrack's, or unreachable
+    ├── NeedsWriter                 a read-only snapshot met a write (control flow, not shown)
     └── RecordError                 the record store refuses a request (carries an HTTP status)
         ├── BadSearch               400 (a FHIR search parameter or modifier not served)
         ├── NotAuthenticated        401
@@ -210,3 +211,13 @@ class ImportRefused(BontrackError):
 
 class DatabaseUnavailable(BontrackError):
     """The database does not exist, is not a bontrack database, or cannot be reached."""
+
+
+class NeedsWriter(BontrackError):
+    """A reading unit of work (a snapshot without the writer lock, ``store.uow``) met a
+    statement that writes. Control flow, never shown to a person: ``services.usecase`` rolls
+    the use case back and runs it again as a writer. One that escapes a use case is a bug
+    and is answered 500 (``errors_render``)."""
+
+    def __init__(self, statement: str) -> None:
+        super().__init__(f"a read-only unit of work met a write ({statement})")

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from bontrack.errors import (
     BontrackError,
+    NeedsWriter,
     NotAuthenticated,
     PasswordChangeRequired,
     PlanError,
@@ -52,7 +53,7 @@ def describe(exc: BaseException) -> Problem:
         return Problem(exc.status, exc.title, exc.message, exc.field, extra, headers)
     if isinstance(exc, PlanError):
         return Problem(422, "Invalid plan", exc.reason, exc.field or "(plan)")
-    if isinstance(exc, BontrackError):
+    if isinstance(exc, BontrackError) and not isinstance(exc, NeedsWriter):
         return Problem(400, "Bad request", exc.message)
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]

@@ -20,8 +20,8 @@ def test_bulk_lines_match_on_the_rare_branches_too(api, tmp_path: Path):
     from tests.api.fhir_records import full_record
 
     full_record(api)
-    engine = reader_engine(make_engine(api.url))
-    with engine.begin() as c:
+    writer = make_engine(api.url)  # the reader engine below refuses writes (NeedsWriter)
+    with writer.begin() as c:
         c.execute(sa.text("UPDATE outcomes SET status = 'entered_in_error' WHERE id = "
                           "(SELECT min(id) FROM outcomes)"))
         c.execute(sa.text("UPDATE cycles SET status = 'entered_in_error' WHERE id = "
@@ -30,6 +30,8 @@ def test_bulk_lines_match_on_the_rare_branches_too(api, tmp_path: Path):
                           "WHERE id = (SELECT min(id) FROM vials)"))
         c.execute(sa.text("UPDATE injections SET volume_ml = NULL WHERE id = "
                           "(SELECT min(id) FROM injections)"))
+    writer.dispose()
+    engine = reader_engine(make_engine(api.url))
     ref = default_reference()
     try:
         with session_factory(engine, writer=False)() as s:

@@ -67,3 +67,42 @@ def test_audit_show_lists_a_patients_events(tmp_path):
     demo_db(db, patients=2)
     r = cli("audit", "show", "--patient", "1", "--db", db)
     assert r.returncode == 0 and "demo_create" in r.stdout and "events for patient 1" in r.stdout
+
+
+def test_events_are_inserted_unchained_and_only_the_chainer_fills_their_chain_once(db_url):
+    from datetime import UTC, datetime
+
+    from bontrack.store.audit_chain import chain_pending, chained_events, verify
+    from bontrack.store.db import make_engine
+    from bontrack.store.migrate import upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    insert = sa.text("INSERT INTO audit_events (at, action, entity, outcome, detail, "
+                     "prev_hash, hash) VALUES (:at, 'read', 'patient', 'ok', '', '', '')")
+    with engine.begin() as c:
+        for _ in range(3):
+            c.execute(insert, {"at": datetime.now(UTC)})
+
+    def refused(statement: str) -> bool:
+        try:
+            with engine.begin() as c:
+                c.execute(sa.text(statement))
+        except sa.exc.DBAPIError as exc:
+            return "append-only" in str(exc)
+        return False
+
+    assert refused("UPDATE audit_events SET detail = 'edited while unchained'")
+    assert refused("UPDATE audit_events SET prev_hash = 'x'")  # no chain place: refused
+    assert refused("DELETE FROM audit_events")
+    with engine.begin() as c:
+        assert chain_pending(c, wait=True) == 3
+        assert chain_pending(c, wait=True) == 0
+    assert refused("UPDATE audit_events SET chain_seq = chain_seq + 10, hash = 'f'")
+    with engine.connect() as c:
+        verdict = verify(c.execute(chained_events()))
+        seqs = [r[0] for r in c.execute(sa.text("SELECT chain_seq FROM audit_events "
+                                                "ORDER BY chain_seq"))]
+    engine.dispose()
+    assert verdict.intact and verdict.events == 3
+    assert seqs == [1, 2, 3]

@@ -33,8 +33,9 @@ def dump(url: str) -> dict[str, list[tuple]]:
 def demo_db(url: str, patients: int = 6, seed: int = 3) -> None:
     engine = make_engine(url)
     upgrade(engine)
-    generate(Database(engine), patients=patients, seed=seed)
-    engine.dispose()
+    database = Database(engine)
+    generate(database, patients=patients, seed=seed)
+    database.dispose()  # chains the demo's audit events, as every command does when it ends
 
 
 def test_backup_restore_round_trip_gives_identical_records(db_url, tmp_path):

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.api.conftest import PASSWORD, seed, uls_cycle
+from tests.reliability.harness import chain_now, new_patient
 
 
 def free_port() -> int:
@@ -81,18 +82,21 @@ def test_records_survive_a_server_restart(server):
 
 
 def test_sigkill_during_a_stream_of_cycle_writes_loses_nothing_acknowledged(server):
-    srv, ids = server
+    srv, _ = server
     h = srv.token("doc")
     acknowledged: list[int] = []
     kills = 3
+    rounds: list[int] = []  # writes acknowledged in each round
 
-    def stream(start: int) -> None:
-        k = start
+    def stream(patient_id: int) -> None:
+        k = 0
         with httpx.Client(timeout=10) as client:
             while True:
-                day = date(1990, 1, 1) + timedelta(days=100 * k)
+                # 100 days apart from 1950 on: dates stay in the past (a cycle dated after
+                # today is refused) for far more writes than a round makes
+                day = date(1950, 1, 1) + timedelta(days=100 * k)
                 try:
-                    r = client.post(f"{srv.base}/api/v1/patients/{ids['p1']}/cycles",
+                    r = client.post(f"{srv.base}/api/v1/patients/{patient_id}/cycles",
                                     json=uls_cycle(date=day.isoformat()), headers=h)
                 except httpx.HTTPError:
                     return
@@ -100,16 +104,24 @@ def test_sigkill_during_a_stream_of_cycle_writes_loses_nothing_acknowledged(serv
                     acknowledged.append(r.json()["id"])
                 k += 1
 
-    offset = 0
     for n in range(kills):
-        t = threading.Thread(target=stream, args=(offset,))
+        # each round writes for its own patient, so its dates never meet another round's
+        patient = new_patient(srv.base, h, f"K-{n}")
+        before = len(acknowledged)
+        t = threading.Thread(target=stream, args=(patient,))
         t.start()
-        time.sleep(0.8 + 0.37 * n)
+        # kill in the middle of the stream: once it is acknowledging writes (a loaded
+        # machine may take seconds for the first), then a little later each round
+        deadline = time.monotonic() + 60
+        while len(acknowledged) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3 + 0.37 * n)
         srv.kill(signal.SIGKILL)
         t.join(timeout=30)
-        offset += 200
+        rounds.append(len(acknowledged) - before)
         srv.start()
-    assert acknowledged, "no write was acknowledged before the kills"
+    assert all(rounds), f"a round had no write acknowledged before its kill: {rounds}"
+    chain_now(srv.url)
     engine = sa.create_engine(srv.url)
     with engine.connect() as c:
         stored = {r[0] for r in c.execute(sa.text("SELECT id FROM cycles"))}
@@ -118,11 +130,11 @@ def test_sigkill_during_a_stream_of_cycle_writes_loses_nothing_acknowledged(serv
             "(SELECT 1 FROM injections i WHERE i.cycle_id = c.id) OR NOT EXISTS "
             "(SELECT 1 FROM audit_events a WHERE a.entity = 'cycle' AND a.action = 'create' "
             "AND a.entity_id = c.id)")).scalar()
-        from bontrack.store.audit_chain import verify
+        from bontrack.store.audit_chain import chained_events, verify
         from bontrack.store.models import AuditEvent
 
         t = AuditEvent.__table__
-        chain = verify(c.execute(sa.select(t).order_by(t.c.id)))
+        chain = verify(c.execute(chained_events()))
     engine.dispose()
     assert set(acknowledged) <= stored
     assert half == 0
@@ -146,13 +158,12 @@ def test_concurrent_writers_keep_one_unbroken_audit_chain(server):
         t.start()
     for t in threads:
         t.join()
-    from bontrack.store.audit_chain import verify
-    from bontrack.store.models import AuditEvent
+    from bontrack.store.audit_chain import chained_events, verify
 
+    chain_now(srv.url)
     engine = sa.create_engine(srv.url)
-    t = AuditEvent.__table__
     with engine.connect() as c:
-        chain = verify(c.execute(sa.select(t).order_by(t.c.id)))
+        chain = verify(c.execute(chained_events()))
         created = c.execute(sa.text("SELECT count(*) FROM patients WHERE mrn LIKE 'C-%'")
                             ).scalar()
     engine.dispose()

@@ -64,6 +64,8 @@ def checkpoint(db: DbOpt = None, checkpoints: CheckpointsOpt = None,
     assert target is not None
     _, database = open_store(db)
     try:
+        with database.unit_of_work() as uow:  # every committed event gets its place first
+            audit.chain_trail(uow)
         with database.reading() as uow:
             cp = audit.checkpoint_trail(uow, target, key or audit_key_path())
     finally:
@@ -81,6 +83,8 @@ def verify(db: DbOpt = None, checkpoints: CheckpointsOpt = None, key: KeyOpt = N
     target = _checkpoints(checkpoints, needed=False)
     _, database = open_store(db)
     try:
+        with database.unit_of_work() as uow:  # every committed event gets its place first
+            audit.chain_trail(uow)
         with database.reading() as uow:
             if target is None:
                 chain, anchored = audit.verify_trail(uow), None

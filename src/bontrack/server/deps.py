@@ -4,13 +4,14 @@ bearer token, the signed-in actor, and the audit of a refused request."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from bontrack.errors import AccessDenied, NotAuthenticated
 from bontrack.reference import Reference
@@ -18,6 +19,8 @@ from bontrack.services import accounts, audit, ratelimit
 from bontrack.services.access import Actor
 from bontrack.services.schemas import ID_MAX, ID_MIN
 from bontrack.store.uow import Database, UnitOfWork
+
+R = TypeVar("R")
 
 #: A record id in a path (``/cycles/{cycle_id}``): a number the database can hold, else 422
 #: naming the parameter. Past INTEGER's range the database itself failed (issue 15: 500 for
@@ -37,11 +40,18 @@ def state(request: Request) -> State:
     return st
 
 
+#: Methods whose requests read: their unit of work takes no writer lock (a use case that
+#: writes after all is run again as a writer, ``store.uow.UnitOfWork.promote``).
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 @contextmanager
 def unit_of_work(request: Request) -> Iterator[UnitOfWork]:
     """The request's unit of work: the use cases it runs commit their own work; whatever
-    is left uncommitted when the block ends is rolled back."""
-    with state(request).db.unit_of_work() as uow:
+    is left uncommitted when the block ends is rolled back. A GET reads without any
+    writer lock; its audit events are committed by the audit writer before it answers."""
+    db = state(request).db
+    with db.snapshot() if request.method in READ_METHODS else db.unit_of_work() as uow:
         yield uow
 
 
@@ -90,3 +100,26 @@ def authed(request: Request, token: str) -> Iterator[tuple[UnitOfWork, Actor]]:
         actor = accounts.actor_for_token(uow, token)
         request.state.actor = actor
         yield uow, actor
+
+
+async def off_loop(request: Request, call: Callable[..., R], *args: Any) -> R:
+    """Run a use case of an async route: on SQLite in the event loop (in-process, no round
+    trip: a thread hop would cost more), on a server database in a worker thread, so that
+    the loop does not stand still through every network round trip of every request."""
+    if state(request).db.dialect == "sqlite":
+        return call(*args)
+    return await run_in_threadpool(call, *args)
+
+
+@asynccontextmanager
+async def authed_read(request: Request, token: str
+                      ) -> AsyncIterator[tuple[UnitOfWork, Actor]]:
+    """``authed`` for an async route that only reads (the timeline): the use cases run on
+    the event loop (short indexed queries, no thread hop), and the block's end waits,
+    without holding a thread, until the audit writer has committed the request's events —
+    so the answer still follows the commit of its audit event."""
+    with state(request).db.snapshot(wait=False) as uow:
+        actor = await off_loop(request, accounts.actor_for_token, uow, token)
+        request.state.actor = actor
+        yield uow, actor
+    await uow.audited()

@@ -486,14 +486,20 @@ def display_name(session: Session, user_id: int | None) -> str | None:
 
 @use_case()
 def actor_for_token(session: Session, token: str) -> Actor:
-    """The account behind a bearer token, in one query (this runs on every request)."""
+    """The account behind a bearer token, in one indexed query (this runs on every
+    request). Nothing is cached: a token revoked or an account disabled through any server
+    process is refused by every process from the next request on."""
+    return _actor_from_store(session, _hash_token(token))
+
+
+def _actor_from_store(session: Session, digest: str) -> Actor:
     row = session.execute(
         select(User.id, User.clinic_id, User.role, User.username, User.patient_id,
                User.disabled, ApiToken.id.label("token_id"), ApiToken.revoked,
                ApiToken.expires_at, ApiToken.created_at, ApiToken.last_used_at,
                ApiToken.purpose)
         .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == _hash_token(token))
+        .where(ApiToken.token_hash == digest)
     ).first()
     now = _now()
     if (row is None or row.revoked or row.purpose != "session"

@@ -1,5 +1,8 @@
 """The audit trail: every read and write of patient data appends one event, in the same
-transaction as the write (so a write and its audit commit or roll back together)."""
+transaction as the write (so a write and its audit commit or roll back together).
+
+Events are inserted unchained and without a lock; the chainer (``store.audit_chain``) gives
+them their place in the hash chain after they commit, so no request waits on another's."""
 
 from __future__ import annotations
 
@@ -9,16 +12,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, text, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from bontrack.services.access import Actor
 from bontrack.services.usecase import use_case
 from bontrack.store import audit_anchor
 from bontrack.store.audit_anchor import AnchoredVerdict, Checkpoint
-from bontrack.store.audit_chain import GENESIS, Verdict, event_hash, verify
-from bontrack.store.bulk import insert_rows, new_ids
+from bontrack.store.audit_chain import Verdict, chain_pending, chained_events, verify
+from bontrack.store.audit_writer import PENDING
+from bontrack.store.bulk import insert_rows, new_ids, table_of
 from bontrack.store.models import AuditEvent, Patient, User
+from bontrack.store.uow import written
+
+EVENTS = table_of(AuditEvent)
 
 #: Actions that only read; every other action with a patient changes the patient's record.
 READS = frozenset({"read", "search", "sign_in"})
@@ -26,15 +33,6 @@ READS = frozenset({"read", "search", "sign_in"})
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def _last_hash(session: Session) -> str:
-    """The newest event's hash, under a lock so that two transactions never chain from the
-    same event (SQLite transactions are already serialised by BEGIN IMMEDIATE)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(7312001)"))
-    last = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    return last or GENESIS
 
 
 @use_case()
@@ -52,17 +50,15 @@ def record(
     user_id = actor.user_id if actor else None
     clinic_id = actor.clinic_id if actor else None
     detail = detail[:2000]
-    prev = _last_hash(session)
-    session.add(
-        AuditEvent(
-            at=at, user_id=user_id, clinic_id=clinic_id, action=action, entity=entity,
-            entity_id=entity_id, patient_id=patient_id, outcome=outcome, detail=detail,
-            prev_hash=prev,
-            hash=event_hash(prev, at, user_id, clinic_id, action, entity, entity_id,
-                            patient_id, outcome, detail),
-        )
-    )
-    session.flush()
+    row = {"at": at, "user_id": user_id, "clinic_id": clinic_id, "action": action,
+           "entity": entity, "entity_id": entity_id, "patient_id": patient_id,
+           "outcome": outcome, "detail": detail, "prev_hash": "", "hash": ""}
+    pending = session.info.get(PENDING)
+    if pending is not None and action in READS:
+        pending.append(row)  # a reading unit of work: committed by the audit writer
+        return
+    session.execute(insert(EVENTS).values(**row))
+    written(session)
     if patient_id is not None and action not in READS and outcome == "ok":
         session.execute(
             update(Patient)
@@ -86,12 +82,11 @@ class Event(NamedTuple):
 
 def record_many(session: Session, events: Sequence[Event]) -> None:
     """Append ``events`` in order, as ``record`` would one by one, but with one statement:
-    the chain is computed here under the same lock, the ids are taken in one block, and each
-    patient's ``record_version`` is bumped once per event that changed the record."""
+    the ids are taken in one block (so the chainer keeps their order), and each patient's
+    ``record_version`` is bumped once per event that changed the record."""
     if not events:
         return
     at = now()
-    prev = _last_hash(session)  # takes the chain's lock first, then the ids
     ids = new_ids(session, AuditEvent, len(events))
     rows = []
     bumps: Counter[int] = Counter()
@@ -99,16 +94,14 @@ def record_many(session: Session, events: Sequence[Event]) -> None:
         user_id = e.actor.user_id if e.actor else None
         clinic_id = e.actor.clinic_id if e.actor else None
         detail = e.detail[:2000]
-        digest = event_hash(prev, at, user_id, clinic_id, e.action, e.entity, e.entity_id,
-                            e.patient_id, e.outcome, detail)
         rows.append({"id": event_id, "at": at, "user_id": user_id, "clinic_id": clinic_id,
                      "action": e.action, "entity": e.entity, "entity_id": e.entity_id,
                      "patient_id": e.patient_id, "outcome": e.outcome, "detail": detail,
-                     "prev_hash": prev, "hash": digest})
-        prev = digest
+                     "prev_hash": "", "hash": ""})
         if e.patient_id is not None and e.action not in READS and e.outcome == "ok":
             bumps[e.patient_id] += 1
     insert_rows(session, AuditEvent, rows)
+    written(session)
     by_count: dict[int, list[int]] = {}
     for patient_id, times in bumps.items():
         by_count.setdefault(times, []).append(patient_id)
@@ -123,9 +116,15 @@ def record_many(session: Session, events: Sequence[Event]) -> None:
 
 
 def _events(session: Session) -> Any:
-    """Every event in order, streamed."""
-    t = AuditEvent.__table__
-    return session.execute(select(t).order_by(t.c.id), execution_options={"yield_per": 10_000})
+    """Every chained event in chain order, streamed."""
+    return session.execute(chained_events(), execution_options={"yield_per": 10_000})
+
+
+@use_case()
+def chain_trail(session: Session) -> int:
+    """Chain every event committed so far (waiting for a chainer at work); ``audit verify``
+    and ``audit checkpoint`` run this first, so they cover every committed event."""
+    return chain_pending(session.connection(), wait=True)
 
 
 @use_case()

@@ -144,6 +144,10 @@ def plan_document(patient: Patient, body: CycleIn, weight: Decimal | None,
 
 def run_check(session: Session, patient: Patient, body: CycleIn, ref: Reference,
               exclude: int | None = None) -> tuple[CheckResult, Decimal | None]:
+    # The check reads the patient's history: hold the patient's row until commit so that
+    # two cycles checked at once cannot both pass a limit together (PostgreSQL; SQLite has
+    # one writer at a time anyway).
+    session.execute(select(Patient.id).where(Patient.id == patient.id).with_for_update())
     weight = body.weight_kg or weight_on(session, patient.id, body.date)
     doc = plan_document(patient, body, weight, history_of(session, patient.id, exclude))
     try:

@@ -16,9 +16,38 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Concatenate, ParamSpec, TypeVar
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
+from bontrack.errors import NeedsWriter, VersionMismatch
 from bontrack.store.uow import Database, UnitOfWork
+
+#: Attempts of a use case that met a deadlock or a serialization failure (PostgreSQL; no
+#: application-wide lock orders the transactions any more, so two may cross).
+RETRIES = 3
+#: PostgreSQL: deadlock detected, serialization failure.
+TRANSIENT = frozenset({"40P01", "40001"})
+
+
+def _transient(exc: BaseException) -> bool:
+    """A failure that running the use case again cures (its work was rolled back)."""
+    orig = getattr(exc, "orig", None)
+    return isinstance(exc, DBAPIError) and getattr(orig, "sqlstate", None) in TRANSIENT
+
+
+def _stale() -> VersionMismatch:
+    return VersionMismatch("the record was changed by someone else while this change was "
+                           "saved; reload and apply your change again", field="version")
+
+
+def _commit(work: UnitOfWork) -> None:
+    """Commit; a version check that fails at the final flush is a stale edit (412)."""
+    try:
+        work.commit()
+    except StaleDataError:
+        work.rollback()
+        raise _stale() from None
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,16 +68,43 @@ def use_case(*, keep_on: tuple[type[BaseException], ...] = ()
         def run(work: Work, /, *args: P.args, **kwargs: P.kwargs) -> R:
             if isinstance(work, Session):
                 return fn(work, *args, **kwargs)
-            try:
-                result = fn(work.session, *args, **kwargs)
-            except keep_on:
-                work.commit()
-                raise
-            except BaseException:
-                work.rollback()  # a later use case in this unit of work must not commit it
-                raise
-            work.commit()
-            return result
+            attempt = 1
+            while True:
+                try:
+                    result = fn(work.session, *args, **kwargs)
+                except keep_on:
+                    try:
+                        _commit(work)
+                    except NeedsWriter:  # its flush wrote: again, as a writer
+                        work.rollback()
+                        work.promote()
+                        continue
+                    raise
+                except NeedsWriter:
+                    work.rollback()
+                    work.promote()  # a read that writes after all: again, as a writer
+                    continue
+                except BaseException as exc:
+                    work.rollback()  # a later use case in this unit of work must not commit it
+                    if attempt < RETRIES and _transient(exc):
+                        attempt += 1
+                        continue
+                    if isinstance(exc, StaleDataError):
+                        raise _stale() from None
+                    raise
+                try:
+                    _commit(work)
+                except NeedsWriter:  # a change left for the commit's flush (an ORM attribute)
+                    work.rollback()
+                    work.promote()
+                    continue
+                except DBAPIError as exc:
+                    work.rollback()
+                    if attempt < RETRIES and _transient(exc):
+                        attempt += 1
+                        continue
+                    raise
+                return result
 
         return run
 

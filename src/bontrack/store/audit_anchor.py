@@ -92,7 +92,7 @@ def key_id(public: Ed25519PublicKey) -> str:
 
 @dataclass(frozen=True)
 class Checkpoint:
-    sequence: int  # id of the newest event (0 for an empty trail)
+    sequence: int  # chain_seq of the newest chained event (0 for an empty trail)
     hash: str  # its hash (GENESIS for an empty trail)
     count: int  # events up to and including it
     at: str  # when the checkpoint was made (UTC, ISO 8601)
@@ -149,7 +149,8 @@ def _append(path: Path, line: str) -> None:
 
 def _walk(rows: Iterable[Any], watch: set[int]) -> tuple[Verdict, dict[int, tuple[str, int]],
                                                          tuple[int, str]]:
-    """The chain check, noting (hash, count so far) at the ids in ``watch`` and the head."""
+    """The chain check, noting (hash, count so far) at the chain places in ``watch`` and
+    the head (rows in chain order, ``audit_chain.chained_events``)."""
     seen: dict[int, tuple[str, int]] = {}
     head: list[tuple[int, str]] = [(0, GENESIS)]
     n = [0]
@@ -157,9 +158,9 @@ def _walk(rows: Iterable[Any], watch: set[int]) -> tuple[Verdict, dict[int, tupl
     def noted() -> Iterable[Any]:
         for r in rows:
             n[0] += 1
-            if r.id in watch:
-                seen[r.id] = (r.hash, n[0])
-            head[0] = (int(r.id), str(r.hash))
+            if r.chain_seq in watch:
+                seen[r.chain_seq] = (r.hash, n[0])
+            head[0] = (int(r.chain_seq), str(r.hash))
             yield r
 
     verdict = verify(noted())

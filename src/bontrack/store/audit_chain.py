@@ -1,15 +1,39 @@
-"""The hash chain of the audit trail: how an event's hash is computed, and the check of the
-whole chain (``bontrack audit verify``)."""
+"""The hash chain of the audit trail: how an event's hash is computed, the chainer that
+gives committed events their place in the chain, and the check of the whole chain
+(``bontrack audit verify``).
+
+Requests insert their events unchained, in their own transaction and without any lock, so
+a write and its audit event still commit or roll back together and no request waits for
+another's. The chain's order is kept by one chainer at a time (``chain_pending``): on
+PostgreSQL whoever holds the chain's advisory lock, on SQLite the one writer. It reads the
+head of the chain and the committed unchained events in id order, and fills ``chain_seq``,
+``prev_hash`` and ``hash`` of each, once (the append-only triggers allow only that). Each
+process runs it in a background thread (``Chainer``), poked after every commit that wrote
+an event; ``audit verify`` and ``audit checkpoint`` run it to the end first.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+import logging
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection, Select, bindparam, select, update
+
+from bontrack.store.bulk import table_of
+from bontrack.store.models import AuditEvent
+
 GENESIS = "0" * 64
+#: PostgreSQL advisory lock held (transaction-scoped) by the one chainer at work.
+PG_CHAIN_LOCK = 7312002
+#: Events chained per statement batch.
+BATCH = 5_000
+
+log = logging.getLogger(__name__)
 
 
 def _stamp(at: datetime) -> str:
@@ -52,3 +76,88 @@ def verify(rows: Iterable[Any]) -> Verdict:
             return Verdict(n, r.id, f"event {r.id} was changed after it was written")
         prev = r.hash
     return Verdict(n, None, "chain intact")
+
+
+def chained_events() -> Select[Any]:
+    """Every chained event in chain order (what ``verify`` walks); events not chained yet
+    are newer than all of them and are left out."""
+    t = AuditEvent.__table__
+    return select(t).where(t.c.chain_seq.is_not(None)).order_by(t.c.chain_seq)
+
+
+def chain_pending(conn: Connection, wait: bool = False) -> int:
+    """Chain every committed unchained event, in id order, after the chain's head; returns
+    how many. On PostgreSQL another chainer at work makes this return 0 at once, unless
+    ``wait`` (``audit verify``: everything committed before it starts is chained). On SQLite
+    ``conn`` is in a write transaction, which already excludes every other writer."""
+    if conn.dialect.name == "postgresql":
+        if wait:
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_CHAIN_LOCK})")
+        elif not conn.exec_driver_sql(
+                f"SELECT pg_try_advisory_xact_lock({PG_CHAIN_LOCK})").scalar():
+            return 0
+    t = AuditEvent.__table__
+    head = conn.execute(select(t.c.chain_seq, t.c.hash).where(t.c.chain_seq.is_not(None))
+                        .order_by(t.c.chain_seq.desc()).limit(1)).first()
+    seq, prev = (int(head.chain_seq), str(head.hash)) if head else (0, GENESIS)
+    place = (update(table_of(AuditEvent)).where(t.c.id == bindparam("i"))
+             .values(chain_seq=bindparam("s"), prev_hash=bindparam("p"), hash=bindparam("h")))
+    done = 0
+    while True:
+        rows = conn.execute(
+            select(t.c.id, t.c.at, t.c.user_id, t.c.clinic_id, t.c.action, t.c.entity,
+                   t.c.entity_id, t.c.patient_id, t.c.outcome, t.c.detail)
+            .where(t.c.chain_seq.is_(None)).order_by(t.c.id).limit(BATCH)).all()
+        if not rows:
+            return done
+        params = []
+        for r in rows:
+            seq += 1
+            digest = event_hash(prev, r.at, r.user_id, r.clinic_id, r.action, r.entity,
+                                r.entity_id, r.patient_id, r.outcome, r.detail)
+            params.append({"i": r.id, "s": seq, "p": prev, "h": digest})
+            prev = digest
+        conn.execute(place, params)
+        done += len(rows)
+
+
+class Chainer:
+    """A daemon thread that runs ``chain`` (one chaining pass in its own transaction) when
+    poked after a commit that wrote events, and every ``idle`` seconds for events other
+    processes wrote. Events wait unchained for at most about ``idle`` seconds; an error
+    (the database briefly gone) is logged and retried on the next round."""
+
+    def __init__(self, chain: Callable[[], int], idle: float = 1.0,
+                 gather: float = 0.2) -> None:
+        self._chain = chain
+        self._idle = idle
+        self._gather = gather
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="audit-chainer", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        failing = False
+        while not self._stop.is_set():
+            if self._wake.wait(self._idle):
+                self._stop.wait(self._gather)  # let the commits arriving meanwhile join
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self._chain()
+                failing = False
+            except Exception as exc:  # the thread must outlive a lost connection
+                if not failing:
+                    log.warning("audit chainer: a pass failed (%s); retrying",
+                                str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+                failing = True
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)

@@ -10,10 +10,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bontrack.errors import NeedsWriter
+
 SQLITE_BUSY_MS = 30_000
-#: PostgreSQL: the transaction-scoped advisory lock every session takes first (see
-#: ``session_factory``); the audit chain takes the same lock again (re-entrant).
-PG_WRITER_LOCK = 7312001
 
 
 def make_engine(url: str, **kw: Any) -> Engine:
@@ -54,21 +53,12 @@ def writer_lock(engine: Engine) -> AbstractContextManager[Any]:
 
 
 def session_factory(engine: Engine, writer: bool = True) -> sessionmaker[Session]:
-    """Sessions for ``engine``. On PostgreSQL each transaction starts by taking one advisory
-    lock, as SQLite's ``BEGIN IMMEDIATE`` does: nearly every request writes (reads are
-    audited), and without it a transaction could read a record's version before the lock
-    and write after it (a lost update under If-Match), or hold a row lock while waiting for
-    the audit chain's lock that another transaction holds while waiting for the row (a
-    deadlock, answered 503). Long read-only work (exports, reports) passes ``writer=False``
-    and reads without the lock, so it never holds up writers."""
-    factory = sessionmaker(engine, expire_on_commit=False)
-    if writer and engine.dialect.name == "postgresql":
-
-        @event.listens_for(factory, "after_begin")
-        def _writer_lock(_session: Session, _tx: Any, connection: Any) -> None:
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PG_WRITER_LOCK})")
-
-    return factory
+    """Sessions for ``engine``. No transaction takes an application-wide lock: on PostgreSQL
+    a change to a record is guarded by its version (``version_id_col`` on the versioned
+    models: a stale write is refused, never lost) and by the row locks its UPDATEs take;
+    the audit chain is ordered by the chainer (``store.audit_chain``), not by the
+    requests. ``writer`` is kept for callers that say what they do; it changes nothing."""
+    return sessionmaker(engine, expire_on_commit=False)
 
 
 @contextmanager
@@ -104,4 +94,25 @@ def reader_engine(engine: Engine) -> Engine:
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
 
-    return reader
+    return refuse_writes(reader)
+
+
+#: Statements a reading unit of work refuses.
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def refuse_writes(engine: Engine) -> Engine:
+    """Make ``engine`` refuse every statement that writes with ``NeedsWriter`` (the use case
+    runs again in a write transaction of the primary, ``UnitOfWork.promote``). On SQLite a
+    deferred transaction that has read cannot safely start writing ("database is locked" at
+    once if another writer committed since); a replica cannot be written at all."""
+    if getattr(engine, "_bontrack_reads_only", False):
+        return engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _reads_only(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip()[:7].upper().startswith(WRITES):
+            raise NeedsWriter(statement.split(None, 1)[0])
+
+    engine._bontrack_reads_only = True  # type: ignore[attr-defined]
+    return engine

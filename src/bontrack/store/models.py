@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -167,6 +169,11 @@ class Patient(Base):
     medications: Mapped[list[str]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default="active")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Every UPDATE of a versioned record says ``WHERE version = <the version read>``: with
+    #: no lock around the transaction, a write based on a stale read fails (StaleDataError,
+    #: answered 412) instead of overwriting the other (services keep ``version += 1``).
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
     #: Bumped by every write to any part of this patient's record (see services.audit):
     #: a cheap test of whether a cached view of the record is still current.
     record_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -235,6 +242,8 @@ class Cycle(Base):
     signed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
@@ -347,6 +356,8 @@ class Outcome(Withdrawable, Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     #: server default only: bulk inserts (import, demo) leave it to the database
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
 
 
 class Goal(Withdrawable, Base):
@@ -360,6 +371,8 @@ class Goal(Withdrawable, Base):
     attainment: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="active")
     version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     #: the last change (scored, entered in error); NULL while as created
@@ -392,6 +405,8 @@ class SideEffect(Withdrawable, Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     #: server default only: bulk inserts (import, demo) leave it to the database
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
 
 
 class DiaryEntry(Withdrawable, Base):
@@ -414,6 +429,8 @@ class DiaryEntry(Withdrawable, Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     #: server default only: bulk inserts (import, demo) leave it to the database
     version: Mapped[int] = mapped_column(Integer, server_default="1")
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
 
 
 class Visit(Base):
@@ -457,7 +474,12 @@ class AuditEvent(Base):
     """Append-only: who did what to which patient's data, when, and how it ended."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_patient_at", "patient_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_patient_at", "patient_id", "at"),
+        Index("ix_audit_events_chain_seq", "chain_seq", unique=True),
+        Index("ix_audit_events_unchained", "id", postgresql_where=text("chain_seq IS NULL"),
+              sqlite_where=text("chain_seq IS NULL")),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
@@ -470,8 +492,11 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     #: Hash chain: each event's hash covers its fields and the previous event's hash, so an
     #: edit or a deletion made directly in the database breaks the chain (audit verify).
+    #: Events are inserted unchained (``chain_seq`` NULL, empty hashes) by the request's own
+    #: transaction; the chainer (``store.audit_chain.chain_pending``) fills the three once.
     prev_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 # -- analytics: derived rows, rebuilt from the record (never entered by anyone) ----------------

@@ -10,12 +10,11 @@ request, the audit chain, the job table) stays on the primary.
 
 from __future__ import annotations
 
-from bontrack.store.db import make_engine, reader_engine, session_factory
+from bontrack.store.db import make_engine
 from bontrack.store.uow import Database
 
 
 def read_from(db: Database, url: str) -> None:
-    """Send ``db``'s long reads (``reading()``) to the database at ``url``."""
-    # Database builds its reader sessions lazily from its own engine; these take their
-    # place. (A ``read_url`` argument of ``Database`` would say the same in store/uow.py.)
-    db._readers = session_factory(reader_engine(make_engine(url)), writer=False)
+    """Send ``db``'s long reads (``reading()``) to the database at ``url``; the requests'
+    reads (``snapshot()``) stay on the primary."""
+    db.use_replica(make_engine(url))

@@ -8,25 +8,56 @@ leaves nothing half-saved. The edges (api, web, cli, reports) only ever hold a
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from bontrack.store.db import make_engine, reader_engine, session_factory, writer_lock
+from bontrack.store.audit_chain import Chainer, chain_pending
+from bontrack.store.audit_writer import AUDITED, PENDING, AuditWriter
+from bontrack.store.db import (
+    make_engine,
+    reader_engine,
+    refuse_writes,
+    session_factory,
+    writer_lock,
+)
+
+LOG = logging.getLogger(__name__)
+
+
+def written(session: Session) -> None:
+    """Note that ``session``'s transaction wrote audit events."""
+    session.info[AUDITED] = True
 
 
 class UnitOfWork:
     """``with uow: ... uow.commit()``. Re-entering an open unit of work is an error (one
-    transaction, one owner)."""
+    transaction, one owner).
+
+    A reading unit of work (``Database.snapshot``, ``reading``) takes no writer lock: on SQLite its
+    transaction is a deferred BEGIN (a WAL snapshot). The audit events of the reads it
+    records are not written in it but handed, at commit, to the process's audit writer
+    (``AuditWriter``, group commit); ``commit`` returns when they are committed (or
+    ``audited()`` does, for an async route). Should a use case in it write anything else
+    on SQLite, the reader refuses the statement (``NeedsWriter``) and the use case runs
+    again after ``promote()`` in an ordinary write transaction."""
 
     def __init__(self, sessions: sessionmaker[Session],
-                 lock: AbstractContextManager[Any] | None = None) -> None:
+                 lock: AbstractContextManager[Any] | None = None,
+                 database: Database | None = None, wait: bool = True) -> None:
         self._sessions = sessions
         self._lock = lock if lock is not None else nullcontext()
         self._session: Session | None = None
+        self._database = database  # set for a reading unit of work
+        self._wait = wait
+        self._futures: list[Future[None]] = []
 
     def __enter__(self) -> UnitOfWork:
         if self._session is not None:
@@ -34,6 +65,8 @@ class UnitOfWork:
         self._lock.__enter__()
         try:
             self._session = self._sessions()
+            if self._database is not None:
+                self._session.info[PENDING] = []
         except BaseException:
             self._lock.__exit__(None, None, None)
             raise
@@ -63,21 +96,89 @@ class UnitOfWork:
         return self._session is not None
 
     def commit(self) -> None:
-        self.session.commit()
+        session = self.session
+        session.commit()
+        pending = session.info.get(PENDING)
+        if pending:
+            assert self._database is not None
+            future = self._database.audit_writer().submit(list(pending))
+            pending.clear()
+            if self._wait:
+                future.result()
+            else:
+                self._futures.append(future)
 
     def rollback(self) -> None:
-        self.session.rollback()
+        session = self.session
+        session.rollback()
+        pending = session.info.get(PENDING)
+        if pending:
+            pending.clear()
+
+    def promote(self) -> None:
+        """Turn a reading unit of work into a writing one (after a rollback): the next
+        transaction is an ordinary write transaction with the writer lock."""
+        if self._database is None:
+            raise RuntimeError("only a reading unit of work is promoted")
+        database, self._database = self._database, None
+        old = self.session
+        old.close()
+        lock = writer_lock(database.engine)
+        lock.__enter__()
+        self._lock.__exit__(None, None, None)
+        self._lock = lock
+        self._sessions = database._writers
+        self._session = self._sessions()
+
+    async def audited(self) -> None:
+        """Wait (without a thread) until the audit events of every commit are committed."""
+        futures, self._futures = self._futures, []
+        for future in futures:
+            await asyncio.wrap_future(future)
 
 
 class Database:
     """What a process opens once: the engine and its units of work. Writers queue on the
-    SQLite writer lock (see ``store.db.writer_lock``); long read-only work (exports,
-    reports) asks for ``reading()``, which never holds up writers."""
+    SQLite writer lock (see ``store.db.writer_lock``); a request that reads asks for
+    ``snapshot()`` (the primary) and long read-only work (exports, reports) for
+    ``reading()`` (the replica, if one is set): neither holds up writers."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._writers = session_factory(engine)
-        self._readers: sessionmaker[Session] | None = None
+        self._snapshots: sessionmaker[Session] | None = None  # requests' reads: the primary
+        self._readers: sessionmaker[Session] | None = None  # long reads: a replica, if set
+        self._chainer: Chainer | None = None
+        self._writer: AuditWriter | None = None
+        self._chainer_lock = threading.Lock()
+        event.listen(self._writers, "after_commit", self._after_commit)
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(AUDITED, False):
+            self.chainer().poke()
+
+    def chainer(self) -> Chainer:
+        """This process's audit chainer, started on first use."""
+        if self._chainer is None:
+            with self._chainer_lock:
+                if self._chainer is None:
+                    self._chainer = Chainer(self.chain_audit)
+        return self._chainer
+
+    def audit_writer(self) -> AuditWriter:
+        """This process's writer of read events (group commit), started on first use."""
+        if self._writer is None:
+            with self._chainer_lock:
+                if self._writer is None:
+                    self._writer = AuditWriter(self.unit_of_work)
+        return self._writer
+
+    def chain_audit(self, wait: bool = False) -> int:
+        """One chaining pass in its own short write transaction (``audit_chain``)."""
+        with self.unit_of_work() as uow:
+            done = chain_pending(uow.session.connection(), wait=wait)
+            uow.commit()
+        return done
 
     @classmethod
     def at(cls, url: str, **kw: Any) -> Database:
@@ -91,14 +192,47 @@ class Database:
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self._writers, writer_lock(self.engine))
 
-    def reading(self) -> UnitOfWork:
-        """A unit of work for long reads (exports, reports): a consistent snapshot that
-        takes no writer lock on either database (see ``store.db.reader_engine``)."""
+    def snapshot(self, wait: bool = True) -> UnitOfWork:
+        """A unit of work for a request that reads (every GET): a snapshot of the primary
+        that takes no writer lock (a deferred BEGIN on SQLite, ``store.db.reader_engine``);
+        its read events go through the audit writer. It always reads the primary, so a
+        request sees every write committed before it (the job table, its own writes).
+        ``wait=False``: the caller awaits ``audited()`` before it answers (an async
+        route)."""
+        if self._snapshots is None:
+            self._snapshots = self._reading_sessions(reader_engine(self.engine))
+        return UnitOfWork(self._snapshots, database=self, wait=wait)
+
+    def reading(self, wait: bool = True) -> UnitOfWork:
+        """A unit of work for long reads (Bulk Data exports, reports): like ``snapshot``,
+        but on the read replica when one is set (``use_replica``), else on the primary."""
         if self._readers is None:
-            self._readers = session_factory(reader_engine(self.engine), writer=False)
-        return UnitOfWork(self._readers)
+            return self.snapshot(wait)
+        return UnitOfWork(self._readers, database=self, wait=wait)
+
+    def use_replica(self, engine: Engine) -> None:
+        """Send the long reads (``reading``) to ``engine``, a replica that follows the
+        primary (``store.replica``). It refuses every write (``NeedsWriter``): a use case
+        that writes after all runs again as a writer of the primary."""
+        self._readers = self._reading_sessions(refuse_writes(reader_engine(engine)))
+
+    def _reading_sessions(self, engine: Engine) -> sessionmaker[Session]:
+        readers = session_factory(engine, writer=False)
+        event.listen(readers, "after_commit", self._after_commit)
+        return readers
 
     def dispose(self) -> None:
-        if self._readers is not None and self._readers.kw["bind"] is not self.engine:
-            self._readers.kw["bind"].dispose()
+        if self._writer is not None:
+            self._writer.stop()
+            self._writer = None
+        if self._chainer is not None:  # this process wrote events: chain them before leaving
+            self._chainer.stop()
+            self._chainer = None
+            try:
+                self.chain_audit(wait=True)
+            except Exception:
+                LOG.warning("audit events left unchained at exit; the next chainer places them")
+        for readers in (self._snapshots, self._readers):
+            if readers is not None and readers.kw["bind"] is not self.engine:
+                readers.kw["bind"].dispose()
         self.engine.dispose()

@@ -1,0 +1,317 @@
+"""Benchmark: does bontrack scale with worker processes, and do long reads hold anyone up?
+
+Issue 16, items 4 and 8. On one PostgreSQL database (a new one, dropped afterwards, unless
+``--db`` names one) a real ``bontrack serve`` runs with 1 and then 2 uvicorn workers. Each
+runs two loads from this process (asyncio httpx clients, one keep-alive connection each):
+
+- **timeline**: every client GETs the timeline of a seeded patient, again and again;
+- **mixed**: bench/load.py's mix (patient list, timeline, plan check, cycle and outcome
+  writes, /health).
+
+Meanwhile a thread samples ``pg_stat_activity`` and ``pg_locks`` every 50 ms: connections
+waiting on any lock, and on an advisory lock (what the old application-wide lock was). The
+goal: 2 workers >= 1.4x the throughput of 1 on each load, and no sample with a connection
+waiting on an advisory lock.
+
+Then the **long read** (item 8): with the 2-worker server, another process opens a reading
+transaction as a clinic PDF or a bulk export does (snapshot taken, its read audited) and
+keeps it open while reading every cycle and injection row by row, and the timeline load runs
+again; the goal is a timeline p95 < 100 ms while it is open.
+
+    python bench/scaling.py [--seconds 8] [--clients 16] [--runs 3] [--db URL] [--quick]
+                            [--json]
+
+The 1- and 2-worker runs alternate ``--runs`` times; min/median of the ratios are given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).parent))
+import contextlib
+
+import load
+
+ADMIN = os.environ.get("BONTRACK_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+LONG_READ = """
+import sys, time
+from bontrack.services import audit
+from bontrack.store.uow import Database
+db = Database.at(sys.argv[1])
+seconds = float(sys.argv[2])
+with db.reading() as report:
+    import sqlalchemy as sa
+    s = report.session
+    audit.record(s, None, "read", "report", detail="clinic report (bench)")
+    stop = time.monotonic() + seconds
+    rows = 0
+    while time.monotonic() < stop:  # the export's batches, in one snapshot
+        for table in ("cycles", "injections", "outcomes", "audit_events"):
+            rows += sum(1 for _ in s.execute(sa.text(f"SELECT * FROM {table}")))
+    print(rows, flush=True)
+    report.commit()
+db.dispose()
+"""
+
+
+def new_database() -> tuple[str, Any]:
+    name = f"lock_scaling_{time.time_ns()}"
+    admin = sa.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    url = ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+    def drop() -> None:
+        with admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return url, drop
+
+
+def start(db: str, workers: int, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = load.free_port()
+    with open(log, "ab") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from bontrack.cli.main import run; run()", "serve",
+             "--db", db, "--port", str(port), "--workers", str(workers)],
+            stdout=subprocess.DEVNULL, stderr=fh, env=dict(os.environ))
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                time.sleep(1.0 if workers > 1 else 0)  # every worker up
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
+
+
+class LockSampler:
+    """Samples lock waits of the database's other connections every ``every`` seconds."""
+
+    def __init__(self, db: str, every: float = 0.05) -> None:
+        self.engine = sa.create_engine(db, isolation_level="AUTOCOMMIT")
+        self.every = every
+        self.samples: list[tuple[int, int, int]] = []  # (connections, lock waits, advisory)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> LockSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.engine.dispose()
+
+    def _run(self) -> None:
+        with self.engine.connect() as c:
+            while not self._stop.wait(self.every):
+                row = c.execute(sa.text(
+                    "SELECT count(*), count(*) FILTER (WHERE wait_event_type = 'Lock'), "
+                    "(SELECT count(*) FROM pg_locks l WHERE l.locktype = 'advisory' "
+                    " AND NOT l.granted AND l.database = "
+                    " (SELECT oid FROM pg_database WHERE datname = current_database())) "
+                    "FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()")).one()
+                self.samples.append((int(row[0]), int(row[1]), int(row[2])))
+
+    def summary(self) -> dict[str, Any]:
+        s = self.samples or [(0, 0, 0)]
+        return {"samples": len(self.samples), "max_connections": max(x[0] for x in s),
+                "max_lock_waits": max(x[1] for x in s),
+                "samples_with_lock_waits": sum(1 for x in s if x[1]),
+                "max_advisory_waits": max(x[2] for x in s),
+                "samples_with_advisory_waits": sum(1 for x in s if x[2])}
+
+
+async def timeline_load(base: str, headers: dict[str, str], seeded: list[int],
+                        seconds: float, clients: int) -> tuple[float, list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.monotonic() + seconds
+
+    async def client(k: int) -> None:
+        nonlocal errors
+        rng = random.Random(k)
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60,
+                                     limits=limits) as c:
+            while time.monotonic() < stop_at:
+                t0 = time.perf_counter()
+                try:
+                    r = await c.get(f"/api/v1/patients/{rng.choice(seeded)}/timeline")
+                except httpx.HTTPError:
+                    errors += 1
+                    continue
+                latencies.append(time.perf_counter() - t0)
+                if r.status_code != 200:
+                    errors += 1
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    return len(latencies) / (time.monotonic() - t0), latencies, errors
+
+
+def mixed_load(base: str, headers: dict[str, str], seeded: list[int], seconds: float,
+               clients: int) -> tuple[float, int]:
+    async def run() -> tuple[load.Stats, float]:
+        stats = load.Stats()
+        t0 = time.monotonic()
+        await asyncio.gather(*(load.client_task(k, base, headers, seeded, t0 + seconds, stats)
+                               for k in range(clients)))
+        return stats, time.monotonic() - t0
+
+    stats, took = asyncio.run(run())
+    done = sum(len(v) for v in stats.latency.values())
+    return done / took, sum(stats.errors.values())
+
+
+def p95(xs: list[float]) -> float:
+    return statistics.quantiles(xs, n=100)[94] * 1000 if len(xs) > 2 else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=8)
+    ap.add_argument("--clients", type=int, default=16)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--db", default=None, help="PostgreSQL URL (default: a new database)")
+    from result import add_options, emit, spread
+
+    add_options(ap)
+    args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.clients, args.runs = 1.5, 4, 1
+        load.SEED_PATIENTS = 3
+    else:
+        load.SEED_PATIENTS = 10
+    os.environ.setdefault("BONTRACK_MFA_REQUIRED", "off")
+    db, drop = (args.db, lambda: None) if args.db else new_database()
+    tmp = Path(tempfile.mkdtemp(prefix="bontrack-scaling-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        username = load.add_user(db)
+        server, base = start(db, 1, tmp / "server.log")
+        procs.append(server)
+        tok = httpx.post(f"{base}/api/v1/auth/token", timeout=60,
+                         json={"username": username, "password": load.PASSWORD}).json()
+        headers = {"Authorization": f"Bearer {tok['access_token']}"}
+        seeded = load.seed_patients(base, headers)
+        server.terminate()
+        server.wait(timeout=30)
+        print(f"database {db.split(':')[0]}; {args.clients} clients x {args.seconds:.0f} s per "
+              f"load; {load.SEED_PATIENTS} seeded patients; load {os.getloadavg()[0]:.1f}")
+        rates: dict[str, dict[int, list[float]]] = {"timeline": {1: [], 2: []},
+                                                    "mixed": {1: [], 2: []}}
+        errors = 0
+        locks: dict[int, dict[str, Any]] = {}
+        peak = 0.0
+        long_read: dict[str, Any] = {}
+        for run in range(args.runs):
+            for workers in (1, 2):
+                server, base = start(db, workers, tmp / "server.log")
+                procs.append(server)
+                with LockSampler(db) as sampler:
+                    rate, _, err = asyncio.run(timeline_load(base, headers, seeded,
+                                                             args.seconds, args.clients))
+                    rates["timeline"][workers].append(rate)
+                    mixed, err2 = mixed_load(base, headers, seeded, args.seconds,
+                                             args.clients)
+                    rates["mixed"][workers].append(mixed)
+                errors += err + err2
+                locks[workers] = sampler.summary()
+                peak = max(peak, tree_rss(server.pid))
+                print(f"{workers} worker(s): timeline {rate:7.1f} req/s, mixed {mixed:7.1f} "
+                      f"req/s, errors {err + err2}; lock waits {locks[workers]}")
+                if workers == 2 and run == args.runs - 1:
+                    long_read = long_read_phase(db, base, headers, seeded, args)
+                server.terminate()
+                server.wait(timeout=30)
+        # a 1-worker run that completed nothing (a loaded machine, --quick) gives no ratio;
+        # with none at all the ratio is 0: the goal is not met
+        ratios = {kind: [two / one for one, two in zip(r[1], r[2], strict=True) if one > 0]
+                  or [0.0] for kind, r in rates.items()}
+        for kind, rs in ratios.items():
+            print(f"{kind}: 2 workers / 1 worker = {statistics.median(rs):.2f} "
+                  f"(min {min(rs):.2f}; goal >= 1.4)")
+        print(f"long read open {long_read['seconds']:.1f} s: timeline p95 "
+              f"{long_read['p95_ms']:.1f} ms over {long_read['requests']} requests "
+              f"(goal < 100 ms), errors {long_read['errors']}")
+        advisory = sum(v["samples_with_advisory_waits"] for v in locks.values())
+        worst = min(statistics.median(rs) for rs in ratios.values())
+        emit(args, bench="scaling", value=statistics.median(rates["timeline"][2]),
+             unit="req/s (timeline, 2 workers)",
+             baseline=statistics.median(rates["timeline"][1]),
+             goal="2 workers >= 1.4x 1 worker (timeline and mixed); no advisory-lock wait; "
+                  "timeline p95 < 100 ms during a long read",
+             met=(worst >= 1.4 and advisory == 0 and errors == 0
+                  and long_read["p95_ms"] < 100),
+             peak_rss_mib=peak, timeline_ratio=spread(ratios["timeline"]),
+             mixed_ratio=spread(ratios["mixed"]),
+             rates={k: {str(w): spread(v) for w, v in r.items()} for k, r in rates.items()},
+             lock_waits={str(k): v for k, v in locks.items()}, long_read=long_read,
+             errors=errors, load_avg=os.getloadavg()[0])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=30)
+        drop()
+
+
+def long_read_phase(db: str, base: str, headers: dict[str, str], seeded: list[int],
+                    args: argparse.Namespace) -> dict[str, Any]:
+    """The timeline load while another process holds a long reading transaction open."""
+    reader = subprocess.Popen([sys.executable, "-c", LONG_READ, db, str(args.seconds + 2)],
+                              stdout=subprocess.PIPE)
+    time.sleep(1.0)  # its snapshot is taken and its read audited
+    t0 = time.monotonic()
+    with LockSampler(db) as sampler:
+        _, latencies, errors = asyncio.run(timeline_load(base, headers, seeded, args.seconds,
+                                                         args.clients))
+    still_open = reader.poll() is None
+    reader.wait(timeout=120)
+    return {"p95_ms": p95(latencies), "requests": len(latencies), "errors": errors,
+            "seconds": time.monotonic() - t0, "open_throughout": still_open,
+            "lock_waits": sampler.summary()}
+
+
+def tree_rss(pid: int) -> float:
+    """Peak RSS (VmHWM) of the server and its worker processes, summed, in MiB."""
+    total = 0.0
+    for p in [pid, *children(pid)]:
+        with contextlib.suppress(OSError):
+            total += load.rss_mib(p, "VmHWM")
+    return total
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+if __name__ == "__main__":
+    main()

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bontrack.errors import Conflict, NotFound
+from bontrack.errors import Conflict
 from bontrack.services import audit
-from bontrack.services.access import Actor, can_write_clinical
-from bontrack.services.records import check_version, get_patient
-from bontrack.services.schemas import GoalStatementIn, holds_id
+from bontrack.services.access import Actor
+from bontrack.services.records import check_version, goal_to_write
+from bontrack.services.schemas import GoalStatementIn
 from bontrack.services.usecase import use_case
 from bontrack.store.models import Goal
 
@@ -19,12 +19,7 @@ from bontrack.store.models import Goal
 @use_case()
 def edit_statement(session: Session, actor: Actor, goal_id: int, body: GoalStatementIn,
                    if_match: int | None) -> Goal:
-    goal = session.get(Goal, goal_id) if holds_id(goal_id) else None
-    if goal is None:
-        raise NotFound(f"goal {goal_id} not found")
-    patient = get_patient(session, actor, goal.patient_id, audit_read=False,
-                          asked=f"goal {goal_id}")
-    can_write_clinical(actor, patient, "edit goals")
+    goal, patient = goal_to_write(session, actor, goal_id, "edit goals")
     if goal.status != "active":
         raise Conflict(f"goal {goal_id} is {goal.status.replace('_', ' ')}: it is not edited",
                        field="status")

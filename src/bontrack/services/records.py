@@ -282,15 +282,23 @@ def add_goal(session: Session, actor: Actor, patient_id: int, body: GoalIn) -> G
     return g
 
 
-@use_case()
-def score_goal(session: Session, actor: Actor, goal_id: int, body: GoalScoreIn,
-               if_match: int | None) -> Goal:
+def goal_to_write(session: Session, actor: Actor, goal_id: int, doing: str
+                  ) -> tuple[Goal, Patient]:
+    """A goal and its patient, for a change the actor may make ("score goals", ...): another
+    clinic's goal is not found, a patient's own is refused."""
     goal = session.get(Goal, goal_id) if holds_id(goal_id) else None
     if goal is None:
         raise NotFound(f"goal {goal_id} not found")
     patient = get_patient(session, actor, goal.patient_id, audit_read=False,
                           asked=f"goal {goal_id}")
-    can_write_clinical(actor, patient, "score goals")
+    can_write_clinical(actor, patient, doing)
+    return goal, patient
+
+
+@use_case()
+def score_goal(session: Session, actor: Actor, goal_id: int, body: GoalScoreIn,
+               if_match: int | None) -> Goal:
+    goal, patient = goal_to_write(session, actor, goal_id, "score goals")
     check_version(goal.version, if_match if if_match is not None else body.version,
                   f"goal {goal_id}")
     goal.attainment = body.attainment

@@ -181,6 +181,29 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     drop()
 
 
+@pytest.fixture
+def web(api):
+    """Signed-in browsers-without-a-browser (TestClient with cookies) per user, on the whole
+    application (API and pages) over the same database."""
+    from bontrack.app import create_app as create_whole_app
+
+    app = create_whole_app(api.url)
+    clients: dict[str, TestClient] = {}
+
+    def as_user(who: str) -> TestClient:
+        if who not in clients:
+            c = TestClient(app, follow_redirects=False)
+            c.get("/login")
+            r = c.post("/login", data={"username": who, "password": PASSWORD,
+                                       "csrf": c.cookies.get("bt_csrf")})
+            assert r.status_code == 303, r.text
+            clients[who] = c
+        return clients[who]
+
+    yield as_user
+    app.state.bontrack.db.dispose()
+
+
 def _clear_view_caches() -> None:
     """The view caches live in the process and are keyed by patient id and record version:
     every test copies the same template database, so one test's cached view could answer

@@ -10,11 +10,7 @@ import io
 from datetime import datetime
 from typing import Any
 
-import pytest
-from fastapi.testclient import TestClient
-
-from bontrack.app import create_app
-from tests.api.conftest import PASSWORD, uls_cycle
+from tests.api.conftest import uls_cycle
 
 DRAFT_DAY = "2026-10-15"
 
@@ -53,25 +49,6 @@ def given_and_draft(api) -> tuple[dict[str, Any], dict[str, Any]]:
     return s, d
 
 
-@pytest.fixture
-def web(api):
-    """Signed-in browsers-without-a-browser (TestClient with cookies) per user, on the whole
-    application (API and pages) over the same database."""
-    app = create_app(api.url)
-    clients: dict[str, TestClient] = {}
-
-    def as_user(who: str) -> TestClient:
-        if who not in clients:
-            c = TestClient(app, follow_redirects=False)
-            c.get("/login")
-            r = c.post("/login", data={"username": who, "password": PASSWORD,
-                                       "csrf": c.cookies.get("bt_csrf")})
-            assert r.status_code == 303, r.text
-            clients[who] = c
-        return clients[who]
-
-    yield as_user
-    app.state.bontrack.db.dispose()
 
 
 # -- drafts never reach the patient ----------------------------------------------------

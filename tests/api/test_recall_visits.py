@@ -9,12 +9,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-import pytest
-from fastapi.testclient import TestClient
-
-from bontrack.app import create_app
 from bontrack.icalendar import properties
-from tests.api.conftest import PASSWORD, uls_cycle
+from tests.api.conftest import uls_cycle
 
 TODAY = date.today()
 
@@ -166,23 +162,6 @@ def test_a_patient_without_an_own_duration_is_said_to_have_none(api):
 # -- the web pages (TestClient with cookies; the browser test is in tests/web) --------------
 
 
-@pytest.fixture
-def web(api):
-    app = create_app(api.url)
-    clients: dict[str, TestClient] = {}
-
-    def as_user(who: str) -> TestClient:
-        if who not in clients:
-            c = TestClient(app, follow_redirects=False)
-            c.get("/login")
-            r = c.post("/login", data={"username": who, "password": PASSWORD,
-                                       "csrf": c.cookies.get("bt_csrf")})
-            assert r.status_code == 303, r.text
-            clients[who] = c
-        return clients[who]
-
-    yield as_user
-    app.state.bontrack.db.dispose()
 
 
 def test_web_books_refuses_too_early_in_words_and_shows_the_patient(api, web):

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bontrack.clinical.gas import t_score
-from tests.api.test_recall_visits import web  # noqa: F401  (the signed-in web fixture)
 
 
-def test_the_goals_page_explains_the_t_score_with_figures_the_formula_gives(api, web):  # noqa: F811
+def test_the_goals_page_explains_the_t_score_with_figures_the_formula_gives(api, web):
     page = web("nurse").get(f"/patients/{api.ids['p1']}/goals")
     assert page.status_code == 200
     assert 'id="t-score-explained"' in page.text and "Kiresuk" in page.text
@@ -18,7 +17,7 @@ def test_the_goals_page_explains_the_t_score_with_figures_the_formula_gives(api,
         assert f"{t_score([(level, 1)] * 3):.1f}" == shown and shown in page.text
 
 
-def test_a_goal_starts_from_the_library_and_its_words_are_edited_with_the_old_kept(api, web):  # noqa: F811
+def test_a_goal_starts_from_the_library_and_its_words_are_edited_with_the_old_kept(api, web):
     from bontrack.clinical.goal_library import AREAS, statement
 
     assert [a.id for a in AREAS] == ["passive_function", "active_function", "pain",

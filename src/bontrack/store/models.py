@@ -679,3 +679,21 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True,
                                                       index=True)
+
+
+class ImportLink(Base):
+    """Which record an imported FHIR resource became (docs/fhir.md, "Import"): a re-import
+    of the same resource (same identifier, else the same type and id) into the same
+    patient finds it here and is not written twice. ``identity`` is
+    ``Type|system|value`` of the resource's first identifier, else ``Type/id``; scoped to
+    the patient, so another source's ``Observation/1`` of another patient never matches."""
+
+    __tablename__ = "import_links"
+    __table_args__ = (UniqueConstraint("patient_id", "identity", name="uq_import_links_patient_identity"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    identity: Mapped[str] = mapped_column(String(400))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -79,7 +79,10 @@ def fhir_import(
     """Import FHIR R4 resources in one transaction: all or nothing.
 
     Every problem is printed on its own line (resource, element path, reason) and the exit
-    status is 2; nothing is written unless the whole input can be imported. NDJSON is
+    status is 2; nothing is written unless the whole input can be imported. Resources
+    bontrack does not import (other types, orders, doses given elsewhere that cannot be
+    counted under an identified product) are skipped and listed with the reason; a patient
+    already here (same MRN) is updated and nothing imported before is written twice. NDJSON is
     streamed; the input size is limited (BONTRACK_IMPORT_MAX_MB, a single JSON Bundle
     BONTRACK_IMPORT_BUNDLE_MAX_MB). Every imported cycle is re-checked by bontrack.
     """
@@ -105,9 +108,18 @@ def fhir_import(
         raise typer.Exit(2) from None
     finally:
         database.dispose()
-    typer.echo("imported: " + ", ".join(f"{n} {k}" for k, n in sorted(result.counts.items())))
+    typer.echo("imported: " + (", ".join(f"{n} {k}" for k, n in sorted(result.counts.items()))
+                               or "nothing new"))
     for line in result.warnings:
         typer.echo(f"warning: {line}")
+    if result.already:
+        typer.echo(f"already imported, not written again: {len(result.already)}")
+        for line in result.already:
+            typer.echo(f"  {line}")
+    if result.skipped:
+        typer.echo(f"skipped (not imported): {len(result.skipped)}")
+        for p in result.skipped:
+            typer.echo(f"  skipped: {p}")
     if result.unmatched_people:
         typer.echo(f"{len(result.unmatched_people)} people named in the file have no account "
                    f"here and were recorded as {user!r} (their names are in the audit trail)")

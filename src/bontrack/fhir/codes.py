@@ -27,6 +27,8 @@ COND_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 AE_SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
 AE_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
 AE_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+LOINC = "http://loinc.org"
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 
 # bontrack code systems (values are the ids of the reference data)
 CS_PRODUCT = f"{CS}/product"
@@ -54,6 +56,25 @@ EXT = {name: f"{SD}/{name}" for name in (
 #: SNOMED CT laterality qualifiers (V: mCODE TG263 ConceptMap, DICOM PS3.16).
 LATERALITY = {"left": ("7771000", "Left"), "right": ("24028007", "Right"),
               "bilateral": ("51440002", "Right and left")}
+#: SNOMED CT laterality qualifiers read on import, wherever they stand (bontrack's laterality
+#: extension, mCODE's laterality-qualifier extension, or a coding of the site itself): the
+#: three above and Midline (V: mCODE STU2.1 ValueSet mcode-laterality-qualifier-vs,
+#: https://hl7.org/fhir/us/mcode/STU2.1/ValueSet-mcode-laterality-qualifier-vs.html, "51440002
+#: Right and left (qualifier value) | 399488007 Midline (qualifier value) | 24028007 Right
+#: (qualifier value) | 7771000 Left (qualifier value)").
+SIDE_BY_SNOMED = {"7771000": "left", "24028007": "right", "51440002": "bilateral",
+                  "399488007": "midline"}
+#: LOINC 29463-7 Body weight (V: FHIR body weight profile, hl7.org/fhir/bodyweight.html:
+#: "Observation.code.coding.system = 'http://loinc.org' Observation.code.coding.code =
+#: '29463-7'"; its valueQuantity "code = 'kg', 'g', '[lb_av]' or '[oz_av]'").
+LOINC_BODY_WEIGHT = "29463-7"
+#: Identifier type "MR" (medical record number) of HL7 v2 table 0203: the patient's MRN.
+IDENTIFIER_MR = "MR"
+#: A body weight's UCUM unit -> grams per unit (weight may be converted; toxin units never).
+#: UCUM 2.1 section 4.4, avoirdupois weights: [gr] = 64.79891 mg, [lb_av] = 7000 [gr],
+#: [oz_av] = [lb_av]/16 (V: unitsofmeasure.org/ucum.html; the same definitions as coded in
+#: xpertss measure's UCUM Avoirdupois class, "UCUM 4.4 §39").
+GRAMS_PER_UNIT = {"kg": "1000", "g": "1", "[lb_av]": "453.59237", "[oz_av]": "28.349523125"}
 #: SNOMED CT routes (V: DICOM PS3.16 CID 11 as packaged in pydicom).
 ROUTE_IM = ("78421000", "Intramuscular route")
 ROUTE_ID = ("372464004", "Intradermal route")

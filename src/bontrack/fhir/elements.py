@@ -10,7 +10,13 @@ from typing import Any
 
 from bontrack.fhir.codes import EXT
 
-UNIT_CODES = ("[arb'U]",)
+#: UCUM codes another system may write a botulinum toxin dose in, all read as units of the
+#: dose's own product (never converted to another product's units): [arb'U] (what bontrack
+#: writes), [iU] (international unit), {Unit} (an annotation), U (UCUM's enzyme unit, the
+#: spelling many EHRs use for "Units"). docs/fhir.md, "Import".
+UNIT_CODES = ("[arb'U]", "[iU]", "{Unit}", "U")
+#: the unit text accepted where a quantity has no code
+UNIT_TEXTS = ("U", "Units", "Unit", "units", "unit", "IU")
 
 
 class Refusal(Exception):
@@ -20,6 +26,12 @@ class Refusal(Exception):
         super().__init__(message)
         self.path = path
         self.message = message
+
+
+class Skip(Refusal):
+    """A resource to set aside, not a reason to refuse the input: the importer lists it with
+    the reason and goes on (a dose given elsewhere of a product that cannot be identified,
+    an order, a dose not completed)."""
 
 
 def ext_all(res: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -71,13 +83,16 @@ def as_decimal(value: Any, path: str) -> Decimal:
 
 
 def as_units(q: Any, path: str) -> Decimal:
-    """A quantity in product units: UCUM [arb'U] (what bontrack writes)."""
+    """A quantity in units of its product: UCUM [arb'U] (what bontrack writes), [iU],
+    {Unit} or U; without a code, the unit text "U" or "Units". Held as given, in the
+    product's own units: units of different products are never converted."""
     if not isinstance(q, dict) or q.get("value") is None:
         raise Refusal(path, "needs a value in product units")
-    if q.get("code") not in UNIT_CODES:
-        raise Refusal(f"{path}.code", f"units must be product units (UCUM [arb'U]), got "
-                      f"{q.get('code') or q.get('unit')!r}; units of different products are "
-                      "never converted")
+    code = q.get("code")
+    if code not in UNIT_CODES and not (code is None and q.get("unit") in UNIT_TEXTS):
+        raise Refusal(f"{path}.code", f"units must be product units (UCUM [arb'U], [iU], "
+                      f"{{Unit}} or U), got {code or q.get('unit')!r}; units of different "
+                      "products are never converted")
     return as_decimal(q["value"], f"{path}.value")
 
 

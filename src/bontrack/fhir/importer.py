@@ -11,6 +11,14 @@ overrode elsewhere is kept as text. Each patient's rows leave memory once flushe
 memory is bounded by the largest patient, not the file. Problems are collected over the
 whole input; any problem refuses it all and the transaction is rolled back: nothing is
 written.
+
+Forgiving where it is safe (docs/fhir.md, "Import"): a resource of a type bontrack does not
+import, an order, or a dose given elsewhere that cannot be counted under an identified
+product is *skipped*: set aside, listed with its reason in the result, and the rest is
+imported. Practitioners and Organizations are read to name who gave a dose and where.
+A patient already in the clinic (same MRN) is updated, not refused; a resource an earlier
+import already wrote (``import_links``: same identifier, else same type and id, for the
+same patient) is not written again.
 """
 
 from __future__ import annotations
@@ -18,17 +26,21 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 from functools import partial
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
-from bontrack.fhir.elements import Refusal
+from sqlalchemy import select
+
+from bontrack.fhir.elements import Refusal, Skip
 from bontrack.fhir.reading import (
+    DIRECTORY_TYPES,
     Entry,
     ImportRefused,
     Input,
     Item,
     Problem,
+    Skipped,
     check_models,
     index_entry,
 )
@@ -40,7 +52,8 @@ from bontrack.fhir.writing import Imported as Imported  # re-exported for servic
 from bontrack.fhir.writing import Plan, write
 from bontrack.reference import Reference
 from bontrack.services.access import Actor, require_role
-from bontrack.store.models import Cycle, Patient
+from bontrack.services import audit
+from bontrack.store.models import Cycle, ImportLink, Patient
 
 
 def run(reader: Reader, registry: Registry = REGISTRY) -> Plan:
@@ -50,14 +63,38 @@ def run(reader: Reader, registry: Registry = REGISTRY) -> Plan:
         for it in reader.items:
             if it.resource.get("resourceType") != kind.name:
                 continue
+            if kind.name != "Patient" and _already(reader, it):
+                continue
             try:
                 kind.read(reader, it.key, it.resource)
+            except Skip as r:
+                reader.skip(it.key, r.path, r.message)
             except Refusal as r:
                 reader.problems.append(Problem(it.key, r.path, r.message))
     for kind in registry:
         if kind.finish is not None:
             kind.finish(reader)
     return reader.plan
+
+
+def identity(res: dict[str, Any]) -> str:
+    """What a resource is known by across imports: its type and first identifier
+    (``Type|system|value``), else its type and id (``Type/id``)."""
+    rt = str(res.get("resourceType"))
+    for i in res.get("identifier") or []:
+        if isinstance(i, dict) and i.get("value"):
+            return f"{rt}|{i.get('system') or ''}|{i['value']}"[:400]
+    return f"{rt}/{res.get('id')}"[:400]
+
+
+def _already(reader: Reader, it: Item) -> bool:
+    """Whether an earlier import already wrote this resource for its (existing) patient:
+    then it is not read again (records are history: a change is made in bontrack)."""
+    hit = reader.existing_links.get(identity(it.resource))
+    if hit is None:
+        return False
+    reader.linked[it.key] = hit
+    return True
 
 
 def import_items(session: Session, actor: Actor, ref: Reference, items: list[Item],
@@ -94,15 +131,27 @@ def import_input(session: Session, actor: Actor, ref: Reference, inp: Input, sou
                  ) -> Imported:
     """The second pass, patient by patient (see the module's docstring)."""
     require_role(actor, ("admin", "clinician"), "import records")
-    found = list(problems or [])
+    found = [p for p in problems or [] if not isinstance(p, Skipped)]
+    skipped = [p for p in problems or [] if isinstance(p, Skipped)]
     if not inp.entries and not found:
         raise ImportRefused([Problem(source, "", "contains no resources")])
     audit_names = {model: name for kind in registry for model, name in kind.audit.items()}
     users = clinic_users(session, actor)
     done = Imported(defaultdict(int), {})
-    for group in groups(inp):
-        reader = Reader(session, actor, ref, inp.load(group), source, users)
+    kept = set(registry.types)
+    directory = {it.key: it.resource for it in inp.load(
+        [e for e in inp.entries if e.key.split("/")[0] in DIRECTORY_TYPES])}
+    mapped = Input(inp.files, [e for e in inp.entries if e.key.split("/")[0] in kept],
+                   inp.held)
+    if not mapped.entries and not found:
+        raise ImportRefused([Problem(source, "", "nothing bontrack imports: "
+                                     + "; ".join(map(str, skipped or ["no resources"])))])
+    for group in groups(mapped):
+        reader = Reader(session, actor, ref, mapped.load(group), source, users, directory)
         plan = run(reader, registry)
+        skipped += reader.skipped
+        done.already += [f"{k}: already imported as {e} {i}"
+                         for k, (e, i) in reader.linked.items()]
         # a control character is already named at its exact element path
         named = {p.resource for p in found if "control character" in p.message}
         rows = [(k, r) for k, r in plan.patients] + [
@@ -115,13 +164,34 @@ def import_input(session: Session, actor: Actor, ref: Reference, inp: Input, sou
         try:
             write(session, actor, plan, source, reader.unmatched, audit_names,
                   partial(_recheck, ref, reader.claimed_totals), into=done)
+            _link(session, actor, reader)
         except ImportRefused as refused:
             found += cast(list[Problem], refused.problems)  # the writer's are Problems
         session.expunge_all()  # the patient's rows are flushed: let them leave memory
     if found:
         raise ImportRefused(found)
     done.counts = dict(done.counts)
+    done.skipped = skipped
     return done
+
+
+def _link(session: Session, actor: Actor, reader: Reader) -> None:
+    """Keep which record each written resource became (``import_links``), so importing
+    the same resources again writes nothing twice."""
+    now = audit.now()
+    plan = reader.plan
+    for pkey, patient in plan.patients:
+        for key, row, _ in plan.children.get(pkey, []):
+            entity = type(row).__tablename__
+            for k in [key, *reader.parts.get(key, [])]:
+                res = reader.by_key.get(k)
+                if res is None or row.id is None:
+                    continue
+                session.add(ImportLink(clinic_id=actor.clinic_id, patient_id=patient.id,
+                                       identity=identity(res), entity=entity,
+                                       entity_id=row.id, created_at=now))
+    session.flush()
+
 
 
 def _recheck(ref: Reference, claimed: dict[str, Decimal], session: Session, patient: Patient,

@@ -38,6 +38,24 @@ class Problem:
             f"{self.resource}: {self.message}"
 
 
+@dataclass(frozen=True)
+class Skipped(Problem):
+    """A resource set aside, with the reason: listed in the import's result, never written,
+    and no reason to refuse the rest (an unsupported type, an order, a dose of a product
+    that cannot be identified)."""
+
+
+#: read and used (who gave, who recorded, which service), never stored as records
+DIRECTORY_TYPES = ("Practitioner", "Organization")
+#: why a type is set aside, where there is more to say than "not imported"
+SKIP_REASONS = {
+    "MedicationRequest": "an order, not a dose given: bontrack counts only doses given "
+                         "(planned is not given), so orders are not imported",
+    "MedicationStatement": "a statement of medicines taken, not a record of a dose given; "
+                           "send the dose as a MedicationAdministration",
+}
+
+
 @dataclass
 class Item:
     """One resource read from the input, with where it came from."""
@@ -119,6 +137,10 @@ def index_entry(res: dict[str, Any], entry: Entry, urls: dict[str, str]) -> Entr
     if res.get("resourceType") == "Procedure":
         entry.uses = tuple(k for k in (_reference_key(u, urls)
                                        for u in res.get("usedReference") or []) if k)
+    elif res.get("resourceType") == "MedicationAdministration":
+        # a dose given elsewhere may name its product by a Medication of the input
+        med = _reference_key(res.get("medicationReference"), urls)
+        entry.uses = (med,) if med and med.startswith("Medication/") else ()
     return entry
 
 
@@ -239,9 +261,13 @@ def check_model(it: Item, supported: Sequence[str], seen: set[str]) -> list[Prob
     rt = it.resource.get("resourceType")
     rid = it.resource.get("id")
     label = it.key if rid else f"{rt} ({it.where})"
-    if rt not in supported:
-        return [Problem(label, "resourceType", f"{rt!r} cannot be imported; "
-                        f"bontrack imports {', '.join(supported)}")]
+    if not isinstance(rt, str) or not rt:
+        return [Problem(label, "resourceType", "not a FHIR resource (no resourceType): "
+                        "bontrack imports a Bundle, NDJSON or a resource")]
+    if rt not in supported and rt not in DIRECTORY_TYPES:
+        return [Skipped(label, "resourceType", SKIP_REASONS.get(
+            rt, f"{rt} is not imported (bontrack imports "
+                f"{', '.join((*supported, *DIRECTORY_TYPES))})"))]
     if not isinstance(rid, str) or not rid:
         return [Problem(label, "id", "every resource needs an id (references "
                         "between resources use it)")]

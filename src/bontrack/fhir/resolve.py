@@ -21,7 +21,7 @@ from bontrack.fhir.codes import (
     CS_SIDE,
     EXT,
     ICD10CM,
-    LATERALITY,
+    SIDE_BY_SNOMED,
     SNOMED,
     USER_SYSTEM,
     code_in,
@@ -31,9 +31,7 @@ from bontrack.fhir.reading import Item, Problem
 from bontrack.fhir.writing import Plan
 from bontrack.reference import Reference
 from bontrack.services.access import Actor
-from bontrack.store.models import User
-
-SIDE_BY_SNOMED = {code: side for side, (code, _) in LATERALITY.items()}
+from bontrack.store.models import ImportLink, User
 
 
 def clinic_users(session: Session, actor: Actor) -> dict[str, User]:
@@ -54,11 +52,26 @@ def named(reference: Any) -> str:
     return str(display or login or reference.get("reference") or "someone not named")
 
 
+def display_name(res: dict[str, Any]) -> str:
+    """A Practitioner's or Organization's name as text."""
+    name = res.get("name")
+    if isinstance(name, str):
+        return name
+    first = (name or [{}])[0] if isinstance(name, list) else {}
+    if not isinstance(first, dict):
+        return str(res.get("id"))
+    text = first.get("text") or " ".join(
+        [*(first.get("prefix") or []), *(first.get("given") or []),
+         first.get("family") or ""]).strip()
+    return str(text or res.get("id"))
+
+
 class Reader:
     """One import pass: maps resources to unsaved rows, collecting problems."""
 
     def __init__(self, session: Session, actor: Actor, ref: Reference, items: list[Item],
-                 source: str = "the file", users: dict[str, User] | None = None):
+                 source: str = "the file", users: dict[str, User] | None = None,
+                 directory: dict[str, dict[str, Any]] | None = None):
         self.s = session
         self.source = source  # the input's name, for "signed in <source> by ..."
         self.actor = actor
@@ -73,6 +86,30 @@ class Reader:
         self.unmatched: dict[str, str] = {}
         self.plan = Plan()
         self.used: dict[str, str] = {}  # Medication key -> the Procedure using it
+        #: the input's Practitioners and Organizations by key (who gave, who recorded, where)
+        self.directory = directory or {}
+        #: resources set aside with the reason (the import goes on without them)
+        self.skipped: list[Problem] = []
+        #: resource key -> (entity, row id) of a record an earlier import made of it
+        self.linked: dict[str, tuple[str, int]] = {}
+        #: cycle key -> the keys of the other resources it was made of (links on write)
+        self.parts: dict[str, list[str]] = {}
+        #: identity -> (entity, id) of what earlier imports wrote for this group's patient
+        #: when that patient is already in the clinic (``Reader.load_links``)
+        self.existing_links: dict[str, tuple[str, int]] = {}
+        #: (patient key, day, product, indication) -> the key of the cycle holding the doses
+        #: given by another service that day (``medication_administration.given_elsewhere``)
+        self.elsewhere: dict[tuple[Any, ...], str] = {}
+
+    def load_links(self, patient_id: int) -> None:
+        """What earlier imports wrote for an existing patient (``import_links``)."""
+        self.existing_links = {i: (e, n) for i, e, n in self.s.execute(
+            select(ImportLink.identity, ImportLink.entity, ImportLink.entity_id)
+            .where(ImportLink.patient_id == patient_id))}
+
+    def skip(self, key: str, path: str, why: str) -> None:
+        """Set a resource aside: listed with the reason, never written."""
+        self.skipped.append(Problem(key, path, why))
 
     def origin(self, res: dict[str, Any]) -> str:
         """The system a resource says it came from (``meta.source``), else the input."""
@@ -92,6 +129,7 @@ class Reader:
     def user(self, reference: Any, source: str) -> int:
         """A person by login name if they have an account in this clinic; otherwise the
         importing user, and the source's name is kept for the audit trail."""
+        reference = self.person(reference)
         ident = reference.get("identifier") if isinstance(reference, dict) else None
         if isinstance(ident, dict) and ident.get("system") == USER_SYSTEM:
             u = self.users.get(str(ident.get("value")))
@@ -101,12 +139,37 @@ class Reader:
         self.unmatched[source] = str(named or "unknown")
         return self.actor.user_id
 
+    def person(self, reference: Any) -> Any:
+        """A reference to a Practitioner (or Organization) of the input, filled in from that
+        resource: its display name and, where it has one, its bontrack login identifier
+        (people are matched to accounts by login name only). Other references unchanged."""
+        raw = reference.get("reference") if isinstance(reference, dict) else None
+        if not isinstance(raw, str):
+            return reference
+        key = self.urls.get(raw) or "/".join(raw.rstrip("/").split("/")[-2:])
+        res = self.directory.get(key)
+        if res is None:
+            return reference
+        out = dict(reference)
+        login = next((i for i in res.get("identifier") or []
+                      if isinstance(i, dict) and i.get("system") == USER_SYSTEM), None)
+        if login and "identifier" not in out:
+            out["identifier"] = login
+        out.setdefault("display", display_name(res))
+        return out
+
+    def organization(self, reference: Any) -> str | None:
+        """The name of an Organization the input holds (or the reference's display)."""
+        ref_ = self.person(reference)
+        return str(ref_["display"]) if isinstance(ref_, dict) and ref_.get("display") else None
+
     def muscle(self, cc: Any, path: str) -> str:
         code = code_in(cc, CS_MUSCLE)
         if code and code in self.ref.muscles:
             return code
-        snomed = code_in(cc, SNOMED)
-        if snomed:
+        snomeds = [c.get("code") for c in (cc or {}).get("coding") or []
+                   if isinstance(c, dict) and c.get("system") == SNOMED]
+        for snomed in snomeds:  # a laterality qualifier may stand among the codings
             hits = [m.id for m in self.ref.muscles.values()
                     if m.snomed is not None and m.snomed.code == snomed]
             if len(hits) == 1:
@@ -120,9 +183,21 @@ class Reader:
                       "data, or the muscle's name")
 
     def side(self, cc: Any, muscle: str | None, path: str, required: bool) -> str | None:
-        lat = next((e.get("valueCodeableConcept") for e in (cc or {}).get("extension") or []
+        """The side of a site: bontrack's laterality extension, or a SNOMED CT laterality
+        qualifier in any extension of the site (mCODE's laterality-qualifier, the R5
+        backport's bodySite) or among the site's own codings."""
+        exts = [e for e in (cc or {}).get("extension") or [] if isinstance(e, dict)]
+        lat = next((e.get("valueCodeableConcept") for e in exts
                     if e.get("url") == EXT["laterality"]), None)
         side = SIDE_BY_SNOMED.get(code_in(lat, SNOMED) or "") or code_in(lat, CS_SIDE)
+        for concept in [e.get("valueCodeableConcept") for e in exts] + [cc]:
+            if side:
+                break
+            for c in (concept or {}).get("coding") or [] if isinstance(concept, dict) else []:
+                if isinstance(c, dict) and c.get("system") == SNOMED \
+                        and c.get("code") in SIDE_BY_SNOMED:
+                    side = SIDE_BY_SNOMED[c["code"]]
+                    break
         if side:
             return side
         m = self.ref.muscles.get(muscle or "")

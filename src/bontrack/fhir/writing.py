@@ -39,6 +39,10 @@ class Imported:
     unmatched_people: dict[str, str]
     #: lines for the import summary (a total in the file that disagrees with its injections)
     warnings: list[str] = field(default_factory=list)
+    #: resources set aside with the reason (``reading.Skipped``): nothing of them written
+    skipped: list[Any] = field(default_factory=list)
+    #: resources an earlier import already wrote: not written again
+    already: list[str] = field(default_factory=list)
 
 
 #: (session, patient, key, cycle) -> (problems, warnings): bontrack's plan check of an
@@ -63,11 +67,12 @@ def write(session: Session, actor: Actor, plan: Plan, source: str,
         people[key].append(f"{what} was {v!r}")
     out.unmatched_people.update(unmatched)
     for pkey, patient in plan.patients:
+        known = patient.id is not None  # found by MRN: updated, not created
         session.add(patient)
         session.flush()
         audit.record(session, actor, "import", "patient", patient.id, patient.id,
-                     detail=f"from {source} {pkey}")
-        counts["patient"] += 1
+                     detail=f"{'updated ' if known else ''}from {source} {pkey}")
+        counts["patient updated" if known else "patient"] += 1
         children = plan.children.get(pkey, [])
         for _key, row, _ in children:  # what the plan check reads: conditions, weights
             if isinstance(row, CHECK_READS):

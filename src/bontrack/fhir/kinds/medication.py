@@ -125,8 +125,21 @@ def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
     return medication(ctx, v, cy.product, cy), cy.patient_id
 
 
+def _named_by_doses(reader: Reader) -> set[str]:
+    """The Medications the input's MedicationAdministrations name (medicationReference)."""
+    out = set()
+    for r in reader.by_key.values():
+        raw = (r.get("medicationReference") or {}).get("reference") \
+            if r.get("resourceType") == "MedicationAdministration" else None
+        if isinstance(raw, str):
+            out.add(reader.urls.get(raw) or "/".join(raw.rstrip("/").split("/")[-2:]))
+    return out
+
+
 def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     ckey = reader.used.get(key)
+    if ckey is None and key in _named_by_doses(reader):
+        return  # names the product of a dose given elsewhere: read with that dose
     if ckey is None:
         raise Refusal("", "no Procedure in this input uses this Medication (usedReference)")
     cy = reader.plan.cycles[ckey]

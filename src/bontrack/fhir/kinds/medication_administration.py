@@ -4,6 +4,7 @@ units, the site with its laterality, route, sites, volume and guidance."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
@@ -22,7 +23,8 @@ from bontrack.fhir.codes import (
     coding,
     concept,
 )
-from bontrack.fhir.elements import Refusal, as_ml, as_units, ext_value
+from bontrack.clinical.result import number
+from bontrack.fhir.elements import Refusal, Skip, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.lines import columns, dumps, ident, members, memo, num, text
 from bontrack.fhir.lines import meta as meta_bytes
@@ -40,9 +42,11 @@ from bontrack.fhir.mapping import (
     user_ref,
 )
 from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source, never
-from bontrack.fhir.resolve import Reader
+from bontrack.fhir.resolve import Reader, named
 from bontrack.fhir.tables import CY, CYCLES, VIALS, Batch, RowSet, V, find, one
-from bontrack.store.models import Injection
+from bontrack.services import audit
+from bontrack.services.given import today
+from bontrack.store.models import Cycle, Injection
 
 INJ = Injection.__table__
 INJECTIONS = RowSet("injections", INJ, "cycle")
@@ -184,8 +188,14 @@ def _cycle_of(reader: Reader, res: dict[str, Any]) -> str:
 
 
 def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
-    reader.subject(res)
-    ckey = _cycle_of(reader, res)
+    pkey = reader.subject(res)
+    try:
+        ckey = _cycle_of(reader, res)
+    except Refusal:
+        if any(k.startswith("Procedure/") and k in reader.by_key for k in _part_of(reader, res)):
+            raise  # its session is in the input but could not be read: its problems say why
+        given_elsewhere(reader, key, pkey, res)
+        return
     cy = reader.plan.cycles[ckey]
     if res.get("medicationCodeableConcept"):
         product = reader.product(res["medicationCodeableConcept"],
@@ -212,6 +222,99 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
         sites=int(ext_value(res, "injection-sites", "valueInteger") or 1),
         volume_ml=as_ml(volume, "extension[injected-volume]") if volume else None,
         guidance=guidance))
+
+
+def _part_of(reader: Reader, res: dict[str, Any]) -> list[str]:
+    out = []
+    for part in res.get("partOf") or []:
+        raw = part.get("reference") if isinstance(part, dict) else None
+        if isinstance(raw, str):
+            out.append(reader.urls.get(raw) or "/".join(raw.rstrip("/").split("/")[-2:]))
+    return out
+
+
+def given_elsewhere(reader: Reader, key: str, pkey: str, res: dict[str, Any]) -> None:
+    """A dose given by another service (urology's bladder injections from the EHR): a
+    MedicationAdministration that belongs to no session (Procedure) of the input. Doses of
+    one day, product and indication become one given cycle of this patient, marked as given
+    elsewhere, so that the plan check counts them (cumulative limits, retreatment interval)
+    like any cycle given. What cannot be counted safely is skipped and listed, never
+    guessed: a product that cannot be identified (never counted under another product), a
+    dose not in product units, no known indication or injection target, a dose not
+    completed or dated after today."""
+    status = res.get("status")
+    if status != "completed":
+        raise Skip("status", f"a {status!r} administration is not a dose given: not counted")
+    when = res.get("effectiveDateTime") or (res.get("effectivePeriod") or {}).get("start")
+    try:
+        day = as_day(when, "effectiveDateTime")
+        at = as_instant(when, "effectiveDateTime") if len(str(when)) > 10 else None
+    except Refusal as r:
+        raise Skip(r.path, r.message) from None
+    if day > today():
+        raise Skip("effectiveDateTime", f"{day.isoformat()} is after today: a dose not yet "
+                   "given is not counted")
+    path = "medicationCodeableConcept"
+    cc = res.get("medicationCodeableConcept")
+    med_key = None
+    if cc is None and isinstance(res.get("medicationReference"), dict):
+        path = "medicationReference"
+        try:
+            med_key = reader.target(res["medicationReference"], "Medication", path)
+            cc = reader.by_key[med_key].get("code")
+        except Refusal:
+            cc = res["medicationReference"].get("display")
+            cc = {"text": cc} if isinstance(cc, str) else None
+    try:
+        product = reader.product(cc, path)
+    except Refusal as r:
+        raise Skip(r.path, f"{r.message}: a dose whose product cannot be identified is not "
+                   "imported and never counted under another product") from None
+    dosage = res.get("dosage") or {}
+    try:
+        dose = as_units(dosage.get("dose"), "dosage.dose")
+        reasons = list(res.get("reasonCode") or [])
+        for i, r_ in enumerate(res.get("reasonReference") or []):
+            ckey = reader.target(r_, "Condition", f"reasonReference[{i}]")
+            reasons.append(reader.by_key[ckey].get("code"))
+        indication, _ = reader.indication(reasons, "reasonCode")
+        muscle = reader.muscle(dosage.get("site"), "dosage.site")
+        side = reader.side(dosage.get("site"), muscle, "dosage.site", required=True)
+    except Refusal as r:
+        raise Skip(r.path, f"{r.message}: this dose given elsewhere is not counted") from None
+    if side not in ("left", "right", "midline"):
+        raise Skip("dosage.site", f"one dose on {side!r} sides: bontrack records each side "
+                   "separately; not counted")
+    group = (pkey, day, product, indication)
+    ckey = reader.elsewhere.get(group)
+    if ckey is None:
+        ckey = reader.elsewhere[group] = key
+        now = audit.now()
+        performer = (res.get("performer") or [{}])[0].get("actor")
+        cy = Cycle(clinic_id=reader.actor.clinic_id, date=day, product=product,
+                   indication=indication, clinician_id=reader.user(performer,
+                                                                   f"{key} performer"),
+                   weight_kg=None, total_units=Decimal(0), consent_recorded=False,
+                   consent_text="", note="given by another service (imported)",
+                   status="signed", verdict="imported", reference_version="not checked",
+                   provenance="", version=1, created_by=reader.actor.user_id,
+                   created_at=now, updated_at=now)
+        reader.plan.cycles[ckey] = cy
+        reader.plan.cycle_patient[ckey] = pkey
+        reader.plan.children[pkey].append((ckey, cy, None))
+        reader.parts[ckey] = []
+    else:
+        reader.parts[ckey].append(key)
+    cy = reader.plan.cycles[ckey]
+    if med_key:
+        reader.parts[ckey].append(med_key)
+    who = named(reader.person((res.get("performer") or [{}])[0].get("actor")))
+    line = (f"given elsewhere ({reader.origin(res)}, {key}) by {who}"
+            + (f" at {at.isoformat()}" if at else f" on {day.isoformat()}")
+            + f": {number(dose)} U {product}")
+    cy.provenance = "\n".join(filter(None, [cy.provenance, line]))
+    cy.injections.append(Injection(muscle=muscle, side=side, units=dose, sites=1,
+                                   volume_ml=None, guidance=None))
 
 
 def cycle_of(session: Session, resource: Json) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, func
@@ -14,6 +15,9 @@ from bontrack.fhir.codes import (
     CS_MAS,
     CS_OBSERVATION,
     CS_OUTCOME,
+    GRAMS_PER_UNIT,
+    LOINC,
+    LOINC_BODY_WEIGHT,
     OBS_CATEGORY,
     SNOMED,
     UCUM,
@@ -245,19 +249,33 @@ def _scale_code(system: str | None, code: str) -> ColumnElement[bool]:
     return never()
 
 
+def as_kg(q: Any, path: str) -> Decimal:
+    """A body weight in kg: UCUM kg, g, [lb_av] or [oz_av] (the FHIR body weight profile's
+    units), converted by UCUM's definitions (``codes.GRAMS_PER_UNIT``) and rounded to the
+    stored 0.01 kg. A weight may be converted; toxin units never are."""
+    if not isinstance(q, dict):
+        raise Refusal(path, "a body weight needs a valueQuantity")
+    unit = q.get("code") or q.get("unit")
+    if unit not in GRAMS_PER_UNIT:
+        raise Refusal(f"{path}.code", f"body weight in {unit!r}: bontrack reads kg, g, "
+                      "[lb_av] or [oz_av] (UCUM)")
+    grams = as_decimal(q.get("value"), f"{path}.value") * Decimal(GRAMS_PER_UNIT[unit])
+    return (grams / Decimal(1000)).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
 def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     pkey = reader.subject(res)
     code = res.get("code")
     error = res.get("status") == "entered-in-error"
     recorder = reader.user(ext_value(res, "recorded-by", "valueReference")
                            or (res.get("performer") or [None])[0], f"{key} recorded-by")
-    if code_in(code, CS_OBSERVATION) == "body-weight":
-        q = res.get("valueQuantity") or {}
-        if q.get("code") != "kg":
-            raise Refusal("valueQuantity", "body weight must be in kg")
+    if code_in(code, CS_OBSERVATION) == "body-weight" or any(
+            isinstance(c, dict) and c.get("system") == LOINC and c.get("code") ==
+            LOINC_BODY_WEIGHT for c in (code or {}).get("coding") or []):
+        when = res.get("effectiveDateTime") or (res.get("effectivePeriod") or {}).get("start")
         reader.plan.children[pkey].append((key, Weight(
-            measured_on=as_day(res.get("effectiveDateTime"), "effectiveDateTime"),
-            weight_kg=as_decimal(q.get("value"), "valueQuantity.value"),
+            measured_on=as_day(when, "effectiveDateTime"),
+            weight_kg=as_kg(res.get("valueQuantity"), "valueQuantity"),
             recorded_by=recorder, created_at=audit.now()), None))
         return
     scale = code_in(code, CS_OUTCOME)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from bontrack.fhir.codes import MRN_SYSTEM
+from bontrack.fhir.codes import IDENTIFIER_MR, MRN_SYSTEM, V2_0203
 from bontrack.fhir.elements import Refusal, as_day, ext_all, ext_value
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.mapping import Context, Json, day, ext, meta, status_ext
@@ -52,9 +52,7 @@ def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
 
 
 def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
-    idents = res.get("identifier") or []
-    mrn = next((i.get("value") for i in idents if i.get("system") == MRN_SYSTEM), None)
-    mrn = mrn or next((i.get("value") for i in idents if i.get("value")), None)
+    mrn = medical_record_number(res.get("identifier") or [])
     if not mrn:
         raise Refusal("identifier", "no identifier to keep as the MRN")
     names = res.get("name") or [{}]
@@ -77,19 +75,53 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     # an MRN with a control character is already refused at its element path, and is
     # never sent to the database (PostgreSQL cannot even compare a text holding NUL)
     exists = None if any(control_characters(str(mrn))) else reader.s.scalar(
-        select(Patient.id).where(Patient.clinic_id == reader.actor.clinic_id,
-                                 Patient.mrn == mrn))
-    if exists is not None or mrn in {p.mrn for _, p in reader.plan.patients}:
-        raise Refusal("identifier", f"MRN {mrn!r} is already used in this clinic")
+        select(Patient).where(Patient.clinic_id == reader.actor.clinic_id,
+                              Patient.mrn == mrn))
+    if mrn in {p.mrn for _, p in reader.plan.patients}:
+        raise Refusal("identifier", f"MRN {mrn!r} appears for two patients in this input")
     now = audit.now()
     status = ext_value(res, "record-status", "valueCode") or "active"
+    medications = [str(e.get("valueString")).lower() for e in ext_all(res, "medication-name")]
+    birth = as_day(res["birthDate"], "birthDate")
+    if exists is not None:
+        # the same patient again (re-import, or the EHR's newer copy): updated by MRN, never
+        # a second record; flags and medicines only where the file carries bontrack's own
+        _update(exists, display_name=display, birth_date=birth,
+                sex=res.get("gender", "unknown"), now=now,
+                **({"flags": flags} if flags else {}),
+                **({"medications": medications} if medications else {}))
+        reader.load_links(exists.id)
+        reader.plan.patients.append((key, exists))
+        return
     reader.plan.patients.append((key, Patient(
         clinic_id=reader.actor.clinic_id, mrn=str(mrn), display_name=display,
-        birth_date=as_day(res["birthDate"], "birthDate"), sex=res.get("gender", "unknown"),
-        flags=flags, medications=[str(e.get("valueString")).lower()
-                                  for e in ext_all(res, "medication-name")],
+        birth_date=birth, sex=res.get("gender", "unknown"),
+        flags=flags, medications=medications,
         status=status if status in ("active", "entered_in_error") else "active",
         version=1, created_at=now, updated_at=now)))
+
+
+def _update(p: Patient, now: Any, **values: Any) -> None:
+    """Change what differs; a change is a new version of the record."""
+    changed = {k: v for k, v in values.items() if getattr(p, k) != v}
+    if not changed:
+        return
+    for k, v in changed.items():
+        setattr(p, k, v)
+    p.version += 1
+    p.updated_at = now
+
+
+def medical_record_number(identifiers: list[Any]) -> str | None:
+    """The MRN among a patient's identifiers: bontrack's own MRN system, else the one typed
+    ``MR`` (medical record number, HL7 v2 table 0203), else the first with a value."""
+    idents = [i for i in identifiers if isinstance(i, dict) and i.get("value")]
+    ours = next((i for i in idents if i.get("system") == MRN_SYSTEM), None)
+    typed = next((i for i in idents if any(
+        isinstance(c, dict) and c.get("system") == V2_0203 and c.get("code") == IDENTIFIER_MR
+        for c in (i.get("type") or {}).get("coding") or [])), None)
+    found = ours or typed or (idents[0] if idents else None)
+    return str(found["value"]) if found else None
 
 
 def _words(where: str) -> ParamFilter:

@@ -30,8 +30,6 @@ from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
-from sqlalchemy import select
-
 from bontrack.fhir.elements import Refusal, Skip
 from bontrack.fhir.reading import (
     DIRECTORY_TYPES,
@@ -51,8 +49,8 @@ from bontrack.fhir.trust import recheck
 from bontrack.fhir.writing import Imported as Imported  # re-exported for services
 from bontrack.fhir.writing import Plan, write
 from bontrack.reference import Reference
-from bontrack.services.access import Actor, require_role
 from bontrack.services import audit
+from bontrack.services.access import Actor, require_role
 from bontrack.store.models import Cycle, ImportLink, Patient
 
 
@@ -132,7 +130,7 @@ def import_input(session: Session, actor: Actor, ref: Reference, inp: Input, sou
     """The second pass, patient by patient (see the module's docstring)."""
     require_role(actor, ("admin", "clinician"), "import records")
     found = [p for p in problems or [] if not isinstance(p, Skipped)]
-    skipped = [p for p in problems or [] if isinstance(p, Skipped)]
+    skipped: list[Problem] = [p for p in problems or [] if isinstance(p, Skipped)]
     if not inp.entries and not found:
         raise ImportRefused([Problem(source, "", "contains no resources")])
     audit_names = {model: name for kind in registry for model, name in kind.audit.items()}
@@ -145,7 +143,7 @@ def import_input(session: Session, actor: Actor, ref: Reference, inp: Input, sou
                    inp.held)
     if not mapped.entries and not found:
         raise ImportRefused([Problem(source, "", "nothing bontrack imports: "
-                                     + "; ".join(map(str, skipped or ["no resources"])))])
+                                     + ("; ".join(map(str, skipped)) or "no resources"))])
     for group in groups(mapped):
         reader = Reader(session, actor, ref, mapped.load(group), source, users, directory)
         plan = run(reader, registry)

@@ -68,11 +68,14 @@ def write(session: Session, actor: Actor, plan: Plan, source: str,
     out.unmatched_people.update(unmatched)
     for pkey, patient in plan.patients:
         known = patient.id is not None  # found by MRN: updated, not created
+        changed = not known or session.is_modified(patient)
         session.add(patient)
         session.flush()
-        audit.record(session, actor, "import", "patient", patient.id, patient.id,
-                     detail=f"{'updated ' if known else ''}from {source} {pkey}")
-        counts["patient updated" if known else "patient"] += 1
+        if changed:
+            audit.record(session, actor, "import", "patient", patient.id, patient.id,
+                         detail=f"{'updated ' if known else ''}from {source} {pkey}")
+        counts["patient" if not known else
+               "patient updated" if changed else "patient unchanged"] += 1
         children = plan.children.get(pkey, [])
         for _key, row, _ in children:  # what the plan check reads: conditions, weights
             if isinstance(row, CHECK_READS):

@@ -689,7 +689,8 @@ class ImportLink(Base):
     the patient, so another source's ``Observation/1`` of another patient never matches."""
 
     __tablename__ = "import_links"
-    __table_args__ = (UniqueConstraint("patient_id", "identity", name="uq_import_links_patient_identity"),)
+    __table_args__ = (UniqueConstraint("patient_id", "identity",
+                                       name="uq_import_links_patient_identity"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)

@@ -143,6 +143,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     if ckey is None:
         raise Refusal("", "no Procedure in this input uses this Medication (usedReference)")
     cy = reader.plan.cycles[ckey]
+    reader.parts.setdefault(ckey, []).append(key)
     product = reader.product(res.get("code"), "code")
     if cy.product and cy.product != product:
         raise Refusal("code", f"{product} differs from the session's product "

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from bontrack.clinical.result import number
 from bontrack.fhir.codes import (
     CS_GUIDANCE,
     CS_PRODUCT,
@@ -23,7 +24,6 @@ from bontrack.fhir.codes import (
     coding,
     concept,
 )
-from bontrack.clinical.result import number
 from bontrack.fhir.elements import Refusal, Skip, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.lines import columns, dumps, ident, members, memo, num, text
@@ -197,6 +197,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
         given_elsewhere(reader, key, pkey, res)
         return
     cy = reader.plan.cycles[ckey]
+    reader.parts.setdefault(ckey, []).append(key)
     if res.get("medicationCodeableConcept"):
         product = reader.product(res["medicationCodeableConcept"],
                                  "medicationCodeableConcept")
@@ -286,8 +287,11 @@ def given_elsewhere(reader: Reader, key: str, pkey: str, res: dict[str, Any]) ->
         raise Skip("dosage.site", f"one dose on {side!r} sides: bontrack records each side "
                    "separately; not counted")
     group = (pkey, day, product, indication)
-    ckey = reader.elsewhere.get(group)
-    if ckey is None:
+    known = reader.elsewhere.get(group)
+    if known is not None:
+        ckey = known
+        reader.parts[ckey].append(key)
+    else:
         ckey = reader.elsewhere[group] = key
         now = audit.now()
         performer = (res.get("performer") or [{}])[0].get("actor")
@@ -303,8 +307,6 @@ def given_elsewhere(reader: Reader, key: str, pkey: str, res: dict[str, Any]) ->
         reader.plan.cycle_patient[ckey] = pkey
         reader.plan.children[pkey].append((ckey, cy, None))
         reader.parts[ckey] = []
-    else:
-        reader.parts[ckey].append(key)
     cy = reader.plan.cycles[ckey]
     if med_key:
         reader.parts[ckey].append(med_key)

@@ -72,6 +72,9 @@ def ehr_bundle(*doses: dict[str, Any], mrn: str = "EHR-0042",
          "valueQuantity": {"value": 154, "unit": "lb", "system": UCUM, "code": "[lb_av]"}},
         {"resourceType": "AllergyIntolerance", "id": "alg-1",
          "patient": {"reference": "Patient/pat-1"}, "code": {"text": "penicillin"}},
+        {"resourceType": "Encounter", "id": "enc-1", "status": "finished",
+         "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                   "code": "AMB"}, "subject": {"reference": "Patient/pat-1"}},
         {"resourceType": "MedicationRequest", "id": "rx-1", "status": "active",
          "intent": "order", "medicationCodeableConcept": BOTOX,
          "subject": {"reference": "Patient/pat-1"}},
@@ -115,7 +118,8 @@ def test_a_bundle_mixing_supported_and_unsupported_resources_imports_the_support
     assert rows(db_url, "SELECT weight_kg FROM weights") == [(Decimal("69.85"),)]
     # each set-aside resource is listed with its type, id and reason
     out = r.stdout
-    assert "skipped (not imported): 3" in out
+    assert "skipped (not imported): 4" in out
+    assert "Encounter/enc-1: an encounter with no injection session" in out
     assert "AllergyIntolerance/alg-1 resourceType: AllergyIntolerance is not imported" in out
     assert "MedicationRequest/rx-1 resourceType: an order, not a dose given" in out
     assert "MedicationAdministration/ma-2" in out and "Mystery toxin" in out

@@ -179,12 +179,14 @@ def _link(session: Session, actor: Actor, reader: Reader) -> None:
     now = audit.now()
     plan = reader.plan
     for pkey, patient in plan.patients:
+        seen = set(reader.existing_links)  # one link per identity and patient
         for key, row, _ in plan.children.get(pkey, []):
             entity = type(row).__tablename__
             for k in [key, *reader.parts.get(key, [])]:
                 res = reader.by_key.get(k)
-                if res is None or row.id is None:
+                if res is None or row.id is None or identity(res) in seen:
                     continue
+                seen.add(identity(res))
                 session.add(ImportLink(clinic_id=actor.clinic_id, patient_id=patient.id,
                                        identity=identity(res), entity=entity,
                                        entity_id=row.id, created_at=now))

@@ -27,6 +27,8 @@ class Plan:
         default_factory=lambda: defaultdict(list))  # patient key -> (key, row, cycle key)
     cycles: dict[str, Cycle] = field(default_factory=dict)
     cycle_patient: dict[str, str] = field(default_factory=dict)
+    #: patients already in the clinic (found by MRN): key -> whether the file changed them
+    existing: dict[str, bool] = field(default_factory=dict)
 
 
 #: the records of a patient the plan check reads (written before the patient's cycles)
@@ -67,8 +69,8 @@ def write(session: Session, actor: Actor, plan: Plan, source: str,
         people[key].append(f"{what} was {v!r}")
     out.unmatched_people.update(unmatched)
     for pkey, patient in plan.patients:
-        known = patient.id is not None  # found by MRN: updated, not created
-        changed = not known or session.is_modified(patient)
+        known = pkey in plan.existing  # found by MRN: updated, not created
+        changed = plan.existing.get(pkey, True)
         session.add(patient)
         session.flush()
         if changed:

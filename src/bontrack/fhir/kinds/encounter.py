@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bontrack.fhir.codes import V3_ACT, coding
+from bontrack.fhir.elements import Skip
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.lines import dumps, ident, memo
 from bontrack.fhir.lines import meta as meta_bytes
@@ -63,6 +64,15 @@ def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
 
 def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     reader.subject(res)  # carried by its Procedure; checked for a known patient
+    for r in reader.by_key.values():
+        raw = (r.get("encounter") or {}).get("reference") \
+            if r.get("resourceType") == "Procedure" else None
+        if isinstance(raw, str) and (reader.urls.get(raw)
+                                     or "/".join(raw.rstrip("/").split("/")[-2:])) == key:
+            return
+    # another system's visit with no session of the input: nothing of it is kept
+    raise Skip("", "an encounter with no injection session (Procedure) in the input: "
+               "bontrack keeps encounters only as its sessions")
 
 
 def cycle_of(session: Session, resource: Json) -> int | None:

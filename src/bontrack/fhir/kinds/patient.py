@@ -86,10 +86,11 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     if exists is not None:
         # the same patient again (re-import, or the EHR's newer copy): updated by MRN, never
         # a second record; flags and medicines only where the file carries bontrack's own
-        _update(exists, display_name=display, birth_date=birth,
-                sex=res.get("gender", "unknown"), now=now,
-                **({"flags": flags} if flags else {}),
-                **({"medications": medications} if medications else {}))
+        reader.plan.existing[key] = _update(exists, display_name=display, birth_date=birth,
+                                            sex=res.get("gender", "unknown"), now=now,
+                                            **({"flags": flags} if flags else {}),
+                                            **({"medications": medications}
+                                               if medications else {}))
         reader.load_links(exists.id)
         reader.plan.patients.append((key, exists))
         return
@@ -101,15 +102,16 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
         version=1, created_at=now, updated_at=now)))
 
 
-def _update(p: Patient, now: Any, **values: Any) -> None:
-    """Change what differs; a change is a new version of the record."""
+def _update(p: Patient, now: Any, **values: Any) -> bool:
+    """Change what differs; a change is a new version of the record. Whether it changed."""
     changed = {k: v for k, v in values.items() if getattr(p, k) != v}
     if not changed:
-        return
+        return False
     for k, v in changed.items():
         setattr(p, k, v)
     p.version += 1
     p.updated_at = now
+    return True
 
 
 def medical_record_number(identifiers: list[Any]) -> str | None:

@@ -18,6 +18,7 @@ from bontrack.api import (
     cds_routes,
     correction_routes,
     cycle_routes,
+    import_routes,
     patient_routes,
     pattern_routes,
     visit_routes,
@@ -61,6 +62,7 @@ def create_app(db_url: str, ref: Reference | None = None, database: Database | N
     install_routes(app)
     install_analytics_routes(app)
     install_fhir(app)
+    add_routes(app, import_routes.router)
     return app
 
 

@@ -17,6 +17,7 @@ from bontrack.fhir.reading import Input, Problem
 from bontrack.fhir.writing import Imported
 from bontrack.interop.csv_tables import write_tables
 from bontrack.reference import Reference
+from bontrack.services.access import Actor
 from bontrack.services.accounts import active_actor
 from bontrack.services.usecase import use_case
 from bontrack.store.models import Clinic, Patient
@@ -75,4 +76,12 @@ def import_fhir(session: Session, username: str, ref: Reference, inp: Input,
     actor = active_actor(session, username)
     if actor is None:
         return None
+    return import_input(session, actor, ref, inp, source, problems)
+
+
+@use_case()
+def import_fhir_as(session: Session, actor: Actor, ref: Reference, inp: Input, source: str,
+                   problems: list[Problem]) -> Imported:
+    """``import_fhir`` as an already signed-in actor (the API): all or nothing for what is
+    imported; what is skipped is listed in the result."""
     return import_input(session, actor, ref, inp, source, problems)

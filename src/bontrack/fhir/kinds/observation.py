@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from bontrack.clinical.display import scale_text
 from bontrack.clinical.scales import ScaleError, read_value
 from bontrack.fhir.codes import (
+    BODY_WEIGHT_LOINC,
     CS_MAS,
     CS_OBSERVATION,
     CS_OUTCOME,
+    LOINC,
     OBS_CATEGORY,
     SNOMED,
     UCUM,
@@ -50,6 +52,13 @@ WEIGHTS = RowSet("weights", W)
 OUTCOMES = RowSet("outcomes", OUT)
 
 
+def weight_code() -> Json:
+    """LOINC 29463-7 (US Core's body weight code) and bontrack's own code, so a reader that
+    knows either finds it."""
+    return concept(coding(LOINC, *BODY_WEIGHT_LOINC),
+                   coding(CS_OBSERVATION, "body-weight", "Body weight"), text="Body weight")
+
+
 def weight(ctx: Context, w: Any) -> Json:
     return {
         "resourceType": "Observation", "id": f"weight-{w.id}",
@@ -58,8 +67,7 @@ def weight(ctx: Context, w: Any) -> Json:
         "extension": [recorded_by(ctx, w.recorded_by)],
         "status": "final",
         "category": [concept(coding(OBS_CATEGORY, "vital-signs", "Vital Signs"))],
-        "code": concept(coding(CS_OBSERVATION, "body-weight", "Body weight"),
-                        text="Body weight"),
+        "code": weight_code(),
         "subject": ref("Patient", w.patient_id),
         "effectiveDateTime": day(w.measured_on),
         "valueQuantity": quantity(w.weight_kg, "kg", "kg"),
@@ -134,8 +142,7 @@ def _weight_middle(ctx: Context) -> bytes:
     return ctx.shared(("bytes", "weight-middle"), lambda: b"," + members({
         "status": "final",
         "category": [concept(coding(OBS_CATEGORY, "vital-signs", "Vital Signs"))],
-        "code": concept(coding(CS_OBSERVATION, "body-weight", "Body weight"),
-                        text="Body weight")}) + b',"subject":{"reference":"Patient/')
+        "code": weight_code()}) + b',"subject":{"reference":"Patient/')
 
 
 _KG_TAIL = b',"unit":"kg","system":' + text(UCUM) + b',"code":"kg"}}\n'

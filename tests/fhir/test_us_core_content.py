@@ -118,3 +118,12 @@ def test_an_ndc_whose_vial_size_the_product_does_not_have_is_refused():
     with pytest.raises(ValidationError, match="vial_units 400 is not one of"):
         Product.model_validate(bad)
     assert Product.model_validate(data).ndc[0].product_ndc == "15054-0530"
+
+
+def test_an_encounter_is_typed_as_the_injection_session_its_procedure_codes(resources):
+    procedures = {p["id"]: p for p in _of(resources, "Procedure")}
+    encounters = _of(resources, "Encounter")
+    assert encounters
+    for e in encounters:
+        assert e["type"] == [procedures[e["id"]]["code"]]
+        assert e["type"][0]["coding"][0]["code"] == "bont-injection-session"

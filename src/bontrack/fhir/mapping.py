@@ -19,6 +19,7 @@ from bontrack.clinical.result import number
 from bontrack.fhir.codes import (
     CS_INDICATION,
     CS_MUSCLE,
+    CS_PROCEDURE,
     CS_PRODUCT,
     CS_SIDE,
     EXT,
@@ -161,6 +162,14 @@ def _indication_concept(ctx: Context, indication: str, icd10cm: str | None) -> J
 
 def product_concept(ctx: Context, product: str) -> Json:
     return ctx.shared(("product", product), lambda: _product_concept(ctx, product))
+
+
+def session_concept() -> Json:
+    """A botulinum toxin injection session, in bontrack's procedure CodeSystem: the
+    Procedure's code and the Encounter's type (no SNOMED CT or CPT code was verifiable)."""
+    return concept(coding(CS_PROCEDURE, "bont-injection-session",
+                          "Botulinum toxin injection session"),
+                   text="Botulinum toxin injection session")
 
 
 def vial_concept(ctx: Context, product: str, size_units: Any) -> Json:

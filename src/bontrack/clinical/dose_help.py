@@ -276,7 +276,7 @@ def label_help(ref: Reference, product: str, indication: str, muscle: str, age: 
                      tuple(notes), citation, quote)
 
 
-def response_text(seen: Sequence[ResponseSeen], muscle: str) -> str:
+def response_text(seen: Sequence[ResponseSeen], muscle: str, muscle_name: str = "") -> str:
     """The response that followed a cycle, in words: the series on this muscle, else the
     whole-patient series; never another muscle's."""
     here = [r for r in seen if r.muscle == muscle] or [r for r in seen if r.muscle is None]
@@ -284,7 +284,8 @@ def response_text(seen: Sequence[ResponseSeen], muscle: str) -> str:
         return "no response measured"
     parts = []
     for r in here:
-        site = f" ({' '.join(x for x in (r.muscle, r.side) if x)})" if r.muscle else ""
+        site = (f" ({', '.join(x for x in (muscle_name or r.muscle, r.side) if x)})"
+                if r.muscle else "")
         name = f"{r.scale}{site}"
         if r.best is None or r.baseline is None:
             parts.append(f"{name}: unknown ({r.unknown_reason or 'not measured'})")
@@ -335,7 +336,7 @@ def dose_help(ref: Reference, *, product: str, indication: str, muscle: str,
     def show(d: PastDose) -> ShownDose:
         return ShownDose(d.day, d.product, product_name(ref, d.product), d.indication,
                          d.side, d.units, d.sites, side is None or d.side == side,
-                         response_text(d.responses, muscle))
+                         response_text(d.responses, muscle, ref.muscles[muscle].name))
 
     this = [show(d) for d in shown if d.product == product][:last]
     others = [show(d) for d in shown if d.product != product][:last]

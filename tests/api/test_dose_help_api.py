@@ -147,3 +147,23 @@ def test_names_are_read_as_ids_and_access_is_the_readers(api):
     assert help_for(api, p1, who="doc_b").status_code == 404
     assert api.client.get(f"/api/v1/patients/{p1}/dose-help", params=BICEPS
                           ).status_code == 401
+
+
+def test_the_planners_panel_fragment_shows_the_help_and_says_a_bad_choice_in_the_panel(api,
+                                                                                     web):
+    clinic_records(api)
+    p1 = api.ids["p1"]
+    c = web("doc")
+    r = c.get(f"/patients/{p1}/dose-help", params={**BICEPS, "weight_kg": ""})
+    assert r.status_code == 200, r.text
+    assert "Biceps brachii (left) · BOTOX (onabotulinumtoxinA)" in r.text
+    assert "60-200 U" in r.text and "2-4 sites" in r.text
+    assert "DYSPORT (abobotulinumtoxinA)" in r.text and "not converted" in r.text
+    assert "100 U (median of 5 records, 4 patients)" in r.text
+    r = c.get(f"/patients/{p1}/dose-help", params={**BICEPS, "muscle": "pronator_teres"})
+    assert r.status_code == 200 and "not checked" in r.text
+    r = c.get(f"/patients/{p1}/dose-help", params={**BICEPS, "weight_kg": "heavy"})
+    assert r.status_code == 200 and 'role="alert"' in r.text and "weight" in r.text
+    page = c.get(f"/patients/{p1}/cycles/new")
+    assert 'id="dose-help"' in page.text
+    assert web("pat").get(f"/patients/{p1}/dose-help", params=BICEPS).status_code == 403

@@ -9,11 +9,15 @@ import re
 
 from playwright.sync_api import expect
 
+from tests.web.axe import axe_source
 from tests.web.conftest import shot, sign_in
 
 
-def test_clicking_a_muscle_shows_the_dose_help_panel(site, page):
+def test_clicking_a_muscle_shows_the_dose_help_panel(site, browser):
     srv, pw = site
+    context = browser.new_context(viewport={"width": 1200, "height": 900},
+                                  bypass_csp=True)  # axe runs as an inline script
+    page = context.new_page()
     sign_in(page, srv, "dr.lee", pw["dr.lee"])
     page.wait_for_url("**/patients")
     page.goto(f"{srv.base}/patients?q=DEMO-000005")
@@ -36,3 +40,10 @@ def test_clicking_a_muscle_shows_the_dose_help_panel(site, page):
     page.locator('.bm-point[data-muscle="pronator_teres"][data-side="right"]').focus()
     expect(panel.locator("#dose-help-title")).to_contain_text("Pronator teres (right)")
     expect(panel.locator(".dh-not-checked")).to_contain_text("not checked")
+    # axe on the panel: no serious or critical violation
+    page.add_script_tag(content=axe_source())
+    result = page.evaluate("async () => await axe.run('#dose-help')")
+    serious = [f"{v['id']}: {v['help']}" for v in result["violations"]
+               if v["impact"] in ("serious", "critical")]
+    assert serious == []
+    context.close()

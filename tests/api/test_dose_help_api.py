@@ -120,8 +120,10 @@ def test_a_childs_range_per_kg_uses_the_last_recorded_weight_or_the_weight_given
     assert h["label"]["range"] == "1.5-3 U/kg (36-72 U at 24 kg)"
     assert h["label"]["maxima"] == [
         "session maximum 6 U/kg or 200 U, whichever is lower: 144 U at 24 kg"]
+    assert "Weight: the last recorded, 24 kg on " in " ".join(h["notes"])
     h = help_for(api, p2, weight_kg="30").json()
     assert h["label"]["range"] == "1.5-3 U/kg (45-90 U at 30 kg)"
+    assert not any(n.startswith("Weight:") for n in h["notes"])
 
 
 def test_bad_parameters_are_refused_naming_the_field(api):

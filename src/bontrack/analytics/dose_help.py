@@ -14,6 +14,7 @@ Read-only: it writes nothing but the audit event of the read.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.analytics.patient import load_rows, series_of
 from bontrack.clinical.dose_help import ClinicDose, DoseHelp, PastDose, ResponseSeen, dose_help
+from bontrack.clinical.units import format_amount
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import STAFF, Actor, require_role
@@ -127,14 +129,21 @@ def muscle_dose_help(session: Session, actor: Actor, patient_id: int, ref: Refer
     indication = ref.indication_id(indication) or indication
     muscle = ref.muscle_id(muscle) or muscle
     age = age_on(patient.birth_date, as_of)
+    weight_note = None
     if weight_kg is None and patient.weights:
-        weight_kg = Decimal(patient.weights[-1].weight_kg)
+        last = patient.weights[-1]
+        weight_kg = Decimal(last.weight_kg)
+        weight_note = (f"Weight: the last recorded, {format_amount(weight_kg)} kg on "
+                       f"{last.measured_on.isoformat()} (type the weight on the form to use "
+                       "another).")
     known = muscle in ref.muscles and product in ref.products and indication in ref.indications
     history = _history(session, ref, patient.id, muscle) if known else []
     clinic = (_clinic(session, ref, actor, product, indication, muscle, age)
               if known else [])
     found = dose_help(ref, product=product, indication=indication, muscle=muscle, side=side,
                       age_years=age, weight_kg=weight_kg, history=history, clinic=clinic)
+    if weight_note is not None:
+        found = replace(found, notes=(*found.notes, weight_note))
     audit.record(session, actor, "read", "dose_help", patient_id=patient.id,
                  detail=f"{product} {indication} {muscle}")
     return found

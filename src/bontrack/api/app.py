@@ -18,6 +18,7 @@ from bontrack.api import (
     cds_routes,
     correction_routes,
     cycle_routes,
+    dose_help_routes,
     import_routes,
     patient_routes,
     pattern_routes,
@@ -75,5 +76,5 @@ def install_errors(app: FastAPI) -> None:
 def install_routes(app: FastAPI) -> None:
     """The REST routes, in the order they match."""
     for module in (auth_routes, patient_routes, cycle_routes, correction_routes, cds_routes,
-                   visit_routes, pattern_routes):
+                   visit_routes, pattern_routes, dose_help_routes):
         add_routes(app, module.router)

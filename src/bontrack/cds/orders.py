@@ -29,6 +29,7 @@ from bontrack.fhir.codes import (
     EXT,
     ICD10CM,
     LATERALITY,
+    NDC,
     RXNORM,
     SNOMED,
     code_in,
@@ -121,12 +122,16 @@ def _codes(cc: Any, system: str) -> list[str]:
 
 
 def product_of(cc: Any, ref: Reference) -> str | None:
-    """The product an order's medication concept names: RxNorm code, bontrack code, or a
-    brand or generic name in its text ("Botox 100 unit vial", "incobotulinumtoxinA")."""
+    """The product an order's medication concept names: RxNorm code, NDC, bontrack code, or
+    a brand or generic name in its text ("Botox 100 unit vial", "incobotulinumtoxinA")."""
     for code in _codes(cc, RXNORM):
         hits = {p.id for p in ref.products.values() if any(r.code == code for r in p.rxnorm)}
         if len(hits) == 1:
             return hits.pop()
+    for code in _codes(cc, NDC):
+        found = ref.product_by_ndc(code)
+        if found:
+            return found
     own = code_in(cc, CS_PRODUCT)
     if own and own in ref.products:
         return own

@@ -20,6 +20,8 @@ SNOMED = "http://snomed.info/sct"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 UCUM = "http://unitsofmeasure.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+#: National drug codes (V: HL7 Terminology NamingSystem v3-ndc: URI http://hl7.org/fhir/sid/ndc).
+NDC = "http://hl7.org/fhir/sid/ndc"
 V3_ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 COND_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
@@ -29,6 +31,7 @@ AE_SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
 AE_OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
 LOINC = "http://loinc.org"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+COND_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 
 # bontrack code systems (values are the ids of the reference data)
 CS_PRODUCT = f"{CS}/product"
@@ -53,6 +56,18 @@ EXT = {name: f"{SD}/{name}" for name in (
     "provenance",
 )}
 
+#: LOINC 29463-7 "Body Weight" (V: US Core STU5 Observation-weight example: "code: weight
+#: (LOINC#29463-7 \"Body Weight\")", category vital-signs, value in UCUM kg).
+BODY_WEIGHT_LOINC = ("29463-7", "Body Weight")
+#: HL7 v2 table 0203 identifier type MR, "Medical record number" (V: FHIR DSTU1 v2-0203
+#: value set; the NHS North West Genomics MedicalRecordNumber profile gives the FHIR
+#: type as "http://terminology.hl7.org/CodeSystem/v2-0203#MR").
+MRN_TYPE = ("MR", "Medical record number")
+#: condition-category "problem-list-item", "Problem List Item" (V: FHIR R4B ValueSet
+#: condition-category: "An item on a problem list that can be managed over time"). A
+#: bontrack condition is the treated condition, kept across cycles: a problem-list item,
+#: not one encounter's diagnosis.
+PROBLEM_LIST_ITEM = ("problem-list-item", "Problem List Item")
 #: SNOMED CT laterality qualifiers (V: mCODE TG263 ConceptMap, DICOM PS3.16).
 LATERALITY = {"left": ("7771000", "Left"), "right": ("24028007", "Right"),
               "bilateral": ("51440002", "Right and left")}
@@ -64,13 +79,9 @@ LATERALITY = {"left": ("7771000", "Left"), "right": ("24028007", "Right"),
 #: (qualifier value) | 7771000 Left (qualifier value)").
 SIDE_BY_SNOMED = {"7771000": "left", "24028007": "right", "51440002": "bilateral",
                   "399488007": "midline"}
-#: LOINC 29463-7 Body weight (V: FHIR body weight profile, hl7.org/fhir/bodyweight.html:
-#: "Observation.code.coding.system = 'http://loinc.org' Observation.code.coding.code =
-#: '29463-7'"; its valueQuantity "code = 'kg', 'g', '[lb_av]' or '[oz_av]'").
-LOINC_BODY_WEIGHT = "29463-7"
-#: Identifier type "MR" (medical record number) of HL7 v2 table 0203: the patient's MRN.
-IDENTIFIER_MR = "MR"
-#: A body weight's UCUM unit -> grams per unit (weight may be converted; toxin units never).
+#: A body weight's UCUM unit (read on import: the FHIR body weight profile's units, V:
+#: hl7.org/fhir/bodyweight.html, valueQuantity "code = 'kg', 'g', '[lb_av]' or '[oz_av]'")
+#: -> grams per unit (weight may be converted; toxin units never).
 #: UCUM 2.1 section 4.4, avoirdupois weights: [gr] = 64.79891 mg, [lb_av] = 7000 [gr],
 #: [oz_av] = [lb_av]/16 (V: unitsofmeasure.org/ucum.html; the same definitions as coded in
 #: xpertss measure's UCUM Avoirdupois class, "UCUM 4.4 §39").

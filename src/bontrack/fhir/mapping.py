@@ -19,11 +19,13 @@ from bontrack.clinical.result import number
 from bontrack.fhir.codes import (
     CS_INDICATION,
     CS_MUSCLE,
+    CS_PROCEDURE,
     CS_PRODUCT,
     CS_SIDE,
     EXT,
     ICD10CM,
     LATERALITY,
+    NDC,
     RXNORM,
     SNOMED,
     UCUM,
@@ -160,6 +162,34 @@ def _indication_concept(ctx: Context, indication: str, icd10cm: str | None) -> J
 
 def product_concept(ctx: Context, product: str) -> Json:
     return ctx.shared(("product", product), lambda: _product_concept(ctx, product))
+
+
+def session_concept() -> Json:
+    """A botulinum toxin injection session, in bontrack's procedure CodeSystem: the
+    Procedure's code and the Encounter's type (no SNOMED CT or CPT code was verifiable)."""
+    return concept(coding(CS_PROCEDURE, "bont-injection-session",
+                          "Botulinum toxin injection session"),
+                   text="Botulinum toxin injection session")
+
+
+def vial_concept(ctx: Context, product: str, size_units: Any) -> Json:
+    """A vial's product concept, with the original labeler's NDC for that vial size when it
+    names the vial unambiguously: the product has one brand and one NDC of that size. BOTOX
+    and BOTOX Cosmetic share a product, so its vials carry no NDC (the record does not say
+    which carton was opened)."""
+    def build() -> Json:
+        base = product_concept(ctx, product)
+        p = ctx.ref.products.get(product)
+        if p is None or len(p.brands) != 1:
+            return base
+        sized = [n for n in p.ndc if n.vial_units == size_units]
+        if len(sized) != 1:
+            return base
+        return {**base, "coding": [*base["coding"],
+                                   coding(NDC, sized[0].product_ndc,
+                                          f"{sized[0].brand} {sized[0].vial_units} U vial")]}
+
+    return ctx.shared(("vial-code", product, str(size_units)), build)
 
 
 def _product_concept(ctx: Context, product: str) -> Json:

@@ -21,6 +21,7 @@ from bontrack.fhir.codes import (
     CS_SIDE,
     EXT,
     ICD10CM,
+    NDC,
     SIDE_BY_SNOMED,
     SNOMED,
     USER_SYSTEM,
@@ -235,6 +236,9 @@ class Reader:
         code = code_in(cc, CS_PRODUCT)
         if code and code in self.ref.products:
             return code
+        ndc = code_in(cc, NDC)
+        if ndc and self.ref.product_by_ndc(ndc):
+            return str(self.ref.product_by_ndc(ndc))
         for text in [(cc or {}).get("text")] + [c.get("display") for c in
                                                  (cc or {}).get("coding") or []]:
             if isinstance(text, str):

@@ -205,6 +205,12 @@ class Reference:
         return None
 
     # -- name resolution -------------------------------------------------------------------
+    def product_by_ndc(self, code: str) -> str | None:
+        """The product a US National Drug Code (product or package NDC, hyphenated or 11
+        digits) names, from the products' cited NDCs; None when no product or several do."""
+        hits = {p.id for p in self.products.values() if any(n.names(code) for n in p.ndc)}
+        return hits.pop() if len(hits) == 1 else None
+
     def product_id(self, name: str) -> str | None:
         return self._product_names.get(normalise(name))
 

@@ -114,6 +114,30 @@ class RxNormCode(Cited):
     tty: str = Field(description="RxNorm term type: IN, SCD, SBD, BN ...")
 
 
+class NdcCode(Cited):
+    """A US National Drug Code of one vial size as its original labeler lists it (openFDA
+    NDC directory). ``vial_units`` ties it to one of the product's vial sizes."""
+
+    product_ndc: str = Field(pattern=r"^[0-9]{4,5}-[0-9]{3,4}$",
+                             description="labeler-product, as the NDC directory prints it")
+    brand: str
+    labeler: str
+    vial_units: Decimal = Field(gt=0)
+
+    def eleven_digit_prefix(self) -> str:
+        """The 9 digits an 11-digit (5-4-2) NDC of this product starts with."""
+        labeler, product = self.product_ndc.split("-")
+        return labeler.zfill(5) + product.zfill(4)
+
+    def names(self, code: str) -> bool:
+        """True if ``code`` (product NDC, package NDC with hyphens, or 11 digits) is this."""
+        code = code.strip()
+        if "-" in code:
+            return code == self.product_ndc or code.startswith(self.product_ndc + "-")
+        return len(code) == 11 and code.isdigit() and code.startswith(
+            self.eleven_digit_prefix())
+
+
 class Vial(Cited):
     size_units: Decimal = Field(gt=0)
 
@@ -290,6 +314,7 @@ class Product(Strict):
     brands: list[str] = Field(min_length=1)
     form: Literal["lyophilized_powder", "solution"]
     rxnorm: list[RxNormCode] = Field(default_factory=list)
+    ndc: list[NdcCode] = Field(default_factory=list)
     vials: list[Vial] = Field(min_length=1)
     solution_units_per_ml: CitedValue | None = Field(
         default=None, description="for ready-made solutions: units per mL as supplied"
@@ -306,6 +331,15 @@ class Product(Strict):
     interactions: list[Interaction] = Field(default_factory=list)
     side_effects: list[SideEffect] = Field(default_factory=list)
     labels: list[LabelEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ndc_sizes_are_vials(self) -> Product:
+        sizes = {v.size_units for v in self.vials}
+        for n in self.ndc:
+            if n.vial_units not in sizes:
+                raise ValueError(f"ndc {n.product_ndc}: vial_units {n.vial_units} is not one "
+                                 f"of the product's vial sizes {sorted(sizes)}")
+        return self
 
 
 class ProductFile(Strict):

@@ -9,10 +9,12 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.orm import Session
 
 from bontrack.fhir.codes import (
+    COND_CATEGORY,
     COND_CLINICAL,
     COND_VERIFICATION,
     CS_INDICATION,
     ICD10CM,
+    PROBLEM_LIST_ITEM,
     code_in,
     coding,
     concept,
@@ -50,6 +52,7 @@ def condition(ctx: Context, c: Any) -> Json:
     out["verificationStatus"] = concept(
         coding(COND_VERIFICATION, "entered-in-error", "Entered in Error") if error
         else coding(COND_VERIFICATION, "confirmed", "Confirmed"))
+    out["category"] = [concept(coding(COND_CATEGORY, *PROBLEM_LIST_ITEM))]
     out["code"] = indication_concept(ctx, c.indication, c.icd10cm)
     out["subject"] = ref("Patient", c.patient_id)
     if c.onset_date:

@@ -13,7 +13,16 @@ from bontrack.fhir.elements import Skip
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.lines import dumps, ident, memo
 from bontrack.fhir.lines import meta as meta_bytes
-from bontrack.fhir.mapping import Context, Json, day, indication_concept, meta, ref, user_ref
+from bontrack.fhir.mapping import (
+    Context,
+    Json,
+    day,
+    indication_concept,
+    meta,
+    ref,
+    session_concept,
+    user_ref,
+)
 from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import CY, CYCLES, Batch, find
@@ -25,6 +34,7 @@ def encounter(ctx: Context, cy: Any) -> Json:
         "resourceType": "Encounter", "id": str(cy.id), "meta": meta(cy.version, cy.updated_at),
         "status": "entered-in-error" if cy.status == "entered_in_error" else "finished",
         "class": coding(V3_ACT, "AMB", "ambulatory"),
+        "type": [session_concept()],
         "subject": ref("Patient", cy.patient_id),
         "participant": [{"individual": user_ref(ctx, cy.clinician_id)}],
         "period": {"start": day(cy.date), "end": day(cy.date)},
@@ -40,7 +50,8 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     klass = ctx.shared(("bytes", "encounter-class"), lambda: b'","class":' + dumps(
-        coding(V3_ACT, "AMB", "ambulatory")) + b',"subject":{"reference":"Patient/')
+        coding(V3_ACT, "AMB", "ambulatory")) + b',"type":[' + dumps(session_concept())
+        + b'],"subject":{"reference":"Patient/')
     users, reasons = memo(ctx, "user"), memo(ctx, "reason")
     for cy in batch.of(CYCLES, p.id):
         d = cy.date.isoformat().encode()

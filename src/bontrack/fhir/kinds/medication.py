@@ -22,10 +22,10 @@ from bontrack.fhir.mapping import (
     ext,
     instant,
     meta,
-    product_concept,
     quantity,
     recorded_by,
     units,
+    vial_concept,
 )
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import CY, CYCLES, VIALS, Batch, V, find, one
@@ -40,7 +40,7 @@ def medication(ctx: Context, v: Any, product: str, cy: Any) -> Json:
         extensions.append(ext("reconstituted-at", valueDateTime=instant(v.reconstituted_at)))
     if v.units_discarded is not None:
         extensions.append(ext("units-discarded", valueQuantity=units(v.units_discarded)))
-    code = product_concept(ctx, product)
+    code = vial_concept(ctx, product, v.size_units)
     out: Json = {"resourceType": "Medication", "id": str(v.id),
                  # a vial changes only with its cycle (amended as a whole): its version
                  "meta": meta(cy.version, cy.updated_at), "extension": extensions,
@@ -84,11 +84,11 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         if not vials:
             continue
         product = cy.product
-        code = products.get(product) or products.setdefault(
-            product, dumps(product_concept(ctx, product)))
         head = meta_bytes(cy.version, cy.updated_at)
         for v in vials:
             size, rb = v[V_SIZE], v[V_RB]
+            code = products.get((product, size)) or products.setdefault(
+                (product, size), dumps(vial_concept(ctx, product, size)))
             size_b = numbers.get(size) or numbers.setdefault(size, num(size))
             parts = [b'{"resourceType":"Medication","id":"', ident(v[V_ID]), head, _SIZE_URL,
                      size_b, _U_TAIL, b"},",

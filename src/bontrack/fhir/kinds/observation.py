@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from bontrack.clinical.display import scale_text
 from bontrack.clinical.scales import ScaleError, read_value
 from bontrack.fhir.codes import (
+    BODY_WEIGHT_LOINC,
     CS_MAS,
     CS_OBSERVATION,
     CS_OUTCOME,
     GRAMS_PER_UNIT,
     LOINC,
-    LOINC_BODY_WEIGHT,
     OBS_CATEGORY,
     SNOMED,
     UCUM,
@@ -54,6 +54,13 @@ WEIGHTS = RowSet("weights", W)
 OUTCOMES = RowSet("outcomes", OUT)
 
 
+def weight_code() -> Json:
+    """LOINC 29463-7 (US Core's body weight code) and bontrack's own code, so a reader that
+    knows either finds it."""
+    return concept(coding(LOINC, *BODY_WEIGHT_LOINC),
+                   coding(CS_OBSERVATION, "body-weight", "Body weight"), text="Body weight")
+
+
 def weight(ctx: Context, w: Any) -> Json:
     return {
         "resourceType": "Observation", "id": f"weight-{w.id}",
@@ -62,8 +69,7 @@ def weight(ctx: Context, w: Any) -> Json:
         "extension": [recorded_by(ctx, w.recorded_by)],
         "status": "final",
         "category": [concept(coding(OBS_CATEGORY, "vital-signs", "Vital Signs"))],
-        "code": concept(coding(CS_OBSERVATION, "body-weight", "Body weight"),
-                        text="Body weight"),
+        "code": weight_code(),
         "subject": ref("Patient", w.patient_id),
         "effectiveDateTime": day(w.measured_on),
         "valueQuantity": quantity(w.weight_kg, "kg", "kg"),
@@ -138,8 +144,7 @@ def _weight_middle(ctx: Context) -> bytes:
     return ctx.shared(("bytes", "weight-middle"), lambda: b"," + members({
         "status": "final",
         "category": [concept(coding(OBS_CATEGORY, "vital-signs", "Vital Signs"))],
-        "code": concept(coding(CS_OBSERVATION, "body-weight", "Body weight"),
-                        text="Body weight")}) + b',"subject":{"reference":"Patient/')
+        "code": weight_code()}) + b',"subject":{"reference":"Patient/')
 
 
 _KG_TAIL = b',"unit":"kg","system":' + text(UCUM) + b',"code":"kg"}}\n'
@@ -271,7 +276,7 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
                            or (res.get("performer") or [None])[0], f"{key} recorded-by")
     if code_in(code, CS_OBSERVATION) == "body-weight" or any(
             isinstance(c, dict) and c.get("system") == LOINC and c.get("code") ==
-            LOINC_BODY_WEIGHT for c in (code or {}).get("coding") or []):
+            BODY_WEIGHT_LOINC[0] for c in (code or {}).get("coding") or []):
         when = res.get("effectiveDateTime") or (res.get("effectivePeriod") or {}).get("start")
         reader.plan.children[pkey].append((key, Weight(
             measured_on=as_day(when, "effectiveDateTime"),

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from bontrack.fhir.codes import IDENTIFIER_MR, MRN_SYSTEM, V2_0203
+from bontrack.fhir.codes import MRN_SYSTEM, MRN_TYPE, V2_0203, coding, concept
 from bontrack.fhir.elements import Refusal, as_day, ext_all, ext_value
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.mapping import Context, Json, day, ext, meta, status_ext
@@ -32,7 +32,8 @@ def patient(ctx: Context, p: Any, clinic: str | None = None) -> Json:
     extensions += [ext("medication-name", valueString=m) for m in (p.medications or [])]
     if extensions:
         out["extension"] = extensions
-    identifier: Json = {"system": MRN_SYSTEM, "value": p.mrn}
+    identifier: Json = {"use": "usual", "type": concept(coding(V2_0203, *MRN_TYPE)),
+                        "system": MRN_SYSTEM, "value": p.mrn}
     if clinic:
         identifier["assigner"] = {"display": clinic}
     out.update(identifier=[identifier], active=p.status == "active",
@@ -120,7 +121,7 @@ def medical_record_number(identifiers: list[Any]) -> str | None:
     idents = [i for i in identifiers if isinstance(i, dict) and i.get("value")]
     ours = next((i for i in idents if i.get("system") == MRN_SYSTEM), None)
     typed = next((i for i in idents if any(
-        isinstance(c, dict) and c.get("system") == V2_0203 and c.get("code") == IDENTIFIER_MR
+        isinstance(c, dict) and c.get("system") == V2_0203 and c.get("code") == MRN_TYPE[0]
         for c in (i.get("type") or {}).get("coding") or [])), None)
     found = ours or typed or (idents[0] if idents else None)
     return str(found["value"]) if found else None

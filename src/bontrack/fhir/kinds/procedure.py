@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.result import number
-from bontrack.fhir.codes import CS_PROCEDURE, UCUM, coding, concept
+from bontrack.fhir.codes import CS_PROCEDURE, UCUM
 from bontrack.fhir.elements import (
     Refusal,
     as_day,
@@ -36,6 +36,7 @@ from bontrack.fhir.mapping import (
     quantity,
     recorded_by,
     ref,
+    session_concept,
     status_ext,
     units,
     user_ref,
@@ -112,9 +113,7 @@ def procedure(ctx: Context, cy: Any, vial_ids: Sequence[int], findings: Iterable
         "extension": extensions,
         # planned is not given: a draft is a session in preparation, never "completed"
         "status": PROCEDURE_STATUS.get(cy.status, "unknown"),
-        "code": concept(coding(CS_PROCEDURE, "bont-injection-session",
-                               "Botulinum toxin injection session"),
-                        text="Botulinum toxin injection session"),
+        "code": session_concept(),
         "subject": ref("Patient", cy.patient_id),
         "encounter": ref("Encounter", cy.id),
         "performedDateTime": day(cy.date),
@@ -143,9 +142,7 @@ def _url(name: str) -> bytes:
 _VERSION = b"," + _url("cycle-version") + b',"valueInteger":'
 _TOTAL = b"," + _url("total-units") + b',"valueQuantity":{"value":'
 _U_TAIL = b',"unit":"U","system":' + dumps(UCUM) + b',"code":"[arb\'U]"}}'
-_CODE = b',"code":' + dumps(concept(coding(CS_PROCEDURE, "bont-injection-session",
-                                           "Botulinum toxin injection session"),
-                                    text="Botulinum toxin injection session"))
+_CODE = b',"code":' + dumps(session_concept())
 
 
 #: where each column of a cycle row sits (``lines`` reads rows by index)

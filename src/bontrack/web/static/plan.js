@@ -24,6 +24,7 @@
   document.getElementById("add-row").addEventListener("click", function () { addRow(); });
 
   function choose(point) {
+    doseHelp(point.getAttribute("data-muscle"), point.getAttribute("data-side"));
     addRow(point.getAttribute("data-muscle"), point.getAttribute("data-side"));
     point.classList.add("chosen");
     recheck();
@@ -60,7 +61,50 @@
       });
     });
   }
-  document.body.addEventListener("htmx:afterSwap", placeFindings);
+  // Dose help: a muscle clicked or focused (a body map point, a row's muscle or units)
+  // loads the panel for it with the form's product, indication and weight.
+  var helpBox = document.getElementById("dose-help");
+  var shown = null;
+  function doseHelp(muscle, side, force) {
+    if (!helpBox || !muscle || !window.htmx) { return; }
+    var params = new URLSearchParams({
+      product: form.querySelector("[name=product]").value,
+      indication: form.querySelector("[name=indication]").value,
+      muscle: muscle, side: side || "",
+      weight_kg: form.querySelector("[name=weight_kg]").value});
+    var url = helpBox.getAttribute("data-url") + "?" + params.toString();
+    if (url === shown && !force) { return; }
+    shown = url;
+    window.htmx.ajax("GET", url, {target: "#dose-help", swap: "innerHTML"});
+  }
+  function rowHelp(row, force) {
+    if (!row) { return; }
+    doseHelp(row.querySelector("select[name=muscle]").value,
+             row.querySelector("select[name=side]").value, force);
+  }
+  document.querySelectorAll(".bm-point").forEach(function (point) {
+    point.addEventListener("focus", function () {
+      doseHelp(point.getAttribute("data-muscle"), point.getAttribute("data-side"));
+    });
+  });
+  tbody.addEventListener("focusin", function (e) { rowHelp(e.target.closest("tr")); });
+  tbody.addEventListener("change", function (e) {
+    if (e.target.matches("select[name=muscle], select[name=side]")) {
+      rowHelp(e.target.closest("tr"));
+    }
+  });
+  ["product", "indication", "weight_kg"].forEach(function (name) {
+    form.querySelector("[name=" + name + "]").addEventListener("change", function () {
+      if (shown) {
+        var q = new URLSearchParams(shown.split("?")[1]);
+        doseHelp(q.get("muscle"), q.get("side"), true);
+      }
+    });
+  });
+
+  document.body.addEventListener("htmx:afterSwap", function (e) {
+    if (e.target && e.target.id !== "dose-help") { placeFindings(); }
+  });
   // Saving the patient's medicines (their own small form) runs the live check again.
   document.body.addEventListener("medicines-saved", recheck);
   placeFindings();

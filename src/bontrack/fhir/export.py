@@ -31,9 +31,12 @@ TYPES = REGISTRY.types
 
 def context(session: Session, ref: Reference) -> Context:
     """The users' login and display names (few, even in a large registry)."""
-    users = {r.id: (r.username, r.display_name)
-             for r in session.execute(select(User.id, User.username, User.display_name))}
-    return Context(ref=ref, users=users)
+    rows = session.execute(select(User.id, User.username, User.display_name, User.role,
+                                  User.patient_id)).all()
+    users = {r.id: (r.username, r.display_name) for r in rows}
+    patients = {r.id: r.patient_id for r in rows
+                if r.role == "patient" and r.patient_id is not None}
+    return Context(ref=ref, users=users, patients=patients)
 
 
 def patient_resources(ctx: Context, batch: Batch, p: Any, clinic: str | None = None,

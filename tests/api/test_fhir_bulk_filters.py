@@ -99,8 +99,8 @@ def test_since_exports_what_changed_after_it_new_and_amended_and_nothing_older(e
     time.sleep(0.05)
     cut = instant_now()
     time.sleep(0.05)
-    # after the cut: an older outcome amended (entered in error), a new outcome, and a
-    # change to p2's demographics
+    # after the cut: an older outcome amended (entered in error), a new condition, a new
+    # outcome measured before the cut, and a change to p2's demographics
     r = api.post("doc", f"/api/v1/outcomes/{old.json()['id']}/entered-in-error",
                  {"reason": "recorded for the wrong muscle"}, headers={"If-Match": '"1"'})
     assert r.status_code == 200, r.text
@@ -108,6 +108,11 @@ def test_since_exports_what_changed_after_it_new_and_amended_and_nothing_older(e
                    {"indication": "upper_limb_spasticity", "icd10cm": "I69.351",
                     "onset_date": "2025-02-10"})
     assert new.status_code == 201, new.text
+    # entered after the cut, measured before it: found by the time it was recorded
+    late = api.post("nurse", f"/api/v1/patients/{p2}/outcomes",
+                    {"scale": "modified_ashworth", "value": "1", "muscle": "biceps_brachii",
+                     "side": "right", "measured_at": "2026-11-02T10:00:00Z"})
+    assert late.status_code == 201, late.text
     version = api.get("doc", f"/api/v1/patients/{p2}").json()["version"]
     r = api.patch("doc", f"/api/v1/patients/{p2}", {"display_name": "Sam Renamed"},
                   headers={"If-Match": f'"{version}"'})
@@ -119,7 +124,7 @@ def test_since_exports_what_changed_after_it_new_and_amended_and_nothing_older(e
     assert ids(files["Patient"]) == {str(p2)}
     assert files["Patient"][0]["name"][0]["text"] == "Sam Renamed"
     assert ids(files["Condition"]) == {str(new.json()["id"])}
-    assert ids(files["Observation"]) == {str(old.json()["id"])}
+    assert ids(files["Observation"]) == {str(old.json()["id"]), str(late.json()["id"])}
     amended = next(o for o in files["Observation"] if o["id"] == str(old.json()["id"]))
     assert amended["status"] == "entered-in-error"
     since = datetime.fromisoformat(cut.replace("Z", "+00:00"))

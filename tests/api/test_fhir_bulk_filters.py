@@ -339,3 +339,25 @@ def test_the_capability_statement_lists_the_group_and_the_exports_it_serves(expo
     # search on Group is not offered, and not served
     assert {"code": "search-type"} not in group["interaction"]
     assert is_outcome(api.get("doc", "/fhir/Group"), 404)
+
+
+# -- migration 0019 -----------------------------------------------------------------------
+
+def test_outcome_recorded_at_migrates_down_and_up_again(db_url):
+    """Migration 0019 (outcomes.recorded_at, the time of change _since reads) goes down and
+    up again on both databases, SQLite included."""
+    from alembic import command
+
+    from bontrack.store.db import make_engine
+    from bontrack.store.migrate import alembic_config, upgrade
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0018")
+    assert "recorded_at" not in {c["name"] for c in sa.inspect(engine).get_columns("outcomes")}
+    upgrade(engine)
+    assert "recorded_at" in {c["name"] for c in sa.inspect(engine).get_columns("outcomes")}
+    engine.dispose()

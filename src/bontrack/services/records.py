@@ -262,7 +262,8 @@ def add_outcome(session: Session, actor: Actor, patient_id: int, body: OutcomeIn
     _own_cycle(session, patient, body.cycle_id)
     o = Outcome(patient_id=patient.id, cycle_id=body.cycle_id, scale=body.scale, value=value,
                 value_text=text, muscle=muscle, region=body.region, side=body.side,
-                measured_at=body.measured_at, recorded_by=actor.user_id, status="active", version=1)
+                measured_at=body.measured_at, recorded_by=actor.user_id, status="active", version=1,
+                recorded_at=audit.now())
     session.add(o)
     session.flush()
     audit.record(session, actor, "create", "outcome", o.id, patient.id)

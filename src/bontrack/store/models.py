@@ -354,6 +354,10 @@ class Outcome(Withdrawable, Base):
     measured_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(20), default="active")
+    #: when the outcome was written here (NULL for rows from before migration 0019 and demo
+    #: rows): its FHIR meta.lastUpdated until withdrawn, so a Bulk ``_since`` export finds
+    #: an outcome entered after it even when measured before it
+    recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     #: server default only: bulk inserts (import, demo) leave it to the database
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     __mapper_args__ = {"version_id_col": version,  # noqa: RUF012

@@ -19,6 +19,7 @@ from bontrack.reference import Reference
 from bontrack.store.uow import Database
 from bontrack.web.analytics_pages import install_analytics_pages
 from bontrack.web.api_docs import install_api_docs
+from bontrack.web.cycle_diary_pages import install_cycle_diary_pages
 from bontrack.web.cycle_pages import install_cycle_pages
 from bontrack.web.medicine_pages import install_medicine_pages
 from bontrack.web.outcome_grid import install_outcome_grid
@@ -41,6 +42,7 @@ def create_app(db_url: str | None = None, ref: Reference | None = None,
     install_cycle_pages(app)
     install_medicine_pages(app)
     install_record_pages(app)
+    install_cycle_diary_pages(app)
     install_analytics_pages(app)
     install_api_docs(app)
     install_security_headers(app)

@@ -108,12 +108,15 @@ def test_amending_keeps_the_earlier_answer_and_needs_the_version_and_a_reason(ap
     assert seen["current"] is None and len(seen["history"]) == 2
 
 
-def test_red_flag_words_are_triaged_as_in_the_diary(api):
+def test_red_flag_words_are_triaged_as_in_the_diary_and_top_the_clinics_list(api):
     cid = signed_cycle(api)
     r = api.post("pat", f"/api/v1/cycles/{cid}/diary",
                  {"onset": "not_yet", "side_effects": "I am choking on water"})
     assert r.status_code == 201, r.text
     assert r.json()["triage"]["urgent"] is True and "swallowing" in r.json()["red_flags"]
+    top = api.get("doc", "/api/v1/clinic/reports").json()["items"][0]
+    assert (top["kind"], top["id"], top["level"]) == ("cycle_diary", r.json()["id"], "urgent")
+    assert "choking on water" in top["words"]
 
 
 def biceps_series(api: Any) -> dict[str, Any]:

@@ -54,8 +54,8 @@ async def diary_save(request: Request, cycle_id: RecordId) -> Response:
     check_csrf(request, str(form.get("csrf") or ""))
     data = {k: v for k in FIELDS if (v := str(form.get(k) or "").strip()) != ""}
     # the radio button is the answer: a day left in the box beside another answer is dropped
-    for answer, day in (("onset", "onset_date"), ("wore_off", "wore_off_date")):
-        if data.get(answer) != "date":
+    for choice, day in (("onset", "onset_date"), ("wore_off", "wore_off_date")):
+        if data.get(choice) != "date":
             data.pop(day, None)
     back = f"/cycles/{cycle_id}/diary"
     with unit_of_work(request) as uow:

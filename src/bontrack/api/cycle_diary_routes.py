@@ -98,14 +98,14 @@ def answer_cycle_diary(cycle_id: RecordId, body: CycleDiaryIn, request: Request,
     return one(out, 201)
 
 
-@router.post(f"{v1}/cycle-diary/{{answer_id}}/entered-in-error", tags=["cycle diary"],
+@router.post(f"{v1}/cycle-diary/{{record_id}}/entered-in-error", tags=["cycle diary"],
              responses=answers(CycleDiaryAnswerOut))
-def cycle_diary_entered_in_error(answer_id: RecordId, body: CycleDiaryErrorIn,
+def cycle_diary_entered_in_error(record_id: RecordId, body: CycleDiaryErrorIn,
                                  request: Request, token: TokenDep,
                                  if_match: IfMatch = None) -> JSONResponse:
     """Mark the current answer entered in error (kept, audited, no longer analysed)."""
     if body.version is None and if_match is not None:
         body = body.model_copy(update={"version": version_of(if_match)})
     with authed(request, token) as (uow, actor):
-        out = cycle_diary.answer_view(cycle_diary.enter_in_error(uow, actor, answer_id, body))
+        out = cycle_diary.answer_view(cycle_diary.enter_in_error(uow, actor, record_id, body))
     return one(out)

@@ -142,3 +142,21 @@ def test_a_reported_wear_off_ends_the_duration_of_benefit(api):
     assert (after["duration_kind"], after["duration_days"]) == ("diary", 10)
     # a measured onset wins over the reported one
     assert (after["onset_days"], after["onset_source"]) == (6, "measured")
+
+
+def test_a_reported_onset_stands_where_nothing_measured_shows_it_and_the_page_says_so(api, web):
+    p = api.ids["p1"]
+    cid = signed_cycle(api)  # 2026-11-24
+    r = api.post("nurse", f"/api/v1/patients/{p}/outcomes",
+                 {"scale": "modified_ashworth", "value": "3",
+                  "measured_at": "2026-11-20T10:00:00Z", "muscle": "biceps_brachii",
+                  "side": "left"})
+    assert r.status_code == 201, r.text
+    assert biceps_series(api)["onset_days"] is None
+    r = api.post("pat", f"/api/v1/cycles/{cid}/diary",
+                 {"onset": "date", "onset_date": "2026-11-27"})
+    assert r.status_code == 201, r.text
+    c = biceps_series(api)
+    assert (c["onset_days"], c["onset_source"], c["duration_kind"]) == (3, "diary", "unknown")
+    page = web("doc").get(f"/patients/{p}")
+    assert page.status_code == 200 and "3 (reported)" in page.text

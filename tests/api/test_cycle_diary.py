@@ -160,3 +160,30 @@ def test_a_reported_onset_stands_where_nothing_measured_shows_it_and_the_page_sa
     assert (c["onset_days"], c["onset_source"], c["duration_kind"]) == (3, "diary", "unknown")
     page = web("doc").get(f"/patients/{p}")
     assert page.status_code == 200 and "3 (reported)" in page.text
+
+
+def test_reported_wear_offs_give_the_recall_lists_typical_duration(api):
+    p = api.ids["p1"]
+    first = signed_cycle(api, date="2026-06-01")
+    second = signed_cycle(api, date="2026-09-01")
+    for value, at in (("3", "2026-05-30"), ("2", "2026-06-15"), ("3", "2026-08-30"),
+                      ("2", "2026-09-15")):
+        r = api.post("nurse", f"/api/v1/patients/{p}/outcomes",
+                     {"scale": "modified_ashworth", "value": value,
+                      "measured_at": f"{at}T10:00:00Z", "muscle": "biceps_brachii",
+                      "side": "left"})
+        assert r.status_code == 201, r.text
+
+    def basis() -> str:
+        items = api.get("doc", "/api/v1/recall").json()["items"]
+        return str(next(i for i in items if i["patient_id"] == p)["basis"])
+
+    # measured: cycle 1 back to baseline at 90 days, cycle 2 still better: one duration only
+    assert "typical duration of benefit" not in basis()
+    for cid, onset, worn in ((first, "2026-06-10", "2026-07-31"),
+                             (second, "2026-09-08", "2026-11-10")):
+        r = api.post("pat", f"/api/v1/cycles/{cid}/diary",
+                     {"onset": "date", "onset_date": onset, "wore_off": "date",
+                      "wore_off_date": worn})
+        assert r.status_code == 201, r.text
+    assert "typical duration of benefit: median 60 days of 2 measured cycles" in basis()

@@ -19,6 +19,7 @@ from bontrack.reference import Reference
 from bontrack.store.uow import Database
 from bontrack.web.analytics_pages import install_analytics_pages
 from bontrack.web.api_docs import install_api_docs
+from bontrack.web.cycle_diary_pages import install_cycle_diary_pages
 from bontrack.web.cycle_pages import install_cycle_pages
 from bontrack.web.dose_help_pages import install_dose_help_pages
 from bontrack.web.medicine_pages import install_medicine_pages
@@ -43,6 +44,7 @@ def create_app(db_url: str | None = None, ref: Reference | None = None,
     install_medicine_pages(app)
     install_dose_help_pages(app)
     install_record_pages(app)
+    install_cycle_diary_pages(app)
     install_analytics_pages(app)
     install_api_docs(app)
     install_security_headers(app)

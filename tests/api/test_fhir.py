@@ -193,7 +193,12 @@ def test_a_bundle_with_overrides_findings_and_signature_survives_a_round_trip(ap
                      problems)
     engine.dispose()
     from tests.fhir.test_export import all_resources
+    from tests.fhir.test_import import _link_account
 
+    # the same people: "pat" is p1's own account here too (an import links no accounts)
+    p1 = next(r for r in source if r["resourceType"] == "Patient"
+              and r["id"] == str(api.ids["p1"]))
+    _link_account(target, "pat", p1["identifier"][0]["value"])
     again = all_resources(target)
     # bontrack's own check gives the same findings; the source's signature and overrides
     # come back as provenance text, never as a local signature or override (issue 15)

@@ -58,6 +58,24 @@ def normalised(resources: list[dict]) -> list[dict]:
     return out
 
 
+def _linked_mrn(url: str, login: str) -> str:
+    engine = sa.create_engine(url)
+    with engine.connect() as c:
+        mrn = c.execute(sa.text("SELECT p.mrn FROM users u JOIN patients p ON p.id = "
+                                "u.patient_id WHERE u.username = :u"), {"u": login}).scalar_one()
+    engine.dispose()
+    return str(mrn)
+
+
+def _link_account(url: str, login: str, mrn: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as c:
+        c.execute(sa.text("UPDATE users SET role = 'patient', patient_id = (SELECT id FROM "
+                          "patients WHERE mrn = :m) WHERE username = :u"),
+                  {"m": mrn, "u": login})
+    engine.dispose()
+
+
 def test_export_import_export_gives_the_same_resources(sqlite_demo, db_url, tmp_path):
     r = cli("fhir", "export", "--all", str(tmp_path / "out"), "--db", sqlite_demo)
     assert r.returncode == 0, r.stderr
@@ -65,6 +83,9 @@ def test_export_import_export_gives_the_same_resources(sqlite_demo, db_url, tmp_
     r = cli("fhir", "import", str(tmp_path / "out"), "--user", "dr.lee", "--db", db_url)
     assert r.returncode == 0, r.stderr
     assert "12 patient" in r.stdout
+    # the same people: patient1 becomes the imported patient's own account again (an
+    # import does not link accounts), so what patient1 wrote is authored by the Patient
+    _link_account(db_url, "patient1", _linked_mrn(sqlite_demo, "patient1"))
     after, before = all_resources(db_url), all_resources(sqlite_demo)
     assert normalised(local_only(after)) == normalised(local_only(before))
     # bontrack re-ran the plan check: same verdicts and findings as the demo's own checks;

@@ -127,3 +127,18 @@ def test_an_encounter_is_typed_as_the_injection_session_its_procedure_codes(reso
     for e in encounters:
         assert e["type"] == [procedures[e["id"]]["code"]]
         assert e["type"][0]["coding"][0]["code"] == "bont-injection-session"
+
+
+def test_a_patient_written_record_names_the_patient_as_its_author(resources):
+    written = [(r, r.get("author") or r.get("recorder"))
+               for r in resources if r["resourceType"] in ("QuestionnaireResponse",
+                                                           "AdverseEvent")]
+    by_patient = [(r, who) for r, who in written if who.get("type") == "Patient"]
+    by_staff = [(r, who) for r, who in written if who.get("type") == "Practitioner"]
+    assert by_patient, "the demo registry has patient-written diary entries or side effects"
+    for r, who in by_patient:
+        assert who["reference"] == r["subject"]["reference"]
+        assert who["identifier"]["system"].endswith("/NamingSystem/username")
+    for _, who in by_staff:
+        assert "reference" not in who
+    assert [e for r, _ in by_patient[:10] for e in errors(r)] == []

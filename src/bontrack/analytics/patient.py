@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -36,6 +36,7 @@ from bontrack.services.records import get_patient
 from bontrack.services.usecase import use_case
 from bontrack.store.models import (
     Cycle,
+    CycleDiary,
     DiaryEntry,
     Injection,
     Outcome,
@@ -65,6 +66,8 @@ class PatientRows:
     cycles: list[Any]
     outcomes: list[Any]
     wore_off: list[date]
+    #: days the cycle diary says an injection started working (issue 17 item 6)
+    onsets: list[date] = field(default_factory=list)
 
 
 def series_of(rows: PatientRows, scales: Scales
@@ -79,7 +82,8 @@ def series_of(rows: PatientRows, scales: Scales
     out = []
     for (scale, site), ms in sorted(grouped.items()):
         out.append((scale, site, cycles,
-                    series_responses(scales, scale, facts, ms, rows.wore_off) if facts else []))
+                    series_responses(scales, scale, facts, ms, rows.wore_off, rows.onsets)
+                    if facts else []))
     return out
 
 
@@ -102,6 +106,14 @@ def load_rows(session: Session, patient_ids: Sequence[int]) -> dict[int, Patient
                                      d.note != "")):
         if WORE_OFF.search(rd.note or ""):
             rows[rd.patient_id].wore_off.append(rd.entry_date)
+    # the cycle diary's current answers: the reported onset and wear-off days
+    cd = CycleDiary.__table__.c
+    for ra in session.execute(select(cd.patient_id, cd.onset_date, cd.wore_off_date)
+                              .where(cd.patient_id.in_(patient_ids), cd.status == "active")):
+        if ra.onset_date is not None:
+            rows[ra.patient_id].onsets.append(ra.onset_date)
+        if ra.wore_off_date is not None:
+            rows[ra.patient_id].wore_off.append(ra.wore_off_date)
     return rows
 
 
@@ -173,7 +185,8 @@ def patient_analytics(session: Session, actor: Actor, patient_id: int,
                 "total_units": number(Decimal(c.total_units)),
                 "baseline": number(r.baseline), "best": number(r.best), "change": number(r.change),
                 "improvement": number(r.improvement), "responder": r.responder,
-                "onset_days": r.onset_days, "peak_days": r.peak_days,
+                "onset_days": r.onset_days, "onset_source": r.onset_source,
+                "peak_days": r.peak_days,
                 "duration_days": r.duration_days, "duration_kind": r.duration_kind,
                 "unknown_reason": r.unknown_reason,
             } for c, r in zip(cyc, responses, strict=True)],

@@ -17,6 +17,7 @@ from bontrack.api import (
     auth_routes,
     cds_routes,
     correction_routes,
+    cycle_diary_routes,
     cycle_routes,
     dose_help_routes,
     import_routes,
@@ -76,5 +77,5 @@ def install_errors(app: FastAPI) -> None:
 def install_routes(app: FastAPI) -> None:
     """The REST routes, in the order they match."""
     for module in (auth_routes, patient_routes, cycle_routes, correction_routes, cds_routes,
-                   visit_routes, pattern_routes, dose_help_routes):
+                   visit_routes, pattern_routes, dose_help_routes, cycle_diary_routes):
         add_routes(app, module.router)

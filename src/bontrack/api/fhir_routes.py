@@ -22,7 +22,7 @@ from bontrack.config import export_directory, jobs_in_server
 from bontrack.errors import RecordError
 from bontrack.errors_render import Problem
 from bontrack.fhir import export, search
-from bontrack.fhir.bulk import Jobs
+from bontrack.fhir.bulk import OUTCOMES, Jobs, parse_request
 from bontrack.fhir.capability import capability_statement
 from bontrack.server.deps import State, authed, bearer, state
 from bontrack.server.errors import operation_outcome
@@ -33,7 +33,6 @@ from bontrack.store.uow import UnitOfWork
 
 FHIR_JSON = "application/fhir+json"
 NDJSON = "application/fhir+ndjson"
-OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
 
 
 def fhir_json(body: dict[str, Any], status: int = 200,
@@ -116,28 +115,18 @@ def everything(patient_id: str, request: Request) -> Response:
 
     return guarded(request, work)
 
-def kick_off(request: Request, body: bytes) -> Response:
+def lenient(request: Request) -> bool:
+    """``Prefer: handling=lenient`` (beside ``respond-async`` or alone)."""
+    return "handling=lenient" in request.headers.get("prefer", "").replace(" ", "").lower()
+
+
+def kick_off(request: Request, body: bytes, group_id: str | None = None) -> Response:
     def work(uow: UnitOfWork, actor: Actor) -> Response:
         require_role(actor, ("admin", "clinician"), "start a bulk export")
         params = export_parameters(list(request.query_params.multi_items()), body)
-        types: tuple[str, ...] = export.TYPES
-        for name, value in params:
-            if name == "_type":
-                types = tuple(t.strip() for t in value.split(",") if t.strip())
-                bad = [t for t in types if t not in export.TYPES]
-                if bad:
-                    raise RecordError(f"_type: cannot export {', '.join(bad)}; "
-                                      f"exportable: {', '.join(export.TYPES)}",
-                                      field="_type")
-            elif name == "_outputFormat":
-                if value not in OUTPUT_FORMATS:
-                    raise RecordError(f"_outputFormat: only {NDJSON} is supported",
-                                      field="_outputFormat")
-            else:
-                raise RecordError(f"{name}: not supported by this $export",
-                                  field=name)
-        job = fhir_access.start_export(uow, actor, request.app.state.fhir_jobs, types,
-                                       str(request.url))
+        asked = parse_request(params, lenient(request))
+        job = fhir_access.start_export(uow, actor, request.app.state.fhir_jobs, asked.types,
+                                       str(request.url), asked, group_id)
         return Response(status_code=202, headers={
             "Content-Location": f"{base_url(request)}/$export-status/{job.id}"})
 
@@ -147,16 +136,30 @@ async def bulk_export(request: Request) -> Response:
     body = await request.body() if request.method == "POST" else b""
     return await run_in_threadpool(kick_off, request, body)
 
+async def group_export(group_id: str, request: Request) -> Response:
+    body = await request.body() if request.method == "POST" else b""
+    return await run_in_threadpool(kick_off, request, body, group_id)
+
 # One route per method and level, each with its own operation id (a route serving GET
 # and POST would give both operations the same id in the OpenAPI document).
 accepted = {**_fhir_doc(), 202: {
     "description": "Accepted: poll the Content-Location for status"}}
-for level, path in (("system", "/fhir/$export"), ("patient", "/fhir/Patient/$export")):
+for level, path, endpoint in (("system", "/fhir/$export", bulk_export),
+                              ("patient", "/fhir/Patient/$export", bulk_export),
+                              ("group", "/fhir/Group/{group_id}/$export", group_export)):
     for method in ("GET", "POST"):
         name = f"bulk_export_{level}_{method.lower()}"
-        router.add_api_route(path, bulk_export, methods=[method], tags=["fhir"], name=name,
+        router.add_api_route(path, endpoint, methods=[method], tags=["fhir"], name=name,
                           operation_id=name, responses=accepted,
                           summary=f"Bulk Data $export ({level} level, {method})")
+
+@router.get("/fhir/Group/{group_id}", tags=["fhir"], responses=_fhir_doc(200))
+def read_group(group_id: str, request: Request) -> Response:
+    """A clinic as a Group of its patients (staff of that clinic; others 404)."""
+    def work(uow: UnitOfWork, actor: Actor) -> Response:
+        return fhir_json(fhir_access.read_group(uow, actor, group_id))
+
+    return guarded(request, work)
 
 @router.get("/fhir/$export-status/{job_id}", tags=["fhir"],
          responses=_fhir_doc(200, 202, body={"type": "object"}))
@@ -169,12 +172,16 @@ def export_status(job_id: str, request: Request) -> Response:
         if job.state == "failed":  # a general message: the cause is in the log
             return outcome(500, job.error)
         base = base_url(request)
+        # the IG: no output item for a type with no resources; what a lenient kick-off
+        # ignored is reported in the error file
+        errors = ([{"type": OUTCOMES, "url": f"{base}/$export-files/{job.id}/{OUTCOMES}.ndjson",
+                    "count": len(job.ignored)}] if job.ignored else [])
         return JSONResponse({
             "transactionTime": job.transaction_time, "request": job.request,
             "requiresAccessToken": True,
             "output": [{"type": t, "url": f"{base}/$export-files/{job.id}/{t}.ndjson",
-                        "count": n} for t, n in job.counts.items()],
-            "error": []})
+                        "count": n} for t, n in job.counts.items() if n],
+            "error": errors})
 
     return guarded(request, work)
 
@@ -281,7 +288,7 @@ def read(kind: str, rid: str, request: Request) -> Response:
                include_in_schema=False)
 def unknown(rest: str, request: Request) -> Response:
     kind, _, rid = rest.partition("/")
-    if request.method != "GET" and ((kind in search.READABLE and "/" not in rid)
+    if request.method != "GET" and ((kind in (*search.READABLE, "Group") and "/" not in rid)
                                     or kind == "" or kind == "metadata"):
         # The facade is read-only: a write to a type or a resource is a method this
         # resource does not allow (405 with Allow), not an unknown path.

@@ -196,7 +196,7 @@ class TriageOut(Out):
 class ClinicReportOut(Out):
     """One line of the clinic's list: a side effect or a diary entry, with its triage."""
 
-    kind: Literal["side_effect", "diary"]
+    kind: Literal["side_effect", "diary", "cycle_diary"]
     id: int
     patient_id: int
     patient_name: str

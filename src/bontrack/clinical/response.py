@@ -14,6 +14,10 @@ For one cycle and one outcome series (a scale, on one muscle and side where it h
   that is back at (or worse than) the baseline, or to the day the patient's diary says the
   effect wore off, whichever comes first. When the benefit is still there at the last
   measurement before the next cycle, the duration is "at least" that many days.
+- **reported onset**: the day the patient's cycle diary says the injection started working
+  (``clinical.cycle_diary``). A measured onset wins: the reported day is the cycle's onset
+  only where no measurement after the injection shows an improvement (none measured, or no
+  benefit measured), and ``onset_source`` says which it is.
 
 Missing or sparse data gives ``None`` ("unknown") with the reason, never a guess: no
 baseline, no measurement after the injection, or no rule for the scale.
@@ -37,6 +41,7 @@ from bontrack.reference.schema import OutcomeScale
 
 RuleKind = Literal["steps", "points", "percent"]
 DurationKind = Literal["measured", "diary", "at_least", "no_benefit", "unknown"]
+OnsetSource = Literal["measured", "diary", ""]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,8 @@ class CycleResponse:
     duration_days: int | None
     duration_kind: DurationKind
     unknown_reason: str = ""
+    #: where ``onset_day`` comes from: a measurement, the patient's cycle diary, or nowhere
+    onset_source: OnsetSource = ""
 
     @property
     def onset_days(self) -> int | None:
@@ -141,30 +148,43 @@ def improvement(scales: Scales, scale_id: str, baseline: Decimal, value: Decimal
     return diff
 
 
-def _unknown(day: date, scale: str, reason: str, baseline: Measurement | None = None
-             ) -> CycleResponse:
+def _unknown(day: date, scale: str, reason: str, baseline: Measurement | None = None,
+             reported: date | None = None) -> CycleResponse:
     return CycleResponse(day, scale, baseline.value if baseline else None,
-                         baseline.day if baseline else None, None, None, None, None, None,
-                         None, None, "unknown", reason)
+                         baseline.day if baseline else None, None, None, None, reported,
+                         None, None, None, "unknown", reason,
+                         "diary" if reported is not None else "")
+
+
+def _within(days: Sequence[date], day: date, next_day: date | None, *, same_day: bool
+            ) -> date | None:
+    """The earliest of ``days`` after the cycle ``day`` (or on it, with ``same_day``) and
+    before the next cycle."""
+    return min((d for d in days if (d >= day if same_day else d > day)
+                and (next_day is None or d < next_day)), default=None)
 
 
 def cycle_response(scales: Scales, scale: str, day: date, series: Sequence[Measurement], *,
                    previous_day: date | None = None, next_day: date | None = None,
-                   wore_off: Sequence[date] = ()) -> CycleResponse:
+                   wore_off: Sequence[date] = (), onsets: Sequence[date] = ()
+                   ) -> CycleResponse:
     """The response of one cycle given on ``day`` in one outcome ``series``.
 
     ``previous_day`` and ``next_day`` are the neighbouring cycles' days (they bound the
     baseline and the follow-up); ``wore_off`` the days the patient's diary said the effect
-    wore off."""
+    wore off; ``onsets`` the days the patient's cycle diary said it started working (used
+    only where no measurement shows an improvement)."""
+    reported = _within(onsets, day, next_day, same_day=True)
     ordered = sorted(series, key=lambda m: m.day)
     before = [m for m in ordered if m.day <= day and (previous_day is None
                                                      or m.day > previous_day)]
     after = [m for m in ordered if m.day > day and (next_day is None or m.day < next_day)]
     if not before:
-        return _unknown(day, scale, "no baseline measured since the previous cycle")
+        return _unknown(day, scale, "no baseline measured since the previous cycle",
+                        reported=reported)
     base = before[-1]
     if not after:
-        return _unknown(day, scale, "nothing measured after the injection", base)
+        return _unknown(day, scale, "nothing measured after the injection", base, reported)
     defined = scales.get(scale)
     rule = responder_rule(defined) if defined is not None else None
     kind: RuleKind = rule.kind if rule else "points"
@@ -174,6 +194,9 @@ def cycle_response(scales: Scales, scale: str, day: date, series: Sequence[Measu
                                                    -p[0].day.toordinal()))
     assert best_gain is not None
     onset = next((m.day for m, g in points if g is not None and g > 0), None)
+    onset_source: OnsetSource = "measured" if onset is not None else ""
+    if onset is None and reported is not None:
+        onset, onset_source = reported, "diary"
     rule_gain = improvement(scales, scale, base.value, best_m.value, kind)
     if rule is None:
         responder: bool | None = None
@@ -202,7 +225,7 @@ def cycle_response(scales: Scales, scale: str, day: date, series: Sequence[Measu
             duration, dkind = (last_good - day).days, "at_least"
     return CycleResponse(day, scale, base.value, base.day, best_m.value,
                          best_m.value - base.value, rule_gain, onset, best_m.day, responder,
-                         duration, dkind, reason)
+                         duration, dkind, reason, onset_source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +239,8 @@ class CycleFacts:
 
 def series_responses(scales: Scales, scale: str, cycles: Sequence[CycleFacts],
                      series: Sequence[Measurement],
-                     wore_off: Sequence[date] = ()) -> list[CycleResponse]:
+                     wore_off: Sequence[date] = (), onsets: Sequence[date] = ()
+                     ) -> list[CycleResponse]:
     """The response of every cycle (in date order) in one outcome series."""
     ordered = sorted(cycles, key=lambda c: c.day)
     out = []
@@ -224,7 +248,7 @@ def series_responses(scales: Scales, scale: str, cycles: Sequence[CycleFacts],
         prev = ordered[i - 1].day if i > 0 else None
         nxt = ordered[i + 1].day if i + 1 < len(ordered) else None
         out.append(cycle_response(scales, scale, c.day, series, previous_day=prev,
-                                  next_day=nxt, wore_off=wore_off))
+                                  next_day=nxt, wore_off=wore_off, onsets=onsets))
     return out
 
 

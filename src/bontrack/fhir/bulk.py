@@ -16,6 +16,13 @@ removed, with the job, a retention period after it ended
 (``bontrack.config.export_retention_hours``) by a sweep run whenever an export is started
 or polled; folders no job owns are swept by their age. A failed export says so in general
 terms; the cause goes to the server log.
+
+The kick-off's parameters (``parse_request``) follow the Bulk Data Access IG v2.0.0,
+"Query Parameters": ``_type`` (comma-separated, repeatable), ``_since`` (a FHIR instant:
+only resources whose ``meta.lastUpdated`` is later) and ``_outputFormat``. Anything else, or
+a type not exported here, is refused with 400 naming it, unless the request says
+``Prefer: handling=lenient``: then it is ignored and reported, one OperationOutcome per
+parameter, in the manifest's ``error`` file (the IG's ``error`` field).
 """
 
 from __future__ import annotations
@@ -38,8 +45,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bontrack.config import export_retention_hours
-from bontrack.errors import NotFound
-from bontrack.fhir.export import context, write_ndjson
+from bontrack.errors import NotFound, RecordError
+from bontrack.fhir.export import TYPES, context, dumps, write_ndjson
 from bontrack.reference import Reference
 from bontrack.store import jobs as queue
 from bontrack.store.db import reader_engine, session_factory
@@ -50,6 +57,82 @@ LOG = logging.getLogger("bontrack.export")
 #: a job's id, and the name of its folder under the export root
 JOB_ID = re.compile(r"[0-9a-f]{24}")
 FHIR_EXPORT = "fhir-export"
+#: The manifest's ``error`` file: what a lenient kick-off ignored (OperationOutcome lines).
+OUTCOMES = "OperationOutcome"
+#: ``_outputFormat`` values taken (the IG: the full type and its two abbreviations).
+OUTPUT_FORMATS = ("application/fhir+ndjson", "application/ndjson", "ndjson")
+#: A FHIR ``instant`` (R4 datatypes): a full time with seconds and a zone.
+INSTANT = re.compile(
+    r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|"
+    r"3[0-1])T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]{1,9})?"
+    r"(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))")
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    """What a kick-off asks for, once its parameters are read: the types (registry order),
+    the ``_since`` instant, and what a lenient request had ignored (reported in the
+    manifest's ``error`` file)."""
+
+    types: tuple[str, ...] = TYPES
+    since: datetime | None = None
+    ignored: tuple[str, ...] = ()
+
+
+def parse_since(raw: str) -> datetime:
+    """``_since``: a FHIR instant with its zone, else a 400 naming ``_since``."""
+    if not INSTANT.fullmatch(raw):
+        hint = (" (a '+' in a URL must be written %2B)" if " " in raw else "")
+        raise RecordError(f"_since: {raw!r} is not a FHIR instant with a time zone, like "
+                          f"2026-01-31T08:00:00Z{hint}", field="_since")
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise RecordError(f"_since: {raw!r} is not a real time", field="_since") from None
+
+
+def parse_request(params: list[tuple[str, str]], lenient: bool = False,
+                  exportable: tuple[str, ...] = TYPES) -> ExportRequest:
+    """Read a kick-off's parameters. Refuses (400, naming the parameter) an unknown
+    parameter, a type not exported, an output format other than NDJSON; with ``lenient``
+    those are ignored and listed instead. A ``_since`` that is not an instant is refused
+    either way: ignoring it would export far more than was asked for."""
+    asked: list[str] = []
+    since: datetime | None = None
+    ignored: list[str] = []
+
+    def refuse(problem: str, name: str, what: str) -> None:
+        if not lenient:
+            raise RecordError(problem, field=name)
+        ignored.append(what)
+
+    for name, value in params:
+        if name == "_type":
+            asked += [t.strip() for t in value.split(",") if t.strip()]
+        elif name == "_since":
+            if since is not None:
+                raise RecordError("_since: given more than once", field="_since")
+            since = parse_since(value)
+        elif name == "_outputFormat":
+            if value not in OUTPUT_FORMATS:
+                refuse(f"_outputFormat: only {OUTPUT_FORMATS[0]} is supported", name,
+                       f"_outputFormat={value} (NDJSON written)")
+        else:
+            refuse(f"{name}: not supported by this $export; supported: _type, _since, "
+                   "_outputFormat", name, f"{name}={value}")
+    bad = list(dict.fromkeys(t for t in asked if t not in exportable))
+    if bad:
+        refuse(f"_type: cannot export {', '.join(bad)}; exportable: "
+               f"{', '.join(exportable)}", "_type", f"_type={','.join(bad)}")
+    types = tuple(t for t in exportable if t in asked) if asked else exportable
+    return ExportRequest(types, since, tuple(ignored))
+
+
+def outcomes(ignored: tuple[str, ...]) -> list[dict[str, Any]]:
+    """One OperationOutcome per ignored parameter (a lenient kick-off's ``error`` file)."""
+    return [{"resourceType": "OperationOutcome", "issue": [{
+        "severity": "warning", "code": "not-supported",
+        "diagnostics": f"ignored (Prefer: handling=lenient): {what}"}]} for what in ignored]
 
 
 class Cancelled(Exception):
@@ -92,15 +175,24 @@ class JobView:
     done: int
     error: str
     counts: dict[str, int]
+    #: ``_since`` as an ISO instant ("" when not given)
+    since: str = ""
+    #: what a lenient kick-off ignored (the manifest's ``error`` file)
+    ignored: tuple[str, ...] = ()
+    #: the Group (clinic) id of a ``Group/[id]/$export`` (None: system or Patient level)
+    group: int | None = None
 
     @classmethod
     def of(cls, job: Job) -> JobView:
         p = job.params
+        group = p.get("group")
         return cls(id=job.id, clinic_id=job.clinic_id, user_id=job.user_id, state=job.state,
                    request=str(p.get("request", "")), types=tuple(p.get("types", ())),
                    transaction_time=str(p.get("transaction_time", "")), total=job.total,
                    done=job.done, error=job.error,
-                   counts=dict((job.result or {}).get("counts", {})))
+                   counts=dict((job.result or {}).get("counts", {})),
+                   since=str(p.get("since") or ""), ignored=tuple(p.get("ignored", ())),
+                   group=int(group) if group is not None else None)
 
     def visible_to(self, who: Requester) -> bool:
         return self.clinic_id == who.clinic_id and (who.admin or self.user_id == who.user_id)
@@ -135,10 +227,18 @@ Handler = Callable[[Work], dict[str, Any]]
 
 
 def run_fhir_export(work: Work) -> dict[str, Any]:
-    """Write the clinic's NDJSON files from a snapshot that holds no writer lock."""
+    """Write the clinic's NDJSON files from a snapshot that holds no writer lock (only
+    resources changed after ``_since`` when it was given), and the ``error`` file of what a
+    lenient kick-off ignored."""
+    job = work.job
+    since = datetime.fromisoformat(job.since) if job.since else None
     with work.db.reading() as uow:
         counts = write_ndjson(uow.session, context(uow.session, work.ref), work.directory,
-                              work.job.clinic_id, work.job.types, on_patients=work.advance)
+                              job.clinic_id, job.types, on_patients=work.advance,
+                              since=since)
+    if job.ignored:
+        (work.directory / f"{OUTCOMES}.ndjson").write_text(
+            "".join(dumps(o) + "\n" for o in outcomes(job.ignored)))
     return {"counts": counts}
 
 
@@ -159,16 +259,26 @@ class Jobs:
 
     # -- the server side: start, status, files, cancel -------------------------------------
 
-    def start(self, session: Session, who: Requester, types: tuple[str, ...], request: str
-              ) -> JobView:
+    def start(self, session: Session, who: Requester, types: tuple[str, ...], request: str,
+              asked: ExportRequest | None = None, group: int | None = None) -> JobView:
         """Queue an export of the requester's clinic in the caller's transaction; a worker
-        picks it up once that commits (this process's runner is woken at the commit)."""
+        picks it up once that commits (this process's runner is woken at the commit).
+        ``asked`` carries ``_since`` and what a lenient kick-off ignored; ``group`` the
+        Group (the clinic) of a ``Group/[id]/$export``, already checked by the caller."""
         self.sweep(session)
+        asked = asked or ExportRequest(types)
         total = session.scalar(select(func.count()).select_from(Patient)
                                .where(Patient.clinic_id == who.clinic_id)) or 0
+        params: dict[str, Any] = {"types": list(types), "request": request,
+                                  "transaction_time": now().isoformat()}
+        if asked.since is not None:
+            params["since"] = asked.since.isoformat()
+        if asked.ignored:
+            params["ignored"] = list(asked.ignored)
+        if group is not None:
+            params["group"] = group
         job = queue.enqueue(session, secrets.token_hex(12), FHIR_EXPORT, who.clinic_id,
-                            who.user_id, {"types": list(types), "request": request,
-                                          "transaction_time": now().isoformat()}, total, now())
+                            who.user_id, params, total, now())
         session.flush()
         runner = self.runner()
         if runner is not None:
@@ -195,7 +305,8 @@ class Jobs:
         job = self.get(session, job_id, who)
         stem = name.removesuffix(".ndjson")
         path = self.root / job.id / f"{stem}.ndjson"
-        if (job.state != "complete" or stem not in job.types or not name.endswith(".ndjson")
+        listed = stem in job.types or (stem == OUTCOMES and bool(job.ignored))
+        if (job.state != "complete" or not listed or not name.endswith(".ndjson")
                 or not path.is_file()):
             raise NotFound("export file not found")
         return path

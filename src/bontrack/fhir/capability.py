@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bontrack import __version__
+from bontrack.fhir.group import GROUP_EXPORT
 from bontrack.fhir.registry import REGISTRY, Registry
 from bontrack.fhir.search import accepted, includes, revincludes, sort_keys
 
@@ -22,6 +23,29 @@ COMMON_TYPES = {"_id": "token", "_count": "number", "_offset": "number", "_sort"
 #: is read-only: no update or create.
 VERSIONING: dict[str, Any] = {"versioning": "versioned", "readHistory": False,
                               "updateCreate": False, "conditionalRead": "full-support"}
+
+
+#: The Bulk Data kick-off parameters every level takes (``fhir.bulk.parse_request``).
+EXPORT_DOC = ("Bulk Data Access IG v2.0.0 kick-off (GET, or POST with a Parameters resource), "
+              "admins and clinicians, of their own clinic only. Parameters: _type (comma-"
+              "separated, repeatable; the types listed here except Group), _since (a FHIR "
+              "instant with a zone: resources whose meta.lastUpdated is later), "
+              "_outputFormat (application/fhir+ndjson, application/ndjson, ndjson). Other "
+              "parameters and types are refused with 400, unless the request says 'Prefer: "
+              "handling=lenient': then they are ignored and reported in the manifest's error "
+              "file (OperationOutcome). A _since that is not an instant is refused either way.")
+
+
+def group_entry() -> dict[str, Any]:
+    """Group: a clinic and its patients, read and exported (``fhir.group``); no search,
+    no versions."""
+    return {"type": "Group", "interaction": [{"code": "read"}], "versioning": "no-version",
+            "readHistory": False, "updateCreate": False, "conditionalRead": "not-supported",
+            "documentation": "A clinic as a Group (type person, actual) of its patients; "
+            "read by the clinic's staff, Group/[id]/$export by its admins and clinicians. "
+            "Another clinic's Group is not found.",
+            "operation": [{"name": "export", "definition": GROUP_EXPORT,
+                           "documentation": EXPORT_DOC}]}
 
 
 def capability_statement(base: str, registry: Registry = REGISTRY) -> dict[str, Any]:
@@ -47,9 +71,12 @@ def capability_statement(base: str, registry: Registry = REGISTRY) -> dict[str, 
                                       + " (- for descending)")
         entry["searchParam"] = params
         if kind.operations:
-            entry["operation"] = [{"name": name, "definition": definition}
-                                  for name, definition in kind.operations]
+            entry["operation"] = [
+                {"name": name, "definition": definition,
+                 **({"documentation": EXPORT_DOC} if name == "export" else {})}
+                for name, definition in kind.operations]
         resources.append(entry)
+    resources.append(group_entry())
     return {
         "resourceType": "CapabilityStatement", "status": "active",
         "date": datetime.now(UTC).date().isoformat(), "kind": "instance",
@@ -76,6 +103,7 @@ def capability_statement(base: str, registry: Registry = REGISTRY) -> dict[str, 
                          "separation as the REST API"},
             "resource": resources,
             "operation": [{"name": "export", "definition":
-                           "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}],
+                           "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export",
+                           "documentation": EXPORT_DOC}],
         }],
     }

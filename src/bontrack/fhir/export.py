@@ -9,11 +9,12 @@ kind, in registry order, maps its rows of a patient to resources.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, union
 from sqlalchemy.orm import Session
 
 from bontrack.fhir.mapping import Context, Json
@@ -31,9 +32,12 @@ TYPES = REGISTRY.types
 
 def context(session: Session, ref: Reference) -> Context:
     """The users' login and display names (few, even in a large registry)."""
-    users = {r.id: (r.username, r.display_name)
-             for r in session.execute(select(User.id, User.username, User.display_name))}
-    return Context(ref=ref, users=users)
+    rows = session.execute(select(User.id, User.username, User.display_name, User.role,
+                                  User.patient_id)).all()
+    users = {r.id: (r.username, r.display_name) for r in rows}
+    patients = {r.id: r.patient_id for r in rows
+                if r.role == "patient" and r.patient_id is not None}
+    return Context(ref=ref, users=users, patients=patients)
 
 
 def patient_resources(ctx: Context, batch: Batch, p: Any, clinic: str | None = None,
@@ -45,19 +49,59 @@ def patient_resources(ctx: Context, batch: Batch, p: Any, clinic: str | None = N
 
 def patient_batches(session: Session, clinic_id: int | None = None, size: int = BATCH,
                     patient_ids: Sequence[int] | None = None) -> Iterator[list[Any]]:
-    """Patients in id order, ``size`` at a time (keyset paging: no OFFSET scans)."""
+    """Patients in id order, ``size`` at a time (keyset paging: no OFFSET scans). Given
+    ``patient_ids``, those of them (in the clinic), ``size`` ids per query: a long list
+    never goes to the database as one huge ``IN``."""
+    if patient_ids is not None:
+        ids = sorted(set(patient_ids))
+        for start in range(0, len(ids), size):
+            stmt: Select[Any] = select(P).where(P.c.id.in_(ids[start:start + size]))
+            if clinic_id is not None:
+                stmt = stmt.where(P.c.clinic_id == clinic_id)
+            rows = list(session.execute(stmt.order_by(P.c.id)).all())
+            if rows:
+                yield rows
+        return
     last = 0
     while True:
-        stmt: Select[Any] = select(P).where(P.c.id > last)
+        stmt = select(P).where(P.c.id > last)
         if clinic_id is not None:
             stmt = stmt.where(P.c.clinic_id == clinic_id)
-        if patient_ids is not None:
-            stmt = stmt.where(P.c.id.in_(list(patient_ids)))
         rows = list(session.execute(stmt.order_by(P.c.id).limit(size)).all())
         if not rows:
             return
         yield rows
         last = rows[-1].id
+
+
+def changed_patients(session: Session, since: datetime, clinic_id: int | None = None,
+                     registry: Registry = REGISTRY) -> list[int]:
+    """The ids of the patients with a row changed after ``since``: any search source's
+    ``updated`` column (what ``_lastUpdated`` filters on, and what each resource's
+    ``meta.lastUpdated`` is made from), in one query. A bulk export ``_since`` reads only
+    these patients' rows; their resources are then kept by ``meta.lastUpdated`` itself."""
+    parts = []
+    for kind in registry:
+        for src in kind.sources:
+            if src.updated is None:
+                continue
+            base = src.table
+            if src.join is not None:
+                base = base.join(src.join, src.join.c.id == src.table.c.cycle_id)
+            parts.append(select(src.patient.label("pid")).select_from(base)
+                         .where(src.updated > since))
+    changed = union(*parts).subquery()
+    stmt: Select[Any] = select(P.c.id).where(P.c.id.in_(select(changed.c.pid)))
+    if clinic_id is not None:
+        stmt = stmt.where(P.c.clinic_id == clinic_id)
+    return list(session.scalars(stmt.order_by(P.c.id)))
+
+
+def changed_after(resource: Json, since: datetime) -> bool:
+    """Whether a resource's ``meta.lastUpdated`` is later than ``since`` (Bulk Data
+    ``_since``); one without a time of change is kept, as the IG allows."""
+    updated = (resource.get("meta") or {}).get("lastUpdated")
+    return updated is None or datetime.fromisoformat(updated) > since
 
 
 def resources(session: Session, ctx: Context, clinic_id: int | None = None,
@@ -102,17 +146,27 @@ def dumps(resource: Json) -> str:
 def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int | None = None,
                  types: Sequence[str] = TYPES, on_patients: Callable[[int], None] | None = None,
                  size: int = BATCH, patient_ids: Sequence[int] | None = None,
-                 registry: Registry = REGISTRY) -> dict[str, int]:
+                 registry: Registry = REGISTRY, since: datetime | None = None
+                 ) -> dict[str, int]:
     """Bulk Data output: one ``<Type>.ndjson`` file per resource type, written as the
     batches stream past (one write per file per batch). Kinds with a ``lines`` exporter
     give their lines as bytes (``fhir/lines.py``), the others' dicts are serialised here.
-    Returns the number of resources written per type."""
+    With ``since`` (Bulk Data ``_since``), only the patients ``changed_patients`` finds are
+    read and only resources whose ``meta.lastUpdated`` is later are written (through the
+    dict path, whose ``meta`` the check reads). Returns the number of resources written per
+    type."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, IO[bytes]] = {}
     counts: dict[str, int] = dict.fromkeys(types, 0)
     clinics = clinic_names(session)
     kinds = [k for k in registry if k.name in counts]
     rowsets = tuple({rs.name: rs for k in kinds for rs in k.rows}.values())
+    if since is not None:
+        changed = changed_patients(session, since, clinic_id, registry)
+        if patient_ids is not None:
+            wanted = set(patient_ids)
+            changed = [i for i in changed if i in wanted]
+        patient_ids = changed
     try:
         for t in types:
             files[t] = (out_dir / f"{t}.ndjson").open("wb")
@@ -132,7 +186,11 @@ def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int |
                 clinic = clinics.get(p.clinic_id)
                 for kind in kinds:
                     lines = out[kind.name]
-                    if kind.lines is not None:
+                    if since is not None:
+                        lines.extend(dump(r, option=newline)
+                                     for r in kind.export(ctx, batch, p, clinic)
+                                     if changed_after(r, since))
+                    elif kind.lines is not None:
                         lines.extend(kind.lines(ctx, batch, p, clinic))
                     else:
                         lines.extend(dump(r, option=newline)

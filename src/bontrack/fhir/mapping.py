@@ -51,6 +51,8 @@ class Context:
 
     ref: Reference
     users: Mapping[int, tuple[str, str]] = field(default_factory=dict)  # id -> (login, name)
+    #: the patient record of each patient account (user id -> patient id)
+    patients: Mapping[int, int] = field(default_factory=dict)
     cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def shared(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:
@@ -103,6 +105,21 @@ def _user_ref(ctx: Context, user_id: int | None) -> Json:
     login, name = ctx.users.get(user_id, (f"user-{user_id}", f"user {user_id}"))
     return {"type": "Practitioner", "identifier": {"system": USER_SYSTEM, "value": login},
             "display": name}
+
+
+def author_ref(ctx: Context, user_id: int | None) -> Json:
+    """Who wrote a patient-reported record: a patient's own account is the Patient (with
+    its login, so an import still matches the account); anyone else as ``user_ref``."""
+    return ctx.shared(("author", user_id), lambda: _author_ref(ctx, user_id))
+
+
+def _author_ref(ctx: Context, user_id: int | None) -> Json:
+    staff = user_ref(ctx, user_id)
+    patient = ctx.patients.get(user_id) if user_id is not None else None
+    if patient is None:
+        return staff
+    return {"reference": f"Patient/{patient}", "type": "Patient",
+            "identifier": staff["identifier"], "display": staff["display"]}
 
 
 def recorded_by(ctx: Context, user_id: int | None) -> Json:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from bontrack.errors import InvalidRecord, NotFound
-from bontrack.fhir import export, search
-from bontrack.fhir.bulk import Jobs, JobView, Requester
+from bontrack.errors import AccessDenied, InvalidRecord, NotFound
+from bontrack.fhir import export, group, search
+from bontrack.fhir.bulk import ExportRequest, Jobs, JobView, Requester
 from bontrack.fhir.mapping import Json
 from bontrack.reference import Reference
 from bontrack.services import audit
@@ -77,15 +77,45 @@ def requester(actor: Actor) -> Requester:
     return Requester(actor.user_id, actor.clinic_id, actor.role == "admin")
 
 
+def _own_group(session: Session, actor: Actor, group_id: str) -> tuple[int, str]:
+    """The clinic a Group id names, if it is the actor's (staff only): another clinic's
+    Group, like another clinic's patient, is "not found"; a patient may not list the
+    clinic's patients (403)."""
+    row = group.clinic_of(session, group_id)
+    if row is None or row.id != actor.clinic_id:
+        raise NotFound(f"Group/{group_id} not found")
+    if not actor.is_staff:
+        raise AccessDenied(f"a {actor.role} may not read the clinic's patient group",
+                           entity="fhir:Group")
+    return row.id, row.name
+
+
+@use_case()
+def read_group(session: Session, actor: Actor, group_id: str) -> Json:
+    """``GET /fhir/Group/[id]``: the actor's clinic as a Group of its patients, audited."""
+    clinic_id, name = _own_group(session, actor, group_id)
+    resource = group.group_resource(clinic_id, name, group.member_ids(session, clinic_id))
+    audit.record(session, actor, "read", "fhir:Group", clinic_id,
+                 detail=f"members={resource['quantity']}")
+    return resource
+
+
 @use_case()
 def start_export(session: Session, actor: Actor, jobs: Jobs, types: tuple[str, ...],
-                 request: str) -> JobView:
+                 request: str, asked: ExportRequest | None = None,
+                 group_id: str | None = None) -> JobView:
     """Queue a Bulk Data export of the actor's clinic (admins and clinicians), audited; a
-    worker runs it once this transaction commits (``fhir.bulk``)."""
+    worker runs it once this transaction commits (``fhir.bulk``). ``group_id``: a
+    ``Group/[id]/$export``, of the actor's own clinic only."""
     require_role(actor, ("admin", "clinician"), "start a bulk export")
-    job = jobs.start(session, requester(actor), types, request)
+    clinic = _own_group(session, actor, group_id)[0] if group_id is not None else None
+    asked = asked or ExportRequest(types)
+    job = jobs.start(session, requester(actor), types, request, asked, clinic)
+    since = f" since={asked.since.isoformat()}" if asked.since else ""
+    where = f" group={clinic}" if clinic is not None else ""
     audit.record(session, actor, "export", "fhir:bulk",
-                 detail=f"job={job.id} types={','.join(types)} patients={job.total}")
+                 detail=f"job={job.id} types={','.join(types)} patients={job.total}"
+                        f"{since}{where}"[:400])
     return job
 
 

@@ -43,6 +43,7 @@ from bontrack.services.usecase import use_case
 from bontrack.store.models import (
     Condition,
     Cycle,
+    CycleDiary,
     DiaryEntry,
     Goal,
     Outcome,
@@ -262,7 +263,8 @@ def add_outcome(session: Session, actor: Actor, patient_id: int, body: OutcomeIn
     _own_cycle(session, patient, body.cycle_id)
     o = Outcome(patient_id=patient.id, cycle_id=body.cycle_id, scale=body.scale, value=value,
                 value_text=text, muscle=muscle, region=body.region, side=body.side,
-                measured_at=body.measured_at, recorded_by=actor.user_id, status="active", version=1)
+                measured_at=body.measured_at, recorded_by=actor.user_id, status="active", version=1,
+                recorded_at=audit.now())
     session.add(o)
     session.flush()
     audit.record(session, actor, "create", "outcome", o.id, patient.id)
@@ -389,6 +391,17 @@ def clinic_reports(session: Session, actor: Actor, limit: int = 200) -> list[dic
         words = "; ".join(t for t in (d.side_effects, d.note) if t)
         out.append(_report("diary", d.id, p, d.created_at, words, None, False,
                            list(d.red_flags or []), d.triage))
+    # the cycle diary's current answers (issue 17 item 6), triaged as the diary is
+    cycle_diary = session.execute(
+        select(CycleDiary, Patient).join(Patient, Patient.id == CycleDiary.patient_id)
+        .where(Patient.clinic_id == actor.clinic_id, CycleDiary.status == "active",
+               CycleDiary.triage_level.in_(("urgent", "unclear")))
+        .order_by(CycleDiary.created_at.desc(), CycleDiary.id.desc()).limit(limit)
+    ).all()
+    for cd, p in cycle_diary:
+        words = "; ".join(t for t in (cd.side_effects, cd.note) if t)
+        out.append(_report("cycle_diary", cd.id, p, cd.created_at, words, None, False,
+                           list(cd.red_flags or []), cd.triage))
     out.sort(key=lambda r: r["reported_at"], reverse=True)
     out.sort(key=lambda r: LEVEL_RANK[r["level"]])  # stable: newest first within a level
     audit.record(session, actor, "read", "side_effect",

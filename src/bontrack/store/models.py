@@ -354,6 +354,10 @@ class Outcome(Withdrawable, Base):
     measured_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[str] = mapped_column(String(20), default="active")
+    #: when the outcome was written here (NULL for rows from before migration 0019 and demo
+    #: rows): its FHIR meta.lastUpdated until withdrawn, so a Bulk ``_since`` export finds
+    #: an outcome entered after it even when measured before it
+    recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     #: server default only: bulk inserts (import, demo) leave it to the database
     version: Mapped[int] = mapped_column(Integer, server_default="1")
     __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
@@ -679,6 +683,47 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True,
                                                       index=True)
+
+
+CYCLE_DIARY_STATUS = ("active", "amended", "entered_in_error")
+
+
+class CycleDiary(Withdrawable, Base):
+    """The patient's answers about one signed cycle (issue 17 item 6): when it started
+    working (``onset``: date, not_yet, no_effect), when it wore off (``wore_off``: date,
+    not_yet), symptoms as in the diary (triaged), and the global impression of change
+    (the ``pgic`` number, 1 to 7). Never deleted: an amended answer keeps its row
+    (``amended``, with ``replaced_by``) and the new one points back (``replaces_id``);
+    a wrong one is ``entered_in_error``. At most one ``active`` row per cycle."""
+
+    __tablename__ = "cycle_diaries"
+    __table_args__ = (
+        CheckConstraint(f"status IN {CYCLE_DIARY_STATUS}", name="status"),
+        Index("ix_cycle_diaries_cycle_status", "cycle_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    onset: Mapped[str] = mapped_column(String(12))
+    onset_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    wore_off: Mapped[str] = mapped_column(String(12))
+    wore_off_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    spasm_frequency: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    spasm_intensity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    pain: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    global_impression: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    side_effects: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    red_flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    triage_level: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    triage: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    replaces_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    replaced_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    version: Mapped[int] = mapped_column(Integer, default=1)
 
 
 class ImportLink(Base):

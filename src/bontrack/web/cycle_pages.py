@@ -16,7 +16,7 @@ from bontrack.clinical.result import result_dict
 from bontrack.errors import AccessDenied, InvalidRecord, PlanError, StopNotOverridden
 from bontrack.reports.leaflets import CONSENT_TOPICS, consent_points, consent_text
 from bontrack.server.deps import RecordId, state
-from bontrack.services import cycles, given, planning, records
+from bontrack.services import cycle_diary, cycles, given, planning, records
 from bontrack.services.schemas import AmendIn, CycleIn, SignIn
 from bontrack.services.views import cycle_view, patient_view, revision_views
 from bontrack.web.bodymap import points
@@ -249,9 +249,11 @@ def install_cycle_pages(app: FastAPI) -> None:
             patient = patient_view(records.get_patient(uow, actor, cyc.patient_id,
                                                        audit_read=False))
             people = _people(uow, actor, c, revisions)
+            diary = (cycle_diary.cycle_diary(uow, actor, cycle_id)
+                     if c["status"] == "signed" else None)
         return render(request, "cycle.html", actor=actor, c=c, revisions=revisions,
                       patient=patient, people=people, today=given.today().isoformat(),
-                      names=_muscle_names(request))
+                      names=_muscle_names(request), cycle_diary=diary)
 
     @app.get("/cycles/{cycle_id}/print", include_in_schema=False)
     def cycle_print(request: Request, cycle_id: RecordId) -> Response:

@@ -22,7 +22,17 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import Refusal, as_day, as_instant, ext_all, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.mapping import Context, Json, day, ext, instant, meta, ref, status_ext, user_ref
+from bontrack.fhir.mapping import (
+    Context,
+    Json,
+    author_ref,
+    day,
+    ext,
+    instant,
+    meta,
+    ref,
+    status_ext,
+)
 from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import Batch, RowSet, find
@@ -51,7 +61,7 @@ def adverse_event(ctx: Context, se: Any) -> Json:
         "subject": ref("Patient", se.patient_id),
         "date": day(se.onset),
         "recordedDate": instant(se.reported_at),
-        "recorder": user_ref(ctx, se.reported_by),
+        "recorder": author_ref(ctx, se.reported_by),
         "seriousness": concept(coding(AE_SERIOUSNESS, *AE_SERIOUS[bool(se.serious)])),
         "severity": concept(coding(AE_SEVERITY, se.severity, se.severity.title())),
         "outcome": concept(coding(AE_OUTCOME, AE_OUTCOMES.get(se.outcome, "unknown"))),

@@ -103,9 +103,10 @@ def observation(ctx: Context, o: Any) -> Json:
         extensions.append(ext("region", valueString=o.region))
     out: Json = {
         "resourceType": "Observation", "id": str(o.id),
-        # the one change of an outcome is its withdrawal; it keeps no time of recording,
-        # so until withdrawn its measurement time stands (docs/fhir.md, "Versions")
-        "meta": meta(o.version, o.error_at or o.measured_at), "extension": extensions,
+        # the one change of an outcome is its withdrawal; until then its time of recording
+        # stands (rows from before migration 0019 kept none: their measurement time)
+        "meta": meta(o.version, o.error_at or o.recorded_at or o.measured_at),
+        "extension": extensions,
         "status": "entered-in-error" if o.status == "entered_in_error" else "final",
         "category": category, "code": code, "subject": ref("Patient", o.patient_id),
     }
@@ -188,7 +189,8 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
     for o in batch.of(OUTCOMES, p.id):
         rb, region, status, scale = o[O_RB], o[O_REGION], o[O_STATUS], o[O_SCALE]
         parts = [b'{"resourceType":"Observation","id":"', ident(o[O_ID]),
-                 meta_bytes(o[O_VERSION], o[O_ERROR_AT] or o[O_AT]), b',"extension":[',
+                 meta_bytes(o[O_VERSION], o[O_ERROR_AT] or o[O_RECORDED_AT] or o[O_AT]),
+                 b',"extension":[',
                  recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb)))]
         if region:
             parts += (b",", dumps(ext("region", valueString=region)))
@@ -212,9 +214,10 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
 
 
 (O_ID, O_PATIENT, O_CYCLE, O_RB, O_REGION, O_STATUS, O_SCALE, O_AT, O_VALUE, O_TEXT,
- O_MUSCLE, O_SIDE, O_VERSION, O_ERROR_AT) = columns(
+ O_MUSCLE, O_SIDE, O_VERSION, O_ERROR_AT, O_RECORDED_AT) = columns(
     OUT, "id", "patient_id", "cycle_id", "recorded_by", "region", "status", "scale",
-    "measured_at", "value", "value_text", "muscle", "side", "version", "error_at")
+    "measured_at", "value", "value_text", "muscle", "side", "version", "error_at",
+    "recorded_at")
 
 
 def _outcome_head(ctx: Context, status: str, scale: str) -> bytes:
@@ -313,7 +316,8 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
         scale=scale, value=value, value_text=text, muscle=muscle,
         region=ext_value(res, "region", "valueString"), side=side,
         measured_at=as_instant(res.get("effectiveDateTime"), "effectiveDateTime"),
-        recorded_by=recorder, status="entered_in_error" if error else "active"), cycle))
+        recorded_by=recorder, status="entered_in_error" if error else "active",
+        recorded_at=audit.now()), cycle))
 
 
 KIND = Kind(
@@ -321,7 +325,8 @@ KIND = Kind(
     fetch=fetch, read=read, audit={Weight: "weight", Outcome: "outcome"},
     after=("Patient", "Procedure"),
     sources=(Source(OUT, OUT.c.patient_id, OUT.c.measured_at, _scale_code,
-                    updated=func.coalesce(OUT.c.error_at, OUT.c.measured_at)),
+                    updated=func.coalesce(OUT.c.error_at, OUT.c.recorded_at,
+                                          OUT.c.measured_at)),
              Source(W, W.c.patient_id, W.c.measured_on, None, "weight-",
                     updated=W.c.created_at)),
     includes={**SUBJECT_INCLUDES, "part-of": ("partOf", "Procedure")},

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bontrack.fhir.codes import DIARY_QUESTIONNAIRE
 from bontrack.fhir.elements import Refusal, as_day, as_instant
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.mapping import Context, Json, day, instant, meta, ref, user_ref
+from bontrack.fhir.mapping import Context, Json, author_ref, day, instant, meta, ref
 from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import Batch, RowSet, find
@@ -49,7 +49,7 @@ def questionnaire_response(ctx: Context, d: Any) -> Json:
         "status": "entered-in-error" if d.status == "entered_in_error" else "completed",
         "subject": ref("Patient", d.patient_id),
         "authored": instant(d.created_at),
-        "author": user_ref(ctx, d.created_by),
+        "author": author_ref(ctx, d.created_by),
         "item": items,
     }
 

@@ -4,15 +4,15 @@ A re-import of the same Bundle (the same identifiers, else the same resource ids
 patient found by MRN and writes no record twice: each imported resource's identity is kept
 here with the record it became, per patient (docs/fhir.md, "Import").
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 

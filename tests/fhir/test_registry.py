@@ -42,7 +42,11 @@ MAY_NAME_TYPES = ("fhir/kinds/", "fhir/registry.py")
 def test_the_capability_statement_announces_exactly_the_registry():
     cs = capability_statement("http://x/fhir")
     announced = cs["rest"][0]["resource"]
-    assert [r["type"] for r in announced] == list(REGISTRY.types)
+    # the registry's kinds, then Group (a clinic's patients: read and $export, no search)
+    assert [r["type"] for r in announced] == [*REGISTRY.types, "Group"]
+    group = announced.pop()
+    assert group["interaction"] == [{"code": "read"}] and "searchParam" not in group
+    assert [o["name"] for o in group["operation"]] == ["export"]
     for r, kind in zip(announced, REGISTRY, strict=True):
         searched = {"code": "search-type"} in r["interaction"]
         assert searched == kind.searchable

@@ -293,7 +293,8 @@ def unknown(rest: str, request: Request) -> Response:
         # The facade is read-only: a write to a type or a resource is a method this
         # resource does not allow (405 with Allow), not an unknown path.
         answer = outcome(405, f"{request.method} /fhir/{rest}: the FHIR facade is read-only "
-                         "(import records with `bontrack fhir import`); see /fhir/metadata")
+                         "(import a Bundle with POST /api/v1/fhir/import or `bontrack fhir "
+                         "import`); see /fhir/metadata")
         answer.headers["Allow"] = "GET"
         return answer
     return outcome(404, f"/fhir/{rest} is not an interaction this server offers; see "

@@ -4,6 +4,7 @@ record's dose map labels each injected point with its units (issue 17, item 3)."
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from html.parser import HTMLParser
@@ -132,8 +133,8 @@ def test_the_dose_map_labels_each_injected_point_with_its_units():
     # labels in one column never overlap, and stay on the drawing
     for column in {m.label_x for m in dm.marks}:
         ys = sorted(m.label_y for m in dm.marks if m.label_x == column)
-        assert all(b - a >= bodymap.LINE for a, b in zip(ys, ys[1:], strict=False))
-        assert 0 < ys[0] and ys[-1] <= dm.height
+        assert all(b - a >= bodymap.LINE for a, b in itertools.pairwise(ys))
+        assert ys[0] > 0 and ys[-1] <= dm.height
 
 
 def test_the_record_svg_draws_the_dose_labels():
@@ -151,3 +152,10 @@ def test_a_cycle_without_injections_draws_no_dose_map():
     html = TEMPLATES.get_template("_dose_map.html").render(dose_map=dm, shapes=bodymap.SHAPES,
                                                            c={"product": "x"})
     assert html.strip() == ""
+
+
+def test_a_column_crowded_with_labels_stays_on_the_drawing():
+    ys = [float(y) for y in range(100, 130)]  # 30 labels at nearly one height
+    out = bodymap._spread(ys, 12, 346)
+    assert out[0] >= 12 - 1e-9 and out[-1] <= 346
+    assert all(b - a >= 11 for a, b in itertools.pairwise(out))

@@ -272,11 +272,13 @@ class DoseMap:
 
 def _spread(ys: list[float], top: float, bottom: float) -> list[float]:
     """Label heights near their points' heights, at least LINE apart, within the map."""
+    # many labels in one column: closer together rather than off the drawing
+    step = min(LINE, (bottom - top) / (len(ys) - 1)) if len(ys) > 1 else LINE
     out: list[float] = []
     for y in ys:
-        out.append(max(y, top, out[-1] + LINE if out else top))
+        out.append(max(y, top, out[-1] + step if out else top))
     for i in range(len(out) - 1, -1, -1):
-        limit = bottom if i == len(out) - 1 else out[i + 1] - LINE
+        limit = bottom if i == len(out) - 1 else out[i + 1] - step
         out[i] = min(out[i], limit)
     return out
 

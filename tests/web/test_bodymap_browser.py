@@ -24,9 +24,14 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 WHOLE = '.bm-view[data-region="whole"] '
 
 
-def doc_shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
-    """The artifact screenshot; with BONTRACK_DOC_SHOTS=1 also docs/screens/ (docs/web.md)."""
-    shot(page, name)
+def doc_shot(page, name: str, part: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    """The artifact screenshot (of the page, or of one ``part`` of it); with
+    BONTRACK_DOC_SHOTS=1 also docs/screens/ (docs/web.md)."""
+    if part:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator(part).screenshot(path=str(SHOTS / f"{name}.png"))
+    else:
+        shot(page, name)
     if os.environ.get("BONTRACK_DOC_SHOTS"):
         DOCS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(SHOTS / f"{name}.png", DOCS / f"{name}.png")
@@ -116,7 +121,7 @@ def test_zoom_to_an_arm_on_a_phone_gives_touch_size_points(site, browser):
     sizes = [points.nth(i).bounding_box() for i in range(points.count())]
     assert all(b is not None and b["width"] >= 24 and b["height"] >= 24 for b in sizes), sizes
     assert no_sideways_scroll(page)
-    doc_shot(page, "bodymap-arm-phone")
+    doc_shot(page, "bodymap-arm-phone", ".bodymap")
     page.get_by_role("button", name="Pronator teres, left").click()  # tap a zoomed point
     assert page.locator("select[name=muscle]").last.input_value() == "pronator_teres"
     for region in ("Face and head", "Neck", "Right arm", "Right leg", "Left leg"):
@@ -138,7 +143,7 @@ def test_the_planner_at_tablet_width_has_no_sideways_scroll_or_serious_violation
     open_plan(page, site[0], "DEMO-000002")
     page.get_by_role("button", name="Neck").click()
     assert no_sideways_scroll(page)
-    doc_shot(page, "bodymap-neck-tablet")
+    doc_shot(page, "bodymap-neck-tablet", ".plan-grid")
     assert serious_violations(page) == []
     page.context.close()
 
@@ -181,7 +186,7 @@ def test_the_record_and_its_print_view_draw_the_doses_on_the_map(site, browser, 
         if width == 1024 and view.endswith("print"):
             shot(page, "cycle-dose-map-print")
         elif width == 1024:
-            doc_shot(page, "cycle-dose-map")
+            doc_shot(page, "cycle-dose-map", ".dose-map")
     page.context.close()
 
 

@@ -19,7 +19,7 @@ from bontrack.server.deps import RecordId, state
 from bontrack.services import cycle_diary, cycles, given, planning, records
 from bontrack.services.schemas import AmendIn, CycleIn, SignIn
 from bontrack.services.views import cycle_view, patient_view, revision_views
-from bontrack.web.bodymap import points
+from bontrack.web import bodymap
 from bontrack.web.form_errors import plain_error
 from bontrack.web.medicine_pages import medicines_context
 from bontrack.web.rendering import check_csrf, render, signed_in, unit_of_work
@@ -117,12 +117,27 @@ def _context(request: Request, uow: Any, actor: Any, patient_id: int) -> dict[st
         "products": list(ref.products.values()), "indications": list(ref.indications.values()),
         "muscles": sorted(ref.muscles.values(), key=lambda m: m.name),
         "names": {m.id: m.name for m in ref.muscles.values()},
-        "points": points({m.id: m.paired for m in ref.muscles.values()}),
+        **_map_context(ref),
         "clinicians": planning.clinicians(uow, actor),
         "last_weight": (patient.weights[-1].weight_kg if patient.weights else None),
         "pediatric": _pediatric(patient.birth_date),
         "consent_topics": CONSENT_TOPICS,
     }
+
+
+def _map_context(ref: Any) -> dict[str, Any]:
+    """The planner's body map: its points, zoom regions and searchable list."""
+    paired = {m.id: m.paired for m in ref.muscles.values()}
+    names = {m.id: m.name for m in ref.muscles.values()}
+    pts = bodymap.points(paired)
+    return {"points": pts, "shapes": bodymap.SHAPES, "regions": bodymap.region_views(pts),
+            "choices": bodymap.choices(paired, names, pts)}
+
+
+def _dose_map(request: Request, c: dict[str, Any]) -> bodymap.DoseMap:
+    ref = state(request).ref
+    return bodymap.dose_map(c["injections"], {m.id: m.paired for m in ref.muscles.values()},
+                            {m.id: m.name for m in ref.muscles.values()})
 
 
 def _pediatric(born: date) -> bool:
@@ -253,7 +268,8 @@ def install_cycle_pages(app: FastAPI) -> None:
                      if c["status"] == "signed" else None)
         return render(request, "cycle.html", actor=actor, c=c, revisions=revisions,
                       patient=patient, people=people, today=given.today().isoformat(),
-                      names=_muscle_names(request), cycle_diary=diary)
+                      names=_muscle_names(request), cycle_diary=diary,
+                      dose_map=_dose_map(request, c), shapes=bodymap.SHAPES)
 
     @app.get("/cycles/{cycle_id}/print", include_in_schema=False)
     def cycle_print(request: Request, cycle_id: RecordId) -> Response:
@@ -265,7 +281,8 @@ def install_cycle_pages(app: FastAPI) -> None:
                                                        audit_read=False))
             people = _people(uow, actor, c, [])
         return render(request, "cycle_print.html", actor=actor, c=c, patient=patient,
-                      people=people, names=_muscle_names(request))
+                      people=people, names=_muscle_names(request),
+                      dose_map=_dose_map(request, c), shapes=bodymap.SHAPES)
 
     @app.get("/cycles/{cycle_id}/amend", include_in_schema=False)
     def amend_page(request: Request, cycle_id: RecordId) -> Response:

@@ -23,18 +23,124 @@
 
   document.getElementById("add-row").addEventListener("click", function () { addRow(); });
 
-  function choose(point) {
-    doseHelp(point.getAttribute("data-muscle"), point.getAttribute("data-side"));
-    addRow(point.getAttribute("data-muscle"), point.getAttribute("data-side"));
-    point.classList.add("chosen");
+  // A point (in the whole body or a zoomed region) or a list option: add that muscle and
+  // side, as a row, and mark every point drawn for it.
+  function choose(muscle, side) {
+    doseHelp(muscle, side);
+    addRow(muscle, side);
+    document.querySelectorAll(".bm-point").forEach(function (p) {
+      if (p.getAttribute("data-muscle") === muscle && p.getAttribute("data-side") === side) {
+        p.classList.add("chosen");
+      }
+    });
     recheck();
   }
+  function choosePoint(point) {
+    choose(point.getAttribute("data-muscle"), point.getAttribute("data-side"));
+  }
   document.querySelectorAll(".bm-point").forEach(function (point) {
-    point.addEventListener("click", function () { choose(point); });
+    point.addEventListener("click", function () { choosePoint(point); });
     point.addEventListener("keydown", function (e) {
-      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); choose(point); }
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); choosePoint(point); }
     });
   });
+
+  // The point's name, visible on hover and on keyboard focus (the <title> is the
+  // browser's own, slower tooltip; the accessible name is the point's aria-label).
+  var stage = document.querySelector(".bm-stage");
+  var tip = document.getElementById("bm-tip");
+  function showTip(point) {
+    if (!stage || !tip) { return; }
+    tip.textContent = point.getAttribute("aria-label");
+    tip.hidden = false;
+    var box = point.getBoundingClientRect();
+    var frame = stage.getBoundingClientRect();
+    var left = box.left - frame.left + box.width / 2 - tip.offsetWidth / 2;
+    left = Math.max(0, Math.min(left, stage.clientWidth - tip.offsetWidth));
+    var top = box.top - frame.top - tip.offsetHeight - 4;
+    if (top < 0) { top = box.bottom - frame.top + 4; }
+    tip.style.left = left + "px";
+    tip.style.top = top + "px";
+  }
+  function hideTip() { if (tip) { tip.hidden = true; } }
+  document.querySelectorAll(".bm-point").forEach(function (point) {
+    point.addEventListener("mouseenter", function () { showTip(point); });
+    point.addEventListener("focus", function () { showTip(point); });
+    point.addEventListener("mouseleave", function () {
+      if (document.activeElement !== point) { hideTip(); }
+    });
+    point.addEventListener("blur", hideTip);
+  });
+
+  // Zoom: one view shown at a time (whole body or a region drawn at touch size).
+  var zoom = document.querySelectorAll(".bm-zoom button");
+  zoom.forEach(function (button) {
+    button.addEventListener("click", function () {
+      var region = button.getAttribute("data-region");
+      zoom.forEach(function (b) { b.setAttribute("aria-pressed", String(b === button)); });
+      document.querySelectorAll(".bm-view").forEach(function (view) {
+        view.hidden = view.getAttribute("data-region") !== region;
+      });
+      hideTip();
+    });
+  });
+
+  // The searchable list (a combobox): typing filters, arrows move, Enter or a click adds.
+  var search = document.getElementById("bm-search");
+  var list = document.getElementById("bm-list");
+  if (search && list) {
+    var options = Array.prototype.slice.call(list.querySelectorAll("[role=option]"));
+    var active = null;
+    var visible = function () { return options.filter(function (o) { return !o.hidden; }); };
+    var activate = function (option) {
+      if (active) { active.classList.remove("active"); active.setAttribute("aria-selected", "false"); }
+      active = option;
+      if (option) {
+        option.classList.add("active");
+        option.setAttribute("aria-selected", "true");
+        search.setAttribute("aria-activedescendant", option.id);
+        option.scrollIntoView({block: "nearest"});
+        doseHelp(option.getAttribute("data-muscle"), option.getAttribute("data-side"));
+      } else {
+        search.removeAttribute("aria-activedescendant");
+      }
+    };
+    var pick = function (option) {
+      choose(option.getAttribute("data-muscle"), option.getAttribute("data-side"));
+    };
+    // the search box is not part of the plan: its typing does not run the live check
+    ["input", "change"].forEach(function (type) {
+      search.addEventListener(type, function (e) { e.stopPropagation(); });
+    });
+    search.addEventListener("input", function () {
+      var words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
+      options.forEach(function (o) {
+        var text = o.textContent.toLowerCase();
+        o.hidden = !words.every(function (w) { return text.indexOf(w) !== -1; });
+      });
+      document.getElementById("bm-none").hidden = visible().length > 0;
+      activate(words.length && visible().length ? visible()[0] : null);
+    });
+    search.addEventListener("keydown", function (e) {
+      var shown = visible();
+      var at = active ? shown.indexOf(active) : -1;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        if (!shown.length) { return; }
+        var next = e.key === "ArrowDown" ? Math.min(at + 1, shown.length - 1) : Math.max(at - 1, 0);
+        activate(shown[next]);
+      } else if (e.key === "Enter") {
+        e.preventDefault();  // never submits the plan
+        if (active && !active.hidden) { pick(active); }
+      } else if (e.key === "Escape") {
+        search.value = "";
+        search.dispatchEvent(new Event("input"));
+      }
+    });
+    options.forEach(function (o) {
+      o.addEventListener("click", function () { activate(o); pick(o); });
+    });
+  }
 
   tbody.addEventListener("click", function (e) {
     if (e.target.classList.contains("remove-row")) {

@@ -23,6 +23,16 @@ def ago(hours: float) -> str:
     return (datetime.now(UTC) - timedelta(hours=hours)).isoformat(timespec="seconds")
 
 
+def clinic_time(hours_ago: float) -> str:
+    """A time as typed in the form's datetime-local field: the clinic's wall clock."""
+    from zoneinfo import ZoneInfo
+
+    from bontrack.config import clinic_settings
+
+    zone = ZoneInfo(clinic_settings().time_zone)
+    return (datetime.now(zone) - timedelta(hours=hours_ago)).strftime("%Y-%m-%dT%H:%M")
+
+
 def label_hours(product: str = BOTOX) -> float:
     limit = default_reference().products[product].use_within_hours_after_reconstitution
     assert limit is not None
@@ -253,3 +263,42 @@ def test_every_vial_write_is_audited(api):
     assert [tuple(r) for r in rows] == [("create", "clinic_vial"), ("create", "vial_draw"),
                                         ("entered_in_error", "vial_draw"),
                                         ("read", "lot_search")]
+
+
+# -- the web pages (TestClient with cookies; the browser test is in tests/web) --------------
+
+
+def test_web_vial_log_opens_draws_refuses_in_words_and_closes(api, web):
+    c1, c2 = cycle(api, "p1"), cycle(api, "p2")
+    nurse = web("nurse")
+    page = nurse.get("/vials")
+    assert page.status_code == 200 and "Open a reconstituted vial" in page.text
+    csrf = nurse.cookies.get("bt_csrf")
+    r = nurse.post("/vials", data={"csrf": csrf, "product": BOTOX, "size_units": "100",
+                                   "diluent_ml": "2", "lot": "WEB-1",
+                                   "expiry": (TODAY + timedelta(days=60)).isoformat(),
+                                   "reconstituted_at": clinic_time(0.5)})
+    assert r.status_code == 303, r.text
+    where = r.headers["location"]
+    page = nurse.get(where)
+    assert page.status_code == 200 and "100 U" in page.text
+    assert f"A-1 · {TODAY.isoformat()}" in page.text  # today's cycles to choose from
+    assert "Storage of BOTOX" in page.text  # the label's time and its source
+    r = nurse.post(f"{where}/draws", data={"csrf": csrf, "cycle_id": str(c1["id"]),
+                                           "units": "70"})
+    assert r.status_code == 303, r.text
+    r = nurse.post(f"{where}/draws", data={"csrf": csrf, "cycle_id": str(c2["id"]),
+                                           "units": "31"})
+    assert r.status_code == 422 and "30 U left" in r.text and 'value="31"' in r.text
+    page = nurse.get(where)
+    assert 'id="units-left">30 U<' in page.text
+    r = nurse.post(f"{where}/close", data={"csrf": csrf, "version": "2"})
+    assert r.status_code == 303, r.text
+    assert "30 U discarded" in nurse.get(where).text
+    found = nurse.get("/lots?lot=web-1")
+    assert found.status_code == 200 and "1 patient" in found.text and "A-1" in found.text
+    csv_ = nurse.get("/lots.csv?lot=WEB-1")
+    assert csv_.status_code == 200 and "A-1" in csv_.text
+    for path in ("/vials", where, "/lots", "/lots?lot=WEB-1", "/lots.csv?lot=WEB-1"):
+        assert web("pat").get(path).status_code == 403, path
+    assert web("doc_b").get(where).status_code == 404

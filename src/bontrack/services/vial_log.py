@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +29,7 @@ from bontrack.clinical.units import format_amount
 from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound
 from bontrack.reference import Reference
 from bontrack.reference.schema import Product
-from bontrack.services import audit
+from bontrack.services import audit, given
 from bontrack.services.access import CLINICAL_WRITERS, STAFF, Actor, require_role
 from bontrack.services.records import check_version
 from bontrack.services.schemas import (
@@ -343,15 +343,16 @@ def draw_in_error(session: Session, actor: Actor, draw_id: int, body: EnteredInE
 @use_case()
 def open_cycles(session: Session, actor: Actor, product: str, since: datetime,
                 limit: int = 100) -> list[dict[str, Any]]:
-    """The clinic's cycles of ``product`` dated on or after ``since`` (the day a vial was
-    reconstituted): what a nurse chooses from when drawing."""
+    """The clinic's cycles of ``product`` dated from ``since`` (the day a vial was
+    reconstituted) to tomorrow: what a nurse chooses from when drawing."""
     require_role(actor, CLINICAL_WRITERS, "draw from vials")
     rows = session.execute(
         select(Cycle.id, Cycle.date, Cycle.total_units, Cycle.status, Patient.mrn,
                Patient.display_name)
         .join(Patient, Patient.id == Cycle.patient_id)
         .where(Cycle.clinic_id == actor.clinic_id, Cycle.product == product,
-               Cycle.status != "entered_in_error", Cycle.date >= since.date())
+               Cycle.status != "entered_in_error", Cycle.date >= since.date(),
+               Cycle.date <= given.today() + timedelta(days=1))
         .order_by(Cycle.date, Patient.mrn, Cycle.id).limit(limit)).all()
     return [{"id": r.id, "date": r.date.isoformat(), "total_units": _n(r.total_units),
              "status": r.status, "mrn": r.mrn, "patient": r.display_name} for r in rows]

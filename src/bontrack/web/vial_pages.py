@@ -35,6 +35,15 @@ OPEN_FIELDS = ("product", "size_units", "diluent_ml", "lot", "expiry", "reconsti
                "note")
 
 
+def _line(err: BaseException) -> str:
+    """The form's one line; the field named once (the service's words start with it)."""
+    line = plain_error(err)
+    field = getattr(err, "field", None)
+    if field and line.startswith(f"{field}: {field}: "):
+        line = line[len(field) + 2:]
+    return line
+
+
 def _zone() -> ZoneInfo:
     return ZoneInfo(clinic_settings().time_zone)
 
@@ -102,7 +111,7 @@ async def open_vial(request: Request) -> Response:
             out = vial_log.open_vial(uow, actor, ClinicVialIn.model_validate(typed),
                                      state(request).ref)
         except REFUSED as err:
-            return log_page(request, uow, actor, "open", plain_error(err),
+            return log_page(request, uow, actor, "open", _line(err),
                             getattr(err, "status", 422), doc)
     return RedirectResponse(f"/vials/{out['id']}", status_code=303)
 
@@ -155,7 +164,7 @@ async def _change(request: Request, vial_id: int, action: str,
                 vial_log.vial_in_error(uow, actor, vial_id, EnteredInErrorIn.model_validate(
                     {k: doc[k] for k in ("version", "reason") if k in doc}), None, ref)
         except REFUSED as err:
-            return vial_page(request, uow, actor, vial_id, plain_error(err),
+            return vial_page(request, uow, actor, vial_id, _line(err),
                              getattr(err, "status", 422), {**doc, "action": action})
     return RedirectResponse(f"/vials/{vial_id}", status_code=303)
 
@@ -190,7 +199,7 @@ def lots(request: Request, lot: str = "", product: str = "") -> Response:
                 found = vial_log.lot_search(uow, actor, lot, product or None,
                                             state(request).ref)
             except (InvalidRecord, NotFound) as err:
-                error = plain_error(err)
+                error = _line(err)
         elif actor.role not in ("admin", "clinician", "nurse"):
             raise AccessDenied(f"a {actor.role} may not search lots", entity="search lots")
         query = urlencode({k: v for k, v in (("lot", lot.strip()), ("product", product))

@@ -302,3 +302,48 @@ def test_web_vial_log_opens_draws_refuses_in_words_and_closes(api, web):
     for path in ("/vials", where, "/lots", "/lots?lot=WEB-1", "/lots.csv?lot=WEB-1"):
         assert web("pat").get(path).status_code == 403, path
     assert web("doc_b").get(where).status_code == 404
+
+
+def test_two_nurses_drawing_the_last_units_at_once_never_overdraw(api):
+    """Two draws of 60 U from a 100 U vial at the same moment, each in its own transaction
+    (PostgreSQL: the vial row is locked; SQLite: BEGIN IMMEDIATE): one is refused."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from bontrack.errors import InvalidRecord
+    from bontrack.services import accounts, vial_log
+    from bontrack.services.schemas import VialDrawIn
+    from bontrack.store.models import User
+    from bontrack.store.uow import Database
+
+    v = open_vial(api, size_units=100, diluent_ml=2)
+    c1, c2 = cycle(api, "p1"), cycle(api, "p2")
+    db = Database.at(api.url)
+    try:
+        with db.unit_of_work() as uow:
+            nurse = accounts.actor_of(uow.session.scalars(
+                sa.select(User).where(User.username == "nurse")).one())
+        ref = default_reference()
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+
+        def one(cycle_id: int) -> None:
+            barrier.wait()
+            with db.unit_of_work() as uow:
+                try:
+                    vial_log.draw(uow, nurse, v["id"],
+                                  VialDrawIn(cycle_id=cycle_id, units=60), ref)
+                    outcomes.append("drawn")
+                except InvalidRecord as err:
+                    outcomes.append(f"refused {err.field}")
+
+        threads = [threading.Thread(target=one, args=(c["id"],)) for c in (c1, c2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    finally:
+        db.dispose()
+    assert sorted(outcomes) == ["drawn", "refused units"]
+    assert api.get("nurse", f"/api/v1/vials/{v['id']}").json()["units_remaining"] == "40"

@@ -29,6 +29,7 @@ from bontrack.web.patient_forms import install_patient_forms
 from bontrack.web.recall_pages import install_recall_pages
 from bontrack.web.record_pages import install_record_pages
 from bontrack.web.security import install_security_headers
+from bontrack.web.vial_pages import install_vial_pages
 
 
 def create_app(db_url: str | None = None, ref: Reference | None = None,
@@ -46,6 +47,7 @@ def create_app(db_url: str | None = None, ref: Reference | None = None,
     install_record_pages(app)
     install_cycle_diary_pages(app)
     install_analytics_pages(app)
+    install_vial_pages(app)
     install_api_docs(app)
     install_security_headers(app)
     return app

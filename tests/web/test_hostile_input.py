@@ -245,7 +245,7 @@ NOT_IDS = {"kind": "Patient", "name": "Patient.ndjson", "rest": "Patient/_histor
 #: from another clinic's id, and a forged form must be refused before any lookup)
 IDS = {"patient_id": "p1", "cycle_id": "cycle", "goal_id": "goal", "rid": "p1",
        "job_id": "job", "record_id": "goal", "username": "user",
-       "condition_id": "condition"}
+       "condition_id": "condition", "vial_id": "vial", "draw_id": "draw"}
 
 
 def _fill(path: str, ids: dict[str, Any]) -> str:
@@ -264,6 +264,20 @@ def _has_id(path: str) -> bool:
     return any(name in IDS for name in re.findall(r"\{(\w+)", path))
 
 
+def _vial_and_draw(site: Site, owner: str, cycle_id: int) -> dict[str, int]:
+    """A vial of the owner's clinic's vial log and a draw from it into ``cycle_id``."""
+    from datetime import UTC, datetime, timedelta
+
+    made = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+    vial = _ok(site.api(owner, "POST", "/api/v1/vials",
+                        json={"product": "onabotulinumtoxinA", "size_units": 100,
+                              "lot": "HOSTILE", "expiry": "2030-01-01",
+                              "reconstituted_at": made}))
+    drawn = _ok(site.api(owner, "POST", f"/api/v1/vials/{vial['id']}/draws",
+                         json={"cycle_id": cycle_id, "units": 10}))
+    return {"vial": vial["id"], "draw": drawn["draws"][-1]["id"]}
+
+
 def _own_ids(site: Site) -> dict[str, int]:
     """A draft cycle and a goal of patient 1 (clinic A), to aim forms and routes at."""
     pid = site.ids["p1"]
@@ -272,7 +286,8 @@ def _own_ids(site: Site) -> dict[str, int]:
                         json={"description": "walk to the shop"}))
     condition = _ok(site.api("doc", "POST", f"/api/v1/patients/{pid}/conditions",
                              json={"indication": "upper_limb_spasticity"}))
-    return {"p1": pid, "cycle": cycle["id"], "goal": goal["id"], "condition": condition["id"]}
+    return {"p1": pid, "cycle": cycle["id"], "goal": goal["id"], "condition": condition["id"],
+            **_vial_and_draw(site, "doc", cycle["id"])}
 
 
 def _row_counts(url: str) -> dict[str, int]:
@@ -341,7 +356,8 @@ def _foreign_ids(site: Site, who: str) -> dict[str, int]:
     condition = _ok(site.api(owner, "POST", f"/api/v1/patients/{pid}/conditions",
                              json={"indication": "upper_limb_spasticity", "note": "theirs"}))
     out: dict[str, Any] = {"p1": pid, "cycle": cycle["id"], "goal": goal["id"],
-                           "user": owner, "condition": condition["id"]}
+                           "user": owner, "condition": condition["id"],
+                           **_vial_and_draw(site, owner, cycle["id"])}
     if who != "pat":  # a Bulk export job of the other clinic
         kick = site.api(owner, "GET", "/fhir/$export", headers={"Prefer": "respond-async"})
         assert kick.status_code == 202, kick.text

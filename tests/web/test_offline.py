@@ -61,7 +61,8 @@ def offline_site(tmp_path_factory):
 
 
 def fill(path: str, patient_id: int, cycle_id: int) -> str:
-    names = {"patient_id": str(patient_id), "cycle_id": str(cycle_id)}
+    names = {"patient_id": str(patient_id), "cycle_id": str(cycle_id),
+             "vial_id": "1"}  # the demo logs no vial: its "not found" page is loaded
     if path.startswith("/clinic/dashboard/"):
         names["name"] = f"{next(iter(ch.CLINIC_CHARTS))}.svg"
     else:

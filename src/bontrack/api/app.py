@@ -23,6 +23,7 @@ from bontrack.api import (
     import_routes,
     patient_routes,
     pattern_routes,
+    vial_routes,
     visit_routes,
 )
 from bontrack.api.analytics_routes import install_analytics_routes
@@ -77,5 +78,6 @@ def install_errors(app: FastAPI) -> None:
 def install_routes(app: FastAPI) -> None:
     """The REST routes, in the order they match."""
     for module in (auth_routes, patient_routes, cycle_routes, correction_routes, cds_routes,
-                   visit_routes, pattern_routes, dose_help_routes, cycle_diary_routes):
+                   visit_routes, pattern_routes, dose_help_routes, cycle_diary_routes,
+                   vial_routes):
         add_routes(app, module.router)

@@ -405,3 +405,36 @@ class GoalStatementIn(In):
     version: DbInt | None = None
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3,
                                                   max_length=2000), _printable("\n\r\t")]
+
+
+class ClinicVialIn(In):
+    """Open a vial in the clinic's vial log (issue 17 item 9): product, size, lot and
+    expiry as printed on the vial, and when (and with how much diluent) it was
+    reconstituted. The lot and expiry are needed: they are what a recall searches."""
+
+    product: ShortText
+    size_units: Units
+    diluent_ml: Annotated[Decimal, Field(ge=0, le=100, decimal_places=3)] | None = None
+    lot: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+                   _printable("")]
+    expiry: PlanDay
+    reconstituted_at: EventTime
+    note: Text = ""
+
+
+class VialDrawIn(In):
+    """Units drawn from a clinic vial into one patient's cycle. ``drawn_at`` defaults to
+    now; ``override_reason`` is a clinician's reason to draw despite a stop (the vial is
+    past its expiry or the label's hours after reconstitution)."""
+
+    cycle_id: DbInt
+    units: Units
+    drawn_at: EventTime | None = None
+    override_reason: Reason | None = None
+
+
+class VialCloseIn(In):
+    """Close a vial: the units left are discarded (the JW modifier's amount; none is JZ)."""
+
+    version: DbInt | None = None
+    note: Text = ""

@@ -474,6 +474,68 @@ class Visit(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+VIAL_LOG_STATUS = ("open", "closed", "entered_in_error")
+
+
+class ClinicVial(Withdrawable, Base):
+    """A vial in the clinic's vial log (issue 17 item 9): reconstituted once, drawn from for
+    several patients' cycles within the label's hours. Closed when the rest is discarded
+    (``units_discarded``: the JW modifier's amount; zero is JZ). Never deleted."""
+
+    __tablename__ = "clinic_vials"
+    __table_args__ = (
+        CheckConstraint(f"status IN {VIAL_LOG_STATUS}", name="status"),
+        Index("ix_clinic_vials_clinic_status", "clinic_id", "status"),
+        Index("ix_clinic_vials_lot", "lot"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
+    product: Mapped[str] = mapped_column(String(40))
+    size_units: Mapped[Decimal] = mapped_column(UNITS)
+    diluent_ml: Mapped[Decimal | None] = mapped_column(Numeric(8, 3), nullable=True)
+    lot: Mapped[str] = mapped_column(String(64))
+    expiry: Mapped[date] = mapped_column(Date)
+    reconstituted_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reconstituted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    units_discarded: Mapped[Decimal | None] = mapped_column(UNITS, nullable=True)
+    closed_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
+
+
+class VialDraw(Withdrawable, Base):
+    """Units drawn from a clinic vial into one patient's cycle; a wrong draw is marked
+    ``entered_in_error`` with a reason (its units return to the vial's remaining units)."""
+
+    __tablename__ = "vial_draws"
+    __table_args__ = (CheckConstraint(f"status IN {RECORD_STATUS}", name="status"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vial_id: Mapped[int] = mapped_column(ForeignKey("clinic_vials.id"), index=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycles.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    units: Mapped[Decimal] = mapped_column(UNITS)
+    drawn_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    drawn_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: the use-within check as made at the draw: "ok", "overridden" or "not_checked"
+    #: (the product has no cited use-within time), with the words shown
+    time_check: Mapped[str] = mapped_column(String(20))
+    time_check_text: Mapped[str] = mapped_column(Text, default="")
+    #: a clinician's reason to draw despite a stop (expired, past the label's hours)
+    override_codes: Mapped[str] = mapped_column(String(200), default="")
+    override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version,  # noqa: RUF012
+                       "version_id_generator": False}
+
+
 class AuditEvent(Base):
     """Append-only: who did what to which patient's data, when, and how it ended."""
 

@@ -245,7 +245,8 @@ NOT_IDS = {"kind": "Patient", "name": "Patient.ndjson", "rest": "Patient/_histor
 #: from another clinic's id, and a forged form must be refused before any lookup)
 IDS = {"patient_id": "p1", "cycle_id": "cycle", "goal_id": "goal", "rid": "p1",
        "job_id": "job", "record_id": "goal", "username": "user",
-       "condition_id": "condition", "vial_id": "vial", "draw_id": "draw"}
+       "condition_id": "condition", "vial_id": "vial", "draw_id": "draw",
+       "group_id": "group"}
 
 
 def _fill(path: str, ids: dict[str, Any]) -> str:
@@ -340,6 +341,15 @@ def _id_routes(app: Any) -> list[tuple[str, str]]:
     return out
 
 
+def _clinic_of(url: str, patient_id: int) -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as c:
+        clinic = c.execute(sa.text("SELECT clinic_id FROM patients WHERE id = :p"),
+                           {"p": patient_id}).scalar_one()
+    engine.dispose()
+    return int(clinic)
+
+
 def _foreign_ids(site: Site, who: str) -> dict[str, int]:
     """Records the caller must not reach: clinic B's for staff, patient 2's for a patient."""
     if who == "pat":
@@ -355,8 +365,11 @@ def _foreign_ids(site: Site, who: str) -> dict[str, int]:
     # {username}: an account of the other clinic (for a patient: their own clinician's)
     condition = _ok(site.api(owner, "POST", f"/api/v1/patients/{pid}/conditions",
                              json={"indication": "upper_limb_spasticity", "note": "theirs"}))
+    # {group_id}: the other clinic's Group (for a patient: their own clinic's, which a
+    # patient may not list either)
     out: dict[str, Any] = {"p1": pid, "cycle": cycle["id"], "goal": goal["id"],
                            "user": owner, "condition": condition["id"],
+                           "group": _clinic_of(site.url, pid),
                            **_vial_and_draw(site, owner, cycle["id"])}
     if who != "pat":  # a Bulk export job of the other clinic
         kick = site.api(owner, "GET", "/fhir/$export", headers={"Prefer": "respond-async"})

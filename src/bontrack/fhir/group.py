@@ -26,9 +26,14 @@ from bontrack.store.models import Clinic
 GROUP_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"
 
 
+#: clinics.id is a 32-bit INTEGER: a larger id names no clinic (and PostgreSQL would refuse
+#: to compare it, a 500)
+CLINIC_ID_MAX = 2**31 - 1
+
+
 def clinic_of(session: Session, group_id: str) -> Any:
     """The clinic a Group id names (its row: id, name), or None."""
-    if not (group_id.isascii() and group_id.isdigit()) or len(group_id) > 18:
+    if not (group_id.isascii() and group_id.isdigit()) or int(group_id) > CLINIC_ID_MAX:
         return None
     return session.execute(select(Clinic.id, Clinic.name)
                            .where(Clinic.id == int(group_id))).first()

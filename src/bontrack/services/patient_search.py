@@ -100,14 +100,11 @@ def search_patients(session: Session, actor: Actor, q: str | None, limit: int,
     if after is not None and offset:
         raise InvalidRecord("offset: give a cursor or an offset, not both", field="offset")
     matching, order = _matching(session, actor.clinic_id, q)
-    if q and q.strip() and session.get_bind().dialect.name == "postgresql":
-        # A prepared statement's generic plan does not know the pattern, so it cannot
-        # choose the trigram index for a rare text and scans every patient instead.
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    for setting in plan_settings(session.get_bind().dialect.name, q):
+        session.execute(text(setting))
     if after is None and offset == 0:
         # the first page: one query finds the page's ids and counts (up to the limit)
-        ids = list(session.scalars(matching.with_only_columns(Patient.id)
-                                   .order_by(order).limit(max(COUNT_LIMIT, limit) + 1)))
+        ids = list(session.scalars(first_ids(matching, order, limit)))
         total, more = len(ids), len(ids) > limit
         rows = list(session.scalars(select(Patient).where(Patient.id.in_(ids[:limit]))
                                     .order_by(Patient.id))) if ids else []
@@ -122,6 +119,32 @@ def search_patients(session: Session, actor: Actor, q: str | None, limit: int,
     audit.record(session, actor, "search", "patient", detail=f"q={q or ''!r} n={len(rows)}")
     return PatientPage(rows=rows, total=min(total, COUNT_LIMIT), total_exact=exact,
                        more=more, next_cursor=str(rows[-1].id) if more else None)
+
+
+def first_ids(matching: Any, order: Any, limit: int) -> Any:
+    """The first page's ids and enough more to count up to COUNT_LIMIT, in one query."""
+    return matching.with_only_columns(Patient.id).order_by(order).limit(
+        max(COUNT_LIMIT, limit) + 1)
+
+
+def plan_settings(dialect: str, q: str | None) -> list[str]:
+    """Planner settings for this search's transaction (PostgreSQL only).
+
+    A prepared statement's generic plan does not know the pattern, so it cannot choose the
+    trigram index for a rare text and scans every patient instead: plans are made for each
+    pattern. Even then PostgreSQL guesses that about 2 % of patients match any text, so for
+    a text matching fewer than a page and a count it walks the primary key in id order
+    hoping to stop early, and reads the whole clinic (66 ms at 100,000 patients for a name
+    150 of them have). Reading the trigram index's candidates always (a bitmap scan, then
+    the matches sorted by id) costs 0.5-10 ms there for every text, common or rare
+    (docs/benchmarks.md, "Patient search"). ``SET LOCAL`` ends with the transaction."""
+    term = (q or "").strip()
+    if dialect != "postgresql" or not term:
+        return []
+    settings = ["SET LOCAL plan_cache_mode = force_custom_plan"]
+    if len(term) >= TRIGRAM:
+        settings += ["SET LOCAL enable_seqscan = off", "SET LOCAL enable_indexscan = off"]
+    return settings
 
 
 def _count(session: Session, matching: Any) -> int:

@@ -88,7 +88,60 @@ def test_filter_by_indication() -> None:
                    "thumb_in_palm", "shoulder_adducted_internally_rotated",
                    "shoulder_extended_internally_rotated"]
     assert [p.id for p in patterns_for(REF, "chronic_migraine")] == ["chronic_migraine_paradigm"]
+    assert [p.id for p in patterns_for(REF, "lower_limb_spasticity")] == [
+        "equinovarus_foot", "flexed_knee", "claw_toes", "striatal_toe", "adducted_thigh"]
+    assert [p.id for p in patterns_for(REF, "cervical_dystonia")] == [
+        "rotational_torticollis", "laterocollis", "retrocaput_retrocollis",
+        "anterocaput_anterocollis", "anterior_sagittal_shift"]
     assert patterns_for(REF, "sialorrhea") == []
+
+
+# The patterns added for issue 17 with the muscles their sources name (and nothing else: a
+# muscle the source does not name must not creep in; the supra-hyoid muscles, which the
+# anterocollis series also names, are not in muscles.yaml and stay out).
+NAMED = {
+    "adducted_thigh": {"adductor_longus", "adductor_brevis", "gracilis"},
+    "retrocaput_retrocollis": {"splenius_capitis", "semispinalis_capitis"},
+    "anterocaput_anterocollis": {"longus_colli", "longus_capitis", "sternocleidomastoid"},
+    "anterior_sagittal_shift": {"splenius_capitis", "sternocleidomastoid",
+                                "semispinalis_capitis"},
+}
+
+
+@pytest.mark.parametrize("pid", sorted(NAMED))
+def test_added_patterns_hold_the_muscles_their_sources_name(pid: str) -> None:
+    p = REF.patterns[pid]
+    assert {m.muscle for m in p.muscles} == NAMED[pid]
+    assert all(m.side == "same" for m in p.muscles)  # bilateral forms: the clinician picks both
+    docs = {s.document for s in p.sources}
+    # every source is a document entry with a title that says how strong it is
+    for d in docs:
+        assert REF.documents[d].title.startswith("SECONDARY") or d == "cd_chapter_tf", d
+    if p.region == "neck":
+        assert p.indications == ["cervical_dystonia"] and "both" in p.side_means
+
+
+def test_new_neck_muscles_are_paired_neck_muscles_without_an_unverified_code() -> None:
+    for mid in ("longus_colli", "longus_capitis"):
+        m = REF.muscles[mid]
+        assert m.region == "neck" and m.paired and m.snomed is None
+
+
+def test_a_bilateral_neck_form_proposes_nothing_without_a_label_row() -> None:
+    """A deep neck flexor with no dosing row in the product's label entry is listed as 'no
+    label dose' (both sides chosen), never given a dose; one with a row gets the row's dose."""
+    for product in _products_for("cervical_dystonia"):
+        for e in REF.label_entries(product, "cervical_dystonia"):
+            p = propose(REF, ["anterocaput_anterocollis"], product, "cervical_dystonia",
+                        e.ages.min, None, "both", day=DAY)
+            table = REF.muscle_rows(e)
+            for mid in ("longus_colli", "longus_capitis"):
+                rows = [r.side for r in p.rows if r.muscle == mid]
+                missing = [n.reason for n in p.not_proposed if n.muscle == mid]
+                if mid in table:
+                    assert sorted(rows) == ["left", "right"] and not missing, (product, mid)
+                else:
+                    assert rows == [] and missing[0].startswith("no label dose"), (product, mid)
 
 
 # -- proposals: table-driven ----------------------------------------------------------------------

@@ -327,3 +327,28 @@ def test_outcome_grid_of_a_typed_scale_takes_numbers_in_range_or_not_assessed(si
     page.wait_for_url(f"**/patients/{pid}")
     assert "95" in page.locator("main").inner_text()
     page.context.close()
+
+
+def test_a_goal_is_scored_with_a_quick_answer_showing_its_level_and_source(site, browser):
+    """Issue 17 item 5: the goals page offers plain answers, each with its GAS level, and
+    says where each level comes from; choosing one scores the goal at that level."""
+    srv, pw = site
+    page = staff(browser, srv, pw, who="nurse.kim")
+    open_patient(page, srv, "DEMO-000004")
+    page.get_by_role("link", name="Goals").click()
+    page.get_by_label("New goal").fill("Lets go of a cup placed in the affected hand")
+    page.get_by_role("button", name="Add goal").click()
+    quick = page.locator("form.quick", has_text="Lets go of a cup placed in the affected hand")
+    quick.get_by_label("Partly achieved (level -1)").check()
+    quick.get_by_role("button", name="Save the quick answer").click()
+    page.wait_for_url("**/goals")
+    card = page.locator("form.card", has_text="Lets go of a cup placed in the affected hand")
+    expect(card.get_by_label("Attainment")).to_have_value("-1")
+    page.locator("#quick-answers-explained summary").click()
+    row = page.locator("#quick-answers-explained tr", has_text="Partly achieved")
+    expect(row).to_contain_text("-1")
+    expect(row).to_contain_text("Turner-Stokes L, Williams H")
+    assert float(page.locator("#t-score").inner_text()) < 50
+    doc_shot(page, "goals-quick-answer")
+    assert serious_violations(page) == []
+    page.context.close()

@@ -5,14 +5,47 @@ comprehensive community mental health programs. Community Ment Health J 1968;4:4
 T = 50 + 10 * sum(w_i * x_i) / sqrt((1 - rho) * sum(w_i^2) + rho * (sum(w_i))^2),
 with x_i the attainment level (-2..+2), w_i the goal's weight and rho = 0.3, the assumed
 correlation between goals. T = 50 when every goal is met exactly as expected (all 0).
+
+A goal may also be scored by a quick plain answer ("achieved", "partly", "worse" ...):
+``quick_level`` turns it into its level from the cited table in
+``reference/data/gas_quick.yaml``. No answer gives -3: the standard scale, and this formula,
+take -2..+2 (that file says why).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 RHO = 0.3
+
+
+class QuickAnswer(Protocol):
+    """What ``quick_level`` reads of an answer (reference/gas_quick.QuickAnswer)."""
+
+    @property
+    def level(self) -> int: ...
+
+
+class UnknownAnswer(ValueError):
+    """A quick answer that is not one of the table's; ``choices`` lists those that are."""
+
+    def __init__(self, answer: str, choices: Sequence[str]) -> None:
+        self.answer, self.choices = answer, tuple(choices)
+        super().__init__(f"{answer!r} is not one of the quick answers ({', '.join(choices)})")
+
+
+def quick_level(answer: str, answers: Mapping[str, QuickAnswer]) -> int:
+    """The GAS level (-2..+2) a quick plain answer maps to, from ``answers`` (the cited table,
+    by answer id); UnknownAnswer for an answer not in it, and ValueError for a table whose
+    level leaves -2..+2 (a broken table never scores a goal)."""
+    if answer not in answers:
+        raise UnknownAnswer(answer, list(answers))
+    level = answers[answer].level
+    if not -2 <= level <= 2:
+        raise ValueError(f"quick answer {answer!r} maps to {level}, outside -2..+2")
+    return level
 
 
 def t_score(goals: Sequence[tuple[int, int]]) -> float | None:

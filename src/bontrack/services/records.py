@@ -12,9 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bontrack.clinical.gas import UnknownAnswer, quick_level
 from bontrack.clinical.scales import ScaleError, read_value
 from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound, VersionMismatch
 from bontrack.reference import Reference
+from bontrack.reference.gas_quick import default_gas_quick
 from bontrack.services import audit
 from bontrack.services.access import (
     Actor,
@@ -301,14 +303,37 @@ def goal_to_write(session: Session, actor: Actor, goal_id: int, doing: str
 def score_goal(session: Session, actor: Actor, goal_id: int, body: GoalScoreIn,
                if_match: int | None) -> Goal:
     goal, patient = goal_to_write(session, actor, goal_id, "score goals")
+    level = attainment_of(body)
     check_version(goal.version, if_match if if_match is not None else body.version,
                   f"goal {goal_id}")
-    goal.attainment = body.attainment
+    goal.attainment = level
     goal.version += 1
     goal.updated_at = audit.now()
     audit.record(session, actor, "update", "goal", goal.id, patient.id,
-                 detail=f"attainment={body.attainment}")
+                 detail=f"attainment={level}"
+                 + (f" (quick answer: {body.answer})" if body.answer is not None else ""))
     return goal
+
+
+def attainment_of(body: GoalScoreIn) -> int:
+    """The level a score asks for: its ``attainment``, or its quick ``answer`` turned into a
+    level by the cited table (reference/data/gas_quick.yaml); refused naming the field when
+    neither is given, the answer is not one of the table's, or the two disagree."""
+    if body.answer is None:
+        if body.attainment is None:
+            raise InvalidRecord("give the level (-2 to +2) or a quick answer "
+                                f"({', '.join(default_gas_quick().by_id())})",
+                                field="attainment")
+        return body.attainment
+    try:
+        level = quick_level(body.answer, default_gas_quick().by_id())
+    except UnknownAnswer as e:
+        raise InvalidRecord(f"{body.answer!r} is not a quick answer; the answers are "
+                            f"{', '.join(e.choices)}", field="answer") from None
+    if body.attainment is not None and body.attainment != level:
+        raise InvalidRecord(f"the quick answer {body.answer!r} is level {level:+d}, "
+                            f"not {body.attainment:+d}; send one of the two", field="answer")
+    return level
 
 
 # -- side effects and diary --------------------------------------------------------------

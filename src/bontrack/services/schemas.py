@@ -292,8 +292,13 @@ class GoalIn(In):
 
 
 class GoalScoreIn(In):
+    """A goal's level: ``attainment`` (-2..+2), or ``answer``, a quick plain answer
+    (reference/data/gas_quick.yaml) that the use case turns into its level; one of the two,
+    and when both are sent they must agree."""
+
     version: DbInt | None = None
-    attainment: Annotated[int, Field(ge=-2, le=2)]
+    attainment: Annotated[int, Field(ge=-2, le=2)] | None = None
+    answer: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
 
 
 class SideEffectIn(In):

@@ -14,6 +14,7 @@ from bontrack.clinical import goal_library
 from bontrack.clinical.gas import t_score
 from bontrack.config import clinic_settings
 from bontrack.errors import InvalidRecord
+from bontrack.reference.gas_quick import default_gas_quick
 from bontrack.reports.leaflets import leaflet
 from bontrack.server.deps import RecordId, state
 from bontrack.server.routing import add_routes
@@ -96,6 +97,7 @@ def goals_page(request: Request, patient_id: RecordId) -> Response:
     return render(request, "goals.html", actor=actor, patient=patient,
                   goals=goals, withdrawn=withdrawn, levels=LEVELS,
                   library=goal_library.AREAS, library_source=goal_library.SOURCE,
+                  quick=default_gas_quick(),
                   t=t_score([(g["attainment"], g["weight"]) for g in goals
                              if g["attainment"] is not None]),
                   can_write=actor.role in ("clinician", "nurse"))
@@ -138,7 +140,7 @@ async def goal_score(request: Request, goal_id: RecordId) -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
         g = records.score_goal(uow, actor, goal_id, GoalScoreIn.model_validate(
-            {"attainment": form.get("attainment")}),
+            {"attainment": _opt(form.get("attainment")), "answer": _opt(form.get("answer"))}),
             _version(version))
         pid = g.patient_id
     return RedirectResponse(f"/patients/{pid}/goals", status_code=303)

@@ -224,6 +224,8 @@ def test_goals_are_scored_and_the_t_score_computed(site, page):
     page.get_by_label("New goal").fill("Open the hand to hold a cup")
     page.get_by_role("button", name="Add goal").click()
     form = page.locator("form.card", has_text="Open the hand to hold a cup")
+    # an unscored goal shows no level chosen for the clinician (it showed -2 before)
+    assert form.get_by_label("Attainment").input_value() == ""
     form.get_by_label("Attainment").select_option("2")
     form.get_by_role("button", name="Save score").click()
     t = page.locator("#t-score").inner_text()

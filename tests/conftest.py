@@ -122,3 +122,48 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path):
 # sign in with passwords alone unless a test turns it on (tests/api/test_mfa.py,
 # tests/web/test_mfa_browser.py). Servers started by tests inherit this.
 os.environ.setdefault("BONTRACK_MFA_REQUIRED", "off")
+
+
+
+# -- scheduling: the slowest files first, so two workers finish together --------------------
+#
+# The suite runs on two xdist workers a file at a time (``--dist loadfile``: module fixtures
+# start servers and browsers once per file). xdist's default hands files out by number of
+# tests, largest first, which put the slowest files (a handful of tests each) at the very
+# end, where one worker ran them alone while the other had finished. With
+# ``--no-loadscope-reorder`` it hands them out in collection order, and this hook puts the
+# files listed here first, slowest first; the rest follow in their usual order. Seconds are a
+# file's total in a whole run on this 2-core machine (``--junitxml``, 2026-12-07, under load;
+# only their order matters), so the list only needs the slow few. (``--dist loadgroup`` would let one file's tests go to both
+# workers, but with pytest 9.2 xdist 3.8 ignores its groups: it renames ``item._nodeid``,
+# which pytest no longer reads. The SIGKILL loop is two files instead, one per database.)
+
+SLOW_FILES: dict[str, float] = {
+    "tests/api/test_fuzz_schema.py": 344,
+    "tests/store/test_audit_anchor.py": 326,
+    "tests/cli/test_databases.py": 260,
+    "tests/fhir/test_import_forgiving.py": 249,
+    "tests/store/test_durability.py": 223,
+    "tests/web/test_offline.py": 180,
+    "tests/reliability/test_sigkill_loop.py": 142,
+    "tests/reliability/test_sigkill_loop_postgresql.py": 135,
+    "tests/cli/test_triage_command.py": 199,
+    "tests/fhir/test_import.py": 191,
+    "tests/cli/test_check_command.py": 188,
+    "tests/api/test_planned_not_given.py": 184,
+    "tests/ops/test_two_servers.py": 184,
+    "tests/web/test_browser.py": 175,
+    "tests/api/test_sign_in_throttle.py": 165,
+    "tests/services/test_analytics.py": 156,
+    "tests/store/test_backup_and_cli.py": 133,
+    "tests/ops/test_health_and_ready.py": 131,
+    "tests/cli/test_demo_command.py": 130,
+    "tests/api/test_plan_check_fuzz.py": 123,
+    "tests/fhir/test_import_trust.py": 122,
+    "tests/test_benches.py": 94,
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: -SLOW_FILES.get(item.nodeid.split("::", 1)[0], 0.0))

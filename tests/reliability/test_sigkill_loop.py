@@ -2,7 +2,8 @@
 several concurrent clients, 20 times per database (SQLite and PostgreSQL), never loses a
 write answered 2xx and never leaves a half-saved cycle.
 
-    PYTHONPATH=src pytest -s tests/reliability/test_sigkill_loop.py
+    PYTHONPATH=src pytest -s tests/reliability/test_sigkill_loop.py            # SQLite
+    PYTHONPATH=src pytest -s tests/reliability/test_sigkill_loop_postgresql.py # PostgreSQL
 
 ``BONTRACK_KILLS`` changes the number of kills (default 20), ``BONTRACK_KILL_SEED`` the
 random seed of the kill points (printed)."""
@@ -18,9 +19,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from tests.api.conftest import seed, uls_cycle
+from tests.conftest import fresh_database
 from tests.reliability.harness import ServerProcess, integrity, new_patient
 
 KILLS = int(os.environ.get("BONTRACK_KILLS", "20"))
@@ -59,6 +62,15 @@ def writer(srv: ServerProcess, headers: dict[str, str], patients: list[int], cou
                     tally.acknowledged[body["id"]] = body
                 else:
                     tally.unexpected.append(f"{r.status_code} {r.text[:300]}")
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    """SQLite here; ``test_sigkill_loop_postgresql.py`` runs the same test on PostgreSQL (two
+    files, so the two databases' loops can run on both workers at once: tests/conftest.py)."""
+    url, drop = fresh_database("sqlite", tmp_path)
+    yield url
+    drop()
 
 
 def test_sigkill_at_random_points_loses_no_acknowledged_write(db_url, tmp_path):

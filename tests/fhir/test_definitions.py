@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -177,3 +178,9 @@ def test_cli_writes_the_definitions_as_files(tmp_path):
     sd = json.loads((out / "StructureDefinition-laterality.json").read_text())
     assert sd["url"] == EXT["laterality"]
     assert len(files) == len(definitions(default_reference()))
+
+
+def test_docs_fhir_md_lists_every_published_definition(defs):
+    text = (Path(__file__).resolve().parents[2] / "docs" / "fhir.md").read_text()
+    urls = [d.get("url") or d["uniqueId"][0]["value"] for d in defs]
+    assert [u for u in urls if f"`{u}`" not in text] == []

@@ -22,9 +22,9 @@ from bontrack.config import export_directory, jobs_in_server
 from bontrack.errors import RecordError
 from bontrack.errors_render import Problem
 from bontrack.fhir import export, search
-from bontrack.fhir.definitions import TYPES as DEFINITION_TYPES
 from bontrack.fhir.bulk import OUTCOMES, Jobs, parse_request
 from bontrack.fhir.capability import capability_statement
+from bontrack.fhir.definitions import TYPES as DEFINITION_TYPES
 from bontrack.server.deps import State, authed, bearer, state
 from bontrack.server.errors import operation_outcome
 from bontrack.server.routing import add_routes

@@ -20,7 +20,6 @@ from typing import Any, get_args
 
 from bontrack.fhir.codes import (
     CANONICAL,
-    CS,
     CS_GUIDANCE,
     CS_INDICATION,
     CS_MAS,

@@ -43,6 +43,7 @@ from bontrack.fhir.extensions import EXTENSIONS, Extension, Part
 from bontrack.fhir.kinds.observation import weight_code
 from bontrack.fhir.mapping import session_concept
 from bontrack.reference import Reference
+from bontrack.services.schemas import SideEffectIn
 
 Json = dict[str, Any]
 
@@ -67,8 +68,7 @@ class System:
 
 
 def _relatedness_codes() -> tuple[str, ...]:
-    from bontrack.services.schemas import SideEffectIn  # the values a side effect takes
-
+    """The values a side effect's relatedness takes (the record's input schema)."""
     return tuple(get_args(SideEffectIn.model_fields["relatedness"].annotation))
 
 

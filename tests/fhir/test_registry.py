@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from bontrack.fhir import export, search
 from bontrack.fhir.capability import capability_statement
+from bontrack.fhir.definitions import TYPES as DEFINITION_TYPES
 from bontrack.fhir.importer import import_items
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.kinds import condition, patient
@@ -35,15 +36,19 @@ from tests.fhir.validator import model_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "bontrack"
-#: Where the type names may be written: each kind names itself, the registry lists kinds.
-MAY_NAME_TYPES = ("fhir/kinds/", "fhir/registry.py")
+#: Where the type names may be written: each kind names itself, the registry lists kinds,
+#: and each extension's declaration names the elements it stands on (its published
+#: ``context``; tests/fhir/test_definitions.py checks it against where the export puts it).
+MAY_NAME_TYPES = ("fhir/kinds/", "fhir/registry.py", "fhir/extensions.py")
 
 
 def test_the_capability_statement_announces_exactly_the_registry():
     cs = capability_statement("http://x/fhir")
     announced = cs["rest"][0]["resource"]
-    # the registry's kinds, then Group (a clinic's patients: read and $export, no search)
-    assert [r["type"] for r in announced] == [*REGISTRY.types, "Group"]
+    # the registry's kinds, then Group (a clinic's patients: read and $export, no search),
+    # then the published definitions (conformance resources: not records, not in the registry)
+    assert [r["type"] for r in announced] == [*REGISTRY.types, "Group", *DEFINITION_TYPES]
+    del announced[-len(DEFINITION_TYPES):]
     group = announced.pop()
     assert group["interaction"] == [{"code": "read"}] and "searchParam" not in group
     assert [o["name"] for o in group["operation"]] == ["export"]

@@ -239,7 +239,9 @@ def _web_posts(app: Any) -> list[str]:
 
 #: path parameters that are not record ids, and what to put in them
 NOT_IDS = {"kind": "Patient", "name": "Patient.ndjson", "rest": "Patient/_history",
-           "service_id": "bontrack-order-sign"}  # CDS Hooks: an EHR's JWT, not a session
+           "service_id": "bontrack-order-sign",  # CDS Hooks: an EHR's JWT, not a session
+           # a published definition (StructureDefinition, CodeSystem...): public, no record
+           "definition_id": "laterality"}
 #: {record_id} is an outcome's, goal's, side effect's or diary entry's id (entered in error):
 #: a goal's is aimed at all four (the others answer "not found", which is what is wanted
 #: from another clinic's id, and a forged form must be refused before any lookup)

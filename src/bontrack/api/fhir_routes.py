@@ -24,6 +24,7 @@ from bontrack.errors_render import Problem
 from bontrack.fhir import export, search
 from bontrack.fhir.bulk import OUTCOMES, Jobs, parse_request
 from bontrack.fhir.capability import capability_statement
+from bontrack.fhir.definitions import TYPES as DEFINITION_TYPES
 from bontrack.server.deps import State, authed, bearer, state
 from bontrack.server.errors import operation_outcome
 from bontrack.server.routing import add_routes
@@ -204,6 +205,51 @@ def export_file(job_id: str, name: str, request: Request) -> Response:
 
     return guarded(request, work)
 
+def definition_search(kind: str) -> Callable[[Request], Response]:
+    def search_definitions(request: Request) -> Response:
+        """Published definitions of this type (no sign-in: no patient data), by ``url``,
+        ``_id``, ``name`` or ``status``."""
+        found, ignored = fhir_access.search_definitions(
+            state(request).ref, kind, list(request.query_params.multi_items()),
+            lenient(request))
+        base = base_url(request)
+        q = urlencode([(k, v) for k, v in request.query_params.multi_items()
+                       if k not in ignored])
+        body = export.bundle(found, "searchset", base, datetime.now(UTC).isoformat(),
+                             len(found), [{"relation": "self",
+                                           "url": f"{base}/{kind}" + (f"?{q}" if q else "")}])
+        if ignored:
+            body.setdefault("entry", []).append({"search": {"mode": "outcome"}, "resource": {
+                "resourceType": "OperationOutcome", "issue": [{
+                    "severity": "warning", "code": "not-supported",
+                    "diagnostics": f"ignored: {', '.join(ignored)}"}]}})
+        return fhir_json(body)
+
+    return search_definitions
+
+
+def definition_read(kind: str) -> Callable[[str, Request], Response]:
+    def read_definition(definition_id: str, request: Request) -> Response:
+        """A published definition by id (no sign-in: no patient data)."""
+        found = fhir_access.read_definition(state(request).ref, kind, definition_id)
+        answer = fhir_json(found)
+        answer.headers["ETag"] = f'W/"{found.get("version", "1")}"'
+        return answer
+
+    return read_definition
+
+
+# bontrack's published definitions (StructureDefinitions of its extensions, CodeSystems,
+# ValueSets, NamingSystems): read and search, before the generic type routes below.
+for _kind in DEFINITION_TYPES:
+    router.add_api_route(f"/fhir/{_kind}", definition_search(_kind), methods=["GET"],
+                         tags=["fhir"], name=f"search_{_kind}", operation_id=f"search_{_kind}",
+                         responses=_fhir_doc(200), summary=f"Search {_kind} (published)")
+    router.add_api_route(f"/fhir/{_kind}/{{definition_id}}", definition_read(_kind),
+                         methods=["GET"], tags=["fhir"], name=f"read_{_kind}",
+                         operation_id=f"read_{_kind}", responses=_fhir_doc(200),
+                         summary=f"Read a {_kind} (published)")
+
 @router.get("/fhir/{kind}", tags=["fhir"], responses=_fhir_doc(200))
 def search_type(kind: str, request: Request) -> Response:
     if kind not in search.TYPES:
@@ -288,7 +334,8 @@ def read(kind: str, rid: str, request: Request) -> Response:
                include_in_schema=False)
 def unknown(rest: str, request: Request) -> Response:
     kind, _, rid = rest.partition("/")
-    if request.method != "GET" and ((kind in (*search.READABLE, "Group") and "/" not in rid)
+    if request.method != "GET" and ((kind in (*search.READABLE, "Group", *DEFINITION_TYPES)
+                                     and "/" not in rid)
                                     or kind == "" or kind == "metadata"):
         # The facade is read-only: a write to a type or a resource is a method this
         # resource does not allow (405 with Allow), not an unknown path.

@@ -68,6 +68,19 @@ def fhir_export(
         database.dispose()
 
 
+@fhir_app.command("definitions")
+def fhir_definitions(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory to write them to.")],
+) -> None:
+    """Write bontrack's published FHIR definitions (StructureDefinitions of its extensions,
+    CodeSystems, ValueSets, NamingSystems) as JSON files, one per resource."""
+    from bontrack.reference import default_reference
+    from bontrack.services import exchange
+
+    written = exchange.write_definitions(default_reference(), out)
+    typer.echo(f"wrote {len(written)} definitions to {out}")
+
+
 @fhir_app.command("import")
 def fhir_import(
     path: Annotated[Path, typer.Argument(help="A FHIR Bundle (JSON), an NDJSON file, or a "

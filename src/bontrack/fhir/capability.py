@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bontrack import __version__
+from bontrack.fhir.definitions import TYPES as DEFINITION_TYPES
 from bontrack.fhir.group import GROUP_EXPORT
 from bontrack.fhir.registry import REGISTRY, Registry
 from bontrack.fhir.search import accepted, includes, revincludes, sort_keys
@@ -48,6 +49,22 @@ def group_entry() -> dict[str, Any]:
                            "documentation": EXPORT_DOC}]}
 
 
+def definition_entries() -> list[dict[str, Any]]:
+    """bontrack's published definitions (``fhir.definitions``): read and search without a
+    token, as they hold no patient data."""
+    return [{"type": kind, "interaction": [{"code": "read"}, {"code": "search-type"}],
+             "versioning": "no-version", "readHistory": False, "updateCreate": False,
+             "conditionalRead": "not-supported",
+             "documentation": f"bontrack's published {kind} resources (docs/fhir.md, "
+             "'Published definitions'), each also named by its canonical URL under "
+             "https://fhir.bontrack.org; no sign-in needed. Other search parameters are "
+             "refused with 400 (ignored with 'Prefer: handling=lenient').",
+             "searchParam": [{"name": "url", "type": "uri"}, {"name": "_id", "type": "token"},
+                             {"name": "name", "type": "string"},
+                             {"name": "status", "type": "token"}]}
+            for kind in DEFINITION_TYPES]
+
+
 def capability_statement(base: str, registry: Registry = REGISTRY) -> dict[str, Any]:
     resources = []
     for kind in registry:
@@ -77,6 +94,7 @@ def capability_statement(base: str, registry: Registry = REGISTRY) -> dict[str, 
                 for name, definition in kind.operations]
         resources.append(entry)
     resources.append(group_entry())
+    resources += definition_entries()
     return {
         "resourceType": "CapabilityStatement", "status": "active",
         "date": datetime.now(UTC).date().isoformat(), "kind": "instance",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bontrack.fhir.extensions import EXTENSIONS
+
 CANONICAL = "https://fhir.bontrack.org"
 CS = f"{CANONICAL}/CodeSystem"
 SD = f"{CANONICAL}/StructureDefinition"
@@ -46,15 +48,9 @@ CS_PROCEDURE = f"{CS}/procedure"
 CS_OBSERVATION = f"{CS}/observation"
 CS_RED_FLAG = f"{CS}/red-flag"
 
-# Extension URLs (bontrack StructureDefinitions, documented in docs/fhir.md)
-EXT = {name: f"{SD}/{name}" for name in (
-    "record-status", "laterality", "condition-flag", "medication-name", "affected-side",
-    "plan-check", "consent", "signature", "finding", "override", "total-units",
-    "weight-kg", "injection-sites", "injected-volume", "guidance", "vial-size",
-    "reconstituted-at", "units-discarded", "recorded-by", "region", "gas-weight",
-    "gas-attainment", "red-flag", "relatedness", "author", "cycle-version", "imported-from",
-    "provenance",
-)}
+# Extension URLs: one per declaration in fhir/extensions.py, whose StructureDefinitions
+# fhir/definitions.py builds (docs/fhir.md, "Published definitions")
+EXT = {name: f"{SD}/{name}" for name in EXTENSIONS}
 
 #: LOINC 29463-7 "Body Weight" (V: US Core STU5 Observation-weight example: "code: weight
 #: (LOINC#29463-7 \"Body Weight\")", category vital-signs, value in UCUM kg).

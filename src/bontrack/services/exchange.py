@@ -4,6 +4,7 @@ unit of work. Long reads run in a reading unit of work (``Database.reading``).""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bontrack.fhir import export
+from bontrack.fhir import definitions, export
 from bontrack.fhir.importer import import_input
 from bontrack.fhir.reading import Input, Problem
 from bontrack.fhir.writing import Imported
@@ -85,3 +86,14 @@ def import_fhir_as(session: Session, actor: Actor, ref: Reference, inp: Input, s
     """``import_fhir`` as an already signed-in actor (the API): all or nothing for what is
     imported; what is skipped is listed in the result."""
     return import_input(session, actor, ref, inp, source, problems)
+
+
+def write_definitions(ref: Reference, out_dir: Path) -> list[Path]:
+    """bontrack's published FHIR definitions as files, ``<Type>-<id>.json`` (no database)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for d in definitions.published(ref).resources:
+        path = out_dir / f"{d['resourceType']}-{d['id']}.json"
+        path.write_text(json.dumps(d, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from bontrack.errors import AccessDenied, InvalidRecord, NotFound
-from bontrack.fhir import export, group, search
+from bontrack.errors import AccessDenied, BadSearch, InvalidRecord, NotFound
+from bontrack.fhir import definitions, export, group, search
 from bontrack.fhir.bulk import ExportRequest, Jobs, JobView, Requester
 from bontrack.fhir.mapping import Json
 from bontrack.reference import Reference
@@ -138,3 +138,38 @@ def export_file(session: Session, actor: Actor, jobs: Jobs, job_id: str, name: s
     path = jobs.file(session, job_id, requester(actor), name)
     audit.record(session, actor, "read", "fhir:bulk", detail=f"job={job_id} file={name}")
     return path
+
+
+# ---- published definitions (conformance resources: no patient data, no sign-in) -------
+
+#: The search parameters of the definition types: url (the canonical), _id, name, status.
+DEFINITION_PARAMS = ("url", "_id", "name", "status")
+
+
+def read_definition(ref: Reference, kind: str, rid: str) -> Json:
+    """A published StructureDefinition, CodeSystem, ValueSet or NamingSystem by id."""
+    found = definitions.published(ref).by_id.get((kind, rid))
+    if found is None:
+        raise NotFound(f"{kind}/{rid} not found")
+    return found
+
+
+def search_definitions(ref: Reference, kind: str, params: list[tuple[str, str]],
+                       lenient: bool = False) -> tuple[list[Json], list[str]]:
+    """The published definitions of ``kind`` matching every parameter (a comma means OR),
+    and the parameters ignored (unknown ones: refused with 400 naming them, unless
+    ``lenient``)."""
+    found = definitions.published(ref).of_type(kind)
+    ignored: list[str] = []
+    for name, raw in params:
+        if name not in DEFINITION_PARAMS:
+            if not lenient:
+                raise BadSearch(f"{name}: not a search parameter of {kind} (these are: "
+                                f"{', '.join(DEFINITION_PARAMS)})", field=name)
+            ignored.append(name)
+            continue
+        wanted = set(raw.split(","))
+        key = "id" if name == "_id" else name
+        found = [d for d in found if str(d.get(key) or (
+            d["uniqueId"][0]["value"] if key == "url" and "uniqueId" in d else "")) in wanted]
+    return found, ignored

@@ -134,9 +134,10 @@ os.environ.setdefault("BONTRACK_MFA_REQUIRED", "off")
 # ``--no-loadscope-reorder`` it hands them out in collection order, and this hook puts the
 # files listed here first, slowest first; the rest follow in their usual order. Seconds are a
 # file's total in a whole run on this 2-core machine (``--junitxml``, 2026-12-07, under load;
-# only their order matters), so the list only needs the slow few. (``--dist loadgroup`` would let one file's tests go to both
-# workers, but with pytest 9.2 xdist 3.8 ignores its groups: it renames ``item._nodeid``,
-# which pytest no longer reads. The SIGKILL loop is two files instead, one per database.)
+# only their order matters), so the list only needs the slow few. (``--dist loadgroup``
+# would let one file's tests go to both workers, but with pytest 9.2 xdist 3.8 ignores its
+# groups: it renames ``item._nodeid``, which pytest no longer reads. The SIGKILL loop is
+# two files instead, one per database.)
 
 SLOW_FILES: dict[str, float] = {
     "tests/api/test_fuzz_schema.py": 344,

@@ -192,3 +192,63 @@ def test_an_imported_name_part_breaking_the_api_rules_is_refused_at_its_element(
     assert r.status_code == 422, r.text
     paths = [p["path"] for p in r.json()["problems"]]
     assert any(path.startswith("name.given") for path in paths), r.text
+
+
+# -- the web forms (TestClient with the signed-in cookie; the browser test is
+#    tests/web/test_record_browser.py::test_add_a_patient_then_their_weight_condition_and_medicines)
+
+
+def _form_input(html: str, name: str) -> str:
+    import re
+
+    found = re.search(rf'<input id="{name}"[^>]*>', html)
+    assert found, name
+    return found.group(0)
+
+
+def test_the_add_patient_form_takes_the_parts_and_builds_the_shown_name(api, web):
+    nurse = web("nurse")
+    csrf = nurse.cookies.get("bt_csrf")
+    page = nurse.get("/patients/new").text
+    for label in ("Family name", "Given names", "Name as shown in lists"):
+        assert f">{label}" in page, label
+    form = {"csrf": csrf, "mrn": "WEB-1", "family_name": "Testperson",
+            "given_names": "Ada  Jo", "display_name": "", "birth_date": "1961-03-04",
+            "sex": "female"}
+    r = nurse.post("/patients/new", data={**form, "given_names": "Ada \u202eJo"})
+    assert r.status_code == 422
+    assert 'role="alert" id="form-error">Given name 2: contains an invisible' in r.text
+    assert 'aria-invalid="true"' in _form_input(r.text, "given_names")
+    assert 'aria-invalid' not in _form_input(r.text, "family_name")
+    assert 'value="Testperson"' in _form_input(r.text, "family_name")  # kept as typed
+    r = nurse.post("/patients/new", data=form)
+    assert r.status_code == 303, r.text
+    pid = int(r.headers["location"].rsplit("/", 1)[1])
+    p = api.get("doc", f"{PATIENTS}/{pid}").json()
+    assert (p["display_name"], p["family_name"], p["given_names"]) == (
+        "Ada Jo Testperson", "Testperson", ["Ada", "Jo"])
+
+
+def test_the_details_form_changes_the_parts_without_splitting_a_given_name(api, web):
+    p = _new(api, mrn="WEB-2", display_name="Mary Ann Sample", family_name="Sample",
+             given_names=["Mary Ann"])
+    nurse = web("nurse")
+    csrf = nurse.cookies.get("bt_csrf")
+    page = nurse.get(f"/patients/{p['id']}/details").text
+    assert 'value="Mary Ann"' in _form_input(page, "given_names")
+    doc = {"csrf": csrf, "version": str(p["version"]), "display_name": "Mary Ann Sample",
+           "birth_date": "1970-02-03", "sex": "unknown", "medications": "",
+           "family_name": "Sample-Jones", "given_names": "Mary Ann", "given_was": "Mary Ann"}
+    r = nurse.post(f"/patients/{p['id']}/details", data=doc)
+    assert r.status_code == 303, r.text
+    back = api.get("doc", f"{PATIENTS}/{p['id']}").json()
+    assert (back["family_name"], back["given_names"]) == ("Sample-Jones", ["Mary Ann"])
+    r = nurse.post(f"/patients/{p['id']}/details", data={
+        **doc, "version": str(back["version"]), "family_name": "\u0007"})
+    assert r.status_code == 422 and "Family name: contains a control character" in r.text
+    assert 'aria-invalid="true"' in _form_input(r.text, "family_name")
+    r = nurse.post(f"/patients/{p['id']}/details", data={
+        **doc, "version": str(back["version"]), "family_name": "", "given_names": "Mary"})
+    assert r.status_code == 303, r.text
+    back = api.get("doc", f"{PATIENTS}/{p['id']}").json()
+    assert (back["family_name"], back["given_names"]) == (None, ["Mary"])

@@ -208,9 +208,11 @@ class PatientIn(In):
     the family name)."""
 
     mrn: Identifier
-    display_name: Name
+    # the parts before the display name: a part's own error is the first one named (the
+    # display name built from a bad part is refused too, after it)
     family_name: Name | None = None
     given_names: list[Name] = Field(default_factory=list, max_length=MAX_GIVEN)
+    display_name: Name
     birth_date: BirthDay
     sex: Literal["female", "male", "other", "unknown"] = "unknown"
     weight_kg: Annotated[Decimal, Field(gt=0, le=400, decimal_places=2)] | None = None

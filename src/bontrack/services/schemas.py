@@ -212,7 +212,9 @@ class PatientIn(In):
     # display name built from a bad part is refused too, after it)
     family_name: Name | None = None
     given_names: list[Name] = Field(default_factory=list, max_length=MAX_GIVEN)
-    display_name: Name
+    display_name: Name = Field(description=(
+        "The name lists and pages show. May be left out when family_name or given_names "
+        "is given: it is then the given names, then the family name, separated by spaces."))
     birth_date: BirthDay
     sex: Literal["female", "male", "other", "unknown"] = "unknown"
     weight_kg: Annotated[Decimal, Field(gt=0, le=400, decimal_places=2)] | None = None

@@ -110,9 +110,9 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     birth = as_day(res["birthDate"], "birthDate")
     if exists is not None:
         # the same patient again (re-import, or the EHR's newer copy): updated by MRN, never
-        # a second record; flags and medicines only where the file carries bontrack's own
-        # the file's name replaces the stored one, parts included; a file with the same
-        # text and no parts (an EHR that sends text only) leaves the stored parts alone
+        # a second record; flags and medicines only where the file carries bontrack's own.
+        # The file's name replaces the stored one, parts included; a file with the same
+        # text and no parts (an EHR that sends text only) leaves the stored parts alone.
         keep = not (family or given) and display == exists.display_name
         parts = {} if keep else {"family_name": family, "given_names": given}
         reader.plan.existing[key] = _update(exists, display_name=display, birth_date=birth,

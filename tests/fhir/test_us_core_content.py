@@ -1,6 +1,7 @@
-"""US Core-aligned content (issue 18 item 4, in part): the MRN's identifier type, body weight
-as LOINC 29463-7, the condition's category, and each vial's NDC where the reference data
-cites one that names it unambiguously. Products are found by NDC in orders and imports."""
+"""US Core-aligned content (issue 18 item 4, in part): the MRN's identifier type, the name
+(official, with family and given where the record holds them), body weight as LOINC
+29463-7, the condition's category, and each vial's NDC where the reference data cites one
+that names it unambiguously. Products are found by NDC in orders and imports."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from bontrack.cds.orders import product_of
 from bontrack.reference import default_reference
 from bontrack.reference.schema import Product
+from bontrack.store.models import User
 from tests.fhir.test_export import all_resources
 from tests.fhir.validator import errors
 
@@ -36,6 +39,40 @@ def test_the_mrn_is_typed_mr_from_hl7_table_0203(resources):
             "system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR",
             "display": "Medical record number"}]
         assert ident["use"] == "usual" and ident["value"]
+
+
+def test_a_name_is_official_and_never_split_from_the_display_name(resources):
+    """The demo's patients are recorded with one display name and no parts."""
+    for p in _of(resources, "Patient"):
+        (name,) = p["name"]
+        assert name["use"] == "official" and name["text"]
+        assert "family" not in name and "given" not in name
+
+
+def test_name_parts_are_exported_as_family_and_given_and_validate(db_url):
+    from bontrack.services import accounts, records
+    from bontrack.services.schemas import PatientIn
+    from bontrack.store.db import make_engine, session_factory, transaction
+    from tests.fhir.test_export import all_resources
+    from tests.fhir.test_import import empty_clinic
+
+    empty_clinic(db_url, users=(("doc", "clinician"),))
+    engine = make_engine(db_url)
+    with transaction(session_factory(engine)) as s:
+        doc = accounts.actor_of(s.scalar(select(User).where(User.username == "doc")))
+        for body in ({"mrn": "N-1", "family_name": "da Silva", "given_names": ["Maria", "José"]},
+                     {"mrn": "N-2", "display_name": "Wu Mei", "family_name": "Wu"},
+                     {"mrn": "N-3", "display_name": "Kai", "given_names": ["Kai"]}):
+            records.create_patient(s, doc, PatientIn.model_validate(
+                {"birth_date": "1980-01-01", **body}), REF)
+    engine.dispose()
+    patients = _of(all_resources(db_url), "Patient")
+    assert [p["name"] for p in patients] == [
+        [{"use": "official", "text": "Maria José da Silva", "family": "da Silva",
+          "given": ["Maria", "José"]}],
+        [{"use": "official", "text": "Wu Mei", "family": "Wu"}],
+        [{"use": "official", "text": "Kai", "given": ["Kai"]}]]
+    assert [e for p in patients for e in errors(p)] == []
 
 
 def test_a_body_weight_carries_loinc_29463_7_and_kg(resources):

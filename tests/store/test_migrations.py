@@ -111,3 +111,43 @@ def test_entered_in_error_columns_migrate_down_and_up_again(db_url):
     columns = {c["name"] for c in sa.inspect(engine).get_columns("diary_entries")}
     assert {"error_reason", "error_by", "error_at", "version"} <= columns
     engine.dispose()
+
+
+def test_name_parts_start_empty_and_migrate_down_and_up_keeping_the_search_index(db_url):
+    """Migration 0023 (family and given names): a patient recorded before it keeps its
+    display name and no parts (nothing is split from the name); down and up again on both
+    databases, and on SQLite the search index's triggers on ``patients`` still work."""
+    from alembic import command
+
+    from bontrack.store.migrate import alembic_config
+
+    engine = make_engine(db_url)
+    upgrade(engine, "0022")
+    with engine.begin() as c:
+        c.exec_driver_sql("INSERT INTO clinics (name, created_at) VALUES ('C', CURRENT_TIMESTAMP)")
+        c.exec_driver_sql(
+            "INSERT INTO patients (clinic_id, mrn, display_name, birth_date, sex, flags, "
+            "medications, status, version, record_version, created_at, updated_at) "
+            "SELECT id, 'MRN-1', 'Ada Testperson', '1960-01-01', 'female', '[]', '[]', "
+            "'active', 1, 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP FROM clinics")
+    upgrade(engine)
+    with engine.connect() as c:
+        row = c.exec_driver_sql("SELECT display_name, family_name, CAST(given_names AS TEXT) "
+                                "FROM patients").one()
+    assert tuple(row) == ("Ada Testperson", None, "[]")
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0022")
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("patients")}
+    assert not {"family_name", "given_names"} & columns
+    upgrade(engine)
+    with engine.begin() as c:
+        c.exec_driver_sql("UPDATE patients SET display_name = 'Ada Wilhelmina', "
+                          "family_name = 'Wilhelmina'")
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as c:
+            found = c.exec_driver_sql("SELECT rowid FROM patients_search "
+                                      "WHERE patients_search MATCH '\"helmin\"'").all()
+        assert len(found) == 1
+    engine.dispose()

@@ -171,20 +171,27 @@ def test_add_a_patient_then_their_weight_condition_and_medicines(site, browser):
     page = staff(browser, srv, pw, "nurse.kim")
     page.get_by_role("link", name="Add a patient").click()
     page.get_by_label("MRN (the clinic's record number)").fill("WEB-000777")
-    page.get_by_label("Name").fill("Ada Testperson")
+    given = page.get_by_label("Given names (first and middle, separated by spaces)")
+    page.get_by_label("Family name", exact=True).fill("Testperson")
+    given.fill("Ada")
+    # the name shown in lists left empty: the given names, then the family name
     page.get_by_label("Date of birth").fill("1961-03-04")
     page.get_by_label("Sex").select_option("female")
     page.get_by_label("Weight today (kg, optional)").fill("heavy")
     page.get_by_role("button", name="Add the patient").click()
     alert = page.get_by_role("alert").inner_text()
     assert alert.startswith("Weight (kg):") and "number" in alert, alert
-    assert page.get_by_label("Name").input_value() == "Ada Testperson"  # kept as typed
+    # kept as typed
+    assert page.get_by_label("Family name", exact=True).input_value() == "Testperson"
+    assert given.input_value() == "Ada"
     page.get_by_label("Weight today (kg, optional)").fill("64.5")
     page.get_by_role("button", name="Add the patient").click()
     page.wait_for_url("**/patients/*")
     assert "WEB-000777" in page.locator("h1").inner_text()
+    assert "Ada Testperson" in page.locator("main").inner_text()
     page.get_by_role("link", name="Details, weights, conditions, medicines").click()
     page.wait_for_url("**/details")
+    assert page.get_by_label("Family name", exact=True).input_value() == "Testperson"
     page.get_by_label("Medicines (one a line)").fill("baclofen\nparacetamol")
     page.get_by_role("button", name="Save the details").click()
     page.wait_for_url("**/details")

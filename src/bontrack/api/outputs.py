@@ -40,6 +40,8 @@ class PatientOut(Out):
     id: int
     mrn: str
     display_name: str
+    family_name: str | None
+    given_names: list[str]
     birth_date: str | None
     sex: str
     flags: list[str]

@@ -514,6 +514,7 @@ def patient_rows(n: int, seed: int, clinic_id: int, clinicians: list[int], ref: 
     birth = first_day - timedelta(days=365 * age_at_first + rng.randint(0, 360))
     patient = {"clinic_id": clinic_id, "mrn": f"DEMO-{n + 1:06d}",
                "display_name": f"{rng.choice(FIRST)} {rng.choice(LAST)} {n + 1}",
+               "family_name": None, "given_names": [],  # the demo names have no parts
                "birth_date": birth, "sex": rng.choice(("female", "male")), "flags": [],
                "medications": [], "status": "active", "version": 1, "record_version": 1,
                "created_at": now, "updated_at": now}

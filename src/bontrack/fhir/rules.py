@@ -59,9 +59,12 @@ def _cycle(c: Cycle) -> dict[str, Any]:
 
 RULES: dict[type, list[Rule]] = {
     Patient: [(PatientIn, lambda p: {"mrn": p.mrn, "display_name": p.display_name,
+                                     "family_name": p.family_name,
+                                     "given_names": p.given_names,
                                      "birth_date": p.birth_date, "sex": p.sex,
                                      "flags": p.flags, "medications": p.medications},
-               {"mrn": "identifier", "display_name": "name", "birth_date": "birthDate",
+               {"mrn": "identifier", "display_name": "name", "family_name": "name.family",
+                "given_names": "name.given", "birth_date": "birthDate",
                 "sex": "gender", "flags": "extension[condition-flag]",
                 "medications": "extension[medication-name]"})],
     Weight: [(WeightIn, lambda w: {"measured_on": w.measured_on, "weight_kg": w.weight_kg},

@@ -114,6 +114,8 @@ def create_patient(session: Session, actor: Actor, body: PatientIn, ref: Referen
         clinic_id=actor.clinic_id,
         mrn=body.mrn,
         display_name=body.display_name,
+        family_name=body.family_name,
+        given_names=list(body.given_names),
         birth_date=body.birth_date,
         sex=body.sex,
         flags=_resolve_flags(ref, body.flags),
@@ -157,6 +159,13 @@ def update_patient(session: Session, actor: Actor, patient_id: int, body: Patien
         if value is not None and value != getattr(patient, field):
             setattr(patient, field, value)
             changed.append(field)
+    # a name part sent empty is removed (NULL family, no given names)
+    if body.family_name is not None and (body.family_name or None) != patient.family_name:
+        patient.family_name = body.family_name or None
+        changed.append("family_name")
+    if body.given_names is not None and body.given_names != list(patient.given_names or []):
+        patient.given_names = list(body.given_names)
+        changed.append("given_names")
     if body.flags is not None:
         patient.flags = _resolve_flags(ref, body.flags)
         changed.append("flags")

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    model_validator,
 )
 
 from bontrack.config import date_limits
@@ -177,19 +178,61 @@ class In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+#: A name part in a change: as ``Name``, or empty to remove the part (``family_name: ""``).
+NameOrEmpty = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200),
+                        _printable(""), _no_format(JOINERS)]
+#: At most this many given names (FHIR ``name.given``: first and middle names, in order).
+MAX_GIVEN = 10
+
+
+def _display_from_parts(data: Any) -> Any:
+    """A new patient written with name parts and no ``display_name``: the display name is
+    the given names then the family name, separated by spaces ("Alex Jo Synthetic"). Only
+    text parts are joined; anything else is left for the fields' own errors."""
+    if not isinstance(data, dict) or (isinstance(data.get("display_name"), str)
+                                      and data["display_name"].strip()):
+        return data
+    given = data.get("given_names")
+    family = data.get("family_name")
+    words = [g.strip() for g in given if isinstance(g, str)] if isinstance(given, list) else []
+    if isinstance(family, str):
+        words.append(family.strip())
+    built = " ".join(w for w in words if w)
+    return {**data, "display_name": built} if built else data
+
+
 class PatientIn(In):
+    """A new patient. ``display_name`` is what lists and pages show; the optional name parts
+    (``family_name``, ``given_names``) are what an EHR exchanges (FHIR ``name.family`` /
+    ``name.given``). Without ``display_name``, it is built from the parts (given names, then
+    the family name)."""
+
     mrn: Identifier
-    display_name: Name
+    # the parts before the display name: a part's own error is the first one named (the
+    # display name built from a bad part is refused too, after it)
+    family_name: Name | None = None
+    given_names: list[Name] = Field(default_factory=list, max_length=MAX_GIVEN)
+    display_name: Name = Field(description=(
+        "The name lists and pages show. May be left out when family_name or given_names "
+        "is given: it is then the given names, then the family name, separated by spaces."))
     birth_date: BirthDay
     sex: Literal["female", "male", "other", "unknown"] = "unknown"
     weight_kg: Annotated[Decimal, Field(gt=0, le=400, decimal_places=2)] | None = None
     flags: list[ShortText] = Field(default_factory=list, max_length=20)
     medications: list[ShortText] = Field(default_factory=list, max_length=50)
 
+    _display = model_validator(mode="before")(_display_from_parts)
+
 
 class PatientPatch(In):
+    """A change of a patient: fields left out (or null) stay as they are. A name part is
+    removed with an empty value (``family_name: ""``, ``given_names: []``); changing the
+    parts does not change ``display_name`` (send it too)."""
+
     version: DbInt | None = None
     display_name: Name | None = None
+    family_name: NameOrEmpty | None = None
+    given_names: list[Name] | None = Field(default=None, max_length=MAX_GIVEN)
     birth_date: BirthDay | None = None
     sex: Literal["female", "male", "other", "unknown"] | None = None
     flags: list[ShortText] | None = Field(default=None, max_length=20)

@@ -36,6 +36,7 @@ def _n(x: Decimal | None) -> int | float | None:
 def patient_view(p: Patient) -> dict[str, Any]:
     return {
         "id": p.id, "mrn": p.mrn, "display_name": p.display_name,
+        "family_name": p.family_name, "given_names": list(p.given_names or []),
         "birth_date": _d(p.birth_date), "sex": p.sex, "flags": list(p.flags or []),
         "medications": list(p.medications or []), "status": p.status, "version": p.version,
         "weights": [weight_view(w) for w in p.weights],

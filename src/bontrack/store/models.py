@@ -163,6 +163,11 @@ class Patient(Base):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
     mrn: Mapped[str] = mapped_column(String(64))
     display_name: Mapped[str] = mapped_column(String(200))
+    #: The name in parts, as an EHR holds it (FHIR ``name.family`` / ``name.given``, issue
+    #: 18 item 4): optional, never derived from ``display_name`` (which lists and pages
+    #: show); patients recorded before migration 0023 have none.
+    family_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    given_names: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(10))
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)

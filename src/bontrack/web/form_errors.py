@@ -28,10 +28,12 @@ FIELDS = {
     "term": "what happened", "onset": "onset", "severity": "severity",
     "entry_date": "date", "pain": "pain", "spasm_frequency": "spasm frequency",
     "spasm_intensity": "spasm intensity", "medications": "medicines",
+    "family_name": "family name", "given_names": "given names",
 }
 #: list field -> what one row of it is called
 ROWS = {"injections": "Injection", "vials": "Vial", "overrides": "Override",
-        "outcomes": "Row", "medications": "Medicine, line", "flags": "Flag, line"}
+        "outcomes": "Row", "medications": "Medicine, line", "flags": "Flag, line",
+        "given_names": "Given name"}
 
 
 def _what(err: Mapping[str, Any], field: str) -> str:
@@ -70,6 +72,15 @@ def _what(err: Mapping[str, Any], field: str) -> str:
     msg = str(err.get("msg", "is not valid"))
     msg = msg.removeprefix("Value error, ")
     return msg[:1].lower() + msg[1:]
+
+
+def error_fields(exc: BaseException) -> set[str]:
+    """The form fields an error is about (the first element of each error's location, or
+    the field a refusal names), so a page can mark those inputs invalid."""
+    if isinstance(exc, ValidationError):
+        return {str(e["loc"][0]) for e in exc.errors() if e.get("loc")}
+    field = getattr(exc, "field", None)
+    return {str(field)} if field else set()
 
 
 def plain_error(exc: BaseException,

@@ -6,8 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from bontrack.fhir.codes import MRN_SYSTEM, MRN_TYPE, V2_0203, coding, concept
 from bontrack.fhir.elements import Refusal, as_day, ext_all, ext_value
@@ -37,8 +49,19 @@ def patient(ctx: Context, p: Any, clinic: str | None = None) -> Json:
     if clinic:
         identifier["assigner"] = {"display": clinic}
     out.update(identifier=[identifier], active=p.status == "active",
-               name=[{"text": p.display_name}], gender=p.sex, birthDate=day(p.birth_date))
+               name=[human_name(p)], gender=p.sex, birthDate=day(p.birth_date))
     return out
+
+
+def human_name(p: Any) -> Json:
+    """The name as US Core asks: ``official``, the display name as ``text``, and ``family``
+    and ``given`` only when the record holds them (never split from the display name)."""
+    name: Json = {"use": "official", "text": p.display_name}
+    if p.family_name:
+        name["family"] = p.family_name
+    if p.given_names:
+        name["given"] = list(p.given_names)
+    return name
 
 
 def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[Json]:
@@ -56,11 +79,12 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     mrn = medical_record_number(res.get("identifier") or [])
     if not mrn:
         raise Refusal("identifier", "no identifier to keep as the MRN")
-    names = res.get("name") or [{}]
-    display = names[0].get("text") or " ".join(
-        [*(names[0].get("given") or []), names[0].get("family") or ""]).strip()
+    name, at = _chosen_name(res.get("name") or [])
+    family = (name.get("family") or "").strip() or None
+    given = [g.strip() for g in name.get("given") or [] if g.strip()]
+    display = (name.get("text") or "").strip() or " ".join([*given, family or ""]).strip()
     if not display:
-        raise Refusal("name", "the patient needs a name")
+        raise Refusal(at, "the patient needs a name (text, or family and given)")
     if res.get("gender", "unknown") not in ("female", "male", "other", "unknown"):
         raise Refusal("gender", f"{res.get('gender')!r} is not female, male, other or "
                       "unknown")
@@ -86,9 +110,14 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
     birth = as_day(res["birthDate"], "birthDate")
     if exists is not None:
         # the same patient again (re-import, or the EHR's newer copy): updated by MRN, never
-        # a second record; flags and medicines only where the file carries bontrack's own
+        # a second record; flags and medicines only where the file carries bontrack's own.
+        # The file's name replaces the stored one, parts included; a file with the same
+        # text and no parts (an EHR that sends text only) leaves the stored parts alone.
+        keep = not (family or given) and display == exists.display_name
+        parts = {} if keep else {"family_name": family, "given_names": given}
         reader.plan.existing[key] = _update(exists, display_name=display, birth_date=birth,
                                             sex=res.get("gender", "unknown"), now=now,
+                                            **parts,
                                             **({"flags": flags} if flags else {}),
                                             **({"medications": medications}
                                                if medications else {}))
@@ -97,10 +126,18 @@ def read(reader: Reader, key: str, res: dict[str, Any]) -> None:
         return
     reader.plan.patients.append((key, Patient(
         clinic_id=reader.actor.clinic_id, mrn=str(mrn), display_name=display,
-        birth_date=birth, sex=res.get("gender", "unknown"),
+        family_name=family, given_names=given, birth_date=birth, sex=res.get("gender", "unknown"),
         flags=flags, medications=medications,
         status=status if status in ("active", "entered_in_error") else "active",
         version=1, created_at=now, updated_at=now)))
+
+
+def _chosen_name(names: list[Any]) -> tuple[dict[str, Any], str]:
+    """The name to keep, and its element path: the ``official`` one, else the first."""
+    found = [(i, n) for i, n in enumerate(names) if isinstance(n, dict)]
+    i, name = next(((i, n) for i, n in found if n.get("use") == "official"),
+                   found[0] if found else (0, {}))
+    return name, f"name[{i}]" if found else "name"
 
 
 def _update(p: Patient, now: Any, **values: Any) -> bool:
@@ -127,23 +164,74 @@ def medical_record_number(identifiers: list[Any]) -> str | None:
     return str(found["value"]) if found else None
 
 
+class json_texts(FunctionElement[Any]):
+    """The text elements of a JSON array column, as rows with one column ``value``:
+    ``json_each`` on SQLite, ``json_array_elements_text`` on PostgreSQL."""
+
+    name = "json_texts"
+    inherit_cache = True
+
+
+@compiles(json_texts)
+def _json_each(element: json_texts, compiler: Any, **kw: Any) -> str:
+    return f"json_each({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_texts, "postgresql")
+def _json_array_elements_text(element: json_texts, compiler: Any, **kw: Any) -> str:
+    return f"json_array_elements_text({compiler.process(element.clauses, **kw)})"
+
+
+def _text_matches(column: Any, value: str, modifier: str, word: str
+                  ) -> ColumnElement[bool]:
+    """A FHIR string match on one text, case-insensitive: ``word`` "any" when any word of
+    it starts with the value, "first" when the text does, "later" when a word after the
+    first does; ``:contains`` anywhere, ``:exact`` the whole text, case-sensitive."""
+    if modifier == "exact":
+        return column == value  # type: ignore[no-any-return]
+    text = func.lower(column)
+    v = like_literal(value.strip().lower())
+    if modifier == "contains":
+        return text.like(f"%{v}%", escape=LIKE_ESCAPE)
+    first = text.like(f"{v}%", escape=LIKE_ESCAPE)
+    later = text.like(f"% {v}%", escape=LIKE_ESCAPE)
+    return {"any": or_(first, later), "first": first, "later": later}[word]
+
+
+def _has_parts() -> ColumnElement[bool]:
+    return or_(P.c.family_name.is_not(None), func.json_array_length(P.c.given_names) > 0)
+
+
+def _family(value: str, modifier: str) -> ColumnElement[bool]:
+    return and_(P.c.family_name.is_not(None),
+                _text_matches(P.c.family_name, value, modifier, "any"))
+
+
+def _given(value: str, modifier: str) -> ColumnElement[bool]:
+    names = json_texts(P.c.given_names).table_valued("value")
+    return exists(select(literal(1)).select_from(names).where(
+        _text_matches(names.c.value, value, modifier, "any")))
+
+
 def _words(where: str) -> ParamFilter:
-    """A FHIR string search over the one name text bontrack keeps (``display_name``),
-    case-insensitive, a comma meaning OR. ``name`` matches when any word of the name
-    starts with the value (``name:contains`` anywhere, ``name:exact`` the whole text,
-    case-sensitive, as FHIR says); ``given`` when the first word does, ``family`` when a
-    later word does (names are kept as one text, so the split is by words)."""
+    """A FHIR string search over a patient's name, case-insensitive, a comma meaning OR
+    (``:contains`` anywhere, ``:exact`` the whole text, case-sensitive, as FHIR says).
+
+    ``family`` and ``given`` search the name parts (``family_name``, each of
+    ``given_names``: any word of the part starts with the value). A patient recorded
+    without parts (one display name, as before migration 0023) is searched by the words of
+    the display name instead: ``given`` the first word, ``family`` a later word. ``name``
+    matches when any word of the display name starts with the value, or a part matches."""
 
     def one(value: str, modifier: str) -> ColumnElement[bool]:
-        name = func.lower(P.c.display_name)
-        v = like_literal(value.strip().lower())
-        if modifier == "exact":
-            return P.c.display_name == value
-        if modifier == "contains":
-            return name.like(f"%{v}%", escape=LIKE_ESCAPE)
-        first = name.like(f"{v}%", escape=LIKE_ESCAPE)
-        later = name.like(f"% {v}%", escape=LIKE_ESCAPE)
-        return {"name": or_(first, later), "given": first, "family": later}[where]
+        display = P.c.display_name
+        if where == "name":
+            return or_(_text_matches(display, value, modifier, "any"),
+                       _family(value, modifier), _given(value, modifier))
+        part = _family(value, modifier) if where == "family" else _given(value, modifier)
+        by_words = _text_matches(display, value, modifier,
+                                 "later" if where == "family" else "first")
+        return or_(part, and_(not_(_has_parts()), by_words))
 
     def build(raw: str, modifier: str = "") -> ColumnElement[bool]:
         values = [v for v in raw.split(",") if v.strip()]

@@ -29,6 +29,7 @@ from bontrack.fhir.codes import (
     EXT,
     ICD10CM,
     LATERALITY,
+    MCODE_LATERALITY,
     NDC,
     RXNORM,
     SNOMED,
@@ -188,7 +189,7 @@ def indication_of(concepts: list[Any], ref: Reference) -> str | None:
 
 def _side_of(site: dict[str, Any]) -> str | None:
     for e in site.get("extension") or []:
-        if isinstance(e, dict) and e.get("url") == EXT["laterality"]:
+        if isinstance(e, dict) and e.get("url") in (EXT["laterality"], MCODE_LATERALITY):
             lat = e.get("valueCodeableConcept")
             side = SIDE_BY_SNOMED.get(code_in(lat, SNOMED) or "") or code_in(lat, CS_SIDE)
             if side:

@@ -25,6 +25,8 @@ from bontrack.fhir.codes import (
     EXT,
     ICD10CM,
     LATERALITY,
+    MCODE_LATERALITY,
+    MIDLINE,
     NDC,
     RXNORM,
     SNOMED,
@@ -136,17 +138,28 @@ def status_ext(status: str) -> Json:
 
 
 def side_ext(side: str | None) -> list[Json]:
+    """The side as bontrack's laterality extension and, for a side with a SNOMED CT
+    laterality qualifier (left, right, right and left, midline), HL7 mCODE's laterality
+    qualifier extension beside it: US-realm readers find the side without bontrack's
+    definitions, and earlier readers of bontrack's extension (and midline written in the
+    bontrack side CodeSystem) keep working."""
     if not side:
         return []
+    qualifier = LATERALITY.get(side) or (MIDLINE if side == "midline" else None)
     if side in LATERALITY:
         code, display = LATERALITY[side]
-        return [ext("laterality", valueCodeableConcept=concept(coding(SNOMED, code, display)))]
-    return [ext("laterality", valueCodeableConcept=concept(coding(CS_SIDE, side, side)))]
+        out = [ext("laterality", valueCodeableConcept=concept(coding(SNOMED, code, display)))]
+    else:
+        out = [ext("laterality", valueCodeableConcept=concept(coding(CS_SIDE, side, side)))]
+    if qualifier is not None:
+        out.append({"url": MCODE_LATERALITY,
+                    "valueCodeableConcept": concept(coding(SNOMED, *qualifier))})
+    return out
 
 
 def target_site(ctx: Context, muscle: str, side: str | None) -> Json:
     """A muscle (or gland, skin region) with its SNOMED CT structure where verified, and the
-    laterality as an extension (pattern of mCODE's laterality qualifier)."""
+    laterality as extensions (bontrack's and mCODE's laterality qualifier)."""
     return ctx.shared(("site", muscle, side), lambda: _target_site(ctx, muscle, side))
 
 

@@ -21,6 +21,7 @@ from bontrack.fhir.codes import (
     CS_SIDE,
     EXT,
     ICD10CM,
+    MCODE_LATERALITY,
     NDC,
     SIDE_BY_SNOMED,
     SNOMED,
@@ -191,6 +192,13 @@ class Reader:
         lat = next((e.get("valueCodeableConcept") for e in exts
                     if e.get("url") == EXT["laterality"]), None)
         side = SIDE_BY_SNOMED.get(code_in(lat, SNOMED) or "") or code_in(lat, CS_SIDE)
+        mcode = next((e.get("valueCodeableConcept") for e in exts
+                      if e.get("url") == MCODE_LATERALITY), None)
+        qualified = SIDE_BY_SNOMED.get(code_in(mcode, SNOMED) or "")
+        if side and qualified and side != qualified:
+            raise Refusal(f"{path}.extension", f"the side is given twice and disagrees: "
+                          f"{side!r} (bontrack laterality) and {qualified!r} (mCODE "
+                          "laterality qualifier)")
         for concept in [e.get("valueCodeableConcept") for e in exts] + [cc]:
             if side:
                 break

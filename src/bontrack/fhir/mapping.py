@@ -37,6 +37,11 @@ from bontrack.fhir.codes import (
     concept,
 )
 from bontrack.reference import Reference
+from bontrack.reference.schema import (
+    RXNORM_BRANDED_TTYS,
+    RXNORM_PRODUCT_TTYS,
+    RXNORM_VIAL_TTYS,
+)
 
 Json = dict[str, Any]
 
@@ -210,14 +215,18 @@ def vial_concept(ctx: Context, product: str, size_units: Any) -> Json:
     def build() -> Json:
         base = product_concept(ctx, product)
         p = ctx.ref.products.get(product)
-        if p is None or len(p.brands) != 1:
+        if p is None:
             return base
+        extra = [coding(RXNORM, r.code, r.display) for r in p.rxnorm
+                 if r.tty in RXNORM_VIAL_TTYS and r.vial_units == size_units
+                 and (r.tty not in RXNORM_BRANDED_TTYS or len(p.brands) == 1)]
         sized = [n for n in p.ndc if n.vial_units == size_units]
-        if len(sized) != 1:
+        if len(p.brands) == 1 and len(sized) == 1:
+            extra.append(coding(NDC, sized[0].product_ndc,
+                                f"{sized[0].brand} {sized[0].vial_units} U vial"))
+        if not extra:
             return base
-        return {**base, "coding": [*base["coding"],
-                                   coding(NDC, sized[0].product_ndc,
-                                          f"{sized[0].brand} {sized[0].vial_units} U vial")]}
+        return {**base, "coding": [*base["coding"], *extra]}
 
     return ctx.shared(("vial-code", product, str(size_units)), build)
 
@@ -226,6 +235,10 @@ def _product_concept(ctx: Context, product: str) -> Json:
     p = ctx.ref.products.get(product)
     codings = [coding(CS_PRODUCT, product, product)]
     if p is not None:
-        codings += [coding(RXNORM, r.code, r.display) for r in p.rxnorm]
+        # only what names the product as a whole: an ingredient or drug form, and a brand
+        # only for a product of one brand (BOTOX and BOTOX Cosmetic share one)
+        codings += [coding(RXNORM, r.code, r.display) for r in p.rxnorm
+                    if r.tty in RXNORM_PRODUCT_TTYS
+                    and (r.tty not in RXNORM_BRANDED_TTYS or len(p.brands) == 1)]
     text = f"{product} ({', '.join(p.brands)})" if p else product
     return concept(*codings, text=text)

@@ -78,6 +78,13 @@ def test_an_order_coded_only_with_rxnorm_names_its_product():
     cc = {"coding": [{"system": RXNORM, "code": "900021"}]}
     assert product_of(cc, ref) == "incobotulinumtoxinA"
     assert product_of(cc, REF) is None
+    assert ref.product_by_rxnorm("900021") == "incobotulinumtoxinA"
+    assert REF.product_by_rxnorm("900021") is None
+    both = dataclasses.replace(ref, products={
+        **ref.products, "abobotulinumtoxinA": _with("abobotulinumtoxinA", _rx(
+            "900021", "IN")).products["abobotulinumtoxinA"]})
+    assert both.product_by_rxnorm("900021") is None  # two products: not guessed
+    assert product_of(cc, both) is None
 
 
 @pytest.mark.parametrize(("code", "said"), [

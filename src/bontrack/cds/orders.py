@@ -126,9 +126,9 @@ def product_of(cc: Any, ref: Reference) -> str | None:
     """The product an order's medication concept names: RxNorm code, NDC, bontrack code, or
     a brand or generic name in its text ("Botox 100 unit vial", "incobotulinumtoxinA")."""
     for code in _codes(cc, RXNORM):
-        hits = {p.id for p in ref.products.values() if any(r.code == code for r in p.rxnorm)}
-        if len(hits) == 1:
-            return hits.pop()
+        found = ref.product_by_rxnorm(code)
+        if found:
+            return found
     for code in _codes(cc, NDC):
         found = ref.product_by_ndc(code)
         if found:

@@ -23,6 +23,7 @@ from bontrack.fhir.codes import (
     ICD10CM,
     MCODE_LATERALITY,
     NDC,
+    RXNORM,
     SIDE_BY_SNOMED,
     SNOMED,
     USER_SYSTEM,
@@ -244,6 +245,9 @@ class Reader:
         code = code_in(cc, CS_PRODUCT)
         if code and code in self.ref.products:
             return code
+        rxcui = code_in(cc, RXNORM)
+        if rxcui and self.ref.product_by_rxnorm(rxcui):
+            return str(self.ref.product_by_rxnorm(rxcui))
         ndc = code_in(cc, NDC)
         if ndc and self.ref.product_by_ndc(ndc):
             return str(self.ref.product_by_ndc(ndc))

@@ -27,6 +27,11 @@ LINES: list[tuple[str, dict[str, Any], tuple[str, str, str, int | None]]] = [
      ("brachioradialis", "left", "30", None)),
     ("{Unit} is the product's own unit", dose(site("left brachioradialis"), "12.5", "{Unit}"),
      ("brachioradialis", "left", "12.5", None)),
+    ("HL7 mCODE laterality-qualifier extension on the site",
+     dose({"text": "sternocleidomastoid", "extension": [{
+         "url": "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier",
+         "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "24028007"}]}}]}, 40),
+     ("sternocleidomastoid", "right", "40", None)),
     ("an unpaired muscle is midline", dose(site("procerus"), 5),
      ("procerus", "midline", "5", None)),
 ]

@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from bontrack.fhir.codes import CANONICAL, CS_MUSCLE, CS_PRODUCT, EXT
+from bontrack.fhir.codes import (
+    CANONICAL,
+    CS_MUSCLE,
+    CS_PRODUCT,
+    EXT,
+    HL7_EXTENSIONS,
+    MCODE_LATERALITY,
+)
 from bontrack.fhir.definitions import SYSTEMS, definitions, published
 from bontrack.fhir.extensions import EXTENSIONS
 from bontrack.reference import default_reference
@@ -66,6 +73,29 @@ def test_every_extension_and_code_system_of_an_exported_registry_has_a_published
                for k, u in found if k == "extension")
     assert all(urls[u]["resourceType"] == "CodeSystem" for k, u in found if k == "coding")
     assert all(urls[u]["resourceType"] == "NamingSystem" for k, u in found if k == "identifier")
+
+
+def all_extension_urls(node: Any) -> Iterator[str]:
+    if isinstance(node, list):
+        for v in node:
+            yield from all_extension_urls(v)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("extension", "modifierExtension"):
+                yield from (e.get("url", "") for e in value)
+            yield from all_extension_urls(value)
+
+
+def test_every_extension_url_is_bontrack_published_or_an_hl7_published_one(exported):
+    """bontrack publishes its own; an HL7 extension (mCODE's laterality qualifier) is
+    HL7's to publish, so bontrack publishes no definition for it and the list of such
+    URLs is closed (a new foreign URL fails here until it is cited in codes.py)."""
+    urls = published(default_reference()).by_url
+    found = {u for u in all_extension_urls(exported) if "://" in u}  # not a part's name
+    assert MCODE_LATERALITY in found
+    assert MCODE_LATERALITY not in urls
+    assert sorted(u for u in found if u not in urls and u not in HL7_EXTENSIONS) == []
+    assert all(u.startswith("http://hl7.org/fhir/") for u in HL7_EXTENSIONS)
 
 
 def test_the_coverage_check_names_an_extension_without_a_definition(exported):

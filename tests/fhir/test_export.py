@@ -107,3 +107,25 @@ def test_cli_names_an_unknown_patient_in_one_line_and_exits_2(sqlite_demo):
     assert r.returncode == 2
     assert r.stderr.strip() == "bontrack: error: --patient: no patient with id 999"
 
+
+
+def test_every_sided_site_carries_hl7_mcode_laterality_beside_bontrack_s(sqlite_demo):
+    from bontrack.fhir.codes import EXT, LATERALITY, MCODE_LATERALITY
+    resources = all_resources(sqlite_demo)
+    sites = [r["dosage"]["site"] for r in resources
+             if r["resourceType"] == "MedicationAdministration"]
+    sites += [r["bodySite"] for r in resources
+              if r["resourceType"] == "Observation" and "bodySite" in r]
+    sided = [s for s in sites if s.get("extension")]
+    assert sided
+    snomed_of = {code: side for side, (code, _) in LATERALITY.items()}
+    snomed_of["399488007"] = "midline"
+    seen = set()
+    for s in sided:
+        by_url = {e["url"]: e["valueCodeableConcept"]["coding"][0] for e in s["extension"]}
+        ours, hl7 = by_url[EXT["laterality"]], by_url[MCODE_LATERALITY]
+        assert hl7["system"] == "http://snomed.info/sct"
+        side = snomed_of[hl7["code"]]
+        seen.add(side)
+        assert ours["code"] == (hl7["code"] if side != "midline" else "midline")
+    assert {"left", "right"} <= seen

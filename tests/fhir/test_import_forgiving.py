@@ -271,3 +271,26 @@ def test_bad_json_or_not_a_bundle_is_refused_clearly_and_nothing_is_saved(db_url
     assert r.returncode == 2 and "Observation/wt-1" in r.stderr
     assert all(count(db_url, t) == 0 for t in ("patients", "cycles", "weights",
                                                  "import_links"))
+
+
+def test_mcode_laterality_alone_is_read_and_a_disagreeing_pair_is_refused(db_url, tmp_path):
+    empty_clinic(db_url)
+    mcode = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier"
+    ours = "https://fhir.bontrack.org/StructureDefinition/laterality"
+
+    def lat(url: str, code: str) -> dict[str, Any]:
+        return {"url": url, "valueCodeableConcept": {"coding": [{"system": SNOMED,
+                                                                 "code": code}]}}
+
+    right = {"text": "biceps brachii", "extension": [lat(mcode, "24028007")]}
+    clash = {"text": "biceps brachii", "extension": [lat(ours, "7771000"),
+                                                     lat(mcode, "24028007")]}
+    uls = [{"text": "upper limb spasticity"}]
+    r = run_import(db_url, write(tmp_path, ehr_bundle(
+        dose("ma-r", BOTOX, 60, site=right, reasonCode=uls),
+        dose("ma-c", BOTOX, 70, site=clash, reasonCode=uls))))
+    assert r.returncode == 0, r.stderr
+    assert rows(db_url, "SELECT muscle, side, units FROM injections") == [
+        ("biceps_brachii", "right", Decimal(60))]
+    assert "MedicationAdministration/ma-c dosage.site.extension" in r.stdout
+    assert "disagrees" in r.stdout

@@ -29,6 +29,7 @@ from bontrack.fhir.codes import (
     EXT,
     ICD10CM,
     LATERALITY,
+    MCODE_LATERALITY,
     NDC,
     RXNORM,
     SNOMED,
@@ -125,9 +126,9 @@ def product_of(cc: Any, ref: Reference) -> str | None:
     """The product an order's medication concept names: RxNorm code, NDC, bontrack code, or
     a brand or generic name in its text ("Botox 100 unit vial", "incobotulinumtoxinA")."""
     for code in _codes(cc, RXNORM):
-        hits = {p.id for p in ref.products.values() if any(r.code == code for r in p.rxnorm)}
-        if len(hits) == 1:
-            return hits.pop()
+        found = ref.product_by_rxnorm(code)
+        if found:
+            return found
     for code in _codes(cc, NDC):
         found = ref.product_by_ndc(code)
         if found:
@@ -188,7 +189,7 @@ def indication_of(concepts: list[Any], ref: Reference) -> str | None:
 
 def _side_of(site: dict[str, Any]) -> str | None:
     for e in site.get("extension") or []:
-        if isinstance(e, dict) and e.get("url") == EXT["laterality"]:
+        if isinstance(e, dict) and e.get("url") in (EXT["laterality"], MCODE_LATERALITY):
             lat = e.get("valueCodeableConcept")
             side = SIDE_BY_SNOMED.get(code_in(lat, SNOMED) or "") or code_in(lat, CS_SIDE)
             if side:

@@ -75,6 +75,18 @@ LATERALITY = {"left": ("7771000", "Left"), "right": ("24028007", "Right"),
 #: (qualifier value) | 7771000 Left (qualifier value)").
 SIDE_BY_SNOMED = {"7771000": "left", "24028007": "right", "51440002": "bilateral",
                   "399488007": "midline"}
+#: HL7's laterality qualifier extension, written on every site beside bontrack's own
+#: (V: mCODE STU4 StructureDefinition mcode-laterality-qualifier,
+#: https://hl7.org/fhir/us/mcode/StructureDefinition-mcode-laterality-qualifier.html:
+#: "Official URL: http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier",
+#: context "CodeableConcept", "Observation.bodySite", value "CodeableConcept ... Binding:
+#: Laterality Qualifier Value Set (required)"; that value set is the four codes of
+#: SIDE_BY_SNOMED above). Published by HL7, not by bontrack: not among ``EXT``.
+MCODE_LATERALITY = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-laterality-qualifier"
+#: SNOMED CT Midline (qualifier value), the fourth code of the mCODE laterality value set.
+MIDLINE = ("399488007", "Midline")
+#: Extensions an export writes that HL7 publishes (so bontrack publishes no definition).
+HL7_EXTENSIONS = frozenset({MCODE_LATERALITY})
 #: A body weight's UCUM unit (read on import: the FHIR body weight profile's units, V:
 #: hl7.org/fhir/bodyweight.html, valueQuantity "code = 'kg', 'g', '[lb_av]' or '[oz_av]'")
 #: -> grams per unit (weight may be converted; toxin units never).

@@ -47,8 +47,8 @@ EXTENSIONS: dict[str, Extension] = {
     "laterality": Extension(
         "Laterality",
         "The side of a body site: SNOMED CT laterality qualifier (left, right, right and "
-        "left) or midline in the bontrack side CodeSystem (pattern of mCODE's laterality "
-        "qualifier).",
+        "left) or midline in the bontrack side CodeSystem. HL7 mCODE's laterality-qualifier "
+        "extension stands beside it with the same side as a SNOMED CT code.",
         ("MedicationAdministration.dosage.site", "Observation.bodySite"), "CodeableConcept",
         binding="laterality"),
     "condition-flag": Extension(

@@ -25,6 +25,8 @@ from bontrack.fhir.codes import (
     EXT,
     ICD10CM,
     LATERALITY,
+    MCODE_LATERALITY,
+    MIDLINE,
     NDC,
     RXNORM,
     SNOMED,
@@ -35,6 +37,11 @@ from bontrack.fhir.codes import (
     concept,
 )
 from bontrack.reference import Reference
+from bontrack.reference.schema import (
+    RXNORM_BRANDED_TTYS,
+    RXNORM_PRODUCT_TTYS,
+    RXNORM_VIAL_TTYS,
+)
 
 Json = dict[str, Any]
 
@@ -136,17 +143,28 @@ def status_ext(status: str) -> Json:
 
 
 def side_ext(side: str | None) -> list[Json]:
+    """The side as bontrack's laterality extension and, for a side with a SNOMED CT
+    laterality qualifier (left, right, right and left, midline), HL7 mCODE's laterality
+    qualifier extension beside it: US-realm readers find the side without bontrack's
+    definitions, and earlier readers of bontrack's extension (and midline written in the
+    bontrack side CodeSystem) keep working."""
     if not side:
         return []
+    qualifier = LATERALITY.get(side) or (MIDLINE if side == "midline" else None)
     if side in LATERALITY:
         code, display = LATERALITY[side]
-        return [ext("laterality", valueCodeableConcept=concept(coding(SNOMED, code, display)))]
-    return [ext("laterality", valueCodeableConcept=concept(coding(CS_SIDE, side, side)))]
+        out = [ext("laterality", valueCodeableConcept=concept(coding(SNOMED, code, display)))]
+    else:
+        out = [ext("laterality", valueCodeableConcept=concept(coding(CS_SIDE, side, side)))]
+    if qualifier is not None:
+        out.append({"url": MCODE_LATERALITY,
+                    "valueCodeableConcept": concept(coding(SNOMED, *qualifier))})
+    return out
 
 
 def target_site(ctx: Context, muscle: str, side: str | None) -> Json:
     """A muscle (or gland, skin region) with its SNOMED CT structure where verified, and the
-    laterality as an extension (pattern of mCODE's laterality qualifier)."""
+    laterality as extensions (bontrack's and mCODE's laterality qualifier)."""
     return ctx.shared(("site", muscle, side), lambda: _target_site(ctx, muscle, side))
 
 
@@ -197,14 +215,18 @@ def vial_concept(ctx: Context, product: str, size_units: Any) -> Json:
     def build() -> Json:
         base = product_concept(ctx, product)
         p = ctx.ref.products.get(product)
-        if p is None or len(p.brands) != 1:
+        if p is None:
             return base
+        extra = [coding(RXNORM, r.code, r.display) for r in p.rxnorm
+                 if r.tty in RXNORM_VIAL_TTYS and r.vial_units == size_units
+                 and (r.tty not in RXNORM_BRANDED_TTYS or len(p.brands) == 1)]
         sized = [n for n in p.ndc if n.vial_units == size_units]
-        if len(sized) != 1:
+        if len(p.brands) == 1 and len(sized) == 1:
+            extra.append(coding(NDC, sized[0].product_ndc,
+                                f"{sized[0].brand} {sized[0].vial_units} U vial"))
+        if not extra:
             return base
-        return {**base, "coding": [*base["coding"],
-                                   coding(NDC, sized[0].product_ndc,
-                                          f"{sized[0].brand} {sized[0].vial_units} U vial")]}
+        return {**base, "coding": [*base["coding"], *extra]}
 
     return ctx.shared(("vial-code", product, str(size_units)), build)
 
@@ -213,6 +235,10 @@ def _product_concept(ctx: Context, product: str) -> Json:
     p = ctx.ref.products.get(product)
     codings = [coding(CS_PRODUCT, product, product)]
     if p is not None:
-        codings += [coding(RXNORM, r.code, r.display) for r in p.rxnorm]
+        # only what names the product as a whole: an ingredient or drug form, and a brand
+        # only for a product of one brand (BOTOX and BOTOX Cosmetic share one)
+        codings += [coding(RXNORM, r.code, r.display) for r in p.rxnorm
+                    if r.tty in RXNORM_PRODUCT_TTYS
+                    and (r.tty not in RXNORM_BRANDED_TTYS or len(p.brands) == 1)]
     text = f"{product} ({', '.join(p.brands)})" if p else product
     return concept(*codings, text=text)

@@ -21,7 +21,9 @@ from bontrack.fhir.codes import (
     CS_SIDE,
     EXT,
     ICD10CM,
+    MCODE_LATERALITY,
     NDC,
+    RXNORM,
     SIDE_BY_SNOMED,
     SNOMED,
     USER_SYSTEM,
@@ -191,6 +193,13 @@ class Reader:
         lat = next((e.get("valueCodeableConcept") for e in exts
                     if e.get("url") == EXT["laterality"]), None)
         side = SIDE_BY_SNOMED.get(code_in(lat, SNOMED) or "") or code_in(lat, CS_SIDE)
+        mcode = next((e.get("valueCodeableConcept") for e in exts
+                      if e.get("url") == MCODE_LATERALITY), None)
+        qualified = SIDE_BY_SNOMED.get(code_in(mcode, SNOMED) or "")
+        if side and qualified and side != qualified:
+            raise Refusal(f"{path}.extension", f"the side is given twice and disagrees: "
+                          f"{side!r} (bontrack laterality) and {qualified!r} (mCODE "
+                          "laterality qualifier)")
         for concept in [e.get("valueCodeableConcept") for e in exts] + [cc]:
             if side:
                 break
@@ -236,6 +245,9 @@ class Reader:
         code = code_in(cc, CS_PRODUCT)
         if code and code in self.ref.products:
             return code
+        rxcui = code_in(cc, RXNORM)
+        if rxcui and self.ref.product_by_rxnorm(rxcui):
+            return str(self.ref.product_by_rxnorm(rxcui))
         ndc = code_in(cc, NDC)
         if ndc and self.ref.product_by_ndc(ndc):
             return str(self.ref.product_by_ndc(ndc))

@@ -211,6 +211,12 @@ class Reference:
         hits = {p.id for p in self.products.values() if any(n.names(code) for n in p.ndc)}
         return hits.pop() if len(hits) == 1 else None
 
+    def product_by_rxnorm(self, code: str) -> str | None:
+        """The product an RxNorm code (RxCUI) names, from the products' cited RxNorm codes;
+        None when no product or several do."""
+        hits = {p.id for p in self.products.values() if any(r.code == code for r in p.rxnorm)}
+        return hits.pop() if len(hits) == 1 else None
+
     def product_id(self, name: str) -> str | None:
         return self._product_names.get(normalise(name))
 

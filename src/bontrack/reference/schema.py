@@ -108,10 +108,25 @@ class AgeRange(Cited):
     max: int | None = Field(default=None, ge=0)
 
 
+#: RxNorm term types of a product as a whole (ingredient, brand, drug forms) and of one
+#: strength, i.e. one vial size (clinical and branded drug).
+RXNORM_PRODUCT_TTYS = frozenset({"IN", "PIN", "BN", "SCDF", "SBDF"})
+RXNORM_VIAL_TTYS = frozenset({"SCD", "SBD"})
+#: Term types that name a brand: exported only for a product of one brand.
+RXNORM_BRANDED_TTYS = frozenset({"BN", "SBDF", "SBD"})
+
+
 class RxNormCode(Cited):
+    """An RxNorm concept (RxCUI) with its RxNorm name and term type as the cited source
+    prints them. A clinical or branded drug (SCD, SBD) has a strength, so it names one vial
+    size: ``vial_units`` ties it to one of the product's vials; the other term types name
+    the product and have none."""
+
     code: str = Field(pattern=r"^[0-9]+$")
     display: str
-    tty: str = Field(description="RxNorm term type: IN, SCD, SBD, BN ...")
+    tty: Literal["IN", "PIN", "BN", "SCDF", "SBDF", "SCD", "SBD"] = Field(
+        description="RxNorm term type")
+    vial_units: Decimal | None = Field(default=None, gt=0)
 
 
 class NdcCode(Cited):
@@ -339,6 +354,14 @@ class Product(Strict):
             if n.vial_units not in sizes:
                 raise ValueError(f"ndc {n.product_ndc}: vial_units {n.vial_units} is not one "
                                  f"of the product's vial sizes {sorted(sizes)}")
+        for r in self.rxnorm:
+            if r.tty in RXNORM_VIAL_TTYS and r.vial_units not in sizes:
+                raise ValueError(f"rxnorm {r.code}: a {r.tty} has a strength; its vial_units "
+                                 f"({r.vial_units}) must be one of the product's vial sizes "
+                                 f"{sorted(sizes)}")
+            if r.tty in RXNORM_PRODUCT_TTYS and r.vial_units is not None:
+                raise ValueError(f"rxnorm {r.code}: a {r.tty} names the product, not a vial "
+                                 "size; give no vial_units")
         return self
 
 

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 
 from bontrack.fhir import export
+from bontrack.fhir import narrative as summaries
 from bontrack.fhir.definitions import definitions
-from bontrack.fhir.narrative import SUMMARIES, narrative, with_narrative
+from bontrack.fhir.narrative import narrative, with_narrative
+from bontrack.fhir.registry import REGISTRY
 from bontrack.reference import default_reference
 from tests.fhir.medplum import check
 from tests.fhir.test_export import all_resources, cli
@@ -108,7 +110,10 @@ CASES: list[tuple[dict[str, Any], list[str]]] = [
 @pytest.mark.parametrize(("resource", "words"), CASES,
                          ids=[f"{r['resourceType']}/{r['id']}" for r, _ in CASES])
 def test_each_type_gets_an_escaped_summary_within_the_allowed_xhtml(resource, words):
-    text = narrative(resource)
+    kind = REGISTRY.get(resource["resourceType"])
+    summary = kind.narrative if kind else (
+        summaries.group if resource["resourceType"] == "Group" else None)
+    text = narrative(resource, summary)
     assert text["status"] == "generated"
     check_div(text["div"])
     shown = text_of(text["div"])
@@ -119,8 +124,9 @@ def test_each_type_gets_an_escaped_summary_within_the_allowed_xhtml(resource, wo
         assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Sons" in text["div"]
 
 
-def test_every_known_type_is_in_the_table():
-    assert {r["resourceType"] for r, _ in CASES} >= set(SUMMARIES) | {"Practitioner"}
+def test_every_registered_kind_has_its_own_summary_and_a_row_in_the_table():
+    assert [k.name for k in REGISTRY if k.narrative is None] == []
+    assert {r["resourceType"] for r, _ in CASES} >= {*REGISTRY.types, "Group", "Practitioner"}
 
 
 def test_an_empty_or_odd_resource_still_gets_a_non_empty_div():
@@ -145,7 +151,7 @@ def test_with_narrative_adds_text_after_meta_and_leaves_the_resource_and_version
 
 
 def test_demo_resources_with_narrative_pass_the_independent_validators(sqlite_demo):
-    resources = [with_narrative(r) for r in all_resources(sqlite_demo)]
+    resources = [REGISTRY.narrate(r) for r in all_resources(sqlite_demo)]
     assert {r["resourceType"] for r in resources} >= set(export.TYPES) - {"Group"}
     for r in resources:
         check_div(r["text"]["div"])

@@ -20,6 +20,10 @@ from typing import Any
 Json = dict[str, Any]
 
 XHTML = "http://www.w3.org/1999/xhtml"
+#: A heading and (label, value) facts; empty values are left out of the narrative.
+Facts = tuple[str, list[tuple[str, str]]]
+#: (resource) -> its heading and facts: each ``Kind`` names its own (``fhir/kinds/``).
+Summary = Callable[[Json], Facts]
 #: How many top-level facts the generic narrative lists.
 GENERIC_FACTS = 8
 
@@ -89,7 +93,7 @@ def _effective(resource: Json) -> str:
     return str(period.get("start") or "") if isinstance(period, dict) else ""
 
 
-def _patient(r: Json) -> tuple[str, list[tuple[str, str]]]:
+def patient(r: Json) -> Facts:
     names = r.get("name") or [{}]
     first = names[0] if isinstance(names[0], dict) else {}
     name = first.get("text") or " ".join(
@@ -104,7 +108,7 @@ def _patient(r: Json) -> tuple[str, list[tuple[str, str]]]:
                                 else ("yes" if r["active"] else "no"))]
 
 
-def _encounter(r: Json) -> tuple[str, list[tuple[str, str]]]:
+def encounter(r: Json) -> Facts:
     return (_concepts(r.get("type")) or "Encounter",
             [("Date", _effective(r)), ("Status", str(r.get("status") or "")),
              ("Class", _concept(r.get("class")) or str((r.get("class") or {}).get("display")
@@ -112,7 +116,7 @@ def _encounter(r: Json) -> tuple[str, list[tuple[str, str]]]:
              ("Reason", _concepts(r.get("reasonCode")))])
 
 
-def _procedure(r: Json) -> tuple[str, list[tuple[str, str]]]:
+def procedure(r: Json) -> Facts:
     performer = "; ".join(_reference(p.get("actor")) for p in r.get("performer") or []
                           if isinstance(p, dict))
     return (_concept(r.get("code")) or "Procedure",
@@ -121,7 +125,7 @@ def _procedure(r: Json) -> tuple[str, list[tuple[str, str]]]:
              ("Reason", _concepts(r.get("reasonCode"))), ("Performer", performer)])
 
 
-def _administration(r: Json) -> tuple[str, list[tuple[str, str]]]:
+def administration(r: Json) -> Facts:
     dosage = r.get("dosage") or {}
     site = dosage.get("site")
     return (_concept(site) or "Medication administration",
@@ -133,7 +137,7 @@ def _administration(r: Json) -> tuple[str, list[tuple[str, str]]]:
               or _concept(r.get("medicationCodeableConcept")))])
 
 
-def _medication(r: Json) -> tuple[str, list[tuple[str, str]]]:
+def medication(r: Json) -> Facts:
     vial = next((_quantity(e.get("valueQuantity")) for e in r.get("extension") or []
                  if isinstance(e, dict) and str(e.get("url", "")).endswith("/vial-size")), "")
     strength = ""
@@ -149,14 +153,14 @@ def _medication(r: Json) -> tuple[str, list[tuple[str, str]]]:
              ("Expires", str(batch.get("expirationDate") or ""))])
 
 
-def _observation(r: Json) -> tuple[str, list[tuple[str, str]]]:
+def observation(r: Json) -> Facts:
     return (_concept(r.get("code")) or "Observation",
             [("Value", _value(r)), ("Date", _effective(r)),
              ("Body site", _site(r.get("bodySite"))),
              ("Status", str(r.get("status") or ""))])
 
 
-def _condition(r: Json) -> tuple[str, list[tuple[str, str]]]:
+def condition(r: Json) -> Facts:
     return (_concept(r.get("code")) or "Condition",
             [("Clinical status", _concept(r.get("clinicalStatus"))),
              ("Verification", _concept(r.get("verificationStatus"))),
@@ -164,7 +168,7 @@ def _condition(r: Json) -> tuple[str, list[tuple[str, str]]]:
              ("Body site", "; ".join(_site(s) for s in r.get("bodySite") or []))])
 
 
-def _goal(r: Json) -> tuple[str, list[tuple[str, str]]]:
+def goal(r: Json) -> Facts:
     due = "; ".join(str(t.get("dueDate")) for t in r.get("target") or []
                     if isinstance(t, dict) and t.get("dueDate"))
     return (_concept(r.get("description")) or "Goal",
@@ -172,7 +176,7 @@ def _goal(r: Json) -> tuple[str, list[tuple[str, str]]]:
              ("Achievement", _concept(r.get("achievementStatus"))), ("Due", due)])
 
 
-def _adverse_event(r: Json) -> tuple[str, list[tuple[str, str]]]:
+def adverse_event(r: Json) -> Facts:
     return (_concept(r.get("event")) or "Adverse event",
             [("Date", str(r.get("date") or "")),
              ("Seriousness", _concept(r.get("seriousness"))),
@@ -185,7 +189,7 @@ def _answer(item: Json) -> str:
                                  if isinstance(a, dict)) if v)
 
 
-def _questionnaire_response(r: Json) -> tuple[str, list[tuple[str, str]]]:
+def questionnaire_response(r: Json) -> Facts:
     facts = [("Authored", str(r.get("authored") or "")),
              ("Status", str(r.get("status") or ""))]
     facts += [(str(i.get("text") or i.get("linkId") or ""), _answer(i))
@@ -194,7 +198,7 @@ def _questionnaire_response(r: Json) -> tuple[str, list[tuple[str, str]]]:
     return questionnaire or "QuestionnaireResponse", facts
 
 
-def _group(r: Json) -> tuple[str, list[tuple[str, str]]]:
+def group(r: Json) -> Facts:
     return (str(r.get("name") or "Group"),
             [("Type", str(r.get("type") or "")),
              ("Members", str(r.get("quantity", len(r.get("member") or []))))])
@@ -208,25 +212,17 @@ def _scalar(value: Any) -> str:
     return ""
 
 
-def _generic(r: Json) -> tuple[str, list[tuple[str, str]]]:
+def generic(r: Json) -> Facts:
     facts = [(k, _scalar(v)) for k, v in r.items()
              if k not in ("resourceType", "id", "meta", "text", "extension", "contained")]
     return str(r.get("resourceType") or "Resource"), [f for f in facts if f[1]][:GENERIC_FACTS]
 
 
-SUMMARIES: dict[str, Callable[[Json], tuple[str, list[tuple[str, str]]]]] = {
-    "Patient": _patient, "Encounter": _encounter, "Procedure": _procedure,
-    "MedicationAdministration": _administration, "Medication": _medication,
-    "Observation": _observation, "Condition": _condition, "Goal": _goal,
-    "AdverseEvent": _adverse_event, "QuestionnaireResponse": _questionnaire_response,
-    "Group": _group,
-}
-
-
-def narrative(resource: Json) -> Json:
-    """``Resource.text`` for a resource: a heading and a list of its main facts."""
+def narrative(resource: Json, summary: Summary | None = None) -> Json:
+    """``Resource.text`` for a resource: a heading and a list of its main facts, as its
+    kind's ``summary`` gives them (each ``Kind`` names its own; ``generic`` otherwise)."""
     kind = str(resource.get("resourceType") or "Resource")
-    title, facts = SUMMARIES.get(kind, _generic)(resource)
+    title, facts = (summary or generic)(resource)
     items = "".join(f"<li>{escape(label)}: {escape(value)}</li>"
                     for label, value in facts if label and value)
     body = f"<p><b>{escape(kind)}</b> {escape(title) if title != kind else ''}</p>".replace(
@@ -238,7 +234,7 @@ def narrative(resource: Json) -> Json:
     return {"status": "generated", "div": f'<div xmlns="{XHTML}">{body}</div>'}
 
 
-def with_narrative(resource: Json) -> Json:
+def with_narrative(resource: Json, summary: Summary | None = None) -> Json:
     """The resource with a generated ``text`` placed after ``meta`` (a copy); one that
     already has a narrative, or is a subset (``_elements``: meta.tag SUBSETTED), is
     returned as it is."""
@@ -250,7 +246,7 @@ def with_narrative(resource: Json) -> Json:
     for key, value in resource.items():
         out[key] = value
         if key == "meta":
-            out["text"] = narrative(resource)
+            out["text"] = narrative(resource, summary)
     if "text" not in out:
-        out["text"] = narrative(resource)
+        out["text"] = narrative(resource, summary)
     return out

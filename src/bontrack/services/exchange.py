@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from bontrack.fhir import definitions, export
 from bontrack.fhir.importer import import_input
-from bontrack.fhir.narrative import with_narrative
 from bontrack.fhir.reading import Input, Problem
+from bontrack.fhir.registry import REGISTRY
 from bontrack.fhir.writing import Imported
 from bontrack.interop.csv_tables import write_tables
 from bontrack.reference import Reference
@@ -42,7 +42,7 @@ def patient_bundle(session: Session, ref: Reference, patient_id: int) -> tuple[s
     if session.get(Patient, patient_id) is None:
         return None
     ctx = export.context(session, ref)
-    entries = [with_narrative(r)
+    entries = [REGISTRY.narrate(r)
                for r in export.resources(session, ctx, patient_ids=[patient_id])]
     text = export.dumps(export.bundle(entries, timestamp=datetime.now(UTC).isoformat()))
     return text + "\n", len(entries)

@@ -10,10 +10,10 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from bontrack.errors import AccessDenied, BadSearch, InvalidRecord, NotFound
-from bontrack.fhir import definitions, export, group, search
+from bontrack.fhir import definitions, export, group, narrative, search
 from bontrack.fhir.bulk import ExportRequest, Jobs, JobView, Requester
 from bontrack.fhir.mapping import Json
-from bontrack.fhir.narrative import with_narrative
+from bontrack.fhir.registry import REGISTRY
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import Actor, require_role
@@ -56,9 +56,9 @@ def search_page(session: Session, actor: Actor, ref: Reference, kind: str,
     _check_id_params(params)
     page = search.search(session, actor, export.context(session, ref), kind, params,
                          lenient=lenient)
-    return replace(page, resources=[with_narrative(r) for r in page.resources],
+    return replace(page, resources=[REGISTRY.narrate(r) for r in page.resources],
                    included=(None if page.included is None
-                             else [with_narrative(r) for r in page.included]))
+                             else [REGISTRY.narrate(r) for r in page.included]))
 
 
 @use_case()
@@ -66,7 +66,7 @@ def read_resource(session: Session, actor: Actor, ref: Reference, kind: str, rid
                   ) -> Json:
     if not holds_rid(rid):
         raise NotFound(f"{kind}/{rid} not found")
-    return with_narrative(search.read(session, actor, export.context(session, ref), kind,
+    return REGISTRY.narrate(search.read(session, actor, export.context(session, ref), kind,
                                       rid))
 
 
@@ -76,7 +76,7 @@ def everything(session: Session, actor: Actor, ref: Reference, patient_id: str
     """Patient/$everything: the patient's resources."""
     if not (patient_id.isascii() and patient_id.isdigit() and holds_id(int(patient_id))):
         raise NotFound(f"Patient/{patient_id} not found")
-    return [with_narrative(r) for r in
+    return [REGISTRY.narrate(r) for r in
             search.everything(session, actor, export.context(session, ref), patient_id)]
 
 
@@ -105,7 +105,7 @@ def read_group(session: Session, actor: Actor, group_id: str) -> Json:
     resource = group.group_resource(clinic_id, name, group.member_ids(session, clinic_id))
     audit.record(session, actor, "read", "fhir:Group", clinic_id,
                  detail=f"members={resource['quantity']}")
-    return with_narrative(resource)
+    return narrative.with_narrative(resource, narrative.group)
 
 
 @use_case()

@@ -202,7 +202,11 @@ def test_a_bundle_with_overrides_findings_and_signature_survives_a_round_trip(ap
     again = all_resources(target)
     # bontrack's own check gives the same findings; the source's signature and overrides
     # come back as provenance text, never as a local signature or override (issue 15)
-    assert normalised(local_only(again)) == normalised(local_only(source))
+    # the served resources carry a generated narrative; it is derived, not stored, and the
+    # importer ignores it: compare the records without it
+    assert all(r["text"]["status"] == "generated" for r in source)
+    stored = [{k: v for k, v in r.items() if k != "text"} for r in source]
+    assert normalised(local_only(again)) == normalised(local_only(stored))
     said = [x["valueString"] for r in again if r["resourceType"] == "Procedure"
             for x in r["extension"] if x["url"].endswith("/provenance")]
     assert any(t.startswith("override in in.json by ") for t in said)

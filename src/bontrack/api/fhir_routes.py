@@ -25,6 +25,7 @@ from bontrack.fhir import export, search
 from bontrack.fhir.bulk import OUTCOMES, Jobs, parse_request
 from bontrack.fhir.capability import capability_statement
 from bontrack.fhir.definitions import TYPES as DEFINITION_TYPES
+from bontrack.fhir.narrative import with_narrative
 from bontrack.server.deps import State, authed, bearer, state
 from bontrack.server.errors import operation_outcome
 from bontrack.server.routing import add_routes
@@ -104,7 +105,7 @@ router = APIRouter(route_class=StrictJSONRoute, responses=ERRORS)
 
 @router.get("/fhir/metadata", tags=["fhir"], responses=_fhir_doc(200))
 def metadata(request: Request) -> Response:
-    return fhir_json(capability_statement(base_url(request)))
+    return fhir_json(with_narrative(capability_statement(base_url(request))))
 
 @router.get("/fhir/Patient/{patient_id}/$everything", tags=["fhir"],
          responses=_fhir_doc(200))

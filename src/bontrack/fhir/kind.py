@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bontrack.fhir.mapping import Context, Json
+from bontrack.fhir.narrative import Summary
 from bontrack.fhir.query import ParamType, Source
 from bontrack.fhir.resolve import Reader
 from bontrack.fhir.tables import Batch, RowSet
@@ -69,6 +70,9 @@ class Kind:
     #: the same resources as ``export``, as NDJSON lines built from byte pieces (the bulk
     #: export's fast path, ``fhir/lines.py``); None: the export serialises ``export``'s dicts
     lines: Callable[[Context, Batch, Any, str | None], Iterator[bytes]] | None = None
+    #: the heading and facts of the generated narrative (``fhir/narrative.py``); None: the
+    #: generic summary
+    narrative: Summary | None = None
 
     @property
     def searchable(self) -> bool:

@@ -24,6 +24,8 @@ from bontrack.fhir.kinds import (
     procedure,
     questionnaire_response,
 )
+from bontrack.fhir.mapping import Json
+from bontrack.fhir.narrative import with_narrative
 from bontrack.fhir.tables import RowSet
 
 
@@ -70,6 +72,12 @@ class Registry:
             for rs in k.rows:
                 out.setdefault(rs.name, rs)
         return tuple(out.values())
+
+    def narrate(self, resource: Json) -> Json:
+        """The resource with its generated narrative, from its kind's summary
+        (``fhir/narrative.py``; the generic one for a type not registered)."""
+        kind = self.get(str(resource.get("resourceType")))
+        return with_narrative(resource, kind.narrative if kind else None)
 
     def with_kind(self, kind: Kind) -> Registry:
         """A copy with one more kind at the end (tests, extensions); this one is unchanged."""

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bontrack.fhir import definitions, export
 from bontrack.fhir.importer import import_input
 from bontrack.fhir.reading import Input, Problem
+from bontrack.fhir.registry import REGISTRY
 from bontrack.fhir.writing import Imported
 from bontrack.interop.csv_tables import write_tables
 from bontrack.reference import Reference
@@ -36,12 +37,13 @@ def clinic_id(session: Session, name: str | None) -> int | None:
 
 @use_case()
 def patient_bundle(session: Session, ref: Reference, patient_id: int) -> tuple[str, int] | None:
-    """One patient's resources as a FHIR Bundle (collection) in JSON, and how many; None
-    when there is no such patient."""
+    """One patient's resources as a FHIR Bundle (collection) in JSON, each with its
+    generated narrative, and how many; None when there is no such patient."""
     if session.get(Patient, patient_id) is None:
         return None
     ctx = export.context(session, ref)
-    entries = list(export.resources(session, ctx, patient_ids=[patient_id]))
+    entries = [REGISTRY.narrate(r)
+               for r in export.resources(session, ctx, patient_ids=[patient_id])]
     text = export.dumps(export.bundle(entries, timestamp=datetime.now(UTC).isoformat()))
     return text + "\n", len(entries)
 

@@ -4,14 +4,16 @@ search and export themselves live in ``bontrack.fhir``)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from bontrack.errors import AccessDenied, BadSearch, InvalidRecord, NotFound
-from bontrack.fhir import definitions, export, group, search
+from bontrack.fhir import definitions, export, group, narrative, search
 from bontrack.fhir.bulk import ExportRequest, Jobs, JobView, Requester
 from bontrack.fhir.mapping import Json
+from bontrack.fhir.registry import REGISTRY
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import Actor, require_role
@@ -49,10 +51,14 @@ def _check_id_params(params: list[tuple[str, str]]) -> None:
 @use_case()
 def search_page(session: Session, actor: Actor, ref: Reference, kind: str,
                 params: list[tuple[str, str]], lenient: bool = False) -> search.Page:
-    """One page of a type search (the reader's clinic and role rules apply)."""
+    """One page of a type search (the reader's clinic and role rules apply), each match
+    and included resource with its generated narrative."""
     _check_id_params(params)
-    return search.search(session, actor, export.context(session, ref), kind, params,
+    page = search.search(session, actor, export.context(session, ref), kind, params,
                          lenient=lenient)
+    return replace(page, resources=[REGISTRY.narrate(r) for r in page.resources],
+                   included=(None if page.included is None
+                             else [REGISTRY.narrate(r) for r in page.included]))
 
 
 @use_case()
@@ -60,7 +66,8 @@ def read_resource(session: Session, actor: Actor, ref: Reference, kind: str, rid
                   ) -> Json:
     if not holds_rid(rid):
         raise NotFound(f"{kind}/{rid} not found")
-    return search.read(session, actor, export.context(session, ref), kind, rid)
+    return REGISTRY.narrate(search.read(session, actor, export.context(session, ref), kind,
+                                      rid))
 
 
 @use_case()
@@ -69,7 +76,8 @@ def everything(session: Session, actor: Actor, ref: Reference, patient_id: str
     """Patient/$everything: the patient's resources."""
     if not (patient_id.isascii() and patient_id.isdigit() and holds_id(int(patient_id))):
         raise NotFound(f"Patient/{patient_id} not found")
-    return search.everything(session, actor, export.context(session, ref), patient_id)
+    return [REGISTRY.narrate(r) for r in
+            search.everything(session, actor, export.context(session, ref), patient_id)]
 
 
 def requester(actor: Actor) -> Requester:
@@ -97,7 +105,7 @@ def read_group(session: Session, actor: Actor, group_id: str) -> Json:
     resource = group.group_resource(clinic_id, name, group.member_ids(session, clinic_id))
     audit.record(session, actor, "read", "fhir:Group", clinic_id,
                  detail=f"members={resource['quantity']}")
-    return resource
+    return narrative.with_narrative(resource, narrative.group)
 
 
 @use_case()

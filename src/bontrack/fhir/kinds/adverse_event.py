@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
+from bontrack.fhir import narrative
 from bontrack.fhir.codes import (
     AE_OUTCOME,
     AE_OUTCOMES,
@@ -128,4 +129,5 @@ KIND = Kind(
     sources=(Source(SE, SE.c.patient_id, SE.c.onset,
                     updated=func.coalesce(SE.c.error_at, SE.c.reported_at)),),
     params={**SUBJECT, "date": "date"}, includes=SUBJECT_INCLUDES,
+    narrative=narrative.adverse_event,
 )

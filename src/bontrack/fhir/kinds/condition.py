@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.orm import Session
 
+from bontrack.fhir import narrative
 from bontrack.fhir.codes import (
     COND_CATEGORY,
     COND_CLINICAL,
@@ -106,4 +107,5 @@ KIND = Kind(
                     updated=func.coalesce(C.c.updated_at, C.c.created_at)),),
     includes=SUBJECT_INCLUDES,
     params={**SUBJECT, "code": "token", "date": "date"},
+    narrative=narrative.condition,
 )

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bontrack.fhir import narrative
 from bontrack.fhir.codes import V3_ACT, coding
 from bontrack.fhir.elements import Skip
 from bontrack.fhir.kind import Kind
@@ -96,4 +97,5 @@ KIND = Kind(
     sources=(Source(CY, CY.c.patient_id, CY.c.date, updated=CY.c.updated_at),),
     includes=SUBJECT_INCLUDES,
     params={**SUBJECT, "date": "date"}, lines=lines,
+    narrative=narrative.encounter,
 )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
+from bontrack.fhir import narrative
 from bontrack.fhir.elements import Refusal, as_day, ext_value
 from bontrack.fhir.kind import Kind
 from bontrack.fhir.mapping import Context, Json, day, ext, meta, ref, user_ref
@@ -77,4 +78,5 @@ KIND = Kind(
                     updated=func.coalesce(G.c.updated_at, G.c.created_at)),),
     includes=SUBJECT_INCLUDES,
     params={**SUBJECT, "date": "date", "target-date": "date"},
+    narrative=narrative.goal,
 )

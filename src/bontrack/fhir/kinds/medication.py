@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bontrack.fhir import narrative
 from bontrack.fhir.codes import UCUM
 from bontrack.fhir.elements import Refusal, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
@@ -178,4 +179,5 @@ def cycle_of(session: Session, resource: Json) -> int | None:
 KIND = Kind(
     name="Medication", store=(Vial,), rows=(CYCLES, VIALS), export=export, fetch=fetch,
     read=read, after=("Procedure",), cycle_of=cycle_of, lines=lines,
+    narrative=narrative.medication,
 )

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.result import number
+from bontrack.fhir import narrative
 from bontrack.fhir.codes import (
     CS_GUIDANCE,
     CS_PRODUCT,
@@ -333,4 +334,5 @@ KIND = Kind(
               "medication": ("medicationReference", "Medication")},
     params={**SUBJECT, "date": "date", "effective-time": "date", "code": "token"},
     lines=lines,
+    narrative=narrative.administration,
 )

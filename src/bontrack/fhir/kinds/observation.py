@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.clinical.display import scale_text
 from bontrack.clinical.scales import ScaleError, read_value
+from bontrack.fhir import narrative
 from bontrack.fhir.codes import (
     BODY_WEIGHT_LOINC,
     CS_MAS,
@@ -331,4 +332,5 @@ KIND = Kind(
                     updated=W.c.created_at)),
     includes={**SUBJECT_INCLUDES, "part-of": ("partOf", "Procedure")},
     params={**SUBJECT, "date": "date", "code": "token"}, lines=lines,
+    narrative=narrative.observation,
 )

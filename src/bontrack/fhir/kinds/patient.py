@@ -21,6 +21,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
 
+from bontrack.fhir import narrative
 from bontrack.fhir.codes import MRN_SYSTEM, MRN_TYPE, V2_0203, coding, concept
 from bontrack.fhir.elements import Refusal, as_day, ext_all, ext_value
 from bontrack.fhir.kind import Kind
@@ -269,4 +270,5 @@ KIND = Kind(
     operations=(("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything"),
                 ("export", "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
                  "patient-export")),
+    narrative=narrative.patient,
 )

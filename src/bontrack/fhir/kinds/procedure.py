@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from bontrack.clinical.result import number
+from bontrack.fhir import narrative
 from bontrack.fhir.codes import CS_PROCEDURE, UCUM
 from bontrack.fhir.elements import (
     Refusal,
@@ -334,4 +335,5 @@ KIND = Kind(
                     updated=CY.c.updated_at),),
     includes={**SUBJECT_INCLUDES, "encounter": ("encounter", "Encounter")},
     params={**SUBJECT, "date": "date", "code": "token"}, lines=lines,
+    narrative=narrative.procedure,
 )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
+from bontrack.fhir import narrative
 from bontrack.fhir.codes import DIARY_QUESTIONNAIRE
 from bontrack.fhir.elements import Refusal, as_day, as_instant
 from bontrack.fhir.kind import Kind
@@ -99,4 +100,5 @@ KIND = Kind(
                     updated=func.coalesce(D.c.error_at, D.c.created_at)),),
     includes=SUBJECT_INCLUDES,
     params={**SUBJECT, "date": "date", "authored": "date"},
+    narrative=narrative.questionnaire_response,
 )

@@ -5,7 +5,8 @@
     │   ├── ReferenceDataError      a reference data file is malformed
     │   ├── PlanError               a plan cannot be read or is invalid
     │   │   └── UnknownNameError    an unknown product, indication or muscle, with suggestions
-    │   └── ScaleError              a value outside its outcome scale (also a ValueError)
+    │   ├── ScaleError              a value outside its outcome scale (also a ValueError)
+    │   └── UnknownAnswer           a GAS quick answer not in the cited table (also a ValueError)
     ├── DocumentError               a JSON/YAML document cannot be decoded (also a ValueError)
     ├── UnitsMismatchError          units of two products meet in arithmetic (also a TypeError)
     ├── ImportRefused               a FHIR input that cannot be imported; nothing was written
@@ -60,6 +61,16 @@ class ScaleError(FieldError, ValueError):
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__("", field, reason)
+
+
+class UnknownAnswer(FieldError, ValueError):
+    """A GAS quick answer that is not one of the cited table's (``clinical.gas.quick_level``);
+    ``choices`` lists those that are."""
+
+    def __init__(self, answer: str, choices: Sequence[str]) -> None:
+        self.answer, self.choices = answer, tuple(choices)
+        super().__init__("", "answer",
+                         f"{answer!r} is not one of the quick answers ({', '.join(choices)})")
 
 
 class ReferenceDataError(FieldError):

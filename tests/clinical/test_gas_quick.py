@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bontrack.clinical.gas import UnknownAnswer, quick_level, t_score
+from bontrack.clinical.gas import quick_level, t_score
+from bontrack.errors import UnknownAnswer
 from bontrack.reference.gas_quick import default_gas_quick, load_gas_quick
 from bontrack.reference.loader import DATA_DIR, load_reference
 

@@ -10,6 +10,9 @@ import typer
 
 from bontrack.cli.store_commands import DbOpt, _safe, open_store
 from bontrack.config import export_directory, read_database_url
+from bontrack.fhir.bulk import Jobs, Runner
+from bontrack.reference import default_reference
+from bontrack.store.replica import read_from
 
 
 def worker(
@@ -25,12 +28,6 @@ def worker(
     folder (BONTRACK_EXPORT_DIR), may run beside the servers: each job is claimed by one.
     A worker stopped mid-job leaves it to be claimed again when its lease runs out.
     """
-    # imported here: every other command (``bontrack triage``, ``check``) starts without
-    # the FHIR exporter, the ORM and the job runner (0.4 s of a 1.1 s start)
-    from bontrack.fhir.bulk import Jobs, Runner
-    from bontrack.reference import default_reference
-    from bontrack.store.replica import read_from
-
     url, database = open_store(db)
     replica = read_database_url()
     if replica is not None:

@@ -18,6 +18,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from bontrack.errors import UnknownAnswer
+
 RHO = 0.3
 
 
@@ -26,14 +28,6 @@ class QuickAnswer(Protocol):
 
     @property
     def level(self) -> int: ...
-
-
-class UnknownAnswer(ValueError):
-    """A quick answer that is not one of the table's; ``choices`` lists those that are."""
-
-    def __init__(self, answer: str, choices: Sequence[str]) -> None:
-        self.answer, self.choices = answer, tuple(choices)
-        super().__init__(f"{answer!r} is not one of the quick answers ({', '.join(choices)})")
 
 
 def quick_level(answer: str, answers: Mapping[str, QuickAnswer]) -> int:

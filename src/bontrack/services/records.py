@@ -12,9 +12,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bontrack.clinical.gas import UnknownAnswer, quick_level
+from bontrack.clinical.gas import quick_level
 from bontrack.clinical.scales import ScaleError, read_value
-from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound, VersionMismatch
+from bontrack.errors import (
+    AccessDenied,
+    Conflict,
+    InvalidRecord,
+    NotFound,
+    UnknownAnswer,
+    VersionMismatch,
+)
 from bontrack.reference import Reference
 from bontrack.reference.gas_quick import default_gas_quick
 from bontrack.services import audit

@@ -124,3 +124,46 @@ def test_a_database_copied_from_an_old_template_starts_with_live_sessions(tmp_pa
     app.state.bontrack.db.dispose()
     drop()
     assert r.status_code == 200, r.text
+
+
+def _last_used(url: str) -> datetime:
+    engine = sa.create_engine(url)
+    with engine.connect() as c:
+        value = c.execute(sa.text("SELECT last_used_at FROM api_tokens, users "
+                                  "WHERE api_tokens.user_id = users.id "
+                                  "AND users.username = 'doc' AND revoked = :no "
+                                  "ORDER BY api_tokens.id DESC"), {"no": False}).scalar()
+    engine.dispose()
+    if isinstance(value, str):  # SQLite hands back the stored text
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def test_the_timeline_records_a_session_s_use_once_a_minute(api):
+    """The timeline GET looks the token up inside its own read transaction and writes
+    nothing (issue 16); when the last use is over a minute old it must still record the use,
+    or an active clinician reading timelines would be signed out as idle."""
+    p = api.ids["p1"]
+    old = datetime.now(UTC) - timedelta(minutes=5)
+    age_tokens(api.url, last_used_at=old)
+    r = api.get("doc", f"/api/v1/patients/{p}/timeline")
+    assert r.status_code == 200, r.text
+    assert _last_used(api.url) > old + timedelta(minutes=4)
+    recent = datetime.now(UTC) - timedelta(seconds=20)
+    age_tokens(api.url, last_used_at=recent)
+    assert api.get("doc", f"/api/v1/patients/{p}/timeline").status_code == 200
+    assert abs((_last_used(api.url) - recent).total_seconds()) < 1  # within the minute: no write
+
+
+def test_the_timeline_refuses_idle_expired_and_revoked_sessions(api):
+    p = api.ids["p1"]
+    path = f"/api/v1/patients/{p}/timeline"
+    old = datetime.now(UTC) - timedelta(minutes=31)
+    age_tokens(api.url, last_used_at=old, created_at=old)
+    r = api.get("doc", path)
+    assert r.status_code == 401 and "without use" in r.json()["detail"]
+    age_tokens(api.url, last_used_at=datetime.now(UTC),
+               expires_at=datetime.now(UTC) - timedelta(seconds=1))
+    assert api.get("doc", path).status_code == 401
+    age_tokens(api.url, expires_at=datetime.now(UTC) + timedelta(hours=1), revoked=True)
+    assert api.get("doc", path).status_code == 401

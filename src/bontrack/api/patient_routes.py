@@ -26,7 +26,7 @@ from bontrack.api.outputs import (
     page_of,
 )
 from bontrack.api.strict_json import StrictJSONRoute
-from bontrack.server.deps import RecordId, TokenDep, authed, authed_read, off_loop, state
+from bontrack.server.deps import RecordId, TokenDep, authed, read_as, state
 from bontrack.services import goals, records, timeline
 from bontrack.services.schemas import (
     ConditionIn,
@@ -103,8 +103,7 @@ def add_weight(patient_id: RecordId, body: WeightIn, request: Request, token: To
          responses=answers(TimelineOut))
 async def patient_timeline(patient_id: RecordId, request: Request, token: TokenDep
                            ) -> Response:
-    async with authed_read(request, token) as (uow, actor):
-        body = await off_loop(request, timeline.timeline_json, uow, actor, patient_id)
+    body = await read_as(request, token, timeline.timeline_json, patient_id)
     return Response(body, media_type="application/json")
 
 # -- lists and creates per patient ---------------------------------------------------

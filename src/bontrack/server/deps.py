@@ -4,8 +4,8 @@ bearer token, the signed-in actor, and the audit of a refused request."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -111,15 +111,23 @@ async def off_loop(request: Request, call: Callable[..., R], *args: Any) -> R:
     return await run_in_threadpool(call, *args)
 
 
-@asynccontextmanager
-async def authed_read(request: Request, token: str
-                      ) -> AsyncIterator[tuple[UnitOfWork, Actor]]:
-    """``authed`` for an async route that only reads (the timeline): the use cases run on
-    the event loop (short indexed queries, no thread hop), and the block's end waits,
-    without holding a thread, until the audit writer has committed the request's events —
-    so the answer still follows the commit of its audit event."""
+async def read_as(request: Request, token: str, call: Callable[..., R], *args: Any) -> R:
+    """Answer a GET that only reads (the timeline) with ``call(uow, actor, *args)``: the
+    actor is looked up in the same snapshot transaction as the read (one transaction, and on
+    a server database one worker-thread hop, not two), and the answer waits, without
+    holding a thread, until the audit writer has committed the request's events, so it
+    still follows the commit of its audit event. A token whose use must be recorded (once a
+    minute) goes through ``accounts.actor_for_token``, which writes and commits that."""
     with state(request).db.snapshot(wait=False) as uow:
-        actor = await off_loop(request, accounts.actor_for_token, uow, token)
-        request.state.actor = actor
-        yield uow, actor
+        result: R = await off_loop(request, _read_as, request, uow, token, call, *args)
     await uow.audited()
+    return result
+
+
+def _read_as(request: Request, uow: UnitOfWork, token: str, call: Callable[..., R],
+             *args: Any) -> R:
+    actor = accounts.actor_without_writing(uow.session, token)
+    if actor is None:
+        actor = accounts.actor_for_token(uow, token)
+    request.state.actor = actor
+    return call(uow, actor, *args)

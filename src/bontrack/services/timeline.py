@@ -7,7 +7,7 @@ from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bontrack.errors import NotFound
@@ -96,13 +96,19 @@ def timeline(session: Session, actor: Actor, patient_id: int, audit_read: bool =
 CACHE: LRU[tuple[int, int, bool], bytes] = LRU(512)
 
 
+#: The version lookup of every timeline GET, built once (see ``accounts.TOKEN_LOOKUP``).
+_PATIENTS = Patient.__table__
+VERSION_LOOKUP = (
+    select(_PATIENTS.c.id, _PATIENTS.c.clinic_id, _PATIENTS.c.record_version)
+    .where(_PATIENTS.c.id == bindparam("patient_id"))
+)
+
+
 @use_case()
 def record_version(session: Session, actor: Actor, patient_id: int) -> int:
     """The patient's record version, after the access check (one small query)."""
-    row = session.execute(
-        select(Patient.id, Patient.clinic_id, Patient.record_version)
-        .where(Patient.id == patient_id)
-    ).first() if holds_id(patient_id) else None
+    row = session.connection().execute(
+        VERSION_LOOKUP, {"patient_id": patient_id}).first() if holds_id(patient_id) else None
     if row is None:
         raise NotFound(f"patient {patient_id} not found")
     can_read_patient(actor, row)  # type: ignore[arg-type]

@@ -123,6 +123,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path):
 # tests/web/test_mfa_browser.py). Servers started by tests inherit this.
 os.environ.setdefault("BONTRACK_MFA_REQUIRED", "off")
 
+# A server process keeps up to 20 PostgreSQL connections open (config.db_pool_size); the
+# suite's many short-lived engines and servers, on up to 8 xdist workers, keep SQLAlchemy's
+# former 5, so that they stay well under the test server's max_connections (100).
+# tests/store/test_pool_size.py checks the setting itself.
+os.environ.setdefault("BONTRACK_DB_POOL_SIZE", "5")
+
 
 
 # -- scheduling: the slowest files first, so two workers finish together --------------------

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from platformdirs import user_config_dir, user_data_dir
 
+from bontrack.errors import SettingError
+
 ENV_DB = "DATABASE_URL"
 ENV_EXPORTS = "BONTRACK_EXPORT_DIR"
 
@@ -84,7 +86,7 @@ def trusted_proxies() -> tuple[IPNetwork, ...]:
         try:
             out.append(ipaddress.ip_network(part, strict=False))
         except ValueError:
-            raise ValueError(f"{ENV_TRUSTED_PROXIES}: {part!r} is not an IP address or "
+            raise SettingError(f"{ENV_TRUSTED_PROXIES}: {part!r} is not an IP address or "
                              "network") from None
     return tuple(out)
 
@@ -98,7 +100,7 @@ def mfa_required() -> bool:
         return True
     if raw in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{ENV_MFA_REQUIRED}={raw!r}: expected on or off (1/0, true/false)")
+    raise SettingError(f"{ENV_MFA_REQUIRED}={raw!r}: expected on or off (1/0, true/false)")
 
 
 # -- plausible dates (issue 15): every date and time a person enters has a range -----------
@@ -130,7 +132,7 @@ def _env_int(name: str, default: int, low: int, high: int) -> int:
     if not raw:
         return default
     if not raw.isdigit() or not low <= int(raw) <= high:
-        raise ValueError(f"{name}={raw!r}: expected a whole number from {low} to {high}")
+        raise SettingError(f"{name}={raw!r}: expected a whole number from {low} to {high}")
     return int(raw)
 
 
@@ -142,7 +144,7 @@ def date_limits() -> DateLimits:
     try:
         earliest = date.fromisoformat(raw) if raw else d.earliest
     except ValueError:
-        raise ValueError(f"{ENV_EARLIEST}={raw!r}: expected a date YYYY-MM-DD") from None
+        raise SettingError(f"{ENV_EARLIEST}={raw!r}: expected a date YYYY-MM-DD") from None
     return DateLimits(
         earliest=earliest,
         max_age_years=_env_int(ENV_MAX_AGE, d.max_age_years, 1, 200),
@@ -208,6 +210,33 @@ def import_limits() -> ImportLimits:
                         _env_int(ENV_IMPORT_BUNDLE_MAX_MB, 20, 1, 10_000) * mb)
 
 
+# -- the server database's connection pool (issue 16) ----------------------------------------
+
+ENV_DB_POOL_SIZE = "BONTRACK_DB_POOL_SIZE"
+ENV_DB_MAX_OVERFLOW = "BONTRACK_DB_MAX_OVERFLOW"
+
+
+@dataclass(frozen=True)
+class PoolSize:
+    """Connections a process keeps open to PostgreSQL (``size``) and opens beyond them at a
+    peak (``overflow``, closed again when returned). SQLAlchemy's default of 5 kept fewer
+    than a busy server's requests in flight, so every request past the fifth opened and
+    closed a connection of its own: the timeline on PostgreSQL went from about 200 to 275-580
+    req/s with 20 (docs/benchmarks.md). Size the sum over processes against PostgreSQL's
+    ``max_connections``: each server worker and ``bontrack worker`` may hold
+    ``size + overflow``."""
+
+    size: int
+    overflow: int
+
+
+def db_pool_size() -> PoolSize:
+    """From the environment: BONTRACK_DB_POOL_SIZE (default 20) and
+    BONTRACK_DB_MAX_OVERFLOW (default 10)."""
+    return PoolSize(_env_int(ENV_DB_POOL_SIZE, 20, 1, 1000),
+                    _env_int(ENV_DB_MAX_OVERFLOW, 10, 0, 1000))
+
+
 # -- CDS Hooks (issue 18 item 1): the EHRs that may call the dose check --------------------
 
 ENV_CDS_CLIENTS = "BONTRACK_CDS_CLIENTS"
@@ -248,7 +277,7 @@ def clinic_settings() -> ClinicSettings:
     try:
         ZoneInfo(raw)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"{ENV_CLINIC_TZ}={raw!r}: expected an IANA time zone such as "
+        raise SettingError(f"{ENV_CLINIC_TZ}={raw!r}: expected an IANA time zone such as "
                          "Europe/London") from None
     return ClinicSettings(time_zone=raw,
                           phone=os.environ.get(ENV_CLINIC_PHONE, "").strip()[:40],
@@ -269,7 +298,7 @@ def _env_switch(name: str, default: bool) -> bool:
         return True
     if raw in ("0", "false", "no", "off"):
         return False
-    raise ValueError(f"{name}={raw!r}: expected on or off (1/0, true/false)")
+    raise SettingError(f"{name}={raw!r}: expected on or off (1/0, true/false)")
 
 
 def jobs_in_server() -> bool:

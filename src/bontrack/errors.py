@@ -11,6 +11,7 @@
     ├── UnitsMismatchError          units of two products meet in arithmetic (also a TypeError)
     ├── ImportRefused               a FHIR input that cannot be imported; nothing was written
     ├── DatabaseUnavailable         the database is missing, not bontrack's, or unreachable
+    ├── SettingError                a BONTRACK_* setting is malformed (also a ValueError)
     ├── NeedsWriter                 a read-only snapshot met a write (control flow, not shown)
     └── RecordError                 the record store refuses a request (carries an HTTP status)
         ├── BadSearch               400 (a FHIR search parameter or modifier not served)
@@ -222,6 +223,11 @@ class ImportRefused(BontrackError):
 
 class DatabaseUnavailable(BontrackError):
     """The database does not exist, is not a bontrack database, or cannot be reached."""
+
+
+class SettingError(BontrackError, ValueError):
+    """A setting from the environment (``bontrack.config``) that cannot be used: the
+    message names the variable, its value and what is expected."""
 
 
 class NeedsWriter(BontrackError):

@@ -20,6 +20,7 @@ from bontrack.errors import (
     PlanError,
     RecordError,
     SecondFactorSetupRequired,
+    SettingError,
     StopNotOverridden,
 )
 
@@ -53,6 +54,8 @@ def describe(exc: BaseException) -> Problem:
         return Problem(exc.status, exc.title, exc.message, exc.field, extra, headers)
     if isinstance(exc, PlanError):
         return Problem(422, "Invalid plan", exc.reason, exc.field or "(plan)")
+    if isinstance(exc, SettingError):  # the server's configuration, not the request
+        return Problem(500, "Server setting", exc.message)
     if isinstance(exc, BontrackError) and not isinstance(exc, NeedsWriter):
         return Problem(400, "Bad request", exc.message)
     if isinstance(exc, ValidationError):

@@ -82,11 +82,12 @@ def bearer(request: Request) -> str:
 BEARER = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")
 
 
-def current_token(request: Request,
-                  _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)] = None
-                  ) -> str:
+async def current_token(request: Request,
+                        _: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
+                        = None) -> str:
     """The bearer token of the request (checked against the store inside the request's own
-    transaction, see ``authed``)."""
+    transaction, see ``authed``). ``async``, though it awaits nothing: FastAPI runs a plain
+    ``def`` dependency in a worker thread, a hop on every request (issue 16)."""
     return bearer(request)
 
 

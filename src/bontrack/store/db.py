@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bontrack.config import db_pool_size
 from bontrack.errors import NeedsWriter
 
 SQLITE_BUSY_MS = 30_000
@@ -41,7 +42,9 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
         engine._bontrack_writer = threading.Lock()  # type: ignore[attr-defined]
         return engine
-    return create_engine(url, pool_pre_ping=True, **kw)
+    pool = db_pool_size()
+    return create_engine(url, pool_pre_ping=True,
+                         **{"pool_size": pool.size, "max_overflow": pool.overflow, **kw})
 
 
 def writer_lock(engine: Engine) -> AbstractContextManager[Any]:

@@ -106,9 +106,10 @@ def _muscles(rnd: random.Random, ref: Reference, product: str, indication: str) 
 
 
 #: Muscles added to the reference data after the fixture was frozen (issue 17's neck
-#: patterns, 2026-12-07): the generator draws from the muscles it had then, so the same seed
-#: still gives the fixture's plans.
-LATER_MUSCLES = frozenset({"longus_colli", "longus_capitis"})
+#: patterns, 2026-12-07: the longus muscles for anterocaput/anterocollis, the obliquus capitis
+#: inferior for torticaput): the generator draws from the muscles it had then, so the same
+#: seed still gives the fixture's plans.
+LATER_MUSCLES = frozenset({"longus_colli", "longus_capitis", "obliquus_capitis_inferior"})
 
 
 def _injection(rnd: random.Random, ref: Reference, muscle: str) -> dict[str, Any]:

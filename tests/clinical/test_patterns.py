@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -91,7 +92,7 @@ def test_filter_by_indication() -> None:
     assert [p.id for p in patterns_for(REF, "lower_limb_spasticity")] == [
         "equinovarus_foot", "flexed_knee", "claw_toes", "striatal_toe", "adducted_thigh"]
     assert [p.id for p in patterns_for(REF, "cervical_dystonia")] == [
-        "rotational_torticollis", "laterocollis", "retrocaput_retrocollis",
+        "rotational_torticollis", "laterocollis", "torticaput", "retrocaput_retrocollis",
         "anterocaput_anterocollis", "anterior_sagittal_shift"]
     assert patterns_for(REF, "sialorrhea") == []
 
@@ -122,7 +123,7 @@ def test_added_patterns_hold_the_muscles_their_sources_name(pid: str) -> None:
 
 
 def test_new_neck_muscles_are_paired_neck_muscles_without_an_unverified_code() -> None:
-    for mid in ("longus_colli", "longus_capitis"):
+    for mid in ("longus_colli", "longus_capitis", "obliquus_capitis_inferior"):
         m = REF.muscles[mid]
         assert m.region == "neck" and m.paired and m.snomed is None
 
@@ -142,6 +143,81 @@ def test_a_bilateral_neck_form_proposes_nothing_without_a_label_row() -> None:
                     assert sorted(rows) == ["left", "right"] and not missing, (product, mid)
                 else:
                     assert rows == [] and missing[0].startswith("no label dose"), (product, mid)
+
+
+# The neck patterns whose muscles have a side relative to the turn or tilt: each muscle the
+# sources name, with "same" (the side the chin turns or the head tilts to) or "opposite".
+SIDED = {
+    "rotational_torticollis": {"sternocleidomastoid": "opposite", "splenius_capitis": "same"},
+    "laterocollis": {"splenius_capitis": "same", "sternocleidomastoid": "same",
+                     "levator_scapulae": "same"},
+    # Su et al. 2022 (torticaput series): SCM, OCI, splenius capitis; OCI ipsilateral in the
+    # series' own words, SCM contralateral and splenius ipsilateral from the rotation sources.
+    "torticaput": {"sternocleidomastoid": "opposite", "obliquus_capitis_inferior": "same",
+                   "splenius_capitis": "same"},
+}
+
+
+@pytest.mark.parametrize("pid", sorted(SIDED))
+def test_sided_neck_patterns_hold_the_cited_muscles_and_sides(pid: str) -> None:
+    p = REF.patterns[pid]
+    assert {m.muscle: m.side for m in p.muscles} == SIDED[pid]
+    assert p.indications == ["cervical_dystonia"] and p.region == "neck"
+    assert "turns to" in p.side_means or "tilts to" in p.side_means
+    quotes = " ".join(s.quote for s in p.sources).lower()
+    for m in p.muscles:  # the side is in the words the pattern quotes
+        word = "contralateral" if m.side == "opposite" else "ipsilateral"
+        assert word in quotes, (pid, m.muscle)
+
+
+def test_torticaput_cites_its_series_and_marks_every_source_secondary() -> None:
+    p = REF.patterns["torticaput"]
+    docs = [s.document for s in p.sources]
+    assert "su_2022_torticaput" in docs
+    for d in set(docs):
+        assert REF.documents[d].title.startswith("SECONDARY") or d == "cd_chapter_tf", d
+    series = " ".join(s.quote for s in p.sources if s.document == "su_2022_torticaput")
+    for words in ("sternocleidomastoid muscle (81.7%)", "OCI was the second most affected",
+                  "splenius capitis (63.3%)", "ipsilateral rotation of the head"):
+        assert words in series
+
+
+def _with_a_neck_table(tmp_path: Path) -> Any:
+    """The reference with a made-up XEOMIN cervical dystonia table (10-20 U, 1-2 sites) for
+    every sided-pattern muscle: bontrack holds no product's neck table, so this is the only way
+    to see on which side a proposal puts each row. Loaded by the real loader from a copy."""
+    import shutil
+    shutil.copytree(DATA_DIR, tmp_path / "data")
+    path = tmp_path / "data" / "products" / "incobotulinumtoxinA.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    (entry,) = [e for e in data["product"]["labels"] if e["indication"] == "cervical_dystonia"]
+    src = {"document": "merz_hcp_cd_dosing_older", "section": "test-only table",
+           "quote": "a made-up row for a test of sides, not label text"}
+    muscles = sorted({m for sides in SIDED.values() for m in sides})
+    entry["muscles"] = [{"muscle": m, "units": {"min": 10, "max": 20, "source": src},
+                         "sites": {"min": 1, "max": 2, "source": src}, "source": src}
+                        for m in muscles]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return load_reference(tmp_path / "data")
+
+
+@pytest.mark.parametrize("pid", sorted(SIDED))
+@pytest.mark.parametrize("side", ["left", "right", "both"])
+def test_a_sided_neck_pattern_puts_each_row_on_the_cited_side(tmp_path: Path, pid: str,
+                                                               side: str) -> None:
+    ref = _with_a_neck_table(tmp_path)
+    p = propose(ref, [pid], "incobotulinumtoxinA", "cervical_dystonia", 50, None, side,
+                day=DAY)
+    other = {"left": "right", "right": "left"}
+    want = []
+    for muscle, relation in SIDED[pid].items():
+        if side == "both":
+            want += [(muscle, "left"), (muscle, "right")]
+        else:
+            want.append((muscle, side if relation == "same" else other[side]))
+    assert sorted((r.muscle, r.side) for r in p.rows) == sorted(want)
+    assert not p.not_proposed and not p.stops
+    assert all(r.units == 10 and r.sites == 2 for r in p.rows)
 
 
 # -- proposals: table-driven ----------------------------------------------------------------------

@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import contextlib
 
 import load
+import wrk
 
 ADMIN = os.environ.get("BONTRACK_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -197,6 +198,9 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--db", default=None, help="PostgreSQL URL (default: a new database)")
+    ap.add_argument("--client", choices=("auto", "wrk", "python"), default="auto",
+                    help="load generator: wrk (C; bench/wrk.py) or the Python clients "
+                         "(httpx); auto: wrk when installed")
     from result import add_options, emit, spread
 
     add_options(ap)
@@ -218,10 +222,20 @@ def main() -> None:
                          json={"username": username, "password": load.PASSWORD}).json()
         headers = {"Authorization": f"Bearer {tok['access_token']}"}
         seeded = load.seed_patients(base, headers)
+        client = args.client if args.client != "auto" else (
+            "wrk" if wrk.available() else "python")
+        if client == "wrk" and not wrk.available():
+            raise SystemExit("--client wrk: wrk is not installed (apt-get install wrk)")
+        scripts = {}
+        if client == "wrk":
+            writers = wrk.writer_patients(base, headers, 4 if args.quick else 80)
+            scripts = {"timeline": wrk.timeline_script(headers, seeded),
+                       "mixed": wrk.mixed_script(headers, seeded, writers)}
         server.terminate()
         server.wait(timeout=30)
         print(f"database {db.split(':')[0]}; {args.clients} clients x {args.seconds:.0f} s per "
-              f"load; {load.SEED_PATIENTS} seeded patients; load {os.getloadavg()[0]:.1f}")
+              f"load; {load.SEED_PATIENTS} seeded patients; load generator {client}; "
+              f"load {os.getloadavg()[0]:.1f}")
         rates: dict[str, dict[int, list[float]]] = {"timeline": {1: [], 2: []},
                                                     "mixed": {1: [], 2: []}}
         errors = 0
@@ -233,11 +247,17 @@ def main() -> None:
                 server, base = start(db, workers, tmp / "server.log")
                 procs.append(server)
                 with LockSampler(db) as sampler:
-                    rate, _, err = asyncio.run(timeline_load(base, headers, seeded,
-                                                             args.seconds, args.clients))
+                    if client == "wrk":
+                        got = wrk.run(base, scripts["timeline"], args.seconds, args.clients)
+                        rate, err = got.rate, got.errors
+                        got = wrk.run(base, scripts["mixed"], args.seconds, args.clients)
+                        mixed, err2 = got.rate, got.errors
+                    else:
+                        rate, _, err = asyncio.run(timeline_load(base, headers, seeded,
+                                                                 args.seconds, args.clients))
+                        mixed, err2 = mixed_load(base, headers, seeded, args.seconds,
+                                                 args.clients)
                     rates["timeline"][workers].append(rate)
-                    mixed, err2 = mixed_load(base, headers, seeded, args.seconds,
-                                             args.clients)
                     rates["mixed"][workers].append(mixed)
                 errors += err + err2
                 locks[workers] = sampler.summary()
@@ -245,7 +265,8 @@ def main() -> None:
                 print(f"{workers} worker(s): timeline {rate:7.1f} req/s, mixed {mixed:7.1f} "
                       f"req/s, errors {err + err2}; lock waits {locks[workers]}")
                 if workers == 2 and run == args.runs - 1:
-                    long_read = long_read_phase(db, base, headers, seeded, args)
+                    long_read = long_read_phase(db, base, headers, seeded, args,
+                                                scripts.get("timeline"))
                 server.terminate()
                 server.wait(timeout=30)
         # a 1-worker run that completed nothing (a loaded machine, --quick) gives no ratio;
@@ -271,7 +292,7 @@ def main() -> None:
              mixed_ratio=spread(ratios["mixed"]),
              rates={k: {str(w): spread(v) for w, v in r.items()} for k, r in rates.items()},
              lock_waits={str(k): v for k, v in locks.items()}, long_read=long_read,
-             errors=errors, load_avg=os.getloadavg()[0])
+             errors=errors, client=client, load_avg=os.getloadavg()[0])
     finally:
         for p in procs:
             if p.poll() is None:
@@ -281,18 +302,24 @@ def main() -> None:
 
 
 def long_read_phase(db: str, base: str, headers: dict[str, str], seeded: list[int],
-                    args: argparse.Namespace) -> dict[str, Any]:
-    """The timeline load while another process holds a long reading transaction open."""
+                    args: argparse.Namespace, script: str | None) -> dict[str, Any]:
+    """The timeline load while another process holds a long reading transaction open
+    (driven by wrk when ``script`` is given, else by the Python clients)."""
     reader = subprocess.Popen([sys.executable, "-c", LONG_READ, db, str(args.seconds + 2)],
                               stdout=subprocess.PIPE)
     time.sleep(1.0)  # its snapshot is taken and its read audited
     t0 = time.monotonic()
     with LockSampler(db) as sampler:
-        _, latencies, errors = asyncio.run(timeline_load(base, headers, seeded, args.seconds,
-                                                         args.clients))
+        if script is not None:
+            got = wrk.run(base, script, args.seconds, args.clients)
+            p95_ms, requests, errors = got.p95_ms, got.requests, got.errors
+        else:
+            _, latencies, errors = asyncio.run(timeline_load(base, headers, seeded,
+                                                             args.seconds, args.clients))
+            p95_ms, requests = p95(latencies), len(latencies)
     still_open = reader.poll() is None
     reader.wait(timeout=120)
-    return {"p95_ms": p95(latencies), "requests": len(latencies), "errors": errors,
+    return {"p95_ms": p95_ms, "requests": requests, "errors": errors,
             "seconds": time.monotonic() - t0, "open_throughout": still_open,
             "lock_waits": sampler.summary()}
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
-HELPERS = {"result.py"}
+HELPERS = {"result.py", "wrk.py"}
 KEYS = {"bench": str, "value": (int, float), "unit": str, "baseline": (int, float),
         "ratio": (int, float), "goal": str, "met": bool, "peak_rss_mib": (int, float)}
 

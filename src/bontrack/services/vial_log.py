@@ -7,6 +7,10 @@ cycle (units are never mixed) or beyond the units left (naming the field); a dra
 vial's expiry or after the label's use-within hours is a stop that only a clinician may
 override, with a reason kept on the draw and audited (the plan check's pattern). Where the
 reference data cites no use-within time for the product, the draw says "not checked".
+Each draw is shown against its cycle's planned total (the units drawn from the log into that
+cycle, same product only, and the sum of its injections); a draw that would take the drawn
+total above the plan is the stop ``DRAW_ABOVE_PLAN`` (clinical/shared_vials.py), with the
+figures in its words, overridable by a clinician with a reason like the others.
 Nothing is deleted: a wrong draw or vial is marked entered in error with a reason.
 
 "Which patients got lot X" searches the log's draws and the vials recorded on cycles, for
@@ -25,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bontrack.clinical import shared_vials
-from bontrack.clinical.units import format_amount
+from bontrack.clinical.units import Units, format_amount
 from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound
 from bontrack.reference import Reference
 from bontrack.reference.schema import Product
@@ -85,9 +89,44 @@ def _drawn(draws: list[VialDraw]) -> Decimal:
     return sum((d.units for d in draws if d.status == "active"), Decimal(0))
 
 
+def _cycle_drawn(session: Session, cycle_ids: set[int]) -> dict[int, Decimal]:
+    """The units drawn from the log into each cycle: active draws from vials of the cycle's
+    own product (units of another product are never added in), summed as Decimals."""
+    out = {cid: Decimal(0) for cid in cycle_ids}
+    if not cycle_ids:
+        return out
+    for cid, units in session.execute(
+            select(VialDraw.cycle_id, VialDraw.units)
+            .join(ClinicVial, ClinicVial.id == VialDraw.vial_id)
+            .join(Cycle, Cycle.id == VialDraw.cycle_id)
+            .where(VialDraw.cycle_id.in_(cycle_ids), VialDraw.status == "active",
+                   ClinicVial.status != "entered_in_error",
+                   ClinicVial.product == Cycle.product)):
+        out[cid] += units
+    return out
+
+
+def _plans(session: Session, cycle_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Each cycle's units drawn from the log against its planned total (the sum of its
+    injections), as the vial's draws and the cycle chooser show them."""
+    if not cycle_ids:
+        return {}
+    drawn = _cycle_drawn(session, cycle_ids)
+    out: dict[int, dict[str, Any]] = {}
+    for cid, product, total in session.execute(
+            select(Cycle.id, Cycle.product, Cycle.total_units).where(Cycle.id.in_(cycle_ids))):
+        c = shared_vials.against_plan(Units(product, total), Units(product, drawn[cid]))
+        out[cid] = {"cycle_planned_units": _n(c.planned.amount),
+                    "cycle_drawn_units": _n(c.drawn.amount), "cycle_plan": c.status,
+                    "cycle_left_to_draw_units": _n(c.left.amount),
+                    "cycle_above_plan_units": _n(c.above.amount), "cycle_plan_text": c.text}
+    return out
+
+
 def vial_view(session: Session, v: ClinicVial, ref: Reference, draws: list[VialDraw],
               now: datetime) -> dict[str, Any]:
-    """A vial of the log with its draws, units left and use-within time (or "not checked")."""
+    """A vial of the log with its draws, units left and use-within time (or "not checked");
+    each draw with its cycle's units drawn from the log against the cycle's plan."""
     product = ref.products.get(v.product)
     cited = shared_vials.use_within(product, ref) if product else None
     until = shared_vials.use_by(product, v.reconstituted_at) if product else None
@@ -96,6 +135,7 @@ def vial_view(session: Session, v: ClinicVial, ref: Reference, draws: list[VialD
                              *(d.error_by for d in draws if d.error_by)})
     patients = {p.id: p for p in session.scalars(
         select(Patient).where(Patient.id.in_({d.patient_id for d in draws})))} if draws else {}
+    plans = _plans(session, {d.cycle_id for d in draws})
     if cited is None:
         use_text = ("Use-within time not checked: bontrack's reference data holds no cited "
                     f"time after reconstitution for {product.brands[0] if product else v.product}.")
@@ -130,7 +170,8 @@ def vial_view(session: Session, v: ClinicVial, ref: Reference, draws: list[VialD
             "override_codes": [c for c in d.override_codes.split(",") if c],
             "override_reason": d.override_reason, "status": d.status,
             "error_reason": d.error_reason, "error_by": d.error_by,
-            "error_at": _t(d.error_at), "version": d.version} for d in draws],
+            "error_at": _t(d.error_at), "version": d.version,
+            **plans.get(d.cycle_id, {})} for d in draws],
     }
 
 
@@ -217,7 +258,9 @@ def draw(session: Session, actor: Actor, vial_id: int, body: VialDrawIn, ref: Re
     if v.status != "open":
         raise Conflict(f"vial {v.id} is {v.status.replace('_', ' ')}; draw from an open vial",
                        field="vial_id")
-    cycle = session.get(Cycle, body.cycle_id) if holds_id(body.cycle_id) else None
+    # the cycle locked too: two vials drawn into one cycle at once are compared in turn
+    cycle = (session.scalar(select(Cycle).where(Cycle.id == body.cycle_id).with_for_update())
+             if holds_id(body.cycle_id) else None)
     if cycle is None or cycle.clinic_id != actor.clinic_id:
         raise InvalidRecord(f"cycle_id: cycle {body.cycle_id} not found in this clinic",
                             field="cycle_id")
@@ -238,8 +281,13 @@ def draw(session: Session, actor: Actor, vial_id: int, body: VialDrawIn, ref: Re
     if over:
         raise InvalidRecord(over, field="units")
     check, late = shared_vials.time_check(product, ref, v.lot, v.reconstituted_at, at)
-    stops = [s for s in (shared_vials.expiry_stop(product, ref, v.lot, v.expiry, at), late)
-             if s]
+    planned = Units(cycle.product, cycle.total_units)
+    drawn_before = Units(cycle.product, _cycle_drawn(session, {cycle.id})[cycle.id])
+    above = shared_vials.above_plan_stop(planned, drawn_before,
+                                         Units(cycle.product, body.units),
+                                         f"cycle {cycle.id} of {cycle.date.isoformat()}")
+    stops = [s for s in (shared_vials.expiry_stop(product, ref, v.lot, v.expiry, at), late,
+                         above) if s]
     if stops and not body.override_reason:
         words = " ".join(s.message for s in stops)
         raise InvalidRecord(f"{stops[0].field}: {words} A clinician may draw anyway with an "
@@ -258,9 +306,10 @@ def draw(session: Session, actor: Actor, vial_id: int, body: VialDrawIn, ref: Re
     session.add(d)
     v.version += 1
     session.flush()
+    plan = shared_vials.against_plan(planned, drawn_before + Units(cycle.product, d.units))
     audit.record(session, actor, "create", "vial_draw", d.id, cycle.patient_id,
                  detail=f"{format_amount(d.units)} U of {v.product} lot {v.lot} (vial {v.id}) "
-                 f"into cycle {cycle.id}"
+                 f"into cycle {cycle.id}; cycle: {plan.text}"
                  + (f"; override {d.override_codes}: {d.override_reason}" if stops else ""))
     return vial_view(session, v, ref, [*draws, d], audit.now())
 
@@ -354,8 +403,10 @@ def open_cycles(session: Session, actor: Actor, product: str, since: datetime,
                Cycle.status != "entered_in_error", Cycle.date >= since.date(),
                Cycle.date <= given.today() + timedelta(days=1))
         .order_by(Cycle.date, Patient.mrn, Cycle.id).limit(limit)).all()
+    plans = _plans(session, {r.id for r in rows})
     return [{"id": r.id, "date": r.date.isoformat(), "total_units": _n(r.total_units),
-             "status": r.status, "mrn": r.mrn, "patient": r.display_name} for r in rows]
+             "status": r.status, "mrn": r.mrn, "patient": r.display_name, **plans[r.id]}
+            for r in rows]
 
 
 @use_case()

@@ -124,3 +124,34 @@ def test_units_of_another_product_are_never_compared_with_a_plan():
         shared_vials.against_plan(u("100"), u("50", "abobotulinumtoxinA"))
     with pytest.raises(UnitsMismatchError):
         shared_vials.above_plan_stop(u("100"), u("0"), u("50", "abobotulinumtoxinA"), "c")
+
+
+# -- how a recorded lot matches a lot search ------------------------------------------------
+
+@pytest.mark.parametrize("search,lot,how", [
+    ("L-77A", "L-77A", shared_vials.EXACT),
+    (" l-77a ", "L-77A", shared_vials.EXACT),  # letter case and spaces around
+    ("L-77A", "l-77a ", shared_vials.EXACT),
+    ("L-77A", "L77A", shared_vials.NORMALISED),  # hyphen ignored
+    ("l 77 a", "L-77A", shared_vials.NORMALISED),  # spaces and hyphens ignored
+    ("L77A", "L - 77 - A", shared_vials.NORMALISED),
+    ("L-77", "L-77A", shared_vials.PREFIX),  # starts with it
+    ("l77", "L-77AB", shared_vials.PREFIX),  # starts with it once compared loosely
+    ("L-77A", "L-77AB", shared_vials.PREFIX),
+    ("L-77AB", "L-77A", None),  # the lot is shorter than the search
+    ("L-77A", "XL-77A", None),  # contains it, does not start with it
+    ("L-78", "L-77A", None),
+    ("AB%", "AB%1", shared_vials.PREFIX),  # % and _ are characters, never wildcards
+    ("AB%", "ABX1", None),
+    ("AB_1", "ABX1", None),
+    ("AB_1", "AB_1", shared_vials.EXACT),
+    ("A/", "A/1", shared_vials.PREFIX),
+])
+def test_a_recorded_lot_matches_a_search_exactly_loosely_or_by_its_start(search, lot, how):
+    assert shared_vials.lot_match(search, lot) == how
+
+
+def test_the_loose_form_of_a_lot_drops_only_spaces_and_hyphens():
+    assert shared_vials.lot_key("l 77-a") == "L77A"
+    assert shared_vials.lot_key("AB_1%/") == "AB_1%/"
+    assert shared_vials.lot_key(" - ") == ""

@@ -1,8 +1,9 @@
 """The clinic's vial log (issue 17 item 9) in Debian's Chromium through Playwright, on a
 phone-sized screen (375 px) against the shared demo server: a nurse opens a reconstituted
 vial, draws from it into a patient's cycle of today and reads the units left and the cycle's
-units drawn against its plan; a draw above the plan is stopped with the figures; the page
-passes axe and does not scroll sideways."""
+units drawn against its plan; a draw above the plan is stopped with the figures; the lot
+search finds the lot typed loosely and says so; the pages pass axe and do not scroll
+sideways."""
 
 from __future__ import annotations
 
@@ -86,4 +87,24 @@ def test_nurse_opens_a_vial_and_draws_for_a_patient_on_a_phone(site, browser):
     wide = page.evaluate("document.documentElement.scrollWidth")
     assert wide <= 375, f"the page scrolls sideways: {wide} px wide"
     shot(page, "vial-log-phone")
+    # which patients got this lot, typed loosely: found, and said to be not the lot as typed
+    page.get_by_role("link", name="Patients who got this lot").click()
+    page.wait_for_url("**/lots?*")
+    expect(page.locator("table.lots")).to_contain_text(c["mrn"])
+    page.get_by_label("Lot", exact=True).fill("br 2026")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#lot-widened")).to_contain_text("Not only lot br 2026")
+    expect(page.locator("#lot-widened")).to_contain_text(
+        "BR-2026: the same without spaces or hyphens")
+    first = page.locator("table.lots tbody tr").first
+    expect(first).to_contain_text("BR-2026")
+    expect(first).to_contain_text("the same without spaces or hyphens")
+    assert serious_violations(page) == []
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 375, f"the lot search scrolls sideways: {wide} px wide"
+    shot(page, "lot-search-phone")
+    page.get_by_label("This lot only").check()
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("table.lots")).to_contain_text("No patient got this lot.")
+    expect(page.locator("#lot-widened")).to_have_count(0)
     page.context.close()

@@ -9,6 +9,11 @@ default). Expiry and the label's hours are stop findings (``VIAL_EXPIRED``,
 reason; another product's cycle or more units than the vial holds are refused outright:
 units of different products are never mixed, and a vial cannot give more than it holds.
 
+A lot is searched as typed and also loosely, so that "L 77-a" finds "L77A": ``lot_match``
+says how a recorded lot matches a search (exactly but for letter case and spaces around it;
+the same once spaces and hyphens are ignored; or starting with the search), and every row of
+a search carries the lot it matched, so a recall list is never silently widened.
+
 The units drawn from the log into one cycle are compared with the cycle's planned total (the
 sum of its injections, in the cycle's one product: ``Units`` refuses any other product's).
 A draw that would take the drawn total above the plan is a stop, ``DRAW_ABOVE_PLAN``: the
@@ -30,6 +35,12 @@ from bontrack.reference.schema import Product
 OK = "ok"
 NOT_CHECKED = "not_checked"
 OVERRIDDEN = "overridden"
+
+#: how a recorded lot matches a lot search, best first
+EXACT, NORMALISED, PREFIX = "exact", "normalised", "prefix"
+LOT_MATCHES = (EXACT, NORMALISED, PREFIX)
+#: characters a lot is compared without (as printed and as typed they come and go)
+LOT_IGNORED = (" ", "-")
 
 DRAW_ABOVE_PLAN = "DRAW_ABOVE_PLAN"
 #: a cycle's units drawn from the log against its plan
@@ -110,6 +121,28 @@ def expiry_stop(product: Product, ref: Reference, lot: str, expiry: date,
     return DrawStop("VIAL_EXPIRED", "expiry",
                     f"{vial_name(lot)} expired on {expiry}; the draw is on {day}. "
                     f"Source: {citation}", citation)
+
+
+def lot_key(lot: str) -> str:
+    """The lot compared loosely: upper case, without spaces and hyphens ("l 77-a" -> "L77A")."""
+    key = lot.upper()
+    for ch in LOT_IGNORED:
+        key = key.replace(ch, "")
+    return key
+
+
+def lot_match(search: str, lot: str) -> str | None:
+    """How a recorded ``lot`` matches a ``search``: EXACT (letter case and spaces around
+    ignored), NORMALISED (the same once spaces and hyphens are ignored), PREFIX (the lot
+    starts with the search, as typed or so compared), or None."""
+    wanted, have = search.strip().upper(), lot.strip().upper()
+    if wanted == have:
+        return EXACT
+    if lot_key(wanted) == lot_key(have):
+        return NORMALISED
+    if have.startswith(wanted) or lot_key(have).startswith(lot_key(wanted)):
+        return PREFIX
+    return None
 
 
 def product_refusal(vial_product: Product, cycle_product: str, ref: Reference) -> str | None:

@@ -14,7 +14,8 @@ figures in its words, overridable by a clinician with a reason like the others.
 Nothing is deleted: a wrong draw or vial is marked entered in error with a reason.
 
 "Which patients got lot X" searches the log's draws and the vials recorded on cycles, for
-staff of the clinic only.
+staff of the clinic only: the lot as typed first, then lots the same but for spaces and
+hyphens, then lots starting with it, each row with the lot it matched (the CSV too).
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ OVERRIDERS = ("clinician",)
 #: Rows a lot search answers at most (a recall of one lot in one clinic is far smaller).
 MAX_LOT_ROWS = 5000
 LOT_COLUMNS = ("source", "patient_id", "mrn", "patient", "cycle_id", "cycle_date",
-               "cycle_status", "product", "lot", "expiry", "units", "cycle_total_units",
-               "drawn_at", "clinician", "vial_id")
+               "cycle_status", "product", "lot", "match", "expiry", "units",
+               "cycle_total_units", "drawn_at", "clinician", "vial_id")
 
 
 def _n(x: Decimal | None) -> str | None:
@@ -409,20 +410,49 @@ def open_cycles(session: Session, actor: Actor, product: str, since: datetime,
             for r in rows]
 
 
+def _lot_key(column: Any) -> Any:
+    """``shared_vials.lot_key`` in SQL (the same on SQLite and PostgreSQL)."""
+    for ch in shared_vials.LOT_IGNORED:
+        column = func.replace(column, ch, "")
+    return func.upper(column)
+
+
 @use_case()
 def lot_search(session: Session, actor: Actor, lot: str, product: str | None,
-               ref: Reference) -> dict[str, Any]:
+               ref: Reference, match: str = "all") -> dict[str, Any]:
     """Which patients got lot ``lot`` (of ``product``): every active draw from the vial log
-    and every vial recorded on a cycle of the clinic with that lot (letter case and spaces
-    around ignored). Cycles and draws entered in error are left out. Staff only."""
+    and every vial recorded on a cycle of the clinic with that lot. ``match`` ``all``: the
+    lot as typed (letter case and spaces around ignored), then lots that are the same once
+    spaces and hyphens are ignored, then lots that start with it, each row saying which lot
+    it matched and how (``shared_vials.lot_match``; a ``%`` or ``_`` in the search is a
+    character, never a wildcard); ``exact``: the lot as typed only. Cycles and draws entered
+    in error are left out. Staff only."""
     require_role(actor, STAFF, "search lots")
     wanted = lot.strip()
     if not wanted or len(wanted) > 64:
         raise InvalidRecord("lot: give the lot number as printed on the vial (1 to 64 "
                             "characters)", field="lot")
+    key = shared_vials.lot_key(wanted)
+    if not key:
+        raise InvalidRecord(f"lot: {wanted!r} has no letter or digit; give the lot number as "
+                            "printed on the vial", field="lot")
+    if match not in ("all", "exact"):
+        raise InvalidRecord(f"match: {match!r} is not all or exact", field="match")
     pid = _product(ref, product).id if product else None
-    key = wanted.upper()
     clinician = User.display_name
+
+    def how(found: str) -> str:
+        # SQL's upper() and Python's can differ outside ASCII: a row the database matched is
+        # kept, said to match as the query asked (the lot as typed, or by its start)
+        return shared_vials.lot_match(wanted, found) or (
+            shared_vials.EXACT if match == "exact" else shared_vials.PREFIX)
+
+    def lot_is(column: Any) -> Any:
+        if match == "exact":
+            return func.upper(func.trim(column)) == wanted.upper()
+        # every kind of match starts with the key once both are compared loosely
+        return _lot_key(column).startswith(key, autoescape=True)
+
     log_q = (select(VialDraw.units, VialDraw.drawn_at, VialDraw.vial_id, ClinicVial.product,
                     ClinicVial.lot, ClinicVial.expiry, Cycle.id.label("cycle_id"),
                     Cycle.date, Cycle.status, Cycle.total_units, Patient.id.label("pid"),
@@ -432,8 +462,7 @@ def lot_search(session: Session, actor: Actor, lot: str, product: str | None,
              .join(Cycle, Cycle.id == VialDraw.cycle_id)
              .join(Patient, Patient.id == Cycle.patient_id)
              .join(User, User.id == Cycle.clinician_id)
-             .where(ClinicVial.clinic_id == actor.clinic_id,
-                    func.upper(func.trim(ClinicVial.lot)) == key,
+             .where(ClinicVial.clinic_id == actor.clinic_id, lot_is(ClinicVial.lot),
                     VialDraw.status == "active", ClinicVial.status != "entered_in_error",
                     Cycle.status != "entered_in_error"))
     cyc_q = (select(Vial.size_units, Vial.expiry, Vial.lot, Cycle.product,
@@ -443,36 +472,59 @@ def lot_search(session: Session, actor: Actor, lot: str, product: str | None,
              .join(Cycle, Cycle.id == Vial.cycle_id)
              .join(Patient, Patient.id == Cycle.patient_id)
              .join(User, User.id == Cycle.clinician_id)
-             .where(Cycle.clinic_id == actor.clinic_id,
-                    func.upper(func.trim(Vial.lot)) == key,
+             .where(Cycle.clinic_id == actor.clinic_id, lot_is(Vial.lot),
                     Cycle.status != "entered_in_error"))
     if pid:
         log_q = log_q.where(ClinicVial.product == pid)
         cyc_q = cyc_q.where(Cycle.product == pid)
+    log_rows = session.execute(log_q.limit(MAX_LOT_ROWS + 1)).all()
+    cyc_rows = session.execute(cyc_q.limit(MAX_LOT_ROWS + 1)).all()
+    if len(log_rows) + len(cyc_rows) > MAX_LOT_ROWS:
+        # never a recall list cut short without saying so
+        raise InvalidRecord(f"lot: more than {MAX_LOT_ROWS} records match {wanted!r}; give "
+                            "more of the lot number" + (" or search the exact lot only"
+                                                        if match == "all" else ""),
+                            field="lot")
     items: list[dict[str, Any]] = []
-    for r in session.execute(log_q.limit(MAX_LOT_ROWS)):
+    for r in log_rows:
         items.append({"source": "vial_log", "patient_id": r.pid, "mrn": r.mrn,
                       "patient": r.display_name, "cycle_id": r.cycle_id,
                       "cycle_date": r.date.isoformat(), "cycle_status": r.status,
-                      "product": r.product, "lot": r.lot, "expiry": r.expiry.isoformat(),
+                      "product": r.product, "lot": r.lot,
+                      "match": how(r.lot),
+                      "expiry": r.expiry.isoformat(),
                       "units": _n(r.units), "cycle_total_units": _n(r.total_units),
                       "drawn_at": _t(r.drawn_at), "clinician": r.clinician or r.username,
                       "vial_id": r.vial_id})
-    for c in session.execute(cyc_q.limit(MAX_LOT_ROWS)):
+    for c in cyc_rows:
         # a cycle's own vial records no units drawn from it: the cycle's total stands
         items.append({"source": "cycle_vial", "patient_id": c.pid, "mrn": c.mrn,
                       "patient": c.display_name, "cycle_id": c.cycle_id,
                       "cycle_date": c.date.isoformat(), "cycle_status": c.status,
                       "product": c.product, "lot": c.lot,
+                      "match": how(c.lot),
                       "expiry": c.expiry.isoformat() if c.expiry else None, "units": None,
                       "cycle_total_units": _n(c.total_units), "drawn_at": None,
                       "clinician": c.clinician or c.username, "vial_id": None})
-    items.sort(key=lambda x: (x["cycle_date"], x["mrn"], x["cycle_id"], x["source"]))
+    rank = {m: n for n, m in enumerate(shared_vials.LOT_MATCHES)}
+    items.sort(key=lambda x: (rank[x["match"]], x["lot"].upper(), x["lot"], x["cycle_date"],
+                              x["mrn"], x["cycle_id"], x["source"]))
+    lots: dict[str, dict[str, Any]] = {}
+    for i in items:
+        seen = lots.setdefault(i["lot"], {"lot": i["lot"], "match": i["match"], "rows": 0,
+                                          "patient_ids": set()})
+        seen["rows"] += 1
+        seen["patient_ids"].add(i["patient_id"])
+    matched = [{"lot": x["lot"], "match": x["match"], "rows": x["rows"],
+                "patients": len(x["patient_ids"])} for x in lots.values()]
+    widened = any(m["match"] != shared_vials.EXACT for m in matched)
     audit.record(session, actor, "read", "lot_search",
-                 detail=f"lot {wanted}" + (f" of {pid}" if pid else "")
-                 + f": {len(items)} rows, {len({i['patient_id'] for i in items})} patients")
-    return {"lot": wanted, "product": pid, "total": len(items),
-            "patients": len({i["patient_id"] for i in items}), "items": items}
+                 detail=f"lot {wanted}" + (f" of {pid}" if pid else "") + f", match {match}"
+                 + f": {len(items)} rows, {len({i['patient_id'] for i in items})} patients"
+                 + (f"; lots {', '.join(m['lot'] for m in matched)}" if widened else ""))
+    return {"lot": wanted, "product": pid, "match": match, "total": len(items),
+            "patients": len({i["patient_id"] for i in items}), "lots": matched,
+            "widened": widened, "items": items}
 
 
 def lot_csv(found: dict[str, Any]) -> tuple[str, str]:

@@ -1,6 +1,7 @@
-"""The body map's drawing (bontrack.web.bodymap and its templates): every point is named,
-each zoom region holds its muscles' points at touch size without overlapping them, and the
-record's dose map labels each injected point with its units (issue 17, item 3)."""
+"""The body map's drawing (bontrack.web.bodymap, bontrack.reports.body_map and their
+templates): every point is named, each zoom region holds its muscles' points at touch size
+without overlapping them, and the record's dose map labels each injected point with its units
+(issue 17, item 3), wide on a screen and stacked (front above back) on a phone."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from html.parser import HTMLParser
 import pytest
 
 from bontrack.reference import default_reference
+from bontrack.reports import body_map
 from bontrack.web import bodymap
 from bontrack.web.rendering import TEMPLATES
 
 REF = default_reference()
 PAIRED = {m.id: m.paired for m in REF.muscles.values()}
 NAMES = {m.id: m.name for m in REF.muscles.values()}
-POINTS = bodymap.points(PAIRED)
+POINTS = body_map.points(PAIRED)
 VIEWS = {v.id: v for v in bodymap.region_views(POINTS)}
 REGIONS = {r.id: r for r in bodymap.REGIONS}
 
@@ -53,7 +55,7 @@ class Points(HTMLParser):
 
 def planner_map() -> str:
     return TEMPLATES.get_template("_bodymap.html").render(
-        points=POINTS, names=NAMES, shapes=bodymap.SHAPES, regions=list(VIEWS.values()),
+        points=POINTS, names=NAMES, shapes=body_map.SHAPES, regions=list(VIEWS.values()),
         choices=bodymap.choices(PAIRED, NAMES, POINTS), chosen=set())
 
 
@@ -122,8 +124,9 @@ INJECTIONS = [
 ]
 
 
-def test_the_dose_map_labels_each_injected_point_with_its_units():
-    dm = bodymap.dose_map(INJECTIONS, PAIRED, NAMES)
+@pytest.mark.parametrize("layout", ["wide", "stacked"])
+def test_the_dose_map_labels_each_injected_point_with_its_units(layout):
+    dm = body_map.dose_map(INJECTIONS, PAIRED, NAMES, layout)
     by = {(m.point.muscle, m.point.side): m for m in dm.marks}
     assert by[("biceps_brachii", "left")].text == "100 U"
     assert by[("flexor_carpi_radialis", "left")].text == "12.5 U"
@@ -133,29 +136,59 @@ def test_the_dose_map_labels_each_injected_point_with_its_units():
     # labels in one column never overlap, and stay on the drawing
     for column in {m.label_x for m in dm.marks}:
         ys = sorted(m.label_y for m in dm.marks if m.label_x == column)
-        assert all(b - a >= bodymap.LINE for a, b in itertools.pairwise(ys))
+        assert all(b - a >= body_map.LINE for a, b in itertools.pairwise(ys))
         assert ys[0] > 0 and ys[-1] <= dm.height
 
 
 def test_the_record_svg_draws_the_dose_labels():
-    dm = bodymap.dose_map(INJECTIONS, PAIRED, NAMES)
+    dm = body_map.dose_map(INJECTIONS, PAIRED, NAMES)
     html = TEMPLATES.get_template("_dose_map.html").render(
-        dose_map=dm, shapes=bodymap.SHAPES, c={"product": "onabotulinumtoxinA"})
+        dose_map=dm, shapes=body_map.SHAPES, c={"product": "onabotulinumtoxinA"})
     labels = re.findall(r'<text class="dm-label"[^>]*>([^<]+)</text>', html)
     assert sorted(labels) == sorted(["100 U", "40 U", "12.5 U", "20 + 10 U", "50 U"])
     assert "<title>Biceps brachii (left): 100 U</title>" in html
     assert f"Not on the map: {NAMES['detrusor']}, midline: 100 U" in html
 
 
+def test_on_a_phone_the_dose_map_stacks_front_above_back_with_labels_beside_each_figure():
+    wide = body_map.dose_map(INJECTIONS, PAIRED, NAMES)
+    dm = body_map.dose_map(INJECTIONS, PAIRED, NAMES, "stacked")
+    # narrow enough to be read at a phone's width (340 map units for about 300 px)
+    assert dm.width == 2 * body_map.COLUMN + body_map.WIDTH < wide.width
+    assert dm.height == 2 * body_map.HEIGHT
+    assert {(m.point, m.text) for m in dm.marks} == {(m.point, m.text) for m in wide.marks}
+    for m in dm.marks:
+        back = m.point.x >= body_map.WIDTH
+        band = (body_map.HEIGHT, dm.height) if back else (0, body_map.HEIGHT)
+        # the point on its own figure, its label beside that figure, in the map's edges
+        assert band[0] <= m.y <= band[1] and band[0] < m.label_y <= band[1], m
+        assert body_map.COLUMN <= m.x <= body_map.COLUMN + body_map.WIDTH
+        assert m.anchor in ("end", "start")
+        assert m.label_x < body_map.COLUMN or m.label_x > body_map.COLUMN + body_map.WIDTH
+
+
+def test_the_record_draws_both_layouts_with_their_own_titles():
+    html = TEMPLATES.get_template("_dose_map.html").render(
+        dose_map=body_map.dose_map(INJECTIONS, PAIRED, NAMES),
+        dose_map_stacked=body_map.dose_map(INJECTIONS, PAIRED, NAMES, "stacked"),
+        c={"product": "onabotulinumtoxinA"})
+    assert html.count("<svg ") == 2
+    assert 'class="dm-wide"' in html and 'class="dm-stacked"' in html
+    ids = re.findall(r'<title id="([^"]+)"', html)
+    assert sorted(ids) == ["dose-map-title-stacked", "dose-map-title-wide"]
+    for i in ids:
+        assert html.count(f'aria-labelledby="{i}"') == 1
+
+
 def test_a_cycle_without_injections_draws_no_dose_map():
-    dm = bodymap.dose_map([], PAIRED, NAMES)
-    html = TEMPLATES.get_template("_dose_map.html").render(dose_map=dm, shapes=bodymap.SHAPES,
+    dm = body_map.dose_map([], PAIRED, NAMES)
+    html = TEMPLATES.get_template("_dose_map.html").render(dose_map=dm, shapes=body_map.SHAPES,
                                                            c={"product": "x"})
     assert html.strip() == ""
 
 
 def test_a_column_crowded_with_labels_stays_on_the_drawing():
     ys = [float(y) for y in range(100, 130)]  # 30 labels at nearly one height
-    out = bodymap._spread(ys, 12, 346)
+    out = body_map._spread(ys, 12, 346)
     assert out[0] >= 12 - 1e-9 and out[-1] <= 346
     assert all(b - a >= 11 for a, b in itertools.pairwise(out))

@@ -166,7 +166,11 @@ def test_the_record_and_its_print_view_draw_the_doses_on_the_map(site, browser, 
         for i in range(rows.count()):
             cells = rows.nth(i).locator("td").all_inner_texts()
             table.setdefault((cells[0], cells[1]), []).append(cells[2])
-        marks = page.locator(".dose-map .dm-mark")
+        # one drawing shows: wide on a tablet, front above back on a phone
+        svg = page.locator(".dose-map svg:visible")
+        assert svg.count() == 1
+        assert svg.get_attribute("class") == ("dm-stacked" if width == 375 else "dm-wide")
+        marks = svg.locator(".dm-mark")
         assert marks.count() >= 1
         drawn = {}
         for i in range(marks.count()):
@@ -180,13 +184,24 @@ def test_the_record_and_its_print_view_draw_the_doses_on_the_map(site, browser, 
         for (muscle, side), amounts in table.items():
             text = " + ".join(amounts) + " U"
             assert drawn.get(f"{muscle} ({side})") == text or f"{muscle}, {side}: {text}" in caption
-        assert page.locator(".dose-map svg").get_attribute("role") == "img"
+        assert svg.get_attribute("role") == "img"
         assert no_sideways_scroll(page), view
+        # the map fits its own box: nothing to scroll sideways inside it either
+        box = page.locator(".dose-map").bounding_box()
+        drawn_box = svg.bounding_box()
+        assert drawn_box["x"] >= box["x"] - 0.5
+        assert drawn_box["x"] + drawn_box["width"] <= box["x"] + box["width"] + 0.5, view
+        # and its labels are drawn at a readable size (the wide drawing squeezed into a
+        # phone drew them at about 6 px)
+        label_px = svg.locator("text.dm-label").first.bounding_box()["height"]
+        assert label_px >= 9, (view, label_px)
         assert serious_violations(page) == [], view
         if width == 1024 and view.endswith("print"):
             shot(page, "cycle-dose-map-print")
         elif width == 1024:
             doc_shot(page, "cycle-dose-map", ".dose-map")
+        elif not view.endswith("print"):
+            doc_shot(page, "cycle-dose-map-phone", ".dose-map")
     page.context.close()
 
 
@@ -195,11 +210,13 @@ def test_the_print_view_prints_the_dose_map_in_black_on_white(site, browser):
     url = signed_cycle(page, site[0])
     page.goto(url + "/print")
     page.emulate_media(media="print")
-    label = page.locator(".dose-map text.dm-label").first
+    svg = page.locator(".dose-map svg:visible")
+    assert svg.count() == 1 and svg.get_attribute("class") == "dm-wide"  # wide on paper
+    label = svg.locator("text.dm-label").first
     assert label.evaluate("e => getComputedStyle(e).fill") == "rgb(0, 0, 0)"
-    ring = page.locator(".dose-map .dm-ring").first
+    ring = svg.locator(".dm-ring").first
     assert ring.evaluate("e => getComputedStyle(e).stroke") == "rgb(0, 0, 0)"
-    assert page.locator(".dose-map svg").bounding_box()["width"] <= 1024
+    assert svg.bounding_box()["width"] <= 1024
     pdf = page.pdf(format="A4")
     assert len(pdf) > 1000
     page.context.close()

@@ -1,7 +1,9 @@
 """The clinic's vial log (issue 17 item 9) in Debian's Chromium through Playwright, on a
 phone-sized screen (375 px) against the shared demo server: a nurse opens a reconstituted
-vial, draws from it into a patient's cycle of today and reads the units left; the page
-passes axe and does not scroll sideways."""
+vial, draws from it into a patient's cycle of today and reads the units left and the cycle's
+units drawn against its plan; a draw above the plan is stopped with the figures; the lot
+search finds the lot typed loosely and says so; the pages pass axe and do not scroll
+sideways."""
 
 from __future__ import annotations
 
@@ -53,23 +55,56 @@ def test_nurse_opens_a_vial_and_draws_for_a_patient_on_a_phone(site, browser):
     page.wait_for_url("**/vials")
     assert serious_violations(page) == []
     page.get_by_label("Product").select_option("onabotulinumtoxinA")
-    page.get_by_label("Vial size (units)").fill("100")
-    page.get_by_label("Diluent added (mL)").fill("2")
+    page.get_by_label("Vial size (units)").fill("200")
+    page.get_by_label("Diluent added (mL)").fill("4")
     page.get_by_label("Lot (as printed on the vial)").fill("BR-2026")
     page.get_by_label("Expiry date").fill((date.today() + timedelta(days=90)).isoformat())
     page.get_by_role("button", name="Open vial").click()
     page.wait_for_url("**/vials/*")
-    expect(page.locator("#units-left")).to_have_text("100 U")
+    expect(page.locator("#units-left")).to_have_text("200 U")
     page.get_by_label("Patient's cycle").select_option(str(c["id"]))
     page.get_by_label("Units drawn").fill("40")
     page.get_by_role("button", name="Record the draw").click()
-    expect(page.locator("#units-left")).to_have_text("60 U")
-    expect(page.locator("table.vial-draws")).to_contain_text(c["mrn"])
-    page.get_by_label("Units drawn").fill("61")
+    expect(page.locator("#units-left")).to_have_text("160 U")
+    row = page.locator("table.vial-draws tbody tr").first
+    expect(row).to_contain_text(c["mrn"])
+    # the cycle's units drawn from the log against its plan (150 U: 100 + 50)
+    expect(row).to_contain_text("40 U of 150 U planned drawn from the log")
+    expect(page.get_by_label("Patient's cycle")).to_contain_text(
+        "150 U planned, 40 U drawn from the log")
+    # more than the plan: stopped, the nurse reads the figures
+    page.get_by_label("Patient's cycle").select_option(str(c["id"]))
+    page.get_by_label("Units drawn").fill("111")
     page.get_by_role("button", name="Record the draw").click()
-    expect(page.locator("#vial-error")).to_contain_text("60 U left")
+    expect(page.locator("#vial-error")).to_contain_text(
+        "would make 151 U drawn from the vial log, 1 U above the 150 U planned")
+    expect(page.locator("#units-left")).to_have_text("160 U")  # nothing drawn
+    assert serious_violations(page) == []
+    page.get_by_label("Units drawn").fill("161")
+    page.get_by_role("button", name="Record the draw").click()
+    expect(page.locator("#vial-error")).to_contain_text("160 U left")
     assert serious_violations(page) == []
     wide = page.evaluate("document.documentElement.scrollWidth")
     assert wide <= 375, f"the page scrolls sideways: {wide} px wide"
     shot(page, "vial-log-phone")
+    # which patients got this lot, typed loosely: found, and said to be not the lot as typed
+    page.get_by_role("link", name="Patients who got this lot").click()
+    page.wait_for_url("**/lots?*")
+    expect(page.locator("table.lots")).to_contain_text(c["mrn"])
+    page.get_by_label("Lot", exact=True).fill("br 2026")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#lot-widened")).to_contain_text("Not only lot br 2026")
+    expect(page.locator("#lot-widened")).to_contain_text(
+        "BR-2026: the same without spaces or hyphens")
+    first = page.locator("table.lots tbody tr").first
+    expect(first).to_contain_text("BR-2026")
+    expect(first).to_contain_text("the same without spaces or hyphens")
+    assert serious_violations(page) == []
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 375, f"the lot search scrolls sideways: {wide} px wide"
+    shot(page, "lot-search-phone")
+    page.get_by_label("This lot only").check()
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("table.lots")).to_contain_text("No patient got this lot.")
+    expect(page.locator("#lot-widened")).to_have_count(0)
     page.context.close()

@@ -24,6 +24,7 @@ router = APIRouter(route_class=StrictJSONRoute, responses=ERRORS)
 Lot = Annotated[str, Query(min_length=1, max_length=64)]
 ProductName = Annotated[str | None, Query(min_length=1, max_length=80)]
 Status = Annotated[str, Query(max_length=20)]
+Match = Annotated[str, Query(max_length=10)]
 
 
 @router.get(f"{v1}/vials", tags=["vials"])
@@ -97,21 +98,25 @@ def draw_in_error(draw_id: RecordId, body: EnteredInErrorIn, request: Request,
 
 
 @router.get(f"{v1}/lots", tags=["vials"])
-def lots(request: Request, token: TokenDep, lot: Lot, product: ProductName = None
-         ) -> dict[str, Any]:
+def lots(request: Request, token: TokenDep, lot: Lot, product: ProductName = None,
+         match: Match = "all") -> dict[str, Any]:
     """Which patients got lot ``lot`` (optionally of ``product``): the vial log's draws and
     the vials recorded on cycles, with patient, MRN, cycle date, units and clinician.
-    Staff of the clinic only."""
+    ``match=all`` (default): the lot as typed first, then lots that are the same without
+    spaces and hyphens, then lots starting with it; each row gives its ``lot`` and
+    ``match`` (``exact``, ``normalised``, ``prefix``), and ``lots`` lists the lots found.
+    ``match=exact``: the lot as typed only. Staff of the clinic only."""
     with authed(request, token) as (uow, actor):
-        return vial_log.lot_search(uow, actor, lot, product, state(request).ref)
+        return vial_log.lot_search(uow, actor, lot, product, state(request).ref, match)
 
 
 @router.get(f"{v1}/lots.csv", tags=["vials"], responses={200: {"content": {"text/csv": {}}}})
-def lots_csv(request: Request, token: TokenDep, lot: Lot, product: ProductName = None
-             ) -> Response:
-    """The same search as a CSV file for a recall (cells safe to open in a spreadsheet)."""
+def lots_csv(request: Request, token: TokenDep, lot: Lot, product: ProductName = None,
+             match: Match = "all") -> Response:
+    """The same search as a CSV file for a recall (cells safe to open in a spreadsheet),
+    each row with the lot it matched and how (``lot``, ``match``)."""
     with authed(request, token) as (uow, actor):
-        found = vial_log.lot_search(uow, actor, lot, product, state(request).ref)
+        found = vial_log.lot_search(uow, actor, lot, product, state(request).ref, match)
     name, text = vial_log.lot_csv(found)
     return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',

@@ -8,6 +8,18 @@ default). Expiry and the label's hours are stop findings (``VIAL_EXPIRED``,
 ``RECONSTITUTED_TOO_LONG``, as in the plan check) that a clinician may override with a
 reason; another product's cycle or more units than the vial holds are refused outright:
 units of different products are never mixed, and a vial cannot give more than it holds.
+
+A lot is searched as typed and also loosely, so that "L 77-a" finds "L77A": ``lot_match``
+says how a recorded lot matches a search (exactly but for letter case and spaces around it;
+the same once spaces and hyphens are ignored; or starting with the search), and every row of
+a search carries the lot it matched, so a recall list is never silently widened.
+
+The units drawn from the log into one cycle are compared with the cycle's planned total (the
+sum of its injections, in the cycle's one product: ``Units`` refuses any other product's).
+A draw that would take the drawn total above the plan is a stop, ``DRAW_ABOVE_PLAN``: the
+plan's dose checks were made for the planned total, so more toxin drawn for the patient than
+that is either a plan to amend or a clinician's decision with a reason. No allowance (for a
+syringe's dead space or anything else) is assumed: no cited number exists for one.
 """
 
 from __future__ import annotations
@@ -16,13 +28,23 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
 
-from bontrack.clinical.units import format_amount
+from bontrack.clinical.units import Units, format_amount
 from bontrack.reference import Reference
 from bontrack.reference.schema import Product
 
 OK = "ok"
 NOT_CHECKED = "not_checked"
 OVERRIDDEN = "overridden"
+
+#: how a recorded lot matches a lot search, best first
+EXACT, NORMALISED, PREFIX = "exact", "normalised", "prefix"
+LOT_MATCHES = (EXACT, NORMALISED, PREFIX)
+#: characters a lot is compared without (as printed and as typed they come and go)
+LOT_IGNORED = (" ", "-")
+
+DRAW_ABOVE_PLAN = "DRAW_ABOVE_PLAN"
+#: a cycle's units drawn from the log against its plan
+NONE_DRAWN, PART_DRAWN, ALL_DRAWN, ABOVE_PLAN = "none", "part", "all", "above"
 
 
 class DrawStop(NamedTuple):
@@ -101,6 +123,28 @@ def expiry_stop(product: Product, ref: Reference, lot: str, expiry: date,
                     f"Source: {citation}", citation)
 
 
+def lot_key(lot: str) -> str:
+    """The lot compared loosely: upper case, without spaces and hyphens ("l 77-a" -> "L77A")."""
+    key = lot.upper()
+    for ch in LOT_IGNORED:
+        key = key.replace(ch, "")
+    return key
+
+
+def lot_match(search: str, lot: str) -> str | None:
+    """How a recorded ``lot`` matches a ``search``: EXACT (letter case and spaces around
+    ignored), NORMALISED (the same once spaces and hyphens are ignored), PREFIX (the lot
+    starts with the search, as typed or so compared), or None."""
+    wanted, have = search.strip().upper(), lot.strip().upper()
+    if wanted == have:
+        return EXACT
+    if lot_key(wanted) == lot_key(have):
+        return NORMALISED
+    if have.startswith(wanted) or lot_key(have).startswith(lot_key(wanted)):
+        return PREFIX
+    return None
+
+
 def product_refusal(vial_product: Product, cycle_product: str, ref: Reference) -> str | None:
     """Words refusing a draw into a cycle of another product (units never mixed)."""
     if cycle_product == vial_product.id:
@@ -126,3 +170,56 @@ def billing_modifier(discarded: Decimal | None) -> str | None:
     if discarded is None:
         return None
     return "JW" if discarded > 0 else "JZ"
+
+
+class PlanComparison(NamedTuple):
+    """The units drawn from the vial log into one cycle against the cycle's planned total."""
+
+    planned: Units
+    drawn: Units
+    status: str  # NONE_DRAWN, PART_DRAWN, ALL_DRAWN or ABOVE_PLAN
+    left: Units  # still to draw to reach the plan (zero once reached)
+    above: Units  # drawn beyond the plan (zero unless ABOVE_PLAN)
+    text: str
+
+
+def against_plan(planned: Units, drawn: Units) -> PlanComparison:
+    """Compare the units drawn from the log into a cycle with its planned total (both in the
+    cycle's product: ``Units`` raises on two products, nothing is converted)."""
+    zero = Units.zero(planned.product)
+    left = planned - drawn if drawn < planned else zero
+    above = drawn - planned if drawn > planned else zero
+    p, d = format_amount(planned.amount), format_amount(drawn.amount)
+    if drawn > planned:
+        return PlanComparison(planned, drawn, ABOVE_PLAN, left, above,
+                              f"{d} U drawn from the vial log: "
+                              f"{format_amount(above.amount)} U above the {p} U planned")
+    if drawn == planned:
+        return PlanComparison(planned, drawn, ALL_DRAWN, left, above,
+                              f"{d} U drawn from the vial log, as planned ({p} U)")
+    if drawn.amount == 0:
+        return PlanComparison(planned, drawn, NONE_DRAWN, left, above,
+                              f"nothing drawn from the vial log; {p} U planned")
+    return PlanComparison(planned, drawn, PART_DRAWN, left, above,
+                          f"{d} U drawn from the vial log of the {p} U planned "
+                          f"({format_amount(left.amount)} U not drawn from the log)")
+
+
+def above_plan_stop(planned: Units, drawn_before: Units, units: Units,
+                    cycle: str) -> DrawStop | None:
+    """DRAW_ABOVE_PLAN where drawing ``units`` more would take the units drawn from the log
+    into the cycle (``cycle``: how to name it) above its planned total; the words give the
+    figures: the plan, what was drawn already, this draw and the total it would make."""
+    after = drawn_before + units
+    if after <= planned:
+        return None
+    already = (f"{format_amount(drawn_before.amount)} U drawn already"
+               if drawn_before.amount else "nothing drawn yet")
+    return DrawStop(
+        DRAW_ABOVE_PLAN, "units",
+        f"{format_amount(units.amount)} U more for {cycle} would make "
+        f"{format_amount(after.amount)} U drawn from the vial log, "
+        f"{format_amount((after - planned).amount)} U above the "
+        f"{format_amount(planned.amount)} U planned (the sum of its injections; {already}). "
+        "The plan's dose checks were made for the planned units: amend the cycle's plan, "
+        "or draw only what it plans.", None)

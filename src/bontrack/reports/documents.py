@@ -4,8 +4,9 @@
   the previous treatments went, side effects, when the next visit can be, when to get help
   (the red-flag text and the expected side effects come from the leaflet, i.e. from the
   reference data with their sources);
-- the **clinician cycle summary**: one cycle's injections, vials, findings, overrides, the
-  response measured after it and the side effects reported;
+- the **clinician cycle summary**: one cycle's injections, the same dose map as the record
+  (``body_map``), vials, findings, overrides, the response measured after it and the side
+  effects reported;
 - the **clinic report** for a date range (and the other filters): the clinic figures of
   ``bontrack.analytics`` with their charts.
 
@@ -27,6 +28,7 @@ from bontrack.clinical.display import change_text, scale_text, units_text
 from bontrack.clinical.response import responder_rules
 from bontrack.clinical.scales import Scales
 from bontrack.reference import Reference
+from bontrack.reports.body_map import dose_map, dose_map_svg
 from bontrack.reports.leaflets import leaflet
 from bontrack.reports.local_time import css_string, local_time
 from bontrack.services import accounts, audit
@@ -42,6 +44,7 @@ ENV = Environment(loader=FileSystemLoader(str(HERE / "templates")),
 ENV.filters["units"] = units_text
 ENV.filters["local_time"] = local_time
 ENV.filters["css_string"] = css_string
+ENV.globals["dose_map_svg"] = dose_map_svg  # the record's drawing (bontrack.reports.body_map)
 # the scale filters read the reference's scales from the template context (``scales``)
 ENV.filters["scale_value"] = pass_context(
     lambda ctx, value, scale: scale_text(ctx["scales"], scale, value))
@@ -142,8 +145,10 @@ def cycle_summary(uow: Work, actor: Actor, cycle_id: int, ref: Reference) -> byt
               {cycle.signed_by, *(o.clinician_id for o in cycle.overrides)} if uid}
     audit.record(uow, actor, "read", "report", cycle_id, cycle.patient_id,
                  detail="cycle summary")
+    doses = dose_map(c["injections"], {m.id: m.paired for m in ref.muscles.values()},
+                     _names(ref))
     return _pdf("cycle.html", scales=ref.scales, patient=t["patient"], c=c,
-                clinician=clinician, people=people,
+                clinician=clinician, people=people, dose_map=doses,
                 names=_names(ref), responses=responses, effects=effects,
                 brand=ref.products[c["product"]].brands[0] if c["product"] in ref.products
                 else c["product"])

@@ -7,10 +7,15 @@ cycle (units are never mixed) or beyond the units left (naming the field); a dra
 vial's expiry or after the label's use-within hours is a stop that only a clinician may
 override, with a reason kept on the draw and audited (the plan check's pattern). Where the
 reference data cites no use-within time for the product, the draw says "not checked".
+Each draw is shown against its cycle's planned total (the units drawn from the log into that
+cycle, same product only, and the sum of its injections); a draw that would take the drawn
+total above the plan is the stop ``DRAW_ABOVE_PLAN`` (clinical/shared_vials.py), with the
+figures in its words, overridable by a clinician with a reason like the others.
 Nothing is deleted: a wrong draw or vial is marked entered in error with a reason.
 
 "Which patients got lot X" searches the log's draws and the vials recorded on cycles, for
-staff of the clinic only.
+staff of the clinic only: the lot as typed first, then lots the same but for spaces and
+hyphens, then lots starting with it, each row with the lot it matched (the CSV too).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bontrack.clinical import shared_vials
-from bontrack.clinical.units import format_amount
+from bontrack.clinical.units import Units, format_amount
 from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound
 from bontrack.reference import Reference
 from bontrack.reference.schema import Product
@@ -48,8 +53,8 @@ OVERRIDERS = ("clinician",)
 #: Rows a lot search answers at most (a recall of one lot in one clinic is far smaller).
 MAX_LOT_ROWS = 5000
 LOT_COLUMNS = ("source", "patient_id", "mrn", "patient", "cycle_id", "cycle_date",
-               "cycle_status", "product", "lot", "expiry", "units", "cycle_total_units",
-               "drawn_at", "clinician", "vial_id")
+               "cycle_status", "product", "lot", "match", "expiry", "units",
+               "cycle_total_units", "drawn_at", "clinician", "vial_id")
 
 
 def _n(x: Decimal | None) -> str | None:
@@ -85,9 +90,44 @@ def _drawn(draws: list[VialDraw]) -> Decimal:
     return sum((d.units for d in draws if d.status == "active"), Decimal(0))
 
 
+def _cycle_drawn(session: Session, cycle_ids: set[int]) -> dict[int, Decimal]:
+    """The units drawn from the log into each cycle: active draws from vials of the cycle's
+    own product (units of another product are never added in), summed as Decimals."""
+    out = {cid: Decimal(0) for cid in cycle_ids}
+    if not cycle_ids:
+        return out
+    for cid, units in session.execute(
+            select(VialDraw.cycle_id, VialDraw.units)
+            .join(ClinicVial, ClinicVial.id == VialDraw.vial_id)
+            .join(Cycle, Cycle.id == VialDraw.cycle_id)
+            .where(VialDraw.cycle_id.in_(cycle_ids), VialDraw.status == "active",
+                   ClinicVial.status != "entered_in_error",
+                   ClinicVial.product == Cycle.product)):
+        out[cid] += units
+    return out
+
+
+def _plans(session: Session, cycle_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Each cycle's units drawn from the log against its planned total (the sum of its
+    injections), as the vial's draws and the cycle chooser show them."""
+    if not cycle_ids:
+        return {}
+    drawn = _cycle_drawn(session, cycle_ids)
+    out: dict[int, dict[str, Any]] = {}
+    for cid, product, total in session.execute(
+            select(Cycle.id, Cycle.product, Cycle.total_units).where(Cycle.id.in_(cycle_ids))):
+        c = shared_vials.against_plan(Units(product, total), Units(product, drawn[cid]))
+        out[cid] = {"cycle_planned_units": _n(c.planned.amount),
+                    "cycle_drawn_units": _n(c.drawn.amount), "cycle_plan": c.status,
+                    "cycle_left_to_draw_units": _n(c.left.amount),
+                    "cycle_above_plan_units": _n(c.above.amount), "cycle_plan_text": c.text}
+    return out
+
+
 def vial_view(session: Session, v: ClinicVial, ref: Reference, draws: list[VialDraw],
               now: datetime) -> dict[str, Any]:
-    """A vial of the log with its draws, units left and use-within time (or "not checked")."""
+    """A vial of the log with its draws, units left and use-within time (or "not checked");
+    each draw with its cycle's units drawn from the log against the cycle's plan."""
     product = ref.products.get(v.product)
     cited = shared_vials.use_within(product, ref) if product else None
     until = shared_vials.use_by(product, v.reconstituted_at) if product else None
@@ -96,6 +136,7 @@ def vial_view(session: Session, v: ClinicVial, ref: Reference, draws: list[VialD
                              *(d.error_by for d in draws if d.error_by)})
     patients = {p.id: p for p in session.scalars(
         select(Patient).where(Patient.id.in_({d.patient_id for d in draws})))} if draws else {}
+    plans = _plans(session, {d.cycle_id for d in draws})
     if cited is None:
         use_text = ("Use-within time not checked: bontrack's reference data holds no cited "
                     f"time after reconstitution for {product.brands[0] if product else v.product}.")
@@ -130,7 +171,8 @@ def vial_view(session: Session, v: ClinicVial, ref: Reference, draws: list[VialD
             "override_codes": [c for c in d.override_codes.split(",") if c],
             "override_reason": d.override_reason, "status": d.status,
             "error_reason": d.error_reason, "error_by": d.error_by,
-            "error_at": _t(d.error_at), "version": d.version} for d in draws],
+            "error_at": _t(d.error_at), "version": d.version,
+            **plans.get(d.cycle_id, {})} for d in draws],
     }
 
 
@@ -217,7 +259,9 @@ def draw(session: Session, actor: Actor, vial_id: int, body: VialDrawIn, ref: Re
     if v.status != "open":
         raise Conflict(f"vial {v.id} is {v.status.replace('_', ' ')}; draw from an open vial",
                        field="vial_id")
-    cycle = session.get(Cycle, body.cycle_id) if holds_id(body.cycle_id) else None
+    # the cycle locked too: two vials drawn into one cycle at once are compared in turn
+    cycle = (session.scalar(select(Cycle).where(Cycle.id == body.cycle_id).with_for_update())
+             if holds_id(body.cycle_id) else None)
     if cycle is None or cycle.clinic_id != actor.clinic_id:
         raise InvalidRecord(f"cycle_id: cycle {body.cycle_id} not found in this clinic",
                             field="cycle_id")
@@ -238,8 +282,13 @@ def draw(session: Session, actor: Actor, vial_id: int, body: VialDrawIn, ref: Re
     if over:
         raise InvalidRecord(over, field="units")
     check, late = shared_vials.time_check(product, ref, v.lot, v.reconstituted_at, at)
-    stops = [s for s in (shared_vials.expiry_stop(product, ref, v.lot, v.expiry, at), late)
-             if s]
+    planned = Units(cycle.product, cycle.total_units)
+    drawn_before = Units(cycle.product, _cycle_drawn(session, {cycle.id})[cycle.id])
+    above = shared_vials.above_plan_stop(planned, drawn_before,
+                                         Units(cycle.product, body.units),
+                                         f"cycle {cycle.id} of {cycle.date.isoformat()}")
+    stops = [s for s in (shared_vials.expiry_stop(product, ref, v.lot, v.expiry, at), late,
+                         above) if s]
     if stops and not body.override_reason:
         words = " ".join(s.message for s in stops)
         raise InvalidRecord(f"{stops[0].field}: {words} A clinician may draw anyway with an "
@@ -258,9 +307,10 @@ def draw(session: Session, actor: Actor, vial_id: int, body: VialDrawIn, ref: Re
     session.add(d)
     v.version += 1
     session.flush()
+    plan = shared_vials.against_plan(planned, drawn_before + Units(cycle.product, d.units))
     audit.record(session, actor, "create", "vial_draw", d.id, cycle.patient_id,
                  detail=f"{format_amount(d.units)} U of {v.product} lot {v.lot} (vial {v.id}) "
-                 f"into cycle {cycle.id}"
+                 f"into cycle {cycle.id}; cycle: {plan.text}"
                  + (f"; override {d.override_codes}: {d.override_reason}" if stops else ""))
     return vial_view(session, v, ref, [*draws, d], audit.now())
 
@@ -354,24 +404,55 @@ def open_cycles(session: Session, actor: Actor, product: str, since: datetime,
                Cycle.status != "entered_in_error", Cycle.date >= since.date(),
                Cycle.date <= given.today() + timedelta(days=1))
         .order_by(Cycle.date, Patient.mrn, Cycle.id).limit(limit)).all()
+    plans = _plans(session, {r.id for r in rows})
     return [{"id": r.id, "date": r.date.isoformat(), "total_units": _n(r.total_units),
-             "status": r.status, "mrn": r.mrn, "patient": r.display_name} for r in rows]
+             "status": r.status, "mrn": r.mrn, "patient": r.display_name, **plans[r.id]}
+            for r in rows]
+
+
+def _lot_key(column: Any) -> Any:
+    """``shared_vials.lot_key`` in SQL (the same on SQLite and PostgreSQL)."""
+    for ch in shared_vials.LOT_IGNORED:
+        column = func.replace(column, ch, "")
+    return func.upper(column)
 
 
 @use_case()
 def lot_search(session: Session, actor: Actor, lot: str, product: str | None,
-               ref: Reference) -> dict[str, Any]:
+               ref: Reference, match: str = "all") -> dict[str, Any]:
     """Which patients got lot ``lot`` (of ``product``): every active draw from the vial log
-    and every vial recorded on a cycle of the clinic with that lot (letter case and spaces
-    around ignored). Cycles and draws entered in error are left out. Staff only."""
+    and every vial recorded on a cycle of the clinic with that lot. ``match`` ``all``: the
+    lot as typed (letter case and spaces around ignored), then lots that are the same once
+    spaces and hyphens are ignored, then lots that start with it, each row saying which lot
+    it matched and how (``shared_vials.lot_match``; a ``%`` or ``_`` in the search is a
+    character, never a wildcard); ``exact``: the lot as typed only. Cycles and draws entered
+    in error are left out. Staff only."""
     require_role(actor, STAFF, "search lots")
     wanted = lot.strip()
     if not wanted or len(wanted) > 64:
         raise InvalidRecord("lot: give the lot number as printed on the vial (1 to 64 "
                             "characters)", field="lot")
+    key = shared_vials.lot_key(wanted)
+    if not key:
+        raise InvalidRecord(f"lot: {wanted!r} has no letter or digit; give the lot number as "
+                            "printed on the vial", field="lot")
+    if match not in ("all", "exact"):
+        raise InvalidRecord(f"match: {match!r} is not all or exact", field="match")
     pid = _product(ref, product).id if product else None
-    key = wanted.upper()
     clinician = User.display_name
+
+    def how(found: str) -> str:
+        # SQL's upper() and Python's can differ outside ASCII: a row the database matched is
+        # kept, said to match as the query asked (the lot as typed, or by its start)
+        return shared_vials.lot_match(wanted, found) or (
+            shared_vials.EXACT if match == "exact" else shared_vials.PREFIX)
+
+    def lot_is(column: Any) -> Any:
+        if match == "exact":
+            return func.upper(func.trim(column)) == wanted.upper()
+        # every kind of match starts with the key once both are compared loosely
+        return _lot_key(column).startswith(key, autoescape=True)
+
     log_q = (select(VialDraw.units, VialDraw.drawn_at, VialDraw.vial_id, ClinicVial.product,
                     ClinicVial.lot, ClinicVial.expiry, Cycle.id.label("cycle_id"),
                     Cycle.date, Cycle.status, Cycle.total_units, Patient.id.label("pid"),
@@ -381,8 +462,7 @@ def lot_search(session: Session, actor: Actor, lot: str, product: str | None,
              .join(Cycle, Cycle.id == VialDraw.cycle_id)
              .join(Patient, Patient.id == Cycle.patient_id)
              .join(User, User.id == Cycle.clinician_id)
-             .where(ClinicVial.clinic_id == actor.clinic_id,
-                    func.upper(func.trim(ClinicVial.lot)) == key,
+             .where(ClinicVial.clinic_id == actor.clinic_id, lot_is(ClinicVial.lot),
                     VialDraw.status == "active", ClinicVial.status != "entered_in_error",
                     Cycle.status != "entered_in_error"))
     cyc_q = (select(Vial.size_units, Vial.expiry, Vial.lot, Cycle.product,
@@ -392,36 +472,59 @@ def lot_search(session: Session, actor: Actor, lot: str, product: str | None,
              .join(Cycle, Cycle.id == Vial.cycle_id)
              .join(Patient, Patient.id == Cycle.patient_id)
              .join(User, User.id == Cycle.clinician_id)
-             .where(Cycle.clinic_id == actor.clinic_id,
-                    func.upper(func.trim(Vial.lot)) == key,
+             .where(Cycle.clinic_id == actor.clinic_id, lot_is(Vial.lot),
                     Cycle.status != "entered_in_error"))
     if pid:
         log_q = log_q.where(ClinicVial.product == pid)
         cyc_q = cyc_q.where(Cycle.product == pid)
+    log_rows = session.execute(log_q.limit(MAX_LOT_ROWS + 1)).all()
+    cyc_rows = session.execute(cyc_q.limit(MAX_LOT_ROWS + 1)).all()
+    if len(log_rows) + len(cyc_rows) > MAX_LOT_ROWS:
+        # never a recall list cut short without saying so
+        raise InvalidRecord(f"lot: more than {MAX_LOT_ROWS} records match {wanted!r}; give "
+                            "more of the lot number" + (" or search the exact lot only"
+                                                        if match == "all" else ""),
+                            field="lot")
     items: list[dict[str, Any]] = []
-    for r in session.execute(log_q.limit(MAX_LOT_ROWS)):
+    for r in log_rows:
         items.append({"source": "vial_log", "patient_id": r.pid, "mrn": r.mrn,
                       "patient": r.display_name, "cycle_id": r.cycle_id,
                       "cycle_date": r.date.isoformat(), "cycle_status": r.status,
-                      "product": r.product, "lot": r.lot, "expiry": r.expiry.isoformat(),
+                      "product": r.product, "lot": r.lot,
+                      "match": how(r.lot),
+                      "expiry": r.expiry.isoformat(),
                       "units": _n(r.units), "cycle_total_units": _n(r.total_units),
                       "drawn_at": _t(r.drawn_at), "clinician": r.clinician or r.username,
                       "vial_id": r.vial_id})
-    for c in session.execute(cyc_q.limit(MAX_LOT_ROWS)):
+    for c in cyc_rows:
         # a cycle's own vial records no units drawn from it: the cycle's total stands
         items.append({"source": "cycle_vial", "patient_id": c.pid, "mrn": c.mrn,
                       "patient": c.display_name, "cycle_id": c.cycle_id,
                       "cycle_date": c.date.isoformat(), "cycle_status": c.status,
                       "product": c.product, "lot": c.lot,
+                      "match": how(c.lot),
                       "expiry": c.expiry.isoformat() if c.expiry else None, "units": None,
                       "cycle_total_units": _n(c.total_units), "drawn_at": None,
                       "clinician": c.clinician or c.username, "vial_id": None})
-    items.sort(key=lambda x: (x["cycle_date"], x["mrn"], x["cycle_id"], x["source"]))
+    rank = {m: n for n, m in enumerate(shared_vials.LOT_MATCHES)}
+    items.sort(key=lambda x: (rank[x["match"]], x["lot"].upper(), x["lot"], x["cycle_date"],
+                              x["mrn"], x["cycle_id"], x["source"]))
+    lots: dict[str, dict[str, Any]] = {}
+    for i in items:
+        seen = lots.setdefault(i["lot"], {"lot": i["lot"], "match": i["match"], "rows": 0,
+                                          "patient_ids": set()})
+        seen["rows"] += 1
+        seen["patient_ids"].add(i["patient_id"])
+    matched = [{"lot": x["lot"], "match": x["match"], "rows": x["rows"],
+                "patients": len(x["patient_ids"])} for x in lots.values()]
+    widened = any(m["match"] != shared_vials.EXACT for m in matched)
     audit.record(session, actor, "read", "lot_search",
-                 detail=f"lot {wanted}" + (f" of {pid}" if pid else "")
-                 + f": {len(items)} rows, {len({i['patient_id'] for i in items})} patients")
-    return {"lot": wanted, "product": pid, "total": len(items),
-            "patients": len({i["patient_id"] for i in items}), "items": items}
+                 detail=f"lot {wanted}" + (f" of {pid}" if pid else "") + f", match {match}"
+                 + f": {len(items)} rows, {len({i['patient_id'] for i in items})} patients"
+                 + (f"; lots {', '.join(m['lot'] for m in matched)}" if widened else ""))
+    return {"lot": wanted, "product": pid, "match": match, "total": len(items),
+            "patients": len({i["patient_id"] for i in items}), "lots": matched,
+            "widened": widened, "items": items}
 
 
 def lot_csv(found: dict[str, Any]) -> tuple[str, str]:

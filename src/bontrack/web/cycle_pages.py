@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from bontrack.clinical.patterns import patterns_for, propose
 from bontrack.clinical.result import result_dict
 from bontrack.errors import AccessDenied, InvalidRecord, PlanError, StopNotOverridden
+from bontrack.reports import body_map
 from bontrack.reports.leaflets import CONSENT_TOPICS, consent_points, consent_text
 from bontrack.server.deps import RecordId, state
 from bontrack.services import cycle_diary, cycles, given, planning, records
@@ -129,15 +130,17 @@ def _map_context(ref: Any) -> dict[str, Any]:
     """The planner's body map: its points, zoom regions and searchable list."""
     paired = {m.id: m.paired for m in ref.muscles.values()}
     names = {m.id: m.name for m in ref.muscles.values()}
-    pts = bodymap.points(paired)
-    return {"points": pts, "shapes": bodymap.SHAPES, "regions": bodymap.region_views(pts),
+    pts = body_map.points(paired)
+    return {"points": pts, "shapes": body_map.SHAPES, "regions": bodymap.region_views(pts),
             "choices": bodymap.choices(paired, names, pts)}
 
 
-def _dose_map(request: Request, c: dict[str, Any]) -> bodymap.DoseMap:
+def _dose_map(request: Request, c: dict[str, Any],
+              layout: body_map.Layout = "wide") -> body_map.DoseMap:
+    """The record's dose map, drawn wide (screen, print) or stacked (a phone)."""
     ref = state(request).ref
-    return bodymap.dose_map(c["injections"], {m.id: m.paired for m in ref.muscles.values()},
-                            {m.id: m.name for m in ref.muscles.values()})
+    return body_map.dose_map(c["injections"], {m.id: m.paired for m in ref.muscles.values()},
+                             {m.id: m.name for m in ref.muscles.values()}, layout)
 
 
 def _pediatric(born: date) -> bool:
@@ -269,7 +272,8 @@ def install_cycle_pages(app: FastAPI) -> None:
         return render(request, "cycle.html", actor=actor, c=c, revisions=revisions,
                       patient=patient, people=people, today=given.today().isoformat(),
                       names=_muscle_names(request), cycle_diary=diary,
-                      dose_map=_dose_map(request, c), shapes=bodymap.SHAPES)
+                      dose_map=_dose_map(request, c),
+                      dose_map_stacked=_dose_map(request, c, "stacked"))
 
     @app.get("/cycles/{cycle_id}/print", include_in_schema=False)
     def cycle_print(request: Request, cycle_id: RecordId) -> Response:
@@ -282,7 +286,8 @@ def install_cycle_pages(app: FastAPI) -> None:
             people = _people(uow, actor, c, [])
         return render(request, "cycle_print.html", actor=actor, c=c, patient=patient,
                       people=people, names=_muscle_names(request),
-                      dose_map=_dose_map(request, c), shapes=bodymap.SHAPES)
+                      dose_map=_dose_map(request, c),
+                      dose_map_stacked=_dose_map(request, c, "stacked"))
 
     @app.get("/cycles/{cycle_id}/amend", include_in_schema=False)
     def amend_page(request: Request, cycle_id: RecordId) -> Response:

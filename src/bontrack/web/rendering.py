@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from bontrack.clinical.display import computed_units_text, scale_text, units_text
 from bontrack.errors import AccessDenied, NotAuthenticated
 from bontrack.errors_render import Problem
+from bontrack.reports.body_map import dose_map_svg
 from bontrack.reports.local_time import local_time
 from bontrack.server.deps import unit_of_work
 from bontrack.server_secret import secret_key
@@ -57,6 +58,7 @@ TEMPLATES.env.filters["scale_value"] = pass_context(
 
 
 TEMPLATES.env.filters["local_time"] = local_time
+TEMPLATES.env.globals["dose_map_svg"] = dose_map_svg  # the same drawing as the PDF's
 SESSION = "bt_session"
 CSRF = "bt_csrf"
 PAGE = 50

@@ -190,30 +190,32 @@ async def draw_in_error(request: Request, vial_id: RecordId, draw_id: RecordId) 
 
 
 @router.get("/lots", include_in_schema=False)
-def lots(request: Request, lot: str = "", product: str = "") -> Response:
+def lots(request: Request, lot: str = "", product: str = "", match: str = "all") -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
         found, error = None, None
         if lot.strip():
             try:
                 found = vial_log.lot_search(uow, actor, lot, product or None,
-                                            state(request).ref)
+                                            state(request).ref, match)
             except (InvalidRecord, NotFound) as err:
                 error = _line(err)
         elif actor.role not in ("admin", "clinician", "nurse"):
             raise AccessDenied(f"a {actor.role} may not search lots", entity="search lots")
-        query = urlencode({k: v for k, v in (("lot", lot.strip()), ("product", product))
-                           if v})
+        query = {k: v for k, v in (("lot", lot.strip()), ("product", product)) if v}
         return render(request, "lots.html", 422 if error else 200, actor=actor, found=found,
                       lot=lot, product=product, products=_products(request), error=error,
-                      csv_query=query)
+                      match=match, csv_query=urlencode({**query, "match": match}),
+                      exact_query=urlencode({**query, "match": "exact"}))
 
 
 @router.get("/lots.csv", include_in_schema=False)
-def lots_csv(request: Request, lot: str = "", product: str = "") -> Response:
+def lots_csv(request: Request, lot: str = "", product: str = "", match: str = "all"
+             ) -> Response:
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
-        found = vial_log.lot_search(uow, actor, lot, product or None, state(request).ref)
+        found = vial_log.lot_search(uow, actor, lot, product or None, state(request).ref,
+                                    match)
     name, text = vial_log.lot_csv(found)
     return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"',

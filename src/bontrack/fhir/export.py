@@ -26,14 +26,18 @@ from bontrack.store.models import User
 BATCH = 500
 #: patients whose lines the bulk export gathers before writing them (one write per file)
 FLUSH_EVERY = 50
+#: the users table (read with Core, see ``context``)
+U = User.__table__
 #: The order resource types are written in (a Bundle lists a patient's resources so).
 TYPES = REGISTRY.types
 
 
 def context(session: Session, ref: Reference) -> Context:
-    """The users' login and display names (few, even in a large registry)."""
-    rows = session.execute(select(User.id, User.username, User.display_name, User.role,
-                                  User.patient_id)).all()
+    """The users' login and display names (few, even in a large registry). Read from the
+    table, not the ORM model: the first ORM query of a process configures every mapper
+    (about 25 ms, a tenth of a 500-patient export), and the export needs none."""
+    rows = session.execute(select(U.c.id, U.c.username, U.c.display_name, U.c.role,
+                                  U.c.patient_id)).all()
     users = {r.id: (r.username, r.display_name) for r in rows}
     patients = {r.id: r.patient_id for r in rows
                 if r.role == "patient" and r.patient_id is not None}
@@ -198,6 +202,9 @@ def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int |
                 if i % FLUSH_EVERY == 0:
                     flush()  # a few MiB at a time, not a whole batch's files
             flush()
+            # let this batch's rows go before the next is read: otherwise two batches are
+            # alive at once (peak memory, and more for the garbage collector to walk)
+            del batch
             if on_patients:
                 on_patients(len(rows))
     finally:

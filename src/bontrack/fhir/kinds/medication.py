@@ -14,7 +14,7 @@ from bontrack.fhir import narrative
 from bontrack.fhir.codes import UCUM
 from bontrack.fhir.elements import Refusal, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, literal, memo, num, text
+from bontrack.fhir.lines import columns, dumps, literal, memo, num, stamp, text
 from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
@@ -76,12 +76,16 @@ V_ID, V_SIZE, V_RB, V_RECONSTITUTED, V_DISCARDED, V_DILUENT, V_LOT, V_EXPIRY = c
     V, "id", "size_units", "recorded_by", "reconstituted_at", "units_discarded", "diluent_ml",
     "lot", "expiry")
 C_PRODUCT, C_VERSION, C_UPDATED_AT = columns(CY, "product", "version", "updated_at")
+_RECONSTITUTED = (b',{"url":' + literal(text(ext("reconstituted-at")["url"]))
+                  + b',"valueDateTime":"%b"}')
+_LOT_EXPIRY = b',"batch":{"lotNumber":%b,"expirationDate":"%b"}'
 
 
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     recorders, numbers = memo(ctx, "recorded-by"), memo(ctx, "number")
     products, strengths = memo(ctx, "product"), memo(ctx, "strength")
+    discards = memo(ctx, "units-discarded")
     for cy in batch.of(CYCLES, p.id):
         vials = batch.of(VIALS, cy.id)
         if not vials:
@@ -103,20 +107,20 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
                     + b',"denominator":' + dumps(quantity(diluent, "mL", "mL")) + b"}}]"))
             else:
                 strength = b""
-            if lot or expiry:
-                batch_: dict[str, str] = {"lotNumber": lot} if lot else {}
-                if expiry:
-                    batch_["expirationDate"] = day(expiry)
-                lot_b = b',"batch":' + dumps(batch_)
+            if lot and expiry:
+                lot_b = _LOT_EXPIRY % (dumps(lot), expiry.isoformat().encode())
+            elif lot or expiry:
+                lot_b = b',"batch":' + dumps({"lotNumber": lot} if lot else
+                                             {"expirationDate": day(expiry)})
             else:
                 lot_b = b""
             yield _VIAL % (
                 v[V_ID], head, size_b,
                 recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
-                b"" if reconstituted is None else b"," + dumps(ext(
-                    "reconstituted-at", valueDateTime=instant(reconstituted))),
-                b"" if discarded is None else b"," + dumps(ext(
-                    "units-discarded", valueQuantity=units(discarded))),
+                b"" if reconstituted is None else _RECONSTITUTED % stamp(reconstituted),
+                b"" if discarded is None else discards.get(discarded) or discards.setdefault(
+                    discarded, b"," + dumps(ext("units-discarded",
+                                                valueQuantity=units(discarded)))),
                 code, strength, lot_b)
 
 

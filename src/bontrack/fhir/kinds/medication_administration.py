@@ -27,7 +27,7 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import Refusal, Skip, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, literal, members, memo, num, text
+from bontrack.fhir.lines import columns, dumps, literal, memo, num, text
 from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
@@ -129,20 +129,35 @@ _INJECTION = (b'{"resourceType":"MedicationAdministration","id":"%d%b,"extension
               + b"%b%b%b" + literal(_DOSE_TAIL))
 I_ID, I_MUSCLE, I_SIDE, I_UNITS, I_SITES, I_VOLUME, I_GUIDANCE = columns(
     INJ, "id", "muscle", "side", "units", "sites", "volume_ml", "guidance")
-C_VERSION, C_UPDATED_AT = columns(CY, "version", "updated_at")
+(C_ID, C_STATUS, C_PRODUCT, C_PATIENT, C_DATE, C_CLINICIAN, C_VERSION,
+ C_UPDATED_AT) = columns(CY, "id", "status", "product", "patient_id", "date", "clinician_id",
+                         "version", "updated_at")
+V_ID = columns(V, "id")[0]
+#: ``administration_common`` of a cycle: its status, the vial (or product), the patient,
+#: the cycle (encounter, procedure), the day and the clinician
+_COMMON = (b',"status":%b,%b,"subject":{"reference":"Patient/%d"},"context":{"reference":'
+           b'"Encounter/%d"},"partOf":[{"reference":"Procedure/%d"}],"effectiveDateTime":'
+           b'"%b","performer":[{"actor":%b}]')
+_STATUS = {k: dumps(v) for k, v in ADMINISTRATION_STATUS.items()}
 
 
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     dosages, numbers, guides = memo(ctx, "dosage"), memo(ctx, "number"), memo(ctx, "guidance")
-    volumes = memo(ctx, "volume")
+    volumes, users = memo(ctx, "volume"), memo(ctx, "user")
     for cy in batch.of(CYCLES, p.id):
         injections = batch.of(INJECTIONS, cy.id)
         if not injections:
             continue
         vials = batch.of(VIALS, cy.id)
-        vial = vials[0].id if vials else None
-        common = b"," + members(administration_common(ctx, cy, vial))
+        n, clinician = cy[C_ID], cy[C_CLINICIAN]
+        common = _COMMON % (
+            _STATUS.get(cy[C_STATUS]) or b'"unknown"',
+            b'"medicationReference":{"reference":"Medication/%d"}' % vials[0][V_ID] if vials
+            else b'"medicationCodeableConcept":' + dumps(product_concept(ctx, cy[C_PRODUCT])),
+            cy[C_PATIENT], n, n, cy[C_DATE].isoformat().encode(),
+            users.get(clinician) or users.setdefault(clinician,
+                                                     dumps(user_ref(ctx, clinician))))
         head = meta_bytes(cy[C_VERSION], cy[C_UPDATED_AT])
         for inj in injections:
             volume, guidance, units = inj[I_VOLUME], inj[I_GUIDANCE], inj[I_UNITS]

@@ -42,7 +42,7 @@ def columns(table: Any, *names: str) -> tuple[int, ...]:
     return tuple(order.index(n) for n in names)
 
 
-def literal(piece: bytes) -> bytes:
+def fixed(piece: bytes) -> bytes:
     """A constant piece spliced into a ``%`` template (its own ``%`` doubled): a line is
     then one formatting call with its varying parts as slots, instead of a list joined."""
     return piece.replace(b"%", b"%%")

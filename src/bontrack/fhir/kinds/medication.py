@@ -14,7 +14,7 @@ from bontrack.fhir import narrative
 from bontrack.fhir.codes import UCUM
 from bontrack.fhir.elements import Refusal, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, literal, memo, num, stamp, text
+from bontrack.fhir.lines import columns, dumps, fixed, memo, num, stamp, text
 from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
@@ -70,13 +70,13 @@ _U_TAIL = b',"unit":"U","system":' + text(UCUM) + b',"code":"[arb\'U]"}'
 #: a vial's line: its id, the cycle's meta, the size, who recorded it, the optional
 #: reconstitution and discard, the product, the optional strength and batch
 _VIAL = (b'{"resourceType":"Medication","id":"%d%b,"extension":[{"url":'
-         + literal(text(ext("vial-size")["url"])) + b',"valueQuantity":{"value":%b'
-         + literal(_U_TAIL) + b'},%b%b%b],"code":%b%b%b}\n')
+         + fixed(text(ext("vial-size")["url"])) + b',"valueQuantity":{"value":%b'
+         + fixed(_U_TAIL) + b'},%b%b%b],"code":%b%b%b}\n')
 V_ID, V_SIZE, V_RB, V_RECONSTITUTED, V_DISCARDED, V_DILUENT, V_LOT, V_EXPIRY = columns(
     V, "id", "size_units", "recorded_by", "reconstituted_at", "units_discarded", "diluent_ml",
     "lot", "expiry")
 C_PRODUCT, C_VERSION, C_UPDATED_AT = columns(CY, "product", "version", "updated_at")
-_RECONSTITUTED = (b',{"url":' + literal(text(ext("reconstituted-at")["url"]))
+_RECONSTITUTED = (b',{"url":' + fixed(text(ext("reconstituted-at")["url"]))
                   + b',"valueDateTime":"%b"}')
 _LOT_EXPIRY = b',"batch":{"lotNumber":%b,"expirationDate":"%b"}'
 

@@ -27,7 +27,7 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import Refusal, Skip, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, literal, memo, num, text
+from bontrack.fhir.lines import columns, dumps, fixed, memo, num, text
 from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
@@ -125,8 +125,8 @@ _ML_TAIL = b',"unit":"mL","system":' + text(UCUM) + b',"code":"mL"}}'
 #: an injection's line: its id, the cycle's meta, the sites, the optional volume and
 #: guidance, the cycle's common part, the site and route, the dose
 _INJECTION = (b'{"resourceType":"MedicationAdministration","id":"%d%b,"extension":[{"url":'
-              + literal(text(ext("injection-sites")["url"])) + b',"valueInteger":%d}%b%b]'
-              + b"%b%b%b" + literal(_DOSE_TAIL))
+              + fixed(text(ext("injection-sites")["url"])) + b',"valueInteger":%d}%b%b]'
+              + b"%b%b%b" + fixed(_DOSE_TAIL))
 I_ID, I_MUSCLE, I_SIDE, I_UNITS, I_SITES, I_VOLUME, I_GUIDANCE = columns(
     INJ, "id", "muscle", "side", "units", "sites", "volume_ml", "guidance")
 (C_ID, C_STATUS, C_PRODUCT, C_PATIENT, C_DATE, C_CLINICIAN, C_VERSION,

@@ -23,7 +23,7 @@ from bontrack.fhir.elements import (
     parts,
 )
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, literal, memo, num, stamp
+from bontrack.fhir.lines import columns, dumps, fixed, memo, num, stamp
 from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
@@ -146,17 +146,17 @@ _CODE = b',"code":' + dumps(session_concept())
 #: next earliest date and the end)
 _CHECK = b"," + _url("plan-check") + b',"extension":[{"url":"verdict","valueCode":'
 _NEXT = b',{"url":"next-earliest-date","valueDate":"%b"}'
-_WEIGHT = (b"," + literal(_url("weight-kg")) + b',"valueQuantity":{"value":%b,"unit":"kg",'
-           b'"system":' + literal(dumps(UCUM)) + b',"code":"kg"}}')
-_CONSENT = (b"," + literal(_url("consent"))
+_WEIGHT = (b"," + fixed(_url("weight-kg")) + b',"valueQuantity":{"value":%b,"unit":"kg",'
+           b'"system":' + fixed(dumps(UCUM)) + b',"code":"kg"}}')
+_CONSENT = (b"," + fixed(_url("consent"))
             + b',"extension":[{"url":"recorded","valueBoolean":%b}%b]}')
-_SIGNATURE = (b"," + literal(_url("signature")) + b',"extension":[{"url":"by","valueReference":'
+_SIGNATURE = (b"," + fixed(_url("signature")) + b',"extension":[{"url":"by","valueReference":'
               b'%b},{"url":"at","valueDateTime":"%b"}]}')
 #: a session's line: every piece that varies is a slot (the extensions are built above it)
 _PROCEDURE = (b'{"resourceType":"Procedure","id":"%d%b,"extension":[%b,'
-              + literal(_url("cycle-version")) + b',"valueInteger":%d}%b,'
-              + literal(_url("total-units")) + b',"valueQuantity":{"value":%b'
-              + literal(_U_TAIL) + b'%b%b%b%b,%b],"status":%b' + literal(_CODE)
+              + fixed(_url("cycle-version")) + b',"valueInteger":%d}%b,'
+              + fixed(_url("total-units")) + b',"valueQuantity":{"value":%b'
+              + fixed(_U_TAIL) + b'%b%b%b%b,%b],"status":%b' + fixed(_CODE)
               + b',"subject":{"reference":"Patient/%d"},"encounter":{"reference":"Encounter/'
               b'%d"},"performedDateTime":"%b","performer":[{"actor":%b}],"reasonCode":[%b]%b%b}'
               b"\n")

@@ -173,6 +173,24 @@ _STATUS = {k: dumps(v) for k, v in PROCEDURE_STATUS.items()}
     "provenance", "created_by", "clinician_id", "indication", "patient_id", "date", "note",
     "product", "updated_at")
 V_ID = columns(V, "id")[0]
+F_CODE, F_SEVERITY, F_MESSAGE, F_VALUE, F_LIMIT, F_UNIT, F_MUSCLE, F_SIDE, F_SOURCE = columns(
+    F, "code", "severity", "message", "value", "limit", "unit", "muscle", "side", "source")
+_FINDING = (b"," + fixed(_url("finding")) + b',"extension":[{"url":"code","valueCode":%b},'
+            b'{"url":"severity","valueCode":%b},{"url":"message","valueString":%b}%b%b%b%b%b%b]}')
+
+
+def _finding_bytes(f: Any) -> bytes:
+    """``_finding`` as bytes, with the comma that separates it from the extension before."""
+    value, limit, unit, muscle, side, source = (f[F_VALUE], f[F_LIMIT], f[F_UNIT],
+                                                f[F_MUSCLE], f[F_SIDE], f[F_SOURCE])
+    return _FINDING % (
+        dumps(f[F_CODE]), dumps(f[F_SEVERITY]), dumps(f[F_MESSAGE]),
+        b"" if value is None else b',{"url":"value","valueDecimal":%b}' % num(value),
+        b"" if limit is None else b',{"url":"limit","valueDecimal":%b}' % num(limit),
+        b',{"url":"unit","valueString":%b}' % dumps(unit) if unit else b"",
+        b',{"url":"muscle","valueString":%b}' % dumps(muscle) if muscle else b"",
+        b',{"url":"side","valueString":%b}' % dumps(side) if side else b"",
+        b',{"url":"source","valueString":%b}' % dumps(source) if source else b"")
 
 
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
@@ -193,7 +211,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             check += _NEXT % next_date.isoformat().encode()
         total, weight = cy[C_TOTAL_UNITS], cy[C_WEIGHT_KG]
         consent_text, signed_by, signed_at = cy[C_CONSENT_TEXT], cy[C_SIGNED_BY], cy[C_SIGNED_AT]
-        extra = [b"," + dumps(_finding(f)) for f in batch.of(FINDINGS, n)]
+        extra = [_finding_bytes(f) for f in batch.of(FINDINGS, n)]
         extra += [b"," + dumps(ext("override", extension=[
             {"url": "code", "valueCode": o.code},
             {"url": "reason", "valueString": o.reason},

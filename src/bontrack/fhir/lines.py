@@ -19,7 +19,7 @@ import orjson
 
 from bontrack.clinical.result import number
 from bontrack.fhir.mapping import Context, Json
-from bontrack.fhir.tables import Batch
+from bontrack.fhir.tables import CY, Batch
 
 #: (ctx, batch, patient row, clinic name) -> this kind's NDJSON lines of that patient.
 LinesExporter = Callable[[Context, Batch, Any, str | None], Iterator[bytes]]
@@ -87,7 +87,20 @@ def stamp(value: datetime) -> bytes:
         value.year, value.month, value.day, value.hour, value.minute, value.second)
 
 
+def cycle_meta(batch: Batch, cy: Any) -> bytes:
+    """``meta`` of a cycle's resources (its Encounter, Procedure, vials and injections all
+    take the cycle's version and time of change): formatted once per batch."""
+    n = cy[CY_ID]
+    hit = batch.pieces.get(("meta", n))
+    if hit is None:
+        hit = batch.pieces[("meta", n)] = meta(cy[CY_VERSION], cy[CY_UPDATED])
+    return hit
+
+
 def meta(version: int | None, updated: Any) -> bytes:
     """``mapping.meta`` as the bytes that follow a resource's id, quote included:
     ``","meta":{...}`` (the piece after it starts with the comma of its member)."""
     return b'","meta":{"versionId":"%d","lastUpdated":"%b"}' % (version or 1, stamp(updated))
+
+
+CY_ID, CY_VERSION, CY_UPDATED = columns(CY, "id", "version", "updated_at")

@@ -44,6 +44,9 @@ class Batch:
     patients: list[Any]
     by_patient: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
     by_cycle: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
+    #: serialised pieces several kinds share within this batch (a cycle's ``meta``, which
+    #: its Encounter, Procedure, vials and injections all carry): gone with the batch
+    pieces: dict[Any, bytes] = field(default_factory=dict)
 
     def of(self, rows: RowSet, owner: int) -> Sequence[Any]:
         """The rows of ``rows`` belonging to a patient or a cycle id (by the set's grouping);

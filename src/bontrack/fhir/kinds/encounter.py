@@ -12,8 +12,7 @@ from bontrack.fhir import narrative
 from bontrack.fhir.codes import V3_ACT, coding
 from bontrack.fhir.elements import Skip
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, memo
-from bontrack.fhir.lines import meta as meta_bytes
+from bontrack.fhir.lines import columns, cycle_meta, dumps, memo
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -50,9 +49,8 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
 
 _ENCOUNTER = (b'{"resourceType":"Encounter","id":"%d%b,"status":"%b%b%d"},"participant":'
               b'[{"individual":%b}],"period":{"start":"%b","end":"%b"},"reasonCode":[%b]}\n')
-C_ID, C_VERSION, C_UPDATED_AT, C_STATUS, C_PATIENT, C_CLINICIAN, C_DATE, C_INDICATION = (
-    columns(CY, "id", "version", "updated_at", "status", "patient_id", "clinician_id", "date",
-            "indication"))
+C_ID, C_STATUS, C_PATIENT, C_CLINICIAN, C_DATE, C_INDICATION = columns(
+    CY, "id", "status", "patient_id", "clinician_id", "date", "indication")
 
 
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
@@ -65,7 +63,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         d = cy[C_DATE].isoformat().encode()
         clinician, indication = cy[C_CLINICIAN], cy[C_INDICATION]
         yield _ENCOUNTER % (
-            cy[C_ID], meta_bytes(cy[C_VERSION], cy[C_UPDATED_AT]),
+            cy[C_ID], cycle_meta(batch, cy),
             b"entered-in-error" if cy[C_STATUS] == "entered_in_error" else b"finished",
             klass, cy[C_PATIENT],
             users.get(clinician) or users.setdefault(clinician,

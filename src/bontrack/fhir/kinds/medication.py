@@ -14,8 +14,7 @@ from bontrack.fhir import narrative
 from bontrack.fhir.codes import UCUM
 from bontrack.fhir.elements import Refusal, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, fixed, memo, num, stamp, text
-from bontrack.fhir.lines import meta as meta_bytes
+from bontrack.fhir.lines import columns, cycle_meta, dumps, fixed, memo, num, stamp, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -75,7 +74,7 @@ _VIAL = (b'{"resourceType":"Medication","id":"%d%b,"extension":[{"url":'
 V_ID, V_SIZE, V_RB, V_RECONSTITUTED, V_DISCARDED, V_DILUENT, V_LOT, V_EXPIRY = columns(
     V, "id", "size_units", "recorded_by", "reconstituted_at", "units_discarded", "diluent_ml",
     "lot", "expiry")
-C_PRODUCT, C_VERSION, C_UPDATED_AT = columns(CY, "product", "version", "updated_at")
+C_PRODUCT = columns(CY, "product")[0]
 _RECONSTITUTED = (b',{"url":' + fixed(text(ext("reconstituted-at")["url"]))
                   + b',"valueDateTime":"%b"}')
 _LOT_EXPIRY = b',"batch":{"lotNumber":%b,"expirationDate":"%b"}'
@@ -91,7 +90,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         if not vials:
             continue
         product = cy[C_PRODUCT]
-        head = meta_bytes(cy[C_VERSION], cy[C_UPDATED_AT])
+        head = cycle_meta(batch, cy)
         for v in vials:
             size, rb, diluent = v[V_SIZE], v[V_RB], v[V_DILUENT]
             reconstituted, discarded = v[V_RECONSTITUTED], v[V_DISCARDED]

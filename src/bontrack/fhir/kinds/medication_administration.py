@@ -27,8 +27,7 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import Refusal, Skip, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, fixed, memo, num, text
-from bontrack.fhir.lines import meta as meta_bytes
+from bontrack.fhir.lines import columns, cycle_meta, dumps, fixed, memo, num, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -129,9 +128,8 @@ _INJECTION = (b'{"resourceType":"MedicationAdministration","id":"%d%b,"extension
               + b"%b%b%b" + fixed(_DOSE_TAIL))
 I_ID, I_MUSCLE, I_SIDE, I_UNITS, I_SITES, I_VOLUME, I_GUIDANCE = columns(
     INJ, "id", "muscle", "side", "units", "sites", "volume_ml", "guidance")
-(C_ID, C_STATUS, C_PRODUCT, C_PATIENT, C_DATE, C_CLINICIAN, C_VERSION,
- C_UPDATED_AT) = columns(CY, "id", "status", "product", "patient_id", "date", "clinician_id",
-                         "version", "updated_at")
+C_ID, C_STATUS, C_PRODUCT, C_PATIENT, C_DATE, C_CLINICIAN = columns(
+    CY, "id", "status", "product", "patient_id", "date", "clinician_id")
 V_ID = columns(V, "id")[0]
 #: ``administration_common`` of a cycle: its status, the vial (or product), the patient,
 #: the cycle (encounter, procedure), the day and the clinician
@@ -158,7 +156,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             cy[C_PATIENT], n, n, cy[C_DATE].isoformat().encode(),
             users.get(clinician) or users.setdefault(clinician,
                                                      dumps(user_ref(ctx, clinician))))
-        head = meta_bytes(cy[C_VERSION], cy[C_UPDATED_AT])
+        head = cycle_meta(batch, cy)
         for inj in injections:
             volume, guidance, units = inj[I_VOLUME], inj[I_GUIDANCE], inj[I_UNITS]
             key = (inj[I_MUSCLE], inj[I_SIDE])

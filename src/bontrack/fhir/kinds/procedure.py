@@ -23,8 +23,7 @@ from bontrack.fhir.elements import (
     parts,
 )
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, fixed, memo, num, stamp
-from bontrack.fhir.lines import meta as meta_bytes
+from bontrack.fhir.lines import columns, cycle_meta, dumps, fixed, memo, num, stamp
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -167,11 +166,11 @@ _STATUS = {k: dumps(v) for k, v in PROCEDURE_STATUS.items()}
 (C_ID, C_STATUS, C_VERDICT, C_REFERENCE_VERSION, C_NEXT_EARLIEST_DATE, C_TOTAL_UNITS,
  C_VERSION, C_WEIGHT_KG, C_CONSENT_RECORDED, C_CONSENT_TEXT, C_SIGNED_BY, C_SIGNED_AT,
  C_PROVENANCE, C_CREATED_BY, C_CLINICIAN_ID, C_INDICATION, C_PATIENT_ID, C_DATE, C_NOTE,
- C_PRODUCT, C_UPDATED_AT) = columns(
+ C_PRODUCT) = columns(
     CY, "id", "status", "verdict", "reference_version", "next_earliest_date", "total_units",
     "version", "weight_kg", "consent_recorded", "consent_text", "signed_by", "signed_at",
     "provenance", "created_by", "clinician_id", "indication", "patient_id", "date", "note",
-    "product", "updated_at")
+    "product")
 V_ID = columns(V, "id")[0]
 F_CODE, F_SEVERITY, F_MESSAGE, F_VALUE, F_LIMIT, F_UNIT, F_MUSCLE, F_SIDE, F_SOURCE = columns(
     F, "code", "severity", "message", "value", "limit", "unit", "muscle", "side", "source")
@@ -230,7 +229,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             used = products.get(product) or products.setdefault(
                 product, b',"usedCode":[' + dumps(product_concept(ctx, product)) + b"]")
         yield _PROCEDURE % (
-            n, meta_bytes(cy[C_VERSION], cy[C_UPDATED_AT]),
+            n, cycle_meta(batch, cy),
             heads.get(status) or heads.setdefault(status, dumps(status_ext(status))),
             cy[C_VERSION], check + b"]}",
             numbers.get(total) or numbers.setdefault(total, num(total)),

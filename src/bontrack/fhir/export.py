@@ -165,6 +165,11 @@ def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int |
     clinics = clinic_names(session)
     kinds = [k for k in registry if k.name in counts]
     rowsets = tuple({rs.name: rs for k in kinds for rs in k.rows}.values())
+    # the row sets only byte-built lines read (by index) come as plain tuples (tables.load);
+    # a kind serialised from its dicts reads its rows by attribute
+    by_attribute = {rs.name for k in kinds if k.lines is None or since is not None
+                    for rs in k.rows}
+    plain = {rs.name for rs in rowsets} - by_attribute
     if since is not None:
         changed = changed_patients(session, since, clinic_id, registry)
         if patient_ids is not None:
@@ -185,7 +190,7 @@ def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int |
                     lines.clear()
 
         for rows in patient_batches(session, clinic_id, size, patient_ids):
-            batch = load(session, rows, rowsets)
+            batch = load(session, rows, rowsets, plain)
             for i, p in enumerate(rows, 1):
                 clinic = clinics.get(p.clinic_id)
                 for kind in kinds:

@@ -9,7 +9,7 @@ query per table per batch, so memory stays bounded by the batch size.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -72,8 +72,19 @@ def _position(table: Any, name: str) -> int:
     return [c.name for c in table.columns].index(name)
 
 
-def load(session: Session, patient_rows: list[Any], rowsets: Iterable[RowSet]) -> Batch:
-    """The rows of these patients in each row set, one query per set, in id order."""
+#: rows turned into tuples at a time (see ``load``)
+CHUNK = 256
+
+
+def load(session: Session, patient_rows: list[Any], rowsets: Iterable[RowSet],
+         plain: Collection[str] = ()) -> Batch:
+    """The rows of these patients in each row set, one query per set, in id order.
+
+    The row sets named in ``plain`` come as plain tuples (read by index, as the bulk
+    export's byte-built lines do), fetched ``CHUNK`` rows at a time: a batch's rows then
+    live as tuples the garbage collector stops tracking, instead of tens of thousands of
+    Row objects it walks at every full collection (and that are promoted to its oldest
+    generation, which is what triggers one). The others come as Rows (attribute access)."""
     ids = [p.id for p in patient_rows]
     batch = Batch(patients=patient_rows)
     if not ids:
@@ -82,13 +93,15 @@ def load(session: Session, patient_rows: list[Any], rowsets: Iterable[RowSet]) -
         t = rs.table
         if rs.by == "patient":
             stmt: Select[Any] = select(t).where(t.c.patient_id.in_(ids)).order_by(t.c.id)
-            batch.by_patient[rs.name] = _group(session.execute(stmt).all(),
-                                               _position(t, "patient_id"))
+            owner, grouped = _position(t, "patient_id"), batch.by_patient
         else:
             stmt = (select(t).join(CY, CY.c.id == t.c.cycle_id)
                     .where(CY.c.patient_id.in_(ids)).order_by(t.c.id))
-            batch.by_cycle[rs.name] = _group(session.execute(stmt).all(),
-                                             _position(t, "cycle_id"))
+            owner, grouped = _position(t, "cycle_id"), batch.by_cycle
+        result = session.execute(stmt)
+        rows: Sequence[Any] = ([tuple(r) for part in result.partitions(CHUNK) for r in part]
+                               if rs.name in plain else result.all())
+        grouped[rs.name] = _group(rows, owner)
     return batch
 
 

@@ -74,7 +74,7 @@ _VIAL = (b'{"resourceType":"Medication","id":"%d%b,"extension":[{"url":'
 V_ID, V_SIZE, V_RB, V_RECONSTITUTED, V_DISCARDED, V_DILUENT, V_LOT, V_EXPIRY = columns(
     V, "id", "size_units", "recorded_by", "reconstituted_at", "units_discarded", "diluent_ml",
     "lot", "expiry")
-C_PRODUCT = columns(CY, "product")[0]
+C_ID, C_PRODUCT = columns(CY, "id", "product")
 _RECONSTITUTED = (b',{"url":' + fixed(text(ext("reconstituted-at")["url"]))
                   + b',"valueDateTime":"%b"}')
 _LOT_EXPIRY = b',"batch":{"lotNumber":%b,"expirationDate":"%b"}'
@@ -86,7 +86,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
     products, strengths = memo(ctx, "product"), memo(ctx, "strength")
     discards = memo(ctx, "units-discarded")
     for cy in batch.of(CYCLES, p.id):
-        vials = batch.of(VIALS, cy.id)
+        vials = batch.of(VIALS, cy[C_ID])
         if not vials:
             continue
         product = cy[C_PRODUCT]

@@ -144,11 +144,11 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
     dosages, numbers, guides = memo(ctx, "dosage"), memo(ctx, "number"), memo(ctx, "guidance")
     volumes, users = memo(ctx, "volume"), memo(ctx, "user")
     for cy in batch.of(CYCLES, p.id):
-        injections = batch.of(INJECTIONS, cy.id)
+        n, clinician = cy[C_ID], cy[C_CLINICIAN]
+        injections = batch.of(INJECTIONS, n)
         if not injections:
             continue
-        vials = batch.of(VIALS, cy.id)
-        n, clinician = cy[C_ID], cy[C_CLINICIAN]
+        vials = batch.of(VIALS, n)
         common = _COMMON % (
             _STATUS.get(cy[C_STATUS]) or b'"unknown"',
             b'"medicationReference":{"reference":"Medication/%d"}' % vials[0][V_ID] if vials

@@ -172,6 +172,7 @@ _STATUS = {k: dumps(v) for k, v in PROCEDURE_STATUS.items()}
     "provenance", "created_by", "clinician_id", "indication", "patient_id", "date", "note",
     "product")
 V_ID = columns(V, "id")[0]
+O_CODE, O_REASON, O_BY, O_AT = columns(OV, "code", "reason", "clinician_id", "created_at")
 F_CODE, F_SEVERITY, F_MESSAGE, F_VALUE, F_LIMIT, F_UNIT, F_MUSCLE, F_SIDE, F_SOURCE = columns(
     F, "code", "severity", "message", "value", "limit", "unit", "muscle", "side", "source")
 _FINDING = (b"," + fixed(_url("finding")) + b',"extension":[{"url":"code","valueCode":%b},'
@@ -212,10 +213,10 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         consent_text, signed_by, signed_at = cy[C_CONSENT_TEXT], cy[C_SIGNED_BY], cy[C_SIGNED_AT]
         extra = [_finding_bytes(f) for f in batch.of(FINDINGS, n)]
         extra += [b"," + dumps(ext("override", extension=[
-            {"url": "code", "valueCode": o.code},
-            {"url": "reason", "valueString": o.reason},
-            {"url": "by", "valueReference": user_ref(ctx, o.clinician_id)},
-            {"url": "at", "valueDateTime": instant(o.created_at)}]))
+            {"url": "code", "valueCode": o[O_CODE]},
+            {"url": "reason", "valueString": o[O_REASON]},
+            {"url": "by", "valueReference": user_ref(ctx, o[O_BY])},
+            {"url": "at", "valueDateTime": instant(o[O_AT])}]))
             for o in batch.of(OVERRIDES, n)]
         extra += [b"," + dumps(ext("provenance", valueString=line))
                   for line in (cy[C_PROVENANCE] or "").splitlines()]

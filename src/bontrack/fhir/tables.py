@@ -8,9 +8,10 @@ query per table per batch, so memory stays bounded by the batch size.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Literal
 
 from sqlalchemy import Select, select
@@ -42,8 +43,8 @@ class Batch:
     """All rows of a set of patients, grouped by patient (or cycle) id, per row set name."""
 
     patients: list[Any]
-    by_patient: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
-    by_cycle: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
+    by_patient: dict[str, dict[int, tuple[Any, ...]]] = field(default_factory=dict)
+    by_cycle: dict[str, dict[int, tuple[Any, ...]]] = field(default_factory=dict)
     #: serialised pieces several kinds share within this batch (a cycle's ``meta``, which
     #: its Encounter, Procedure, vials and injections all carry): gone with the batch
     pieces: dict[Any, bytes] = field(default_factory=dict)
@@ -56,16 +57,14 @@ class Batch:
         return grouped.get(rows.name, _NONE).get(owner, ())
 
 
-_NONE: dict[int, list[Any]] = {}
+_NONE: dict[int, tuple[Any, ...]] = {}
 
 
-def _group(rows: Sequence[Any], key: int) -> dict[int, list[Any]]:
-    """Rows by the owner id at index ``key`` (index access: a Row's attribute access costs
-    several times more, for every row of a bulk export)."""
-    out: dict[int, list[Any]] = defaultdict(list)
-    for r in rows:
-        out[r[key]].append(r)
-    return out
+def _group(rows: Sequence[Any], key: int) -> dict[int, tuple[Any, ...]]:
+    """Rows sorted by their owner id (index ``key``) as a tuple per owner: no list per
+    owner stays alive for the garbage collector to track (a tuple of plain rows is not
+    tracked once it has been looked at)."""
+    return {owner: tuple(group) for owner, group in groupby(rows, itemgetter(key))}
 
 
 def _position(table: Any, name: str) -> int:
@@ -91,12 +90,14 @@ def load(session: Session, patient_rows: list[Any], rowsets: Iterable[RowSet],
         return batch
     for rs in rowsets:
         t = rs.table
+        # by owner, then id: each owner's rows in id order, and together (``_group``)
         if rs.by == "patient":
-            stmt: Select[Any] = select(t).where(t.c.patient_id.in_(ids)).order_by(t.c.id)
+            stmt: Select[Any] = (select(t).where(t.c.patient_id.in_(ids))
+                                 .order_by(t.c.patient_id, t.c.id))
             owner, grouped = _position(t, "patient_id"), batch.by_patient
         else:
             stmt = (select(t).join(CY, CY.c.id == t.c.cycle_id)
-                    .where(CY.c.patient_id.in_(ids)).order_by(t.c.id))
+                    .where(CY.c.patient_id.in_(ids)).order_by(t.c.cycle_id, t.c.id))
             owner, grouped = _position(t, "cycle_id"), batch.by_cycle
         result = session.execute(stmt)
         rows: Sequence[Any] = ([tuple(r) for part in result.partitions(CHUNK) for r in part]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
+
 from bontrack.fhir import export
 from bontrack.reference import default_reference
 from bontrack.store.db import make_engine, reader_engine, session_factory
@@ -43,5 +45,85 @@ def test_bulk_lines_match_on_the_rare_branches_too(api, tmp_path: Path):
     for branch in (b'/guidance"', b'/region"', b'"entered-in-error"',
                    b'"bodySite":{"extension"'):
         assert branch in text, branch
+    for t in export.TYPES:
+        assert (tmp_path / f"{t}.ndjson").read_bytes() == expected[t], t
+
+
+#: text that needs escaping in JSON and in a ``%`` template: quotes, a percent sign, a
+#: backslash, a control character, non-ASCII letters
+ODD = "O'Brien \"Tess\" 100% \\ tab\there Zoë — 東京"
+
+
+def test_bulk_lines_match_on_every_branch_of_the_byte_built_kinds(api, tmp_path: Path):
+    """Issue 16 item 5: every kind whose bulk lines are built from bytes gives the bytes of
+    its dict resource on the branches the demo and the record above never draw: a withdrawn
+    patient with condition flags, medications, a family name and given names, one with
+    neither; a withdrawn condition with an affected side and no onset or time of change; a
+    withdrawn goal with no level and no target date; a session with provenance lines, no
+    weight, consent not recorded and without text, a note, no vial (the product as
+    ``usedCode``); a vial with a lot and no expiry, reconstitution or discard, one with an
+    expiry and no lot; findings with every optional part and with none; text that needs
+    escaping everywhere. A field the lines drop or change fails the comparison."""
+    import sqlalchemy as sa
+
+    from tests.api.fhir_records import full_record
+
+    full_record(api)
+    writer = make_engine(api.url)
+    json = "CAST(:{} AS json)" if writer.dialect.name == "postgresql" else ":{}"
+    first, last = "(SELECT min(id) FROM {})", "(SELECT max(id) FROM {})"
+    with writer.begin() as c:
+        def update(sql: str, **values: object) -> None:
+            c.execute(sa.text(sql), values)
+
+        update("UPDATE patients SET status = 'entered_in_error', flags = " + json.format("f")
+               + ", medications = " + json.format("m") + ", family_name = :odd, "
+               "given_names = " + json.format("g") + ", display_name = :odd, mrn = :odd "
+               "WHERE id = " + first.format("patients"),
+               f='["pregnancy", "myasthenia_gravis"]', m=f'["{ODD[:6]}", "warfarin"]',
+               g='["Zoë", "Ann"]', odd=ODD)
+        update("UPDATE patients SET family_name = NULL, given_names = " + json.format("g")
+               + " WHERE id = " + last.format("patients"), g="[]")
+        update("UPDATE conditions SET affected_side = 'left', status = 'entered_in_error', "
+               "onset_date = NULL, updated_at = NULL, note = :odd WHERE id = "
+               + first.format("conditions"), odd=ODD)
+        update("UPDATE goals SET attainment = NULL, target_date = NULL, status = "
+               "'entered_in_error', description = :odd WHERE id = " + first.format("goals"),
+               odd=ODD)
+        update("UPDATE vials SET cycle_id = " + first.format("cycles") + " WHERE cycle_id = "
+               + last.format("cycles"))
+        update("UPDATE cycles SET provenance = :p, weight_kg = NULL, consent_recorded = :no, "
+               "consent_text = '', note = :odd, next_earliest_date = NULL WHERE id = "
+               + last.format("cycles"), p=f"signed in X by {ODD}\nverdict in X: ok",
+               no=False, odd=ODD)
+        update("UPDATE vials SET lot = :odd, expiry = NULL, reconstituted_at = NULL, "
+               "units_discarded = NULL WHERE id = " + last.format("vials"), odd=ODD)
+        update("UPDATE vials SET lot = NULL WHERE id = " + first.format("vials"))
+        update("UPDATE cycle_findings SET value = 12.5, \"limit\" = 10, unit = :u, "
+               "muscle = 'biceps_brachii', side = 'left', source = :s, message = :m "
+               "WHERE id = " + first.format("cycle_findings"), u='100% "U" Zoë', s=ODD, m=ODD)
+        update("INSERT INTO cycle_findings (cycle_id, code, severity, message) SELECT "
+               "cycle_id, 'BARE', 'info', 'no optional part' FROM cycle_findings WHERE id = "
+               + first.format("cycle_findings"))
+    writer.dispose()
+    engine = reader_engine(make_engine(api.url))
+    ref = default_reference()
+    try:
+        with session_factory(engine, writer=False)() as s:
+            expected = reference_ndjson(s, export.context(s, ref))
+            export.write_ndjson(s, export.context(s, ref), tmp_path)
+    finally:
+        engine.dispose()
+    text = b"".join(expected.values())
+    escaped = orjson.dumps(ODD)[1:-1]
+    for branch in (b'/condition-flag"', b'/medication-name"', b'"family":', b'"given":',
+                   b'/affected-side"', b'"lifecycleStatus":"entered-in-error"',
+                   b'/provenance"', b'"valueBoolean":false', b'"usedCode"',
+                   b'"note":[{"text":"' + escaped, b'"batch":{"lotNumber":"' + escaped + b'"}',
+                   b'"batch":{"expirationDate"', b'"valueDecimal":12.5', b'"BARE"',
+                   b'{"url":"source","valueString":"' + escaped):
+        assert branch in text, branch
+    assert b'"active":false' in expected["Patient"]
+    assert b'"family":' not in expected["Patient"].splitlines()[-1]
     for t in export.TYPES:
         assert (tmp_path / f"{t}.ndjson").read_bytes() == expected[t], t

@@ -48,7 +48,8 @@ class Kind:
     - ``includes``: the references ``_include`` follows (and ``_revinclude`` reverses).
     - ``operations``: (name, definition) of operations on the type, for the
       CapabilityStatement.
-    - ``lines``: optional, ``export`` as NDJSON bytes (identical), for the bulk export.
+    - ``lines``: optional, ``export`` as NDJSON bytes (identical), for the bulk export. It
+      reads its rows by index: the bulk export hands it plain tuples (``tables.load``).
     """
 
     name: str

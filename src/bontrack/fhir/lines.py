@@ -11,14 +11,15 @@ serialised once per export (``memo``) and kept in the context's cache, like thei
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
 from bontrack.clinical.result import number
-from bontrack.fhir.mapping import Context, Json, instant
-from bontrack.fhir.tables import Batch
+from bontrack.fhir.mapping import Context, Json
+from bontrack.fhir.tables import CY, Batch
 
 #: (ctx, batch, patient row, clinic name) -> this kind's NDJSON lines of that patient.
 LinesExporter = Callable[[Context, Batch, Any, str | None], Iterator[bytes]]
@@ -39,6 +40,12 @@ def columns(table: Any, *names: str) -> tuple[int, ...]:
     faster than a Row's attribute access, and a bulk export reads millions)."""
     order = [c.name for c in table.columns]
     return tuple(order.index(n) for n in names)
+
+
+def fixed(piece: bytes) -> bytes:
+    """A constant piece spliced into a ``%`` template (its own ``%`` doubled): a line is
+    then one formatting call with its varying parts as slots, instead of a list joined."""
+    return piece.replace(b"%", b"%%")
 
 
 def members(value: Json) -> bytes:
@@ -64,8 +71,36 @@ def ident(value: int) -> bytes:
     return str(value).encode()
 
 
+def stamp(value: datetime) -> bytes:
+    """``mapping.instant`` as bytes, without its string: the fields formatted at once (a
+    third cheaper than ``isoformat`` on an aware time, and a bulk export writes one or two
+    per resource). The same text: seconds always, microseconds when there are any, the
+    offset of UTC."""
+    tz = value.tzinfo
+    if tz is not None and tz is not UTC:
+        value = value.astimezone(UTC)
+    us = value.microsecond
+    if us:
+        return b"%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00" % (
+            value.year, value.month, value.day, value.hour, value.minute, value.second, us)
+    return b"%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (
+        value.year, value.month, value.day, value.hour, value.minute, value.second)
+
+
+def cycle_meta(batch: Batch, cy: Any) -> bytes:
+    """``meta`` of a cycle's resources (its Encounter, Procedure, vials and injections all
+    take the cycle's version and time of change): formatted once per batch."""
+    n = cy[CY_ID]
+    hit = batch.pieces.get(("meta", n))
+    if hit is None:
+        hit = batch.pieces[("meta", n)] = meta(cy[CY_VERSION], cy[CY_UPDATED])
+    return hit
+
+
 def meta(version: int | None, updated: Any) -> bytes:
     """``mapping.meta`` as the bytes that follow a resource's id, quote included:
     ``","meta":{...}`` (the piece after it starts with the comma of its member)."""
-    return (b'","meta":{"versionId":"' + ident(version or 1) + b'","lastUpdated":"'
-            + instant(updated).encode() + b'"}')
+    return b'","meta":{"versionId":"%d","lastUpdated":"%b"}' % (version or 1, stamp(updated))
+
+
+CY_ID, CY_VERSION, CY_UPDATED = columns(CY, "id", "version", "updated_at")

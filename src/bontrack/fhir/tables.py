@@ -8,9 +8,10 @@ query per table per batch, so memory stays bounded by the batch size.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Literal
 
 from sqlalchemy import Select, select
@@ -19,6 +20,9 @@ from sqlalchemy.orm import Session
 from bontrack.store.models import Clinic, Cycle, Patient, Vial
 
 P, CY, V = Patient.__table__, Cycle.__table__, Vial.__table__
+#: read with Core, not through the ORM model: the first ORM query of a process configures
+#: every mapper (about 25 ms), which a bulk export does not otherwise need
+CL = Clinic.__table__
 
 
 @dataclass(frozen=True)
@@ -39,42 +43,71 @@ class Batch:
     """All rows of a set of patients, grouped by patient (or cycle) id, per row set name."""
 
     patients: list[Any]
-    by_patient: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
-    by_cycle: dict[str, dict[int, list[Any]]] = field(default_factory=dict)
+    by_patient: dict[str, dict[int, tuple[Any, ...]]] = field(default_factory=dict)
+    by_cycle: dict[str, dict[int, tuple[Any, ...]]] = field(default_factory=dict)
+    #: serialised pieces several kinds share within this batch (a cycle's ``meta``, which
+    #: its Encounter, Procedure, vials and injections all carry): gone with the batch
+    pieces: dict[Any, bytes] = field(default_factory=dict)
 
-    def of(self, rows: RowSet, owner: int) -> list[Any]:
-        """The rows of ``rows`` belonging to a patient or a cycle id (by the set's grouping)."""
+    def of(self, rows: RowSet, owner: int) -> Sequence[Any]:
+        """The rows of ``rows`` belonging to a patient or a cycle id (by the set's grouping);
+        none: an empty tuple (a bulk export asks ten times per patient, most often for a
+        cycle's findings or a patient's goals that are not there: nothing is allocated)."""
         grouped = self.by_patient if rows.by == "patient" else self.by_cycle
-        return grouped.get(rows.name, {}).get(owner, [])
+        return grouped.get(rows.name, _NONE).get(owner, ())
 
 
-def _group(rows: Sequence[Any], key: str) -> dict[int, list[Any]]:
-    out: dict[int, list[Any]] = defaultdict(list)
-    for r in rows:
-        out[getattr(r, key)].append(r)
-    return out
+_NONE: dict[int, tuple[Any, ...]] = {}
 
 
-def load(session: Session, patient_rows: list[Any], rowsets: Iterable[RowSet]) -> Batch:
-    """The rows of these patients in each row set, one query per set, in id order."""
+def _group(rows: Sequence[Any], key: int) -> dict[int, tuple[Any, ...]]:
+    """Rows sorted by their owner id (index ``key``) as a tuple per owner: no list per
+    owner stays alive for the garbage collector to track (a tuple of plain rows is not
+    tracked once it has been looked at)."""
+    return {owner: tuple(group) for owner, group in groupby(rows, itemgetter(key))}
+
+
+def _position(table: Any, name: str) -> int:
+    return [c.name for c in table.columns].index(name)
+
+
+#: rows turned into tuples at a time (see ``load``)
+CHUNK = 256
+
+
+def load(session: Session, patient_rows: list[Any], rowsets: Iterable[RowSet],
+         plain: Collection[str] = ()) -> Batch:
+    """The rows of these patients in each row set, one query per set, in id order.
+
+    The row sets named in ``plain`` come as plain tuples (read by index, as the bulk
+    export's byte-built lines do), fetched ``CHUNK`` rows at a time: a batch's rows then
+    live as tuples the garbage collector stops tracking, instead of tens of thousands of
+    Row objects it walks at every full collection (and that are promoted to its oldest
+    generation, which is what triggers one). The others come as Rows (attribute access)."""
     ids = [p.id for p in patient_rows]
     batch = Batch(patients=patient_rows)
     if not ids:
         return batch
     for rs in rowsets:
         t = rs.table
+        # by owner, then id: each owner's rows in id order, and together (``_group``)
         if rs.by == "patient":
-            stmt: Select[Any] = select(t).where(t.c.patient_id.in_(ids)).order_by(t.c.id)
-            batch.by_patient[rs.name] = _group(list(session.execute(stmt).all()), "patient_id")
+            stmt: Select[Any] = (select(t).where(t.c.patient_id.in_(ids))
+                                 .order_by(t.c.patient_id, t.c.id))
+            owner, grouped = _position(t, "patient_id"), batch.by_patient
         else:
             stmt = (select(t).join(CY, CY.c.id == t.c.cycle_id)
-                    .where(CY.c.patient_id.in_(ids)).order_by(t.c.id))
-            batch.by_cycle[rs.name] = _group(list(session.execute(stmt).all()), "cycle_id")
+                    .where(CY.c.patient_id.in_(ids)).order_by(t.c.cycle_id, t.c.id))
+            owner, grouped = _position(t, "cycle_id"), batch.by_cycle
+        result = session.execute(stmt)
+        rows: Sequence[Any] = ([tuple(r) for part in result.partitions(CHUNK) for r in part]
+                               if rs.name in plain else result.all())
+        grouped[rs.name] = _group(rows, owner)
     return batch
 
 
 def clinic_names(session: Session) -> dict[int, str]:
-    return {r.id: r.name for r in session.execute(select(Clinic.id, Clinic.name))}
+    return {r.id: r.name for r in session.execute(select(CL.c.id, CL.c.name))}
 
 
 def row_id(rid: str) -> int | None:

@@ -22,6 +22,8 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import as_day, as_instant, ext_value
 from bontrack.fhir.kind import Kind
+from bontrack.fhir.lines import columns, dumps, fixed, memo, stamp
+from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -69,6 +71,40 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
         yield condition(ctx, c)
 
 
+#: a condition's line: id, meta, the affected side (if any), the statuses, the category,
+#: the code, the patient, the onset (if known), the time recorded, the note (if any)
+_CONDITION = (b'{"resourceType":"Condition","id":"%d%b%b%b,"category":['
+              + fixed(dumps(concept(coding(COND_CATEGORY, *PROBLEM_LIST_ITEM))))
+              + b'],"code":%b,"subject":{"reference":"Patient/%d"}%b,"recordedDate":"%b"%b}\n')
+_ERROR = b',"verificationStatus":' + dumps(concept(
+    coding(COND_VERIFICATION, "entered-in-error", "Entered in Error")))
+_CONFIRMED = (b',"clinicalStatus":' + dumps(concept(coding(COND_CLINICAL, "active", "Active")))
+              + b',"verificationStatus":' + dumps(concept(
+                  coding(COND_VERIFICATION, "confirmed", "Confirmed"))))
+_SIDE = (b',"extension":[{"url":' + fixed(dumps(ext("affected-side")["url"]))
+         + b',"valueCode":%b}]')
+(C_ID, C_VERSION, C_UPDATED, C_CREATED, C_SIDE, C_STATUS, C_INDICATION, C_ICD, C_PATIENT,
+ C_ONSET, C_NOTE) = columns(
+    C, "id", "version", "updated_at", "created_at", "affected_side", "status", "indication",
+    "icd10cm", "patient_id", "onset_date", "note")
+
+
+def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
+    codes = memo(ctx, "condition-code")
+    for c in batch.of(CONDITIONS, p.id):
+        created, side, onset, note = c[C_CREATED], c[C_SIDE], c[C_ONSET], c[C_NOTE]
+        code = (c[C_INDICATION], c[C_ICD])
+        yield _CONDITION % (
+            c[C_ID], meta_bytes(c[C_VERSION], c[C_UPDATED] or created),
+            _SIDE % dumps(side) if side else b"",
+            _ERROR if c[C_STATUS] == "entered_in_error" else _CONFIRMED,
+            codes.get(code) or codes.setdefault(code, dumps(indication_concept(ctx, *code))),
+            c[C_PATIENT],
+            b',"onsetDateTime":"%b"' % onset.isoformat().encode() if onset else b"",
+            stamp(created), b',"note":[{"text":' + dumps(note) + b"}]" if note else b"")
+
+
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
     row = find(session, C, rid)
     return None if row is None else (condition(ctx, row), row.patient_id)
@@ -106,6 +142,6 @@ KIND = Kind(
     sources=(Source(C, C.c.patient_id, C.c.onset_date, _condition_code,
                     updated=func.coalesce(C.c.updated_at, C.c.created_at)),),
     includes=SUBJECT_INCLUDES,
-    params={**SUBJECT, "code": "token", "date": "date"},
+    params={**SUBJECT, "code": "token", "date": "date"}, lines=lines,
     narrative=narrative.condition,
 )

@@ -12,8 +12,7 @@ from bontrack.fhir import narrative
 from bontrack.fhir.codes import V3_ACT, coding
 from bontrack.fhir.elements import Skip
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import dumps, ident, memo
-from bontrack.fhir.lines import meta as meta_bytes
+from bontrack.fhir.lines import columns, cycle_meta, dumps, memo
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -48,6 +47,12 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
         yield encounter(ctx, cy)
 
 
+_ENCOUNTER = (b'{"resourceType":"Encounter","id":"%d%b,"status":"%b%b%d"},"participant":'
+              b'[{"individual":%b}],"period":{"start":"%b","end":"%b"},"reasonCode":[%b]}\n')
+C_ID, C_STATUS, C_PATIENT, C_CLINICIAN, C_DATE, C_INDICATION = columns(
+    CY, "id", "status", "patient_id", "clinician_id", "date", "indication")
+
+
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     klass = ctx.shared(("bytes", "encounter-class"), lambda: b'","class":' + dumps(
@@ -55,18 +60,16 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         + b'],"subject":{"reference":"Patient/')
     users, reasons = memo(ctx, "user"), memo(ctx, "reason")
     for cy in batch.of(CYCLES, p.id):
-        d = cy.date.isoformat().encode()
-        clinician, indication = cy.clinician_id, cy.indication
-        yield b"".join((
-            b'{"resourceType":"Encounter","id":"', ident(cy.id),
-            meta_bytes(cy.version, cy.updated_at), b',"status":',
-            b'"entered-in-error' if cy.status == "entered_in_error" else b'"finished',
-            klass, ident(cy.patient_id), b'"},"participant":[{"individual":',
+        d = cy[C_DATE].isoformat().encode()
+        clinician, indication = cy[C_CLINICIAN], cy[C_INDICATION]
+        yield _ENCOUNTER % (
+            cy[C_ID], cycle_meta(batch, cy),
+            b"entered-in-error" if cy[C_STATUS] == "entered_in_error" else b"finished",
+            klass, cy[C_PATIENT],
             users.get(clinician) or users.setdefault(clinician,
                                                      dumps(user_ref(ctx, clinician))),
-            b'}],"period":{"start":"', d, b'","end":"', d, b'"},"reasonCode":[',
-            reasons.get(indication) or reasons.setdefault(
-                indication, dumps(indication_concept(ctx, indication))), b"]}\n"))
+            d, d, reasons.get(indication) or reasons.setdefault(
+                indication, dumps(indication_concept(ctx, indication))))
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 from bontrack.fhir import narrative
 from bontrack.fhir.elements import Refusal, as_day, ext_value
 from bontrack.fhir.kind import Kind
+from bontrack.fhir.lines import columns, dumps, fixed, memo
+from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import Context, Json, day, ext, meta, ref, user_ref
 from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source
 from bontrack.fhir.resolve import Reader
@@ -46,6 +48,33 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
         yield goal(ctx, g)
 
 
+#: a goal's line: id, meta, weight, attained level (if scored), status, text, patient,
+#: author, target date (if set)
+_GOAL = (b'{"resourceType":"Goal","id":"%d%b,"extension":[{"url":'
+         + fixed(dumps(ext("gas-weight")["url"])) + b',"valueInteger":%b}%b],'
+         b'"lifecycleStatus":"%b","description":{"text":%b},"subject":{"reference":"Patient/'
+         b'%d"},"expressedBy":%b%b}\n')
+_ATTAINMENT = b',{"url":' + fixed(dumps(ext("gas-attainment")["url"])) + b',"valueInteger":%d}'
+(G_ID, G_VERSION, G_UPDATED, G_CREATED, G_WEIGHT, G_ATTAINMENT, G_STATUS, G_TEXT, G_PATIENT,
+ G_BY, G_TARGET) = columns(
+    G, "id", "version", "updated_at", "created_at", "weight", "attainment", "status",
+    "description", "patient_id", "created_by", "target_date")
+
+
+def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
+    users = memo(ctx, "user")
+    for g in batch.of(GOALS, p.id):
+        attainment, by, target = g[G_ATTAINMENT], g[G_BY], g[G_TARGET]
+        yield _GOAL % (
+            g[G_ID], meta_bytes(g[G_VERSION], g[G_UPDATED] or g[G_CREATED]), dumps(g[G_WEIGHT]),
+            b"" if attainment is None else _ATTAINMENT % attainment,
+            b"entered-in-error" if g[G_STATUS] == "entered_in_error" else b"active",
+            dumps(g[G_TEXT]), g[G_PATIENT],
+            users.get(by) or users.setdefault(by, dumps(user_ref(ctx, by))),
+            b',"target":[{"dueDate":"%b"}]' % target.isoformat().encode() if target else b"")
+
+
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
     row = find(session, G, rid)
     return None if row is None else (goal(ctx, row), row.patient_id)
@@ -77,6 +106,6 @@ KIND = Kind(
     sources=(Source(G, G.c.patient_id, G.c.target_date,
                     updated=func.coalesce(G.c.updated_at, G.c.created_at)),),
     includes=SUBJECT_INCLUDES,
-    params={**SUBJECT, "date": "date", "target-date": "date"},
+    params={**SUBJECT, "date": "date", "target-date": "date"}, lines=lines,
     narrative=narrative.goal,
 )

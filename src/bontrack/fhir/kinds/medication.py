@@ -14,8 +14,7 @@ from bontrack.fhir import narrative
 from bontrack.fhir.codes import UCUM
 from bontrack.fhir.elements import Refusal, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, ident, memo, num, text
-from bontrack.fhir.lines import meta as meta_bytes
+from bontrack.fhir.lines import columns, cycle_meta, dumps, fixed, memo, num, stamp, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -67,55 +66,61 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
 
 
 _U_TAIL = b',"unit":"U","system":' + text(UCUM) + b',"code":"[arb\'U]"}'
-
-
-_SIZE_URL = (b',"extension":[{"url":' + text(ext("vial-size")["url"])
-             + b',"valueQuantity":{"value":')
+#: a vial's line: its id, the cycle's meta, the size, who recorded it, the optional
+#: reconstitution and discard, the product, the optional strength and batch
+_VIAL = (b'{"resourceType":"Medication","id":"%d%b,"extension":[{"url":'
+         + fixed(text(ext("vial-size")["url"])) + b',"valueQuantity":{"value":%b'
+         + fixed(_U_TAIL) + b'},%b%b%b],"code":%b%b%b}\n')
 V_ID, V_SIZE, V_RB, V_RECONSTITUTED, V_DISCARDED, V_DILUENT, V_LOT, V_EXPIRY = columns(
     V, "id", "size_units", "recorded_by", "reconstituted_at", "units_discarded", "diluent_ml",
     "lot", "expiry")
+C_ID, C_PRODUCT = columns(CY, "id", "product")
+_RECONSTITUTED = (b',{"url":' + fixed(text(ext("reconstituted-at")["url"]))
+                  + b',"valueDateTime":"%b"}')
+_LOT_EXPIRY = b',"batch":{"lotNumber":%b,"expirationDate":"%b"}'
 
 
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     recorders, numbers = memo(ctx, "recorded-by"), memo(ctx, "number")
     products, strengths = memo(ctx, "product"), memo(ctx, "strength")
+    discards = memo(ctx, "units-discarded")
     for cy in batch.of(CYCLES, p.id):
-        vials = batch.of(VIALS, cy.id)
+        vials = batch.of(VIALS, cy[C_ID])
         if not vials:
             continue
-        product = cy.product
-        head = meta_bytes(cy.version, cy.updated_at)
+        product = cy[C_PRODUCT]
+        head = cycle_meta(batch, cy)
         for v in vials:
-            size, rb = v[V_SIZE], v[V_RB]
+            size, rb, diluent = v[V_SIZE], v[V_RB], v[V_DILUENT]
+            reconstituted, discarded = v[V_RECONSTITUTED], v[V_DISCARDED]
+            lot, expiry = v[V_LOT], v[V_EXPIRY]
             code = products.get((product, size)) or products.setdefault(
                 (product, size), dumps(vial_concept(ctx, product, size)))
             size_b = numbers.get(size) or numbers.setdefault(size, num(size))
-            parts = [b'{"resourceType":"Medication","id":"', ident(v[V_ID]), head, _SIZE_URL,
-                     size_b, _U_TAIL, b"},",
-                     recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb)))]
-            if v[V_RECONSTITUTED] is not None:
-                parts += (b",", dumps(ext("reconstituted-at",
-                                          valueDateTime=instant(v[V_RECONSTITUTED]))))
-            if v[V_DISCARDED] is not None:
-                parts += (b",", dumps(ext("units-discarded",
-                                          valueQuantity=units(v[V_DISCARDED]))))
-            parts += (b'],"code":', code)
-            diluent = v[V_DILUENT]
             if diluent is not None:
                 key = (product, size, diluent)
-                parts.append(strengths.get(key) or strengths.setdefault(key, (
+                strength = strengths.get(key) or strengths.setdefault(key, (
                     b',"ingredient":[{"itemCodeableConcept":' + code
                     + b',"isActive":true,"strength":{"numerator":{"value":' + size_b + _U_TAIL
-                    + b',"denominator":' + dumps(quantity(diluent, "mL", "mL")) + b"}}]")))
-            lot, expiry = v[V_LOT], v[V_EXPIRY]
-            if lot or expiry:
-                batch_: dict[str, str] = {"lotNumber": lot} if lot else {}
-                if expiry:
-                    batch_["expirationDate"] = day(expiry)
-                parts += (b',"batch":', dumps(batch_))
-            parts.append(b"}\n")
-            yield b"".join(parts)
+                    + b',"denominator":' + dumps(quantity(diluent, "mL", "mL")) + b"}}]"))
+            else:
+                strength = b""
+            if lot and expiry:
+                lot_b = _LOT_EXPIRY % (dumps(lot), expiry.isoformat().encode())
+            elif lot or expiry:
+                lot_b = b',"batch":' + dumps({"lotNumber": lot} if lot else
+                                             {"expirationDate": day(expiry)})
+            else:
+                lot_b = b""
+            yield _VIAL % (
+                v[V_ID], head, size_b,
+                recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
+                b"" if reconstituted is None else _RECONSTITUTED % stamp(reconstituted),
+                b"" if discarded is None else discards.get(discarded) or discards.setdefault(
+                    discarded, b"," + dumps(ext("units-discarded",
+                                                valueQuantity=units(discarded)))),
+                code, strength, lot_b)
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:

@@ -27,8 +27,7 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import Refusal, Skip, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, ident, members, memo, num, text
-from bontrack.fhir.lines import meta as meta_bytes
+from bontrack.fhir.lines import columns, cycle_meta, dumps, fixed, memo, num, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -118,42 +117,59 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
             yield medication_administration(ctx, inj, cy, vial, common)
 
 
-_SITES = b'{"resourceType":"MedicationAdministration","id":"'
 _DOSE_TAIL = b',"unit":"U","system":' + text(UCUM) + b',"code":"[arb\'U]"}}}\n'
-
-
-_SITES_URL = (b',"extension":[{"url":' + text(ext("injection-sites")["url"])
-              + b',"valueInteger":')
 _VOLUME_URL = (b',{"url":' + text(ext("injected-volume")["url"])
                + b',"valueQuantity":{"value":')
 _ML_TAIL = b',"unit":"mL","system":' + text(UCUM) + b',"code":"mL"}}'
+#: an injection's line: its id, the cycle's meta, the sites, the optional volume and
+#: guidance, the cycle's common part, the site and route, the dose
+_INJECTION = (b'{"resourceType":"MedicationAdministration","id":"%d%b,"extension":[{"url":'
+              + fixed(text(ext("injection-sites")["url"])) + b',"valueInteger":%d}%b%b]'
+              + b"%b%b%b" + fixed(_DOSE_TAIL))
 I_ID, I_MUSCLE, I_SIDE, I_UNITS, I_SITES, I_VOLUME, I_GUIDANCE = columns(
     INJ, "id", "muscle", "side", "units", "sites", "volume_ml", "guidance")
+C_ID, C_STATUS, C_PRODUCT, C_PATIENT, C_DATE, C_CLINICIAN = columns(
+    CY, "id", "status", "product", "patient_id", "date", "clinician_id")
+V_ID = columns(V, "id")[0]
+#: ``administration_common`` of a cycle: its status, the vial (or product), the patient,
+#: the cycle (encounter, procedure), the day and the clinician
+_COMMON = (b',"status":%b,%b,"subject":{"reference":"Patient/%d"},"context":{"reference":'
+           b'"Encounter/%d"},"partOf":[{"reference":"Procedure/%d"}],"effectiveDateTime":'
+           b'"%b","performer":[{"actor":%b}]')
+_STATUS = {k: dumps(v) for k, v in ADMINISTRATION_STATUS.items()}
 
 
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     dosages, numbers, guides = memo(ctx, "dosage"), memo(ctx, "number"), memo(ctx, "guidance")
+    volumes, users = memo(ctx, "volume"), memo(ctx, "user")
     for cy in batch.of(CYCLES, p.id):
-        vials = batch.of(VIALS, cy.id)
-        vial = vials[0].id if vials else None
-        common = b"," + members(administration_common(ctx, cy, vial))
-        head = meta_bytes(cy.version, cy.updated_at)
-        for inj in batch.of(INJECTIONS, cy.id):
+        n, clinician = cy[C_ID], cy[C_CLINICIAN]
+        injections = batch.of(INJECTIONS, n)
+        if not injections:
+            continue
+        vials = batch.of(VIALS, n)
+        common = _COMMON % (
+            _STATUS.get(cy[C_STATUS]) or b'"unknown"',
+            b'"medicationReference":{"reference":"Medication/%d"}' % vials[0][V_ID] if vials
+            else b'"medicationCodeableConcept":' + dumps(product_concept(ctx, cy[C_PRODUCT])),
+            cy[C_PATIENT], n, n, cy[C_DATE].isoformat().encode(),
+            users.get(clinician) or users.setdefault(clinician,
+                                                     dumps(user_ref(ctx, clinician))))
+        head = cycle_meta(batch, cy)
+        for inj in injections:
             volume, guidance, units = inj[I_VOLUME], inj[I_GUIDANCE], inj[I_UNITS]
-            parts = [_SITES, ident(inj[I_ID]), head, _SITES_URL, ident(inj[I_SITES]), b"}"]
-            if volume is not None:
-                parts += (_VOLUME_URL, numbers.get(volume) or numbers.setdefault(
-                    volume, num(volume)), _ML_TAIL)
-            if guidance:
-                parts += (b",", guides.get(guidance) or guides.setdefault(
-                    guidance, dumps(_guidance(ctx, guidance))))
             key = (inj[I_MUSCLE], inj[I_SIDE])
-            parts += (b"]", common, dosages.get(key) or dosages.setdefault(key, (
-                b',"dosage":{"site":' + dumps(target_site(ctx, *key))
-                + b',"route":' + dumps(_route(ctx, key[0])) + b',"dose":{"value":')),
-                numbers.get(units) or numbers.setdefault(units, num(units)), _DOSE_TAIL)
-            yield b"".join(parts)
+            yield _INJECTION % (
+                inj[I_ID], head, inj[I_SITES],
+                b"" if volume is None else volumes.get(volume) or volumes.setdefault(
+                    volume, _VOLUME_URL + num(volume) + _ML_TAIL),
+                b"," + (guides.get(guidance) or guides.setdefault(
+                    guidance, dumps(_guidance(ctx, guidance)))) if guidance else b"",
+                common, dosages.get(key) or dosages.setdefault(key, (
+                    b',"dosage":{"site":' + dumps(target_site(ctx, *key))
+                    + b',"route":' + dumps(_route(ctx, key[0])) + b',"dose":{"value":')),
+                numbers.get(units) or numbers.setdefault(units, num(units)))
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:

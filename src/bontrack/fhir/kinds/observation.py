@@ -28,8 +28,7 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import Refusal, as_day, as_decimal, as_instant, ext_value, shown
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, ident, members, memo, num, text
-from bontrack.fhir.lines import meta as meta_bytes
+from bontrack.fhir.lines import columns, dumps, members, memo, num, stamp, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -138,9 +137,6 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
         yield observation(ctx, o)
 
 
-_WEIGHT_HEAD = b'{"resourceType":"Observation","id":"weight-'
-
-
 def _weight_middle(ctx: Context) -> bytes:
     """From the status to the subject's reference, the same for every weight."""
     return ctx.shared(("bytes", "weight-middle"), lambda: b"," + members({
@@ -150,6 +146,13 @@ def _weight_middle(ctx: Context) -> bytes:
 
 
 _KG_TAIL = b',"unit":"kg","system":' + text(UCUM) + b',"code":"kg"}}\n'
+#: a weight's line: every piece that varies is a slot (one formatting call per line)
+_WEIGHT = (b'{"resourceType":"Observation","id":"weight-%d","meta":{"versionId":"1",'
+           b'"lastUpdated":"%b"},"extension":[%b]%b%d"},"effectiveDateTime":"%b",'
+           b'"valueQuantity":{"value":%b%b')
+#: an outcome's line (the pieces after the extensions start with their own comma)
+_OUTCOME = (b'{"resourceType":"Observation","id":"%d","meta":{"versionId":"%d",'
+            b'"lastUpdated":"%b"},"extension":[%b%b%b%d"}%b,"effectiveDateTime":"%b"%b%b}\n')
 
 
 def _outcome_concepts(ctx: Context, scale: str) -> bytes:
@@ -174,46 +177,45 @@ def _outcome_unit(ctx: Context, scale: str) -> bytes:
 
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
-    recorders, sites = memo(ctx, "recorded-by"), memo(ctx, "site")
+    recorders, sites = memo(ctx, "recorded-by"), memo(ctx, "outcome-site")
     weights = batch.of(WEIGHTS, p.id)
     if weights:
         middle = _weight_middle(ctx)
         for w in weights:
-            yield b"".join((
-                _WEIGHT_HEAD, ident(w.id), meta_bytes(1, w.created_at), b',"extension":[',
-                recorders.get(w.recorded_by) or recorders.setdefault(
-                    w.recorded_by, dumps(recorded_by(ctx, w.recorded_by))),
-                b"]", middle, ident(w.patient_id), b'"},"effectiveDateTime":"',
-                w.measured_on.isoformat().encode(), b'","valueQuantity":{"value":',
-                num(w.weight_kg), _KG_TAIL))
+            rb = w[W_RB]
+            yield _WEIGHT % (
+                w[W_ID], stamp(w[W_CREATED]),
+                recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
+                middle, w[W_PATIENT], w[W_ON].isoformat().encode(), num(w[W_KG]), _KG_TAIL)
     heads, values = memo(ctx, "outcome-head"), memo(ctx, "outcome-value")
     for o in batch.of(OUTCOMES, p.id):
         rb, region, status, scale = o[O_RB], o[O_REGION], o[O_STATUS], o[O_SCALE]
-        parts = [b'{"resourceType":"Observation","id":"', ident(o[O_ID]),
-                 meta_bytes(o[O_VERSION], o[O_ERROR_AT] or o[O_RECORDED_AT] or o[O_AT]),
-                 b',"extension":[',
-                 recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb)))]
-        if region:
-            parts += (b",", dumps(ext("region", valueString=region)))
+        measured, cycle, muscle, side = o[O_AT], o[O_CYCLE], o[O_MUSCLE], o[O_SIDE]
+        at = stamp(measured)
+        updated = o[O_ERROR_AT] or o[O_RECORDED_AT] or measured
         key = (status, scale)
-        parts += (heads.get(key) or heads.setdefault(key, _outcome_head(ctx, status, scale)),
-                  ident(o[O_PATIENT]), b'"}')
-        if o[O_CYCLE] is not None:
-            parts += (b',"partOf":[{"reference":"Procedure/', ident(o[O_CYCLE]), b'"}]')
-        parts += (b',"effectiveDateTime":', text(instant(o[O_AT])))
         value = (scale, o[O_VALUE], o[O_TEXT])
-        parts.append(values.get(value) or values.setdefault(value, _outcome_value(ctx, *value)))
-        muscle, side = o[O_MUSCLE], o[O_SIDE]
         if muscle:
-            key = (muscle, side)
-            parts += (b',"bodySite":', sites.get(key) or sites.setdefault(
-                key, dumps(target_site(ctx, muscle, side))))
+            where = (muscle, side)
+            site = sites.get(where) or sites.setdefault(
+                where, b',"bodySite":' + dumps(target_site(ctx, muscle, side)))
         elif side:
-            parts += (b',"bodySite":', dumps({"extension": side_ext(side), "text": side}))
-        parts.append(b"}\n")
-        yield b"".join(parts)
+            site = b',"bodySite":' + dumps({"extension": side_ext(side), "text": side})
+        else:
+            site = b""
+        yield _OUTCOME % (
+            o[O_ID], o[O_VERSION] or 1, at if updated is measured else stamp(updated),
+            recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
+            b"," + dumps(ext("region", valueString=region)) if region else b"",
+            heads.get(key) or heads.setdefault(key, _outcome_head(ctx, status, scale)),
+            o[O_PATIENT],
+            b"" if cycle is None else b',"partOf":[{"reference":"Procedure/%d"}]' % cycle,
+            at, values.get(value) or values.setdefault(value, _outcome_value(ctx, *value)),
+            site)
 
 
+W_ID, W_PATIENT, W_RB, W_CREATED, W_ON, W_KG = columns(
+    W, "id", "patient_id", "recorded_by", "created_at", "measured_on", "weight_kg")
 (O_ID, O_PATIENT, O_CYCLE, O_RB, O_REGION, O_STATUS, O_SCALE, O_AT, O_VALUE, O_TEXT,
  O_MUSCLE, O_SIDE, O_VERSION, O_ERROR_AT, O_RECORDED_AT) = columns(
     OUT, "id", "patient_id", "cycle_id", "recorded_by", "region", "status", "scale",

@@ -23,8 +23,7 @@ from bontrack.fhir.elements import (
     parts,
 )
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, ident, memo, num
-from bontrack.fhir.lines import meta as meta_bytes
+from bontrack.fhir.lines import columns, cycle_meta, dumps, fixed, memo, num, stamp
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -140,84 +139,119 @@ def _url(name: str) -> bytes:
     return b'{"url":' + dumps(ext(name)["url"])
 
 
-_VERSION = b"," + _url("cycle-version") + b',"valueInteger":'
-_TOTAL = b"," + _url("total-units") + b',"valueQuantity":{"value":'
 _U_TAIL = b',"unit":"U","system":' + dumps(UCUM) + b',"code":"[arb\'U]"}}'
 _CODE = b',"code":' + dumps(session_concept())
+#: the plan check's extension up to its verdict (then the reference version, the optional
+#: next earliest date and the end)
+_CHECK = b"," + _url("plan-check") + b',"extension":[{"url":"verdict","valueCode":'
+_NEXT = b',{"url":"next-earliest-date","valueDate":"%b"}'
+_WEIGHT = (b"," + fixed(_url("weight-kg")) + b',"valueQuantity":{"value":%b,"unit":"kg",'
+           b'"system":' + fixed(dumps(UCUM)) + b',"code":"kg"}}')
+_CONSENT = (b"," + fixed(_url("consent"))
+            + b',"extension":[{"url":"recorded","valueBoolean":%b}%b]}')
+_SIGNATURE = (b"," + fixed(_url("signature")) + b',"extension":[{"url":"by","valueReference":'
+              b'%b},{"url":"at","valueDateTime":"%b"}]}')
+#: a session's line: every piece that varies is a slot (the extensions are built above it)
+_PROCEDURE = (b'{"resourceType":"Procedure","id":"%d%b,"extension":[%b,'
+              + fixed(_url("cycle-version")) + b',"valueInteger":%d}%b,'
+              + fixed(_url("total-units")) + b',"valueQuantity":{"value":%b'
+              + fixed(_U_TAIL) + b'%b%b%b%b,%b],"status":%b' + fixed(_CODE)
+              + b',"subject":{"reference":"Patient/%d"},"encounter":{"reference":"Encounter/'
+              b'%d"},"performedDateTime":"%b","performer":[{"actor":%b}],"reasonCode":[%b]%b%b}'
+              b"\n")
+_STATUS = {k: dumps(v) for k, v in PROCEDURE_STATUS.items()}
 
 
 #: where each column of a cycle row sits (``lines`` reads rows by index)
 (C_ID, C_STATUS, C_VERDICT, C_REFERENCE_VERSION, C_NEXT_EARLIEST_DATE, C_TOTAL_UNITS,
  C_VERSION, C_WEIGHT_KG, C_CONSENT_RECORDED, C_CONSENT_TEXT, C_SIGNED_BY, C_SIGNED_AT,
  C_PROVENANCE, C_CREATED_BY, C_CLINICIAN_ID, C_INDICATION, C_PATIENT_ID, C_DATE, C_NOTE,
- C_PRODUCT, C_UPDATED_AT) = columns(
+ C_PRODUCT) = columns(
     CY, "id", "status", "verdict", "reference_version", "next_earliest_date", "total_units",
     "version", "weight_kg", "consent_recorded", "consent_text", "signed_by", "signed_at",
     "provenance", "created_by", "clinician_id", "indication", "patient_id", "date", "note",
-    "product", "updated_at")
+    "product")
+V_ID = columns(V, "id")[0]
+O_CODE, O_REASON, O_BY, O_AT = columns(OV, "code", "reason", "clinician_id", "created_at")
+F_CODE, F_SEVERITY, F_MESSAGE, F_VALUE, F_LIMIT, F_UNIT, F_MUSCLE, F_SIDE, F_SOURCE = columns(
+    F, "code", "severity", "message", "value", "limit", "unit", "muscle", "side", "source")
+_FINDING = (b"," + fixed(_url("finding")) + b',"extension":[{"url":"code","valueCode":%b},'
+            b'{"url":"severity","valueCode":%b},{"url":"message","valueString":%b}%b%b%b%b%b%b]}')
+
+
+def _finding_bytes(f: Any) -> bytes:
+    """``_finding`` as bytes, with the comma that separates it from the extension before."""
+    value, limit, unit, muscle, side, source = (f[F_VALUE], f[F_LIMIT], f[F_UNIT],
+                                                f[F_MUSCLE], f[F_SIDE], f[F_SOURCE])
+    return _FINDING % (
+        dumps(f[F_CODE]), dumps(f[F_SEVERITY]), dumps(f[F_MESSAGE]),
+        b"" if value is None else b',{"url":"value","valueDecimal":%b}' % num(value),
+        b"" if limit is None else b',{"url":"limit","valueDecimal":%b}' % num(limit),
+        b',{"url":"unit","valueString":%b}' % dumps(unit) if unit else b"",
+        b',{"url":"muscle","valueString":%b}' % dumps(muscle) if muscle else b"",
+        b',{"url":"side","valueString":%b}' % dumps(side) if side else b"",
+        b',{"url":"source","valueString":%b}' % dumps(source) if source else b"")
 
 
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
-    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces; the
-    parts that vary row by row are serialised as the dict path builds them."""
+    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces; a
+    finding's, an override's and a provenance line's extension are serialised as the dict
+    path builds them."""
     users, heads, reasons = memo(ctx, "user"), memo(ctx, "procedure-head"), memo(ctx, "reason")
     recorders, numbers = memo(ctx, "recorded-by"), memo(ctx, "number")
+    checks, products = memo(ctx, "plan-check"), memo(ctx, "used-code")
     for cy in batch.of(CYCLES, p.id):
-        n = cy[C_ID]
-        status = cy[C_STATUS]
-        check: list[Json] = [{"url": "verdict", "valueCode": cy[C_VERDICT]},
-                             {"url": "reference-version",
-                              "valueString": cy[C_REFERENCE_VERSION]}]
-        if cy[C_NEXT_EARLIEST_DATE]:
-            check.append({"url": "next-earliest-date",
-                          "valueDate": day(cy[C_NEXT_EARLIEST_DATE])})
-        total = cy[C_TOTAL_UNITS]
-        parts = [b'{"resourceType":"Procedure","id":"', ident(n),
-                 meta_bytes(cy[C_VERSION], cy[C_UPDATED_AT]), b',"extension":[',
-                 heads.get(status) or heads.setdefault(status, dumps(status_ext(status))),
-                 _VERSION, ident(cy[C_VERSION]), b"},", dumps(ext("plan-check", extension=check)),
-                 _TOTAL,
-                 numbers.get(total) or numbers.setdefault(total, num(total)), _U_TAIL]
-        extra: list[Json] = []
-        if cy[C_WEIGHT_KG] is not None:
-            extra.append(ext("weight-kg", valueQuantity=quantity(cy[C_WEIGHT_KG], "kg", "kg")))
-        consent: list[Json] = [{"url": "recorded", "valueBoolean": bool(cy[C_CONSENT_RECORDED])}]
-        if cy[C_CONSENT_TEXT]:
-            consent.append({"url": "text", "valueString": cy[C_CONSENT_TEXT]})
-        extra.append(ext("consent", extension=consent))
-        if cy[C_SIGNED_BY] is not None and cy[C_SIGNED_AT] is not None:
-            extra.append(ext("signature", extension=[
-                {"url": "by", "valueReference": user_ref(ctx, cy[C_SIGNED_BY])},
-                {"url": "at", "valueDateTime": instant(cy[C_SIGNED_AT])}]))
-        extra += [_finding(f) for f in batch.of(FINDINGS, n)]
-        extra += [ext("override", extension=[
-            {"url": "code", "valueCode": o.code},
-            {"url": "reason", "valueString": o.reason},
-            {"url": "by", "valueReference": user_ref(ctx, o.clinician_id)},
-            {"url": "at", "valueDateTime": instant(o.created_at)}])
+        n, status = cy[C_ID], cy[C_STATUS]
+        verdict, version = cy[C_VERDICT], cy[C_REFERENCE_VERSION]
+        check = (checks.get((verdict, version)) or checks.setdefault(
+            (verdict, version), _CHECK + dumps(verdict) + b'},{"url":"reference-version",'
+            b'"valueString":' + dumps(version) + b"}"))
+        next_date = cy[C_NEXT_EARLIEST_DATE]
+        if next_date:
+            check += _NEXT % next_date.isoformat().encode()
+        total, weight = cy[C_TOTAL_UNITS], cy[C_WEIGHT_KG]
+        consent_text, signed_by, signed_at = cy[C_CONSENT_TEXT], cy[C_SIGNED_BY], cy[C_SIGNED_AT]
+        extra = [_finding_bytes(f) for f in batch.of(FINDINGS, n)]
+        extra += [b"," + dumps(ext("override", extension=[
+            {"url": "code", "valueCode": o[O_CODE]},
+            {"url": "reason", "valueString": o[O_REASON]},
+            {"url": "by", "valueReference": user_ref(ctx, o[O_BY])},
+            {"url": "at", "valueDateTime": instant(o[O_AT])}]))
             for o in batch.of(OVERRIDES, n)]
-        extra += [ext("provenance", valueString=line)
+        extra += [b"," + dumps(ext("provenance", valueString=line))
                   for line in (cy[C_PROVENANCE] or "").splitlines()]
-        parts += (b",", dumps(extra)[1:-1], b",")
         rb, clinician, indication = cy[C_CREATED_BY], cy[C_CLINICIAN_ID], cy[C_INDICATION]
-        parts += (recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
-                  b'],"status":', dumps(PROCEDURE_STATUS.get(status, "unknown")), _CODE,
-                  b',"subject":{"reference":"Patient/', ident(cy[C_PATIENT_ID]),
-                  b'"},"encounter":{"reference":"Encounter/', ident(n),
-                  b'"},"performedDateTime":"', cy[C_DATE].isoformat().encode(),
-                  b'","performer":[{"actor":', users.get(clinician) or users.setdefault(
-                      clinician, dumps(user_ref(ctx, clinician))), b'}],"reasonCode":[',
-                  reasons.get(indication) or reasons.setdefault(
-                      indication, dumps(indication_concept(ctx, indication))), b"]")
-        if cy[C_NOTE]:
-            parts += (b',"note":', dumps([{"text": cy[C_NOTE]}]))
-        vial_ids = [v.id for v in batch.of(VIALS, n)]
-        if vial_ids:
-            parts += (b',"usedReference":', dumps([ref("Medication", v) for v in vial_ids]))
+        note, vials = cy[C_NOTE], batch.of(VIALS, n)
+        if vials:
+            used = b',"usedReference":[' + b",".join(
+                [b'{"reference":"Medication/%d"}' % v[V_ID] for v in vials]) + b"]"
         else:
-            parts += (b',"usedCode":[', dumps(product_concept(ctx, cy[C_PRODUCT])), b"]")
-        parts.append(b"}\n")
-        yield b"".join(parts)
+            product = cy[C_PRODUCT]
+            used = products.get(product) or products.setdefault(
+                product, b',"usedCode":[' + dumps(product_concept(ctx, product)) + b"]")
+        yield _PROCEDURE % (
+            n, cycle_meta(batch, cy),
+            heads.get(status) or heads.setdefault(status, dumps(status_ext(status))),
+            cy[C_VERSION], check + b"]}",
+            numbers.get(total) or numbers.setdefault(total, num(total)),
+            b"" if weight is None else _WEIGHT % (
+                numbers.get(weight) or numbers.setdefault(weight, num(weight))),
+            _CONSENT % (b"true" if cy[C_CONSENT_RECORDED] else b"false",
+                        b',{"url":"text","valueString":' + dumps(consent_text) + b"}"
+                        if consent_text else b""),
+            b"" if signed_by is None or signed_at is None else _SIGNATURE % (
+                users.get(signed_by) or users.setdefault(signed_by,
+                                                         dumps(user_ref(ctx, signed_by))),
+                stamp(signed_at)),
+            b"".join(extra),
+            recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
+            _STATUS.get(status) or dumps(PROCEDURE_STATUS.get(status, "unknown")),
+            cy[C_PATIENT_ID], n, cy[C_DATE].isoformat().encode(),
+            users.get(clinician) or users.setdefault(clinician,
+                                                     dumps(user_ref(ctx, clinician))),
+            reasons.get(indication) or reasons.setdefault(
+                indication, dumps(indication_concept(ctx, indication))),
+            b',"note":[{"text":' + dumps(note) + b"}]" if note else b"", used)
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:

@@ -14,6 +14,20 @@ from bontrack.store.db import make_engine, reader_engine, session_factory
 from tests.fhir.test_ndjson_lines import reference_ndjson
 
 
+def both_ways(url: str, out: Path) -> tuple[dict[str, bytes], bytes]:
+    """The export's lines through the reference dict path (returned, per file, and joined)
+    and through the bulk writer (written to ``out``)."""
+    engine = reader_engine(make_engine(url))
+    ref = default_reference()
+    try:
+        with session_factory(engine, writer=False)() as s:
+            expected = reference_ndjson(s, export.context(s, ref))
+            export.write_ndjson(s, export.context(s, ref), out)
+    finally:
+        engine.dispose()
+    return expected, b"".join(expected.values())
+
+
 def test_bulk_lines_match_on_the_rare_branches_too(api, tmp_path: Path):
     """Guidance, a region, a side without a muscle, records entered in error, a vial with
     no lot, expiry or dilution, an injection without a volume: rows the demo never draws."""
@@ -33,15 +47,7 @@ def test_bulk_lines_match_on_the_rare_branches_too(api, tmp_path: Path):
         c.execute(sa.text("UPDATE injections SET volume_ml = NULL WHERE id = "
                           "(SELECT min(id) FROM injections)"))
     writer.dispose()
-    engine = reader_engine(make_engine(api.url))
-    ref = default_reference()
-    try:
-        with session_factory(engine, writer=False)() as s:
-            expected = reference_ndjson(s, export.context(s, ref))
-            export.write_ndjson(s, export.context(s, ref), tmp_path)
-    finally:
-        engine.dispose()
-    text = b"".join(expected.values())
+    expected, text = both_ways(api.url, tmp_path)
     for branch in (b'/guidance"', b'/region"', b'"entered-in-error"',
                    b'"bodySite":{"extension"'):
         assert branch in text, branch
@@ -106,15 +112,7 @@ def test_bulk_lines_match_on_every_branch_of_the_byte_built_kinds(api, tmp_path:
                "cycle_id, 'BARE', 'info', 'no optional part' FROM cycle_findings WHERE id = "
                + first.format("cycle_findings"))
     writer.dispose()
-    engine = reader_engine(make_engine(api.url))
-    ref = default_reference()
-    try:
-        with session_factory(engine, writer=False)() as s:
-            expected = reference_ndjson(s, export.context(s, ref))
-            export.write_ndjson(s, export.context(s, ref), tmp_path)
-    finally:
-        engine.dispose()
-    text = b"".join(expected.values())
+    expected, text = both_ways(api.url, tmp_path)
     escaped = orjson.dumps(ODD)[1:-1]
     for branch in (b'/condition-flag"', b'/medication-name"', b'"family":', b'"given":',
                    b'/affected-side"', b'"lifecycleStatus":"entered-in-error"',

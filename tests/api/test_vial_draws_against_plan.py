@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from tests.api.test_vial_log import cycle, draw, open_vial
+from tests.api.test_vial_log import cycle, draw, draws_at_once, open_vial
 
 
 def audit_details(api, entity: str) -> list[str]:
@@ -126,43 +126,10 @@ def test_two_vials_drawn_into_one_cycle_at_once_never_pass_its_plan_together(api
     """Two nurses draw 40 U each into one 75 U cycle from two different vials at the same
     moment, each in its own transaction (PostgreSQL: the cycle row is locked; SQLite: BEGIN
     IMMEDIATE): one draw is stopped above the plan."""
-    import threading
-
-    from bontrack.errors import InvalidRecord
-    from bontrack.reference import default_reference
-    from bontrack.services import accounts, vial_log
-    from bontrack.services.schemas import VialDrawIn
-    from bontrack.store.models import User
-    from bontrack.store.uow import Database
-
     c = cycle(api, "p2")  # 75 U planned
     v1, v2 = open_vial(api), open_vial(api, lot="L-79")
-    db = Database.at(api.url)
-    try:
-        with db.unit_of_work() as uow:
-            nurse = accounts.actor_of(uow.session.scalars(
-                sa.select(User).where(User.username == "nurse")).one())
-        ref = default_reference()
-        barrier = threading.Barrier(2)
-        outcomes: list[str] = []
-
-        def one(vial_id: int) -> None:
-            barrier.wait()
-            with db.unit_of_work() as uow:
-                try:
-                    vial_log.draw(uow, nurse, vial_id, VialDrawIn(cycle_id=c["id"], units=40),
-                                  ref)
-                    outcomes.append("drawn")
-                except InvalidRecord as err:
-                    outcomes.append(f"refused {err.field}: {'above the 75 U' in str(err)}")
-
-        threads = [threading.Thread(target=one, args=(v["id"],)) for v in (v1, v2)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-    finally:
-        db.dispose()
+    outcomes = [o if o == "drawn" else f"refused {o.field}: {'above the 75 U' in str(o)}"
+                for o in draws_at_once(api, [(v1["id"], c["id"], 40), (v2["id"], c["id"], 40)])]
     assert sorted(outcomes) == ["drawn", "refused units: True"]
     log = api.get("nurse", "/api/v1/vials").json()["items"]
     assert {plan_of(v, c["id"])[1] for v in log if v["draws"]} == {"40"}

@@ -307,6 +307,17 @@ def test_web_vial_log_opens_draws_refuses_in_words_and_closes(api, web):
 def test_two_nurses_drawing_the_last_units_at_once_never_overdraw(api):
     """Two draws of 60 U from a 100 U vial at the same moment, each in its own transaction
     (PostgreSQL: the vial row is locked; SQLite: BEGIN IMMEDIATE): one is refused."""
+    v = open_vial(api, size_units=100, diluent_ml=2)
+    c1, c2 = cycle(api, "p1"), cycle(api, "p2")
+    outcomes = [o if o == "drawn" else f"refused {o.field}"
+                for o in draws_at_once(api, [(v["id"], c1["id"], 60), (v["id"], c2["id"], 60)])]
+    assert sorted(outcomes) == ["drawn", "refused units"]
+    assert api.get("nurse", f"/api/v1/vials/{v['id']}").json()["units_remaining"] == "40"
+
+
+def draws_at_once(api, draws: list[tuple[int, int, int]]) -> list[Any]:
+    """Each (vial, cycle, units) drawn by the nurse in its own thread and transaction, all
+    released at the same moment; per draw "drawn" or the InvalidRecord that refused it."""
     import threading
 
     import sqlalchemy as sa
@@ -317,33 +328,30 @@ def test_two_nurses_drawing_the_last_units_at_once_never_overdraw(api):
     from bontrack.store.models import User
     from bontrack.store.uow import Database
 
-    v = open_vial(api, size_units=100, diluent_ml=2)
-    c1, c2 = cycle(api, "p1"), cycle(api, "p2")
     db = Database.at(api.url)
     try:
         with db.unit_of_work() as uow:
             nurse = accounts.actor_of(uow.session.scalars(
                 sa.select(User).where(User.username == "nurse")).one())
         ref = default_reference()
-        barrier = threading.Barrier(2)
-        outcomes: list[str] = []
+        barrier = threading.Barrier(len(draws))
+        outcomes: list[Any] = []
 
-        def one(cycle_id: int) -> None:
+        def one(vial_id: int, cycle_id: int, units: int) -> None:
             barrier.wait()
             with db.unit_of_work() as uow:
                 try:
-                    vial_log.draw(uow, nurse, v["id"],
-                                  VialDrawIn(cycle_id=cycle_id, units=60), ref)
+                    vial_log.draw(uow, nurse, vial_id,
+                                  VialDrawIn(cycle_id=cycle_id, units=units), ref)
                     outcomes.append("drawn")
                 except InvalidRecord as err:
-                    outcomes.append(f"refused {err.field}")
+                    outcomes.append(err)
 
-        threads = [threading.Thread(target=one, args=(c["id"],)) for c in (c1, c2)]
+        threads = [threading.Thread(target=one, args=d) for d in draws]
         for t in threads:
             t.start()
         for t in threads:
             t.join(60)
     finally:
         db.dispose()
-    assert sorted(outcomes) == ["drawn", "refused units"]
-    assert api.get("nurse", f"/api/v1/vials/{v['id']}").json()["units_remaining"] == "40"
+    return outcomes

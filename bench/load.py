@@ -120,6 +120,13 @@ def start_server(db: str, port: int, log: Path) -> subprocess.Popen[bytes]:
     raise RuntimeError("server did not start")
 
 
+def writer_patient(tag: str) -> dict[str, Any]:
+    """A new patient for a client to write cycles and outcomes to (born 1930, so 70 years of
+    cycles 90 days apart stay in the past)."""
+    return {"mrn": f"{tag}-{time.time_ns()}", "display_name": f"Load Writer {tag}",
+            "birth_date": "1930-01-01", "sex": "male", "weight_kg": 80}
+
+
 def seed_patients(base: str, headers: dict[str, str]) -> list[int]:
     """Patients with four cycles and eight outcomes each: what the timeline reads."""
     ids = []
@@ -164,9 +171,7 @@ async def client_task(k: int, base: str, headers: dict[str, str], seeded: list[i
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60,
                                  limits=limits) as c:
-        r = await c.post("/api/v1/patients", json={
-            "mrn": f"W-{k}-{time.time_ns()}", "display_name": f"Load Writer {k}",
-            "birth_date": "1930-01-01", "sex": "male", "weight_kg": 80})
+        r = await c.post("/api/v1/patients", json=writer_patient(f"W-{k}"))
         r.raise_for_status()
         own = r.json()["id"]
         step = 0
@@ -182,9 +187,8 @@ async def client_task(k: int, base: str, headers: dict[str, str], seeded: list[i
                     r = await c.post("/api/v1/plan-check", json=PLAN)
                 elif kind == "cycle write":
                     if step >= 280:  # 70 years of cycles: move on to a new patient
-                        r = await c.post("/api/v1/patients", json={
-                            "mrn": f"W-{k}-{time.time_ns()}", "display_name": "Load Writer",
-                            "birth_date": "1930-01-01", "sex": "male", "weight_kg": 80})
+                        r = await c.post("/api/v1/patients",
+                                         json=writer_patient(f"W-{k}"))
                         own, step = r.json()["id"], 0
                         t0 = time.perf_counter()
                     day = date(1950, 1, 2) + timedelta(days=90 * step)

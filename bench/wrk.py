@@ -25,7 +25,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -143,9 +142,7 @@ def writer_patients(base: str, headers: dict[str, str], count: int) -> list[int]
     ids = []
     with httpx.Client(base_url=base, headers=headers, timeout=60) as c:
         for k in range(count):
-            r = c.post("/api/v1/patients", json={
-                "mrn": f"WRK-{k}-{time.time_ns()}", "display_name": f"Wrk Writer {k}",
-                "birth_date": "1930-01-01", "sex": "male", "weight_kg": 80})
+            r = c.post("/api/v1/patients", json=load.writer_patient(f"WRK-{k}"))
             r.raise_for_status()
             ids.append(r.json()["id"])
     return ids

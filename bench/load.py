@@ -316,6 +316,7 @@ def main() -> None:
     if args.quick:
         global SEED_PATIENTS
         args.seconds, args.clients, SEED_PATIENTS = 3, 3, 3
+    os.environ.setdefault("BONTRACK_MFA_REQUIRED", "off")  # a bench account, password only
     tmp = Path(tempfile.mkdtemp(prefix="bontrack-load-"))
     db = args.db or f"sqlite:///{tmp / 'load.db'}"
     username = add_user(db)

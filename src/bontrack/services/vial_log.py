@@ -518,12 +518,13 @@ def lot_search(session: Session, actor: Actor, lot: str, product: str | None,
     matched = [{"lot": x["lot"], "match": x["match"], "rows": x["rows"],
                 "patients": len(x["patient_ids"])} for x in lots.values()]
     widened = any(m["match"] != shared_vials.EXACT for m in matched)
+    patients = len({i["patient_id"] for i in items})
     audit.record(session, actor, "read", "lot_search",
                  detail=f"lot {wanted}" + (f" of {pid}" if pid else "") + f", match {match}"
-                 + f": {len(items)} rows, {len({i['patient_id'] for i in items})} patients"
+                 + f": {len(items)} rows, {patients} patients"
                  + (f"; lots {', '.join(m['lot'] for m in matched)}" if widened else ""))
     return {"lot": wanted, "product": pid, "match": match, "total": len(items),
-            "patients": len({i["patient_id"] for i in items}), "lots": matched,
+            "patients": patients, "lots": matched,
             "widened": widened, "items": items}
 
 

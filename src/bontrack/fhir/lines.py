@@ -20,6 +20,7 @@ import orjson
 from bontrack.clinical.result import number
 from bontrack.fhir.mapping import Context, Json
 from bontrack.fhir.tables import CY, Batch
+from bontrack.fhir.tables import columns as columns  # the kinds import it from here
 
 #: (ctx, batch, patient row, clinic name) -> this kind's NDJSON lines of that patient.
 LinesExporter = Callable[[Context, Batch, Any, str | None], Iterator[bytes]]
@@ -33,13 +34,6 @@ def memo(ctx: Context, name: str) -> dict[Any, bytes]:
     build)``: a hit costs one lookup, no closure)."""
     table: dict[Any, bytes] = ctx.shared(("bytes-memo", name), dict)
     return table
-
-
-def columns(table: Any, *names: str) -> tuple[int, ...]:
-    """Where ``names`` sit in a row of ``select(table)`` (index access is several times
-    faster than a Row's attribute access, and a bulk export reads millions)."""
-    order = [c.name for c in table.columns]
-    return tuple(order.index(n) for n in names)
 
 
 def fixed(piece: bytes) -> bytes:

@@ -67,8 +67,11 @@ def _group(rows: Sequence[Any], key: int) -> dict[int, tuple[Any, ...]]:
     return {owner: tuple(group) for owner, group in groupby(rows, itemgetter(key))}
 
 
-def _position(table: Any, name: str) -> int:
-    return [c.name for c in table.columns].index(name)
+def columns(table: Any, *names: str) -> tuple[int, ...]:
+    """Where ``names`` sit in a row of ``select(table)`` (index access is several times
+    faster than a Row's attribute access, and a bulk export reads millions)."""
+    order = [c.name for c in table.columns]
+    return tuple(order.index(n) for n in names)
 
 
 #: rows turned into tuples at a time (see ``load``)
@@ -94,11 +97,11 @@ def load(session: Session, patient_rows: list[Any], rowsets: Iterable[RowSet],
         if rs.by == "patient":
             stmt: Select[Any] = (select(t).where(t.c.patient_id.in_(ids))
                                  .order_by(t.c.patient_id, t.c.id))
-            owner, grouped = _position(t, "patient_id"), batch.by_patient
+            owner, grouped = columns(t, "patient_id")[0], batch.by_patient
         else:
             stmt = (select(t).join(CY, CY.c.id == t.c.cycle_id)
                     .where(CY.c.patient_id.in_(ids)).order_by(t.c.cycle_id, t.c.id))
-            owner, grouped = _position(t, "cycle_id"), batch.by_cycle
+            owner, grouped = columns(t, "cycle_id")[0], batch.by_cycle
         result = session.execute(stmt)
         rows: Sequence[Any] = ([tuple(r) for part in result.partitions(CHUNK) for r in part]
                                if rs.name in plain else result.all())

@@ -8,7 +8,7 @@ import secrets
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -466,7 +466,17 @@ def reset_mfa(session: Session, username: str, by: str = "an administrator") -> 
     return user
 
 
-def actor_of(user: User) -> Actor:
+class _Account(Protocol):
+    """What an Actor is made of: a User, or a row of ``TOKEN_LOOKUP``."""
+
+    id: int
+    clinic_id: int
+    role: str
+    username: str
+    patient_id: int | None
+
+
+def actor_of(user: _Account) -> Actor:
     return Actor(
         user_id=user.id,
         clinic_id=user.clinic_id,
@@ -489,9 +499,11 @@ def actor_for_token(session: Session, token: str) -> Actor:
     """The account behind a bearer token, in one indexed query (this runs on every
     request). Nothing is cached: a token revoked or an account disabled through any server
     process is refused by every process from the next request on."""
-    actor = _actor_from_store(session, _hash_token(token))
-    assert actor is not None  # write=True: the refresh is written, never skipped
-    return actor
+    row, now, refresh = _live_token(session, _hash_token(token))
+    if refresh:
+        session.execute(update(ApiToken).where(ApiToken.id == row.token_id)
+                        .values(last_used_at=now))
+    return actor_of(row)
 
 
 #: The token lookup of every request, built once: constructing a statement per request cost
@@ -514,10 +526,13 @@ def actor_without_writing(session: Session, token: str) -> Actor | None:
     of its own: a GET then runs one transaction, not two. ``None`` when the lookup must
     record the use: call ``actor_for_token`` then. Unknown, expired, idle, revoked and
     disabled tokens raise as there."""
-    return _actor_from_store(session, _hash_token(token), write=False)
+    row, _, refresh = _live_token(session, _hash_token(token))
+    return None if refresh else actor_of(row)
 
 
-def _actor_from_store(session: Session, digest: str, write: bool = True) -> Actor | None:
+def _live_token(session: Session, digest: str) -> tuple[Any, datetime, bool]:
+    """The row of a usable token (``TOKEN_LOOKUP``), the time now, and whether its use must
+    be recorded (at most once a minute); raises NotAuthenticated for any other token."""
     row = session.connection().execute(TOKEN_LOOKUP, {"digest": digest}).first()
     now = _now()
     if (row is None or row.revoked or row.purpose != "session"
@@ -529,13 +544,7 @@ def _actor_from_store(session: Session, digest: str, write: bool = True) -> Acto
                                "without use; sign in again")
     if row.disabled:
         raise NotAuthenticated("this account is disabled")
-    if now - last > timedelta(minutes=1):  # refresh at most once a minute
-        if not write:
-            return None
-        session.execute(update(ApiToken).where(ApiToken.id == row.token_id)
-                        .values(last_used_at=now))
-    return Actor(user_id=row.id, clinic_id=row.clinic_id, role=row.role,
-                 username=row.username, patient_id=row.patient_id)
+    return row, now, now - last > timedelta(minutes=1)
 
 
 @use_case()

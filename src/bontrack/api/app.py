@@ -27,6 +27,7 @@ from bontrack.api import (
     visit_routes,
 )
 from bontrack.api.analytics_routes import install_analytics_routes
+from bontrack.api.fast_lane import FastLane
 from bontrack.api.fhir_routes import install_fhir
 from bontrack.api.limits import BodyLimit
 from bontrack.api.outputs import ERRORS
@@ -70,8 +71,10 @@ def create_app(db_url: str, ref: Reference | None = None, database: Database | N
 
 
 def install_errors(app: FastAPI) -> None:
-    """The body limit, and every error through the one renderer (bontrack.server.errors)."""
+    """The body limit, and every error through the one renderer (bontrack.server.errors);
+    outside them, the fast lanes of the hottest GETs (``api.fast_lane``)."""
     app.add_middleware(BodyLimit, limit=MAX_BODY)
+    app.add_middleware(FastLane, lanes=patient_routes.LANES)
     install_error_handlers(app)
 
 

@@ -72,11 +72,17 @@ def audit_denial(request: Request, exc: AccessDenied) -> None:
 
 
 def bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = bearer_or_none(request)
+    if token is None:
         raise NotAuthenticated("send 'Authorization: Bearer <token>' (POST /api/v1/auth/token)")
-    return token.strip()
+    return token
+
+
+def bearer_or_none(request: Request) -> str | None:
+    """The request's bearer token, or None when it sends none (or not as a bearer)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 BEARER = HTTPBearer(auto_error=False, description="A token from POST /api/v1/auth/token")

@@ -508,16 +508,23 @@ def actor_for_token(session: Session, token: str) -> Actor:
 
 #: The token lookup of every request, built once: constructing a statement per request cost
 #: about a tenth of a timeline GET (issue 16); a Core statement on the session's connection
-#: skips the ORM's execution layer too.
+#: skips the ORM's execution layer too. ``TOKEN_COLUMNS`` and ``TOKEN_JOIN`` let a hot read
+#: fold the lookup into its own statement (``services.timeline.LEAN_LOOKUP``).
 _USERS, _TOKENS = User.__table__, ApiToken.__table__
+TOKEN_COLUMNS = (_USERS.c.id, _USERS.c.clinic_id, _USERS.c.role, _USERS.c.username,
+                 _USERS.c.patient_id, _USERS.c.disabled, _TOKENS.c.id.label("token_id"),
+                 _TOKENS.c.revoked, _TOKENS.c.expires_at, _TOKENS.c.created_at,
+                 _TOKENS.c.last_used_at, _TOKENS.c.purpose)
+TOKEN_JOIN = _USERS.join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id)
+TOKEN_DIGEST = _TOKENS.c.token_hash
 TOKEN_LOOKUP = (
-    select(_USERS.c.id, _USERS.c.clinic_id, _USERS.c.role, _USERS.c.username,
-           _USERS.c.patient_id, _USERS.c.disabled, _TOKENS.c.id.label("token_id"),
-           _TOKENS.c.revoked, _TOKENS.c.expires_at, _TOKENS.c.created_at,
-           _TOKENS.c.last_used_at, _TOKENS.c.purpose)
-    .select_from(_USERS.join(_TOKENS, _TOKENS.c.user_id == _USERS.c.id))
-    .where(_TOKENS.c.token_hash == bindparam("digest"))
+    select(*TOKEN_COLUMNS).select_from(TOKEN_JOIN).where(bindparam("digest") == TOKEN_DIGEST)
 )
+
+
+def token_digest(token: str) -> str:
+    """What the store keeps of a bearer token (its SHA-256), to look the token up by."""
+    return _hash_token(token)
 
 
 def actor_without_writing(session: Session, token: str) -> Actor | None:
@@ -530,11 +537,31 @@ def actor_without_writing(session: Session, token: str) -> Actor | None:
     return None if refresh else actor_of(row)
 
 
+def quiet_actor(row: Any) -> Actor | None:
+    """The actor of a ``TOKEN_COLUMNS`` row read elsewhere, when the token is usable and
+    its use needs no recording; None otherwise (the caller then takes the full path, which
+    refuses the token, or records its use, as ``actor_for_token`` does)."""
+    if row is None or row.id is None:
+        return None
+    try:
+        refresh = _usable(row, _now())
+    except NotAuthenticated:
+        return None
+    return None if refresh else actor_of(row)
+
+
 def _live_token(session: Session, digest: str) -> tuple[Any, datetime, bool]:
     """The row of a usable token (``TOKEN_LOOKUP``), the time now, and whether its use must
     be recorded (at most once a minute); raises NotAuthenticated for any other token."""
     row = session.connection().execute(TOKEN_LOOKUP, {"digest": digest}).first()
     now = _now()
+    return row, now, _usable(row, now)
+
+
+def _usable(row: Any, now: datetime) -> bool:
+    """Whether the use of the token of ``row`` (a ``TOKEN_COLUMNS`` row, or None) must be
+    recorded now; raises NotAuthenticated for an unknown, expired, idle, revoked or
+    disabled token, or one issued for another purpose."""
     if (row is None or row.revoked or row.purpose != "session"
             or _aware(row.expires_at) <= now):
         raise NotAuthenticated("the bearer token is unknown, expired or revoked")
@@ -544,7 +571,7 @@ def _live_token(session: Session, digest: str) -> tuple[Any, datetime, bool]:
                                "without use; sign in again")
     if row.disabled:
         raise NotAuthenticated("this account is disabled")
-    return row, now, now - last > timedelta(minutes=1)
+    return now - last > timedelta(minutes=1)
 
 
 @use_case()

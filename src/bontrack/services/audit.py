@@ -46,13 +46,7 @@ def record(
     outcome: str = "ok",
     detail: str = "",
 ) -> None:
-    at = now()
-    user_id = actor.user_id if actor else None
-    clinic_id = actor.clinic_id if actor else None
-    detail = detail[:2000]
-    row = {"at": at, "user_id": user_id, "clinic_id": clinic_id, "action": action,
-           "entity": entity, "entity_id": entity_id, "patient_id": patient_id,
-           "outcome": outcome, "detail": detail, "prev_hash": "", "hash": ""}
+    row = event_row(actor, action, entity, entity_id, patient_id, outcome, detail)
     pending = session.info.get(PENDING)
     if pending is not None and action in READS:
         pending.append(row)  # a reading unit of work: committed by the audit writer
@@ -66,6 +60,18 @@ def record(
             .values(record_version=Patient.record_version + 1)
             .execution_options(synchronize_session=False)
         )
+
+
+def event_row(actor: Actor | None, action: str, entity: str, entity_id: int | None = None,
+              patient_id: int | None = None, outcome: str = "ok", detail: str = ""
+              ) -> dict[str, Any]:
+    """An event as the audit table stores it, unchained (the chainer places it later):
+    what ``record`` inserts, and what a read hands to the audit writer."""
+    return {"at": now(), "user_id": actor.user_id if actor else None,
+            "clinic_id": actor.clinic_id if actor else None, "action": action,
+            "entity": entity, "entity_id": entity_id, "patient_id": patient_id,
+            "outcome": outcome, "detail": detail[:2000], "prev_hash": "", "hash": "",
+            "chain_seq": None}
 
 
 class Event(NamedTuple):

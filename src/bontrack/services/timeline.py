@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from bontrack.errors import NotFound
-from bontrack.services import audit
+from bontrack.errors import BontrackError, NotFound
+from bontrack.services import accounts, audit
 from bontrack.services.access import Actor, can_read_patient
 from bontrack.services.cache import LRU
 from bontrack.services.given import is_given, was_given
@@ -34,6 +34,7 @@ from bontrack.store.models import (
     SideEffect,
     Vial,
 )
+from bontrack.store.uow import Database
 
 
 def _day(x: date | datetime) -> str:
@@ -102,6 +103,43 @@ VERSION_LOOKUP = (
     select(_PATIENTS.c.id, _PATIENTS.c.clinic_id, _PATIENTS.c.record_version)
     .where(_PATIENTS.c.id == bindparam("patient_id"))
 )
+
+
+#: A timeline GET in one statement: the token's account (``accounts.TOKEN_COLUMNS``) and
+#: the patient's clinic and record version, read together on one snapshot.
+LEAN_LOOKUP = (
+    select(*accounts.TOKEN_COLUMNS, _PATIENTS.c.clinic_id.label("patient_clinic"),
+           _PATIENTS.c.record_version)
+    .select_from(accounts.TOKEN_JOIN.outerjoin(
+        _PATIENTS, _PATIENTS.c.id == bindparam("patient_id")))
+    .where(bindparam("digest") == accounts.TOKEN_DIGEST)
+)
+
+
+def cached_timeline(db: Database, token: str, patient_id: int
+                    ) -> tuple[bytes, list[dict[str, Any]]] | None:
+    """The common timeline GET in one indexed statement and no transaction: a usable token
+    whose use needs no recording, a patient the account may read, and the answer already
+    built for this version of the record. Returns the body and the read's audit event,
+    which the caller must have committed (``Database.record_reads``) before it answers; or
+    None when anything else holds: the full path (``timeline_json``) then answers, refuses
+    or records, exactly as it always did. Nothing is written here."""
+    if not holds_id(patient_id):
+        return None
+    row = db.lean(LEAN_LOOKUP).first(digest=accounts.token_digest(token),
+                                     patient_id=patient_id)
+    actor = accounts.quiet_actor(row)
+    if actor is None or row.record_version is None:
+        return None
+    try:
+        can_read_patient(actor, SimpleNamespace(id=patient_id,  # type: ignore[arg-type]
+                                                clinic_id=row.patient_clinic))
+    except BontrackError:
+        return None
+    body = CACHE.get((patient_id, int(row.record_version), actor.role == "patient"))
+    if body is None:
+        return None
+    return body, [audit.event_row(actor, "read", "timeline", patient_id=patient_id)]
 
 
 @use_case()

@@ -121,6 +121,28 @@ def chain_pending(conn: Connection, wait: bool = False) -> int:
         done += len(rows)
 
 
+def place_batch(cursor: Any, rows: list[dict[str, Any]]) -> bool:
+    """Chain a batch of new events before it is inserted, on SQLite's DBAPI ``cursor`` in
+    the write transaction that inserts it (the one writer: nobody else can chain or insert
+    meanwhile). Done only when every committed event is already chained, so the batch
+    follows the head in id order exactly as ``chain_pending`` would have placed it, and the
+    chainer has nothing to do for it. Returns False (rows left unchained, for the chainer)
+    when an earlier event still waits."""
+    if cursor.execute("SELECT 1 FROM audit_events WHERE chain_seq IS NULL LIMIT 1").fetchone():
+        return False
+    head = cursor.execute("SELECT chain_seq, hash FROM audit_events WHERE chain_seq IS NOT "
+                          "NULL ORDER BY chain_seq DESC LIMIT 1").fetchone()
+    seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
+    for r in rows:
+        seq += 1
+        digest = event_hash(prev, r["at"], r["user_id"], r["clinic_id"], r["action"],
+                            r["entity"], r["entity_id"], r["patient_id"], r["outcome"],
+                            r["detail"])
+        r["chain_seq"], r["prev_hash"], r["hash"] = seq, prev, digest
+        prev = digest
+    return True
+
+
 class Chainer:
     """A daemon thread that runs ``chain`` (one chaining pass in its own transaction) when
     poked after a commit that wrote events, and every ``idle`` seconds for events other

@@ -11,16 +11,11 @@ batch fails each of its requests (an error, never a silent loss).
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from contextlib import AbstractContextManager
-from typing import Any, Protocol
-
-from sqlalchemy import insert
-
-from bontrack.store.bulk import table_of
-from bontrack.store.models import AuditEvent
+from typing import Any
 
 #: ``session.info`` key of a reading unit of work's events not yet handed to the writer.
 PENDING = "bontrack.audit_pending"
@@ -29,26 +24,15 @@ PENDING = "bontrack.audit_pending"
 AUDITED = "bontrack.audited"
 
 
-class _Work(Protocol):
-    @property
-    def session(self) -> Any: ...
-
-    def commit(self) -> None: ...
-
-
-#: The batch's one statement, built once; run on the session's connection (Core), which
-#: skips the ORM's execution layer: the writer's CPU is paid once per batch of reads.
-INSERT = insert(table_of(AuditEvent))
-
 Batch = list[tuple[list[Mapping[str, Any]], Future[None]]]
 
 
 class AuditWriter:
     """The writer thread; ``submit`` returns a future that completes when the events are
-    committed."""
+    committed. ``write(rows)`` inserts and commits a batch (``Database._write_reads``)."""
 
-    def __init__(self, unit_of_work: Callable[[], AbstractContextManager[_Work]]) -> None:
-        self._unit_of_work = unit_of_work
+    def __init__(self, write: Callable[[list[Mapping[str, Any]]], None]) -> None:
+        self._write_rows = write
         self._queue: Batch = []
         self._ready = threading.Condition()
         self._stopping = False
@@ -77,10 +61,7 @@ class AuditWriter:
     def _write(self, batch: Batch) -> None:
         rows = [row for events, _ in batch for row in events]
         try:
-            with self._unit_of_work() as uow:
-                uow.session.connection().execute(INSERT, rows)
-                uow.session.info[AUDITED] = True
-                uow.commit()
+            self._write_rows(rows)
         except BaseException as exc:
             for _, future in batch:
                 future.set_exception(exc)
@@ -94,3 +75,60 @@ class AuditWriter:
             self._stopping = True
             self._ready.notify()
         self._thread.join(timeout=30)
+
+
+Rows = list[Mapping[str, Any]]
+
+
+class LoopCommit:
+    """Group commit on the event loop itself, for SQLite, whose commits are local and
+    short: a request awaits ``record(rows)``; the events of every request that reaches
+    that point in the same turn of the loop are written by one callback, in one
+    transaction, right after that turn. No thread is woken and no wake-up crosses threads
+    (the writer thread's hand-offs cost as much CPU as a timeline GET itself, issue 16).
+    ``try_write(rows)`` must not wait: when the write lock is held elsewhere it returns
+    False having written nothing, and the batch goes to the ``AuditWriter`` instead."""
+
+    def __init__(self, try_write: Callable[[Rows], bool], writer: Callable[[], AuditWriter]
+                 ) -> None:
+        self._try_write = try_write
+        self._writer = writer
+        self._pending: dict[asyncio.AbstractEventLoop,
+                            list[tuple[Rows, asyncio.Future[None]]]] = {}
+
+    async def record(self, rows: Rows) -> None:
+        """Return once ``rows`` are committed (raise if they could not be)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self._flush, loop)
+        pending.append((rows, future))
+        await future
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._pending.pop(loop)
+        rows = [row for events, _ in batch for row in events]
+        futures = [future for _, future in batch]
+        try:
+            written = self._try_write(rows)
+        except BaseException as exc:
+            _settle(futures, exc)
+            return
+        if written:
+            _settle(futures, None)
+            return
+        handed = asyncio.wrap_future(self._writer().submit(rows), loop=loop)
+        handed.add_done_callback(lambda done: _settle(
+            futures, None if done.cancelled() else done.exception()))
+
+
+def _settle(futures: list[asyncio.Future[None]], exc: BaseException | None) -> None:
+    for future in futures:
+        if future.done():  # its request was cancelled (the client went away)
+            continue
+        if exc is None:
+            future.set_result(None)
+        else:
+            future.set_exception(exc)

@@ -55,6 +55,23 @@ def writer_lock(engine: Engine) -> AbstractContextManager[Any]:
     return lock if lock is not None else nullcontext()
 
 
+@contextmanager
+def writer_lock_if_free(engine: Engine) -> Iterator[bool]:
+    """``writer_lock`` taken only if it is free this instant: yields whether it was (and
+    is then held until the block ends). For whoever must not wait, e.g. an event loop."""
+    lock: threading.Lock | None = getattr(engine, "_bontrack_writer", None)
+    if lock is None:
+        yield True
+        return
+    if not lock.acquire(blocking=False):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
 def session_factory(engine: Engine, writer: bool = True) -> sessionmaker[Session]:
     """Sessions for ``engine``. No transaction takes an application-wide lock: on PostgreSQL
     a change to a record is guarded by its version (``version_id_col`` on the versioned

@@ -11,23 +11,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Select, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from bontrack.store.audit_chain import Chainer, chain_pending
-from bontrack.store.audit_writer import AUDITED, PENDING, AuditWriter
+from bontrack.store.audit_chain import Chainer, chain_pending, place_batch
+from bontrack.store.audit_writer import AUDITED, PENDING, AuditWriter, LoopCommit
+from bontrack.store.bulk import table_of
 from bontrack.store.db import (
     make_engine,
     reader_engine,
     refuse_writes,
     session_factory,
     writer_lock,
+    writer_lock_if_free,
 )
+from bontrack.store.lean import LeanInsert, LeanSelect
+from bontrack.store.models import AuditEvent
 
 LOG = logging.getLogger(__name__)
 
@@ -151,6 +156,9 @@ class Database:
         self._chainer: Chainer | None = None
         self._writer: AuditWriter | None = None
         self._chainer_lock = threading.Lock()
+        self._lean: dict[int, LeanSelect] = {}  # by id() of the statement
+        self._inserts: dict[tuple[str, ...], LeanInsert] = {}  # audit batches, by keys
+        self._loop_commit: LoopCommit | None = None
         event.listen(self._writers, "after_commit", self._after_commit)
 
     def _after_commit(self, session: Session) -> None:
@@ -170,8 +178,49 @@ class Database:
         if self._writer is None:
             with self._chainer_lock:
                 if self._writer is None:
-                    self._writer = AuditWriter(self.unit_of_work)
+                    self._writer = AuditWriter(self._write_reads)
         return self._writer
+
+    async def record_reads(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Commit the read events of a request that answers without a unit of work (the
+        timeline's fast lane); return once they are committed. SQLite: group commit on
+        the event loop (``LoopCommit``); a server database: the audit writer's thread."""
+        if self.dialect != "sqlite":
+            await asyncio.wrap_future(self.audit_writer().submit(list(rows)))
+            return
+        if self._loop_commit is None:
+            self._loop_commit = LoopCommit(self._write_reads_now, self.audit_writer)
+        await self._loop_commit.record(list(rows))
+
+    def _write_reads_now(self, rows: list[Mapping[str, Any]]) -> bool:
+        """``_write_reads`` if SQLite's write lock is free this instant, else False."""
+        with writer_lock_if_free(self.engine) as free:
+            if not free:
+                return False
+            written, placed = self._insert_for(rows).many_if_free(rows, place_batch)
+        if written and not placed:
+            self.chainer().poke()
+        return written
+
+    def _insert_for(self, rows: list[Mapping[str, Any]]) -> LeanInsert:
+        keys = tuple(rows[0])
+        insert = self._inserts.get(keys)
+        if insert is None:
+            insert = self._inserts.setdefault(
+                keys, LeanInsert(table_of(AuditEvent), keys, self.engine))
+        return insert
+
+    def _write_reads(self, rows: list[Mapping[str, Any]]) -> None:
+        """A batch of the audit writer, in one transaction of its own straight through the
+        driver (``store.lean``: a batch through the ORM cost as much CPU as the requests
+        it served, issue 16). On SQLite the batch is chained as it is inserted, whenever no
+        earlier event waits (``audit_chain.place_batch``: the writer holds the one write
+        lock anyway); otherwise the chainer is poked, as after any commit of events."""
+        insert = self._insert_for(rows)
+        with writer_lock(self.engine):
+            placed = insert.many(rows, place_batch if self.dialect == "sqlite" else None)
+        if not placed:
+            self.chainer().poke()
 
     def chain_audit(self, wait: bool = False) -> int:
         """One chaining pass in its own short write transaction (``audit_chain``)."""
@@ -202,6 +251,17 @@ class Database:
         if self._snapshots is None:
             self._snapshots = self._reading_sessions(reader_engine(self.engine))
         return UnitOfWork(self._snapshots, database=self, wait=wait)
+
+    def lean(self, stmt: Select[Any]) -> LeanSelect:
+        """``stmt`` prepared to run straight on the driver (``store.lean``), on the
+        connections of ``snapshot`` (the primary, no writer lock); prepared once."""
+        prepared = self._lean.get(id(stmt))
+        if prepared is None or prepared.stmt is not stmt:
+            if self._snapshots is None:
+                self._snapshots = self._reading_sessions(reader_engine(self.engine))
+            prepared = LeanSelect(stmt, self._snapshots.kw["bind"])
+            self._lean[id(stmt)] = prepared
+        return prepared
 
     def reading(self, wait: bool = True) -> UnitOfWork:
         """A unit of work for long reads (Bulk Data exports, reports): like ``snapshot``,

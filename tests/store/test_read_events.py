@@ -1,0 +1,147 @@
+"""Read events committed without a unit of work (``Database.record_reads``, issue 16): on
+SQLite by a group commit on the event loop, chained as inserted; handed to the audit writer
+thread when the write lock is busy, and on PostgreSQL. Every event is committed before
+``record_reads`` returns, and the chain stays intact."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+import time
+
+import sqlalchemy as sa
+
+from bontrack.services import audit
+from bontrack.store.audit_chain import Verdict
+from bontrack.store.db import writer_lock
+from bontrack.store.migrate import upgrade
+from bontrack.store.uow import Database
+
+
+def _open(url: str) -> Database:
+    db = Database.at(url)
+    upgrade(db.engine)
+    return db
+
+
+def _events(n: int, tag: str) -> list[dict[str, object]]:
+    return [audit.event_row(None, "read", "timeline", entity_id=k, detail=tag)
+            for k in range(n)]
+
+
+def _stored(db: Database, tag: str) -> list[tuple[int, int | None]]:
+    with db.engine.connect() as c:
+        rows = c.execute(sa.text("SELECT entity_id, chain_seq FROM audit_events "
+                                 "WHERE detail = :t ORDER BY id"), {"t": tag}).all()
+    return [(int(r[0]), r[1]) for r in rows]
+
+
+def _verdict(db: Database) -> Verdict:
+    db.chain_audit(wait=True)
+    with db.snapshot() as uow:
+        return audit.verify_trail(uow.session)
+
+
+def test_concurrent_reads_are_committed_and_chained_before_they_return(db_url):
+    db = _open(db_url)
+    try:
+        async def reads() -> None:
+            await asyncio.gather(*(db.record_reads(_events(2, f"r{k}")) for k in range(50)))
+
+        asyncio.run(reads())
+        for k in range(50):  # each call returned only once its events were committed
+            assert [e for e, _ in _stored(db, f"r{k}")] == [0, 1]
+        if db.dialect == "sqlite":  # chained as they were inserted: nothing left for later
+            assert all(seq is not None for k in range(50) for _, seq in _stored(db, f"r{k}"))
+        verdict = _verdict(db)
+        assert verdict.intact and verdict.events == 100, verdict.reason
+    finally:
+        db.dispose()
+
+
+def test_a_busy_writer_lock_hands_the_batch_to_the_writer_thread(tmp_path):
+    """While another thread of the process writes, the loop does not wait on the lock: the
+    batch goes to the audit writer, and the read returns once that has committed it."""
+    db = _open(f"sqlite:///{tmp_path / 'busy.db'}")
+    lock = writer_lock(db.engine)
+    released = threading.Event()
+
+    def hold() -> None:
+        with lock:
+            time.sleep(0.4)
+            released.set()
+
+    try:
+        async def run() -> tuple[bool, int]:
+            holder = threading.Thread(target=hold)
+            holder.start()
+            await asyncio.sleep(0.05)
+            ticks = 0
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while not released.is_set():
+                    ticks += 1
+                    await asyncio.sleep(0.01)
+
+            tick = asyncio.create_task(ticker())
+            await db.record_reads(_events(1, "busy"))
+            done_after_release = released.is_set()
+            await tick
+            holder.join()
+            return done_after_release, ticks
+
+        after, ticks = asyncio.run(run())
+        assert after  # it waited for the commit, which waited for the lock
+        assert ticks >= 10  # and the loop went on meanwhile
+        assert len(_stored(db, "busy")) == 1
+        assert _verdict(db).intact
+    finally:
+        db.dispose()
+
+
+def test_a_database_written_by_another_process_does_not_stop_the_loop(tmp_path):
+    """Another connection (another process, say) holds SQLite's write lock: the loop's own
+    connection does not wait on the busy timeout; the batch waits in the writer thread."""
+    path = tmp_path / "other.db"
+    db = _open(f"sqlite:///{path}")
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+
+        async def run() -> float:
+            task = asyncio.create_task(db.record_reads(_events(1, "other")))
+            started = time.perf_counter()
+            await asyncio.sleep(0.3)  # the loop runs while the lock is held
+            slept = time.perf_counter() - started
+            assert not task.done()
+            other.execute("COMMIT")
+            await task
+            return slept
+
+        assert asyncio.run(run()) < 0.5
+        assert len(_stored(db, "other")) == 1
+        assert _verdict(db).intact
+    finally:
+        other.close()
+        db.dispose()
+
+
+def test_events_after_unchained_ones_are_chained_in_order(tmp_path):
+    """An event a write transaction inserted is still unchained: the batch is not chained
+    ahead of it but left to the chainer, which places both in id order."""
+    db = _open(f"sqlite:///{tmp_path / 'order.db'}")
+    try:
+        with db.unit_of_work() as uow:
+            audit.record(uow.session, None, "update", "patient", 1, detail="write")
+            uow.commit()
+        asyncio.run(db.record_reads(_events(3, "after")))
+        verdict = _verdict(db)
+        assert verdict.intact and verdict.events == 4, verdict.reason
+        with db.engine.connect() as c:
+            order = [r[0] for r in c.execute(sa.text(
+                "SELECT detail FROM audit_events ORDER BY chain_seq"))]
+        assert order == ["write", "after", "after", "after"]
+    finally:
+        db.dispose()

@@ -4,6 +4,7 @@ declared route answers it. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -41,7 +42,7 @@ def _lane(api, who: str, patient_id: int) -> bytes | None:
     """What the lane's service decides for this user and patient (None: the route answers)."""
     db = Database.at(api.url)
     try:
-        found = timeline.cached_timeline(db, api.tokens[who], patient_id)
+        found = asyncio.run(timeline.cached_timeline(db, api.tokens[who], patient_id))
     finally:
         db.dispose()
     return None if found is None else found[0]

@@ -6,10 +6,12 @@ thread when the write lock is busy, and on PostgreSQL. Every event is committed 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import time
 
+import psycopg
 import sqlalchemy as sa
 
 from bontrack.services import audit
@@ -128,20 +130,72 @@ def test_a_database_written_by_another_process_does_not_stop_the_loop(tmp_path):
         db.dispose()
 
 
-def test_events_after_unchained_ones_are_chained_in_order(tmp_path):
+def test_events_after_unchained_ones_are_chained_in_order(db_url):
     """An event a write transaction inserted is still unchained: the batch is not chained
-    ahead of it but left to the chainer, which places both in id order."""
-    db = _open(f"sqlite:///{tmp_path / 'order.db'}")
+    ahead of it. SQLite leaves the batch to the chainer; PostgreSQL's batch, holding the
+    chain's lock, chains the waiting event first. Either way both follow in id order."""
+    db = _open(db_url)
     try:
         with db.unit_of_work() as uow:
             audit.record(uow.session, None, "update", "patient", 1, detail="write")
             uow.commit()
         asyncio.run(db.record_reads(_events(3, "after")))
+        chained_by_the_batch = [seq for _, seq in _stored(db, "after")]
         verdict = _verdict(db)
         assert verdict.intact and verdict.events == 4, verdict.reason
         with db.engine.connect() as c:
             order = [r[0] for r in c.execute(sa.text(
                 "SELECT detail FROM audit_events ORDER BY chain_seq"))]
         assert order == ["write", "after", "after", "after"]
+        if db.dialect != "sqlite":  # chained in the batch's own transaction, not later
+            assert None not in chained_by_the_batch
     finally:
         db.dispose()
+
+
+def test_the_loop_s_own_connections_survive_a_lost_one_and_close(tmp_path):
+    """PostgreSQL: a connection that breaks is dropped and the next use opens another; at
+    most ``PER_LOOP`` are open; ``dispose`` ends them all."""
+    from tests.conftest import fresh_database
+
+    url, drop = fresh_database("postgresql", tmp_path)
+    db = _open(url)
+    try:
+        pool = db.loop_connections()
+        assert pool is not None
+
+        async def use() -> int:
+            async with pool.connection() as conn:
+                cur = await conn.execute("SELECT pg_backend_pid()")
+                row = await cur.fetchone()
+                assert row is not None
+                return int(row[0])
+
+        async def scenario() -> tuple[int, int, list[int]]:
+            first = await use()
+            async with pool.connection() as conn:  # the server ends this connection
+                with contextlib.suppress(psycopg.OperationalError):
+                    await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+            again = await use()
+            many = await asyncio.gather(*(use() for _ in range(20)))
+            return first, again, many
+
+        first, again, many = asyncio.run(scenario())
+        assert again != first and first not in many  # the lost one was not used again
+        assert len(set(many)) <= 4
+        with db.engine.connect() as c:
+            open_before = c.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )).scalar()
+        db.dispose()
+        engine = sa.create_engine(url)
+        with engine.connect() as c:
+            open_after = c.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            )).scalar()
+        engine.dispose()
+        assert open_after < open_before
+        assert open_after == 1  # this check's own connection
+    finally:
+        db.dispose()
+        drop()

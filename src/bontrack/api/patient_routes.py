@@ -33,7 +33,6 @@ from bontrack.server.deps import (
     TokenDep,
     authed,
     bearer_or_none,
-    off_loop,
     read_as,
     state,
 )
@@ -125,7 +124,7 @@ async def cached_timeline(request: Request, raw_id: str) -> Response | None:
     if token is None:
         return None
     db = state(request).db
-    found = await off_loop(request, timeline.cached_timeline, db, token, int(raw_id))
+    found = await timeline.cached_timeline(db, token, int(raw_id))
     if found is None:
         return None
     body, events = found

@@ -116,9 +116,11 @@ LEAN_LOOKUP = (
 )
 
 
-def cached_timeline(db: Database, token: str, patient_id: int
-                    ) -> tuple[bytes, list[dict[str, Any]]] | None:
-    """The common timeline GET in one indexed statement and no transaction: a usable token
+async def cached_timeline(db: Database, token: str, patient_id: int
+                          ) -> tuple[bytes, list[dict[str, Any]]] | None:
+    """The common timeline GET in one indexed statement and no transaction (on the event
+    loop: SQLite's statement is local, a server's goes through the loop's own connections,
+    ``Database.loop_connections``, without a thread): a usable token
     whose use needs no recording, a patient the account may read, and the answer already
     built for this version of the record. Returns the body and the read's audit event,
     which the caller must have committed (``Database.record_reads``) before it answers; or
@@ -126,8 +128,8 @@ def cached_timeline(db: Database, token: str, patient_id: int
     or records, exactly as it always did. Nothing is written here."""
     if not holds_id(patient_id):
         return None
-    row = db.lean(LEAN_LOOKUP).first(digest=accounts.token_digest(token),
-                                     patient_id=patient_id)
+    row = await db.lean(LEAN_LOOKUP).first_async(
+        db.loop_connections(), digest=accounts.token_digest(token), patient_id=patient_id)
     actor = accounts.quiet_actor(row)
     if actor is None or row.record_version is None:
         return None

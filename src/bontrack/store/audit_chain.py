@@ -121,6 +121,17 @@ def chain_pending(conn: Connection, wait: bool = False) -> int:
         done += len(rows)
 
 
+#: What ``place_batch`` asks first: is any committed event still unchained?
+WAITING = "SELECT 1 FROM audit_events WHERE chain_seq IS NULL LIMIT 1"
+#: The head of the chain: its place and hash.
+HEAD = ("SELECT chain_seq, hash FROM audit_events WHERE chain_seq IS NOT NULL "
+        "ORDER BY chain_seq DESC LIMIT 1")
+#: Both in one statement (one round trip): whether an event waits, and the head's place
+#: and hash (NULLs for an empty chain).
+STATE = (f"SELECT EXISTS ({WAITING}), (SELECT chain_seq FROM ({HEAD}) AS h), "
+         f"(SELECT hash FROM ({HEAD}) AS h)")
+
+
 def place_batch(cursor: Any, rows: list[dict[str, Any]]) -> bool:
     """Chain a batch of new events before it is inserted, on SQLite's DBAPI ``cursor`` in
     the write transaction that inserts it (the one writer: nobody else can chain or insert
@@ -128,11 +139,62 @@ def place_batch(cursor: Any, rows: list[dict[str, Any]]) -> bool:
     follows the head in id order exactly as ``chain_pending`` would have placed it, and the
     chainer has nothing to do for it. Returns False (rows left unchained, for the chainer)
     when an earlier event still waits."""
-    if cursor.execute("SELECT 1 FROM audit_events WHERE chain_seq IS NULL LIMIT 1").fetchone():
+    if cursor.execute(WAITING).fetchone():
         return False
-    head = cursor.execute("SELECT chain_seq, hash FROM audit_events WHERE chain_seq IS NOT "
-                          "NULL ORDER BY chain_seq DESC LIMIT 1").fetchone()
-    seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
+    head = cursor.execute(HEAD).fetchone()
+    _place((int(head[0]), str(head[1])) if head else (0, GENESIS), rows)
+    return True
+
+
+async def place_batch_async(cursor: Any, rows: list[dict[str, Any]]) -> bool:
+    """``place_batch`` on PostgreSQL (an async psycopg cursor, in the inserting
+    transaction), only if the chain's lock is free this instant: the chainers of every
+    process take it, so nobody chains meanwhile, and nobody waits for it either. An event
+    committed later with a smaller id is chained after the batch (the chain's order is
+    ``chain_seq``, which ``verify`` follows). False: rows left for the chainer."""
+    await cursor.execute(f"SELECT pg_try_advisory_xact_lock({PG_CHAIN_LOCK})")
+    locked = await cursor.fetchone()
+    if not (locked and locked[0]):
+        return False
+    await cursor.execute(STATE)  # a statement of its own: a snapshot taken after the lock
+    waiting, seq, digest = await cursor.fetchone()
+    head = (int(seq), str(digest)) if seq is not None else (0, GENESIS)
+    if waiting:  # committed meanwhile (by requests that write, or as a chainer ran)
+        head = await _chain_waiting(cursor, head)
+    _place(head, rows)
+    return True
+
+
+#: The events ``_chain_waiting`` places, in id order, with the fields of ``event_hash``.
+UNCHAINED = ("SELECT id, at, user_id, clinic_id, action, entity, entity_id, patient_id, "
+             f"outcome, detail FROM audit_events WHERE chain_seq IS NULL ORDER BY id "
+             f"LIMIT {BATCH}")
+
+
+async def _chain_waiting(cursor: Any, head: tuple[int, str]) -> tuple[int, str]:
+    """``chain_pending``'s work on PostgreSQL's async ``cursor``, the lock held: every
+    committed unchained event placed after ``head``, in id order; returns the new head."""
+    seq, prev = head
+    while True:
+        await cursor.execute(UNCHAINED)
+        rows = await cursor.fetchall()
+        if not rows:
+            return seq, prev
+        links: list[Any] = []
+        for r in rows:
+            seq += 1
+            digest = event_hash(prev, *r[1:])
+            links += (r[0], seq, prev, digest)
+            prev = digest
+        values = ", ".join(["(%s::integer, %s::bigint, %s, %s)"] * len(rows))
+        await cursor.execute(
+            "UPDATE audit_events SET chain_seq = v.s, prev_hash = v.p, hash = v.h "
+            f"FROM (VALUES {values}) AS v(i, s, p, h) WHERE audit_events.id = v.i", links)
+
+
+def _place(head: tuple[int, str], rows: list[dict[str, Any]]) -> None:
+    """Fill chain_seq, prev_hash and hash of ``rows`` as the events after ``head``."""
+    seq, prev = head
     for r in rows:
         seq += 1
         digest = event_hash(prev, r["at"], r["user_id"], r["clinic_id"], r["action"],
@@ -140,7 +202,6 @@ def place_batch(cursor: Any, rows: list[dict[str, Any]]) -> bool:
                             r["detail"])
         r["chain_seq"], r["prev_hash"], r["hash"] = seq, prev, digest
         prev = digest
-    return True
 
 
 class Chainer:

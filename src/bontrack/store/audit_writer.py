@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
@@ -122,6 +122,51 @@ class LoopCommit:
         handed = asyncio.wrap_future(self._writer().submit(rows), loop=loop)
         handed.add_done_callback(lambda done: _settle(
             futures, None if done.cancelled() else done.exception()))
+
+
+class LoopCommitAsync:
+    """``LoopCommit`` for a server database, whose commit is a round trip and a flush to
+    disk: one batch at a time is written by a task of the loop (``write(rows)``, on the
+    loop's own connection), and the requests that arrive meanwhile make up the next batch.
+    No thread is involved."""
+
+    def __init__(self, write: Callable[[Rows], Awaitable[None]]) -> None:
+        self._write = write
+        self._pending: dict[asyncio.AbstractEventLoop,
+                            list[tuple[Rows, asyncio.Future[None]]]] = {}
+        self._running: set[asyncio.AbstractEventLoop] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def record(self, rows: Rows) -> None:
+        """Return once ``rows`` are committed (raise if they could not be)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._pending.setdefault(loop, []).append((rows, future))
+        if loop not in self._running:
+            self._running.add(loop)
+            task = loop.create_task(self._drain(loop))
+            self._tasks.add(task)  # held until done (the loop keeps only weak references)
+            task.add_done_callback(self._tasks.discard)
+        await future
+
+    async def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            while batch := self._pending.pop(loop, []):
+                rows = [row for events, _ in batch for row in events]
+                futures = [future for _, future in batch]
+                try:
+                    await self._write(rows)
+                except BaseException as exc:
+                    _settle(futures, exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                else:
+                    _settle(futures, None)
+        finally:
+            self._running.discard(loop)
+            for _, future in self._pending.pop(loop, []):  # the loop is going away
+                if not future.done():
+                    future.cancel()
 
 
 def _settle(futures: list[asyncio.Future[None]], exc: BaseException | None) -> None:

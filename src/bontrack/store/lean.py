@@ -13,12 +13,20 @@ from __future__ import annotations
 
 import threading
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, Select, Table, bindparam, insert
 
+if TYPE_CHECKING:
+    import psycopg
+
+    from bontrack.store.loop_pg import LoopConnections
+
 R = TypeVar("R")
+
+#: Rows of one multi-row INSERT of ``LeanInsert.many_async`` (bigger batches take several).
+ROWS_PER_STATEMENT = 64
 
 
 class LeanSelect:
@@ -55,6 +63,21 @@ class LeanSelect:
                 found = self._run(raw, args)
             finally:
                 raw.close()  # back to the pool, which ends the driver's transaction
+        return self._convert_row(found)
+
+    async def first_async(self, loop_connections: LoopConnections | None,
+                          **params: str | int) -> Any:
+        """``first``, for an async caller: on a server database through one of the loop's
+        own connections (``store.loop_pg``), without a thread; on SQLite (None) as
+        ``first`` (local, and no longer than a thread hop would take)."""
+        if loop_connections is None:
+            return self.first(**params)
+        async with loop_connections.connection() as conn:
+            cursor = await conn.execute(self._sql, params)
+            found = await cursor.fetchone()
+        return self._convert_row(found)
+
+    def _convert_row(self, found: Any) -> Any:
         if found is None:
             return None
         values = list(found)
@@ -96,6 +119,9 @@ class LeanInsert:
         self._engine = engine
         self._sql = str(compiled)
         self._sqlite = dialect.name == "sqlite"
+        self._keys = tuple(keys)
+        self._into = self._sql.split(" VALUES ", 1)[0]  # INSERT INTO t (columns)
+        self._by_count: dict[int, str] = {}
         self._own = threading.local()  # SQLite: each thread's connection of many_if_free
         self._order = list(compiled.positiontup) if compiled.positional and \
             compiled.positiontup else None
@@ -136,6 +162,33 @@ class LeanInsert:
         except self._engine.dialect.dbapi.OperationalError:  # type: ignore[union-attr]
             return False, None  # busy: another connection is writing
         return True, self._insert(connection, rows, before)
+
+    async def many_async(self, conn: psycopg.AsyncConnection[Any],
+                         rows: Sequence[Mapping[str, Any]],
+                         before: Callable[[psycopg.AsyncCursor[Any], list[dict[str, Any]]],
+                                          Awaitable[R]] | None = None) -> R | None:
+        """``many`` on a loop's own PostgreSQL connection (``store.loop_pg``), in one
+        transaction of its own."""
+        copies = [dict(row) for row in rows]
+        async with conn.transaction(), conn.cursor() as cursor:
+            said = await before(cursor, copies) if before is not None else None
+            for start in range(0, len(copies), ROWS_PER_STATEMENT):
+                chunk = copies[start:start + ROWS_PER_STATEMENT]
+                values: list[Any] = []
+                for row in chunk:
+                    self._params(row)
+                    values.extend(row[k] for k in self._keys)
+                await cursor.execute(self._rows_sql(len(chunk)), values)
+        return said
+
+    def _rows_sql(self, n: int) -> str:
+        """One INSERT of ``n`` rows with positional parameters (psycopg): a statement
+        and a round trip per batch, where ``executemany`` cost a pipeline per row."""
+        sql = self._by_count.get(n)
+        if sql is None:
+            one = "(" + ", ".join(["%s"] * len(self._keys)) + ")"
+            sql = self._by_count[n] = f"{self._into} VALUES " + ", ".join([one] * n)
+        return sql
 
     def _insert(self, raw: Any, rows: Sequence[Mapping[str, Any]],
                 before: Callable[[Any, list[dict[str, Any]]], R] | None) -> R | None:

@@ -20,8 +20,14 @@ from typing import Any
 from sqlalchemy import Engine, Select, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from bontrack.store.audit_chain import Chainer, chain_pending, place_batch
-from bontrack.store.audit_writer import AUDITED, PENDING, AuditWriter, LoopCommit
+from bontrack.store.audit_chain import Chainer, chain_pending, place_batch, place_batch_async
+from bontrack.store.audit_writer import (
+    AUDITED,
+    PENDING,
+    AuditWriter,
+    LoopCommit,
+    LoopCommitAsync,
+)
 from bontrack.store.bulk import table_of
 from bontrack.store.db import (
     make_engine,
@@ -32,6 +38,7 @@ from bontrack.store.db import (
     writer_lock_if_free,
 )
 from bontrack.store.lean import LeanInsert, LeanSelect
+from bontrack.store.loop_pg import LoopConnections
 from bontrack.store.models import AuditEvent
 
 LOG = logging.getLogger(__name__)
@@ -159,6 +166,8 @@ class Database:
         self._lean: dict[int, LeanSelect] = {}  # by id() of the statement
         self._inserts: dict[tuple[str, ...], LeanInsert] = {}  # audit batches, by keys
         self._loop_commit: LoopCommit | None = None
+        self._loop_commit_async: LoopCommitAsync | None = None
+        self._loop_pg: LoopConnections | None = None
         event.listen(self._writers, "after_commit", self._after_commit)
 
     def _after_commit(self, session: Session) -> None:
@@ -186,11 +195,35 @@ class Database:
         timeline's fast lane); return once they are committed. SQLite: group commit on
         the event loop (``LoopCommit``); a server database: the audit writer's thread."""
         if self.dialect != "sqlite":
-            await asyncio.wrap_future(self.audit_writer().submit(list(rows)))
+            if self._loop_commit_async is None:
+                self._loop_commit_async = LoopCommitAsync(self._write_reads_async)
+            await self._loop_commit_async.record(list(rows))
             return
         if self._loop_commit is None:
             self._loop_commit = LoopCommit(self._write_reads_now, self.audit_writer)
         await self._loop_commit.record(list(rows))
+
+    def loop_connections(self) -> LoopConnections | None:
+        """The running loop's own connections to a server database (``store.loop_pg``);
+        None on SQLite, whose statements run on the loop as they are."""
+        if self.dialect == "sqlite":
+            return None
+        if self._loop_pg is None:
+            with self._chainer_lock:
+                if self._loop_pg is None:
+                    self._loop_pg = LoopConnections(self.engine)
+        return self._loop_pg
+
+    async def _write_reads_async(self, rows: list[Mapping[str, Any]]) -> None:
+        """A batch of ``LoopCommitAsync`` on one of the loop's connections: chained as it
+        is inserted when the chain's lock is free and nothing earlier waits, else left
+        to the chainer (poked)."""
+        connections = self.loop_connections()
+        assert connections is not None
+        async with connections.connection() as conn:
+            placed = await self._insert_for(rows).many_async(conn, rows, place_batch_async)
+        if not placed:
+            self.chainer().poke()
 
     def _write_reads_now(self, rows: list[Mapping[str, Any]]) -> bool:
         """``_write_reads`` if SQLite's write lock is free this instant, else False."""
@@ -282,6 +315,9 @@ class Database:
         return readers
 
     def dispose(self) -> None:
+        if self._loop_pg is not None:
+            self._loop_pg.close()
+            self._loop_pg = None
         if self._writer is not None:
             self._writer.stop()
             self._writer = None

@@ -17,6 +17,7 @@ from bontrack.clinical.context import Context, u
 from bontrack.clinical.findings import Finding
 from bontrack.clinical.preparation import InjectionPrep
 from bontrack.clinical.units import Units, format_amount, total
+from bontrack.reference.catalogue import Reference
 from bontrack.reference.schema import (
     Cited,
     CitedValue,
@@ -446,51 +447,83 @@ def _muscle_groups(ctx: Context) -> list[_Group]:
     share one row are summed, both sides together where the row says so."""
     rows = ctx.rows
     # group key: (the row's first muscle, or the muscle itself when it has no row; side)
-    groups: dict[tuple[str, str], tuple[Decimal, int, set[str]]] = {}
+    groups: dict[tuple[str, str], tuple[Decimal, int, set[str] | None, MuscleDose | None]] = {}
     for (muscle, side), (units, sites) in _muscle_sums(ctx).items():
         row = rows.get(muscle)
-        key = (muscle, side) if row is None else (
-            row.muscle, "both" if row.both_sides else side
-        )
+        if row is None:  # a muscle's own group: the sums hold each (muscle, side) once
+            groups[(muscle, side)] = (units, sites, None, None)
+            continue
+        key = (row.muscle, "both" if row.both_sides else side)
         had = groups.get(key)
         if had is None:
-            groups[key] = (units, sites, {muscle})
+            groups[key] = (units, sites, {muscle}, row)
         else:
-            had[2].add(muscle)
-            groups[key] = (had[0] + units, had[1] + sites, had[2])
+            planned = had[2]
+            assert planned is not None
+            planned.add(muscle)
+            groups[key] = (had[0] + units, had[1] + sites, planned, row)
     out = []
-    for (head, side), (units, sites, planned) in sorted(groups.items()):
-        row = rows.get(head)
-        in_order = (head,) if row is None else tuple(m for m in row.row_muscles if m in planned)
-        out.append(_Group(head, side, units, sites, in_order, row))
+    for key in sorted(groups):
+        head, side = key
+        units, sites, planned, row = groups[key]
+        if row is None or planned is None:
+            out.append(_Group(head, side, units, sites, (head,), None))
+        else:
+            in_order = tuple(m for m in row.row_muscles if m in planned)
+            out.append(_Group(head, side, units, sites, in_order, row))
     return out
 
 
-def _not_in_table(ctx: Context, lab: LabelEntry, g: _Group) -> Finding:
+class _NotInTable(NamedTuple):
+    """A label entry's finding for a planned muscle its dosing table has no row for, but for
+    the muscle: the code, the message after the muscle's name and side, and the source."""
+
+    code: str
+    tail: str
+    source: str
+    quote: str
+
+
+def _not_in_table_parts(ref: Reference, lab: LabelEntry) -> _NotInTable:
     """MUSCLE_NOT_IN_LABEL_TABLE where bontrack holds the label's whole table,
-    MUSCLE_NOT_IN_REFERENCE_TABLE where its copy is incomplete."""
+    MUSCLE_NOT_IN_REFERENCE_TABLE where its copy is incomplete (built once per entry:
+    nothing in it depends on the plan)."""
+    indication = ref.indications[lab.indication].name.lower()
+    src = lab.muscles[0].source
+    citation = ref.citation(src.document, src.section)
     if lab.muscles_complete:
-        return ctx.finding(
+        return _NotInTable(
             "MUSCLE_NOT_IN_LABEL_TABLE",
-            f"{g.where(ctx)} is not in the label's dosing table for "
-            f"{ctx.indication_name()}: no labelled range to compare with.",
-            lab.muscles[0].source,
-            value=g.units,
-            unit="U",
-            muscle=g.head,
-            side=g.side_out,
+            f" is not in the label's dosing table for {indication}: no labelled range to "
+            "compare with.",
+            citation,
+            src.quote,
         )
-    return ctx.finding(
+    return _NotInTable(
         "MUSCLE_NOT_IN_REFERENCE_TABLE",
-        f"{g.where(ctx)} is not in bontrack's copy of the table (the label's dosing "
-        f"table for {ctx.indication_name()}; the copy is incomplete, "
-        f"{len(ctx.rows)} muscles): its dose is not checked against a labelled "
-        "range. This does not mean the label leaves it out.",
-        lab.muscles[0].source,
-        value=g.units,
-        unit="U",
-        muscle=g.head,
-        side=g.side_out,
+        f" is not in bontrack's copy of the table (the label's dosing table for {indication}; "
+        f"the copy is incomplete, {len(ref.muscle_rows(lab))} muscles): its dose is not "
+        "checked against a labelled range. This does not mean the label leaves it out.",
+        citation,
+        src.quote,
+    )
+
+
+def _not_in_table(ctx: Context, lab: LabelEntry, g: _Group) -> Finding:
+    """The finding for a planned muscle without a row (``_not_in_table_parts``)."""
+    parts = ctx.ref.derived("not_in_table", lab, lambda e: _not_in_table_parts(ctx.ref, e))
+    return Finding(
+        parts.code,
+        f"{g.where(ctx)}{parts.tail}",
+        g.units,
+        None,
+        "U",
+        g.head,
+        g.side_out,
+        parts.source,
+        parts.quote,
+        (),
+        (g.head,),
     )
 
 

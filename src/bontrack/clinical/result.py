@@ -52,15 +52,23 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def _injection_dict(i: InjectionPrep) -> dict[str, Any]:
+    # One site (most injections): units per site and mL per site are the units and the mL
+    # in total by value, and ``number`` depends on the value alone: written once each.
+    units = number(i.units)
     ml_per_site, ml_total = i.ml_per_site, i.ml_total
+    ml_site = None if ml_per_site is None else number(ml_per_site, 3)
     return {
         "muscle": i.muscle,
         "side": i.side,
-        "units": number(i.units),
+        "units": units,
         "sites": i.sites,
-        "units_per_site": number(i.units_per_site),
-        "ml_per_site": None if ml_per_site is None else number(ml_per_site, 3),
-        "ml_total": None if ml_total is None else number(ml_total, 3),
+        "units_per_site": units if i.units_per_site == i.units else number(i.units_per_site),
+        "ml_per_site": ml_site,
+        "ml_total": (
+            None if ml_total is None
+            else ml_site if ml_total == ml_per_site
+            else number(ml_total, 3)
+        ),
     }
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from bontrack.clinical.display import computed_units_text
-from bontrack.clinical.findings import Finding
+from bontrack.clinical.findings import Finding, new_finding
 from bontrack.clinical.plan import PastTreatment, Plan
 from bontrack.clinical.preparation import Preparation
 from bontrack.reference.catalogue import Reference
@@ -88,7 +88,7 @@ class Context:
         checks: tuple[str, ...] = (),
         muscles: tuple[str, ...] = (),
     ) -> Finding:
-        return Finding(  # positional: this runs for every finding of every check
+        return new_finding((  # this runs for every finding of every check
             code,
             message,
             value if value is None or type(value) is Decimal else Decimal(value),
@@ -100,7 +100,7 @@ class Context:
             source.quote if source else None,
             checks,
             muscles or ((muscle,) if muscle else ()),
-        )
+        ))
 
 
 @lru_cache(maxsize=4096, typed=True)

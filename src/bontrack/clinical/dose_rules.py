@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bontrack.clinical.calendar import after, before
 from bontrack.clinical.context import Context, u
-from bontrack.clinical.findings import Finding
+from bontrack.clinical.findings import Finding, new_finding
 from bontrack.clinical.preparation import InjectionPrep
 from bontrack.clinical.units import Units, format_amount, total
 from bontrack.reference.catalogue import Reference
@@ -388,14 +388,18 @@ def _site_finding(ctx: Context, ip: InjectionPrep, code: str, unit: str, lim: Ci
     )
 
 
-def _muscle_sums(ctx: Context) -> dict[tuple[str, str], tuple[Decimal, int]]:
-    sums: dict[tuple[str, str], tuple[Decimal, int]] = {}
+def _muscle_sums(ctx: Context) -> dict[tuple[str, str], list[Any]]:
+    """Units and sites per (muscle, side), in the order the plan first names them: [units,
+    sites], units summed from zero as ``sum`` does."""
+    sums: dict[tuple[str, str], list[Any]] = {}
     for inj in ctx.plan.injections:
         key = (inj.muscle, inj.side)
         had = sums.get(key)
-        sums[key] = (_ZERO + inj.units, inj.sites) if had is None else (
-            had[0] + inj.units, had[1] + inj.sites
-        )
+        if had is None:
+            sums[key] = [_ZERO + inj.units, inj.sites]
+        else:
+            had[0] += inj.units
+            had[1] += inj.sites
     return sums
 
 
@@ -442,36 +446,32 @@ class _Group(NamedTuple):
         return _names(ctx, self.muscles) + ("" if self.side == "both" else f" ({self.side})")
 
 
-def _muscle_groups(ctx: Context) -> list[_Group]:
+#: One group of ``_muscle_groups``: (head, side, units, sites, planned muscles, row); the
+#: planned muscles and the row are None for a muscle without a row.
+_GroupSums = tuple[str, str, Decimal, int, "set[str] | None", "MuscleDose | None"]
+
+
+def _muscle_groups(ctx: Context) -> list[_GroupSums]:
     """The plan's muscles grouped by label row and side, in (row, side) order. Muscles that
-    share one row are summed, both sides together where the row says so."""
+    share one row are summed, both sides together where the row says so. Plain tuples: a
+    group is made for every planned muscle of every check."""
     rows = ctx.rows
     # group key: (the row's first muscle, or the muscle itself when it has no row; side)
-    groups: dict[tuple[str, str], tuple[Decimal, int, set[str] | None, MuscleDose | None]] = {}
-    for (muscle, side), (units, sites) in _muscle_sums(ctx).items():
-        row = rows.get(muscle)
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for key, (units, sites) in _muscle_sums(ctx).items():
+        row = rows.get(key[0])
         if row is None:  # a muscle's own group: the sums hold each (muscle, side) once
-            groups[(muscle, side)] = (units, sites, None, None)
+            groups[key] = [units, sites, None, None]
             continue
-        key = (row.muscle, "both" if row.both_sides else side)
-        had = groups.get(key)
+        head = (row.muscle, "both" if row.both_sides else key[1])
+        had = groups.get(head)
         if had is None:
-            groups[key] = (units, sites, {muscle}, row)
+            groups[head] = [units, sites, {key[0]}, row]
         else:
-            planned = had[2]
-            assert planned is not None
-            planned.add(muscle)
-            groups[key] = (had[0] + units, had[1] + sites, planned, row)
-    out = []
-    for key in sorted(groups):
-        head, side = key
-        units, sites, planned, row = groups[key]
-        if row is None or planned is None:
-            out.append(_Group(head, side, units, sites, (head,), None))
-        else:
-            in_order = tuple(m for m in row.row_muscles if m in planned)
-            out.append(_Group(head, side, units, sites, in_order, row))
-    return out
+            had[0] = had[0] + units
+            had[1] += sites
+            had[2].add(key[0])
+    return [(*key, *groups[key]) for key in sorted(groups)]
 
 
 class _NotInTable(NamedTuple):
@@ -484,10 +484,10 @@ class _NotInTable(NamedTuple):
     quote: str
 
 
-def _not_in_table_parts(ref: Reference, lab: LabelEntry) -> _NotInTable:
+def _not_in_table(ref: Reference, lab: LabelEntry) -> _NotInTable:
     """MUSCLE_NOT_IN_LABEL_TABLE where bontrack holds the label's whole table,
-    MUSCLE_NOT_IN_REFERENCE_TABLE where its copy is incomplete (built once per entry:
-    nothing in it depends on the plan)."""
+    MUSCLE_NOT_IN_REFERENCE_TABLE where its copy is incomplete, but for the muscle (built
+    once per entry: nothing in it depends on the plan)."""
     indication = ref.indications[lab.indication].name.lower()
     src = lab.muscles[0].source
     citation = ref.citation(src.document, src.section)
@@ -506,24 +506,6 @@ def _not_in_table_parts(ref: Reference, lab: LabelEntry) -> _NotInTable:
         "checked against a labelled range. This does not mean the label leaves it out.",
         citation,
         src.quote,
-    )
-
-
-def _not_in_table(ctx: Context, lab: LabelEntry, g: _Group) -> Finding:
-    """The finding for a planned muscle without a row (``_not_in_table_parts``)."""
-    parts = ctx.ref.derived("not_in_table", lab, lambda e: _not_in_table_parts(ctx.ref, e))
-    return Finding(
-        parts.code,
-        f"{g.where(ctx)}{parts.tail}",
-        g.units,
-        None,
-        "U",
-        g.head,
-        g.side_out,
-        parts.source,
-        parts.quote,
-        (),
-        (g.head,),
     )
 
 
@@ -592,11 +574,19 @@ def muscle_ranges(ctx: Context) -> list[Finding]:
     if lab is None or not lab.muscles:
         return []
     out: list[Finding] = []
-    for g in _muscle_groups(ctx):
-        if g.row is None:
-            out.append(_not_in_table(ctx, lab, g))
+    missing: _NotInTable | None = None
+    for head, side, units, sites, planned, row in _muscle_groups(ctx):
+        if row is None or planned is None:
+            if missing is None:
+                missing = ctx.ref.derived("not_in_table", lab, _not_in_table)
+            out.append(new_finding((
+                missing.code, f"{ctx.muscle_name(head)} ({side}){missing.tail}", units, None,
+                "U", head, side, missing.source, missing.quote, (), (head,),
+            )))
             continue
-        for found in (_dose_finding(ctx, g, g.row), _sites_finding(ctx, g, g.row)):
+        in_order = tuple(m for m in row.row_muscles if m in planned)
+        g = _Group(head, side, units, sites, in_order, row)
+        for found in (_dose_finding(ctx, g, row), _sites_finding(ctx, g, row)):
             if found is not None:
                 out.append(found)
     return out

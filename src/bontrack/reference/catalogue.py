@@ -358,8 +358,8 @@ class Reference:
                     out.append(ix)
         return tuple(out)
 
-    def derived(self, kind: str, of: object, build: Callable[[Any], T]) -> T:
-        """``build(of)``, built once per reference for each ``kind`` and value: a plan check
+    def derived(self, kind: str, of: Any, build: Callable[[Reference, Any], T]) -> T:
+        """``build(self, of)``, built once per reference for each ``kind`` and value: a plan check
         reads the same label entry's tables in every check. ``of`` is held by identity (kept
         with the answer, so that its id is not reused while the answer is); ``build`` must
         be a pure function of ``of`` and this reference."""
@@ -367,7 +367,7 @@ class Reference:
         hit = self._derived.get(key)
         if hit is not None and hit[0] is of:
             return cast(T, hit[1])
-        value = build(of)
+        value = build(self, of)
         if len(self._derived) < _DERIVED_KEPT:
             self._derived[key] = (of, value)
         return value

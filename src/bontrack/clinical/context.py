@@ -20,8 +20,8 @@ ADULT_AGE = 18
 class Context:
     """Built once per check; rules only read it."""
 
-    __slots__ = ("_indication", "age", "cumulative", "day", "history", "label", "plan",
-                 "population", "prep", "product", "ref", "rows", "total", "weight")
+    __slots__ = ("_indication", "absent", "age", "cumulative", "day", "history", "label",
+                 "plan", "population", "prep", "product", "ref", "rows", "total", "weight")
 
     def __init__(
         self,
@@ -55,6 +55,8 @@ class Context:
         )
         #: The label entry's dosing table by muscle (precomputed by the reference).
         self.rows: Mapping[str, MuscleDose] = ref.muscle_rows(label) if label is not None else {}
+        #: The planned muscles without a row in ``rows``, once asked for (dose_rules).
+        self.absent: list[str] | None = None
 
     @property
     def moment(self) -> datetime | None:

@@ -119,18 +119,25 @@ def applicable_cumulative(ctx: Context) -> tuple[CumulativeLimit, ...]:
     return ctx.cumulative
 
 
-def _cumulative_cap(lim: CumulativeLimit, weight: Decimal | None) -> tuple[Decimal, str] | None:
-    caps: list[tuple[Decimal, str]] = []
-    if lim.max_units is not None:
-        caps.append((lim.max_units, u(lim.max_units)))
-    if lim.max_units_per_kg is not None and weight is not None:
-        caps.append(
-            (
-                lim.max_units_per_kg * weight,
-                f"{format_amount(lim.max_units_per_kg)} U/kg x {format_amount(weight)} kg",
-            )
-        )
-    return min(caps, key=lambda c: c[0]) if caps else None
+def _cumulative_cap(lim: CumulativeLimit, weight: Decimal | None) -> tuple[Decimal, bool] | None:
+    """The limit's cap for this weight: the lower of ``max_units`` and ``max_units_per_kg``
+    x weight (``max_units`` where they are equal), and whether it is the weight-based one."""
+    units = lim.max_units
+    if lim.max_units_per_kg is None or weight is None:
+        return None if units is None else (units, False)
+    by_weight = lim.max_units_per_kg * weight
+    if units is None or by_weight < units:
+        return by_weight, True
+    return units, False
+
+
+def _cap_text(lim: CumulativeLimit, weight: Decimal | None, by_weight: bool) -> str:
+    """How a finding words ``_cumulative_cap``'s cap: '400 U' or '6 U/kg x 20 kg'."""
+    if by_weight:
+        assert lim.max_units_per_kg is not None and weight is not None
+        return f"{format_amount(lim.max_units_per_kg)} U/kg x {format_amount(weight)} kg"
+    assert lim.max_units is not None
+    return u(lim.max_units)
 
 
 def _own_session_cap(ctx: Context) -> Decimal | None:
@@ -168,7 +175,7 @@ def cumulative_max(ctx: Context) -> list[Finding]:
         capped = _cumulative_cap(lim, ctx.weight)
         if capped is None:
             continue
-        cap, cap_text = capped
+        cap, by_weight = capped
         if lim.window is None:
             earlier = [
                 h
@@ -183,11 +190,15 @@ def cumulative_max(ctx: Context) -> list[Finding]:
                 if h.product == pid and h.date > start and lim.applies_to(h.indication)
             ]
         plan_units = ctx.total
-        summed = total(
-            pid, [Units(pid, plan_units)] + [Units(pid, h.total_units) for h in earlier]
+        # Summed from zero as ``total`` does; only the same product's units are ever added.
+        amount = (
+            _ZERO + plan_units if not earlier
+            else total(pid, [Units(pid, plan_units)] + [Units(pid, h.total_units) for h in earlier]
+                       ).amount
         )
-        if summed.amount <= cap:
+        if amount <= cap:
             continue
+        cap_text = _cap_text(lim, ctx.weight, by_weight)
         scope = (
             "any indication"
             if not lim.indications
@@ -220,13 +231,13 @@ def cumulative_max(ctx: Context) -> list[Finding]:
         out.append(
             ctx.finding(
                 "CUMULATIVE_MAX_EXCEEDED",
-                f"{u(summed.amount)} of {ctx.product_name()} for {scope} within "
+                f"{u(amount)} of {ctx.product_name()} for {scope} within "
                 f"{lim.describe_window()} (this plan {u(plan_units)}; earlier: {given}) is "
                 f"above the cumulative maximum of {u(cap)} ({cap_text}) for "
                 f"{lim.population if lim.population != 'any' else 'all'} patients."
                 + max_note(lim),
                 lim.source,
-                value=summed.amount,
+                value=amount,
                 limit=cap,
                 unit="U",
             )
@@ -416,9 +427,12 @@ def _row_range(row: MuscleDose, weight: Decimal | None) -> tuple[Decimal | None,
 
 
 def planned_muscles_not_in_table(ctx: Context) -> list[str]:
-    """Planned muscles the label entry's dosing table (as bontrack holds it) has no row for."""
-    rows = ctx.rows
-    return sorted({i.muscle for i in ctx.plan.injections if i.muscle not in rows})
+    """Planned muscles the label entry's dosing table (as bontrack holds it) has no row for
+    (found once per check: the check families and their message both ask)."""
+    if ctx.absent is None:
+        rows = ctx.rows
+        ctx.absent = sorted({i.muscle for i in ctx.plan.injections if i.muscle not in rows})
+    return list(ctx.absent)
 
 
 def _names(ctx: Context, muscles: Iterable[str]) -> str:

@@ -88,21 +88,26 @@ def use_by(vial: Vial, product: Product) -> datetime | None:
 
 
 def per_site(injection: Injection, units_per_ml: Decimal | None) -> InjectionPrep:
-    """Units and volume per site for one injection (positional: this runs per injection)."""
-    ups = injection.units / injection.sites
+    """Units and volume per site for one injection (made with ``tuple.__new__``: a
+    NamedTuple's own ``__new__`` runs in Python, and this runs for every injection)."""
+    units = injection.units
+    ups = units / injection.sites
     if units_per_ml is None:
-        return InjectionPrep(
-            injection.muscle, injection.side, injection.units, injection.sites, ups, None, None
-        )
-    return InjectionPrep(
+        return _new(InjectionPrep, (
+            injection.muscle, injection.side, units, injection.sites, ups, None, None
+        ))
+    return _new(InjectionPrep, (
         injection.muscle,
         injection.side,
-        injection.units,
+        units,
         injection.sites,
         ups,
         ups / units_per_ml,
-        injection.units / units_per_ml,
-    )
+        units / units_per_ml,
+    ))
+
+
+_new = tuple.__new__
 
 
 def vials_to_open(total: Decimal, sizes: list[Decimal]) -> tuple[int, Decimal] | None:
@@ -161,7 +166,7 @@ def prepare(plan: Plan, product: Product) -> Preparation:
     common = next(iter(concentrations)) if len(concentrations) == 1 else None
     if not vial_preps and product.form == "solution" and product.solution_units_per_ml:
         common = product.solution_units_per_ml.value
-    injections = tuple(per_site(i, common) for i in plan.injections)
+    injections = tuple([per_site(i, common) for i in plan.injections])
     suggested: tuple[Decimal, ...] = ()
     if vial_preps:
         capacity: Decimal | None = sum((v.size_units for v in plan.vials), Decimal(0))

@@ -41,18 +41,24 @@ class Context:
         self.label = label
         self.prep = prep
         #: Earlier treatments up to and including the plan's day (later ones are ignored).
-        self.history: tuple[PastTreatment, ...] = tuple(h for h in plan.history if h.date <= day)
+        self.history: tuple[PastTreatment, ...] = tuple([h for h in plan.history if h.date <= day])
         self._indication = ref.indications[plan.indication].name.lower()
         self.population = "adult" if age >= ADULT_AGE else "pediatric"
         self.weight: Decimal | None = plan.patient.weight_kg
         #: The plan's total units, summed once (the preparation's) for every rule.
         self.total: Decimal = prep.total_units
-        #: The product's cumulative limits for this population and indication.
-        self.cumulative: tuple[CumulativeLimit, ...] = tuple(
-            lim
-            for lim in product.cumulative_limits
-            if lim.population in (self.population, "any") and lim.applies_to(plan.indication)
-        )
+        #: The product's cumulative limits for this population and indication (chosen once
+        #: per product, population and indication).
+        chosen = ref.derived("cumulative", product, _no_choices_yet)
+        key = (self.population, plan.indication)
+        cumulative = chosen.get(key)
+        if cumulative is None:
+            cumulative = chosen[key] = tuple(
+                lim
+                for lim in product.cumulative_limits
+                if lim.population in (self.population, "any") and lim.applies_to(plan.indication)
+            )
+        self.cumulative: tuple[CumulativeLimit, ...] = cumulative
         #: The label entry's dosing table by muscle (precomputed by the reference).
         self.rows: Mapping[str, MuscleDose] = ref.muscle_rows(label) if label is not None else {}
         #: The planned muscles without a row in ``rows``, once asked for (dose_rules).
@@ -103,6 +109,11 @@ class Context:
             checks,
             muscles or ((muscle,) if muscle else ()),
         ))
+
+
+def _no_choices_yet(ref: Reference, product: Product
+                    ) -> dict[tuple[str, str], tuple[CumulativeLimit, ...]]:
+    return {}
 
 
 @lru_cache(maxsize=4096, typed=True)

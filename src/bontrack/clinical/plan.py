@@ -256,9 +256,10 @@ def read_plan(data: Any, ref: Reference, where: str = "plan", on: date | None = 
     patient = _read_patient(r, r.require(doc, "patient", ""), plan_date)
     product = r.name(r.require(doc, "product", ""), "product", "product")
     indication = r.name(r.require(doc, "indication", ""), "indication", "indication")
-    vials = tuple(
-        _read_vial(r, v, f"vials.{i}") for i, v in enumerate(r.listing(doc.get("vials"), "vials"))
-    )
+    vials = tuple([
+        _common_vial(v) or _read_vial(r, v, f"vials.{i}")
+        for i, v in enumerate(r.listing(doc.get("vials"), "vials"))
+    ])
     for i, v in enumerate(vials):
         if v.reconstituted_at is not None and v.reconstituted_at.date() > plan_date:
             raise r.fail(
@@ -268,13 +269,14 @@ def read_plan(data: Any, ref: Reference, where: str = "plan", on: date | None = 
     raw_injections = r.listing(r.require(doc, "injections", ""), "injections")
     if not raw_injections:
         raise r.fail("injections", "must list at least one injection")
-    injections = tuple(
-        _read_injection(r, v, f"injections.{i}") for i, v in enumerate(raw_injections)
-    )
-    history = tuple(
-        _read_history(r, h, f"history.{i}")
+    injections = tuple([
+        _common_injection(r, v) or _read_injection(r, v, f"injections.{i}")
+        for i, v in enumerate(raw_injections)
+    ])
+    history = tuple([
+        _common_history(r, h) or _read_history(r, h, f"history.{i}")
         for i, h in enumerate(r.listing(doc.get("history"), "history"))
-    )
+    ])
     return Plan(
         date=plan_date,
         time=plan_time,
@@ -331,6 +333,104 @@ def _read_patient(r: _Reader, value: Any, plan_date: date) -> Patient:
             "is required for patients under 18: paediatric limits are per kilogram",
         )
     return patient
+
+
+# -- the common case at once ----------------------------------------------------------------
+# A vial, injection or history entry typed as most plans type it (ids, whole amounts, ISO
+# dates, plain text) is read by one of these; anything else (another spelling, a float, a
+# field missing, a mistake) gives None and is read the full way below, to the same value
+# or to the error naming its field. Only the full way writes the fields' paths.
+
+
+def _common_vial(value: Any) -> Vial | None:
+    if type(value) is not dict or not value.keys() <= _VIAL_KEYS:
+        return None
+    size = _whole_amount(value.get("size_units"))
+    raw = value.get("diluent_ml")
+    diluent = None if raw is None else _whole_amount(raw)
+    raw_at = value.get("reconstituted_at")
+    at = None if raw_at is None else _iso_moment(raw_at)
+    raw_lot = value.get("lot")
+    lot = None if raw_lot is None else _plain_text(raw_lot)
+    raw_expiry = value.get("expiry")
+    expiry = None if raw_expiry is None else _iso_day(raw_expiry)
+    if (size is None or (diluent is None and raw is not None)
+            or (at is None and raw_at is not None) or (lot is None and raw_lot is not None)
+            or (expiry is None and raw_expiry is not None)):
+        return None
+    return Vial(size, diluent, at, lot, expiry)
+
+
+def _common_injection(r: _Reader, value: Any) -> Injection | None:
+    if type(value) is not dict or not value.keys() <= _INJECTION_KEYS:
+        return None
+    raw = value.get("muscle")
+    muscle = r.exact["muscle"].get(raw) if type(raw) is str else None
+    raw = value.get("side")
+    side = _SIDES_AS_TYPED.get(raw) if type(raw) is str else None
+    raw = value.get("guidance")
+    guidance = _GUIDANCE_AS_TYPED.get(raw) if type(raw) is str else None
+    units = _whole_amount(value.get("units"))
+    sites = value.get("sites", 1)
+    if (muscle is None or side is None or (guidance is None and raw is not None)
+            or units is None or type(sites) is not int or not 1 <= sites <= 10_000
+            or (side == "midline") == r.ref.muscles[muscle].paired):
+        return None
+    return Injection(muscle, side, units, sites, guidance)
+
+
+def _common_history(r: _Reader, value: Any) -> PastTreatment | None:
+    if type(value) is not dict or not value.keys() <= _HISTORY_KEYS:
+        return None
+    day = _iso_day(value.get("date"))
+    raw = value.get("product")
+    product = r.exact["product"].get(raw) if type(raw) is str else None
+    raw = value.get("indication")
+    indication = r.exact["indication"].get(raw) if type(raw) is str else None
+    units = _whole_amount(value.get("total_units"))
+    if day is None or product is None or indication is None or units is None:
+        return None
+    return PastTreatment(day, product, indication, units)
+
+
+def _whole_amount(raw: Any) -> Decimal | None:
+    """A whole amount as ``_Reader.number`` reads it at once, else None."""
+    if type(raw) is int and 0 < raw <= _MAX_WHOLE_AMOUNT:
+        return Decimal(raw)
+    return None
+
+
+def _iso_day(raw: Any) -> date | None:
+    """A day typed YYYY-MM-DD as ``_Reader.day`` reads it, else None (ten characters that
+    are an ISO date hold no space: the reader's ``strip`` changes nothing)."""
+    if type(raw) is str and len(raw) == 10:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            return None
+    return None
+
+
+def _iso_moment(raw: Any) -> datetime | None:
+    """An ISO date and time with no space at either end as ``_Reader.moment`` reads it
+    (its ``strip`` changes nothing), else None."""
+    if type(raw) is str and raw and not raw[0].isspace() and not raw[-1].isspace():
+        try:
+            return datetime.fromisoformat(raw).replace(tzinfo=None)
+        except ValueError:
+            return None
+    return None
+
+
+def _plain_text(raw: Any) -> str | None:
+    """Text of 1-200 characters with no space at either end, as ``_Reader.text`` returns
+    it, else None."""
+    if type(raw) is str and 0 < len(raw) <= 200 and not raw[0].isspace() and not raw[-1].isspace():
+        return raw
+    return None
+
+
+# -- the full way ------------------------------------------------------------------------
 
 
 def _read_vial(r: _Reader, value: Any, path: str) -> Vial:

@@ -20,32 +20,13 @@ _PLACES = {places: Decimal(1).scaleb(-places) for places in range(8)}
 
 def number(x: Decimal | None, places: int = 4) -> int | float | None:
     """A Decimal as a JSON number: whole numbers as int, others rounded to ``places``
-    (half to even, as ``round`` does). Kept by value (``_NUMBERS``): the answer depends on
-    the value alone (80 and 80.0 both give 80), and a result writes some sixty amounts, most
-    of them the few doses, concentrations and volumes that recur in every plan."""
+    (half to even, as ``round`` does)."""
     if x is None:
         return None
-    kept = _NUMBERS.get(places)
-    if kept is None or not x.is_finite():
-        return _number(x, places)
-    found = kept.get(x)
-    if found is None:
-        found = _number(x, places)
-        if len(kept) < _NUMBERS_KEPT:
-            kept[x] = found
-    return found
-
-
-def _number(x: Decimal, places: int) -> int | float:
     whole = int(x)
     if whole == x:
         return whole
     return float(x.quantize(_PLACES[places]))
-
-
-#: ``number``'s answers for each number of places, by value; at most ``_NUMBERS_KEPT`` each.
-_NUMBERS: dict[int, dict[Decimal, int | float]] = {places: {} for places in _PLACES}
-_NUMBERS_KEPT = 4096
 
 
 #: Each code's severity as the result document writes it.

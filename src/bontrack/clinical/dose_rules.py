@@ -28,6 +28,7 @@ from bontrack.reference.schema import (
 )
 
 _ZERO = Decimal(0)  # sums start from it, as sum() does: 0 + 1E+2 is 100
+_new = tuple.__new__  # a NamedTuple made at C speed (its own __new__ runs in Python)
 LIMB_OF_REGION = {"upper_limb": "upper limb", "shoulder": "upper limb", "lower_limb": "lower limb"}
 
 
@@ -525,9 +526,14 @@ def _not_in_table(ref: Reference, lab: LabelEntry) -> _NotInTable:
 
 def _shared(ctx: Context, row: MuscleDose) -> str:
     """' (one label row for A and B together)' where the row names several muscles."""
+    return _shared_in(ctx.ref, row)
+
+
+def _shared_in(ref: Reference, row: MuscleDose) -> str:
     if len(row.row_muscles) == 1:
         return ""
-    return f" (one label row for {_names(ctx, row.row_muscles)} together)"
+    names = [ref.muscles[m].name for m in row.row_muscles]
+    return f" (one label row for {', '.join(names[:-1])} and {names[-1]} together)"
 
 
 def _dose_finding(ctx: Context, g: _Group, row: MuscleDose) -> Finding | None:
@@ -540,10 +546,13 @@ def _dose_finding(ctx: Context, g: _Group, row: MuscleDose) -> Finding | None:
         code, limit, word = "MUSCLE_DOSE_BELOW_RANGE", low, "below"
     else:
         return None
+    if row.units is not None:  # a range in units: its words are the row's own
+        range_words = ctx.ref.derived("range_words", row, _units_range_words)
+    else:
+        range_words = _range_words(ctx.ref, row, low, high)
     return ctx.finding(
         code,
-        f"{g.where(ctx)}: {u(g.units)} is {word} the labelled range "
-        f"{_range_text(low, high)}{_shared(ctx, row) or ' for this muscle'}.",
+        f"{g.where(ctx)}: {u(g.units)} is {word} the labelled range {range_words}",
         (row.units or row.units_per_kg or row).source,
         value=g.units,
         limit=limit,
@@ -552,6 +561,18 @@ def _dose_finding(ctx: Context, g: _Group, row: MuscleDose) -> Finding | None:
         side=g.side_out,
         muscles=g.muscles,
     )
+
+
+def _range_words(ref: Reference, row: MuscleDose, low: Decimal | None, high: Decimal | None
+                 ) -> str:
+    """'45-75 U for this muscle.': a dose finding's words after "the labelled range"."""
+    return f"{_range_text(low, high)}{_shared_in(ref, row) or ' for this muscle'}."
+
+
+def _units_range_words(ref: Reference, row: MuscleDose) -> str:
+    """``_range_words`` of a row whose range is in units (built once per row)."""
+    assert row.units is not None
+    return _range_words(ref, row, row.units.min, row.units.max)
 
 
 def _sites_finding(ctx: Context, g: _Group, row: MuscleDose) -> Finding | None:
@@ -598,8 +619,11 @@ def muscle_ranges(ctx: Context) -> list[Finding]:
                 "U", head, side, missing.source, missing.quote, (), (head,),
             )))
             continue
-        in_order = tuple(m for m in row.row_muscles if m in planned)
-        g = _Group(head, side, units, sites, in_order, row)
+        in_order = (
+            (head,) if not row.together_with
+            else tuple(m for m in row.row_muscles if m in planned)
+        )
+        g = _new(_Group, (head, side, units, sites, in_order, row))
         for found in (_dose_finding(ctx, g, row), _sites_finding(ctx, g, row)):
             if found is not None:
                 out.append(found)

@@ -80,11 +80,10 @@ def checks_not_available(ctx: Context) -> list[str]:
 def limits_available(ctx: Context) -> list[Finding]:
     """LIMIT_NOT_AVAILABLE: name every check family that could not run for lack of a cited
     number (``checks``), so that silence is never read as safety."""
-    missing = checks_not_available(ctx)
+    missing, said = _families_not_available(ctx)
     if not missing:
         return []
     lab = ctx.label
-    who = f"{lab.population} " if lab is not None else f"{ctx.population} "
     detail = ""
     if "per_muscle" in missing:
         absent = planned_muscles_not_in_table(ctx) if lab is not None and lab.muscles else []
@@ -97,17 +96,36 @@ def limits_available(ctx: Context) -> list[Finding]:
     meds = ctx.plan.patient.medications
     if "interactions" in missing and meds:
         detail += f" Medicines not checked for interactions: {', '.join(meds)}."
-    return [
-        ctx.finding(
-            "LIMIT_NOT_AVAILABLE",
+    return [ctx.finding("LIMIT_NOT_AVAILABLE", f"{said}{detail}", None, checks=missing)]
+
+
+def _families_not_available(ctx: Context) -> tuple[tuple[str, ...], str]:
+    """``checks_not_available`` and LIMIT_NOT_AVAILABLE's message before its details, kept
+    per label entry (or product, where none applies): both depend on the plan only through
+    its population and indication, whether a planned muscle has no row and whether the
+    volume per site is known."""
+    lab = ctx.label
+    absent = bool(lab is not None and lab.muscles and planned_muscles_not_in_table(ctx))
+    key = (ctx.product.id, ctx.population, ctx.plan.indication, absent,
+           ctx.prep.units_per_ml is not None)
+    kept = ctx.ref.derived("families", ctx.product if lab is None else lab, _nothing_kept)
+    found = kept.get(key)
+    if found is None:
+        missing = tuple(checks_not_available(ctx))
+        who = f"{lab.population} " if lab is not None else f"{ctx.population} "
+        said = (
             f"{len(missing)} check{'s' if len(missing) != 1 else ''} not available for "
             f"{who}{ctx.indication_name()} with {ctx.product_name()} (no cited reference "
             f"data): {'; '.join(CHECK_FAMILY_NAMES[c] for c in missing)}. Not checked, "
-            f"not passed.{detail}",
-            None,
-            checks=tuple(missing),
+            "not passed."
         )
-    ]
+        found = kept[key] = (missing, said)
+    return found
+
+
+def _nothing_kept(ref: Reference, of: object) -> dict[tuple[str, str, str, bool, bool],
+                                                      tuple[tuple[str, ...], str]]:
+    return {}
 
 
 #: Every rule, in the order findings are reported.

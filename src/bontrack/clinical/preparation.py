@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from bontrack.clinical.plan import Injection, Plan, Vial
@@ -84,7 +85,13 @@ def use_by(vial: Vial, product: Product) -> datetime | None:
     limit = product.use_within_hours_after_reconstitution
     if vial.reconstituted_at is None or limit is None:
         return None
-    return vial.reconstituted_at + timedelta(hours=float(limit.value))
+    return vial.reconstituted_at + _hours(limit.value)
+
+
+@lru_cache(maxsize=64)
+def _hours(hours: Decimal) -> timedelta:
+    """A label's hours as a span of time (per label value: the same few in every check)."""
+    return timedelta(hours=float(hours))
 
 
 def per_site(injection: Injection, units_per_ml: Decimal | None) -> InjectionPrep:
@@ -150,8 +157,8 @@ def suggest_vials(total: Decimal, sizes: list[Decimal]) -> tuple[Decimal, ...]:
 def prepare(plan: Plan, product: Product) -> Preparation:
     """All preparation figures for a plan, from its vials (or a suggestion where none)."""
     total = plan.total_units()
-    vial_preps = tuple(
-        VialPrep(
+    vial_preps = tuple([
+        _new(VialPrep, (
             v.size_units,
             v.diluent_ml,
             concentration(v, product),
@@ -159,9 +166,9 @@ def prepare(plan: Plan, product: Product) -> Preparation:
             v.expiry.isoformat() if v.expiry else None,
             v.reconstituted_at,
             use_by(v, product),
-        )
+        ))
         for v in plan.vials
-    )
+    ])
     concentrations = {vp.units_per_ml for vp in vial_preps}
     common = next(iter(concentrations)) if len(concentrations) == 1 else None
     if not vial_preps and product.form == "solution" and product.solution_units_per_ml:

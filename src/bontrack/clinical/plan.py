@@ -17,6 +17,7 @@ from typing import Any
 
 from bontrack.errors import PlanError, UnknownNameError
 from bontrack.reference.catalogue import Reference
+from bontrack.reference.schema import Muscle
 
 SIDES = ("left", "right", "midline")
 GUIDANCE = ("anatomic", "emg", "estim", "ultrasound")
@@ -91,6 +92,10 @@ class Plan:
 # -- reading -----------------------------------------------------------------------------
 
 
+def _paired(ref: Reference, muscles: Mapping[str, Muscle]) -> dict[str, bool]:
+    return {m: muscle.paired for m, muscle in muscles.items()}
+
+
 class _Reader:
     def __init__(self, where: str, ref: Reference) -> None:
         self.where = where
@@ -103,6 +108,10 @@ class _Reader:
         }
         empty: Mapping[str, str] = {}
         self.exact = {kind: ref.exact_names.get(kind, empty) for kind in self.resolvers}
+        #: For the common case (``_common_injection``): muscle ids as typed, and which
+        #: muscles are paired.
+        self.muscle_ids = self.exact["muscle"]
+        self.paired: Mapping[str, bool] = ref.derived("paired", ref.muscles, _paired)
 
     def fail(self, path: str, reason: str) -> PlanError:
         return PlanError(self.where, path, reason)
@@ -365,18 +374,19 @@ def _common_injection(r: _Reader, value: Any) -> Injection | None:
     if type(value) is not dict or not value.keys() <= _INJECTION_KEYS:
         return None
     raw = value.get("muscle")
-    muscle = r.exact["muscle"].get(raw) if type(raw) is str else None
+    muscle = r.muscle_ids.get(raw) if type(raw) is str else None
     raw = value.get("side")
     side = _SIDES_AS_TYPED.get(raw) if type(raw) is str else None
     raw = value.get("guidance")
     guidance = _GUIDANCE_AS_TYPED.get(raw) if type(raw) is str else None
-    units = _whole_amount(value.get("units"))
+    units = value.get("units")
     sites = value.get("sites", 1)
     if (muscle is None or side is None or (guidance is None and raw is not None)
-            or units is None or type(sites) is not int or not 1 <= sites <= 10_000
-            or (side == "midline") == r.ref.muscles[muscle].paired):
+            or type(units) is not int or not 0 < units <= _MAX_WHOLE_AMOUNT
+            or type(sites) is not int or not 1 <= sites <= 10_000
+            or (side == "midline") == r.paired[muscle]):
         return None
-    return Injection(muscle, side, units, sites, guidance)
+    return Injection(muscle, side, Decimal(units), sites, guidance)
 
 
 def _common_history(r: _Reader, value: Any) -> PastTreatment | None:

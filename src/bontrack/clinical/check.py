@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from bontrack.clinical.context import Context
 from bontrack.clinical.dose_rules import (
@@ -123,8 +124,8 @@ def _families_not_available(ctx: Context) -> tuple[tuple[str, ...], str]:
     return found
 
 
-def _nothing_kept(ref: Reference, of: object) -> dict[tuple[str, str, str, bool, bool],
-                                                      tuple[tuple[str, ...], str]]:
+def _nothing_kept(ref: Reference, of: object) -> dict[Any, Any]:
+    """An empty dict for ``Reference.derived`` to keep answers in, for one value."""
     return {}
 
 
@@ -162,6 +163,24 @@ def _most_severe_first(f: Finding) -> int:
     return -CODES[f.code]
 
 
+#: How many days' effect courses are kept per label entry (a year's clinic days).
+_COURSES_KEPT = 366
+
+
+def _course(ref: Reference, day: date, label: LabelEntry | None) -> EffectCourse:
+    """``course(day, label)``, kept per label entry and day: a clinic checks its plans for
+    the same few days, and the course is a function of the two alone."""
+    if label is None:
+        return course(day, None)
+    kept = ref.derived("effect_course", label, _nothing_kept)
+    found = kept.get(day)
+    if found is None:
+        found = course(day, label)
+        if len(kept) < _COURSES_KEPT:
+            kept[day] = found
+    return found
+
+
 def check_plan(plan: Plan, ref: Reference, as_of: date | None = None) -> CheckResult:
     """Run every rule on ``plan`` for the day ``as_of`` (default: the plan's own date)."""
     if as_of is not None and as_of != plan.date:
@@ -184,6 +203,6 @@ def check_plan(plan: Plan, ref: Reference, as_of: date | None = None) -> CheckRe
         label=label,
         findings=tuple(findings),
         preparation=prep,
-        effect=course(day, label if label is not None and label.labelled else None),
+        effect=_course(ref, day, label if label is not None and label.labelled else None),
         reference_version=ref.version,
     )

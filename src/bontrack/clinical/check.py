@@ -163,8 +163,8 @@ def _most_severe_first(f: Finding) -> int:
     return -CODES[f.code]
 
 
-#: How many days' effect courses are kept per label entry (a year's clinic days).
-_COURSES_KEPT = 366
+#: How many days' effect courses are kept per label entry (emptied when full).
+_COURSES_KEPT = 64
 
 
 def _course(ref: Reference, day: date, label: LabelEntry | None) -> EffectCourse:
@@ -176,8 +176,9 @@ def _course(ref: Reference, day: date, label: LabelEntry | None) -> EffectCourse
     found = kept.get(day)
     if found is None:
         found = course(day, label)
-        if len(kept) < _COURSES_KEPT:
-            kept[day] = found
+        if len(kept) >= _COURSES_KEPT:
+            kept.clear()
+        kept[day] = found
     return found
 
 

@@ -132,6 +132,14 @@ def suggest_vials(total: Decimal, sizes: list[Decimal]) -> tuple[Decimal, ...]:
     then fewest vials. Small search: a session never needs more than a few dozen vials."""
     if not sizes or total <= 0:
         return ()
+    return _suggested(total, tuple(sizes))
+
+
+@lru_cache(maxsize=1024)
+def _suggested(total: Decimal, sizes: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+    """``suggest_vials``' search, kept per total and sizes: the answer is made of the sizes
+    and depends on the total's value alone, plans share a few totals (100, 200, 300 U...),
+    and the search makes about a hundred calls for a product of three sizes."""
     distinct = sorted(set(sizes), reverse=True)
     best: tuple[Decimal, int, tuple[Decimal, ...]] | None = None
     limit = min(math.ceil(total / min(distinct)), 60)

@@ -242,6 +242,8 @@ PATIENT_FIELDS = ("birth_date", "age_years", "weight_kg", "conditions", "medicat
 VIAL_FIELDS = ("size_units", "diluent_ml", "reconstituted_at", "lot", "expiry")
 INJECTION_FIELDS = ("muscle", "side", "units", "sites", "guidance")
 HISTORY_FIELDS = ("date", "product", "indication", "total_units")
+_PLAN_KEYS = frozenset(PLAN_FIELDS)
+_PATIENT_KEYS = frozenset(PATIENT_FIELDS)
 _INJECTION_KEYS = frozenset(INJECTION_FIELDS)
 _VIAL_KEYS = frozenset(VIAL_FIELDS)
 _HISTORY_KEYS = frozenset(HISTORY_FIELDS)
@@ -253,8 +255,11 @@ def read_plan(data: Any, ref: Reference, where: str = "plan", on: date | None = 
     ``on`` checks the plan for another day than its own ``date`` (the CLI's ``--at``).
     """
     r = _Reader(where, ref)
-    doc = r.mapping(data, "(top level)")
-    r.known(doc, "", PLAN_FIELDS)
+    if type(data) is dict and data.keys() <= _PLAN_KEYS:  # the common case at once
+        doc: Mapping[str, Any] = data
+    else:
+        doc = r.mapping(data, "(top level)")
+        r.known(doc, "", PLAN_FIELDS)
     raw_date = r.require(doc, "date", "")
     plan_date = r.day(raw_date, "date")
     if on is not None:
@@ -299,8 +304,7 @@ def read_plan(data: Any, ref: Reference, where: str = "plan", on: date | None = 
 
 
 def _read_patient(r: _Reader, value: Any, plan_date: date) -> Patient:
-    m = r.mapping(value, "patient")
-    r.known(m, "patient", PATIENT_FIELDS)
+    m = r.fields(value, "patient", PATIENT_FIELDS, _PATIENT_KEYS)
     birth = r.day(m["birth_date"], "patient.birth_date") if m.get("birth_date") else None
     age = r.whole(m["age_years"], "patient.age_years", minimum=0) if "age_years" in m else None
     if birth is None and age is None:

@@ -497,6 +497,8 @@ class _NotInTable(NamedTuple):
     tail: str
     source: str
     quote: str
+    #: Each (muscle, side)'s whole message, once written (a few hundred at most).
+    messages: dict[tuple[str, str], str]
 
 
 def _not_in_table(ref: Reference, lab: LabelEntry) -> _NotInTable:
@@ -513,6 +515,7 @@ def _not_in_table(ref: Reference, lab: LabelEntry) -> _NotInTable:
             "compare with.",
             citation,
             src.quote,
+            {},
         )
     return _NotInTable(
         "MUSCLE_NOT_IN_REFERENCE_TABLE",
@@ -521,6 +524,7 @@ def _not_in_table(ref: Reference, lab: LabelEntry) -> _NotInTable:
         "checked against a labelled range. This does not mean the label leaves it out.",
         citation,
         src.quote,
+        {},
     )
 
 
@@ -614,9 +618,13 @@ def muscle_ranges(ctx: Context) -> list[Finding]:
         if row is None or planned is None:
             if missing is None:
                 missing = ctx.ref.derived("not_in_table", lab, _not_in_table)
+            message = missing.messages.get((head, side))
+            if message is None:
+                message = f"{ctx.muscle_name(head)} ({side}){missing.tail}"
+                missing.messages[(head, side)] = message
             out.append(new_finding((
-                missing.code, f"{ctx.muscle_name(head)} ({side}){missing.tail}", units, None,
-                "U", head, side, missing.source, missing.quote, (), (head,),
+                missing.code, message, units, None, "U", head, side, missing.source,
+                missing.quote, (), (head,),
             )))
             continue
         in_order = (

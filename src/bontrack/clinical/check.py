@@ -147,7 +147,7 @@ class CheckResult:
 
     @property
     def verdict(self) -> str:
-        return verdict(list(self.findings))
+        return verdict(self.findings)
 
     @property
     def total_units(self) -> Decimal:

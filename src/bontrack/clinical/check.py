@@ -10,9 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from bontrack.clinical.context import Context
+from bontrack.clinical.context import Context, nothing_kept
 from bontrack.clinical.dose_rules import (
     DOSE_RULES,
     applicable_cumulative,
@@ -109,7 +108,7 @@ def _families_not_available(ctx: Context) -> tuple[tuple[str, ...], str]:
     absent = bool(lab is not None and lab.muscles and planned_muscles_not_in_table(ctx))
     key = (ctx.product.id, ctx.population, ctx.plan.indication, absent,
            ctx.prep.units_per_ml is not None)
-    kept = ctx.ref.derived("families", ctx.product if lab is None else lab, _nothing_kept)
+    kept = ctx.ref.derived("families", ctx.product if lab is None else lab, nothing_kept)
     found = kept.get(key)
     if found is None:
         missing = tuple(checks_not_available(ctx))
@@ -122,11 +121,6 @@ def _families_not_available(ctx: Context) -> tuple[tuple[str, ...], str]:
         )
         found = kept[key] = (missing, said)
     return found
-
-
-def _nothing_kept(ref: Reference, of: object) -> dict[Any, Any]:
-    """An empty dict for ``Reference.derived`` to keep answers in, for one value."""
-    return {}
 
 
 #: Every rule, in the order findings are reported.
@@ -172,7 +166,7 @@ def _course(ref: Reference, day: date, label: LabelEntry | None) -> EffectCourse
     the same few days, and the course is a function of the two alone."""
     if label is None:
         return course(day, None)
-    kept = ref.derived("effect_course", label, _nothing_kept)
+    kept = ref.derived("effect_course", label, nothing_kept)
     found = kept.get(day)
     if found is None:
         found = course(day, label)

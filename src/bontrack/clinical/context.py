@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from bontrack.clinical.display import computed_units_text
 from bontrack.clinical.findings import Finding, new_finding
@@ -49,7 +50,7 @@ class Context:
         self.total: Decimal = prep.total_units
         #: The product's cumulative limits for this population and indication (chosen once
         #: per product, population and indication).
-        chosen = ref.derived("cumulative", product, _no_choices_yet)
+        chosen = ref.derived("cumulative", product, nothing_kept)
         key = (self.population, plan.indication)
         cumulative = chosen.get(key)
         if cumulative is None:
@@ -111,8 +112,9 @@ class Context:
         ))
 
 
-def _no_choices_yet(ref: Reference, product: Product
-                    ) -> dict[tuple[str, str], tuple[CumulativeLimit, ...]]:
+def nothing_kept(ref: Reference, of: object) -> dict[Any, Any]:
+    """An empty dict for ``Reference.derived``: the answers kept for one reference value
+    (a product, a label entry), filled as checks ask."""
     return {}
 
 

@@ -7,10 +7,9 @@ from collections import defaultdict
 from decimal import Decimal
 
 from bontrack.clinical.calendar import before
-from bontrack.clinical.context import Context, u
+from bontrack.clinical.context import Context, nothing_kept, u
 from bontrack.clinical.findings import Finding
-from bontrack.reference.catalogue import Reference, normalise
-from bontrack.reference.schema import Product
+from bontrack.reference.catalogue import normalise
 
 CONDITION_CODES = {
     "contraindication": "CONTRAINDICATED",
@@ -106,7 +105,7 @@ def drug_interactions(ctx: Context) -> list[Finding]:
     if not ctx.product.interactions:
         # Not checked: ``limits_available`` names the "interactions" family and these medicines.
         return out
-    kept = ctx.ref.derived("medication_findings", ctx.product, _no_medications_yet)
+    kept = ctx.ref.derived("medication_findings", ctx.product, nothing_kept)
     for entry in meds:
         found = kept.get(entry)
         if found is None:
@@ -119,10 +118,6 @@ def drug_interactions(ctx: Context) -> list[Finding]:
 
 #: How many medication entries' findings are kept per product (a few kB each at most).
 _MEDICATIONS_KEPT = 4096
-
-
-def _no_medications_yet(ref: Reference, product: Product) -> dict[str, tuple[Finding, ...]]:
-    return {}
 
 
 def _medication_findings(ctx: Context, entry: str) -> tuple[Finding, ...]:

@@ -62,9 +62,10 @@ def loads_json_fast(raw: bytes) -> Any:
     refuses it or reads it as before):
 
     - a key given twice: orjson keeps the last without a word. Without a backslash in the
-      bytes no string holds a quote, so every ``":`` ends a key, and their count must be
-      the decoded mappings' (JSON from bontrack, EHRs and ``json.dumps`` puts no space
-      before the colon; a document that does takes the slow road, not a wrong one);
+      bytes no string holds an escape, so re-encoding the decoded document writes every
+      string as it was typed: its colons are those of the kept keys and strings, and a key
+      dropped takes its colon (and any in its value) with it. The counts of colons agree
+      only where no key was dropped;
     - an integer of 19 digits or more: orjson turns one beyond 64 bits into a float;
     - anything orjson refuses (NaN, a byte-order mark, UTF-16, bad syntax)."""
     if b"\\" not in raw and _LONG_NUMBER not in raw.translate(_DIGITS_AS_ZERO):
@@ -73,7 +74,7 @@ def loads_json_fast(raw: bytes) -> Any:
         except orjson.JSONDecodeError:
             pass
         else:
-            if raw.count(b'":') == orjson.dumps(doc).count(b'":'):
+            if raw.count(b":") == orjson.dumps(doc).count(b":"):
                 return doc
     return loads_json(raw)
 

@@ -100,6 +100,12 @@ def test_decoded_documents_give_todays_results(chunk: int):
         b'{"n": -9223372036854775809, "m": 18446744073709551616}',
         b'{"n": "12345678901234567890"}',
         b'{"a" : 1, "a" : 2}',
+        # colons in values: the duplicate's value takes its colons with it, or keeps them
+        b'{"at": "08:30", "at": "09:30"}',
+        b'{"at": "08:30", "at": 1, "t": "1:2:3"}',
+        b'{"at": 1, "at": "08:30"}',
+        b'[{"at": "08:30"}, {"at": "08:30", "b": {"c": "x:y", "c": "x:y"}}]',
+        b'{"at": "2026-11-24T08:30", "lot": "A:1"}',
         b'{"text": "caf\\u00e9", "quote": "a\\"b"}',
         '{"name": "Müller"}'.encode(),
         b'\xef\xbb\xbf{"a": 1}',

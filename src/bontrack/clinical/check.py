@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
-from bontrack.clinical.context import Context
+from bontrack.clinical.context import Context, nothing_kept
 from bontrack.clinical.dose_rules import (
     DOSE_RULES,
     applicable_cumulative,
@@ -80,11 +80,10 @@ def checks_not_available(ctx: Context) -> list[str]:
 def limits_available(ctx: Context) -> list[Finding]:
     """LIMIT_NOT_AVAILABLE: name every check family that could not run for lack of a cited
     number (``checks``), so that silence is never read as safety."""
-    missing = checks_not_available(ctx)
+    missing, said = _families_not_available(ctx)
     if not missing:
         return []
     lab = ctx.label
-    who = f"{lab.population} " if lab is not None else f"{ctx.population} "
     detail = ""
     if "per_muscle" in missing:
         absent = planned_muscles_not_in_table(ctx) if lab is not None and lab.muscles else []
@@ -97,17 +96,31 @@ def limits_available(ctx: Context) -> list[Finding]:
     meds = ctx.plan.patient.medications
     if "interactions" in missing and meds:
         detail += f" Medicines not checked for interactions: {', '.join(meds)}."
-    return [
-        ctx.finding(
-            "LIMIT_NOT_AVAILABLE",
+    return [ctx.finding("LIMIT_NOT_AVAILABLE", f"{said}{detail}", None, checks=missing)]
+
+
+def _families_not_available(ctx: Context) -> tuple[tuple[str, ...], str]:
+    """``checks_not_available`` and LIMIT_NOT_AVAILABLE's message before its details, kept
+    per label entry (or product, where none applies): both depend on the plan only through
+    its population and indication, whether a planned muscle has no row and whether the
+    volume per site is known."""
+    lab = ctx.label
+    absent = bool(lab is not None and lab.muscles and planned_muscles_not_in_table(ctx))
+    key = (ctx.product.id, ctx.population, ctx.plan.indication, absent,
+           ctx.prep.units_per_ml is not None)
+    kept = ctx.ref.derived("families", ctx.product if lab is None else lab, nothing_kept)
+    found = kept.get(key)
+    if found is None:
+        missing = tuple(checks_not_available(ctx))
+        who = f"{lab.population} " if lab is not None else f"{ctx.population} "
+        said = (
             f"{len(missing)} check{'s' if len(missing) != 1 else ''} not available for "
             f"{who}{ctx.indication_name()} with {ctx.product_name()} (no cited reference "
             f"data): {'; '.join(CHECK_FAMILY_NAMES[c] for c in missing)}. Not checked, "
-            f"not passed.{detail}",
-            None,
-            checks=tuple(missing),
+            "not passed."
         )
-    ]
+        found = kept[key] = (missing, said)
+    return found
 
 
 #: Every rule, in the order findings are reported.
@@ -128,7 +141,7 @@ class CheckResult:
 
     @property
     def verdict(self) -> str:
-        return verdict(list(self.findings))
+        return verdict(self.findings)
 
     @property
     def total_units(self) -> Decimal:
@@ -142,6 +155,25 @@ class CheckResult:
 
 def _most_severe_first(f: Finding) -> int:
     return -CODES[f.code]
+
+
+#: How many days' effect courses are kept per label entry (emptied when full).
+_COURSES_KEPT = 64
+
+
+def _course(ref: Reference, day: date, label: LabelEntry | None) -> EffectCourse:
+    """``course(day, label)``, kept per label entry and day: a clinic checks its plans for
+    the same few days, and the course is a function of the two alone."""
+    if label is None:
+        return course(day, None)
+    kept = ref.derived("effect_course", label, nothing_kept)
+    found = kept.get(day)
+    if found is None:
+        found = course(day, label)
+        if len(kept) >= _COURSES_KEPT:
+            kept.clear()
+        kept[day] = found
+    return found
 
 
 def check_plan(plan: Plan, ref: Reference, as_of: date | None = None) -> CheckResult:
@@ -166,6 +198,6 @@ def check_plan(plan: Plan, ref: Reference, as_of: date | None = None) -> CheckRe
         label=label,
         findings=tuple(findings),
         preparation=prep,
-        effect=course(day, label if label is not None and label.labelled else None),
+        effect=_course(ref, day, label if label is not None and label.labelled else None),
         reference_version=ref.version,
     )

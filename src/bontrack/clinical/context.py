@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from bontrack.clinical.display import computed_units_text
-from bontrack.clinical.findings import Finding
+from bontrack.clinical.findings import Finding, new_finding
 from bontrack.clinical.plan import PastTreatment, Plan
 from bontrack.clinical.preparation import Preparation
 from bontrack.reference.catalogue import Reference
@@ -20,8 +21,8 @@ ADULT_AGE = 18
 class Context:
     """Built once per check; rules only read it."""
 
-    __slots__ = ("_indication", "age", "cumulative", "day", "history", "label", "plan",
-                 "population", "prep", "product", "ref", "rows", "total", "weight")
+    __slots__ = ("_indication", "absent", "age", "cumulative", "day", "history", "label",
+                 "plan", "population", "prep", "product", "ref", "rows", "total", "weight")
 
     def __init__(
         self,
@@ -41,20 +42,28 @@ class Context:
         self.label = label
         self.prep = prep
         #: Earlier treatments up to and including the plan's day (later ones are ignored).
-        self.history: tuple[PastTreatment, ...] = tuple(h for h in plan.history if h.date <= day)
+        self.history: tuple[PastTreatment, ...] = tuple([h for h in plan.history if h.date <= day])
         self._indication = ref.indications[plan.indication].name.lower()
         self.population = "adult" if age >= ADULT_AGE else "pediatric"
         self.weight: Decimal | None = plan.patient.weight_kg
         #: The plan's total units, summed once (the preparation's) for every rule.
         self.total: Decimal = prep.total_units
-        #: The product's cumulative limits for this population and indication.
-        self.cumulative: tuple[CumulativeLimit, ...] = tuple(
-            lim
-            for lim in product.cumulative_limits
-            if lim.population in (self.population, "any") and lim.applies_to(plan.indication)
-        )
+        #: The product's cumulative limits for this population and indication (chosen once
+        #: per product, population and indication).
+        chosen = ref.derived("cumulative", product, nothing_kept)
+        key = (self.population, plan.indication)
+        cumulative = chosen.get(key)
+        if cumulative is None:
+            cumulative = chosen[key] = tuple(
+                lim
+                for lim in product.cumulative_limits
+                if lim.population in (self.population, "any") and lim.applies_to(plan.indication)
+            )
+        self.cumulative: tuple[CumulativeLimit, ...] = cumulative
         #: The label entry's dosing table by muscle (precomputed by the reference).
         self.rows: Mapping[str, MuscleDose] = ref.muscle_rows(label) if label is not None else {}
+        #: The planned muscles without a row in ``rows``, once asked for (dose_rules).
+        self.absent: list[str] | None = None
 
     @property
     def moment(self) -> datetime | None:
@@ -88,7 +97,7 @@ class Context:
         checks: tuple[str, ...] = (),
         muscles: tuple[str, ...] = (),
     ) -> Finding:
-        return Finding(  # positional: this runs for every finding of every check
+        return new_finding((  # this runs for every finding of every check
             code,
             message,
             value if value is None or type(value) is Decimal else Decimal(value),
@@ -100,7 +109,13 @@ class Context:
             source.quote if source else None,
             checks,
             muscles or ((muscle,) if muscle else ()),
-        )
+        ))
+
+
+def nothing_kept(ref: Reference, of: object) -> dict[Any, Any]:
+    """An empty dict for ``Reference.derived``: the answers kept for one reference value
+    (a product, a label entry), filled as checks ask."""
+    return {}
 
 
 @lru_cache(maxsize=4096, typed=True)

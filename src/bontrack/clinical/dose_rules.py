@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bontrack.clinical.calendar import after, before
 from bontrack.clinical.context import Context, u
-from bontrack.clinical.findings import Finding
+from bontrack.clinical.findings import Finding, new_finding
 from bontrack.clinical.preparation import InjectionPrep
 from bontrack.clinical.units import Units, format_amount, total
+from bontrack.reference.catalogue import Reference
 from bontrack.reference.schema import (
     Cited,
     CitedValue,
@@ -27,6 +28,7 @@ from bontrack.reference.schema import (
 )
 
 _ZERO = Decimal(0)  # sums start from it, as sum() does: 0 + 1E+2 is 100
+_new = tuple.__new__  # a NamedTuple made at C speed (its own __new__ runs in Python)
 LIMB_OF_REGION = {"upper_limb": "upper limb", "shoulder": "upper limb", "lower_limb": "lower limb"}
 
 
@@ -118,18 +120,25 @@ def applicable_cumulative(ctx: Context) -> tuple[CumulativeLimit, ...]:
     return ctx.cumulative
 
 
-def _cumulative_cap(lim: CumulativeLimit, weight: Decimal | None) -> tuple[Decimal, str] | None:
-    caps: list[tuple[Decimal, str]] = []
-    if lim.max_units is not None:
-        caps.append((lim.max_units, u(lim.max_units)))
-    if lim.max_units_per_kg is not None and weight is not None:
-        caps.append(
-            (
-                lim.max_units_per_kg * weight,
-                f"{format_amount(lim.max_units_per_kg)} U/kg x {format_amount(weight)} kg",
-            )
-        )
-    return min(caps, key=lambda c: c[0]) if caps else None
+def _cumulative_cap(lim: CumulativeLimit, weight: Decimal | None) -> tuple[Decimal, bool] | None:
+    """The limit's cap for this weight: the lower of ``max_units`` and ``max_units_per_kg``
+    x weight (``max_units`` where they are equal), and whether it is the weight-based one."""
+    units = lim.max_units
+    if lim.max_units_per_kg is None or weight is None:
+        return None if units is None else (units, False)
+    by_weight = lim.max_units_per_kg * weight
+    if units is None or by_weight < units:
+        return by_weight, True
+    return units, False
+
+
+def _cap_text(lim: CumulativeLimit, weight: Decimal | None, by_weight: bool) -> str:
+    """How a finding words ``_cumulative_cap``'s cap: '400 U' or '6 U/kg x 20 kg'."""
+    if by_weight:
+        assert lim.max_units_per_kg is not None and weight is not None
+        return f"{format_amount(lim.max_units_per_kg)} U/kg x {format_amount(weight)} kg"
+    assert lim.max_units is not None
+    return u(lim.max_units)
 
 
 def _own_session_cap(ctx: Context) -> Decimal | None:
@@ -167,7 +176,7 @@ def cumulative_max(ctx: Context) -> list[Finding]:
         capped = _cumulative_cap(lim, ctx.weight)
         if capped is None:
             continue
-        cap, cap_text = capped
+        cap, by_weight = capped
         if lim.window is None:
             earlier = [
                 h
@@ -182,11 +191,15 @@ def cumulative_max(ctx: Context) -> list[Finding]:
                 if h.product == pid and h.date > start and lim.applies_to(h.indication)
             ]
         plan_units = ctx.total
-        summed = total(
-            pid, [Units(pid, plan_units)] + [Units(pid, h.total_units) for h in earlier]
+        # Summed from zero as ``total`` does; only the same product's units are ever added.
+        amount = (
+            _ZERO + plan_units if not earlier
+            else total(pid, [Units(pid, plan_units)] + [Units(pid, h.total_units) for h in earlier]
+                       ).amount
         )
-        if summed.amount <= cap:
+        if amount <= cap:
             continue
+        cap_text = _cap_text(lim, ctx.weight, by_weight)
         scope = (
             "any indication"
             if not lim.indications
@@ -219,13 +232,13 @@ def cumulative_max(ctx: Context) -> list[Finding]:
         out.append(
             ctx.finding(
                 "CUMULATIVE_MAX_EXCEEDED",
-                f"{u(summed.amount)} of {ctx.product_name()} for {scope} within "
+                f"{u(amount)} of {ctx.product_name()} for {scope} within "
                 f"{lim.describe_window()} (this plan {u(plan_units)}; earlier: {given}) is "
                 f"above the cumulative maximum of {u(cap)} ({cap_text}) for "
                 f"{lim.population if lim.population != 'any' else 'all'} patients."
                 + max_note(lim),
                 lim.source,
-                value=summed.amount,
+                value=amount,
                 limit=cap,
                 unit="U",
             )
@@ -387,14 +400,18 @@ def _site_finding(ctx: Context, ip: InjectionPrep, code: str, unit: str, lim: Ci
     )
 
 
-def _muscle_sums(ctx: Context) -> dict[tuple[str, str], tuple[Decimal, int]]:
-    sums: dict[tuple[str, str], tuple[Decimal, int]] = {}
+def _muscle_sums(ctx: Context) -> dict[tuple[str, str], list[Any]]:
+    """Units and sites per (muscle, side), in the order the plan first names them: [units,
+    sites], units summed from zero as ``sum`` does."""
+    sums: dict[tuple[str, str], list[Any]] = {}
     for inj in ctx.plan.injections:
         key = (inj.muscle, inj.side)
         had = sums.get(key)
-        sums[key] = (_ZERO + inj.units, inj.sites) if had is None else (
-            had[0] + inj.units, had[1] + inj.sites
-        )
+        if had is None:
+            sums[key] = [_ZERO + inj.units, inj.sites]
+        else:
+            had[0] += inj.units
+            had[1] += inj.sites
     return sums
 
 
@@ -411,9 +428,12 @@ def _row_range(row: MuscleDose, weight: Decimal | None) -> tuple[Decimal | None,
 
 
 def planned_muscles_not_in_table(ctx: Context) -> list[str]:
-    """Planned muscles the label entry's dosing table (as bontrack holds it) has no row for."""
-    rows = ctx.rows
-    return sorted({i.muscle for i in ctx.plan.injections if i.muscle not in rows})
+    """Planned muscles the label entry's dosing table (as bontrack holds it) has no row for
+    (found once per check: the check families and their message both ask)."""
+    if ctx.absent is None:
+        rows = ctx.rows
+        ctx.absent = sorted({i.muscle for i in ctx.plan.injections if i.muscle not in rows})
+    return list(ctx.absent)
 
 
 def _names(ctx: Context, muscles: Iterable[str]) -> str:
@@ -441,64 +461,83 @@ class _Group(NamedTuple):
         return _names(ctx, self.muscles) + ("" if self.side == "both" else f" ({self.side})")
 
 
-def _muscle_groups(ctx: Context) -> list[_Group]:
+#: One group of ``_muscle_groups``: (head, side, units, sites, planned muscles, row); the
+#: planned muscles and the row are None for a muscle without a row.
+_GroupSums = tuple[str, str, Decimal, int, "set[str] | None", "MuscleDose | None"]
+
+
+def _muscle_groups(ctx: Context) -> list[_GroupSums]:
     """The plan's muscles grouped by label row and side, in (row, side) order. Muscles that
-    share one row are summed, both sides together where the row says so."""
+    share one row are summed, both sides together where the row says so. Plain tuples: a
+    group is made for every planned muscle of every check."""
     rows = ctx.rows
     # group key: (the row's first muscle, or the muscle itself when it has no row; side)
-    groups: dict[tuple[str, str], tuple[Decimal, int, set[str]]] = {}
-    for (muscle, side), (units, sites) in _muscle_sums(ctx).items():
-        row = rows.get(muscle)
-        key = (muscle, side) if row is None else (
-            row.muscle, "both" if row.both_sides else side
-        )
-        had = groups.get(key)
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for key, (units, sites) in _muscle_sums(ctx).items():
+        row = rows.get(key[0])
+        if row is None:  # a muscle's own group: the sums hold each (muscle, side) once
+            groups[key] = [units, sites, None, None]
+            continue
+        head = (row.muscle, "both" if row.both_sides else key[1])
+        had = groups.get(head)
         if had is None:
-            groups[key] = (units, sites, {muscle})
+            groups[head] = [units, sites, {key[0]}, row]
         else:
-            had[2].add(muscle)
-            groups[key] = (had[0] + units, had[1] + sites, had[2])
-    out = []
-    for (head, side), (units, sites, planned) in sorted(groups.items()):
-        row = rows.get(head)
-        in_order = (head,) if row is None else tuple(m for m in row.row_muscles if m in planned)
-        out.append(_Group(head, side, units, sites, in_order, row))
-    return out
+            had[0] = had[0] + units
+            had[1] += sites
+            had[2].add(key[0])
+    return [(*key, *groups[key]) for key in sorted(groups)]
 
 
-def _not_in_table(ctx: Context, lab: LabelEntry, g: _Group) -> Finding:
+class _NotInTable(NamedTuple):
+    """A label entry's finding for a planned muscle its dosing table has no row for, but for
+    the muscle: the code, the message after the muscle's name and side, and the source."""
+
+    code: str
+    tail: str
+    source: str
+    quote: str
+    #: Each (muscle, side)'s whole message, once written (a few hundred at most).
+    messages: dict[tuple[str, str], str]
+
+
+def _not_in_table(ref: Reference, lab: LabelEntry) -> _NotInTable:
     """MUSCLE_NOT_IN_LABEL_TABLE where bontrack holds the label's whole table,
-    MUSCLE_NOT_IN_REFERENCE_TABLE where its copy is incomplete."""
+    MUSCLE_NOT_IN_REFERENCE_TABLE where its copy is incomplete, but for the muscle (built
+    once per entry: nothing in it depends on the plan)."""
+    indication = ref.indications[lab.indication].name.lower()
+    src = lab.muscles[0].source
+    citation = ref.citation(src.document, src.section)
     if lab.muscles_complete:
-        return ctx.finding(
+        return _NotInTable(
             "MUSCLE_NOT_IN_LABEL_TABLE",
-            f"{g.where(ctx)} is not in the label's dosing table for "
-            f"{ctx.indication_name()}: no labelled range to compare with.",
-            lab.muscles[0].source,
-            value=g.units,
-            unit="U",
-            muscle=g.head,
-            side=g.side_out,
+            f" is not in the label's dosing table for {indication}: no labelled range to "
+            "compare with.",
+            citation,
+            src.quote,
+            {},
         )
-    return ctx.finding(
+    return _NotInTable(
         "MUSCLE_NOT_IN_REFERENCE_TABLE",
-        f"{g.where(ctx)} is not in bontrack's copy of the table (the label's dosing "
-        f"table for {ctx.indication_name()}; the copy is incomplete, "
-        f"{len(ctx.rows)} muscles): its dose is not checked against a labelled "
-        "range. This does not mean the label leaves it out.",
-        lab.muscles[0].source,
-        value=g.units,
-        unit="U",
-        muscle=g.head,
-        side=g.side_out,
+        f" is not in bontrack's copy of the table (the label's dosing table for {indication}; "
+        f"the copy is incomplete, {len(ref.muscle_rows(lab))} muscles): its dose is not "
+        "checked against a labelled range. This does not mean the label leaves it out.",
+        citation,
+        src.quote,
+        {},
     )
 
 
 def _shared(ctx: Context, row: MuscleDose) -> str:
     """' (one label row for A and B together)' where the row names several muscles."""
+    return _shared_in(ctx.ref, row)
+
+
+def _shared_in(ref: Reference, row: MuscleDose) -> str:
     if len(row.row_muscles) == 1:
         return ""
-    return f" (one label row for {_names(ctx, row.row_muscles)} together)"
+    names = [ref.muscles[m].name for m in row.row_muscles]
+    return f" (one label row for {', '.join(names[:-1])} and {names[-1]} together)"
 
 
 def _dose_finding(ctx: Context, g: _Group, row: MuscleDose) -> Finding | None:
@@ -511,10 +550,13 @@ def _dose_finding(ctx: Context, g: _Group, row: MuscleDose) -> Finding | None:
         code, limit, word = "MUSCLE_DOSE_BELOW_RANGE", low, "below"
     else:
         return None
+    if row.units is not None:  # a range in units: its words are the row's own
+        range_words = ctx.ref.derived("range_words", row, _units_range_words)
+    else:
+        range_words = _range_words(ctx.ref, row, low, high)
     return ctx.finding(
         code,
-        f"{g.where(ctx)}: {u(g.units)} is {word} the labelled range "
-        f"{_range_text(low, high)}{_shared(ctx, row) or ' for this muscle'}.",
+        f"{g.where(ctx)}: {u(g.units)} is {word} the labelled range {range_words}",
         (row.units or row.units_per_kg or row).source,
         value=g.units,
         limit=limit,
@@ -523,6 +565,18 @@ def _dose_finding(ctx: Context, g: _Group, row: MuscleDose) -> Finding | None:
         side=g.side_out,
         muscles=g.muscles,
     )
+
+
+def _range_words(ref: Reference, row: MuscleDose, low: Decimal | None, high: Decimal | None
+                 ) -> str:
+    """'45-75 U for this muscle.': a dose finding's words after "the labelled range"."""
+    return f"{_range_text(low, high)}{_shared_in(ref, row) or ' for this muscle'}."
+
+
+def _units_range_words(ref: Reference, row: MuscleDose) -> str:
+    """``_range_words`` of a row whose range is in units (built once per row)."""
+    assert row.units is not None
+    return _range_words(ref, row, row.units.min, row.units.max)
 
 
 def _sites_finding(ctx: Context, g: _Group, row: MuscleDose) -> Finding | None:
@@ -559,11 +613,26 @@ def muscle_ranges(ctx: Context) -> list[Finding]:
     if lab is None or not lab.muscles:
         return []
     out: list[Finding] = []
-    for g in _muscle_groups(ctx):
-        if g.row is None:
-            out.append(_not_in_table(ctx, lab, g))
+    missing: _NotInTable | None = None
+    for head, side, units, sites, planned, row in _muscle_groups(ctx):
+        if row is None or planned is None:
+            if missing is None:
+                missing = ctx.ref.derived("not_in_table", lab, _not_in_table)
+            message = missing.messages.get((head, side))
+            if message is None:
+                message = f"{ctx.muscle_name(head)} ({side}){missing.tail}"
+                missing.messages[(head, side)] = message
+            out.append(new_finding((
+                missing.code, message, units, None, "U", head, side, missing.source,
+                missing.quote, (), (head,),
+            )))
             continue
-        for found in (_dose_finding(ctx, g, g.row), _sites_finding(ctx, g, g.row)):
+        in_order = (
+            (head,) if not row.together_with
+            else tuple(m for m in row.row_muscles if m in planned)
+        )
+        g = _new(_Group, (head, side, units, sites, in_order, row))
+        for found in (_dose_finding(ctx, g, row), _sites_finding(ctx, g, row)):
             if found is not None:
                 out.append(found)
     return out

@@ -7,7 +7,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from bontrack.clinical.calendar import before
-from bontrack.clinical.context import Context, u
+from bontrack.clinical.context import Context, nothing_kept, u
 from bontrack.clinical.findings import Finding
 from bontrack.reference.catalogue import normalise
 
@@ -96,35 +96,55 @@ def drug_interactions(ctx: Context) -> list[Finding]:
     MEDICATION_NOT_RECOGNISED: a medication bontrack does not know: its interactions with the
     toxin were not checked, and the finding names it (with the closest known names).
     Where the product's label interactions are not in the reference data nothing is matched:
-    ``limits_available`` reports the family (and names the medicines) as not checked."""
+    ``limits_available`` reports the family (and names the medicines) as not checked.
+
+    The findings of one entry are a function of the product and the entry's text alone, and
+    the same few medicines recur: each entry's are kept per product (``_MEDICATIONS_KEPT``)."""
     out: list[Finding] = []
     meds = ctx.plan.patient.medications
     if not ctx.product.interactions:
         # Not checked: ``limits_available`` names the "interactions" family and these medicines.
         return out
+    kept = ctx.ref.derived("medication_findings", ctx.product, nothing_kept)
     for entry in meds:
-        matches = ctx.ref.medications(entry)
-        if not matches:  # nothing but numbers: said, never dropped
-            out.append(_not_recognised(ctx, entry, entry, ()))
-        for match in matches:
-            known = match.known
-            if known is None:
-                name = entry if len(matches) == 1 else match.text
-                out.append(_not_recognised(ctx, name, entry, match.suggestions))
-                continue
-            said = (f"{entry!r} (read as {known.medicine})" if match.read_as
-                    else entry if normalise(entry) == normalise(known.medicine)
-                    else f"{entry} ({known.medicine})")
-            for ix in ctx.ref.interactions_of(ctx.product.id, known):
-                out.append(
-                    ctx.finding(
-                        "DRUG_INTERACTION",
-                        f"{said}: the {ctx.product_name()} label names {ix.drug_class} among "
-                        "the drugs that may potentiate the toxin's effect (use with caution).",
-                        ix.source,
-                    )
-                )
+        found = kept.get(entry)
+        if found is None:
+            found = _medication_findings(ctx, entry)
+            if len(kept) < _MEDICATIONS_KEPT:
+                kept[entry] = found
+        out.extend(found)
     return out
+
+
+#: How many medication entries' findings are kept per product (a few kB each at most).
+_MEDICATIONS_KEPT = 4096
+
+
+def _medication_findings(ctx: Context, entry: str) -> tuple[Finding, ...]:
+    """DRUG_INTERACTION and MEDICATION_NOT_RECOGNISED for one entry of the medication list."""
+    out: list[Finding] = []
+    matches = ctx.ref.medications(entry)
+    if not matches:  # nothing but numbers: said, never dropped
+        out.append(_not_recognised(ctx, entry, entry, ()))
+    for match in matches:
+        known = match.known
+        if known is None:
+            name = entry if len(matches) == 1 else match.text
+            out.append(_not_recognised(ctx, name, entry, match.suggestions))
+            continue
+        said = (f"{entry!r} (read as {known.medicine})" if match.read_as
+                else entry if normalise(entry) == normalise(known.medicine)
+                else f"{entry} ({known.medicine})")
+        for ix in ctx.ref.interactions_of(ctx.product.id, known):
+            out.append(
+                ctx.finding(
+                    "DRUG_INTERACTION",
+                    f"{said}: the {ctx.product_name()} label names {ix.drug_class} among "
+                    "the drugs that may potentiate the toxin's effect (use with caution).",
+                    ix.source,
+                )
+            )
+    return tuple(out)
 
 
 def _not_recognised(ctx: Context, name: str, entry: str, suggestions: tuple[str, ...]

@@ -17,6 +17,7 @@ from typing import Any
 
 from bontrack.errors import PlanError, UnknownNameError
 from bontrack.reference.catalogue import Reference
+from bontrack.reference.schema import Muscle
 
 SIDES = ("left", "right", "midline")
 GUIDANCE = ("anatomic", "emg", "estim", "ultrasound")
@@ -91,6 +92,10 @@ class Plan:
 # -- reading -----------------------------------------------------------------------------
 
 
+def _paired(ref: Reference, muscles: Mapping[str, Muscle]) -> dict[str, bool]:
+    return {m: muscle.paired for m, muscle in muscles.items()}
+
+
 class _Reader:
     def __init__(self, where: str, ref: Reference) -> None:
         self.where = where
@@ -103,6 +108,10 @@ class _Reader:
         }
         empty: Mapping[str, str] = {}
         self.exact = {kind: ref.exact_names.get(kind, empty) for kind in self.resolvers}
+        #: For the common case (``_common_injection``): muscle ids as typed, and which
+        #: muscles are paired.
+        self.muscle_ids = self.exact["muscle"]
+        self.paired: Mapping[str, bool] = ref.derived("paired", ref.muscles, _paired)
 
     def fail(self, path: str, reason: str) -> PlanError:
         return PlanError(self.where, path, reason)
@@ -233,6 +242,8 @@ PATIENT_FIELDS = ("birth_date", "age_years", "weight_kg", "conditions", "medicat
 VIAL_FIELDS = ("size_units", "diluent_ml", "reconstituted_at", "lot", "expiry")
 INJECTION_FIELDS = ("muscle", "side", "units", "sites", "guidance")
 HISTORY_FIELDS = ("date", "product", "indication", "total_units")
+_PLAN_KEYS = frozenset(PLAN_FIELDS)
+_PATIENT_KEYS = frozenset(PATIENT_FIELDS)
 _INJECTION_KEYS = frozenset(INJECTION_FIELDS)
 _VIAL_KEYS = frozenset(VIAL_FIELDS)
 _HISTORY_KEYS = frozenset(HISTORY_FIELDS)
@@ -244,8 +255,11 @@ def read_plan(data: Any, ref: Reference, where: str = "plan", on: date | None = 
     ``on`` checks the plan for another day than its own ``date`` (the CLI's ``--at``).
     """
     r = _Reader(where, ref)
-    doc = r.mapping(data, "(top level)")
-    r.known(doc, "", PLAN_FIELDS)
+    if type(data) is dict and data.keys() <= _PLAN_KEYS:  # the common case at once
+        doc: Mapping[str, Any] = data
+    else:
+        doc = r.mapping(data, "(top level)")
+        r.known(doc, "", PLAN_FIELDS)
     raw_date = r.require(doc, "date", "")
     plan_date = r.day(raw_date, "date")
     if on is not None:
@@ -256,9 +270,10 @@ def read_plan(data: Any, ref: Reference, where: str = "plan", on: date | None = 
     patient = _read_patient(r, r.require(doc, "patient", ""), plan_date)
     product = r.name(r.require(doc, "product", ""), "product", "product")
     indication = r.name(r.require(doc, "indication", ""), "indication", "indication")
-    vials = tuple(
-        _read_vial(r, v, f"vials.{i}") for i, v in enumerate(r.listing(doc.get("vials"), "vials"))
-    )
+    vials = tuple([
+        _common_vial(v) or _read_vial(r, v, f"vials.{i}")
+        for i, v in enumerate(r.listing(doc.get("vials"), "vials"))
+    ])
     for i, v in enumerate(vials):
         if v.reconstituted_at is not None and v.reconstituted_at.date() > plan_date:
             raise r.fail(
@@ -268,13 +283,14 @@ def read_plan(data: Any, ref: Reference, where: str = "plan", on: date | None = 
     raw_injections = r.listing(r.require(doc, "injections", ""), "injections")
     if not raw_injections:
         raise r.fail("injections", "must list at least one injection")
-    injections = tuple(
-        _read_injection(r, v, f"injections.{i}") for i, v in enumerate(raw_injections)
-    )
-    history = tuple(
-        _read_history(r, h, f"history.{i}")
+    injections = tuple([
+        _common_injection(r, v) or _read_injection(r, v, f"injections.{i}")
+        for i, v in enumerate(raw_injections)
+    ])
+    history = tuple([
+        _common_history(r, h) or _read_history(r, h, f"history.{i}")
         for i, h in enumerate(r.listing(doc.get("history"), "history"))
-    )
+    ])
     return Plan(
         date=plan_date,
         time=plan_time,
@@ -288,8 +304,7 @@ def read_plan(data: Any, ref: Reference, where: str = "plan", on: date | None = 
 
 
 def _read_patient(r: _Reader, value: Any, plan_date: date) -> Patient:
-    m = r.mapping(value, "patient")
-    r.known(m, "patient", PATIENT_FIELDS)
+    m = r.fields(value, "patient", PATIENT_FIELDS, _PATIENT_KEYS)
     birth = r.day(m["birth_date"], "patient.birth_date") if m.get("birth_date") else None
     age = r.whole(m["age_years"], "patient.age_years", minimum=0) if "age_years" in m else None
     if birth is None and age is None:
@@ -331,6 +346,105 @@ def _read_patient(r: _Reader, value: Any, plan_date: date) -> Patient:
             "is required for patients under 18: paediatric limits are per kilogram",
         )
     return patient
+
+
+# -- the common case at once ----------------------------------------------------------------
+# A vial, injection or history entry typed as most plans type it (ids, whole amounts, ISO
+# dates, plain text) is read by one of these; anything else (another spelling, a float, a
+# field missing, a mistake) gives None and is read the full way below, to the same value
+# or to the error naming its field. Only the full way writes the fields' paths.
+
+
+def _common_vial(value: Any) -> Vial | None:
+    if type(value) is not dict or not value.keys() <= _VIAL_KEYS:
+        return None
+    size = _whole_amount(value.get("size_units"))
+    raw = value.get("diluent_ml")
+    diluent = None if raw is None else _whole_amount(raw)
+    raw_at = value.get("reconstituted_at")
+    at = None if raw_at is None else _iso_moment(raw_at)
+    raw_lot = value.get("lot")
+    lot = None if raw_lot is None else _plain_text(raw_lot)
+    raw_expiry = value.get("expiry")
+    expiry = None if raw_expiry is None else _iso_day(raw_expiry)
+    if (size is None or (diluent is None and raw is not None)
+            or (at is None and raw_at is not None) or (lot is None and raw_lot is not None)
+            or (expiry is None and raw_expiry is not None)):
+        return None
+    return Vial(size, diluent, at, lot, expiry)
+
+
+def _common_injection(r: _Reader, value: Any) -> Injection | None:
+    if type(value) is not dict or not value.keys() <= _INJECTION_KEYS:
+        return None
+    raw = value.get("muscle")
+    muscle = r.muscle_ids.get(raw) if type(raw) is str else None
+    raw = value.get("side")
+    side = _SIDES_AS_TYPED.get(raw) if type(raw) is str else None
+    raw = value.get("guidance")
+    guidance = _GUIDANCE_AS_TYPED.get(raw) if type(raw) is str else None
+    units = value.get("units")
+    sites = value.get("sites", 1)
+    if (muscle is None or side is None or (guidance is None and raw is not None)
+            or type(units) is not int or not 0 < units <= _MAX_WHOLE_AMOUNT
+            or type(sites) is not int or not 1 <= sites <= 10_000
+            or (side == "midline") == r.paired[muscle]):
+        return None
+    return Injection(muscle, side, Decimal(units), sites, guidance)
+
+
+def _common_history(r: _Reader, value: Any) -> PastTreatment | None:
+    if type(value) is not dict or not value.keys() <= _HISTORY_KEYS:
+        return None
+    day = _iso_day(value.get("date"))
+    raw = value.get("product")
+    product = r.exact["product"].get(raw) if type(raw) is str else None
+    raw = value.get("indication")
+    indication = r.exact["indication"].get(raw) if type(raw) is str else None
+    units = _whole_amount(value.get("total_units"))
+    if day is None or product is None or indication is None or units is None:
+        return None
+    return PastTreatment(day, product, indication, units)
+
+
+def _whole_amount(raw: Any) -> Decimal | None:
+    """A whole amount as ``_Reader.number`` reads it at once, else None."""
+    if type(raw) is int and 0 < raw <= _MAX_WHOLE_AMOUNT:
+        return Decimal(raw)
+    return None
+
+
+def _iso_day(raw: Any) -> date | None:
+    """A day typed YYYY-MM-DD as ``_Reader.day`` reads it, else None (ten characters that
+    are an ISO date hold no space: the reader's ``strip`` changes nothing)."""
+    if type(raw) is str and len(raw) == 10:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            return None
+    return None
+
+
+def _iso_moment(raw: Any) -> datetime | None:
+    """An ISO date and time with no space at either end as ``_Reader.moment`` reads it
+    (its ``strip`` changes nothing), else None."""
+    if type(raw) is str and raw and not raw[0].isspace() and not raw[-1].isspace():
+        try:
+            return datetime.fromisoformat(raw).replace(tzinfo=None)
+        except ValueError:
+            return None
+    return None
+
+
+def _plain_text(raw: Any) -> str | None:
+    """Text of 1-200 characters with no space at either end, as ``_Reader.text`` returns
+    it, else None."""
+    if type(raw) is str and 0 < len(raw) <= 200 and not raw[0].isspace() and not raw[-1].isspace():
+        return raw
+    return None
+
+
+# -- the full way ------------------------------------------------------------------------
 
 
 def _read_vial(r: _Reader, value: Any, path: str) -> Vial:

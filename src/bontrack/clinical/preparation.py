@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from bontrack.clinical.plan import Injection, Plan, Vial
@@ -84,25 +85,36 @@ def use_by(vial: Vial, product: Product) -> datetime | None:
     limit = product.use_within_hours_after_reconstitution
     if vial.reconstituted_at is None or limit is None:
         return None
-    return vial.reconstituted_at + timedelta(hours=float(limit.value))
+    return vial.reconstituted_at + _hours(limit.value)
+
+
+@lru_cache(maxsize=64)
+def _hours(hours: Decimal) -> timedelta:
+    """A label's hours as a span of time (per label value: the same few in every check)."""
+    return timedelta(hours=float(hours))
 
 
 def per_site(injection: Injection, units_per_ml: Decimal | None) -> InjectionPrep:
-    """Units and volume per site for one injection (positional: this runs per injection)."""
-    ups = injection.units / injection.sites
+    """Units and volume per site for one injection (made with ``tuple.__new__``: a
+    NamedTuple's own ``__new__`` runs in Python, and this runs for every injection)."""
+    units = injection.units
+    ups = units / injection.sites
     if units_per_ml is None:
-        return InjectionPrep(
-            injection.muscle, injection.side, injection.units, injection.sites, ups, None, None
-        )
-    return InjectionPrep(
+        return _new(InjectionPrep, (
+            injection.muscle, injection.side, units, injection.sites, ups, None, None
+        ))
+    return _new(InjectionPrep, (
         injection.muscle,
         injection.side,
-        injection.units,
+        units,
         injection.sites,
         ups,
         ups / units_per_ml,
-        injection.units / units_per_ml,
-    )
+        units / units_per_ml,
+    ))
+
+
+_new = tuple.__new__
 
 
 def vials_to_open(total: Decimal, sizes: list[Decimal]) -> tuple[int, Decimal] | None:
@@ -120,6 +132,14 @@ def suggest_vials(total: Decimal, sizes: list[Decimal]) -> tuple[Decimal, ...]:
     then fewest vials. Small search: a session never needs more than a few dozen vials."""
     if not sizes or total <= 0:
         return ()
+    return _suggested(total, tuple(sizes))
+
+
+@lru_cache(maxsize=1024)
+def _suggested(total: Decimal, sizes: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+    """``suggest_vials``' search, kept per total and sizes: the answer is made of the sizes
+    and depends on the total's value alone, plans share a few totals (100, 200, 300 U...),
+    and the search makes about a hundred calls for a product of three sizes."""
     distinct = sorted(set(sizes), reverse=True)
     best: tuple[Decimal, int, tuple[Decimal, ...]] | None = None
     limit = min(math.ceil(total / min(distinct)), 60)
@@ -145,8 +165,8 @@ def suggest_vials(total: Decimal, sizes: list[Decimal]) -> tuple[Decimal, ...]:
 def prepare(plan: Plan, product: Product) -> Preparation:
     """All preparation figures for a plan, from its vials (or a suggestion where none)."""
     total = plan.total_units()
-    vial_preps = tuple(
-        VialPrep(
+    vial_preps = tuple([
+        _new(VialPrep, (
             v.size_units,
             v.diluent_ml,
             concentration(v, product),
@@ -154,14 +174,14 @@ def prepare(plan: Plan, product: Product) -> Preparation:
             v.expiry.isoformat() if v.expiry else None,
             v.reconstituted_at,
             use_by(v, product),
-        )
+        ))
         for v in plan.vials
-    )
+    ])
     concentrations = {vp.units_per_ml for vp in vial_preps}
     common = next(iter(concentrations)) if len(concentrations) == 1 else None
     if not vial_preps and product.form == "solution" and product.solution_units_per_ml:
         common = product.solution_units_per_ml.value
-    injections = tuple(per_site(i, common) for i in plan.injections)
+    injections = tuple([per_site(i, common) for i in plan.injections])
     suggested: tuple[Decimal, ...] = ()
     if vial_preps:
         capacity: Decimal | None = sum((v.size_units for v in plan.vials), Decimal(0))

@@ -34,33 +34,42 @@ _SEVERITY_LABELS = {code: severity.label for code, severity in CODES.items()}
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
-    value, limit = f.value, f.limit
+    # Unpacked at once: a dozen findings a result, each field read once.
+    code, message, value, limit, unit, muscle, side, source, quote, checks, muscles = f
     return {
-        "code": f.code,
-        "severity": _SEVERITY_LABELS[f.code],
-        "message": f.message,
+        "code": code,
+        "severity": _SEVERITY_LABELS[code],
+        "message": message,
         "value": None if value is None else number(value),
         "limit": None if limit is None else number(limit),
-        "unit": f.unit,
-        "muscle": f.muscle,
-        "side": f.side,
-        "source": f.source,
-        "quote": f.quote,
-        "checks": list(f.checks),
-        "muscles": list(f.muscles),
+        "unit": unit,
+        "muscle": muscle,
+        "side": side,
+        "source": source,
+        "quote": quote,
+        "checks": list(checks),
+        "muscles": list(muscles),
     }
 
 
 def _injection_dict(i: InjectionPrep) -> dict[str, Any]:
-    ml_per_site, ml_total = i.ml_per_site, i.ml_total
+    # One site (most injections): units per site and mL per site are the units and the mL
+    # in total by value, and ``number`` depends on the value alone: written once each.
+    muscle, side, units, sites, units_per_site, ml_per_site, ml_total = i
+    units_n = number(units)
+    ml_site = None if ml_per_site is None else number(ml_per_site, 3)
     return {
-        "muscle": i.muscle,
-        "side": i.side,
-        "units": number(i.units),
-        "sites": i.sites,
-        "units_per_site": number(i.units_per_site),
-        "ml_per_site": None if ml_per_site is None else number(ml_per_site, 3),
-        "ml_total": None if ml_total is None else number(ml_total, 3),
+        "muscle": muscle,
+        "side": side,
+        "units": units_n,
+        "sites": sites,
+        "units_per_site": units_n if units_per_site == units else number(units_per_site),
+        "ml_per_site": ml_site,
+        "ml_total": (
+            None if ml_total is None
+            else ml_site if ml_total == ml_per_site
+            else number(ml_total, 3)
+        ),
     }
 
 

@@ -7,6 +7,9 @@ from decimal import Decimal
 from bontrack.clinical.context import Context, u
 from bontrack.clinical.findings import Finding
 from bontrack.clinical.units import format_amount
+from bontrack.reference.catalogue import Reference
+from bontrack.reference.schema import Product
+from bontrack.reference.schema import Vial as ReferenceVial
 
 
 def _vial_name(i: int, lot: str | None) -> str:
@@ -40,18 +43,18 @@ def reconstitution_age(ctx: Context) -> list[Finding]:
     if limit is None:
         return []
     out = []
+    moment = ctx.moment
     start, end = ctx.day_bounds()
+    at = moment or start
     for i, (v, vp) in enumerate(zip(ctx.plan.vials, ctx.prep.vials, strict=True)):
         if v.reconstituted_at is None or vp.use_by is None:
             continue
-        at = ctx.moment or start
-        hours = Decimal(str((at - v.reconstituted_at).total_seconds())) / 3600
-        name = _vial_name(i, v.lot)
         if at > vp.use_by:
+            hours = Decimal(str((at - v.reconstituted_at).total_seconds())) / 3600
             out.append(
                 ctx.finding(
                     "RECONSTITUTED_TOO_LONG",
-                    f"{name} was reconstituted at "
+                    f"{_vial_name(i, v.lot)} was reconstituted at "
                     f"{v.reconstituted_at:%Y-%m-%d %H:%M}; by {at:%Y-%m-%d %H:%M} that is "
                     f"{hours:.1f} hours, more than the labelled {format_amount(limit.value)} "
                     f"hours (use by {vp.use_by:%Y-%m-%d %H:%M}).",
@@ -61,11 +64,11 @@ def reconstitution_age(ctx: Context) -> list[Finding]:
                     unit="hours",
                 )
             )
-        elif ctx.moment is None and vp.use_by < end:
+        elif moment is None and vp.use_by < end:
             out.append(
                 ctx.finding(
                     "RECONSTITUTION_EXPIRES_TODAY",
-                    f"{name} must be used by {vp.use_by:%Y-%m-%d %H:%M} "
+                    f"{_vial_name(i, v.lot)} must be used by {vp.use_by:%Y-%m-%d %H:%M} "
                     f"({format_amount(limit.value)} hours after reconstitution); the plan "
                     "gives no time of injection.",
                     limit.source,
@@ -100,19 +103,15 @@ def vial_sizes(ctx: Context) -> list[Finding]:
     dilution table does not list for that vial size."""
     if not ctx.plan.vials:
         return []
-    supplied = {v.size_units: v for v in ctx.product.vials}
-    volumes: dict[Decimal, list[Decimal]] = {}
-    for r in ctx.product.reconstitution:
-        volumes.setdefault(r.size_units, []).extend(r.diluent_ml)
+    supplied, volumes = ctx.ref.derived("vial_sizes", ctx.product, _vial_tables)
     out = []
     for i, v in enumerate(ctx.plan.vials):
-        name = _vial_name(i, v.lot)
         if v.size_units not in supplied:
             sizes = ", ".join(format_amount(s) for s in sorted(supplied))
             out.append(
                 ctx.finding(
                     "VIAL_SIZE_NOT_SUPPLIED",
-                    f"{name}: {ctx.product_name()} is supplied in {sizes} unit "
+                    f"{_vial_name(i, v.lot)}: {ctx.product_name()} is supplied in {sizes} unit "
                     f"vials, not {format_amount(v.size_units)}; check the vial is this product.",
                     ctx.product.vials[0].source,
                     value=v.size_units,
@@ -127,15 +126,26 @@ def vial_sizes(ctx: Context) -> list[Finding]:
             out.append(
                 ctx.finding(
                     "DILUTION_NOT_IN_LABEL",
-                    f"{name}: {format_amount(v.diluent_ml)} mL of diluent is not among the "
-                    f"volumes bontrack's copy of the label lists for this vial ({listed} mL); "
-                    "check the concentration.",
+                    f"{_vial_name(i, v.lot)}: {format_amount(v.diluent_ml)} mL of diluent is not "
+                    f"among the volumes bontrack's copy of the label lists for this vial "
+                    f"({listed} mL); check the concentration.",
                     table.source,
                     value=v.diluent_ml,
                     unit="mL",
                 )
             )
     return out
+
+
+def _vial_tables(ref: Reference, product: Product
+                 ) -> tuple[dict[Decimal, ReferenceVial], dict[Decimal, list[Decimal]]]:
+    """The product's vials by size and the diluent volumes its label lists for each size
+    (built once per product)."""
+    supplied = {v.size_units: v for v in product.vials}
+    volumes: dict[Decimal, list[Decimal]] = {}
+    for r in product.reconstitution:
+        volumes.setdefault(r.size_units, []).extend(r.diluent_ml)
+    return supplied, volumes
 
 
 VIAL_RULES = (vial_expiry, reconstitution_age, vial_capacity, vial_sizes)

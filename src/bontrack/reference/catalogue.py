@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import MappingProxyType
+from typing import Any, TypeVar, cast
 
 from bontrack.reference.schema import (
     ConditionFlag,
@@ -44,6 +45,11 @@ _SUGGEST_CUTOFF = 0.6
 _MIN_GUESS_LENGTH = 5
 #: How many medication entries' readings are kept (about 1 MB at most).
 _MEDICATION_READS_KEPT = 4096
+#: How many derived values (``Reference.derived``) are kept: far more than the reference's
+#: own label entries and products, so that only foreign values could ever reach it.
+_DERIVED_KEPT = 4096
+
+T = TypeVar("T")
 
 
 @lru_cache(maxsize=4096)
@@ -116,6 +122,12 @@ class Reference:
     #: the same few names again and again. Bounded; see ``medications``.
     _medication_reads: dict[str, tuple[MedicationMatch, ...]] = field(
         repr=False, default_factory=dict
+    )
+    #: What the clinical core derives from one of this reference's values alone (a label
+    #: entry's dosing table as the rules read it, its fixed message parts): built at the
+    #: first use and kept with the value it was built from; see ``derived``.
+    _derived: dict[tuple[str, int], tuple[object, Any]] = field(
+        repr=False, default_factory=dict, compare=False
     )
     #: Outcome scales by id, in the order of scales.yaml.
     scales: Mapping[str, OutcomeScale] = field(default_factory=dict)
@@ -345,6 +357,20 @@ class Reference:
                 if ix not in out:
                     out.append(ix)
         return tuple(out)
+
+    def derived(self, kind: str, of: Any, build: Callable[[Reference, Any], T]) -> T:
+        """``build(self, of)``, built once per reference for each ``kind`` and value: a plan check
+        reads the same label entry's tables in every check. ``of`` is held by identity (kept
+        with the answer, so that its id is not reused while the answer is); ``build`` must
+        be a pure function of ``of`` and this reference."""
+        key = (kind, id(of))
+        hit = self._derived.get(key)
+        if hit is not None and hit[0] is of:
+            return cast(T, hit[1])
+        value = build(self, of)
+        if len(self._derived) < _DERIVED_KEPT:
+            self._derived[key] = (of, value)
+        return value
 
     def citation(self, document_key: str, section: str) -> str:
         """A one-line citation: title, revision, section."""

@@ -94,16 +94,24 @@ class LeanSelect:
             cursor.close()  # the statement ends: no read transaction is left open
 
     def _connection(self) -> Any:
-        """This thread's own SQLite connection (opened once, outside the pool): a file
-        handle, nothing held on a server, and no checkout per statement. It is in
-        autocommit, so each statement is its own snapshot and nothing stays open."""
         assert self._own is not None
-        connection = getattr(self._own, "connection", None)
-        if connection is None:
-            fairy = self._engine.raw_connection()
-            fairy.detach()  # the pool forgets it; it closes when the thread's data goes
-            connection = self._own.connection = fairy.dbapi_connection
-        return connection
+        return own_connection(self._engine, self._own)
+
+
+def own_connection(engine: Engine, own: threading.local, busy_timeout_ms: int | None = None
+                   ) -> Any:
+    """This thread's own SQLite connection of ``engine`` (opened once, with the engine's
+    settings, then detached from its pool): a file handle, nothing held on a server, and no
+    checkout per statement. In autocommit, so each statement is its own snapshot and
+    nothing stays open between statements. It closes when the thread's data goes."""
+    connection: Any = getattr(own, "connection", None)
+    if connection is None:
+        fairy = engine.raw_connection()
+        fairy.detach()
+        connection = own.connection = fairy.dbapi_connection
+        if busy_timeout_ms is not None:
+            connection.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    return connection
 
 
 class LeanInsert:
@@ -151,12 +159,7 @@ class LeanInsert:
         connection holds it (the caller must not wait, e.g. an event loop)."""
         if not self._sqlite:
             raise RuntimeError("only SQLite's write lock is tried without waiting")
-        connection: Any = getattr(self._own, "connection", None)
-        if connection is None:
-            fairy = self._engine.raw_connection()
-            fairy.detach()
-            connection = self._own.connection = fairy.dbapi_connection
-            connection.execute("PRAGMA busy_timeout=0")
+        connection = own_connection(self._engine, self._own, busy_timeout_ms=0)
         try:
             connection.execute("BEGIN IMMEDIATE")
         except self._engine.dialect.dbapi.OperationalError:  # type: ignore[union-attr]

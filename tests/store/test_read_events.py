@@ -199,3 +199,41 @@ def test_the_loop_s_own_connections_survive_a_lost_one_and_close(tmp_path):
     finally:
         db.dispose()
         drop()
+
+
+def test_a_closed_loop_s_connections_are_ended_when_another_loop_starts(tmp_path):
+    """A test client (or any caller) runs its own loop and ends it: the next loop's first
+    use ends the connections the closed one left, so they never pile up."""
+    from tests.conftest import fresh_database
+
+    url, drop = fresh_database("postgresql", tmp_path)
+    db = _open(url)
+    engine = sa.create_engine(url)
+
+    def backends() -> int:
+        with engine.connect() as c:
+            return int(c.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")).scalar())
+
+    try:
+        pool = db.loop_connections()
+        assert pool is not None
+
+        async def busy() -> None:
+            async def one() -> None:
+                async with pool.connection() as conn:
+                    await conn.execute("SELECT pg_sleep(0.05)")
+            await asyncio.gather(*(one() for _ in range(8)))
+
+        db.engine.dispose()  # only the loop's own connections are counted below
+        asyncio.run(busy())
+        first = backends()
+        assert first == 4
+        for _ in range(5):
+            asyncio.run(busy())
+        assert backends() == 4  # not 24
+    finally:
+        engine.dispose()
+        db.dispose()
+        drop()

@@ -43,6 +43,8 @@ class LoopConnections:
         pool = self._loops.get(loop)
         if pool is None:
             with self._lock:
+                for gone in [old for old in self._loops if old.is_closed()]:
+                    self._loops.pop(gone).close()  # a test client's loop, say
                 pool = self._loops.setdefault(loop, _Pool(self._size))
         conn = await pool.take(self._conninfo)
         try:

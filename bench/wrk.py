@@ -8,7 +8,8 @@ requests for a few microseconds each. Install it with ``apt-get install wrk``; w
 benches fall back to their Python clients and say so.
 
 Scripts:
-- ``timeline_script``: GET the timeline of each seeded patient in turn;
+- ``timeline_script``: GET the timeline of each seeded patient in turn (``paths_script``:
+  any paths, e.g. bench/api.py's bare endpoint);
 - ``mixed_script``: bench/load.py's mix (its ``MIX`` weights and request bodies): patient
   list, timeline, plan check, cycle write, outcome write, /health. Writes go to the writer
   patients in turn, each patient's cycles 90 days apart, so that two requests in flight
@@ -79,9 +80,14 @@ def _headers(headers: dict[str, str]) -> str:
 
 
 def timeline_script(headers: dict[str, str], seeded: list[int]) -> str:
-    paths = ", ".join(_lua_string(f"/api/v1/patients/{p}/timeline") for p in seeded)
+    return paths_script(headers, [f"/api/v1/patients/{p}/timeline" for p in seeded])
+
+
+def paths_script(headers: dict[str, str], paths: list[str]) -> str:
+    """GET each of ``paths`` in turn, with ``headers``."""
+    listed = ", ".join(_lua_string(path) for path in paths)
     return f"""{_headers(headers)}
-local paths = {{{paths}}}
+local paths = {{{listed}}}
 local i = 0
 request = function()
   i = i % #paths + 1

@@ -192,8 +192,9 @@ class Database:
 
     async def record_reads(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Commit the read events of a request that answers without a unit of work (the
-        timeline's fast lane); return once they are committed. SQLite: group commit on
-        the event loop (``LoopCommit``); a server database: the audit writer's thread."""
+        timeline's fast lane); return once they are committed. A group commit on the
+        event loop: on SQLite ``LoopCommit`` (the audit writer's thread when the write lock
+        is busy), on a server database ``LoopCommitAsync`` on the loop's own connections."""
         if self.dialect != "sqlite":
             if self._loop_commit_async is None:
                 self._loop_commit_async = LoopCommitAsync(self._write_reads_async)

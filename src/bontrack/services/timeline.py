@@ -97,6 +97,12 @@ def timeline(session: Session, actor: Actor, patient_id: int, audit_read: bool =
 CACHE: LRU[tuple[int, int, bool], bytes] = LRU(512)
 
 
+def _cache_key(patient_id: int, version: int, actor: Actor) -> tuple[int, int, bool]:
+    """A built timeline's key: the patient, the record's version, and whether the reader is
+    the patient (who is not shown plans as given)."""
+    return patient_id, version, actor.role == "patient"
+
+
 #: The version lookup of every timeline GET, built once (see ``accounts.TOKEN_LOOKUP``).
 _PATIENTS = Patient.__table__
 VERSION_LOOKUP = (
@@ -138,7 +144,7 @@ async def cached_timeline(db: Database, token: str, patient_id: int
                                                 clinic_id=row.patient_clinic))
     except BontrackError:
         return None
-    body = CACHE.get((patient_id, int(row.record_version), actor.role == "patient"))
+    body = CACHE.get(_cache_key(patient_id, int(row.record_version), actor))
     if body is None:
         return None
     return body, [audit.event_row(actor, "read", "timeline", patient_id=patient_id)]
@@ -158,7 +164,7 @@ def record_version(session: Session, actor: Actor, patient_id: int) -> int:
 @use_case()
 def timeline_json(session: Session, actor: Actor, patient_id: int) -> bytes:
     """The timeline as JSON bytes, built once per version of the patient's record."""
-    key = (patient_id, record_version(session, actor, patient_id), actor.role == "patient")
+    key = _cache_key(patient_id, record_version(session, actor, patient_id), actor)
     body = CACHE.get(key)
     if body is None:
         body = json.dumps(timeline(session, actor, patient_id, audit_read=False),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -110,24 +110,33 @@ def chain_pending(conn: Connection, wait: bool = False) -> int:
             .where(t.c.chain_seq.is_(None)).order_by(t.c.id).limit(BATCH)).all()
         if not rows:
             return done
-        params = []
-        for r in rows:
-            seq += 1
-            digest = event_hash(prev, r.at, r.user_id, r.clinic_id, r.action, r.entity,
-                                r.entity_id, r.patient_id, r.outcome, r.detail)
-            params.append({"i": r.id, "s": seq, "p": prev, "h": digest})
-            prev = digest
-        conn.execute(place, params)
+        links = list(chain_links((seq, prev), (r[1:] for r in rows)))
+        conn.execute(place, [{"i": r.id, "s": s, "p": p, "h": h}
+                             for r, (s, p, h) in zip(rows, links, strict=True)])
+        seq, _, prev = links[-1]
         done += len(rows)
 
 
-#: What ``place_batch`` asks first: is any committed event still unchained?
+def chain_links(head: tuple[int, str], events: Iterable[Sequence[Any]]
+                ) -> Iterator[tuple[int, str, str]]:
+    """``(chain_seq, prev_hash, hash)`` of each event placed, in turn, after ``head`` (the
+    chain's last place and hash); each event given by the fields of ``event_hash`` after
+    ``prev``, in order. Every way of chaining (``chain_pending``, ``place_batch``) uses it."""
+    seq, prev = head
+    for fields in events:
+        seq += 1
+        digest = event_hash(prev, *fields)
+        yield seq, prev, digest
+        prev = digest
+
+
+#: Is any committed event still unchained?
 WAITING = "SELECT 1 FROM audit_events WHERE chain_seq IS NULL LIMIT 1"
 #: The head of the chain: its place and hash.
 HEAD = ("SELECT chain_seq, hash FROM audit_events WHERE chain_seq IS NOT NULL "
         "ORDER BY chain_seq DESC LIMIT 1")
-#: Both in one statement (one round trip): whether an event waits, and the head's place
-#: and hash (NULLs for an empty chain).
+#: What ``place_batch`` asks, in one statement: whether an event waits, and the head's
+#: place and hash (NULLs for an empty chain).
 STATE = (f"SELECT EXISTS ({WAITING}), (SELECT chain_seq FROM ({HEAD}) AS h), "
          f"(SELECT hash FROM ({HEAD}) AS h)")
 
@@ -139,10 +148,10 @@ def place_batch(cursor: Any, rows: list[dict[str, Any]]) -> bool:
     follows the head in id order exactly as ``chain_pending`` would have placed it, and the
     chainer has nothing to do for it. Returns False (rows left unchained, for the chainer)
     when an earlier event still waits."""
-    if cursor.execute(WAITING).fetchone():
+    waiting, seq, digest = cursor.execute(STATE).fetchone()
+    if waiting:
         return False
-    head = cursor.execute(HEAD).fetchone()
-    _place((int(head[0]), str(head[1])) if head else (0, GENESIS), rows)
+    _place((int(seq), str(digest)) if seq is not None else (0, GENESIS), rows)
     return True
 
 
@@ -180,28 +189,27 @@ async def _chain_waiting(cursor: Any, head: tuple[int, str]) -> tuple[int, str]:
         rows = await cursor.fetchall()
         if not rows:
             return seq, prev
+        placed = list(chain_links((seq, prev), (r[1:] for r in rows)))
         links: list[Any] = []
-        for r in rows:
-            seq += 1
-            digest = event_hash(prev, *r[1:])
-            links += (r[0], seq, prev, digest)
-            prev = digest
+        for r, link in zip(rows, placed, strict=True):
+            links += (r[0], *link)
+        seq, _, prev = placed[-1]
         values = ", ".join(["(%s::integer, %s::bigint, %s, %s)"] * len(rows))
         await cursor.execute(
             "UPDATE audit_events SET chain_seq = v.s, prev_hash = v.p, hash = v.h "
             f"FROM (VALUES {values}) AS v(i, s, p, h) WHERE audit_events.id = v.i", links)
 
 
+#: An event's fields that ``event_hash`` covers after ``prev``, in its order.
+HASHED = ("at", "user_id", "clinic_id", "action", "entity", "entity_id", "patient_id",
+          "outcome", "detail")
+
+
 def _place(head: tuple[int, str], rows: list[dict[str, Any]]) -> None:
     """Fill chain_seq, prev_hash and hash of ``rows`` as the events after ``head``."""
-    seq, prev = head
-    for r in rows:
-        seq += 1
-        digest = event_hash(prev, r["at"], r["user_id"], r["clinic_id"], r["action"],
-                            r["entity"], r["entity_id"], r["patient_id"], r["outcome"],
-                            r["detail"])
+    links = chain_links(head, ([r[k] for k in HASHED] for r in rows))
+    for r, (seq, prev, digest) in zip(rows, links, strict=True):
         r["chain_seq"], r["prev_hash"], r["hash"] = seq, prev, digest
-        prev = digest
 
 
 class Chainer:

@@ -134,3 +134,39 @@ def test_a_token_due_to_have_its_use_recorded_takes_the_route(api):
     assert _lane(api, "doc", p) is not None  # recorded by the route: the lane answers again
     age_tokens(api.url, last_used_at=datetime.now(UTC) - timedelta(minutes=31))
     assert api.get("doc", path).status_code == 401  # idle: refused, not answered from cache
+
+
+def test_a_get_that_sends_a_body_is_left_to_the_app(api):
+    """The lane answers before every middleware (issue 16): a GET that declares a body goes
+    to the app, whose body limit refuses it when it is too long."""
+    from bontrack.api.app import MAX_BODY
+
+    p = api.ids["p1"]
+    path = f"/api/v1/patients/{p}/timeline"
+    assert api.get("doc", path).status_code == 200
+    assert _lane(api, "doc", p) is not None  # the lane would answer a GET without a body
+    big = api.client.request("GET", path, headers=api.h("doc"), content=b"x" * (MAX_BODY + 1))
+    assert big.status_code == 413, big.text
+    assert big.headers["content-type"] == "application/problem+json"
+    small = api.client.request("GET", path, headers=api.h("doc"), content=b"{}")
+    assert small.status_code == 200
+    assert [o for _, o in _timeline_reads(api.url, p)] == ["ok"] * 2
+
+
+def test_over_https_the_lanes_answer_carries_hsts_as_the_routes_does(api):
+    from fastapi.testclient import TestClient
+
+    from bontrack.app import create_app
+
+    app = create_app(api.url)
+    p = api.ids["p1"]
+    path = f"/api/v1/patients/{p}/timeline"
+    with TestClient(app, base_url="https://testserver") as client:
+        first = client.get(path, headers=api.h("doc"))  # the route (nothing built yet)
+        lane = _lane(api, "doc", p)
+        second = client.get(path, headers=api.h("doc"))
+    app.state.bontrack.db.dispose()
+    assert lane is not None and second.content == lane
+    assert first.status_code == second.status_code == 200
+    assert second.headers["strict-transport-security"].startswith("max-age=")
+    assert second.headers == first.headers

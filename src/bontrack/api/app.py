@@ -27,7 +27,6 @@ from bontrack.api import (
     visit_routes,
 )
 from bontrack.api.analytics_routes import install_analytics_routes
-from bontrack.api.fast_lane import FastLane
 from bontrack.api.fhir_routes import install_fhir
 from bontrack.api.limits import BodyLimit
 from bontrack.api.outputs import ERRORS
@@ -36,6 +35,7 @@ from bontrack.config import read_database_url
 from bontrack.reference import Reference, default_reference
 from bontrack.server.deps import State
 from bontrack.server.errors import install_error_handlers
+from bontrack.server.fast_lane import LanedApp
 from bontrack.server.routing import add_routes
 from bontrack.store.replica import read_from
 from bontrack.store.uow import Database
@@ -47,7 +47,7 @@ LOG = logging.getLogger("bontrack.api")
 def create_app(db_url: str, ref: Reference | None = None, database: Database | None = None
                ) -> FastAPI:
     """The API on ``db_url`` (or on an already open ``database``, sharing its pool)."""
-    app = FastAPI(
+    app = LanedApp(
         title="bontrack API",
         version=__version__,
         description="Botulinum toxin therapy records: patients, cycles with the plan check, "
@@ -72,9 +72,10 @@ def create_app(db_url: str, ref: Reference | None = None, database: Database | N
 
 def install_errors(app: FastAPI) -> None:
     """The body limit, and every error through the one renderer (bontrack.server.errors);
-    outside them, the fast lanes of the hottest GETs (``api.fast_lane``)."""
+    before them all, the fast lanes of the hottest GETs (``server.fast_lane``)."""
     app.add_middleware(BodyLimit, limit=MAX_BODY)
-    app.add_middleware(FastLane, lanes=patient_routes.LANES)
+    if isinstance(app, LanedApp):
+        app.add_lanes(patient_routes.LANES)
     install_error_handlers(app)
 
 

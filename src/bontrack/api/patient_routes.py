@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse, Response
 
 from bontrack.api.common import V1 as v1
 from bontrack.api.common import Cursor, IfMatch, Limit, Offset, one, page, version_of
-from bontrack.api.fast_lane import Lane
 from bontrack.api.outputs import (
     ERRORS,
     ConditionOut,
@@ -32,10 +31,11 @@ from bontrack.server.deps import (
     RecordId,
     TokenDep,
     authed,
-    bearer_or_none,
+    bearer_of,
     read_as,
     state,
 )
+from bontrack.server.fast_lane import Lane, header
 from bontrack.services import goals, records, timeline
 from bontrack.services.schemas import (
     ConditionIn,
@@ -116,26 +116,27 @@ async def patient_timeline(patient_id: RecordId, request: Request, token: TokenD
     return Response(body, media_type="application/json")
 
 
-async def cached_timeline(request: Request, raw_id: str) -> Response | None:
-    """The timeline GET's fast lane (``api.fast_lane``): a bearer token, and an answer the
-    service already holds for this version of the record (``timeline.cached_timeline``);
+async def cached_timeline(app: Any, scope: dict[str, Any], raw_id: str) -> bytes | None:
+    """The timeline GET's fast lane (``server.fast_lane``): a bearer token, and an answer
+    the service already holds for this version of the record (``timeline.cached_timeline``);
     it answers once the read's audit event is committed. Else the route above answers."""
-    token = bearer_or_none(request)
+    token = bearer_of(header(scope, b"authorization"))
     if token is None:
         return None
-    db = state(request).db
+    db = app.state.bontrack.db
     found = await timeline.cached_timeline(db, token, int(raw_id))
     if found is None:
         return None
     body, events = found
     await db.record_reads(events)
-    return Response(body, media_type="application/json")
+    return body
 
 
 #: The fast lanes of this module's routes (``api.app`` installs them): the id as the
 #: declared route reads it only when plainly written (no sign, spaces or leading zeros).
 LANES = (Lane("GET", re.compile(rf"{v1}/patients/([1-9][0-9]{{0,18}})/timeline"),
               cached_timeline),)
+
 
 # -- lists and creates per patient ---------------------------------------------------
 def listing(path: str, entity: str, view: Any, tag: str, out: type[Out]) -> None:

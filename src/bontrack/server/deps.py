@@ -80,7 +80,13 @@ def bearer(request: Request) -> str:
 
 def bearer_or_none(request: Request) -> str | None:
     """The request's bearer token, or None when it sends none (or not as a bearer)."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return bearer_of(request.headers.get("authorization"))
+
+
+def bearer_of(authorization: str | None) -> str | None:
+    """The bearer token of an Authorization header's value, or None (none, or not a
+    bearer)."""
+    scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     return token if scheme.lower() == "bearer" and token else None
 

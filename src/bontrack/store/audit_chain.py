@@ -37,16 +37,20 @@ log = logging.getLogger(__name__)
 
 
 def _stamp(at: datetime) -> str:
-    if at.tzinfo is not None:
-        at = at.astimezone(UTC).replace(tzinfo=None)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    """The event's time as hashed: UTC, ``%Y-%m-%dT%H:%M:%S.%f`` (what ``strftime`` writes;
+    ``isoformat`` writes the same digits for years from 1000 on, at a fifth of the cost)."""
+    if at.tzinfo is not None and at.tzinfo is not UTC:
+        at = at.astimezone(UTC)
+    if at.year < 1000:  # strftime does not pad the year to four digits
+        return at.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return at.isoformat(timespec="microseconds")[:26]  # without the offset
 
 
 def event_hash(prev: str, at: datetime, user_id: int | None, clinic_id: int | None,
                action: str, entity: str, entity_id: int | None, patient_id: int | None,
                outcome: str, detail: str) -> str:
-    text = "|".join(str(x) for x in (prev, _stamp(at), user_id, clinic_id, action, entity,
-                                      entity_id, patient_id, outcome, detail))
+    text = (f"{prev!s}|{_stamp(at)}|{user_id!s}|{clinic_id!s}|{action!s}|{entity!s}|"
+            f"{entity_id!s}|{patient_id!s}|{outcome!s}|{detail!s}")
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

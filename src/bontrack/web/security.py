@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from bontrack.server.fast_lane import LanedApp
+
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 #: The API docs pages (Swagger UI, Redoc; see api_docs.py) run only scripts served from
@@ -27,6 +29,32 @@ SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-a
 
 def install_security_headers(app: FastAPI) -> None:
     app.add_middleware(SecurityHeaders)
+    if isinstance(app, LanedApp):  # its lanes answer outside the middlewares
+        app.lane_headers.append(added_headers)
+
+
+_ADDED: dict[tuple[bool, bool, bool], tuple[tuple[bytes, bytes], ...]] = {}
+
+
+def added_headers(path: str, https: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers every answer on ``path`` gets, unless it sets them itself."""
+    docs, no_store = path in DOCS, not path.startswith(STATIC)
+    key = (docs, no_store, https)
+    found = _ADDED.get(key)
+    if found is None:
+        # Patient data must not stay in a browser's or a proxy's cache (ASVS V8.2.1); the
+        # page's own scripts and styles may.
+        extra = [(b"x-content-type-options", b"nosniff"),
+                 (b"referrer-policy", b"no-referrer"),
+                 (b"x-frame-options", b"DENY"),
+                 (b"content-security-policy", (DOCS_CSP if docs else CSP).encode())]
+        if no_store:
+            extra.append((b"cache-control", b"no-store"))
+        if https:
+            extra.append((b"strict-transport-security",
+                          b"max-age=31536000; includeSubDomains"))
+        found = _ADDED[key] = tuple(extra)
+    return found
 
 
 class SecurityHeaders:
@@ -41,26 +69,12 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path") or ""
-        csp = (DOCS_CSP if path in DOCS else CSP).encode()
-        https = scope.get("scheme") == "https"
-        # Patient data must not stay in a browser's or a proxy's cache (ASVS V8.2.1); the
-        # page's own scripts and styles may.
-        no_store = not path.startswith(STATIC)
+        extra = added_headers(scope.get("path") or "", scope.get("scheme") == "https")
 
         async def with_headers(message: Any) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers") or [])
                 present = {k.lower() for k, _ in headers}
-                extra = [(b"x-content-type-options", b"nosniff"),
-                         (b"referrer-policy", b"no-referrer"),
-                         (b"x-frame-options", b"DENY"),
-                         (b"content-security-policy", csp)]
-                if no_store:
-                    extra.append((b"cache-control", b"no-store"))
-                if https:
-                    extra.append((b"strict-transport-security",
-                                  b"max-age=31536000; includeSubDomains"))
                 headers += [(k, v) for k, v in extra if k not in present]
                 message = {**message, "headers": headers}
             await send(message)

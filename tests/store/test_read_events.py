@@ -237,3 +237,33 @@ def test_a_closed_loop_s_connections_are_ended_when_another_loop_starts(tmp_path
         engine.dispose()
         db.dispose()
         drop()
+
+
+def test_a_batch_that_fails_is_rolled_back_whole_and_the_next_one_commits(db_url):
+    """A batch is one transaction: when its INSERT fails, none of its events is kept, the
+    caller gets the error, and the connection is left usable (PostgreSQL: the batch opens
+    its transaction by hand, with its first reads, ``LeanInsert.many_async``)."""
+    db = _open(db_url)
+    try:
+        bad = _events(3, "bad")
+        bad[1]["action"] = None  # NOT NULL: the INSERT fails
+
+        async def scenario() -> BaseException | None:
+            try:
+                await db.record_reads(bad)
+            except Exception as exc:  # the driver's IntegrityError
+                failed: BaseException | None = exc
+            else:
+                failed = None
+            await asyncio.gather(*(db.record_reads(_events(2, f"ok{k}")) for k in range(8)))
+            return failed
+
+        failed = asyncio.run(scenario())
+        assert failed is not None
+        assert _stored(db, "bad") == []
+        for k in range(8):
+            assert [e for e, _ in _stored(db, f"ok{k}")] == [0, 1]
+        verdict = _verdict(db)
+        assert verdict.intact and verdict.events == 16, verdict.reason
+    finally:
+        db.dispose()

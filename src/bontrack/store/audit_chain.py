@@ -159,18 +159,27 @@ def place_batch(cursor: Any, rows: list[dict[str, Any]]) -> bool:
     return True
 
 
+#: How ``place_batch_async`` opens the inserting transaction, in one round trip (a simple
+#: query of three statements): BEGIN, try the chain's lock, then STATE, a statement of its
+#: own, so that its snapshot is taken after the lock was tried.
+OPEN_AND_PLACE = f"BEGIN; SELECT pg_try_advisory_xact_lock({PG_CHAIN_LOCK}); {STATE}"
+
+
 async def place_batch_async(cursor: Any, rows: list[dict[str, Any]]) -> bool:
-    """``place_batch`` on PostgreSQL (an async psycopg cursor, in the inserting
-    transaction), only if the chain's lock is free this instant: the chainers of every
-    process take it, so nobody chains meanwhile, and nobody waits for it either. An event
-    committed later with a smaller id is chained after the batch (the chain's order is
-    ``chain_seq``, which ``verify`` follows). False: rows left for the chainer."""
-    await cursor.execute(f"SELECT pg_try_advisory_xact_lock({PG_CHAIN_LOCK})")
+    """``place_batch`` on PostgreSQL (an async psycopg cursor in autocommit; this opens
+    the inserting transaction, ``LeanInsert.many_async``), only if the chain's lock is
+    free this instant: the chainers of every process take it, so nobody chains
+    meanwhile, and nobody waits for it either. An event committed later with a smaller id
+    is chained after the batch (the chain's order is ``chain_seq``, which ``verify``
+    follows). False: rows left for the chainer."""
+    await cursor.execute(OPEN_AND_PLACE)
+    cursor.nextset()  # past BEGIN's
     locked = await cursor.fetchone()
+    cursor.nextset()
+    state = await cursor.fetchone()
     if not (locked and locked[0]):
         return False
-    await cursor.execute(STATE)  # a statement of its own: a snapshot taken after the lock
-    waiting, seq, digest = await cursor.fetchone()
+    waiting, seq, digest = state
     head = (int(seq), str(digest)) if seq is not None else (0, GENESIS)
     if waiting:  # committed meanwhile (by requests that write, or as a chainer ran)
         head = await _chain_waiting(cursor, head)
@@ -184,6 +193,13 @@ UNCHAINED = ("SELECT id, at, user_id, clinic_id, action, entity, entity_id, pati
              f"LIMIT {BATCH}")
 
 
+#: ``_chain_waiting``'s places, as arrays of ids, places, previous hashes and hashes: one
+#: statement text for any number of events.
+PLACE_ARRAYS = ("UPDATE audit_events SET chain_seq = v.s, prev_hash = v.p, hash = v.h "
+                "FROM unnest(%s::integer[], %s::bigint[], %s::text[], %s::text[]) "
+                "AS v(i, s, p, h) WHERE audit_events.id = v.i")
+
+
 async def _chain_waiting(cursor: Any, head: tuple[int, str]) -> tuple[int, str]:
     """``chain_pending``'s work on PostgreSQL's async ``cursor``, the lock held: every
     committed unchained event placed after ``head``, in id order; returns the new head."""
@@ -194,14 +210,9 @@ async def _chain_waiting(cursor: Any, head: tuple[int, str]) -> tuple[int, str]:
         if not rows:
             return seq, prev
         placed = list(chain_links((seq, prev), (r[1:] for r in rows)))
-        links: list[Any] = []
-        for r, link in zip(rows, placed, strict=True):
-            links += (r[0], *link)
         seq, _, prev = placed[-1]
-        values = ", ".join(["(%s::integer, %s::bigint, %s, %s)"] * len(rows))
-        await cursor.execute(
-            "UPDATE audit_events SET chain_seq = v.s, prev_hash = v.p, hash = v.h "
-            f"FROM (VALUES {values}) AS v(i, s, p, h) WHERE audit_events.id = v.i", links)
+        await cursor.execute(PLACE_ARRAYS, ([r[0] for r in rows], [p[0] for p in placed],
+                                            [p[1] for p in placed], [p[2] for p in placed]))
 
 
 #: An event's fields that ``event_hash`` covers after ``prev``, in its order.

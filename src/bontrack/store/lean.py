@@ -11,11 +11,13 @@ both run it on one snapshot.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import namedtuple
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import orjson
 from sqlalchemy import Engine, Select, Table, bindparam, insert
 
 if TYPE_CHECKING:
@@ -24,10 +26,6 @@ if TYPE_CHECKING:
     from bontrack.store.loop_pg import LoopConnections
 
 R = TypeVar("R")
-
-#: Rows of one multi-row INSERT of ``LeanInsert.many_async`` (bigger batches take several).
-ROWS_PER_STATEMENT = 64
-
 
 class LeanSelect:
     """``LeanSelect(stmt, engine).first(name=value, ...)``: the first row as a named tuple
@@ -128,8 +126,18 @@ class LeanInsert:
         self._sql = str(compiled)
         self._sqlite = dialect.name == "sqlite"
         self._keys = tuple(keys)
-        self._into = self._sql.split(" VALUES ", 1)[0]  # INSERT INTO t (columns)
-        self._by_count: dict[int, str] = {}
+        quote = dialect.identifier_preparer.quote
+        names = ", ".join(quote(k) for k in keys)
+        #: PostgreSQL: any number of rows as one JSON array, one parameter, one statement
+        #: whose text never changes (psycopg caches its parsing and the server prepares
+        #: it). The columns are read as their types without a length, so that the
+        #: INSERT, not a cast, checks a length (a cast to varchar(n) would cut the text).
+        self._from_json = (
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
+            f"SELECT {names} FROM json_to_recordset(%s::json) AS r("
+            + ", ".join(f"{quote(k)} {_without_length(table.c[k].type.compile(dialect=dialect))}"
+                        for k in keys)
+            + ")")
         self._own = threading.local()  # SQLite: each thread's connection of many_if_free
         self._order = list(compiled.positiontup) if compiled.positional and \
             compiled.positiontup else None
@@ -171,27 +179,37 @@ class LeanInsert:
                          before: Callable[[psycopg.AsyncCursor[Any], list[dict[str, Any]]],
                                           Awaitable[R]] | None = None) -> R | None:
         """``many`` on a loop's own PostgreSQL connection (``store.loop_pg``), in one
-        transaction of its own."""
+        transaction of its own, in three round trips: ``before(cursor, rows)``, if given,
+        opens the transaction itself (its first statement ``BEGIN``, sent with its own
+        first reads as one simple query), else ``BEGIN`` alone; then the INSERT; then
+        ``COMMIT``. The rows go as one JSON document (orjson; the values must be of the
+        kinds it writes: text, numbers, None, aware datetimes): one parameter, and a
+        statement whose text never changes. A multi-row VALUES list had a parameter per
+        value, and psycopg parses a query of more than 50 parameters anew on every call
+        (about a third of a batch's CPU, issue 16); arrays per column cost as much in
+        psycopg's array dumpers. Any error rolls the transaction back."""
         copies = [dict(row) for row in rows]
-        async with conn.transaction(), conn.cursor() as cursor:
-            said = await before(cursor, copies) if before is not None else None
-            for start in range(0, len(copies), ROWS_PER_STATEMENT):
-                chunk = copies[start:start + ROWS_PER_STATEMENT]
-                values: list[Any] = []
-                for row in chunk:
-                    self._params(row)
-                    values.extend(row[k] for k in self._keys)
-                await cursor.execute(self._rows_sql(len(chunk)), values)
-        return said
+        cursor = conn.cursor()
+        try:
+            if before is None:
+                await cursor.execute("BEGIN")
+                said = None
+            else:
+                said = await before(cursor, copies)
+            for row in copies:
+                self._params(row)
+            await cursor.execute(self._from_json, [orjson.dumps(
+                [{k: row[k] for k in self._keys} for row in copies]).decode()])
+            await cursor.execute("COMMIT")
+        except BaseException:
+            from psycopg.pq import TransactionStatus
 
-    def _rows_sql(self, n: int) -> str:
-        """One INSERT of ``n`` rows with positional parameters (psycopg): a statement
-        and a round trip per batch, where ``executemany`` cost a pipeline per row."""
-        sql = self._by_count.get(n)
-        if sql is None:
-            one = "(" + ", ".join(["%s"] * len(self._keys)) + ")"
-            sql = self._by_count[n] = f"{self._into} VALUES " + ", ".join([one] * n)
-        return sql
+            if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
+                await conn.rollback()
+            raise
+        finally:
+            await cursor.close()
+        return said
 
     def _insert(self, raw: Any, rows: Sequence[Mapping[str, Any]],
                 before: Callable[[Any, list[dict[str, Any]]], R] | None) -> R | None:
@@ -215,3 +233,8 @@ class LeanInsert:
         for key, processor in self._convert:
             row[key] = processor(row[key])
         return [row[k] for k in self._order] if self._order is not None else row
+
+
+def _without_length(sql_type: str) -> str:
+    """``VARCHAR(40)`` -> ``VARCHAR``: a column's type without its length or precision."""
+    return re.sub(r"\([0-9, ]+\)", "", sql_type)

@@ -170,3 +170,35 @@ def test_over_https_the_lanes_answer_carries_hsts_as_the_routes_does(api):
     assert first.status_code == second.status_code == 200
     assert second.headers["strict-transport-security"].startswith("max-age=")
     assert second.headers == first.headers
+
+
+def test_a_middleware_no_lane_accounts_for_turns_the_lanes_off(api):
+    """The lanes pass by the app's middlewares; one added without saying what it does to an
+    answer is never skipped: the app answers everything (issue 16)."""
+    from fastapi.testclient import TestClient
+
+    from bontrack.app import create_app
+
+    class Stamp:  # a pure ASGI middleware that marks every answer
+        def __init__(self, app):
+            self.app = app
+
+        async def __call__(self, scope, receive, send):
+            async def marked(message):
+                if message["type"] == "http.response.start":
+                    message = {**message, "headers": [*message["headers"], (b"x-seen", b"1")]}
+                await send(message)
+
+            await self.app(scope, receive, marked if scope["type"] == "http" else send)
+
+    app = create_app(api.url)
+    app.add_middleware(Stamp)
+    p = api.ids["p1"]
+    path = f"/api/v1/patients/{p}/timeline"
+    with TestClient(app) as client:
+        first = client.get(path, headers=api.h("doc"))
+        assert _lane(api, "doc", p) is not None  # a lane could answer: the body is built
+        second = client.get(path, headers=api.h("doc"))
+    app.state.bontrack.db.dispose()
+    assert first.status_code == second.status_code == 200
+    assert first.headers["x-seen"] == second.headers["x-seen"] == "1"

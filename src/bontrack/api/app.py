@@ -76,6 +76,7 @@ def install_errors(app: FastAPI) -> None:
     app.add_middleware(BodyLimit, limit=MAX_BODY)
     if isinstance(app, LanedApp):
         app.add_lanes(patient_routes.LANES)
+        app.lanes_pass(BodyLimit)  # a lane leaves every GET that declares a body to the app
     install_error_handlers(app)
 
 

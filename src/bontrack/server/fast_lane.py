@@ -12,8 +12,13 @@ anything not plainly allowed, an answer not built yet) or raises, the request go
 the app untouched, and the declared route gives exactly the answer, error, refusal and
 audit of a refusal it always gave. A handler must change nothing before it decides to
 answer, and its answer must be the declared route's: a JSON body with status 200, and the
-headers the app's own middlewares add to every answer (``lane_headers``: the security
-headers register theirs, ``web.security``).
+headers the app's own middlewares add to every answer.
+
+The lanes pass by every middleware added with ``add_middleware``, so each must be
+accounted for (``lanes_pass``): the security headers give the headers they add
+(``web.security``), the body limit is kept by leaving every GET that declares a body to
+the app. Should a middleware be added that nobody accounted for, the lanes are off and the
+app answers everything, so that no middleware is ever skipped unseen.
 """
 
 from __future__ import annotations
@@ -72,12 +77,35 @@ class LanedApp(FastAPI):
         self.lanes: tuple[Lane, ...] = ()
         #: What the app's middlewares add to every answer, asked for each lane's answer.
         self.lane_headers: list[AddedHeaders] = []
+        #: The middlewares whose work the lanes do themselves (``lanes_pass``).
+        self._passed: set[Any] = set()
+        self._lanes_on: bool | None = None
 
     def add_lanes(self, lanes: Sequence[Lane]) -> None:
         self.lanes += tuple(lanes)
 
+    def lanes_pass(self, middleware: Any, headers: AddedHeaders | None = None) -> None:
+        """The lanes may pass ``middleware`` by: what it adds to an answer is ``headers``
+        (or nothing), and it does nothing else to a GET without a body."""
+        self._passed.add(middleware)
+        if headers is not None:
+            self.lane_headers.append(headers)
+
+    def add_middleware(self, *args: Any, **kwargs: Any) -> None:
+        super().add_middleware(*args, **kwargs)
+        self._lanes_on = None  # to be judged again with this one
+
+    def _lanes_usable(self) -> bool:
+        if self._lanes_on is None:
+            strangers = [m.cls for m in self.user_middleware if m.cls not in self._passed]
+            if strangers:
+                LOG.warning("fast lanes off: no lane accounts for %s",
+                            ", ".join(getattr(c, "__name__", str(c)) for c in strangers))
+            self._lanes_on = not strangers
+        return self._lanes_on
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and self.lanes:
+        if scope["type"] == "http" and self.lanes and self._lanes_usable():
             if self.root_path:  # as FastAPI's own __call__ does
                 scope["root_path"] = self.root_path
             body = await self._lane(scope)

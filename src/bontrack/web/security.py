@@ -30,7 +30,7 @@ SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-a
 def install_security_headers(app: FastAPI) -> None:
     app.add_middleware(SecurityHeaders)
     if isinstance(app, LanedApp):  # its lanes answer outside the middlewares
-        app.lane_headers.append(added_headers)
+        app.lanes_pass(SecurityHeaders, added_headers)
 
 
 _ADDED: dict[tuple[bool, bool, bool], tuple[tuple[bytes, bytes], ...]] = {}

@@ -13,6 +13,10 @@ waiting on any lock, and on an advisory lock (what the old application-wide lock
 goal: 2 workers >= 1.4x the throughput of 1 on each load, and no sample with a connection
 waiting on an advisory lock.
 
+With wrk, the timeline load's CPU is measured too (``CpuMeter``): per request, the
+server's processes, PostgreSQL's backends and the rest of the machine; from the 1-worker
+figures, ``timeline_ceiling`` is the most 2 workers could give on this machine's cores.
+
 Then the **long read** (item 8): with the 2-worker server, another process opens a reading
 transaction as a clinic PDF or a bulk export does (snapshot taken, its read audited) and
 keeps it open while reading every cycle and injection row by row, and the timeline load runs
@@ -242,13 +246,17 @@ def main() -> None:
         locks: dict[int, dict[str, Any]] = {}
         peak = 0.0
         long_read: dict[str, Any] = {}
+        cpu: dict[int, list[dict[str, float]]] = {1: [], 2: []}  # timeline, wrk only
         for run in range(args.runs):
             for workers in (1, 2):
                 server, base = start(db, workers, tmp / "server.log")
                 procs.append(server)
                 with LockSampler(db) as sampler:
                     if client == "wrk":
-                        got = wrk.run(base, scripts["timeline"], args.seconds, args.clients)
+                        with CpuMeter(db, server.pid) as meter:
+                            got = wrk.run(base, scripts["timeline"], args.seconds,
+                                          args.clients)
+                            cpu[workers].append(meter.stop(got.requests))
                         rate, err = got.rate, got.errors
                         got = wrk.run(base, scripts["mixed"], args.seconds, args.clients)
                         mixed, err2 = got.rate, got.errors
@@ -279,6 +287,16 @@ def main() -> None:
         print(f"long read open {long_read['seconds']:.1f} s: timeline p95 "
               f"{long_read['p95_ms']:.1f} ms over {long_read['requests']} requests "
               f"(goal < 100 ms), errors {long_read['errors']}")
+        per_request = {str(w): {k: statistics.median(c[k] for c in runs) for k in runs[0]}
+                       for w, runs in cpu.items() if runs}
+        most = ceiling(per_request["1"], os.cpu_count() or 1) if "1" in per_request else None
+        for w, c in per_request.items():
+            print(f"timeline CPU per request, {w} worker(s): server {c['server_us']:.0f} us, "
+                  f"PostgreSQL {c['postgres_us']:.0f} us, the rest {c['rest_us']:.0f} us; "
+                  f"machine {100 * c['machine_busy']:.0f} % busy")
+        if most is not None:
+            print(f"timeline: with these costs {os.cpu_count()} cores allow 2 workers at most "
+                  f"{most:.2f}x 1 worker")
         advisory = sum(v["samples_with_advisory_waits"] for v in locks.values())
         worst = min(statistics.median(rs) for rs in ratios.values())
         emit(args, bench="scaling", value=statistics.median(rates["timeline"][2]),
@@ -292,6 +310,7 @@ def main() -> None:
              mixed_ratio=spread(ratios["mixed"]),
              rates={k: {str(w): spread(v) for w, v in r.items()} for k, r in rates.items()},
              lock_waits={str(k): v for k, v in locks.items()}, long_read=long_read,
+             timeline_cpu_per_request=per_request, timeline_ceiling=most,
              errors=errors, client=client, load_avg=os.getloadavg()[0])
     finally:
         for p in procs:
@@ -322,6 +341,72 @@ def long_read_phase(db: str, base: str, headers: dict[str, str], seeded: list[in
     return {"p95_ms": p95_ms, "requests": requests, "errors": errors,
             "seconds": time.monotonic() - t0, "open_throughout": still_open,
             "lock_waits": sampler.summary()}
+
+
+class CpuMeter:
+    """CPU spent while a load runs, per request: the server's processes (the one given and
+    its workers), the database's PostgreSQL backends, and the rest of the machine (the
+    load generator, the kernel, anything else running), from /proc. Why a ratio is what it
+    is: with two cores, two workers can only be faster than one if one worker's own core,
+    not the machine, is the limit (``ceiling``)."""
+
+    def __init__(self, db: str, server_pid: int) -> None:
+        self.db, self.pid = db, server_pid
+        self.engine = sa.create_engine(db, isolation_level="AUTOCOMMIT")
+
+    def _backends(self) -> list[int]:
+        with self.engine.connect() as c:
+            return [int(r[0]) for r in c.execute(sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"))]
+
+    def __enter__(self) -> CpuMeter:
+        self.before = {p: _cpu_ticks(p) for p in self._backends()}
+        self.server0 = sum(_cpu_ticks(p) for p in [self.pid, *children(self.pid)])
+        self.machine0 = _machine_ticks()
+        return self
+
+    def stop(self, requests: int) -> dict[str, float]:
+        machine1 = _machine_ticks()
+        server1 = sum(_cpu_ticks(p) for p in [self.pid, *children(self.pid)])
+        pg = sum(_cpu_ticks(p) - self.before.get(p, 0) for p in self._backends())
+        self.engine.dispose()
+        tick = 1e6 / os.sysconf("SC_CLK_TCK")
+        total = machine1[0] - self.machine0[0]
+        busy = total - (machine1[1] - self.machine0[1])
+        n = max(requests, 1)
+        server = (server1 - self.server0) * tick / n
+        postgres = pg * tick / n
+        return {"server_us": round(server, 1), "postgres_us": round(postgres, 1),
+                "rest_us": round(max(busy * tick / n - server - postgres, 0.0), 1),
+                "machine_busy": round(busy / total, 3) if total else 0.0}
+
+    def __exit__(self, *_: object) -> None:
+        self.engine.dispose()
+
+
+def ceiling(cpu: dict[str, float], cores: int) -> float:
+    """The most 2 workers can give against 1 with these CPU costs per request (from the
+    1-worker run): one worker is held to one core (1 / server), both by the machine's
+    cores shared with PostgreSQL and the rest (cores / all three)."""
+    server = max(cpu["server_us"], 1e-9)
+    machine = cores * 1e6 / max(cpu["server_us"] + cpu["postgres_us"] + cpu["rest_us"], 1e-9)
+    one = min(1e6 / server, machine)
+    return round(min(2e6 / server, machine) / one, 3)
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(all, idle + iowait) ticks of every CPU since boot."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return sum(fields), fields[3] + fields[4]
 
 
 def tree_rss(pid: int) -> float:

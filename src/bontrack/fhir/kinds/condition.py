@@ -22,7 +22,7 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import as_day, as_instant, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, fixed, memo, stamp
+from bontrack.fhir.lines import columns, dumps, fixed, isoday, memo, stamp
 from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
@@ -101,7 +101,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             _ERROR if c[C_STATUS] == "entered_in_error" else _CONFIRMED,
             codes.get(code) or codes.setdefault(code, dumps(indication_concept(ctx, *code))),
             c[C_PATIENT],
-            b',"onsetDateTime":"%b"' % onset.isoformat().encode() if onset else b"",
+            b',"onsetDateTime":"%b"' % isoday(onset) if onset else b"",
             stamp(created), b',"note":[{"text":' + dumps(note) + b"}]" if note else b"")
 
 

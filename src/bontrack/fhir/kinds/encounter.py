@@ -12,7 +12,7 @@ from bontrack.fhir import narrative
 from bontrack.fhir.codes import V3_ACT, coding
 from bontrack.fhir.elements import Skip
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, cycle_meta, dumps, memo
+from bontrack.fhir.lines import columns, cycle_meta, dumps, isoday, memo
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -60,7 +60,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         + b'],"subject":{"reference":"Patient/')
     users, reasons = memo(ctx, "user"), memo(ctx, "reason")
     for cy in batch.of(CYCLES, p.id):
-        d = cy[C_DATE].isoformat().encode()
+        d = isoday(cy[C_DATE])
         clinician, indication = cy[C_CLINICIAN], cy[C_INDICATION]
         yield _ENCOUNTER % (
             cy[C_ID], cycle_meta(batch, cy),

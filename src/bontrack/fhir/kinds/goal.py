@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bontrack.fhir import narrative
 from bontrack.fhir.elements import Refusal, as_day, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, fixed, memo
+from bontrack.fhir.lines import columns, dumps, fixed, isoday, memo
 from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import Context, Json, day, ext, meta, ref, user_ref
 from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source
@@ -72,7 +72,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             b"entered-in-error" if g[G_STATUS] == "entered_in_error" else b"active",
             dumps(g[G_TEXT]), g[G_PATIENT],
             users.get(by) or users.setdefault(by, dumps(user_ref(ctx, by))),
-            b',"target":[{"dueDate":"%b"}]' % target.isoformat().encode() if target else b"")
+            b',"target":[{"dueDate":"%b"}]' % isoday(target) if target else b"")
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:

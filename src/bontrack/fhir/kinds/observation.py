@@ -28,7 +28,7 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import Refusal, as_day, as_decimal, as_instant, ext_value, shown
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, members, memo, num, stamp, text
+from bontrack.fhir.lines import columns, dec, dumps, isoday, members, memo, num, stamp, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -178,6 +178,7 @@ def _outcome_unit(ctx: Context, scale: str) -> bytes:
 def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     recorders, sites = memo(ctx, "recorded-by"), memo(ctx, "outcome-site")
+    kilos = memo(ctx, "number")
     weights = batch.of(WEIGHTS, p.id)
     if weights:
         middle = _weight_middle(ctx)
@@ -186,7 +187,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             yield _WEIGHT % (
                 w[W_ID], stamp(w[W_CREATED]),
                 recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
-                middle, w[W_PATIENT], w[W_ON].isoformat().encode(), num(w[W_KG]), _KG_TAIL)
+                middle, w[W_PATIENT], isoday(w[W_ON]), dec(kilos, w[W_KG]), _KG_TAIL)
     heads, values = memo(ctx, "outcome-head"), memo(ctx, "outcome-value")
     for o in batch.of(OUTCOMES, p.id):
         rb, region, status, scale = o[O_RB], o[O_REGION], o[O_STATUS], o[O_SCALE]
@@ -194,7 +195,9 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         at = stamp(measured)
         updated = o[O_ERROR_AT] or o[O_RECORDED_AT] or measured
         key = (status, scale)
-        value = (scale, o[O_VALUE], o[O_TEXT])
+        number = o[O_VALUE]
+        # the number's text, not the Decimal, in the key: hashing a Decimal is dear (lines.dec)
+        key_v = (scale, None if number is None else str(number), o[O_TEXT])
         if muscle:
             where = (muscle, side)
             site = sites.get(where) or sites.setdefault(
@@ -210,7 +213,8 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             heads.get(key) or heads.setdefault(key, _outcome_head(ctx, status, scale)),
             o[O_PATIENT],
             b"" if cycle is None else b',"partOf":[{"reference":"Procedure/%d"}]' % cycle,
-            at, values.get(value) or values.setdefault(value, _outcome_value(ctx, *value)),
+            at, values.get(key_v) or values.setdefault(
+                key_v, _outcome_value(ctx, scale, number, o[O_TEXT])),
             site)
 
 

@@ -25,7 +25,7 @@ from bontrack.fhir import narrative
 from bontrack.fhir.codes import MRN_SYSTEM, MRN_TYPE, V2_0203, coding, concept
 from bontrack.fhir.elements import Refusal, as_day, ext_all, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, fixed, memo
+from bontrack.fhir.lines import columns, dumps, fixed, isoday, memo
 from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import Context, Json, day, ext, meta, status_ext
 from bontrack.fhir.query import ParamFilter, Source
@@ -103,7 +103,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
         b"true" if active else b"false", dumps(p[P_DISPLAY]),
         b',"family":' + dumps(family) if family else b"",
         b',"given":' + dumps(list(given)) if given else b"",
-        dumps(p[P_SEX]), p[P_BIRTH].isoformat().encode())
+        dumps(p[P_SEX]), isoday(p[P_BIRTH]))
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:

@@ -23,7 +23,7 @@ from bontrack.fhir.elements import (
     parts,
 )
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, cycle_meta, dumps, fixed, memo, num, stamp
+from bontrack.fhir.lines import columns, cycle_meta, dec, dumps, fixed, isoday, memo, num, stamp
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -208,7 +208,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             b'"valueString":' + dumps(version) + b"}"))
         next_date = cy[C_NEXT_EARLIEST_DATE]
         if next_date:
-            check += _NEXT % next_date.isoformat().encode()
+            check += _NEXT % isoday(next_date)
         total, weight = cy[C_TOTAL_UNITS], cy[C_WEIGHT_KG]
         consent_text, signed_by, signed_at = cy[C_CONSENT_TEXT], cy[C_SIGNED_BY], cy[C_SIGNED_AT]
         extra = [_finding_bytes(f) for f in batch.of(FINDINGS, n)]
@@ -233,9 +233,8 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             n, cycle_meta(batch, cy),
             heads.get(status) or heads.setdefault(status, dumps(status_ext(status))),
             cy[C_VERSION], check + b"]}",
-            numbers.get(total) or numbers.setdefault(total, num(total)),
-            b"" if weight is None else _WEIGHT % (
-                numbers.get(weight) or numbers.setdefault(weight, num(weight))),
+            dec(numbers, total),
+            b"" if weight is None else _WEIGHT % dec(numbers, weight),
             _CONSENT % (b"true" if cy[C_CONSENT_RECORDED] else b"false",
                         b',{"url":"text","valueString":' + dumps(consent_text) + b"}"
                         if consent_text else b""),
@@ -246,7 +245,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             b"".join(extra),
             recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
             _STATUS.get(status) or dumps(PROCEDURE_STATUS.get(status, "unknown")),
-            cy[C_PATIENT_ID], n, cy[C_DATE].isoformat().encode(),
+            cy[C_PATIENT_ID], n, isoday(cy[C_DATE]),
             users.get(clinician) or users.setdefault(clinician,
                                                      dumps(user_ref(ctx, clinician))),
             reasons.get(indication) or reasons.setdefault(

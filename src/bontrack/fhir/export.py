@@ -217,24 +217,23 @@ def write_ndjson(session: Session, ctx: Context, out_dir: Path, clinic_id: int |
                     counts[name] += len(lines)
                     lines.clear()
 
+        # the byte-built kinds give the lines of FLUSH_EVERY patients at a call; the others
+        # (and every kind with ``since``) their dicts, patient by patient. Each kind has its
+        # own file, so each file is in patient order either way.
+        fast = [(k.lines, out[k.name]) for k in kinds if k.lines is not None and since is None]
+        slow = [(k.export, out[k.name]) for k in kinds if k.lines is None or since is not None]
         for rows in patient_batches(session, clinic_id, size, patient_ids):
             batch = load(session, rows, rowsets, plain)
-            for i, p in enumerate(rows, 1):
-                clinic = clinics.get(p.clinic_id)
-                for kind in kinds:
-                    lines = out[kind.name]
-                    if since is not None:
-                        lines.extend(dump(r, option=newline)
-                                     for r in kind.export(ctx, batch, p, clinic)
-                                     if changed_after(r, since))
-                    elif kind.lines is not None:
-                        lines.extend(kind.lines(ctx, batch, p, clinic))
-                    else:
-                        lines.extend(dump(r, option=newline)
-                                     for r in kind.export(ctx, batch, p, clinic))
-                if i % FLUSH_EVERY == 0:
-                    flush()  # a few MiB at a time, not a whole batch's files
-            flush()
+            for start in range(0, len(rows), FLUSH_EVERY):
+                chunk = rows[start:start + FLUSH_EVERY]
+                for lines_of, lines in fast:
+                    lines.extend(lines_of(ctx, batch, chunk, clinics))
+                for export_of, lines in slow:
+                    for p in chunk:
+                        found = export_of(ctx, batch, p, clinics.get(p.clinic_id))
+                        lines.extend(dump(r, option=newline) for r in found
+                                     if since is None or changed_after(r, since))
+                flush()  # a few MiB at a time, not a whole batch's files
             # let this batch's rows go before the next is read: otherwise two batches are
             # alive at once (peak memory, and more for the garbage collector to walk)
             del batch

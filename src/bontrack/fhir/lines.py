@@ -10,7 +10,6 @@ serialised once per export (``memo``) and kept in the context's cache, like thei
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,9 +20,6 @@ from bontrack.clinical.result import number
 from bontrack.fhir.mapping import Context, Json
 from bontrack.fhir.tables import CY, Batch
 from bontrack.fhir.tables import columns as columns  # the kinds import it from here
-
-#: (ctx, batch, patient row, clinic name) -> this kind's NDJSON lines of that patient.
-LinesExporter = Callable[[Context, Batch, Any, str | None], Iterator[bytes]]
 
 dumps = orjson.dumps
 NL = b"\n"

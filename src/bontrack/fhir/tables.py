@@ -8,9 +8,9 @@ query per table per batch, so memory stays bounded by the batch size.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
+from itertools import chain, groupby, repeat
 from operator import itemgetter
 from typing import Any, Literal
 
@@ -55,6 +55,15 @@ class Batch:
         cycle's findings or a patient's goals that are not there: nothing is allocated)."""
         grouped = self.by_patient if rows.by == "patient" else self.by_cycle
         return grouped.get(rows.name, _NONE).get(owner, ())
+
+
+    def rows(self, rows: RowSet, patients: Sequence[Any]) -> Iterator[Any]:
+        """The rows of ``rows`` (a row set grouped by patient) of these patients, patient
+        after patient (a bulk export's byte-built lines take a few dozen patients at a
+        call)."""
+        assert rows.by == "patient", rows.name
+        grouped = self.by_patient.get(rows.name, _NONE)
+        return chain.from_iterable(map(grouped.get, [p.id for p in patients], repeat(())))
 
 
 _NONE: dict[int, tuple[Any, ...]] = {}

@@ -3,7 +3,7 @@ which carries the session."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -53,13 +53,14 @@ C_ID, C_STATUS, C_PATIENT, C_CLINICIAN, C_DATE, C_INDICATION = columns(
     CY, "id", "status", "patient_id", "clinician_id", "date", "indication")
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     klass = ctx.shared(("bytes", "encounter-class"), lambda: b'","class":' + dumps(
         coding(V3_ACT, "AMB", "ambulatory")) + b',"type":[' + dumps(session_concept())
         + b'],"subject":{"reference":"Patient/')
     users, reasons = memo(ctx, "user"), memo(ctx, "reason")
-    for cy in batch.of(CYCLES, p.id):
+    for cy in batch.rows(CYCLES, patients):
         d = isoday(cy[C_DATE])
         clinician, indication = cy[C_CLINICIAN], cy[C_INDICATION]
         yield _ENCOUNTER % (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func
@@ -61,10 +61,11 @@ _ATTAINMENT = b',{"url":' + fixed(dumps(ext("gas-attainment")["url"])) + b',"val
     "description", "patient_id", "created_by", "target_date")
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     users = memo(ctx, "user")
-    for g in batch.of(GOALS, p.id):
+    for g in batch.rows(GOALS, patients):
         attainment, by, target = g[G_ATTAINMENT], g[G_BY], g[G_TARGET]
         yield _GOAL % (
             g[G_ID], meta_bytes(g[G_VERSION], g[G_UPDATED] or g[G_CREATED]), dumps(g[G_WEIGHT]),

@@ -3,7 +3,7 @@ not searched; imported into the session (Procedure) that uses it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC
 from typing import Any
 
@@ -90,12 +90,13 @@ _RECONSTITUTED = (b',{"url":' + fixed(text(ext("reconstituted-at")["url"]))
 _LOT_EXPIRY = b',"batch":{"lotNumber":%b,"expirationDate":"%b"}'
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     recorders, numbers = memo(ctx, "recorded-by"), memo(ctx, "number")
     products, strengths = memo(ctx, "product"), memo(ctx, "strength")
     discards = memo(ctx, "units-discarded")
-    for cy in batch.of(CYCLES, p.id):
+    for cy in batch.rows(CYCLES, patients):
         vials = batch.of(VIALS, cy[C_ID])
         if not vials:
             continue

@@ -3,7 +3,7 @@ units, the site with its laterality, route, sites, volume and guidance."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -139,11 +139,12 @@ _COMMON = (b',"status":%b,%b,"subject":{"reference":"Patient/%d"},"context":{"re
 _STATUS = {k: dumps(v) for k, v in ADMINISTRATION_STATUS.items()}
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     dosages, numbers, guides = memo(ctx, "dosage"), memo(ctx, "number"), memo(ctx, "guidance")
     volumes, users = memo(ctx, "volume"), memo(ctx, "user")
-    for cy in batch.of(CYCLES, p.id):
+    for cy in batch.rows(CYCLES, patients):
         n, clinician = cy[C_ID], cy[C_CLINICIAN]
         injections = batch.of(INJECTIONS, n)
         if not injections:

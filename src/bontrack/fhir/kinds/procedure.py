@@ -3,7 +3,7 @@ findings and overrides as extensions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -193,14 +193,15 @@ def _finding_bytes(f: Any) -> bytes:
         b',{"url":"source","valueString":%b}' % dumps(source) if source else b"")
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces; a
     finding's, an override's and a provenance line's extension are serialised as the dict
     path builds them."""
     users, heads, reasons = memo(ctx, "user"), memo(ctx, "procedure-head"), memo(ctx, "reason")
     recorders, numbers = memo(ctx, "recorded-by"), memo(ctx, "number")
     checks, products = memo(ctx, "plan-check"), memo(ctx, "used-code")
-    for cy in batch.of(CYCLES, p.id):
+    for cy in batch.rows(CYCLES, patients):
         n, status = cy[C_ID], cy[C_STATUS]
         verdict, version = cy[C_VERDICT], cy[C_REFERENCE_VERSION]
         check = (checks.get((verdict, version)) or checks.setdefault(

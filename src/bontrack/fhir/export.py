@@ -164,8 +164,19 @@ def share_rows(kinds: Sequence[Kind]) -> list[list[Kind]]:
                   key=lambda g: order[g[0].name])
 
 
-#: the most pieces one ``os.writev`` takes (POSIX guarantees at least 16; Linux takes 1024)
-IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024) if hasattr(os, "writev") else 0
+def _iov_max() -> int:
+    """The most pieces one ``os.writev`` takes (at most 1024, Linux's limit; POSIX's least,
+    16, when the system does not say); 0: there is no ``writev``."""
+    if not hasattr(os, "writev"):
+        return 0
+    try:
+        n = os.sysconf("SC_IOV_MAX")
+    except (ValueError, OSError):
+        n = -1
+    return min(n, 1024) if n > 0 else 16
+
+
+IOV_MAX = _iov_max()
 
 
 def write_lines(f: IO[bytes], lines: list[bytes]) -> None:

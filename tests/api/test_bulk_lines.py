@@ -125,3 +125,36 @@ def test_bulk_lines_match_on_every_branch_of_the_byte_built_kinds(api, tmp_path:
     assert b'"family":' not in expected["Patient"].splitlines()[-1]
     for t in export.TYPES:
         assert (tmp_path / f"{t}.ndjson").read_bytes() == expected[t], t
+
+
+def test_bulk_lines_match_for_side_effects_on_their_rare_branches(api, tmp_path: Path):
+    """Issue 16 item 5, third pass: AdverseEvent lines are built from bytes too. A withdrawn
+    side effect with red flags, no session and an outcome bontrack does not map, and one
+    with text that needs escaping, give the bytes of their dict resources."""
+    import sqlalchemy as sa
+
+    from tests.api.fhir_records import full_record
+
+    full_record(api)
+    writer = make_engine(api.url)
+    json = "CAST(:f AS json)" if writer.dialect.name == "postgresql" else ":f"
+    with writer.begin() as c:
+        c.execute(sa.text("INSERT INTO side_effects (patient_id, cycle_id, term, onset, "
+                          "severity, serious, outcome, relatedness, red_flags, reported_by, "
+                          "reported_at, status, version) SELECT patient_id, cycle_id, :odd, "
+                          "onset, 'severe', :yes, 'not_yet', 'unrelated', red_flags, "
+                          "reported_by, reported_at, status, 3 FROM side_effects WHERE id = "
+                          "(SELECT min(id) FROM side_effects)"), {"odd": ODD, "yes": True})
+        c.execute(sa.text("UPDATE side_effects SET status = 'entered_in_error', error_at = "
+                          "reported_at, cycle_id = NULL, red_flags = " + json + " WHERE id = "
+                          "(SELECT min(id) FROM side_effects)"),
+                  {"f": '["dysphagia", "breathing"]'})
+    writer.dispose()
+    expected, _ = both_ways(api.url, tmp_path)
+    for branch in (b'/red-flag"', b'/record-status"', b'"valueCode":"dysphagia"',
+                   b'"text":"' + orjson.dumps(ODD)[1:-1], b'"code":"Serious"'):
+        assert branch in expected["AdverseEvent"], branch
+    assert expected["AdverseEvent"].count(b"\n") == 2
+    assert b'"suspectEntity"' not in expected["AdverseEvent"].splitlines()[0]
+    for t in export.TYPES:
+        assert (tmp_path / f"{t}.ndjson").read_bytes() == expected[t], t

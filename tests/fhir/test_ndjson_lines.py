@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+from sqlalchemy import select
 
-from bontrack.fhir import export
+from bontrack.fhir import export, tables
 from bontrack.fhir.registry import REGISTRY
 from bontrack.reference import default_reference
 from bontrack.store.db import make_engine, reader_engine, session_factory
@@ -34,6 +35,12 @@ def test_bulk_lines_are_the_bytes_of_the_dict_resources(db_url, tmp_path: Path):
             counts = export.write_ndjson(s, export.context(s, ref), tmp_path / "all", size=7)
             some = ("Observation", "Patient")
             export.write_ndjson(s, export.context(s, ref), tmp_path / "some", types=some)
+            # the rows the lines read come as plain tuples (tables._tuples: SQLAlchemy's
+            # _raw_all_tuples where it has one): the values of the Rows, processed alike
+            for rs in REGISTRY.rowsets:
+                stmt = select(rs.table).order_by(rs.table.c.id)
+                assert tables._tuples(s.execute(stmt)) == [
+                    tuple(r) for r in s.execute(stmt).all()], rs.name
     finally:
         engine.dispose()
     assert [k.name for k in REGISTRY if k.lines is not None]  # the fast path is in use

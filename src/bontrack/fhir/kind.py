@@ -7,7 +7,7 @@ and call what a kind declares here, so a new resource is one module plus one reg
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,9 @@ from bontrack.fhir.tables import Batch, RowSet
 
 #: (ctx, batch, patient row, clinic name) -> this kind's resources of that patient.
 Exporter = Callable[[Context, Batch, Any, str | None], Iterator[Json]]
+#: (ctx, batch, patient rows, clinic names by id) -> this kind's NDJSON lines of those
+#: patients, patient by patient (the bulk export's fast path, ``fhir/lines.py``).
+LinesExporter = Callable[[Context, Batch, Sequence[Any], Mapping[int, str]], Iterator[bytes]]
 #: (session, ctx, resource id) -> (resource, its patient's id), or None if there is none.
 Fetcher = Callable[[Session, Context, str], tuple[Json, int] | None]
 #: (reader, key, resource) -> None: the resource mapped into ``reader.plan`` (unsaved rows);
@@ -48,8 +51,10 @@ class Kind:
     - ``includes``: the references ``_include`` follows (and ``_revinclude`` reverses).
     - ``operations``: (name, definition) of operations on the type, for the
       CapabilityStatement.
-    - ``lines``: optional, ``export`` as NDJSON bytes (identical), for the bulk export. It
-      reads its rows by index: the bulk export hands it plain tuples (``tables.load``).
+    - ``lines``: optional, ``export`` as NDJSON bytes (identical), for the bulk export, for
+      several patients at a call (the per-call setup, its memo tables, is paid once for
+      them). It reads its rows by index: the bulk export hands it plain tuples
+      (``tables.load``).
     """
 
     name: str
@@ -68,9 +73,10 @@ class Kind:
     #: ``_include``: search parameter -> (element holding the reference, target type); the
     #: reverse of each one pointing at a Patient is a ``_revinclude`` of Patient
     includes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    #: the same resources as ``export``, as NDJSON lines built from byte pieces (the bulk
-    #: export's fast path, ``fhir/lines.py``); None: the export serialises ``export``'s dicts
-    lines: Callable[[Context, Batch, Any, str | None], Iterator[bytes]] | None = None
+    #: the same resources as ``export``, as NDJSON lines built from byte pieces, of several
+    #: patients in turn (the bulk export's fast path, ``fhir/lines.py``); None: the export
+    #: serialises ``export``'s dicts
+    lines: LinesExporter | None = None
     #: the heading and facts of the generated narrative (``fhir/narrative.py``); None: the
     #: generic summary
     narrative: Summary | None = None

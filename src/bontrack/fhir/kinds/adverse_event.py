@@ -3,7 +3,7 @@ red flags as extensions). One from another system is triaged for red flags on im
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func
@@ -23,6 +23,8 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import Refusal, as_day, as_instant, ext_all, ext_value
 from bontrack.fhir.kind import Kind
+from bontrack.fhir.lines import columns, dumps, isoday, memo, stamp
+from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -77,6 +79,53 @@ def export(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[J
         yield adverse_event(ctx, se)
 
 
+#: a side effect's line: its id and meta, the extensions, the term, the patient, the onset,
+#: when reported, by whom, seriousness, severity, outcome, the optional session
+_EVENT = (b'{"resourceType":"AdverseEvent","id":"%d%b,"extension":[%b],"actuality":"actual",'
+          b'"event":{"text":%b},"subject":{"reference":"Patient/%d"},"date":"%b",'
+          b'"recordedDate":"%b","recorder":%b,"seriousness":%b,"severity":%b,"outcome":%b%b}\n')
+(S_ID, S_PATIENT, S_CYCLE, S_TERM, S_ONSET, S_SEVERITY, S_SERIOUS, S_OUTCOME, S_RELATEDNESS,
+ S_RED_FLAGS, S_REPORTED_BY, S_REPORTED_AT, S_STATUS, S_VERSION, S_ERROR_AT) = columns(
+    SE, "id", "patient_id", "cycle_id", "term", "onset", "severity", "serious", "outcome",
+    "relatedness", "red_flags", "reported_by", "reported_at", "status", "version", "error_at")
+
+
+def _related(relatedness: str) -> bytes:
+    return dumps(ext("relatedness", valueCodeableConcept=concept(
+        coding(CS_RELATEDNESS, relatedness, relatedness.replace("_", " ")))))
+
+
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
+    """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
+    heads, related, flags = memo(ctx, "ae-status"), memo(ctx, "ae-related"), memo(ctx, "ae-flag")
+    authors, codes = memo(ctx, "author"), memo(ctx, "ae-code")
+    for se in batch.rows(SIDE_EFFECTS, patients):
+        status, relatedness, red_flags = se[S_STATUS], se[S_RELATEDNESS], se[S_RED_FLAGS]
+        by, reported, cycle = se[S_REPORTED_BY], se[S_REPORTED_AT], se[S_CYCLE]
+        serious, severity, outcome = bool(se[S_SERIOUS]), se[S_SEVERITY], se[S_OUTCOME]
+        extensions = [related.get(relatedness) or related.setdefault(
+            relatedness, _related(relatedness))]
+        if status != "active":
+            extensions.insert(0, heads.get(status) or heads.setdefault(
+                status, dumps(status_ext(status))))
+        extensions += [flags.get(f) or flags.setdefault(f, dumps(ext("red-flag", valueCode=f)))
+                       for f in (red_flags or [])]
+        yield _EVENT % (
+            se[S_ID], meta_bytes(se[S_VERSION], se[S_ERROR_AT] or reported),
+            b",".join(extensions), dumps(se[S_TERM]), se[S_PATIENT], isoday(se[S_ONSET]),
+            stamp(reported),
+            authors.get(by) or authors.setdefault(by, dumps(author_ref(ctx, by))),
+            codes.get(serious) or codes.setdefault(serious, dumps(concept(coding(
+                AE_SERIOUSNESS, *AE_SERIOUS[serious])))),
+            codes.get(severity) or codes.setdefault(severity, dumps(concept(coding(
+                AE_SEVERITY, severity, severity.title())))),
+            codes.get(("outcome", outcome)) or codes.setdefault(("outcome", outcome), dumps(
+                concept(coding(AE_OUTCOME, AE_OUTCOMES.get(outcome, "unknown"))))),
+            b"" if cycle is None
+            else b',"suspectEntity":[{"instance":{"reference":"Procedure/%d"}}]' % cycle)
+
+
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:
     row = find(session, SE, rid)
     return None if row is None else (adverse_event(ctx, row), row.patient_id)
@@ -128,6 +177,6 @@ KIND = Kind(
     fetch=fetch, read=read, audit={SideEffect: "side_effect"}, after=("Patient", "Procedure"),
     sources=(Source(SE, SE.c.patient_id, SE.c.onset,
                     updated=func.coalesce(SE.c.error_at, SE.c.reported_at)),),
-    params={**SUBJECT, "date": "date"}, includes=SUBJECT_INCLUDES,
+    params={**SUBJECT, "date": "date"}, includes=SUBJECT_INCLUDES, lines=lines,
     narrative=narrative.adverse_event,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_
@@ -22,7 +22,7 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import as_day, as_instant, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, fixed, memo, stamp
+from bontrack.fhir.lines import columns, dumps, fixed, isoday, memo, stamp
 from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import (
     Context,
@@ -89,10 +89,11 @@ _SIDE = (b',"extension":[{"url":' + fixed(dumps(ext("affected-side")["url"]))
     "icd10cm", "patient_id", "onset_date", "note")
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     codes = memo(ctx, "condition-code")
-    for c in batch.of(CONDITIONS, p.id):
+    for c in batch.rows(CONDITIONS, patients):
         created, side, onset, note = c[C_CREATED], c[C_SIDE], c[C_ONSET], c[C_NOTE]
         code = (c[C_INDICATION], c[C_ICD])
         yield _CONDITION % (
@@ -101,7 +102,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             _ERROR if c[C_STATUS] == "entered_in_error" else _CONFIRMED,
             codes.get(code) or codes.setdefault(code, dumps(indication_concept(ctx, *code))),
             c[C_PATIENT],
-            b',"onsetDateTime":"%b"' % onset.isoformat().encode() if onset else b"",
+            b',"onsetDateTime":"%b"' % isoday(onset) if onset else b"",
             stamp(created), b',"note":[{"text":' + dumps(note) + b"}]" if note else b"")
 
 

@@ -3,7 +3,7 @@ which carries the session."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -12,7 +12,7 @@ from bontrack.fhir import narrative
 from bontrack.fhir.codes import V3_ACT, coding
 from bontrack.fhir.elements import Skip
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, cycle_meta, dumps, memo
+from bontrack.fhir.lines import columns, cycle_meta, dumps, isoday, memo
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -53,14 +53,15 @@ C_ID, C_STATUS, C_PATIENT, C_CLINICIAN, C_DATE, C_INDICATION = columns(
     CY, "id", "status", "patient_id", "clinician_id", "date", "indication")
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     klass = ctx.shared(("bytes", "encounter-class"), lambda: b'","class":' + dumps(
         coding(V3_ACT, "AMB", "ambulatory")) + b',"type":[' + dumps(session_concept())
         + b'],"subject":{"reference":"Patient/')
     users, reasons = memo(ctx, "user"), memo(ctx, "reason")
-    for cy in batch.of(CYCLES, p.id):
-        d = cy[C_DATE].isoformat().encode()
+    for cy in batch.rows(CYCLES, patients):
+        d = isoday(cy[C_DATE])
         clinician, indication = cy[C_CLINICIAN], cy[C_INDICATION]
         yield _ENCOUNTER % (
             cy[C_ID], cycle_meta(batch, cy),

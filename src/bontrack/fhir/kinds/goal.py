@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func
@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bontrack.fhir import narrative
 from bontrack.fhir.elements import Refusal, as_day, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, fixed, memo
+from bontrack.fhir.lines import columns, dumps, fixed, isoday, memo
 from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import Context, Json, day, ext, meta, ref, user_ref
 from bontrack.fhir.query import SUBJECT, SUBJECT_INCLUDES, Source
@@ -61,10 +61,11 @@ _ATTAINMENT = b',{"url":' + fixed(dumps(ext("gas-attainment")["url"])) + b',"val
     "description", "patient_id", "created_by", "target_date")
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     users = memo(ctx, "user")
-    for g in batch.of(GOALS, p.id):
+    for g in batch.rows(GOALS, patients):
         attainment, by, target = g[G_ATTAINMENT], g[G_BY], g[G_TARGET]
         yield _GOAL % (
             g[G_ID], meta_bytes(g[G_VERSION], g[G_UPDATED] or g[G_CREATED]), dumps(g[G_WEIGHT]),
@@ -72,7 +73,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             b"entered-in-error" if g[G_STATUS] == "entered_in_error" else b"active",
             dumps(g[G_TEXT]), g[G_PATIENT],
             users.get(by) or users.setdefault(by, dumps(user_ref(ctx, by))),
-            b',"target":[{"dueDate":"%b"}]' % target.isoformat().encode() if target else b"")
+            b',"target":[{"dueDate":"%b"}]' % isoday(target) if target else b"")
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:

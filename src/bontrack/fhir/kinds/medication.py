@@ -3,7 +3,7 @@ not searched; imported into the session (Procedure) that uses it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC
 from typing import Any
 
@@ -14,7 +14,17 @@ from bontrack.fhir import narrative
 from bontrack.fhir.codes import UCUM
 from bontrack.fhir.elements import Refusal, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, cycle_meta, dumps, fixed, memo, num, stamp, text
+from bontrack.fhir.lines import (
+    columns,
+    cycle_meta,
+    dec,
+    dumps,
+    fixed,
+    isoday,
+    memo,
+    stamp,
+    text,
+)
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -80,12 +90,13 @@ _RECONSTITUTED = (b',{"url":' + fixed(text(ext("reconstituted-at")["url"]))
 _LOT_EXPIRY = b',"batch":{"lotNumber":%b,"expirationDate":"%b"}'
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     recorders, numbers = memo(ctx, "recorded-by"), memo(ctx, "number")
     products, strengths = memo(ctx, "product"), memo(ctx, "strength")
     discards = memo(ctx, "units-discarded")
-    for cy in batch.of(CYCLES, p.id):
+    for cy in batch.rows(CYCLES, patients):
         vials = batch.of(VIALS, cy[C_ID])
         if not vials:
             continue
@@ -95,11 +106,12 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             size, rb, diluent = v[V_SIZE], v[V_RB], v[V_DILUENT]
             reconstituted, discarded = v[V_RECONSTITUTED], v[V_DISCARDED]
             lot, expiry = v[V_LOT], v[V_EXPIRY]
-            code = products.get((product, size)) or products.setdefault(
-                (product, size), dumps(vial_concept(ctx, product, size)))
-            size_b = numbers.get(size) or numbers.setdefault(size, num(size))
+            # keyed by the numbers' text: hashing a Decimal is dear (``lines.dec``)
+            size_b, size_t = dec(numbers, size), str(size)
+            code = products.get((product, size_t)) or products.setdefault(
+                (product, size_t), dumps(vial_concept(ctx, product, size)))
             if diluent is not None:
-                key = (product, size, diluent)
+                key = (product, size_t, str(diluent))
                 strength = strengths.get(key) or strengths.setdefault(key, (
                     b',"ingredient":[{"itemCodeableConcept":' + code
                     + b',"isActive":true,"strength":{"numerator":{"value":' + size_b + _U_TAIL
@@ -107,7 +119,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             else:
                 strength = b""
             if lot and expiry:
-                lot_b = _LOT_EXPIRY % (dumps(lot), expiry.isoformat().encode())
+                lot_b = _LOT_EXPIRY % (dumps(lot), isoday(expiry))
             elif lot or expiry:
                 lot_b = b',"batch":' + dumps({"lotNumber": lot} if lot else
                                              {"expirationDate": day(expiry)})
@@ -117,9 +129,9 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
                 v[V_ID], head, size_b,
                 recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
                 b"" if reconstituted is None else _RECONSTITUTED % stamp(reconstituted),
-                b"" if discarded is None else discards.get(discarded) or discards.setdefault(
-                    discarded, b"," + dumps(ext("units-discarded",
-                                                valueQuantity=units(discarded)))),
+                b"" if discarded is None else discards.get(str(discarded)) or discards.setdefault(
+                    str(discarded), b"," + dumps(ext("units-discarded",
+                                                     valueQuantity=units(discarded)))),
                 code, strength, lot_b)
 
 

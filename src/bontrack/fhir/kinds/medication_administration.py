@@ -3,7 +3,7 @@ units, the site with its laterality, route, sites, volume and guidance."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,7 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import Refusal, Skip, as_day, as_instant, as_ml, as_units, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, cycle_meta, dumps, fixed, memo, num, text
+from bontrack.fhir.lines import columns, cycle_meta, dec, dumps, fixed, isoday, memo, num, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -139,11 +139,12 @@ _COMMON = (b',"status":%b,%b,"subject":{"reference":"Patient/%d"},"context":{"re
 _STATUS = {k: dumps(v) for k, v in ADMINISTRATION_STATUS.items()}
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     dosages, numbers, guides = memo(ctx, "dosage"), memo(ctx, "number"), memo(ctx, "guidance")
     volumes, users = memo(ctx, "volume"), memo(ctx, "user")
-    for cy in batch.of(CYCLES, p.id):
+    for cy in batch.rows(CYCLES, patients):
         n, clinician = cy[C_ID], cy[C_CLINICIAN]
         injections = batch.of(INJECTIONS, n)
         if not injections:
@@ -153,7 +154,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             _STATUS.get(cy[C_STATUS]) or b'"unknown"',
             b'"medicationReference":{"reference":"Medication/%d"}' % vials[0][V_ID] if vials
             else b'"medicationCodeableConcept":' + dumps(product_concept(ctx, cy[C_PRODUCT])),
-            cy[C_PATIENT], n, n, cy[C_DATE].isoformat().encode(),
+            cy[C_PATIENT], n, n, isoday(cy[C_DATE]),
             users.get(clinician) or users.setdefault(clinician,
                                                      dumps(user_ref(ctx, clinician))))
         head = cycle_meta(batch, cy)
@@ -162,14 +163,14 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             key = (inj[I_MUSCLE], inj[I_SIDE])
             yield _INJECTION % (
                 inj[I_ID], head, inj[I_SITES],
-                b"" if volume is None else volumes.get(volume) or volumes.setdefault(
-                    volume, _VOLUME_URL + num(volume) + _ML_TAIL),
+                b"" if volume is None else volumes.get(str(volume)) or volumes.setdefault(
+                    str(volume), _VOLUME_URL + num(volume) + _ML_TAIL),
                 b"," + (guides.get(guidance) or guides.setdefault(
                     guidance, dumps(_guidance(ctx, guidance)))) if guidance else b"",
                 common, dosages.get(key) or dosages.setdefault(key, (
                     b',"dosage":{"site":' + dumps(target_site(ctx, *key))
                     + b',"route":' + dumps(_route(ctx, key[0])) + b',"dose":{"value":')),
-                numbers.get(units) or numbers.setdefault(units, num(units)))
+                dec(numbers, units))
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -28,7 +28,7 @@ from bontrack.fhir.codes import (
 )
 from bontrack.fhir.elements import Refusal, as_day, as_decimal, as_instant, ext_value, shown
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, members, memo, num, stamp, text
+from bontrack.fhir.lines import columns, dec, dumps, isoday, members, memo, num, stamp, text
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -175,43 +175,47 @@ def _outcome_unit(ctx: Context, scale: str) -> bytes:
     return ctx.shared(("bytes", "scale-unit", scale), build)
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     recorders, sites = memo(ctx, "recorded-by"), memo(ctx, "outcome-site")
-    weights = batch.of(WEIGHTS, p.id)
-    if weights:
-        middle = _weight_middle(ctx)
-        for w in weights:
+    kilos = memo(ctx, "number")
+    heads, values = memo(ctx, "outcome-head"), memo(ctx, "outcome-value")
+    middle = _weight_middle(ctx)
+    for p in patients:
+        for w in batch.of(WEIGHTS, p.id):
             rb = w[W_RB]
             yield _WEIGHT % (
                 w[W_ID], stamp(w[W_CREATED]),
                 recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
-                middle, w[W_PATIENT], w[W_ON].isoformat().encode(), num(w[W_KG]), _KG_TAIL)
-    heads, values = memo(ctx, "outcome-head"), memo(ctx, "outcome-value")
-    for o in batch.of(OUTCOMES, p.id):
-        rb, region, status, scale = o[O_RB], o[O_REGION], o[O_STATUS], o[O_SCALE]
-        measured, cycle, muscle, side = o[O_AT], o[O_CYCLE], o[O_MUSCLE], o[O_SIDE]
-        at = stamp(measured)
-        updated = o[O_ERROR_AT] or o[O_RECORDED_AT] or measured
-        key = (status, scale)
-        value = (scale, o[O_VALUE], o[O_TEXT])
-        if muscle:
-            where = (muscle, side)
-            site = sites.get(where) or sites.setdefault(
-                where, b',"bodySite":' + dumps(target_site(ctx, muscle, side)))
-        elif side:
-            site = b',"bodySite":' + dumps({"extension": side_ext(side), "text": side})
-        else:
-            site = b""
-        yield _OUTCOME % (
-            o[O_ID], o[O_VERSION] or 1, at if updated is measured else stamp(updated),
-            recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
-            b"," + dumps(ext("region", valueString=region)) if region else b"",
-            heads.get(key) or heads.setdefault(key, _outcome_head(ctx, status, scale)),
-            o[O_PATIENT],
-            b"" if cycle is None else b',"partOf":[{"reference":"Procedure/%d"}]' % cycle,
-            at, values.get(value) or values.setdefault(value, _outcome_value(ctx, *value)),
-            site)
+                middle, w[W_PATIENT], isoday(w[W_ON]), dec(kilos, w[W_KG]), _KG_TAIL)
+        for o in batch.of(OUTCOMES, p.id):
+            rb, region, status, scale = o[O_RB], o[O_REGION], o[O_STATUS], o[O_SCALE]
+            measured, cycle, muscle, side = o[O_AT], o[O_CYCLE], o[O_MUSCLE], o[O_SIDE]
+            at = stamp(measured)
+            updated = o[O_ERROR_AT] or o[O_RECORDED_AT] or measured
+            key = (status, scale)
+            number = o[O_VALUE]
+            # the number's text in the key, not the Decimal (hashing one is dear, lines.dec)
+            key_v = (scale, None if number is None else str(number), o[O_TEXT])
+            if muscle:
+                where = (muscle, side)
+                site = sites.get(where) or sites.setdefault(
+                    where, b',"bodySite":' + dumps(target_site(ctx, muscle, side)))
+            elif side:
+                site = b',"bodySite":' + dumps({"extension": side_ext(side), "text": side})
+            else:
+                site = b""
+            yield _OUTCOME % (
+                o[O_ID], o[O_VERSION] or 1, at if updated is measured else stamp(updated),
+                recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
+                b"," + dumps(ext("region", valueString=region)) if region else b"",
+                heads.get(key) or heads.setdefault(key, _outcome_head(ctx, status, scale)),
+                o[O_PATIENT],
+                b"" if cycle is None else b',"partOf":[{"reference":"Procedure/%d"}]' % cycle,
+                at, values.get(key_v) or values.setdefault(
+                    key_v, _outcome_value(ctx, scale, number, o[O_TEXT])),
+                site)
 
 
 W_ID, W_PATIENT, W_RB, W_CREATED, W_ON, W_KG = columns(

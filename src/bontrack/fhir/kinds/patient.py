@@ -3,7 +3,7 @@ flags and medication names as extensions). The subject of every other kind."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +25,7 @@ from bontrack.fhir import narrative
 from bontrack.fhir.codes import MRN_SYSTEM, MRN_TYPE, V2_0203, coding, concept
 from bontrack.fhir.elements import Refusal, as_day, ext_all, ext_value
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, dumps, fixed, memo
+from bontrack.fhir.lines import columns, dumps, fixed, isoday, memo
 from bontrack.fhir.lines import meta as meta_bytes
 from bontrack.fhir.mapping import Context, Json, day, ext, meta, status_ext
 from bontrack.fhir.query import ParamFilter, Source
@@ -78,32 +78,34 @@ _PATIENT = (b'{"resourceType":"Patient","id":"%d%b%b,"identifier":[{"use":"usual
             + fixed(dumps(MRN_SYSTEM)) + b',"value":%b%b}],"active":%b,"name":[{"use":'
             b'"official","text":%b%b%b}],"gender":%b,"birthDate":"%b"}\n')
 (P_ID, P_VERSION, P_UPDATED, P_STATUS, P_FLAGS, P_MEDICATIONS, P_MRN, P_DISPLAY, P_FAMILY,
- P_GIVEN, P_SEX, P_BIRTH) = columns(
+ P_GIVEN, P_SEX, P_BIRTH, P_CLINIC) = columns(
     P, "id", "version", "updated_at", "status", "flags", "medications", "mrn", "display_name",
-    "family_name", "given_names", "sex", "birth_date")
+    "family_name", "given_names", "sex", "birth_date", "clinic_id")
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces."""
     assigners = memo(ctx, "assigner")
-    status, flags, medications = p[P_STATUS], p[P_FLAGS], p[P_MEDICATIONS]
-    family, given = p[P_FAMILY], p[P_GIVEN]
-    active = status == "active"
-    if active and not flags and not medications:
-        extensions = b""
-    else:
-        extensions = b',"extension":' + dumps(
-            ([] if active else [status_ext(status)])
-            + [ext("condition-flag", valueCode=f) for f in (flags or [])]
-            + [ext("medication-name", valueString=m) for m in (medications or [])])
-    yield _PATIENT % (
-        p[P_ID], meta_bytes(p[P_VERSION], p[P_UPDATED]), extensions, dumps(p[P_MRN]),
-        (assigners.get(clinic) or assigners.setdefault(
-            clinic, b',"assigner":{"display":' + dumps(clinic) + b"}")) if clinic else b"",
-        b"true" if active else b"false", dumps(p[P_DISPLAY]),
-        b',"family":' + dumps(family) if family else b"",
-        b',"given":' + dumps(list(given)) if given else b"",
-        dumps(p[P_SEX]), p[P_BIRTH].isoformat().encode())
+    for p in patients:
+        status, flags, medications = p[P_STATUS], p[P_FLAGS], p[P_MEDICATIONS]
+        family, given, clinic = p[P_FAMILY], p[P_GIVEN], clinics.get(p[P_CLINIC])
+        active = status == "active"
+        if active and not flags and not medications:
+            extensions = b""
+        else:
+            extensions = b',"extension":' + dumps(
+                ([] if active else [status_ext(status)])
+                + [ext("condition-flag", valueCode=f) for f in (flags or [])]
+                + [ext("medication-name", valueString=m) for m in (medications or [])])
+        yield _PATIENT % (
+            p[P_ID], meta_bytes(p[P_VERSION], p[P_UPDATED]), extensions, dumps(p[P_MRN]),
+            (assigners.get(clinic) or assigners.setdefault(
+                clinic, b',"assigner":{"display":' + dumps(clinic) + b"}")) if clinic else b"",
+            b"true" if active else b"false", dumps(p[P_DISPLAY]),
+            b',"family":' + dumps(family) if family else b"",
+            b',"given":' + dumps(list(given)) if given else b"",
+            dumps(p[P_SEX]), isoday(p[P_BIRTH]))
 
 
 def fetch(session: Session, ctx: Context, rid: str) -> tuple[Json, int] | None:

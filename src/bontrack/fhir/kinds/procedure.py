@@ -3,7 +3,7 @@ findings and overrides as extensions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from bontrack.fhir.elements import (
     parts,
 )
 from bontrack.fhir.kind import Kind
-from bontrack.fhir.lines import columns, cycle_meta, dumps, fixed, memo, num, stamp
+from bontrack.fhir.lines import columns, cycle_meta, dec, dumps, fixed, isoday, memo, num, stamp
 from bontrack.fhir.mapping import (
     Context,
     Json,
@@ -193,14 +193,15 @@ def _finding_bytes(f: Any) -> bytes:
         b',{"url":"source","valueString":%b}' % dumps(source) if source else b"")
 
 
-def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[bytes]:
+def lines(ctx: Context, batch: Batch, patients: Sequence[Any],
+          clinics: Mapping[int, str]) -> Iterator[bytes]:
     """``export`` as NDJSON lines (fhir/lines.py): the same bytes, from byte pieces; a
     finding's, an override's and a provenance line's extension are serialised as the dict
     path builds them."""
     users, heads, reasons = memo(ctx, "user"), memo(ctx, "procedure-head"), memo(ctx, "reason")
     recorders, numbers = memo(ctx, "recorded-by"), memo(ctx, "number")
     checks, products = memo(ctx, "plan-check"), memo(ctx, "used-code")
-    for cy in batch.of(CYCLES, p.id):
+    for cy in batch.rows(CYCLES, patients):
         n, status = cy[C_ID], cy[C_STATUS]
         verdict, version = cy[C_VERDICT], cy[C_REFERENCE_VERSION]
         check = (checks.get((verdict, version)) or checks.setdefault(
@@ -208,7 +209,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             b'"valueString":' + dumps(version) + b"}"))
         next_date = cy[C_NEXT_EARLIEST_DATE]
         if next_date:
-            check += _NEXT % next_date.isoformat().encode()
+            check += _NEXT % isoday(next_date)
         total, weight = cy[C_TOTAL_UNITS], cy[C_WEIGHT_KG]
         consent_text, signed_by, signed_at = cy[C_CONSENT_TEXT], cy[C_SIGNED_BY], cy[C_SIGNED_AT]
         extra = [_finding_bytes(f) for f in batch.of(FINDINGS, n)]
@@ -233,9 +234,8 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             n, cycle_meta(batch, cy),
             heads.get(status) or heads.setdefault(status, dumps(status_ext(status))),
             cy[C_VERSION], check + b"]}",
-            numbers.get(total) or numbers.setdefault(total, num(total)),
-            b"" if weight is None else _WEIGHT % (
-                numbers.get(weight) or numbers.setdefault(weight, num(weight))),
+            dec(numbers, total),
+            b"" if weight is None else _WEIGHT % dec(numbers, weight),
             _CONSENT % (b"true" if cy[C_CONSENT_RECORDED] else b"false",
                         b',{"url":"text","valueString":' + dumps(consent_text) + b"}"
                         if consent_text else b""),
@@ -246,7 +246,7 @@ def lines(ctx: Context, batch: Batch, p: Any, clinic: str | None) -> Iterator[by
             b"".join(extra),
             recorders.get(rb) or recorders.setdefault(rb, dumps(recorded_by(ctx, rb))),
             _STATUS.get(status) or dumps(PROCEDURE_STATUS.get(status, "unknown")),
-            cy[C_PATIENT_ID], n, cy[C_DATE].isoformat().encode(),
+            cy[C_PATIENT_ID], n, isoday(cy[C_DATE]),
             users.get(clinician) or users.setdefault(clinician,
                                                      dumps(user_ref(ctx, clinician))),
             reasons.get(indication) or reasons.setdefault(

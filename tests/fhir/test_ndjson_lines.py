@@ -35,8 +35,8 @@ def test_bulk_lines_are_the_bytes_of_the_dict_resources(db_url, tmp_path: Path):
             counts = export.write_ndjson(s, export.context(s, ref), tmp_path / "all", size=7)
             some = ("Observation", "Patient")
             export.write_ndjson(s, export.context(s, ref), tmp_path / "some", types=some)
-            # the rows the lines read come as plain tuples (tables._tuples: SQLAlchemy's
-            # _raw_all_tuples where it has one): the values of the Rows, processed alike
+            # the rows the lines read come as plain tuples (tables._tuples): the values of
+            # the Rows, processed alike
             for rs in REGISTRY.rowsets:
                 stmt = select(rs.table).order_by(rs.table.c.id)
                 assert tables._tuples(s.execute(stmt)) == [

@@ -61,10 +61,12 @@ def header(scope: dict[str, Any], name: bytes) -> str | None:
 
 
 def _sends_body(scope: dict[str, Any]) -> bool:
-    """A GET that declares a body is left to the app (its body limit, its errors)."""
+    """A GET that declares a body, or declares it oddly, is left to the app (its body limit,
+    its errors): only a ``Content-Length`` of digits worth 0, or none, and no
+    ``Transfer-Encoding``, count as no body."""
     for key, value in scope["headers"]:
-        if (key == b"content-length" and value.strip() not in (b"", b"0")) \
-                or key == b"transfer-encoding":
+        if key == b"transfer-encoding" or (
+                key == b"content-length" and not (value.isdigit() and int(value) == 0)):
             return True
     return False
 

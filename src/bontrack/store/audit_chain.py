@@ -37,12 +37,15 @@ log = logging.getLogger(__name__)
 
 
 def _stamp(at: datetime) -> str:
-    """The event's time as hashed: UTC, ``%Y-%m-%dT%H:%M:%S.%f`` (what ``strftime`` writes;
-    ``isoformat`` writes the same digits for years from 1000 on, at a fifth of the cost)."""
+    """The event's time as hashed: UTC, ``%Y-%m-%dT%H:%M:%S.%f`` as Python 3.11's
+    ``strftime`` wrote it (``isoformat`` writes the same digits for years from 1000 on, at
+    a fifth of the cost; before, the year unpadded, whatever a later Python's strftime
+    does)."""
     if at.tzinfo is not None and at.tzinfo is not UTC:
         at = at.astimezone(UTC)
-    if at.year < 1000:  # strftime does not pad the year to four digits
-        return at.replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    if at.year < 1000:  # Python 3.11's strftime did not pad the year to four digits
+        return (f"{at.year}-{at.month:02d}-{at.day:02d}T{at.hour:02d}:{at.minute:02d}:"
+                f"{at.second:02d}.{at.microsecond:06d}")
     return at.isoformat(timespec="microseconds")[:26]  # without the offset
 
 

@@ -124,7 +124,8 @@ class LoopCommit:
             return
         handed = asyncio.wrap_future(self._writer().submit(rows), loop=loop)
         handed.add_done_callback(lambda done: _settle(
-            futures, None if done.cancelled() else done.exception()))
+            futures, RuntimeError("the audit writer dropped a batch of read events")
+            if done.cancelled() else done.exception()))
 
 
 class LoopCommitAsync:

@@ -11,7 +11,7 @@ both run it on one snapshot.
 
 from __future__ import annotations
 
-import re
+import contextlib
 import threading
 from collections import namedtuple
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -130,12 +130,12 @@ class LeanInsert:
         names = ", ".join(quote(k) for k in keys)
         #: PostgreSQL: any number of rows as one JSON array, one parameter, one statement
         #: whose text never changes (psycopg caches its parsing and the server prepares
-        #: it). The columns are read as their types without a length, so that the
-        #: INSERT, not a cast, checks a length (a cast to varchar(n) would cut the text).
+        #: it). The columns are read as the table's own types (a text too long for its
+        #: varchar(n) is refused, as by a VALUES list).
         self._from_json = (
             f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
             f"SELECT {names} FROM json_to_recordset(%s::json) AS r("
-            + ", ".join(f"{quote(k)} {_without_length(table.c[k].type.compile(dialect=dialect))}"
+            + ", ".join(f"{quote(k)} {table.c[k].type.compile(dialect=dialect)}"
                         for k in keys)
             + ")")
         self._own = threading.local()  # SQLite: each thread's connection of many_if_free
@@ -179,7 +179,8 @@ class LeanInsert:
                          before: Callable[[psycopg.AsyncCursor[Any], list[dict[str, Any]]],
                                           Awaitable[R]] | None = None) -> R | None:
         """``many`` on a loop's own PostgreSQL connection (``store.loop_pg``), in one
-        transaction of its own, in three round trips: ``before(cursor, rows)``, if given,
+        transaction of its own, commonly in three round trips: ``before(cursor, rows)``, if
+        given (it may need more, e.g. to chain events that wait),
         opens the transaction itself (its first statement ``BEGIN``, sent with its own
         first reads as one simple query), else ``BEGIN`` alone; then the INSERT; then
         ``COMMIT``. The rows go as one JSON document (orjson; the values must be of the
@@ -205,7 +206,10 @@ class LeanInsert:
             from psycopg.pq import TransactionStatus
 
             if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
-                await conn.rollback()
+                # the first error is the one to report; should the rollback fail too,
+                # the pool drops a connection left in a transaction (store.loop_pg)
+                with contextlib.suppress(Exception):
+                    await conn.rollback()
             raise
         finally:
             await cursor.close()
@@ -234,7 +238,3 @@ class LeanInsert:
             row[key] = processor(row[key])
         return [row[k] for k in self._order] if self._order is not None else row
 
-
-def _without_length(sql_type: str) -> str:
-    """``VARCHAR(40)`` -> ``VARCHAR``: a column's type without its length or precision."""
-    return re.sub(r"\([0-9, ]+\)", "", sql_type)

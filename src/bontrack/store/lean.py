@@ -203,9 +203,7 @@ class LeanInsert:
                 [{k: row[k] for k in self._keys} for row in copies]).decode()])
             await cursor.execute("COMMIT")
         except BaseException:
-            from psycopg.pq import TransactionStatus
-
-            if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
+            if not conn.broken and conn.info.transaction_status.name != "IDLE":
                 # the first error is the one to report; should the rollback fail too,
                 # the pool drops a connection left in a transaction (store.loop_pg)
                 with contextlib.suppress(Exception):

@@ -45,7 +45,7 @@ LOG = logging.getLogger("bontrack.api")
 
 
 def create_app(db_url: str, ref: Reference | None = None, database: Database | None = None
-               ) -> FastAPI:
+               ) -> LanedApp:
     """The API on ``db_url`` (or on an already open ``database``, sharing its pool)."""
     app = LanedApp(
         title="bontrack API",
@@ -70,13 +70,12 @@ def create_app(db_url: str, ref: Reference | None = None, database: Database | N
     return app
 
 
-def install_errors(app: FastAPI) -> None:
+def install_errors(app: LanedApp) -> None:
     """The body limit, and every error through the one renderer (bontrack.server.errors);
     before them all, the fast lanes of the hottest GETs (``server.fast_lane``)."""
     app.add_middleware(BodyLimit, limit=MAX_BODY)
-    if isinstance(app, LanedApp):
-        app.add_lanes(patient_routes.LANES)
-        app.lanes_pass(BodyLimit)  # a lane leaves every GET that declares a body to the app
+    app.add_lanes(patient_routes.LANES)
+    app.lanes_pass(BodyLimit)  # a lane leaves every GET that declares a body to the app
     install_error_handlers(app)
 
 

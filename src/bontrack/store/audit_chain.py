@@ -158,8 +158,13 @@ def place_batch(cursor: Any, rows: list[dict[str, Any]]) -> bool:
     waiting, seq, digest = cursor.execute(STATE).fetchone()
     if waiting:
         return False
-    _place((int(seq), str(digest)) if seq is not None else (0, GENESIS), rows)
+    _place(_head(seq, digest), rows)
     return True
+
+
+def _head(seq: int | None, digest: str | None) -> tuple[int, str]:
+    """The chain's head from STATE's place and hash (NULLs: the empty chain)."""
+    return (int(seq), str(digest)) if seq is not None else (0, GENESIS)
 
 
 #: How ``place_batch_async`` opens the inserting transaction, in one round trip (a simple
@@ -183,7 +188,7 @@ async def place_batch_async(cursor: Any, rows: list[dict[str, Any]]) -> bool:
     if not (locked and locked[0]):
         return False
     waiting, seq, digest = state
-    head = (int(seq), str(digest)) if seq is not None else (0, GENESIS)
+    head = _head(seq, digest)
     if waiting:  # committed meanwhile (by requests that write, or as a chainer ran)
         head = await _chain_waiting(cursor, head)
     _place(head, rows)
@@ -212,10 +217,11 @@ async def _chain_waiting(cursor: Any, head: tuple[int, str]) -> tuple[int, str]:
         rows = await cursor.fetchall()
         if not rows:
             return seq, prev
-        placed = list(chain_links((seq, prev), (r[1:] for r in rows)))
-        seq, _, prev = placed[-1]
-        await cursor.execute(PLACE_ARRAYS, ([r[0] for r in rows], [p[0] for p in placed],
-                                            [p[1] for p in placed], [p[2] for p in placed]))
+        places, prevs, digests = zip(*chain_links((seq, prev), (r[1:] for r in rows)),
+                                     strict=True)
+        seq, prev = places[-1], digests[-1]
+        await cursor.execute(PLACE_ARRAYS, ([r[0] for r in rows], list(places), list(prevs),
+                                            list(digests)))
 
 
 #: An event's fields that ``event_hash`` covers after ``prev``, in its order.

@@ -235,4 +235,3 @@ class LeanInsert:
         for key, processor in self._convert:
             row[key] = processor(row[key])
         return [row[k] for k in self._order] if self._order is not None else row
-

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
-
 from bontrack.server.fast_lane import LanedApp
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -27,10 +25,9 @@ STATIC = "/static/"
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
 
-def install_security_headers(app: FastAPI) -> None:
+def install_security_headers(app: LanedApp) -> None:
     app.add_middleware(SecurityHeaders)
-    if isinstance(app, LanedApp):  # its lanes answer outside the middlewares
-        app.lanes_pass(SecurityHeaders, added_headers)
+    app.lanes_pass(SecurityHeaders, added_headers)  # the lanes answer outside it
 
 
 _ADDED: dict[tuple[bool, bool, bool], tuple[tuple[bytes, bytes], ...]] = {}

@@ -56,7 +56,6 @@ class Batch:
         grouped = self.by_patient if rows.by == "patient" else self.by_cycle
         return grouped.get(rows.name, _NONE).get(owner, ())
 
-
     def rows(self, rows: RowSet, patients: Sequence[Any]) -> Iterator[Any]:
         """The rows of ``rows`` (a row set grouped by patient) of these patients, patient
         after patient (a bulk export's byte-built lines take a few dozen patients at a

@@ -541,13 +541,18 @@ def quiet_actor(row: Any) -> Actor | None:
     """The actor of a ``TOKEN_COLUMNS`` row read elsewhere, when the token is usable and
     its use needs no recording; None otherwise (the caller then takes the full path, which
     refuses the token, or records its use, as ``actor_for_token`` does)."""
+    return actor_of(row) if quietly_usable(row) else None
+
+
+def quietly_usable(row: Any) -> bool:
+    """Whether the token of a ``TOKEN_COLUMNS`` row is usable now without recording its
+    use (``quiet_actor`` without the actor: what of it depends on the time)."""
     if row is None or row.id is None:
-        return None
+        return False
     try:
-        refresh = _usable(row, _now())
+        return not _usable(row, _now())
     except NotAuthenticated:
-        return None
-    return None if refresh else actor_of(row)
+        return False
 
 
 def _live_token(session: Session, digest: str) -> tuple[Any, datetime, bool]:

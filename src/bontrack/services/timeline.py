@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -114,40 +114,59 @@ VERSION_LOOKUP = (
 #: A timeline GET in one statement: the token's account (``accounts.TOKEN_COLUMNS``) and
 #: the patient's clinic and record version, read together on one snapshot.
 LEAN_LOOKUP = (
-    select(*accounts.TOKEN_COLUMNS, _PATIENTS.c.clinic_id.label("patient_clinic"),
-           _PATIENTS.c.record_version)
+    select(*accounts.TOKEN_COLUMNS, _PATIENTS.c.id.label("patient"),
+           _PATIENTS.c.clinic_id.label("patient_clinic"), _PATIENTS.c.record_version)
     .select_from(accounts.TOKEN_JOIN.outerjoin(
         _PATIENTS, _PATIENTS.c.id == bindparam("patient_id")))
     .where(bindparam("digest") == accounts.TOKEN_DIGEST)
 )
 
 
-async def cached_timeline(db: Database, token: str, patient_id: int
-                          ) -> tuple[bytes, list[dict[str, Any]]] | None:
-    """The common timeline GET in one indexed statement and no transaction (on the event
-    loop: SQLite's statement is local, a server's goes through the loop's own connections,
-    ``Database.loop_connections``, without a thread): a usable token
-    whose use needs no recording, a patient the account may read, and the answer already
-    built for this version of the record. Returns the body and the read's audit event,
-    which the caller must have committed (``Database.record_reads``) before it answers; or
-    None when anything else holds: the full path (``timeline_json``) then answers, refuses
-    or records, exactly as it always did. Nothing is written here."""
-    if not holds_id(patient_id):
+class LaneView(NamedTuple):
+    """What of a ``LEAN_LOOKUP`` row holds until the database changes (``lane_view``)."""
+
+    row: Any
+    actor: Actor
+    key: tuple[int, int, bool]  # the built answer's (``_cache_key``)
+
+
+def lane_view(row: Any) -> LaneView | None:
+    """The actor of a found token and the key of the answer, when the patient exists and
+    the account may read them; None otherwise. A function of the row alone, so the
+    database may keep it (``Database.lookup``); whether the token is usable now is not:
+    the caller asks that every time (``accounts.quietly_usable``)."""
+    if row is None or row.id is None or row.record_version is None:
         return None
-    row = await db.lean(LEAN_LOOKUP).first_async(
-        db.loop_connections(), digest=accounts.token_digest(token), patient_id=patient_id)
-    actor = accounts.quiet_actor(row)
-    if actor is None or row.record_version is None:
-        return None
+    actor = accounts.actor_of(row)
     try:
-        can_read_patient(actor, SimpleNamespace(id=patient_id,  # type: ignore[arg-type]
+        can_read_patient(actor, SimpleNamespace(id=row.patient,  # type: ignore[arg-type]
                                                 clinic_id=row.patient_clinic))
     except BontrackError:
         return None
-    body = CACHE.get(_cache_key(patient_id, int(row.record_version), actor))
+    return LaneView(row, actor, _cache_key(row.patient, int(row.record_version), actor))
+
+
+async def cached_timeline(db: Database, token: str, patient_id: int
+                          ) -> tuple[bytes, list[dict[str, Any]]] | None:
+    """The common timeline GET in one indexed statement and no transaction, on the event
+    loop (``Database.lookup``: on SQLite a local statement, whose answer is kept while no
+    other connection commits; on a server database one of the loop's own connections,
+    without a thread): a usable token whose use needs no recording, a patient the account
+    may read, and the answer already built for this version of the record. Returns the
+    body and the read's audit event, which the caller must have committed
+    (``Database.record_reads``) before it answers; or None when anything else holds: the
+    full path (``timeline_json``) then answers, refuses or records, exactly as it always
+    did. Nothing is written here."""
+    if not holds_id(patient_id):
+        return None
+    view = await db.lookup(LEAN_LOOKUP, lane_view, digest=accounts.token_digest(token),
+                           patient_id=patient_id)
+    if view is None or not accounts.quietly_usable(view.row):
+        return None
+    body = CACHE.get(view.key)
     if body is None:
         return None
-    return body, [audit.event_row(actor, "read", "timeline", patient_id=patient_id)]
+    return body, [audit.event_row(view.actor, "read", "timeline", patient_id=patient_id)]
 
 
 @use_case()

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Select, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,11 +37,12 @@ from bontrack.store.db import (
     writer_lock,
     writer_lock_if_free,
 )
-from bontrack.store.lean import LeanInsert, LeanSelect
+from bontrack.store.lean import KeptReads, LeanInsert, LeanSelect
 from bontrack.store.loop_pg import LoopConnections
 from bontrack.store.models import AuditEvent
 
 LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def written(session: Session) -> None:
@@ -165,6 +166,7 @@ class Database:
         self._chainer_lock = threading.Lock()
         self._lean: dict[int, LeanSelect] = {}  # by id() of the statement
         self._inserts: dict[tuple[str, ...], LeanInsert] = {}  # audit batches, by keys
+        self._kept: KeptReads | None = None  # SQLite: the fast lane's lookups, kept
         self._loop_commit: LoopCommit | None = None
         self._loop_commit_async: LoopCommitAsync | None = None
         self._loop_pg: LoopConnections | None = None
@@ -231,7 +233,10 @@ class Database:
         with writer_lock_if_free(self.engine) as free:
             if not free:
                 return False
-            written, placed = self._insert_for(rows).many_if_free(rows, place_batch)
+            # on the connection of this thread's kept lookups: its own commits leave
+            # what they keep valid (``KeptReads``), another connection's would not
+            written, placed = self._insert_for(rows).many_if_free(
+                rows, place_batch, self._kept_reads().connection())
         if written and not placed:
             self.chainer().poke()
         return written
@@ -296,6 +301,24 @@ class Database:
             prepared = LeanSelect(stmt, self._snapshots.kw["bind"])
             self._lean[id(stmt)] = prepared
         return prepared
+
+    async def lookup(self, stmt: Select[Any], derive: Callable[[Any], T], **params: str | int
+                     ) -> T:
+        """``derive`` of the first row of ``stmt`` (``lean``), for a fast lane on the event
+        loop, without a transaction or a thread. On SQLite what ``derive`` makes of a row
+        is kept while no other connection commits (``store.lean.KeptReads``); on a server
+        database the statement runs on one of the loop's own connections each time."""
+        if self.dialect != "sqlite":
+            row = await self.lean(stmt).first_async(self.loop_connections(), **params)
+            return derive(row)
+        return self._kept_reads().first(self.lean(stmt), derive, **params)
+
+    def _kept_reads(self) -> KeptReads:
+        if self._kept is None:
+            with self._chainer_lock:
+                if self._kept is None:
+                    self._kept = KeptReads(self.engine)
+        return self._kept
 
     def reading(self, wait: bool = True) -> UnitOfWork:
         """A unit of work for long reads (Bulk Data exports, reports): like ``snapshot``,

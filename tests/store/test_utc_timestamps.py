@@ -7,12 +7,17 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bontrack.store.db import make_engine, session_factory, transaction
+from bontrack.store.lean import sqlite_utc_text
 from bontrack.store.migrate import upgrade
 from bontrack.store.models import AuditEvent
 from bontrack.store.types import UtcDateTime, to_utc
 from tests.api.conftest import api  # noqa: F401  (the API over SQLite and PostgreSQL)
+
+SQLITE = sa.create_engine("sqlite://").dialect  # as an engine's: with its type mapping
 
 
 def test_an_outcome_time_with_an_offset_is_stored_and_returned_in_utc(api):  # noqa: F811
@@ -83,3 +88,21 @@ def test_every_timestamp_column_of_the_models_is_utc():
 def test_a_time_past_year_9999_in_utc_is_refused_not_overflowed():
     with pytest.raises(ValueError, match="outside the years"):
         to_utc(datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))))
+
+
+@given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5)), None]))
+       | st.dates())
+def test_the_lean_inserts_shortcut_writes_the_text_sqlalchemy_writes(value):
+    """``store.lean.sqlite_utc_text``: the read events' time as SQLite stores it, the same
+    text as the column's own processors for any time (issue 16)."""
+    processors = UtcDateTime()._cached_bind_processor(SQLITE)
+    assert processors is not None
+    fast = sqlite_utc_text(processors)
+    assert fast is not processors  # the probes agreed: the shortcut is in use
+    try:
+        expected = processors(value)
+    except (TypeError, ValueError) as e:
+        with pytest.raises(type(e)):
+            fast(value)
+    else:
+        assert fast(value) == expected

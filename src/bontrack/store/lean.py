@@ -15,10 +15,13 @@ import contextlib
 import threading
 from collections import namedtuple
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from sqlalchemy import Engine, Select, Table, bindparam, insert
+
+from bontrack.store.types import UtcDateTime
 
 if TYPE_CHECKING:
     import psycopg
@@ -177,6 +180,27 @@ class KeptReads:
         return found
 
 
+#: Times on which ``sqlite_utc_text`` is checked against the processors it stands for.
+_PROBES = (datetime(2026, 12, 7, 18, 10, 0, 123456, tzinfo=UTC), datetime(1, 1, 1, tzinfo=UTC),
+           datetime(999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC))
+
+
+def sqlite_utc_text(processors: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``processors`` (a ``UtcDateTime`` column's on SQLite: to UTC, then SQLAlchemy's text
+    ``YYYY-MM-DD HH:MM:SS.ffffff``) with a shortcut for a datetime already in UTC (every
+    audit event's): ``isoformat`` writes the same text at a fifth of the cost. Used only
+    if it gives the processors' text on every probe; any other value goes through them."""
+
+    def bind(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is UTC:
+            return value.isoformat(" ", "microseconds")[:26]
+        return processors(value)
+
+    if all(bind(t) == processors(t) for t in _PROBES):
+        return bind
+    return processors
+
+
 class LeanInsert:
     """``LeanInsert(table, keys, engine).many(rows)``: the rows (mappings with exactly
     ``keys``) inserted in one transaction of their own, straight through the driver, with
@@ -210,6 +234,8 @@ class LeanInsert:
         for key in keys:
             processor = table.c[key].type._cached_bind_processor(dialect)
             if processor is not None:
+                if self._sqlite and isinstance(table.c[key].type, UtcDateTime):
+                    processor = sqlite_utc_text(processor)
                 self._convert.append((key, processor))
 
     def many(self, rows: Sequence[Mapping[str, Any]],

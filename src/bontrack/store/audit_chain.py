@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, select, update
@@ -229,9 +230,13 @@ HASHED = ("at", "user_id", "clinic_id", "action", "entity", "entity_id", "patien
           "outcome", "detail")
 
 
+#: An event row's ``HASHED`` fields as one tuple (at C speed: a batch's every row).
+_hashed_fields = itemgetter(*HASHED)
+
+
 def _place(head: tuple[int, str], rows: list[dict[str, Any]]) -> None:
     """Fill chain_seq, prev_hash and hash of ``rows`` as the events after ``head``."""
-    links = chain_links(head, ([r[k] for k in HASHED] for r in rows))
+    links = chain_links(head, map(_hashed_fields, rows))
     for r, (seq, prev, digest) in zip(rows, links, strict=True):
         r["chain_seq"], r["prev_hash"], r["hash"] = seq, prev, digest
 

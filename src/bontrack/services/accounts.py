@@ -537,16 +537,10 @@ def actor_without_writing(session: Session, token: str) -> Actor | None:
     return None if refresh else actor_of(row)
 
 
-def quiet_actor(row: Any) -> Actor | None:
-    """The actor of a ``TOKEN_COLUMNS`` row read elsewhere, when the token is usable and
-    its use needs no recording; None otherwise (the caller then takes the full path, which
-    refuses the token, or records its use, as ``actor_for_token`` does)."""
-    return actor_of(row) if quietly_usable(row) else None
-
-
 def quietly_usable(row: Any) -> bool:
-    """Whether the token of a ``TOKEN_COLUMNS`` row is usable now without recording its
-    use (``quiet_actor`` without the actor: what of it depends on the time)."""
+    """Whether the token of a ``TOKEN_COLUMNS`` row read elsewhere is usable now and its
+    use needs no recording; when not, the caller takes the full path, which refuses the
+    token, or records its use, as ``actor_for_token`` does."""
     if row is None or row.id is None:
         return False
     try:

@@ -233,9 +233,11 @@ class LeanInsert:
         self._convert: list[tuple[str, Callable[[Any], Any]]] = []
         for key in keys:
             processor = table.c[key].type._cached_bind_processor(dialect)
-            if processor is not None:
-                if self._sqlite and isinstance(table.c[key].type, UtcDateTime):
-                    processor = sqlite_utc_text(processor)
+            if processor is None:
+                continue
+            if self._sqlite and isinstance(table.c[key].type, UtcDateTime):
+                self._convert.append((key, sqlite_utc_text(processor)))
+            else:
                 self._convert.append((key, processor))
 
     def many(self, rows: Sequence[Mapping[str, Any]],

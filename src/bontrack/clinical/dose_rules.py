@@ -461,15 +461,16 @@ class _Group(NamedTuple):
         return _names(ctx, self.muscles) + ("" if self.side == "both" else f" ({self.side})")
 
 
-#: One group of ``_muscle_groups``: (head, side, units, sites, planned muscles, row); the
-#: planned muscles and the row are None for a muscle without a row.
-_GroupSums = tuple[str, str, Decimal, int, "set[str] | None", "MuscleDose | None"]
+#: One group of ``_muscle_groups``: ((head, side), [units, sites, planned muscles, row]);
+#: the planned muscles and the row are None for a muscle without a row.
+_GroupSums = tuple[tuple[str, str], list[Any]]
 
 
 def _muscle_groups(ctx: Context) -> list[_GroupSums]:
     """The plan's muscles grouped by label row and side, in (row, side) order. Muscles that
-    share one row are summed, both sides together where the row says so. Plain tuples: a
-    group is made for every planned muscle of every check."""
+    share one row are summed, both sides together where the row says so. The dict's own
+    items, sorted (the keys are distinct): a group is made for every planned muscle of
+    every check."""
     rows = ctx.rows
     # group key: (the row's first muscle, or the muscle itself when it has no row; side)
     groups: dict[tuple[str, str], list[Any]] = {}
@@ -486,7 +487,7 @@ def _muscle_groups(ctx: Context) -> list[_GroupSums]:
             had[0] = had[0] + units
             had[1] += sites
             had[2].add(key[0])
-    return [(*key, *groups[key]) for key in sorted(groups)]
+    return sorted(groups.items())
 
 
 class _NotInTable(NamedTuple):
@@ -540,10 +541,10 @@ def _shared_in(ref: Reference, row: MuscleDose) -> str:
     return f" (one label row for {', '.join(names[:-1])} and {names[-1]} together)"
 
 
-def _dose_finding(ctx: Context, g: _Group, row: MuscleDose) -> Finding | None:
+def _dose_finding(ctx: Context, g: _Group, row: MuscleDose, low: Decimal | None,
+                  high: Decimal | None) -> Finding | None:
     """MUSCLE_DOSE_ABOVE_RANGE / MUSCLE_DOSE_BELOW_RANGE: the group's units against the row's
-    range (units, or units per kg times the weight)."""
-    low, high = _row_range(row, ctx.weight)
+    range ``low``-``high`` (``_row_range``: units, or units per kg times the weight)."""
     if high is not None and g.units > high:
         code, limit, word = "MUSCLE_DOSE_ABOVE_RANGE", high, "above"
     elif low is not None and g.units < low:
@@ -614,7 +615,8 @@ def muscle_ranges(ctx: Context) -> list[Finding]:
         return []
     out: list[Finding] = []
     missing: _NotInTable | None = None
-    for head, side, units, sites, planned, row in _muscle_groups(ctx):
+    weight = ctx.weight
+    for (head, side), (units, sites, planned, row) in _muscle_groups(ctx):
         if row is None or planned is None:
             if missing is None:
                 missing = ctx.ref.derived("not_in_table", lab, _not_in_table)
@@ -627,12 +629,19 @@ def muscle_ranges(ctx: Context) -> list[Finding]:
                 missing.quote, (), (head,),
             )))
             continue
+        # Most groups are within their row's ranges: compared here, and nothing is built.
+        low, high = _row_range(row, weight)
+        rs = row.sites
+        if ((high is None or units <= high) and (low is None or units >= low)
+                and (rs is None or ((rs.max is None or sites <= rs.max)
+                                    and (rs.min is None or sites >= rs.min)))):
+            continue
         in_order = (
             (head,) if not row.together_with
             else tuple(m for m in row.row_muscles if m in planned)
         )
         g = _new(_Group, (head, side, units, sites, in_order, row))
-        for found in (_dose_finding(ctx, g, row), _sites_finding(ctx, g, row)):
+        for found in (_dose_finding(ctx, g, row, low, high), _sites_finding(ctx, g, row)):
             if found is not None:
                 out.append(found)
     return out

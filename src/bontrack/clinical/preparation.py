@@ -94,24 +94,24 @@ def _hours(hours: Decimal) -> timedelta:
     return timedelta(hours=float(hours))
 
 
-def per_site(injection: Injection, units_per_ml: Decimal | None) -> InjectionPrep:
-    """Units and volume per site for one injection (made with ``tuple.__new__``: a
-    NamedTuple's own ``__new__`` runs in Python, and this runs for every injection)."""
-    units = injection.units
-    ups = units / injection.sites
-    if units_per_ml is None:
-        return _new(InjectionPrep, (
-            injection.muscle, injection.side, units, injection.sites, ups, None, None
-        ))
-    return _new(InjectionPrep, (
-        injection.muscle,
-        injection.side,
-        units,
-        injection.sites,
-        ups,
-        ups / units_per_ml,
-        units / units_per_ml,
-    ))
+def per_site(injections: tuple[Injection, ...], units_per_ml: Decimal | None
+             ) -> tuple[tuple[InjectionPrep, ...], Decimal]:
+    """Units and volume per site for each injection, and the injections' total units (summed
+    from zero in order, as ``Plan.total_units`` does), in one loop: it runs for every
+    injection of every check (each made with ``tuple.__new__``: a NamedTuple's own
+    ``__new__`` runs in Python)."""
+    total = Decimal(0)
+    out = []
+    for i in injections:
+        units = i.units
+        ups = units / i.sites
+        total = total + units
+        out.append(_new(InjectionPrep, (
+            i.muscle, i.side, units, i.sites, ups,
+            None if units_per_ml is None else ups / units_per_ml,
+            None if units_per_ml is None else units / units_per_ml,
+        )))
+    return tuple(out), total
 
 
 _new = tuple.__new__
@@ -164,7 +164,6 @@ def _suggested(total: Decimal, sizes: tuple[Decimal, ...]) -> tuple[Decimal, ...
 
 def prepare(plan: Plan, product: Product) -> Preparation:
     """All preparation figures for a plan, from its vials (or a suggestion where none)."""
-    total = plan.total_units()
     vial_preps = tuple([
         _new(VialPrep, (
             v.size_units,
@@ -181,7 +180,7 @@ def prepare(plan: Plan, product: Product) -> Preparation:
     common = next(iter(concentrations)) if len(concentrations) == 1 else None
     if not vial_preps and product.form == "solution" and product.solution_units_per_ml:
         common = product.solution_units_per_ml.value
-    injections = tuple([per_site(i, common) for i in plan.injections])
+    injections, total = per_site(plan.injections, common)
     suggested: tuple[Decimal, ...] = ()
     if vial_preps:
         capacity: Decimal | None = sum((v.size_units for v in plan.vials), Decimal(0))
@@ -192,14 +191,14 @@ def prepare(plan: Plan, product: Product) -> Preparation:
         suggested = suggest_vials(total, [v.size_units for v in product.vials])
         needed = len(suggested) if suggested else None
         discarded = sum(suggested, Decimal(0)) - total if suggested else None
-    return Preparation(
-        vials=vial_preps,
-        units_per_ml=common,
-        per_injection=injections,
-        total_units=total,
-        total_ml=None if common is None else total / common,
-        capacity_units=capacity,
-        vials_needed=needed,
-        units_discarded=discarded,
-        suggested_vials=suggested,
-    )
+    return _new(Preparation, (  # in Preparation's field order
+        vial_preps,
+        common,
+        injections,
+        total,
+        None if common is None else total / common,
+        capacity,
+        needed,
+        discarded,
+        suggested,
+    ))

@@ -92,12 +92,13 @@ class Plan:
 
 
 _Resolvers = dict[str, Callable[[str], "str | None"]]
-_ReaderTables = tuple[_Resolvers, dict[str, Mapping[str, str]], dict[str, bool]]
+_ReaderTables = tuple[_Resolvers, dict[str, dict[str, str]], dict[str, bool]]
 
 
 def _reader_tables(ref: Reference, of: Reference) -> _ReaderTables:
     """The reader's look-ups, built once per reference (not for every plan): the resolvers
-    and the exact spellings by kind of name, and which muscles are paired."""
+    and the exact spellings by kind of name (plain dicts: a read proxy's ``get`` costs twice
+    a dict's, and a plan asks it once a name), and which muscles are paired."""
     resolvers: _Resolvers = {
         "product": ref.product_id,
         "indication": ref.indication_id,
@@ -105,7 +106,7 @@ def _reader_tables(ref: Reference, of: Reference) -> _ReaderTables:
         "condition": ref.condition_id,
     }
     empty: Mapping[str, str] = {}
-    exact = {kind: ref.exact_names.get(kind, empty) for kind in resolvers}
+    exact = {kind: dict(ref.exact_names.get(kind, empty)) for kind in resolvers}
     return resolvers, exact, {m: muscle.paired for m, muscle in ref.muscles.items()}
 
 

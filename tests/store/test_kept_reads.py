@@ -117,3 +117,28 @@ def test_only_sqlite_keeps_rows():
     engine = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")  # never opened
     with pytest.raises(RuntimeError, match="SQLite"):
         KeptReads(engine)
+
+
+def test_lookups_with_the_same_values_under_other_names_are_kept_apart(db):
+    both = sa.select(CLINICS.c.id, CLINICS.c.name).where(
+        CLINICS.c.id == sa.bindparam("a"), CLINICS.c.id != sa.bindparam("b"))
+    kept, select, derive = KeptReads(db.engine), LeanSelect(both, db.engine), Counting()
+    with db.engine.begin() as c:
+        c.execute(CLINICS.insert().values(id=2, name="South", created_at=NOW))
+    assert kept.first(select, derive, a=1, b=2) == "North"
+    assert kept.first(select, derive, b=1, a=2) == "South"
+
+
+def test_a_connection_left_in_a_transaction_is_rolled_back_before_the_batch(db):
+    kept = KeptReads(db.engine)
+    insert = LeanInsert(table_of(AuditEvent), tuple(audit.event_row(None, "read", "t")),
+                        db.engine)
+    connection = kept.connection()
+    connection.execute("BEGIN IMMEDIATE")
+    connection.execute("UPDATE clinics SET name = 'Half' WHERE id = 1")  # never committed
+    written, placed = insert.many_if_free(
+        [audit.event_row(None, "read", "timeline")], place_batch, connection)
+    assert written and placed and not connection.in_transaction
+    with db.engine.connect() as c:
+        assert c.execute(sa.text("SELECT name FROM clinics WHERE id = 1")).scalar() == "North"
+        assert c.execute(sa.text("SELECT count(*) FROM audit_events")).scalar() == 1

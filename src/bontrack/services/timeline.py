@@ -135,8 +135,9 @@ def lane_view(row: Any) -> LaneView | None:
     the account may read them; None otherwise. A function of the row alone, so the
     database may keep it (``Database.lookup``); whether the token is usable now is not:
     the caller asks that every time (``accounts.quietly_usable``)."""
-    if row is None or row.id is None or row.record_version is None:
-        return None
+    if (row is None or row.id is None or row.record_version is None or row.revoked
+            or row.disabled or row.purpose != "session"):
+        return None  # refused by the route whatever the time: nothing worth keeping
     actor = accounts.actor_of(row)
     try:
         can_read_patient(actor, SimpleNamespace(id=row.patient,  # type: ignore[arg-type]

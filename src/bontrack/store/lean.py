@@ -12,6 +12,7 @@ both run it on one snapshot.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections import namedtuple
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from bontrack.store.loop_pg import LoopConnections
 
 R = TypeVar("R")
+LOG = logging.getLogger(__name__)
 
 class LeanSelect:
     """``LeanSelect(stmt, engine).first(name=value, ...)``: the first row as a named tuple
@@ -168,7 +170,7 @@ class KeptReads:
         if version != own.version:
             kept.clear()
             own.version = version
-        key = (select, derive, *params.values())
+        key = (select, derive, *params.items())
         found = kept.get(key)
         if found is None:
             row = select.first_on(connection, **params)
@@ -263,6 +265,9 @@ class LeanInsert:
             raise RuntimeError("only SQLite's write lock is tried without waiting")
         if connection is None:
             connection = own_connection(self._engine, self._own, busy_timeout_ms=0)
+        if connection.in_transaction:  # never expected: a transaction left open is ended,
+            LOG.warning("a read-event connection was left in a transaction; rolled back")
+            connection.rollback()  # not taken for a busy database below
         try:
             connection.execute("BEGIN IMMEDIATE")
         except self._engine.dialect.dbapi.OperationalError:  # type: ignore[union-attr]

@@ -83,8 +83,8 @@ def test_the_lanes_own_read_events_keep_what_is_kept(db):
     assert kept.first(select, derive, i=1) == "North"
     for k in range(3):
         written, placed = insert.many_if_free(
-            [audit.event_row(None, "read", "timeline", entity_id=k)], place_batch,
-            kept.connection())
+            kept.connection(), [audit.event_row(None, "read", "timeline", entity_id=k)],
+            place_batch)
         assert written and placed
         assert kept.first(select, derive, i=1) == "North"
     assert len(derive.rows) == 1
@@ -137,7 +137,7 @@ def test_a_connection_left_in_a_transaction_is_rolled_back_before_the_batch(db):
     connection.execute("BEGIN IMMEDIATE")
     connection.execute("UPDATE clinics SET name = 'Half' WHERE id = 1")  # never committed
     written, placed = insert.many_if_free(
-        [audit.event_row(None, "read", "timeline")], place_batch, connection)
+        connection, [audit.event_row(None, "read", "timeline")], place_batch)
     assert written and placed and not connection.in_transaction
     with db.engine.connect() as c:
         assert c.execute(sa.text("SELECT name FROM clinics WHERE id = 1")).scalar() == "North"

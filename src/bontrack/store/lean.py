@@ -2,8 +2,8 @@
 
 SQLAlchemy's Core execution costs about 60-90 µs a statement here (issue 16), a dozen
 times what SQLite or psycopg take to run the indexed lookups of a timeline GET. A
-``LeanSelect`` compiles its statement once per dialect and, per call, takes a connection
-from the engine's pool, runs the SQL through the driver and converts the row with the
+``LeanSelect`` compiles its statement once per dialect and, per call, runs the SQL through
+the driver on a connection the caller holds and converts the row with the
 columns' own result processors (so a ``UtcDateTime`` or a SQLite boolean reads exactly as
 through Core). One statement is one consistent read: SQLite and PostgreSQL (read committed)
 both run it on one snapshot.
@@ -33,17 +33,16 @@ R = TypeVar("R")
 LOG = logging.getLogger(__name__)
 
 class LeanSelect:
-    """``LeanSelect(stmt, engine).first(name=value, ...)``: the first row as a named tuple
-    (its columns' labels), or None. Parameters are plain ``str`` / ``int`` values, passed to
-    the driver as they are."""
+    """``LeanSelect(stmt, engine)``: ``stmt`` compiled once for the engine's dialect, run on
+    a connection the caller holds: ``first_on(connection, name=value, ...)`` on SQLite (the
+    thread's own, ``KeptReads``), ``await first_async(loop_connections, ...)`` on a server
+    database. Either gives the first row as a named tuple (its columns' labels), or None.
+    Parameters are plain ``str`` / ``int`` values, passed to the driver as they are."""
 
     def __init__(self, stmt: Select[Any], engine: Engine) -> None:
         dialect = engine.dialect
         compiled = stmt.compile(dialect=dialect)
         self.stmt = stmt
-        self._engine = engine
-        #: SQLite: one connection per thread (see ``_connection``); a server: the pool.
-        self._own = threading.local() if dialect.name == "sqlite" else None
         self._sql = str(compiled)
         self._order: list[str] | None = (list(compiled.positiontup)
                                           if compiled.positional and compiled.positiontup
@@ -56,34 +55,20 @@ class LeanSelect:
             if processor is not None:
                 self._convert.append((n, processor))
 
-    def first(self, **params: str | int) -> Any:
+    def first_on(self, connection: Any, **params: str | int) -> Any:
+        """The first row, on a DBAPI ``connection`` in autocommit (the statement is its own
+        snapshot and leaves no transaction open)."""
         args: Any = [params[k] for k in self._order] if self._order is not None else params
-        if self._own is not None:
-            found = self._run(self._connection(), args)
-        else:
-            raw = self._engine.raw_connection()
-            try:
-                found = self._run(raw, args)
-            finally:
-                raw.close()  # back to the pool, which ends the driver's transaction
-        return self._convert_row(found)
+        return self._convert_row(self._run(connection, args))
 
-    async def first_async(self, loop_connections: LoopConnections | None,
-                          **params: str | int) -> Any:
-        """``first``, for an async caller: on a server database through one of the loop's
-        own connections (``store.loop_pg``), without a thread; on SQLite (None) as
-        ``first`` (local, and no longer than a thread hop would take)."""
-        if loop_connections is None:
-            return self.first(**params)
+    async def first_async(self, loop_connections: LoopConnections, **params: str | int
+                          ) -> Any:
+        """The first row, through one of the event loop's own connections to a server
+        database (``store.loop_pg``), without a thread."""
         async with loop_connections.connection() as conn:
             cursor = await conn.execute(self._sql, params)
             found = await cursor.fetchone()
         return self._convert_row(found)
-
-    def first_on(self, connection: Any, **params: str | int) -> Any:
-        """``first`` on a DBAPI connection the caller holds (``KeptReads``)."""
-        args: Any = [params[k] for k in self._order] if self._order is not None else params
-        return self._convert_row(self._run(connection, args))
 
     def _convert_row(self, found: Any) -> Any:
         if found is None:
@@ -100,10 +85,6 @@ class LeanSelect:
             return cursor.fetchone()
         finally:
             cursor.close()  # the statement ends: no read transaction is left open
-
-    def _connection(self) -> Any:
-        assert self._own is not None
-        return own_connection(self._engine, self._own)
 
 
 def own_connection(engine: Engine, own: threading.local, busy_timeout_ms: int | None = None
@@ -229,7 +210,6 @@ class LeanInsert:
             + ", ".join(f"{quote(k)} {table.c[k].type.compile(dialect=dialect)}"
                         for k in keys)
             + ")")
-        self._own = threading.local()  # SQLite: each thread's connection of many_if_free
         self._order = list(compiled.positiontup) if compiled.positional and \
             compiled.positiontup else None
         self._convert: list[tuple[str, Callable[[Any], Any]]] = []
@@ -254,17 +234,15 @@ class LeanInsert:
         finally:
             raw.close()
 
-    def many_if_free(self, rows: Sequence[Mapping[str, Any]],
-                     before: Callable[[Any, list[dict[str, Any]]], R] | None = None,
-                     connection: Any = None) -> tuple[bool, R | None]:
+    def many_if_free(self, connection: Any, rows: Sequence[Mapping[str, Any]],
+                     before: Callable[[Any, list[dict[str, Any]]], R] | None = None
+                     ) -> tuple[bool, R | None]:
         """SQLite: ``many`` on ``connection`` (one that never waits for a lock, in
-        autocommit; by default this thread's own), but only if the database's write lock
-        is free this instant: ``(False, None)``, nothing written, if another connection
-        holds it (the caller must not wait, e.g. an event loop)."""
+        autocommit: ``KeptReads.connection``), but only if the database's write lock is
+        free this instant: ``(False, None)``, nothing written, if another connection holds
+        it (the caller must not wait, e.g. an event loop)."""
         if not self._sqlite:
             raise RuntimeError("only SQLite's write lock is tried without waiting")
-        if connection is None:
-            connection = own_connection(self._engine, self._own, busy_timeout_ms=0)
         if connection.in_transaction:  # never expected: a transaction left open is ended,
             LOG.warning("a read-event connection was left in a transaction; rolled back")
             connection.rollback()  # not taken for a busy database below

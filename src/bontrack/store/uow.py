@@ -236,7 +236,7 @@ class Database:
             # on the connection of this thread's kept lookups: its own commits leave
             # what they keep valid (``KeptReads``), another connection's would not
             written, placed = self._insert_for(rows).many_if_free(
-                rows, place_batch, self._kept_reads().connection())
+                self._kept_reads().connection(), rows, place_batch)
         if written and not placed:
             self.chainer().poke()
         return written
@@ -292,13 +292,11 @@ class Database:
         return UnitOfWork(self._snapshots, database=self, wait=wait)
 
     def lean(self, stmt: Select[Any]) -> LeanSelect:
-        """``stmt`` prepared to run straight on the driver (``store.lean``), on the
-        connections of ``snapshot`` (the primary, no writer lock); prepared once."""
+        """``stmt`` prepared to run straight on the driver (``store.lean``), for
+        ``lookup``; prepared once."""
         prepared = self._lean.get(id(stmt))
         if prepared is None or prepared.stmt is not stmt:
-            if self._snapshots is None:
-                self._snapshots = self._reading_sessions(reader_engine(self.engine))
-            prepared = LeanSelect(stmt, self._snapshots.kw["bind"])
+            prepared = LeanSelect(stmt, self.engine)
             self._lean[id(stmt)] = prepared
         return prepared
 
@@ -308,9 +306,9 @@ class Database:
         loop, without a transaction or a thread. On SQLite what ``derive`` makes of a row
         is kept while no other connection commits (``store.lean.KeptReads``); on a server
         database the statement runs on one of the loop's own connections each time."""
-        if self.dialect != "sqlite":
-            row = await self.lean(stmt).first_async(self.loop_connections(), **params)
-            return derive(row)
+        connections = self.loop_connections()
+        if connections is not None:
+            return derive(await self.lean(stmt).first_async(connections, **params))
         return self._kept_reads().first(self.lean(stmt), derive, **params)
 
     def _kept_reads(self) -> KeptReads:

@@ -541,16 +541,31 @@ def _shared_in(ref: Reference, row: MuscleDose) -> str:
     return f" (one label row for {', '.join(names[:-1])} and {names[-1]} together)"
 
 
+def _units_in_range(units: Decimal, low: Decimal | None, high: Decimal | None) -> bool:
+    """Whether a group's units are within its row's range ``low``-``high`` (each bound
+    included; None: no bound)."""
+    return (high is None or units <= high) and (low is None or units >= low)
+
+
+def _sites_in_range(sites: int, row: MuscleDose) -> bool:
+    """Whether a group's injection sites are within its row's number of sites (each bound
+    included; a row without one: within)."""
+    rs = row.sites
+    return rs is None or ((rs.max is None or sites <= rs.max)
+                          and (rs.min is None or sites >= rs.min))
+
+
 def _dose_finding(ctx: Context, g: _Group, row: MuscleDose, low: Decimal | None,
                   high: Decimal | None) -> Finding | None:
     """MUSCLE_DOSE_ABOVE_RANGE / MUSCLE_DOSE_BELOW_RANGE: the group's units against the row's
     range ``low``-``high`` (``_row_range``: units, or units per kg times the weight)."""
+    if _units_in_range(g.units, low, high):
+        return None
     if high is not None and g.units > high:
         code, limit, word = "MUSCLE_DOSE_ABOVE_RANGE", high, "above"
-    elif low is not None and g.units < low:
-        code, limit, word = "MUSCLE_DOSE_BELOW_RANGE", low, "below"
     else:
-        return None
+        assert low is not None
+        code, limit, word = "MUSCLE_DOSE_BELOW_RANGE", low, "below"
     if row.units is not None:  # a range in units: its words are the row's own
         range_words = ctx.ref.derived("range_words", row, _units_range_words)
     else:
@@ -582,12 +597,10 @@ def _units_range_words(ref: Reference, row: MuscleDose) -> str:
 
 def _sites_finding(ctx: Context, g: _Group, row: MuscleDose) -> Finding | None:
     """SITES_OUTSIDE_RANGE: the group's injection sites outside the row's number of sites."""
-    if row.sites is None:
+    if row.sites is None or _sites_in_range(g.sites, row):
         return None
     smin, smax = row.sites.min, row.sites.max
     above = smax is not None and g.sites > smax
-    if not above and (smin is None or g.sites >= smin):
-        return None
     return ctx.finding(
         "SITES_OUTSIDE_RANGE",
         f"{g.where(ctx)}: {g.sites} injection sites; the label's table gives "
@@ -629,12 +642,9 @@ def muscle_ranges(ctx: Context) -> list[Finding]:
                 missing.quote, (), (head,),
             )))
             continue
-        # Most groups are within their row's ranges: compared here, and nothing is built.
+        # Most groups are within their row's ranges: nothing is built for them.
         low, high = _row_range(row, weight)
-        rs = row.sites
-        if ((high is None or units <= high) and (low is None or units >= low)
-                and (rs is None or ((rs.max is None or sites <= rs.max)
-                                    and (rs.min is None or sites >= rs.min)))):
+        if _units_in_range(units, low, high) and _sites_in_range(sites, row):
             continue
         in_order = (
             (head,) if not row.together_with

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import fields
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from bontrack.clinical import plan as plan_module
-from bontrack.clinical.plan import (
-    HISTORY_FIELDS,
-    INJECTION_FIELDS,
-    VIAL_FIELDS,
-    Injection,
-    PastTreatment,
-    Vial,
-    read_plan,
-)
+from bontrack.clinical.plan import read_plan
 from bontrack.errors import PlanError, UnknownNameError
 from tests.conftest import adult_plan
 
@@ -169,21 +157,3 @@ def test_at_checks_the_plan_for_another_day(fixture_ref):
 
     plan = read_plan(adult_plan(), fixture_ref, on=date(2027, 1, 5))
     assert plan.date == date(2027, 1, 5)
-
-
-@pytest.mark.parametrize(("cls", "make", "names", "values"), [
-    (Injection, plan_module._injection, INJECTION_FIELDS,
-     ("biceps_brachii", "left", Decimal(80), 3, "ultrasound")),
-    (Vial, plan_module._vial, VIAL_FIELDS,
-     (Decimal(200), Decimal(4), datetime(2026, 11, 24, 8, 30), "C1234A", date(2027, 5, 31))),
-    (PastTreatment, plan_module._past, HISTORY_FIELDS,
-     (date(2026, 2, 10), "onabotulinumtoxinA", "upper_limb_spasticity", Decimal(300))),
-])
-def test_the_common_way_builds_what_the_dataclass_builds(cls, make, names, values):
-    """The reader's common way sets the slots one by one (issue 16): every field of the
-    dataclass must be among them, in order, or a field added later would be left unset."""
-    assert tuple(f.name for f in fields(cls)) == names
-    made = make(*values)
-    assert type(made) is cls
-    assert made == cls(*values)
-    assert tuple(getattr(made, n) for n in names) == values

@@ -360,57 +360,6 @@ def _read_patient(r: _Reader, value: Any, plan_date: date) -> Patient:
 # or to the error naming its field. Only the full way writes the fields' paths.
 
 
-def _slot_setter(cls: type, name: str) -> Callable[[object, Any], None]:
-    """The C setter of a slotted dataclass's field: a frozen dataclass's ``__init__`` sets
-    each field through ``object.__setattr__``, which looks the field up by name each time
-    (half the cost of reading an injection the common way)."""
-    setter: Callable[[object, Any], None] = cls.__dict__[name].__set__
-    return setter
-
-
-_object_new = object.__new__
-_SET_INJECTION = tuple(_slot_setter(Injection, n) for n in INJECTION_FIELDS)
-_SET_VIAL = tuple(_slot_setter(Vial, n) for n in VIAL_FIELDS)
-_SET_HISTORY = tuple(_slot_setter(PastTreatment, n) for n in HISTORY_FIELDS)
-
-
-def _injection(muscle: str, side: str, units: Decimal, sites: int, guidance: str | None
-               ) -> Injection:
-    """``Injection(muscle, side, units, sites, guidance)`` made by the slots' setters."""
-    i: Injection = _object_new(Injection)
-    set_muscle, set_side, set_units, set_sites, set_guidance = _SET_INJECTION
-    set_muscle(i, muscle)
-    set_side(i, side)
-    set_units(i, units)
-    set_sites(i, sites)
-    set_guidance(i, guidance)
-    return i
-
-
-def _vial(size_units: Decimal, diluent_ml: Decimal | None, reconstituted_at: datetime | None,
-          lot: str | None, expiry: date | None) -> Vial:
-    """``Vial(...)`` made by the slots' setters."""
-    v: Vial = _object_new(Vial)
-    set_size, set_diluent, set_at, set_lot, set_expiry = _SET_VIAL
-    set_size(v, size_units)
-    set_diluent(v, diluent_ml)
-    set_at(v, reconstituted_at)
-    set_lot(v, lot)
-    set_expiry(v, expiry)
-    return v
-
-
-def _past(day: date, product: str, indication: str, total_units: Decimal) -> PastTreatment:
-    """``PastTreatment(...)`` made by the slots' setters."""
-    h: PastTreatment = _object_new(PastTreatment)
-    set_date, set_product, set_indication, set_units = _SET_HISTORY
-    set_date(h, day)
-    set_product(h, product)
-    set_indication(h, indication)
-    set_units(h, total_units)
-    return h
-
-
 def _common_vial(value: Any) -> Vial | None:
     if type(value) is not dict or not value.keys() <= _VIAL_KEYS:
         return None
@@ -427,7 +376,7 @@ def _common_vial(value: Any) -> Vial | None:
             or (at is None and raw_at is not None) or (lot is None and raw_lot is not None)
             or (expiry is None and raw_expiry is not None)):
         return None
-    return _vial(size, diluent, at, lot, expiry)
+    return Vial(size, diluent, at, lot, expiry)
 
 
 def _common_injection(r: _Reader, value: Any) -> Injection | None:
@@ -446,7 +395,7 @@ def _common_injection(r: _Reader, value: Any) -> Injection | None:
             or type(sites) is not int or not 1 <= sites <= 10_000
             or (side == "midline") == r.paired[muscle]):
         return None
-    return _injection(muscle, side, Decimal(units), sites, guidance)
+    return Injection(muscle, side, Decimal(units), sites, guidance)
 
 
 def _common_history(r: _Reader, value: Any) -> PastTreatment | None:
@@ -460,7 +409,7 @@ def _common_history(r: _Reader, value: Any) -> PastTreatment | None:
     units = _whole_amount(value.get("total_units"))
     if day is None or product is None or indication is None or units is None:
         return None
-    return _past(day, product, indication, units)
+    return PastTreatment(day, product, indication, units)
 
 
 def _whole_amount(raw: Any) -> Decimal | None:

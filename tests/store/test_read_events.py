@@ -242,7 +242,7 @@ def test_a_closed_loop_s_connections_are_ended_when_another_loop_starts(tmp_path
 def test_a_batch_that_fails_is_rolled_back_whole_and_the_next_one_commits(db_url):
     """A batch is one transaction: when its INSERT fails, none of its events is kept, the
     caller gets the error, and the connection is left usable (PostgreSQL: the batch opens
-    its transaction by hand, with its first reads, ``LeanInsert.many_async``)."""
+    one statement, ``audit_chain.append_reads``)."""
     db = _open(db_url)
     try:
         bad = _events(3, "bad")

@@ -24,6 +24,7 @@ from bontrack.services.views import (
     patient_view,
     side_effect_view,
 )
+from bontrack.store.kept_pg import Vouch
 from bontrack.store.models import (
     Cycle,
     CycleFinding,
@@ -147,27 +148,37 @@ def lane_view(row: Any) -> LaneView | None:
     return LaneView(row, actor, _cache_key(row.patient, int(row.record_version), actor))
 
 
-async def cached_timeline(db: Database, token: str, patient_id: int
-                          ) -> tuple[bytes, list[dict[str, Any]]] | None:
+class LaneAnswer(NamedTuple):
+    """A timeline GET the fast lane may answer: the body, the read's audit event, and the
+    vouch for the kept lookup it relied on (``Database.lookup``), all of which the caller
+    must have committed (``Database.record_reads``) before it answers."""
+
+    body: bytes
+    events: list[dict[str, Any]]
+    vouches: tuple[Vouch, ...]
+
+
+async def cached_timeline(db: Database, token: str, patient_id: int) -> LaneAnswer | None:
     """The common timeline GET in one indexed statement and no transaction, on the event
     loop (``Database.lookup``: on SQLite a local statement, whose answer is kept while no
     other connection commits; on a server database one of the loop's own connections,
-    without a thread): a usable token whose use needs no recording, a patient the account
-    may read, and the answer already built for this version of the record. Returns the
-    body and the read's audit event, which the caller must have committed
-    (``Database.record_reads``) before it answers; or None when anything else holds: the
-    full path (``timeline_json``) then answers, refuses or records, exactly as it always
-    did. Nothing is written here."""
+    whose answer is kept and checked again by the statement that commits the read's
+    event): a usable token whose use needs no recording, a patient the account may read,
+    and the answer already built for this version of the record. Returns the answer, or
+    None when anything else holds: the full path (``timeline_json``) then answers,
+    refuses or records, exactly as it always did. Nothing is written here."""
     if not holds_id(patient_id):
         return None
-    view = await db.lookup(LEAN_LOOKUP, lane_view, digest=accounts.token_digest(token),
-                           patient_id=patient_id)
+    view, vouch = await db.lookup(LEAN_LOOKUP, lane_view,
+                                  digest=accounts.token_digest(token), patient_id=patient_id)
     if view is None or not accounts.quietly_usable(view.row):
         return None
     body = CACHE.get(view.key)
     if body is None:
         return None
-    return body, [audit.event_row(view.actor, "read", "timeline", patient_id=patient_id)]
+    return LaneAnswer(body, [audit.event_row(view.actor, "read", "timeline",
+                                             patient_id=patient_id)],
+                      () if vouch is None else (vouch,))
 
 
 @use_case()

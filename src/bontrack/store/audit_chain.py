@@ -168,61 +168,33 @@ def _head(seq: int | None, digest: str | None) -> tuple[int, str]:
     return (int(seq), str(digest)) if seq is not None else (0, GENESIS)
 
 
-#: How ``place_batch_async`` opens the inserting transaction, in one round trip (a simple
-#: query of three statements): BEGIN, try the chain's lock, then STATE, a statement of its
-#: own, so that its snapshot is taken after the lock was tried.
-OPEN_AND_PLACE = f"BEGIN; SELECT pg_try_advisory_xact_lock({PG_CHAIN_LOCK}); {STATE}"
+#: A batch of read events inserted on PostgreSQL by one statement in autocommit (its own
+#: transaction, one round trip): ``audit_append_reads`` (migration 0024) tries the chain's
+#: lock, and with it places the events committed unchained meanwhile (up to ``BATCH``) and
+#: then the batch; without it inserts the batch unchained, for the chainer.
+APPEND_CALL = f"audit_append_reads(%s::json, {PG_CHAIN_LOCK}, {BATCH})"
 
 
-async def place_batch_async(cursor: Any, rows: list[dict[str, Any]]) -> bool:
-    """``place_batch`` on PostgreSQL (an async psycopg cursor in autocommit; this opens
-    the inserting transaction, ``LeanInsert.many_async``), only if the chain's lock is
-    free this instant: the chainers of every process take it, so nobody chains
-    meanwhile, and nobody waits for it either. An event committed later with a smaller id
-    is chained after the batch (the chain's order is ``chain_seq``, which ``verify``
-    follows). False: rows left for the chainer."""
-    await cursor.execute(OPEN_AND_PLACE)
-    cursor.nextset()  # past BEGIN's
-    locked = await cursor.fetchone()
-    cursor.nextset()
-    state = await cursor.fetchone()
-    if not (locked and locked[0]):
-        return False
-    waiting, seq, digest = state
-    head = _head(seq, digest)
-    if waiting:  # committed meanwhile (by requests that write, or as a chainer ran)
-        head = await _chain_waiting(cursor, head)
-    _place(head, rows)
-    return True
-
-
-#: The events ``_chain_waiting`` places, in id order, with the fields of ``event_hash``.
-UNCHAINED = ("SELECT id, at, user_id, clinic_id, action, entity, entity_id, patient_id, "
-             f"outcome, detail FROM audit_events WHERE chain_seq IS NULL ORDER BY id "
-             f"LIMIT {BATCH}")
-
-
-#: ``_chain_waiting``'s places, as arrays of ids, places, previous hashes and hashes: one
-#: statement text for any number of events.
-PLACE_ARRAYS = ("UPDATE audit_events SET chain_seq = v.s, prev_hash = v.p, hash = v.h "
-                "FROM unnest(%s::integer[], %s::bigint[], %s::text[], %s::text[]) "
-                "AS v(i, s, p, h) WHERE audit_events.id = v.i")
-
-
-async def _chain_waiting(cursor: Any, head: tuple[int, str]) -> tuple[int, str]:
-    """``chain_pending``'s work on PostgreSQL's async ``cursor``, the lock held: every
-    committed unchained event placed after ``head``, in id order; returns the new head."""
-    seq, prev = head
-    while True:
-        await cursor.execute(UNCHAINED)
-        rows = await cursor.fetchall()
-        if not rows:
-            return seq, prev
-        places, prevs, digests = zip(*chain_links((seq, prev), (r[1:] for r in rows)),
-                                     strict=True)
-        seq, prev = places[-1], digests[-1]
-        await cursor.execute(PLACE_ARRAYS, ([r[0] for r in rows], list(places), list(prevs),
-                                            list(digests)))
+async def append_reads(conn: Any, events_json: str,
+                       unless: Sequence[tuple[str, str]] = ()) -> bool | None:
+    """Insert the events of ``events_json`` (``LeanInsert.json_array``) on a loop's own
+    PostgreSQL connection in autocommit (``store.loop_pg``), chained as they are inserted
+    when the chain's lock is free this instant (nobody waits for it); returns whether they
+    were (False: left to the chainer, which must be poked). ``unless``: checks, each a
+    statement of one boolean and its one parameter (``kept_pg.KeptCheck.check``); the
+    events are written only if all are true, in the same statement, else nothing is
+    written and None is returned. ``audit_event_hash``, the function's hash, is
+    ``event_hash`` in SQL: a test holds the two to the same digests, and ``verify`` checks
+    every hash in Python."""
+    if unless:
+        sql = ("SELECT CASE WHEN " + " AND ".join(f"({check})" for check, _ in unless)
+               + f" THEN {APPEND_CALL} END")
+        params = [param for _, param in unless] + [events_json]
+    else:
+        sql, params = f"SELECT {APPEND_CALL}", [events_json]
+    cursor = await conn.execute(sql, params)
+    found = await cursor.fetchone()
+    return None if found is None or found[0] is None else bool(found[0])
 
 
 #: An event's fields that ``event_hash`` covers after ``prev``, in its order.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -130,22 +130,31 @@ class LoopCommit:
 
 class LoopCommitAsync:
     """``LoopCommit`` for a server database, whose commit is a round trip and a flush to
-    disk: one batch at a time is written by a task of the loop (``write(rows)``, on the
-    loop's own connection), and the requests that arrive meanwhile make up the next batch.
-    No thread is involved."""
+    disk: one batch at a time is written by a task of the loop (``write(rows, vouches)``,
+    on the loop's own connection), and the requests that arrive meanwhile make up the next
+    batch. No thread is involved.
 
-    def __init__(self, write: Callable[[Rows], Awaitable[None]]) -> None:
+    A request may send vouches with its events (``store.kept_pg``): kept rows it answered
+    from, which ``write`` checks in the batch's own statement. When ``write`` returns
+    False, a kept row had changed and nothing was written: the requests that sent vouches
+    get ``StaleRead`` (they take the full path), and the others' events go in the next
+    batch."""
+
+    def __init__(self, write: Callable[[Rows, list[Any]], Awaitable[bool]],
+                 stale: Callable[[], BaseException]) -> None:
         self._write = write
+        self._stale = stale
         self._pending: dict[asyncio.AbstractEventLoop,
-                            list[tuple[Rows, asyncio.Future[None]]]] = {}
+                            list[tuple[Rows, Sequence[Any], asyncio.Future[None]]]] = {}
         self._running: set[asyncio.AbstractEventLoop] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def record(self, rows: Rows) -> None:
-        """Return once ``rows`` are committed (raise if they could not be)."""
+    async def record(self, rows: Rows, vouches: Sequence[Any] = ()) -> None:
+        """Return once ``rows`` are committed (raise if they could not be, ``StaleRead``
+        if a row of ``vouches`` had changed)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._pending.setdefault(loop, []).append((rows, future))
+        self._pending.setdefault(loop, []).append((rows, vouches, future))
         if loop not in self._running:
             self._running.add(loop)
             task = loop.create_task(self._drain(loop))
@@ -156,19 +165,28 @@ class LoopCommitAsync:
     async def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
             while batch := self._pending.pop(loop, []):
-                rows = [row for events, _ in batch for row in events]
-                futures = [future for _, future in batch]
+                rows = [row for events, _, _ in batch for row in events]
+                vouches = [vouch for _, vouched, _ in batch for vouch in vouched]
+                futures = [future for _, _, future in batch]
                 try:
-                    await self._write(rows)
+                    written = await self._write(rows, vouches)
                 except BaseException as exc:
                     _settle(futures, exc)
                     if not isinstance(exc, Exception):
                         raise
-                else:
+                    continue
+                if written:
                     _settle(futures, None)
+                    continue
+                if not vouches:  # never expected: only a check refuses a batch
+                    _settle(futures, RuntimeError("a batch of read events was refused"))
+                    continue
+                _settle([future for _, vouched, future in batch if vouched], self._stale())
+                again = [entry for entry in batch if not entry[1]]
+                self._pending[loop] = again + self._pending.get(loop, [])
         finally:
             self._running.discard(loop)
-            for _, future in self._pending.pop(loop, []):  # the loop is going away
+            for _, _, future in self._pending.pop(loop, []):  # the loop is going away
                 if not future.done():
                     future.cancel()
 

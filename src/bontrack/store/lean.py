@@ -11,11 +11,10 @@ both run it on one snapshot.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections import namedtuple
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -25,8 +24,6 @@ from sqlalchemy import Engine, Select, Table, bindparam, insert
 from bontrack.store.types import UtcDateTime
 
 if TYPE_CHECKING:
-    import psycopg
-
     from bontrack.store.loop_pg import LoopConnections
 
 R = TypeVar("R")
@@ -198,18 +195,6 @@ class LeanInsert:
         self._sql = str(compiled)
         self._sqlite = dialect.name == "sqlite"
         self._keys = tuple(keys)
-        quote = dialect.identifier_preparer.quote
-        names = ", ".join(quote(k) for k in keys)
-        #: PostgreSQL: any number of rows as one JSON array, one parameter, one statement
-        #: whose text never changes (psycopg caches its parsing and the server prepares
-        #: it). The columns are read as the table's own types (a text too long for its
-        #: varchar(n) is refused, as by a VALUES list).
-        self._from_json = (
-            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
-            f"SELECT {names} FROM json_to_recordset(%s::json) AS r("
-            + ", ".join(f"{quote(k)} {table.c[k].type.compile(dialect=dialect)}"
-                        for k in keys)
-            + ")")
         self._order = list(compiled.positiontup) if compiled.positional and \
             compiled.positiontup else None
         self._convert: list[tuple[str, Callable[[Any], Any]]] = []
@@ -252,44 +237,18 @@ class LeanInsert:
             return False, None  # busy: another connection is writing
         return True, self._insert(connection, rows, before)
 
-    async def many_async(self, conn: psycopg.AsyncConnection[Any],
-                         rows: Sequence[Mapping[str, Any]],
-                         before: Callable[[psycopg.AsyncCursor[Any], list[dict[str, Any]]],
-                                          Awaitable[R]] | None = None) -> R | None:
-        """``many`` on a loop's own PostgreSQL connection (``store.loop_pg``), in one
-        transaction of its own, commonly in three round trips: ``before(cursor, rows)``, if
-        given (it may need more, e.g. to chain events that wait),
-        opens the transaction itself (its first statement ``BEGIN``, sent with its own
-        first reads as one simple query), else ``BEGIN`` alone; then the INSERT; then
-        ``COMMIT``. The rows go as one JSON document (orjson; the values must be of the
-        kinds it writes: text, numbers, None, aware datetimes): one parameter, and a
-        statement whose text never changes. A multi-row VALUES list had a parameter per
-        value, and psycopg parses a query of more than 50 parameters anew on every call
-        (about a third of a batch's CPU, issue 16); arrays per column cost as much in
-        psycopg's array dumpers. Any error rolls the transaction back."""
+    def json_array(self, rows: Sequence[Mapping[str, Any]]) -> str:
+        """``rows`` as one JSON array of objects with exactly ``keys``, each value as its
+        column's bind processor gives it, for a server database to read in one parameter
+        (``audit_chain.append_reads``). orjson writes the values, which must be of the kinds
+        it writes: text, numbers, None, aware datetimes (with their microseconds). One
+        parameter keeps the statement's text fixed: psycopg parses a query of more than 50
+        parameters anew on every call (about a third of a batch's CPU, issue 16)."""
         copies = [dict(row) for row in rows]
-        cursor = conn.cursor()
-        try:
-            if before is None:
-                await cursor.execute("BEGIN")
-                said = None
-            else:
-                said = await before(cursor, copies)
-            for row in copies:
-                self._params(row)
-            await cursor.execute(self._from_json, [orjson.dumps(
-                [{k: row[k] for k in self._keys} for row in copies]).decode()])
-            await cursor.execute("COMMIT")
-        except BaseException:
-            if not conn.broken and conn.info.transaction_status.name != "IDLE":
-                # the first error is the one to report; should the rollback fail too,
-                # the pool drops a connection left in a transaction (store.loop_pg)
-                with contextlib.suppress(Exception):
-                    await conn.rollback()
-            raise
-        finally:
-            await cursor.close()
-        return said
+        for row in copies:
+            self._params(row)
+        keys = self._keys
+        return orjson.dumps([{k: row[k] for k in keys} for row in copies]).decode()
 
     def _insert(self, raw: Any, rows: Sequence[Mapping[str, Any]],
                 before: Callable[[Any, list[dict[str, Any]]], R] | None) -> R | None:

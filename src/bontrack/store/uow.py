@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, Select, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from bontrack.store.audit_chain import Chainer, chain_pending, place_batch, place_batch_async
+from bontrack.store.audit_chain import Chainer, append_reads, chain_pending, place_batch
 from bontrack.store.audit_writer import (
     AUDITED,
     PENDING,
@@ -37,6 +37,7 @@ from bontrack.store.db import (
     writer_lock,
     writer_lock_if_free,
 )
+from bontrack.store.kept_pg import KeptAsync, StaleRead, Vouch
 from bontrack.store.lean import KeptReads, LeanInsert, LeanSelect
 from bontrack.store.loop_pg import LoopConnections
 from bontrack.store.models import AuditEvent
@@ -170,6 +171,7 @@ class Database:
         self._loop_commit: LoopCommit | None = None
         self._loop_commit_async: LoopCommitAsync | None = None
         self._loop_pg: LoopConnections | None = None
+        self._kept_pg: KeptAsync | None = None
         event.listen(self._writers, "after_commit", self._after_commit)
 
     def _after_commit(self, session: Session) -> None:
@@ -192,16 +194,22 @@ class Database:
                     self._writer = AuditWriter(self._write_reads)
         return self._writer
 
-    async def record_reads(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    async def record_reads(self, rows: Sequence[Mapping[str, Any]],
+                           vouches: Sequence[Vouch] = ()) -> None:
         """Commit the read events of a request that answers without a unit of work (the
         timeline's fast lane); return once they are committed. A group commit on the
         event loop: on SQLite ``LoopCommit`` (the audit writer's thread when the write lock
-        is busy), on a server database ``LoopCommitAsync`` on the loop's own connections."""
+        is busy), on a server database ``LoopCommitAsync`` on the loop's own connections,
+        which also checks the kept rows the request answered from (``vouches``, from
+        ``lookup``) and raises ``StaleRead``, writing nothing of the request's, if one
+        changed."""
         if self.dialect != "sqlite":
             if self._loop_commit_async is None:
-                self._loop_commit_async = LoopCommitAsync(self._write_reads_async)
-            await self._loop_commit_async.record(list(rows))
+                self._loop_commit_async = LoopCommitAsync(self._write_reads_async, StaleRead)
+            await self._loop_commit_async.record(list(rows), vouches)
             return
+        if vouches:
+            raise ValueError("SQLite's kept lookups need no vouches")
         if self._loop_commit is None:
             self._loop_commit = LoopCommit(self._write_reads_now, self.audit_writer)
         await self._loop_commit.record(list(rows))
@@ -217,16 +225,25 @@ class Database:
                     self._loop_pg = LoopConnections(self.engine)
         return self._loop_pg
 
-    async def _write_reads_async(self, rows: list[Mapping[str, Any]]) -> None:
-        """A batch of ``LoopCommitAsync`` on one of the loop's connections: chained as it
-        is inserted when the chain's lock is free and nothing earlier waits, else left
-        to the chainer (poked)."""
+    async def _write_reads_async(self, rows: list[Mapping[str, Any]],
+                                 vouches: list[Vouch]) -> bool:
+        """A batch of ``LoopCommitAsync`` on one of the loop's connections, in one round
+        trip (``audit_chain.append_reads``): written only if every vouched kept row is
+        unchanged (else nothing is written, the kept rows are dropped and False returned);
+        chained as it is inserted when the chain's lock is free this instant, else left to
+        the chainer (poked)."""
         connections = self.loop_connections()
         assert connections is not None
+        events = self._insert_for(rows).json_array(rows)
+        checks = self._kept_async().checks(vouches) if vouches else []
         async with connections.connection() as conn:
-            placed = await self._insert_for(rows).many_async(conn, rows, place_batch_async)
+            placed = await append_reads(conn, events, checks)
+        if placed is None:
+            self._kept_async().drop()
+            return False
         if not placed:
             self.chainer().poke()
+        return True
 
     def _write_reads_now(self, rows: list[Mapping[str, Any]]) -> bool:
         """``_write_reads`` if SQLite's write lock is free this instant, else False."""
@@ -301,15 +318,18 @@ class Database:
         return prepared
 
     async def lookup(self, stmt: Select[Any], derive: Callable[[Any], T], **params: str | int
-                     ) -> T:
-        """``derive`` of the first row of ``stmt`` (``lean``), for a fast lane on the event
-        loop, without a transaction or a thread. On SQLite what ``derive`` makes of a row
-        is kept while no other connection commits (``store.lean.KeptReads``); on a server
-        database the statement runs on one of the loop's own connections each time."""
+                     ) -> tuple[T, Vouch | None]:
+        """``derive`` of the first row of ``stmt``, for a fast lane on the event loop,
+        without a transaction or a thread; what ``derive`` makes of a row is kept, so
+        ``derive`` must depend on the row alone. On SQLite it is kept while no other
+        connection commits (``store.lean.KeptReads``), and the vouch is None. On a server
+        database it is kept until a batch finds it changed (``store.kept_pg``): a kept
+        answer comes with a vouch, which must go with the request's read events to
+        ``record_reads`` (that checks it) before the request is answered."""
         connections = self.loop_connections()
         if connections is not None:
-            return derive(await self.lean(stmt).first_async(connections, **params))
-        return self._kept_reads().first(self.lean(stmt), derive, **params)
+            return await self._kept_async().first(connections, stmt, derive, **params)
+        return self._kept_reads().first(self.lean(stmt), derive, **params), None
 
     def _kept_reads(self) -> KeptReads:
         if self._kept is None:
@@ -317,6 +337,13 @@ class Database:
                 if self._kept is None:
                     self._kept = KeptReads(self.engine)
         return self._kept
+
+    def _kept_async(self) -> KeptAsync:
+        if self._kept_pg is None:
+            with self._chainer_lock:
+                if self._kept_pg is None:
+                    self._kept_pg = KeptAsync(self.engine)
+        return self._kept_pg
 
     def reading(self, wait: bool = True) -> UnitOfWork:
         """A unit of work for long reads (Bulk Data exports, reports): like ``snapshot``,

@@ -138,3 +138,27 @@ def test_an_event_the_sql_hash_declines_and_those_after_it_go_to_the_chainer(pg:
     asyncio.run(pg.record_reads([audit.event_row(None, "read", "timeline", detail="new0")]))
     assert None not in [s for _, s in _details(pg, "new")]
     _intact(pg)
+
+
+def test_with_more_waiting_than_one_call_places_the_batch_goes_after_them(pg: Database
+                                                                         ) -> None:
+    """``most`` bounds the work of one call: it places that many waiting events and leaves
+    the rest, and its batch, to the chainer, which places them all in id order."""
+    with pg.unit_of_work() as uow:
+        for k in range(3):
+            uow.session.connection().execute(sa.text(
+                "INSERT INTO audit_events (at, action, entity, outcome, detail) "
+                "VALUES (now(), 'update', 'patient', 'ok', :d)"), {"d": f"many{k}"})
+        uow.commit()
+    batch = pg._insert_for([audit.event_row(None, "read", "timeline", detail="many3")])
+    events = batch.json_array([audit.event_row(None, "read", "timeline", detail="many3")])
+    with pg.engine.connect() as c:
+        placed = c.execute(sa.text("SELECT audit_append_reads(CAST(:e AS json), :lock, 2)"),
+                           {"e": events, "lock": PG_CHAIN_LOCK}).scalar()
+        c.commit()
+    assert placed is False
+    seqs = [s for _, s in _details(pg, "many")]
+    assert seqs[:2] == sorted(seqs[:2]) and None not in seqs[:2]
+    assert seqs[2:] == [None, None]
+    _intact(pg)
+    assert None not in [s for _, s in _details(pg, "many")]

@@ -5,8 +5,9 @@ server: BEGIN with the chain's lock and head, the INSERT, COMMIT; with the event
 between them, most of a GET's time and half its CPU. ``audit_append_reads(events, lock,
 most)`` does the same work inside the database, in the one implicit transaction of a
 ``SELECT`` in autocommit: it tries the chain's advisory lock (never waits for it); when it
-has it, it places the events committed unchained meanwhile (up to ``most``), then inserts
-the batch chained after them; otherwise it inserts the batch unchained for the chainer.
+has it, it places the events committed unchained meanwhile (fewer than ``most``; with more,
+it places ``most`` and leaves the rest), then inserts the batch chained after them;
+otherwise it inserts the batch unchained for the chainer.
 
 ``audit_event_hash`` is ``store.audit_chain.event_hash`` in SQL: the same text, hashed the
 same way (sha256 of its UTF-8 bytes, hex). It gives NULL where the two might differ (an
@@ -59,11 +60,9 @@ DECLARE
     digest text;
     chaining boolean;
     e record;
+    waited integer := 0;
 BEGIN
-    -- another chainer at work, or more waiting than one call places: all for the chainer
-    chaining := pg_try_advisory_xact_lock(lock_key)
-        AND (SELECT count(*) FROM (SELECT 1 FROM audit_events WHERE chain_seq IS NULL
-                                   LIMIT most + 1) AS w) <= most;
+    chaining := pg_try_advisory_xact_lock(lock_key);  -- else another chainer is at work
     IF chaining THEN
         SELECT h.chain_seq, h.hash INTO seq, prev FROM audit_events AS h
         WHERE h.chain_seq IS NOT NULL ORDER BY h.chain_seq DESC LIMIT 1;
@@ -74,7 +73,8 @@ BEGIN
         -- events committed unchained meanwhile, in id order, as chain_pending places them
         FOR e IN SELECT w.id, w.at, w.user_id, w.clinic_id, w.action, w.entity,
                         w.entity_id, w.patient_id, w.outcome, w.detail
-                 FROM audit_events AS w WHERE w.chain_seq IS NULL ORDER BY w.id LOOP
+                 FROM audit_events AS w WHERE w.chain_seq IS NULL ORDER BY w.id
+                 LIMIT most LOOP
             digest := audit_event_hash(prev, e.at, e.user_id, e.clinic_id, e.action,
                                        e.entity, e.entity_id, e.patient_id, e.outcome,
                                        e.detail);
@@ -86,7 +86,11 @@ BEGIN
             UPDATE audit_events SET chain_seq = seq, prev_hash = prev, hash = digest
             WHERE id = e.id;
             prev := digest;
+            waited := waited + 1;
         END LOOP;
+        IF waited >= most THEN  -- more may wait: the batch goes after them, unchained
+            chaining := false;
+        END IF;
     END IF;
     -- the batch, in its order: chained after them while that holds, else unchained
     FOR e IN SELECT r.at, r.user_id, r.clinic_id, r.action, r.entity, r.entity_id,

@@ -232,3 +232,31 @@ def test_a_middleware_no_lane_accounts_for_turns_the_lanes_off(api):
     assert first.status_code == second.status_code == 200
     assert first.headers["x-seen"] == second.headers["x-seen"] == "1"
     assert answered == []  # the app answered both
+
+
+def test_after_a_minute_the_lane_answers_again_once_the_route_recorded_the_use(
+        api, monkeypatch):
+    """A token's use is recorded at most once a minute, by the route; the lane leaves such
+    a request to it. Once recorded, the lane answers again: on PostgreSQL the row it kept
+    from before is dropped (``Database.forget``), else it would refuse from then on."""
+    from fastapi.testclient import TestClient
+
+    from bontrack.api.app import create_app
+    from bontrack.services import accounts
+
+    app = create_app(api.url)
+    answered = _count_lane_answers(app)
+    path = f"/api/v1/patients/{api.ids['p1']}/timeline"
+    with TestClient(app) as client:
+        for _ in range(3):
+            assert client.get(path, headers=api.h("doc")).status_code == 200
+        assert len(answered) == 2  # the route built the answer, the lane gave the rest
+        later = datetime.now(UTC) + timedelta(minutes=2)
+        monkeypatch.setattr(accounts, "_now", lambda: later)
+        assert client.get(path, headers=api.h("doc")).status_code == 200
+        assert len(answered) == 2  # the route answered, and recorded the token's use
+        for _ in range(3):
+            assert client.get(path, headers=api.h("doc")).status_code == 200
+    app.state.bontrack.db.dispose()
+    assert len(answered) == 5, answered  # the lane again, from a row read anew
+    assert _verify(api.url).intact

@@ -152,3 +152,51 @@ def test_sqlite_needs_no_vouch(tmp_path) -> None:
         asyncio.run(scenario())
     finally:
         db.dispose()
+
+
+def test_forget_drops_one_kept_row(pg) -> None:
+    db, cid = pg
+
+    async def scenario() -> list[object]:
+        await db.lookup(NAME, _name, cid=cid)
+        kept = (await db.lookup(NAME, _name, cid=cid))[1]
+        db.forget(NAME, _name, cid=cid)
+        return [kept, (await db.lookup(NAME, _name, cid=cid))[1]]
+
+    kept, after = asyncio.run(scenario())
+    assert kept is not None and after is None  # read anew
+
+
+def test_a_lookup_that_cannot_be_kept_exactly_is_refused(pg) -> None:
+    """A bool would find the row kept for 1; a LIMIT or a bound literal cannot be sent by
+    the check: each refused outright rather than kept wrongly."""
+    db, cid = pg
+    with pytest.raises(TypeError):
+        asyncio.run(db.lookup(NAME, _name, cid=True))
+    for stmt in (NAME.limit(1),
+                 NAME.where(_CLINICS.c.name != sa.bindparam("not_given", "x"))):
+        with pytest.raises(ValueError):
+            asyncio.run(db.lookup(stmt, _name, cid=cid))
+
+
+def test_the_loop_s_connections_write_times_alike_whatever_the_role_s_defaults(pg) -> None:
+    """A row's text (what is kept and checked) depends on DateStyle and TimeZone: the
+    loop's connections set both, whatever the database's defaults say."""
+    db, _ = pg
+    with db.engine.connect() as c:
+        name = c.execute(sa.text("SELECT current_database()")).scalar_one()
+        c.execute(sa.text(f"ALTER DATABASE \"{name}\" SET DateStyle = 'SQL, DMY'"))
+        c.execute(sa.text(f"ALTER DATABASE \"{name}\" SET TimeZone = 'Pacific/Chatham'"))
+        c.commit()
+    pool = db.loop_connections()
+    assert pool is not None
+
+    async def settings() -> tuple[str, str]:
+        async with pool.connection() as conn:
+            cur = await conn.execute("SELECT current_setting('DateStyle'), "
+                                     "current_setting('TimeZone')")
+            row = await cur.fetchone()
+            assert row is not None
+            return str(row[0]), str(row[1])
+
+    assert asyncio.run(settings()) == ("ISO, MDY", "UTC")

@@ -169,9 +169,14 @@ async def cached_timeline(db: Database, token: str, patient_id: int) -> LaneAnsw
     refuses or records, exactly as it always did. Nothing is written here."""
     if not holds_id(patient_id):
         return None
-    view, vouch = await db.lookup(LEAN_LOOKUP, lane_view,
-                                  digest=accounts.token_digest(token), patient_id=patient_id)
-    if view is None or not accounts.quietly_usable(view.row):
+    digest = accounts.token_digest(token)
+    view, vouch = await db.lookup(LEAN_LOOKUP, lane_view, digest=digest,
+                                  patient_id=patient_id)
+    if view is None:
+        return None
+    if not accounts.quietly_usable(view.row):  # the full path refuses, or records the use:
+        if vouch is not None:  # a row kept from before then would keep failing here
+            db.forget(LEAN_LOOKUP, lane_view, digest=digest, patient_id=patient_id)
         return None
     body = CACHE.get(view.key)
     if body is None:

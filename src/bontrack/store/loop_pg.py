@@ -20,8 +20,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from sqlalchemy import Engine
 
+#: Settings of every loop connection (``-c`` options given when it connects).
+PINNED = "-c DateStyle=ISO -c TimeZone=UTC"
 #: Connections each event loop (each server process) keeps beyond the engine's pool.
 PER_LOOP = 4
 
@@ -31,8 +34,12 @@ class LoopConnections:
     running loop (waits, without a thread, while all are in use)."""
 
     def __init__(self, engine: Engine, size: int = PER_LOOP) -> None:
-        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False)
+        conninfo: dict[str, Any] = conninfo_to_dict(engine.url.set(
+            drivername="postgresql").render_as_string(hide_password=False))
+        # the text of a row (``kept_pg``) and of a time depends on these: the same on
+        # every one of these connections, whatever the database's or role's defaults
+        conninfo["options"] = f"{conninfo.get('options') or ''} {PINNED}".strip()
+        self._conninfo = make_conninfo("", **conninfo)
         self._size = size
         self._loops: dict[asyncio.AbstractEventLoop, _Pool] = {}
         self._lock = threading.Lock()

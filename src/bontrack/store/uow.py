@@ -239,7 +239,7 @@ class Database:
         async with connections.connection() as conn:
             placed = await append_reads(conn, events, checks)
         if placed is None:
-            self._kept_async().drop()
+            self._kept_async().drop(vouches)
             return False
         if not placed:
             self.chainer().poke()
@@ -330,6 +330,14 @@ class Database:
         if connections is not None:
             return await self._kept_async().first(connections, stmt, derive, **params)
         return self._kept_reads().first(self.lean(stmt), derive, **params), None
+
+    def forget(self, stmt: Select[Any], derive: Callable[[Any], Any], **params: str | int
+               ) -> None:
+        """Drop what ``lookup`` kept for these arguments: the caller found it no longer
+        answers (a token whose use must now be recorded, say), and the full path will
+        write. On SQLite nothing needs dropping: that write changes ``data_version``."""
+        if self.loop_connections() is not None:
+            self._kept_async().forget(stmt, derive, **params)
 
     def _kept_reads(self) -> KeptReads:
         if self._kept is None:

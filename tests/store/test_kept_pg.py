@@ -200,3 +200,27 @@ def test_the_loop_s_connections_write_times_alike_whatever_the_role_s_defaults(p
             return str(row[0]), str(row[1])
 
     assert asyncio.run(settings()) == ("ISO, MDY", "UTC")
+
+
+def test_the_loop_s_connections_take_the_url_s_options_as_written(tmp_path) -> None:
+    """A URL's query options reach the loop's connections decoded (a space stays a
+    space), beside the pinned settings."""
+    url, drop = fresh_database("postgresql", tmp_path)
+    db = Database.at(url + "?options=-c%20application_name%3Dbt_loop%20-c%20work_mem%3D8MB")
+    try:
+        pool = db.loop_connections()
+        assert pool is not None
+
+        async def settings() -> tuple[str, ...]:
+            async with pool.connection() as conn:
+                cur = await conn.execute(
+                    "SELECT current_setting('application_name'), "
+                    "current_setting('work_mem'), current_setting('TimeZone')")
+                row = await cur.fetchone()
+                assert row is not None
+                return tuple(str(v) for v in row)
+
+        assert asyncio.run(settings()) == ("bt_loop", "8MB", "UTC")
+    finally:
+        db.dispose()
+        drop()

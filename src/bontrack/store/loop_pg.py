@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import Engine
 
 #: Settings of every loop connection (``-c`` options given when it connects).
@@ -29,13 +29,23 @@ PINNED = "-c DateStyle=ISO -c TimeZone=UTC"
 PER_LOOP = 4
 
 
+def conninfo_of(engine: Engine) -> dict[str, Any]:
+    """The connection parameters of ``engine``'s URL, decoded (a space in a query option
+    is a space: a URL rendered back to text writes it as ``+``, which libpq keeps); a
+    parameter given twice counts once, its last value."""
+    url = engine.url
+    params: dict[str, Any] = url.translate_connect_args(username="user", database="dbname")
+    for key, value in url.query.items():
+        params[key] = value if isinstance(value, str) else value[-1]
+    return params
+
+
 class LoopConnections:
     """``async with pool.connection() as conn``: one of ``PER_LOOP`` async connections of the
     running loop (waits, without a thread, while all are in use)."""
 
     def __init__(self, engine: Engine, size: int = PER_LOOP) -> None:
-        conninfo: dict[str, Any] = conninfo_to_dict(engine.url.set(
-            drivername="postgresql").render_as_string(hide_password=False))
+        conninfo = conninfo_of(engine)
         # the text of a row (``kept_pg``) and of a time depends on these: the same on
         # every one of these connections, whatever the database's or role's defaults
         conninfo["options"] = f"{conninfo.get('options') or ''} {PINNED}".strip()

@@ -13,6 +13,8 @@
     ├── DatabaseUnavailable         the database is missing, not bontrack's, or unreachable
     ├── SettingError                a BONTRACK_* setting is malformed (also a ValueError)
     ├── NeedsWriter                 a read-only snapshot met a write (control flow, not shown)
+    ├── StaleRead                   a kept lookup changed before its read was committed
+    │                               (control flow, not shown: the full path answers)
     └── RecordError                 the record store refuses a request (carries an HTTP status)
         ├── BadSearch               400 (a FHIR search parameter or modifier not served)
         ├── NotAuthenticated        401
@@ -238,3 +240,14 @@ class NeedsWriter(BontrackError):
 
     def __init__(self, statement: str) -> None:
         super().__init__(f"a read-only unit of work met a write ({statement})")
+
+
+class StaleRead(BontrackError):
+    """A row kept by a fast lane's lookup (``store.kept_pg``) changed before the read
+    events of the requests that relied on it were committed: nothing of theirs was
+    written. Control flow, never shown to a person: the fast lane gives way and the
+    declared route answers, reading and recording afresh. One that escapes is a bug and is
+    answered 500 (``errors_render``)."""
+
+    def __init__(self) -> None:
+        super().__init__("a kept lookup changed before its read was committed")

@@ -21,6 +21,7 @@ from bontrack.errors import (
     RecordError,
     SecondFactorSetupRequired,
     SettingError,
+    StaleRead,
     StopNotOverridden,
 )
 
@@ -56,7 +57,7 @@ def describe(exc: BaseException) -> Problem:
         return Problem(422, "Invalid plan", exc.reason, exc.field or "(plan)")
     if isinstance(exc, SettingError):  # the server's configuration, not the request
         return Problem(500, "Server setting", exc.message)
-    if isinstance(exc, BontrackError) and not isinstance(exc, NeedsWriter):
+    if isinstance(exc, BontrackError) and not isinstance(exc, NeedsWriter | StaleRead):
         return Problem(400, "Bad request", exc.message)
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]

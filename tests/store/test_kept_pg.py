@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from bontrack.errors import StaleRead
 from bontrack.services import audit
-from bontrack.store.kept_pg import StaleRead
 from bontrack.store.migrate import upgrade
 from bontrack.store.models import Clinic
 from bontrack.store.uow import Database

@@ -36,11 +36,6 @@ KEPT_TEXT = "kept_text"
 _PG_TYPES = {str: "text", int: "bigint"}
 
 
-class StaleRead(Exception):
-    """A kept row used by a request changed before its read event was committed: nothing
-    of its batch was written, and the request must take the full path."""
-
-
 class KeptCheck:
     """One statement, kept: its lookup with the row's text added (``lookup``), and the
     check of any number of kept rows against the database in one statement (``sql``)."""

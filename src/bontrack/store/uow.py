@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, Select, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from bontrack.errors import StaleRead
 from bontrack.store.audit_chain import Chainer, append_reads, chain_pending, place_batch
 from bontrack.store.audit_writer import (
     AUDITED,
@@ -37,7 +38,7 @@ from bontrack.store.db import (
     writer_lock,
     writer_lock_if_free,
 )
-from bontrack.store.kept_pg import KeptAsync, StaleRead, Vouch
+from bontrack.store.kept_pg import KeptAsync, Vouch
 from bontrack.store.lean import KeptReads, LeanInsert, LeanSelect
 from bontrack.store.loop_pg import LoopConnections
 from bontrack.store.models import AuditEvent

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bontrack.services import audit
-from bontrack.store.audit_chain import PG_CHAIN_LOCK, event_hash
+from bontrack.store.audit_chain import BATCH, PG_CHAIN_LOCK, event_hash
 from bontrack.store.migrate import upgrade
 from bontrack.store.uow import Database
 from tests.conftest import fresh_database
@@ -28,6 +28,38 @@ def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     yield db
     db.dispose()
     drop()
+
+
+@pytest.fixture()
+def fresh(tmp_path) -> Iterator[Database]:
+    """A database of its own, whose chainer thread never starts unless a test pokes it:
+    what the function leaves unchained stays so until the test chains it."""
+    url, drop = fresh_database("postgresql", tmp_path)
+    db = Database.at(url)
+    upgrade(db.engine)
+    yield db
+    db.dispose()
+    drop()
+
+
+def _append(db: Database, details: list[str], most: int = BATCH) -> bool:
+    """``audit_append_reads`` called as the batch calls it, on a connection of its own."""
+    rows = [audit.event_row(None, "read", "timeline", detail=d) for d in details]
+    with db.engine.connect() as c:
+        placed = c.execute(sa.text("SELECT audit_append_reads(CAST(:e AS json), :lock, :most)"),
+                           {"e": db._insert_for(rows).json_array(rows), "lock": PG_CHAIN_LOCK,
+                            "most": most}).scalar()
+        c.commit()
+    return bool(placed)
+
+
+def _waiting(db: Database, details: list[str], at: str = "now()") -> None:
+    """Events committed unchained, as a write's transaction leaves them (not through a unit
+    of work, whose commit would poke the chainer)."""
+    with db.engine.begin() as c:
+        for d in details:
+            c.execute(sa.text("INSERT INTO audit_events (at, action, entity, outcome, detail) "
+                              f"VALUES ({at}, 'update', 'patient', 'ok', :d)"), {"d": d})
 
 
 #: Text PostgreSQL can hold (no NUL), with the characters most likely to part the two
@@ -90,15 +122,23 @@ def _intact(db: Database) -> None:
     assert verdict.intact, verdict.reason
 
 
-def test_a_batch_is_chained_in_its_order_in_one_statement(pg: Database) -> None:
+def test_a_batch_is_chained_in_its_order_in_one_statement(fresh: Database) -> None:
     rows = [audit.event_row(None, "read", "timeline", entity_id=k, detail=f"order{k}")
             for k in range(5)]
-    asyncio.run(pg.record_reads(rows))
-    stored = _details(pg, "order")
+    asyncio.run(fresh.record_reads(rows))
+    stored = _details(fresh, "order")
     assert [d for d, _ in stored] == [f"order{k}" for k in range(5)]
     seqs = [s for _, s in stored]
-    assert None not in seqs and seqs == sorted(seqs) and seqs[-1] - seqs[0] == 4
-    _intact(pg)
+    assert seqs == [1, 2, 3, 4, 5]  # chained as inserted: nothing was left for later
+    _intact(fresh)
+
+
+def test_waiting_events_are_chained_first_then_the_batch(fresh: Database) -> None:
+    _waiting(fresh, ["first0", "first1"])
+    assert _append(fresh, ["then0", "then1"]) is True
+    assert [s for _, s in _details(fresh, "first")] == [1, 2]
+    assert [s for _, s in _details(fresh, "then")] == [3, 4]
+    _intact(fresh)
 
 
 def test_with_the_chain_s_lock_held_elsewhere_the_batch_waits_for_nobody(pg: Database
@@ -120,45 +160,29 @@ def test_with_the_chain_s_lock_held_elsewhere_the_batch_waits_for_nobody(pg: Dat
     assert None not in seqs and seqs == sorted(seqs)
 
 
-def test_an_event_the_sql_hash_declines_and_those_after_it_go_to_the_chainer(pg: Database
-                                                                            ) -> None:
+def test_an_event_the_sql_hash_declines_and_those_after_it_go_to_the_chainer(
+        fresh: Database) -> None:
     """A waiting event dated before the year 1000 stops the function's chaining there: it
     and the batch after it are left unchained, and Python's chainer places them all."""
-    with pg.unit_of_work() as uow:
-        uow.session.connection().execute(sa.text(
-            "INSERT INTO audit_events (at, action, entity, outcome, detail) "
-            "VALUES ('0999-06-01T00:00:00Z', 'read', 'timeline', 'ok', 'old0')"))
-        uow.commit()
-    rows = [audit.event_row(None, "read", "timeline", detail=f"old{k}") for k in (1, 2)]
-    asyncio.run(pg.record_reads(rows))
-    assert [s for _, s in _details(pg, "old")] == [None, None, None]
-    _intact(pg)
-    assert None not in [s for _, s in _details(pg, "old")]
+    _waiting(fresh, ["ok0"])
+    _waiting(fresh, ["old0"], at="'0999-06-01T00:00:00Z'")
+    assert _append(fresh, ["old1", "old2"]) is False
+    assert [s for _, s in _details(fresh, "ok")] == [1]  # placed before the one declined
+    assert [s for _, s in _details(fresh, "old")] == [None, None, None]
+    _intact(fresh)
+    assert [s for _, s in _details(fresh, "old")] == [2, 3, 4]
     # and once that one is chained, batches are chained by the function again
-    asyncio.run(pg.record_reads([audit.event_row(None, "read", "timeline", detail="new0")]))
-    assert None not in [s for _, s in _details(pg, "new")]
-    _intact(pg)
+    assert _append(fresh, ["new0"]) is True
+    assert [s for _, s in _details(fresh, "new")] == [5]
+    _intact(fresh)
 
 
-def test_with_more_waiting_than_one_call_places_the_batch_goes_after_them(pg: Database
+def test_with_more_waiting_than_one_call_places_the_batch_goes_after_them(fresh: Database
                                                                          ) -> None:
     """``most`` bounds the work of one call: it places that many waiting events and leaves
     the rest, and its batch, to the chainer, which places them all in id order."""
-    with pg.unit_of_work() as uow:
-        for k in range(3):
-            uow.session.connection().execute(sa.text(
-                "INSERT INTO audit_events (at, action, entity, outcome, detail) "
-                "VALUES (now(), 'update', 'patient', 'ok', :d)"), {"d": f"many{k}"})
-        uow.commit()
-    batch = pg._insert_for([audit.event_row(None, "read", "timeline", detail="many3")])
-    events = batch.json_array([audit.event_row(None, "read", "timeline", detail="many3")])
-    with pg.engine.connect() as c:
-        placed = c.execute(sa.text("SELECT audit_append_reads(CAST(:e AS json), :lock, 2)"),
-                           {"e": events, "lock": PG_CHAIN_LOCK}).scalar()
-        c.commit()
-    assert placed is False
-    seqs = [s for _, s in _details(pg, "many")]
-    assert seqs[:2] == sorted(seqs[:2]) and None not in seqs[:2]
-    assert seqs[2:] == [None, None]
-    _intact(pg)
-    assert None not in [s for _, s in _details(pg, "many")]
+    _waiting(fresh, ["many0", "many1", "many2"])
+    assert _append(fresh, ["many3"], most=2) is False
+    assert [s for _, s in _details(fresh, "many")] == [1, 2, None, None]
+    _intact(fresh)
+    assert [s for _, s in _details(fresh, "many")] == [1, 2, 3, 4]

@@ -17,6 +17,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
+from bontrack.errors import StaleRead
+
 #: ``session.info`` key of a reading unit of work's events not yet handed to the writer.
 PENDING = "bontrack.audit_pending"
 #: ``session.info`` key: this transaction wrote audit events (the chainer is poked after it
@@ -140,10 +142,8 @@ class LoopCommitAsync:
     get ``StaleRead`` (they take the full path), and the others' events go in the next
     batch."""
 
-    def __init__(self, write: Callable[[Rows, list[Any]], Awaitable[bool]],
-                 stale: Callable[[], BaseException]) -> None:
+    def __init__(self, write: Callable[[Rows, list[Any]], Awaitable[bool]]) -> None:
         self._write = write
-        self._stale = stale
         self._pending: dict[asyncio.AbstractEventLoop,
                             list[tuple[Rows, Sequence[Any], asyncio.Future[None]]]] = {}
         self._running: set[asyncio.AbstractEventLoop] = set()
@@ -181,7 +181,7 @@ class LoopCommitAsync:
                 if not vouches:  # never expected: only a check refuses a batch
                     _settle(futures, RuntimeError("a batch of read events was refused"))
                     continue
-                _settle([future for _, vouched, future in batch if vouched], self._stale())
+                _settle([future for _, vouched, future in batch if vouched], StaleRead())
                 again = [entry for entry in batch if not entry[1]]
                 self._pending[loop] = again + self._pending.get(loop, [])
         finally:

@@ -20,7 +20,6 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, Select, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from bontrack.errors import StaleRead
 from bontrack.store.audit_chain import Chainer, append_reads, chain_pending, place_batch
 from bontrack.store.audit_writer import (
     AUDITED,
@@ -206,7 +205,7 @@ class Database:
         changed."""
         if self.dialect != "sqlite":
             if self._loop_commit_async is None:
-                self._loop_commit_async = LoopCommitAsync(self._write_reads_async, StaleRead)
+                self._loop_commit_async = LoopCommitAsync(self._write_reads_async)
             await self._loop_commit_async.record(list(rows), vouches)
             return
         if vouches:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bontrack.errors import ReferenceDataError
 from bontrack.reference import load_reference
+from bontrack.reference.loader import DATA_DIR, YAML_LOADER, _read_yaml
 from tests.conftest import build_fixture_dir
 
 
@@ -160,3 +162,39 @@ def test_a_document_defined_twice_differently_is_an_error(data_dir):
     )
     with pytest.raises(ReferenceDataError, match=r"documents\.fixture"):
         load_reference(data_dir)
+
+
+def _yaml_files() -> list[Path]:
+    return sorted(DATA_DIR.rglob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", _yaml_files(), ids=lambda p: p.name)
+def test_the_fast_yaml_loader_reads_every_data_file_as_the_pure_one_does(path):
+    """The loader reads with libyaml where it can; the documents it gives must be the ones
+    PyYAML's own safe loader gives, value for value and type for type (a date stays a date,
+    ``1.0`` a float, ``"01"`` a string)."""
+    text = path.read_text(encoding="utf-8")
+
+    def typed(x: object) -> object:
+        if isinstance(x, dict):
+            return {typed(k): typed(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [typed(v) for v in x]
+        return (type(x).__name__, x)
+
+    assert typed(yaml.load(text, Loader=YAML_LOADER)) == typed(yaml.safe_load(text))
+
+
+def test_the_fast_yaml_loader_is_used_where_pyyaml_has_it():
+    assert YAML_LOADER is (yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader)
+
+
+@pytest.mark.parametrize("text", ["a: [1, 2\n", "a: b: c\n", "- a\nb: 1\n", "a: 'x\n"])
+def test_both_loaders_refuse_the_same_broken_yaml_with_a_line(tmp_path, text):
+    """What the pure loader refuses the fast one refuses too, and the error names a line."""
+    with pytest.raises(yaml.YAMLError):
+        yaml.safe_load(text)
+    path = tmp_path / "broken.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ReferenceDataError, match=r"line \d+: not valid YAML"):
+        _read_yaml(path)

@@ -18,7 +18,9 @@ The rule, in plain words (the words themselves are data: reference/data/red_flag
    read as absent: it makes the result **unclear** (the clinic calls back), never silently
    not urgent. A "vague" phrasing ("eyes feel funny", "a bit weak") is unclear too.
 5. Urgent when any red-flag phrasing matches without a negation; otherwise unclear when any
-   negated or vague phrasing matched; otherwise not urgent.
+   negated or vague phrasing matched; otherwise unclear too when the text could not be read
+   (no words, or too many words that are neither common English nor the rule's own: another
+   language, gibberish); otherwise not urgent.
 """
 
 from __future__ import annotations
@@ -33,12 +35,25 @@ from typing import Literal
 
 import snowballstemmer
 from rapidfuzz.distance import DamerauLevenshtein
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from bontrack.reference.schema import RedFlag, TriageData
 
-_WORD_OR_STOP = re.compile(r"[^\W_]+(?:['’][^\W_]+)*|[.!?;\n]|[,:()\[\]]")
+#: Apostrophes as keyboards type them: straight, curly, the acute accent and backtick some
+#: phone and European keyboards give, the modifier letter, the prime.
+_APOSTROPHE = "'’‘´`ʼ′"
+_WORD_OR_STOP = re.compile(
+    rf"[^\W_]+(?:[{_APOSTROPHE}][^\W_]+)*|[.!?;\n]|[,:()\[\]]")
 _SENTENCE_END = frozenset(".!?;\n")
-_APOSTROPHES = re.compile(r"['’]")
+_APOSTROPHES = re.compile(rf"[{_APOSTROPHE}]")
+#: A phrase that opens with "cannot" (every "can't", "unable to"...) says the symptom is
+#: there: a negation just before it is an answer ("no i cant swallow"), not its absence.
+_CANNOT = "cannot"
+#: zxcvbn's frequency lists: English words (Wikipedia, US television and film subtitles),
+#: the US census's first names and surnames, and common passwords. Each word stands in one
+#: list only ("finger" and "garden" are among the passwords), so all of them are read.
+_ENGLISH_LISTS = ("english_wikipedia", "us_tv_and_film", "passwords", "male_names",
+                  "female_names", "surnames")
 _STEMMER = snowballstemmer.stemmer("english")
 
 Reason = Literal["negated", "vague"]
@@ -60,6 +75,9 @@ class TriageResult:
     flags: tuple[FlagMatch, ...]
     possible: tuple[FlagMatch, ...]
     advice: str
+    #: Words not read (not English, not the rule's) when the text as a whole could not be
+    #: read: it is then unclear, never "not urgent" (the clinic calls back).
+    unread: tuple[str, ...] = ()
 
     @property
     def level(self) -> Literal["urgent", "unclear", "not_urgent"]:
@@ -101,14 +119,15 @@ class _Compiled:
     not_misspellings: frozenset[str]
     phrases: list[_Phrase]
     vocabulary: frozenset[str]
+    known: frozenset[str] = frozenset()
     by_length: dict[int, list[str]] = field(default_factory=dict)
     spellings: dict[tuple[str, int], frozenset[str]] = field(default_factory=dict)
 
 
 def _fold(word: str) -> str:
-    text = unicodedata.normalize("NFKD", word.casefold())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return _APOSTROPHES.sub("", text)
+    # apostrophes first: NFKD writes the acute accent as a space and a combining mark
+    text = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", word).casefold())
+    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 @lru_cache(maxsize=65536)
@@ -127,6 +146,19 @@ def _words(text: str) -> list[tuple[str, int, int]]:
 
 
 def _rewrite(
+    words: list[tuple[str, int, int]], rewrites: list[tuple[tuple[str, ...], tuple[str, ...]]]
+) -> list[tuple[str, int, int]]:
+    """The rewrites applied until none applies (at most four rounds): "isn't able to" is
+    "is not able to", then "is cannot"."""
+    for _ in range(4):
+        out = _rewrite_once(words, rewrites)
+        if out == words:
+            break
+        words = out
+    return words
+
+
+def _rewrite_once(
     words: list[tuple[str, int, int]], rewrites: list[tuple[tuple[str, ...], tuple[str, ...]]]
 ) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
@@ -175,6 +207,12 @@ def _compile(data: TriageData) -> _Compiled:
                     phrases.append(_Phrase(flag.id, stems, vague, bool(negations & set(words))))
     c.phrases = phrases
     c.vocabulary = frozenset(s for p in phrases for s in p.stems)
+    c.known = frozenset(
+        {_fold(w) for w in m.known_words}
+        | {w for k, _ in rewrites for w in k}
+        | ignore | negations | c.breakers | c.carries
+        | {_fold(w) for w in (*m.negation_reaches_over, *m.not_misspellings)}
+    )
     for s in c.vocabulary:
         c.by_length.setdefault(len(s), []).append(s)
     return c
@@ -291,6 +329,8 @@ def _negated(
     if any(tokens[p].negation and p not in idx for p in range(first, last + 1)):
         return True
     scope = c.data.matching.negation_scope_words
+    if tokens[first].stem == _CANNOT:  # "no i cant breathe": an answer, then the symptom
+        scope = 0
     for p in range(first - 1, max(-1, first - 1 - scope), -1):
         t = tokens[p]
         if t.part != part:
@@ -331,7 +371,34 @@ def triage(text: str, data: TriageData) -> TriageResult:
                 best = urgent.get(phrase.flag)
                 if best is None or len(words) > len(best.matched):
                     urgent[phrase.flag] = FlagMatch(phrase.flag, words)
-    return _result(data, urgent, possible)
+    unread = () if urgent or possible else _unread(c, text)
+    return _result(data, urgent, possible, unread)
+
+
+@lru_cache(maxsize=1)
+def _english() -> frozenset[str]:
+    return frozenset(w for name in _ENGLISH_LISTS for w in FREQUENCY_LISTS[name])
+
+
+def _unread(c: _Compiled, text: str) -> tuple[str, ...]:
+    """The words the rule could not read, when they are too many for "not urgent" to be
+    said (``unknown_words_share`` of the words or more), or ("",) for text with no word at
+    all (emoji, digits, marks); () when the text was read."""
+    words = [w for w, _, _ in _words(text) if w[0] != "|" and not w.isdigit()]
+    if not words:
+        return ("",)
+    shortest = c.data.matching.unknown_min_letters
+    words = [w for w in words if len(w) >= shortest]
+    if not words:  # short words only ("ok", "ow"): read, as the rule reads them
+        return ()
+    english = _english()
+    unknown = [
+        w for w in words
+        if w not in english and w not in c.known and _stem(w) not in c.vocabulary
+    ]
+    if unknown and len(unknown) >= c.data.matching.unknown_words_share * len(words):
+        return tuple(dict.fromkeys(unknown))
+    return ()
 
 
 def triage_long(text: str, data: TriageData, window: int, overlap: int = 400) -> TriageResult:
@@ -359,35 +426,41 @@ def triage_long(text: str, data: TriageData, window: int, overlap: int = 400) ->
             urgent.setdefault(f.id, f)
         for f in r.possible:
             possible.setdefault(f.id, f)
-    return _result(data, urgent, possible)
+    unread = () if urgent or possible else tuple(
+        dict.fromkeys(w for r in results for w in r.unread))
+    return _result(data, urgent, possible, unread)
 
 
 def _result(
-    data: TriageData, urgent: dict[str, FlagMatch], possible: dict[str, FlagMatch]
+    data: TriageData, urgent: dict[str, FlagMatch], possible: dict[str, FlagMatch],
+    unread: tuple[str, ...] = (),
 ) -> TriageResult:
     """The result for the red flags found (urgent) and those only possibly meant, in the data's
-    order; a possible flag that is also urgent is urgent."""
+    order; a possible flag that is also urgent is urgent; a text not read is unclear."""
     order = {f.id: i for i, f in enumerate(data.red_flags)}
     flags = tuple(sorted(urgent.values(), key=lambda f: order[f.id]))
     maybe = tuple(
         sorted((f for k, f in possible.items() if k not in urgent), key=lambda f: order[f.id])
     )
+    unread = () if flags or maybe else unread
     return TriageResult(
         urgent=bool(flags),
-        unclear=not flags and bool(maybe),
+        unclear=not flags and (bool(maybe) or bool(unread)),
         flags=flags,
         possible=maybe,
-        advice=advice(data, flags, maybe),
+        advice=advice(data, flags, maybe, bool(unread)),
+        unread=unread,
     )
 
 
-def advice(data: TriageData, flags: Sequence[FlagMatch], possible: Sequence[FlagMatch]) -> str:
+def advice(data: TriageData, flags: Sequence[FlagMatch], possible: Sequence[FlagMatch],
+           unread: bool = False) -> str:
     """The plain-language message for the result."""
     if flags:
         names = {f.id: f.name.lower() for f in data.red_flags}
         symptoms = ", ".join(names[f.id] for f in flags)
         return data.advice.urgent.replace("{symptoms}", symptoms)
-    return data.advice.unclear if possible else data.advice.not_urgent
+    return data.advice.unclear if possible or unread else data.advice.not_urgent
 
 
 def red_flags(texts: Sequence[str], data: TriageData) -> list[str]:

@@ -460,6 +460,14 @@ class TriageMatching(Strict):
     negation_reaches_over: list[str] = Field(default_factory=list)
     fuzzy: FuzzySpelling
     not_misspellings: list[str] = Field(default_factory=list)
+    #: A report none of whose red flags matched is read as "not urgent" only if the rule
+    #: could read it: when at least this share of its words is neither common English
+    #: (zxcvbn's English frequency lists), nor a word of the rule, nor in ``known_words``,
+    #: or it has no words at all, it is unclear (another language, gibberish, emoji only).
+    unknown_words_share: float = Field(default=1.0, gt=0, le=1)
+    #: Words shorter than this are not counted (the lists leave out many short words).
+    unknown_min_letters: int = Field(default=1, ge=1, le=10)
+    known_words: list[str] = Field(default_factory=list)
 
 
 class TriageAdvice(Strict):

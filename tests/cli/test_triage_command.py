@@ -69,6 +69,21 @@ def test_a_negated_red_flag_is_unclear_with_exit_0_and_the_clinic_is_told():
     assert doc["possible"][0]["id"] == "swallowing" and doc["possible"][0]["reason"] == "negated"
 
 
+@pytest.mark.parametrize(("text", "unread", "said"), [
+    ("ich kann nicht schlucken", ["kann", "schlucken"], 'not read: "kann", "schlucken"'),
+    ("🤢🫁❌", [""], "no words to read"),
+])
+def test_a_text_that_cannot_be_read_is_unclear_never_not_urgent(text, unread, said):
+    r = bontrack(text, "--json")
+    assert r.returncode == 0, r.stderr
+    doc = out_json(r)
+    assert doc["urgent"] is False and doc["unclear"] is True and doc["level"] == "unclear"
+    assert doc["possible"] == [] and doc["unread"] == unread
+    assert "clinic will be told" in doc["advice"]
+    line = bontrack(text).stdout.decode()
+    assert line.startswith(f"UNCLEAR ({said}).") and "Nothing you wrote" not in line
+
+
 def test_readable_output_names_the_red_flag_and_its_source():
     r = bontrack("seeing double")
     assert r.returncode == 1

@@ -184,7 +184,7 @@ class TriageFlagOut(Out):
 
 class TriageOut(Out):
     """The triage contract's result (docs/triage.md): ``urgent``, ``flags``, ``advice``,
-    ``unclear``; ``level``, ``possible`` and ``reference_version`` extend it."""
+    ``unclear``; ``level``, ``possible``, ``unread`` and ``reference_version`` extend it."""
 
     urgent: bool
     flags: list[TriageFlagOut]
@@ -192,6 +192,8 @@ class TriageOut(Out):
     unclear: bool
     level: Literal["urgent", "unclear", "not_urgent"]
     possible: list[TriageFlagOut]
+    #: The words not read when the text could not be (another language, no words: "").
+    unread: list[str] = []
     reference_version: str | None
 
 

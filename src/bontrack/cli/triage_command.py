@@ -65,6 +65,10 @@ def _one_line(doc: dict[str, Any]) -> str:
     if doc["urgent"]:
         what = "; ".join(f"{f['id']}: \"{f['matched']}\"" for f in doc["flags"])
         return f"URGENT ({what}). {doc['advice']}"
+    if doc["unclear"] and not doc["possible"]:
+        words = ", ".join(f'"{w}"' for w in doc["unread"] if w)
+        what = f"not read: {words}" if words else "no words to read"
+        return f"UNCLEAR ({what}). {doc['advice']}"
     if doc["unclear"]:
         what = "; ".join(f"{f['id']}: \"{f['matched']}\" ({f['reason']})" for f in doc["possible"])
         return f"UNCLEAR ({what}). {doc['advice']}"

@@ -34,7 +34,8 @@ def _flag(f: FlagMatch, ref: Reference) -> dict[str, Any]:
 def result_doc(result: TriageResult, ref: Reference) -> dict[str, Any]:
     """The contract's JSON result. ``urgent``, ``flags``, ``advice`` and ``unclear`` are the
     contract; ``level``, ``possible`` (what made it unclear: a negated or a vague mention, with
-    its words) and ``reference_version`` are extensions."""
+    its words), ``unread`` (the words not read, when the text as a whole could not be: "" for
+    a text with no words) and ``reference_version`` are extensions."""
     return {
         "urgent": result.urgent,
         "flags": [_flag(f, ref) for f in result.flags],
@@ -42,6 +43,7 @@ def result_doc(result: TriageResult, ref: Reference) -> dict[str, Any]:
         "unclear": result.unclear,
         "level": result.level,
         "possible": [_flag(f, ref) for f in result.possible],
+        "unread": list(result.unread),
         "reference_version": ref.version,
     }
 

@@ -316,3 +316,38 @@ def test_dysport_adult_lower_limb_retreatment_no_sooner_than_12_weeks(last, stop
     r = run("DYSPORT", "lower_limb_spasticity", [inj("soleus", 400, 3)], history=[before])
     assert ("RETREATMENT_TOO_SOON" in stops(r)) is stop
     assert "interval" not in r.checks_not_available
+
+
+CHILD_20KG = {"age_years": 8, "weight_kg": 20}
+
+
+@pytest.mark.parametrize(("indication", "before", "muscle", "last", "needed"), [
+    # DYSPORT, children treated for both upper and lower limb spasticity: "Retreatment ...
+    # should not occur in intervals of less than 3 months" (calendar months from the last
+    # session: 2026-09-29 -> 2026-12-29 is 91 days; 2026-08-24 is exactly 3 months before)
+    ("upper_limb_spasticity", "lower_limb_spasticity", "biceps_brachii", "2026-09-29", 91),
+    ("upper_limb_spasticity", "lower_limb_spasticity", "biceps_brachii", "2026-08-25", 92),
+    ("upper_limb_spasticity", "lower_limb_spasticity", "biceps_brachii", "2026-08-24", None),
+    ("lower_limb_spasticity", "upper_limb_spasticity", "gastrocnemius", "2026-09-29", 91),
+    ("lower_limb_spasticity", "upper_limb_spasticity", "gastrocnemius", "2026-08-24", None),
+])
+def test_dysport_child_treated_for_both_limbs_waits_3_months_between_sessions(
+        indication, before, muscle, last, needed):
+    r = run("abobotulinumtoxinA", indication, [inj(muscle, 150, 2)], patient=CHILD_20KG,
+            history=[hist(last, "abobotulinumtoxinA", before, 150)])
+    found = [f for f in r.findings if f.code == "RETREATMENT_TOO_SOON"]
+    assert bool(found) is (needed is not None), r.findings
+    if needed is not None:
+        assert found[0].limit == needed and found[0].unit == "days"
+        assert "less than 3 months" in found[0].quote
+        assert "RETREATMENT_TOO_SOON" in stops(r)
+
+
+def test_dysport_child_own_limb_interval_still_counts_after_the_other_limb():
+    """The 16 weeks after an upper-limb session stand beside the 3 months after a leg one."""
+    r = run("abobotulinumtoxinA", "upper_limb_spasticity", [inj("biceps_brachii", 150, 2)],
+            patient=CHILD_20KG,
+            history=[hist("2026-08-24", "abobotulinumtoxinA", "lower_limb_spasticity", 150),
+                     hist("2026-08-20", "abobotulinumtoxinA", "upper_limb_spasticity", 150)])
+    found = [f for f in r.findings if f.code == "RETREATMENT_TOO_SOON"]
+    assert [f.limit for f in found] == [112]

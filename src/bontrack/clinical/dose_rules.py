@@ -22,6 +22,7 @@ from bontrack.reference.schema import (
     Cited,
     CitedValue,
     CumulativeLimit,
+    Interval,
     LabelEntry,
     MuscleDose,
     WeightBasedLimit,
@@ -306,16 +307,26 @@ def recommended_dose(ctx: Context) -> list[Finding]:
 
 def retreatment_interval(ctx: Context) -> list[Finding]:
     """RETREATMENT_TOO_SOON: the last botulinum toxin treatment for the same indication, with
-    any product, is closer than the label's minimum retreatment interval."""
+    any product, is closer than the label's minimum retreatment interval; and likewise for
+    each interval the label counts from other indications (``retreatment_after_other``)."""
     lab = ctx.label
-    if lab is None or lab.retreatment_min_interval is None:
+    if lab is None:
         return []
-    counted = {ctx.plan.indication, *lab.retreatment_also_after}
+    out: list[Finding] = []
+    if lab.retreatment_min_interval is not None:
+        out += _too_soon(ctx, {ctx.plan.indication, *lab.retreatment_also_after},
+                         lab.retreatment_min_interval)
+    for other in lab.retreatment_after_other:
+        out += _too_soon(ctx, set(other.after), other)
+    return out
+
+
+def _too_soon(ctx: Context, counted: set[str], interval: Interval) -> list[Finding]:
     same = [h for h in ctx.history if h.indication in counted]
     if not same:
         return []
     last = max(same, key=lambda h: h.date)
-    earliest = after(last.date, lab.retreatment_min_interval)
+    earliest = after(last.date, interval)
     if ctx.day >= earliest:
         return []
     gap = (ctx.day - last.date).days
@@ -327,8 +338,8 @@ def retreatment_interval(ctx: Context) -> list[Finding]:
             f"The last treatment for {ctx.ref.indications[last.indication].name.lower()} was on "
             f"{last.date}{other}, "
             f"{gap} days ago; the label asks for at least "
-            f"{lab.retreatment_min_interval.describe()} ({needed} days): earliest {earliest}.",
-            lab.retreatment_min_interval.source,
+            f"{interval.describe()} ({needed} days): earliest {earliest}.",
+            interval.source,
             value=gap,
             limit=needed,
             unit="days",

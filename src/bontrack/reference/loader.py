@@ -233,6 +233,13 @@ def _check_product_names(ref: Reference, pf: ProductFile, path: Path) -> None:
                 raise ReferenceDataError(
                     str(path), f"{where}.retreatment_also_after", f"unknown indication {name!r}"
                 )
+        for k, other in enumerate(entry.retreatment_after_other):
+            for name in other.after:
+                if name not in ref.indications:
+                    raise ReferenceDataError(
+                        str(path), f"{where}.retreatment_after_other.{k}.after",
+                        f"unknown indication {name!r}",
+                    )
         in_rows: set[str] = set()
         for j, row in enumerate(entry.muscles):
             for m in row.row_muscles:

@@ -101,6 +101,13 @@ class Interval(Cited):
         return f"{self.months} months"
 
 
+class IntervalAfterOther(Interval):
+    """A minimum retreatment interval counted from the last treatment for ``after`` (other
+    indications), beside the entry's own interval."""
+
+    after: list[str] = Field(min_length=1)
+
+
 class AgeRange(Cited):
     """Labelled ages in whole years, both ends inclusive (max null = no upper bound)."""
 
@@ -285,6 +292,12 @@ class LabelEntry(Strict):
         default=None, description="recommended (not maximum) volume per injection site"
     )
     retreatment_min_interval: Interval | None = None
+    retreatment_after_other: list[IntervalAfterOther] = Field(
+        default_factory=list,
+        description="a minimum interval counted from the last treatment for other indications "
+        "(a child treated for both upper- and lower-limb spasticity: 'should not occur in "
+        "intervals of less than 3 months')",
+    )
     retreatment_also_after: list[str] = Field(
         default_factory=list,
         description="other indications whose last treatment also starts the interval (e.g. "

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from platformdirs import user_config_dir, user_data_dir
 
 from bontrack.errors import SettingError
+from bontrack.numerals import is_digits
 
 ENV_DB = "DATABASE_URL"
 ENV_EXPORTS = "BONTRACK_EXPORT_DIR"
@@ -131,7 +132,7 @@ def _env_int(name: str, default: int, low: int, high: int) -> int:
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not is_digits(raw, 18) or not low <= int(raw) <= high:
         raise SettingError(f"{name}={raw!r}: expected a whole number from {low} to {high}")
     return int(raw)
 

@@ -24,6 +24,7 @@ from bontrack.clinical.response import (
     responder_rules,
 )
 from bontrack.errors import InvalidRecord
+from bontrack.numerals import digits_value
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import Actor, require_role
@@ -105,7 +106,8 @@ def read_filters(session: Session, actor: Actor, ref: Reference,
     if val["clinician"]:
         q = select(User.id).where(User.clinic_id == actor.clinic_id,
                                   User.role == "clinician")
-        q = q.where(User.id == int(val["clinician"])) if val["clinician"].isdigit() else \
+        number = digits_value(val["clinician"])
+        q = q.where(User.id == number) if number is not None else \
             q.where(User.username == val["clinician"])
         clinician = session.scalar(q)
         if clinician is None:

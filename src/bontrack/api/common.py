@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from bontrack.errors import (
     VersionMismatch,
 )
+from bontrack.numerals import digits_value
 from bontrack.services import records
 
 V1 = "/api/v1"
@@ -30,10 +31,11 @@ def version_of(if_match: str | None) -> int | None:
     if raw.startswith("W/"):
         raw = raw[2:]
     raw = raw.strip('"')
-    if not raw.isdigit():
-        raise VersionMismatch(f"If-Match must be an ETag this API gave, got {if_match!r}",
+    version = digits_value(raw)
+    if version is None:
+        raise VersionMismatch(f"If-Match must be an ETag this API gave, got {if_match[:40]!r}",
                               field="If-Match")
-    return int(raw)
+    return version
 
 
 def one(body: dict[str, Any], status: int = 200) -> JSONResponse:

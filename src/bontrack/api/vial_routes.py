@@ -16,6 +16,7 @@ from bontrack.api.common import IfMatch, one, version_of
 from bontrack.api.outputs import ERRORS
 from bontrack.api.strict_json import StrictJSONRoute
 from bontrack.server.deps import RecordId, TokenDep, authed, state
+from bontrack.server.downloads import attachment
 from bontrack.services import vial_log
 from bontrack.services.schemas import ClinicVialIn, EnteredInErrorIn, VialCloseIn, VialDrawIn
 
@@ -119,5 +120,5 @@ def lots_csv(request: Request, token: TokenDep, lot: Lot, product: ProductName =
         found = vial_log.lot_search(uow, actor, lot, product, state(request).ref, match)
     name, text = vial_log.lot_csv(found)
     return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                    headers={"Content-Disposition": attachment(name),
                              "Cache-Control": "no-store"})

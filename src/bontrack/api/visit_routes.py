@@ -15,6 +15,7 @@ from bontrack.api.common import IfMatch, one, version_of
 from bontrack.api.outputs import ERRORS
 from bontrack.api.strict_json import StrictJSONRoute
 from bontrack.server.deps import RecordId, TokenDep, authed, state
+from bontrack.server.downloads import attachment
 from bontrack.services import given, visits
 from bontrack.services.schemas import VisitCancelIn, VisitChangeIn, VisitIn
 
@@ -86,5 +87,5 @@ def next_visit_ics(patient_id: RecordId, request: Request, token: TokenDep) -> R
 
 def ics_response(name: str, text: str) -> Response:
     return Response(text.encode("utf-8"), media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                    headers={"Content-Disposition": attachment(name),
                              "Cache-Control": "no-store"})

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from bontrack.fhir.mapping import Json
 from bontrack.fhir.tables import P
+from bontrack.numerals import is_digits
 from bontrack.store.models import Clinic
 
 #: The operation definitions the CapabilityStatement names for Group.
@@ -33,7 +34,7 @@ CLINIC_ID_MAX = 2**31 - 1
 
 def clinic_of(session: Session, group_id: str) -> Any:
     """The clinic a Group id names (its row: id, name), or None."""
-    if not (group_id.isascii() and group_id.isdigit()) or int(group_id) > CLINIC_ID_MAX:
+    if not is_digits(group_id, 18) or int(group_id) > CLINIC_ID_MAX:
         return None
     return session.execute(select(Clinic.id, Clinic.name)
                            .where(Clinic.id == int(group_id))).first()

@@ -7,12 +7,13 @@ patient sees only their own record.
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from bontrack.errors import AccessDenied, BadSearch, InvalidRecord, NotFound
@@ -22,6 +23,7 @@ from bontrack.fhir.mapping import Context, Json
 from bontrack.fhir.query import MODIFIERS, ParamType, Source
 from bontrack.fhir.registry import REGISTRY, Registry
 from bontrack.fhir.tables import CY, P
+from bontrack.numerals import digits_value, is_digits
 from bontrack.services import audit
 from bontrack.services.access import Actor, can_read_patient
 from bontrack.services.given import GIVEN
@@ -51,7 +53,10 @@ _DATE = re.compile(r"^(eq|ne|gt|ge|lt|le|sa|eb)?(\d{4})(?:-(\d{2})(?:-(\d{2}))?)
                    r"(?:T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)?$")
 
 
-def _date_range(raw: str, name: str) -> tuple[str, date, date]:
+def _date_range(raw: str, name: str) -> tuple[str, date, date | None]:
+    """(prefix, first day, day after the last) of a FHIR date; the end is ``None`` when the
+    range runs to the end of the calendar (``9999-12-31``, ``9999-12``, ``9999``: the day
+    after does not exist, issue 17 F5)."""
     m = _DATE.match(raw)
     if not m:
         raise InvalidRecord(f"{name}: {raw!r} is not a FHIR date (like ge2026-01-31)",
@@ -60,14 +65,16 @@ def _date_range(raw: str, name: str) -> tuple[str, date, date]:
     try:
         if d:
             start = date(y, int(mo), int(d))
-            end = start + timedelta(days=1)
         elif mo:
             start = date(y, int(mo), 1)
-            end = date(y + (int(mo) == 12), int(mo) % 12 + 1, 1)
         else:
-            start, end = date(y, 1, 1), date(y + 1, 1, 1)
+            start = date(y, 1, 1)
     except ValueError:
-        raise InvalidRecord(f"{name}: {raw!r} is not a real day", field=name) from None
+        what = "day" if d else "month" if mo else "year"
+        raise InvalidRecord(f"{name}: {raw!r} is not a real {what}", field=name) from None
+    last = (start if d else date(y, int(mo), monthrange(y, int(mo))[1]) if mo
+            else date(y, 12, 31))
+    end = None if last == date.max else last + timedelta(days=1)
     return prefix, start, end
 
 
@@ -77,18 +84,21 @@ def _date_filter(col: Any, raw: str, name: str) -> ColumnElement[bool]:
     hi: Any = end
     if col.type.python_type is datetime:
         lo = datetime(start.year, start.month, start.day, tzinfo=UTC)
-        hi = datetime(end.year, end.month, end.day, tzinfo=UTC)
+        hi = None if end is None else datetime(end.year, end.month, end.day, tzinfo=UTC)
+    within = col >= lo if hi is None else and_(col >= lo, col < hi)
+    after: ColumnElement[bool] = false() if hi is None else col >= hi
+    up_to: ColumnElement[bool] = col.is_not(None) if hi is None else col < hi
     chosen: ColumnElement[bool] = {
-        "eq": and_(col >= lo, col < hi), "ne": not_(and_(col >= lo, col < hi)),
-        "gt": col >= hi, "sa": col >= hi, "ge": col >= lo,
-        "lt": col < lo, "eb": col < lo, "le": col < hi,
+        "eq": within, "ne": not_(within),
+        "gt": after, "sa": after, "ge": col >= lo,
+        "lt": col < lo, "eb": col < lo, "le": up_to,
     }[prefix]
     return chosen
 
 
 def _patient_value(raw: str, name: str) -> int:
     value = raw.rsplit("/", 1)[-1] if raw.startswith("Patient/") or "/" not in raw else None
-    if value is None or not value.isdigit():
+    if value is None or not is_digits(value, 18):
         raise InvalidRecord(f"{name}: expected a patient reference like Patient/12, got "
                             f"{raw!r}", field=name)
     return int(value)
@@ -267,9 +277,9 @@ def _where(types: Mapping[str, ParamType], src: Source, actor: Actor,
                     if not one.startswith(src.id_prefix):
                         continue
                     one = one[len(src.id_prefix):]
-                elif not one.isdigit():
+                elif not is_digits(one, 18):
                     continue
-                if one.isdigit():
+                if is_digits(one, 18):
                     ids.append(int(one))
             if not ids:
                 return None
@@ -373,8 +383,9 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
         elif name == "_elements":
             keep = {e.strip() for e in raw.split(",") if e.strip()}
         elif name in ("_count", "_offset"):
-            if not raw.isdigit():
-                raise InvalidRecord(f"{name} must be a whole number, got {raw!r}", field=name)
+            if not is_digits(raw, 18):
+                raise InvalidRecord(f"{name} must be a whole number, got {raw[:40]!r}",
+                                    field=name)
             if name == "_count":
                 count = min(int(raw), MAX_COUNT)
             else:
@@ -459,14 +470,14 @@ def read(session: Session, actor: Actor, ctx: Context, kind: str, rid: str) -> J
     except AccessDenied as exc:
         exc.entity = f"fhir:{kind}"
         raise
-    audit.record(session, actor, "read", f"fhir:{kind}", int(rid) if rid.isdigit() else None,
+    audit.record(session, actor, "read", f"fhir:{kind}", digits_value(rid, 18),
                  patient_id)
     return resource
 
 
 def everything(session: Session, actor: Actor, ctx: Context, patient_id: str) -> list[Json]:
     """Patient/$everything: the patient's whole record (audited as one read)."""
-    if not patient_id.isdigit() or len(patient_id) > 18:
+    if not is_digits(patient_id, 18):
         raise NotFound(f"Patient/{patient_id} not found")
     patient = session.get(Patient, int(patient_id))
     if patient is None:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from bontrack.numerals import digits_value
 from bontrack.store.models import Clinic, Cycle, Patient, Vial
 
 P, CY, V = Patient.__table__, Cycle.__table__, Vial.__table__
@@ -134,7 +135,7 @@ def clinic_names(session: Session) -> dict[int, str]:
 
 def row_id(rid: str) -> int | None:
     """A resource id as a row id: digits only, never longer than a bigint can hold."""
-    return int(rid) if rid.isdigit() and len(rid) <= 18 else None
+    return digits_value(rid, 18)
 
 
 def one(session: Session, table: Any, rid: int) -> Any:

@@ -25,6 +25,7 @@ from bontrack.errors import (
     PasswordChangeRequired,
     SecondFactorSetupRequired,
 )
+from bontrack.numerals import is_digits
 from bontrack.services import audit, mfa, ratelimit
 from bontrack.services.access import Actor
 from bontrack.services.passwords import password_problem
@@ -379,7 +380,7 @@ def finish_sign_in(session: Session, pending: str, code: str, address: str
     """The web's second step: six digits are a TOTP code, anything else a recovery code."""
     user = _pending(session, pending, "mfa")
     digits = code.replace(" ", "").strip()
-    is_totp = len(digits) == 6 and digits.isdigit()
+    is_totp = len(digits) == 6 and is_digits(digits, 6)
     _second_step(session, user, digits if is_totp else None,
                  None if is_totp else code, address, "sign_in")
     sign_out(session, pending)
@@ -428,7 +429,7 @@ def change_password_and_start_session(session: Session, username: str, current: 
     """The web's password page: change the password (with the code when enrolled), then a
     session, or the pending set-up when the account must enrol."""
     digits = code.replace(" ", "").strip()
-    is_totp = len(digits) == 6 and digits.isdigit()
+    is_totp = len(digits) == 6 and is_digits(digits, 6)
     user = change_password(session, username, current, new, address,
                            digits if is_totp else None, None if is_totp or not code else code)
     stage = "enrol" if _must_enrol(user) else "session"

@@ -36,6 +36,7 @@ from bontrack.errors import (
     PlanError,
 )
 from bontrack.fhir.codes import MRN_SYSTEM
+from bontrack.numerals import is_digits
 from bontrack.reference import Reference
 from bontrack.services import audit, cycles
 from bontrack.services.access import STAFF, Actor
@@ -139,7 +140,7 @@ def _linked_ids(ehr: dict[str, Any] | None, public: str) -> list[int]:
     for link in (ehr or {}).get("link") or []:
         other = link.get("other") if isinstance(link, dict) else None
         ref = other.get("reference") if isinstance(other, dict) else None
-        if isinstance(ref, str) and ref.startswith(prefix) and ref[len(prefix):].isdigit() \
+        if isinstance(ref, str) and ref.startswith(prefix) and is_digits(ref[len(prefix):], 18) \
                 and holds_id(int(ref[len(prefix):])):
             out.append(int(ref[len(prefix):]))
     return out

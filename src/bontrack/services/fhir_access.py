@@ -14,6 +14,7 @@ from bontrack.fhir import definitions, export, group, narrative, search
 from bontrack.fhir.bulk import ExportRequest, Jobs, JobView, Requester
 from bontrack.fhir.mapping import Json
 from bontrack.fhir.registry import REGISTRY
+from bontrack.numerals import is_digits
 from bontrack.reference import Reference
 from bontrack.services import audit
 from bontrack.services.access import Actor, require_role
@@ -29,16 +30,16 @@ def holds_rid(rid: str) -> bool:
     ``int``), optionally after ``weight-``, within the database's INTEGER range. Anything
     else was a 500 from the database (issue 15); it names nothing, so it is "not found"."""
     digits = rid.removeprefix("weight-")
-    return digits.isascii() and digits.isdigit() and holds_id(int(digits))
+    return is_digits(digits, 18) and holds_id(int(digits))
 
 
 def _check_id_params(params: list[tuple[str, str]]) -> None:
     """Refuse, naming the parameter, an id no record can have and a count or offset past
     what the database takes (before any query)."""
     for name, raw in params:
-        if name in ("_count", "_offset") and not (raw.isascii() and raw.isdigit()
-                                                   and holds_id(int(raw))):
-            raise InvalidRecord(f"{name} must be a whole number, got {raw!r}", field=name)
+        if name in ("_count", "_offset") and not (is_digits(raw, 18) and holds_id(int(raw))):
+            raise InvalidRecord(f"{name} must be a whole number, got {raw[:40]!r}",
+                                field=name)
         if name not in ID_PARAMS:
             continue
         for one in raw.split(","):
@@ -74,7 +75,7 @@ def read_resource(session: Session, actor: Actor, ref: Reference, kind: str, rid
 def everything(session: Session, actor: Actor, ref: Reference, patient_id: str
                ) -> list[Json]:
     """Patient/$everything: the patient's resources."""
-    if not (patient_id.isascii() and patient_id.isdigit() and holds_id(int(patient_id))):
+    if not (is_digits(patient_id, 18) and holds_id(int(patient_id))):
         raise NotFound(f"Patient/{patient_id} not found")
     return [REGISTRY.narrate(r) for r in
             search.everything(session, actor, export.context(session, ref), patient_id)]

@@ -19,6 +19,7 @@ import segno
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from bontrack.numerals import is_digits
 from bontrack.store.models import RecoveryCode, User
 
 ISSUER = "bontrack"
@@ -50,7 +51,7 @@ def current_code(secret: str, at: datetime) -> str:
 def code_step(secret: str, code: str, at: datetime) -> int | None:
     """The time step ``code`` belongs to (now or one either side), else None."""
     digits = code.replace(" ", "").strip()
-    if len(digits) != 6 or not digits.isdigit():
+    if len(digits) != 6 or not is_digits(digits, 6):
         return None
     totp = pyotp.TOTP(secret)
     now = int(at.timestamp()) // STEP_SECONDS

@@ -20,6 +20,7 @@ from bontrack.clinical.display import scale_text
 from bontrack.errors import InvalidRecord, NotFound
 from bontrack.reports import documents
 from bontrack.server.deps import RecordId, state
+from bontrack.server.downloads import attachment
 from bontrack.server.routing import add_routes
 from bontrack.services import audit, timeline
 from bontrack.services.access import Actor, require_role
@@ -68,7 +69,7 @@ def _split(name: str) -> tuple[str, str]:
 def _download(body: bytes, fmt: str, filename: str) -> Response:
     headers = {"Cache-Control": "no-store"}
     if fmt != "svg":
-        headers["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+        headers["Content-Disposition"] = attachment(f"{filename}.{fmt}")
     else:
         headers["Content-Security-Policy"] = SVG_CSP
     return Response(body, media_type=ch.FORMATS[fmt], headers=headers)
@@ -76,7 +77,7 @@ def _download(body: bytes, fmt: str, filename: str) -> Response:
 
 def _pdf(body: bytes, filename: str) -> Response:
     return Response(body, media_type="application/pdf",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"',
+                    headers={"Content-Disposition": attachment(filename),
                              "Cache-Control": "no-store"})
 
 
@@ -222,7 +223,11 @@ def install_analytics_pages(app: FastAPI) -> None:
 def _outcome_series(request: Request, patient_id: int, scale: str, where: str, fmt: str
                     ) -> tuple[list[tuple[datetime, float]], list[str]]:
     """One outcome series of the patient (read and audited as a chart download) and the
-    dates of the cycles that count (not entered in error)."""
+    dates of the cycles that count (not entered in error). ``scale`` must be one of the
+    reference scales (it names the file offered for download): else 422 naming it."""
+    if scale not in ref(request).scales:
+        raise InvalidRecord(f"scale: unknown outcome scale {scale[:40]!r}; one of "
+                            + ", ".join(sorted(ref(request).scales)), field="scale")
     with unit_of_work(request) as uow:
         actor = signed_in(request, uow)
         t = timeline.timeline(uow, actor, patient_id, audit_read=False)

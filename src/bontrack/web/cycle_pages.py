@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from bontrack.clinical.patterns import patterns_for, propose
 from bontrack.clinical.result import result_dict
 from bontrack.errors import AccessDenied, InvalidRecord, PlanError, StopNotOverridden
+from bontrack.numerals import digits_value
 from bontrack.reports import body_map
 from bontrack.reports.leaflets import CONSENT_TOPICS, consent_points, consent_text
 from bontrack.server.deps import RecordId, state
@@ -307,7 +308,7 @@ def install_cycle_pages(app: FastAPI) -> None:
         with unit_of_work(request) as uow:
             actor = signed_in(request, uow)
             cycles.sign_cycle(uow, actor, cycle_id, SignIn(),
-                              int(version) if version.isdigit() else None)
+                              digits_value(version))
         return RedirectResponse(f"/cycles/{cycle_id}", status_code=303)
 
 

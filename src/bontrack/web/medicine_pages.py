@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from bontrack.errors import InvalidRecord, VersionMismatch
+from bontrack.numerals import digits_value
 from bontrack.reference import Reference
 from bontrack.server.deps import RecordId, state
 from bontrack.services import records
@@ -64,8 +65,7 @@ def install_medicine_pages(app: FastAPI) -> None:
             actor = signed_in(request, uow)
             try:
                 body = PatientPatch.model_validate(
-                    {"medications": lines, "version": int(version) if version.isdigit()
-                     else None})
+                    {"medications": lines, "version": digits_value(version)})
                 records.update_patient(uow, actor, patient_id, body, None, ref)
             except (ValidationError, InvalidRecord) as err:
                 error = form_error(err)

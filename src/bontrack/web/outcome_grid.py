@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from bontrack.errors import InvalidRecord
+from bontrack.numerals import digits_value, is_digits
 from bontrack.reference.schema import OutcomeScale
 from bontrack.server.deps import RecordId, state
 from bontrack.server.routing import add_routes
@@ -89,7 +90,7 @@ async def save_grid(request: Request, patient_id: RecordId) -> Response:
     check_csrf(request, str(form.get("csrf") or ""))
     scale = str(form.get("scale") or "")[:64]
     cycle_raw = str(form.get("cycle_id") or "")
-    cycle_id = int(cycle_raw) if cycle_raw.isascii() and cycle_raw.isdigit() else None
+    cycle_id = digits_value(cycle_raw)
     measured_at = str(form.get("measured_at") or "")
     muscles, sides = form.getlist("muscle"), form.getlist("side")
     values = form.getlist("value")
@@ -135,7 +136,7 @@ def _row_error(err: InvalidRecord, kept: list[tuple[str, str]], names: dict[str,
                ) -> str:
     """The service's ``outcomes.<index>.<field>`` as the row on the screen."""
     parts = (err.field or "").split(".")
-    if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) < len(kept):
+    if len(parts) == 3 and is_digits(parts[1]) and int(parts[1]) < len(kept):
         m, s = kept[int(parts[1])]
         return f"{names.get(m, m)}, {s}, {parts[2].replace('_', ' ')}: {err.message}."
     return plain_error(err)

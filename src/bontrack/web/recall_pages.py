@@ -19,6 +19,7 @@ from bontrack.analytics.recall import SORTS, recall_list
 from bontrack.clinical.recall import STATUSES
 from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound, VersionMismatch
 from bontrack.server.deps import RecordId, state
+from bontrack.server.downloads import attachment
 from bontrack.server.routing import add_routes
 from bontrack.services import given, visits
 from bontrack.services.schemas import VisitCancelIn, VisitChangeIn, VisitIn
@@ -81,8 +82,7 @@ def recall_csv(request: Request, sort: str | None = None, status: str | None = N
     for row in out["items"]:
         w.writerow([safe(row[c]) for c in COLUMNS])
     return Response(buf.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="recall-{out["as_of"]}.csv"',
+                    headers={"Content-Disposition": attachment(f"recall-{out['as_of']}.csv"),
                              "Cache-Control": "no-store"})
 
 
@@ -159,7 +159,7 @@ def next_visit_ics(request: Request, patient_id: RecordId) -> Response:
         actor = signed_in(request, uow)
         name, text = visits.next_visit_calendar(uow, actor, patient_id)
     return Response(text.encode("utf-8"), media_type="text/calendar; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                    headers={"Content-Disposition": attachment(name),
                              "Cache-Control": "no-store"})
 
 

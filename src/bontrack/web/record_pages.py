@@ -14,6 +14,7 @@ from bontrack.clinical import goal_library
 from bontrack.clinical.gas import t_score
 from bontrack.config import clinic_settings
 from bontrack.errors import InvalidRecord
+from bontrack.numerals import digits_value
 from bontrack.reference.gas_quick import default_gas_quick
 from bontrack.reports.leaflets import leaflet
 from bontrack.server.deps import RecordId, state
@@ -81,7 +82,7 @@ async def outcome_save(request: Request, patient_id: RecordId) -> Response:
 
 def _version(raw: str) -> int | None:
     """A form's version field: ASCII digits only (``³`` passes ``str.isdigit``)."""
-    return int(raw) if raw.isascii() and raw.isdigit() else None
+    return digits_value(raw)
 
 
 # -- goals ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from starlette.datastructures import FormData
 from bontrack.config import clinic_settings
 from bontrack.errors import AccessDenied, Conflict, InvalidRecord, NotFound, VersionMismatch
 from bontrack.server.deps import RecordId, state
+from bontrack.server.downloads import attachment
 from bontrack.server.routing import add_routes
 from bontrack.services import vial_log
 from bontrack.services.schemas import ClinicVialIn, EnteredInErrorIn, VialCloseIn, VialDrawIn
@@ -218,7 +219,7 @@ def lots_csv(request: Request, lot: str = "", product: str = "", match: str = "a
                                     match)
     name, text = vial_log.lot_csv(found)
     return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                    headers={"Content-Disposition": attachment(name),
                              "Cache-Control": "no-store"})
 
 

@@ -1,0 +1,156 @@
+"""The security probe of issue 17 (research/attack_probe.md): inputs that gave a 5xx now get
+a 4xx naming the field (problem+json on the API, an OperationOutcome on FHIR, an error page
+on the web), on SQLite and PostgreSQL. Each test sends the probe's own requests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import unquote
+
+import pytest
+
+from bontrack.server.downloads import attachment
+from bontrack.services import mfa
+from tests.api.conftest import PASSWORD, uls_cycle
+from tests.api.test_mfa import enrol
+
+
+def assert_safe_disposition(value: str) -> None:
+    """One ``filename`` (ASCII) and one ``filename*`` (UTF-8, percent-encoded), nothing a
+    name could inject."""
+    value.encode("latin-1")
+    assert value.startswith("attachment; filename=\"")
+    assert value.count("filename=") == 1 and value.count("filename*=UTF-8''") == 1
+    assert value.count('"') == 2 and value.count(";") == 2
+    assert not any(ch in value for ch in "\r\n\x00/\\")
+
+
+# -- F1: lots.csv with a lot outside Latin-1 ----------------------------------------------
+@pytest.mark.parametrize("lot", ["AĀ", "中1", "Лот-7"])
+def test_lots_csv_of_a_non_latin_lot_is_a_download_named_after_it(api, web, lot):
+    r = api.get("doc", "/api/v1/lots.csv", params={"lot": lot})
+    assert r.status_code == 200, r.text
+    header = r.headers["content-disposition"]
+    assert_safe_disposition(header)
+    assert unquote(header.split("filename*=UTF-8''")[1]) == f"lot-{lot}.csv"
+    page = web("nurse").get("/lots.csv", params={"lot": lot})
+    assert page.status_code == 200, page.text
+    assert_safe_disposition(page.headers["content-disposition"])
+
+
+@pytest.mark.parametrize("name", ['x"; filename="evil.html.csv', "a\r\nSet-Cookie: a=b.csv",
+                                  "../../x.csv", "‮gpj.csv", "x\x00.csv", "", "é" * 500])
+def test_every_suggested_file_name_is_one_safe_header(name):
+    assert_safe_disposition(attachment(name))
+
+
+# -- F2: chart.csv / chart.png with an unknown scale ---------------------------------------
+@pytest.mark.parametrize("scale", ["\u202e", "中", 'x"; filename="evil.html', "../../x",
+                                   "x\r\nSet-Cookie: a=b", "x\x00", "not_a_scale"])
+@pytest.mark.parametrize("fmt", ["csv", "png"])
+def test_a_chart_of_an_unknown_scale_is_refused_naming_scale(api, web, scale, fmt):
+    r = web("doc").get(f"/patients/{api.ids['p1']}/chart.{fmt}", params={"scale": scale})
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    assert "scale" in r.text and "content-disposition" not in r.headers
+    assert "Traceback" not in r.text
+
+
+def test_a_chart_of_a_known_scale_is_still_a_download(api, web):
+    r = web("doc").get(f"/patients/{api.ids['p1']}/chart.csv",
+                       params={"scale": "modified_ashworth"})
+    assert r.status_code == 200, r.text
+    assert_safe_disposition(r.headers["content-disposition"])
+    assert f"patient-{api.ids['p1']}-modified_ashworth.csv" in r.headers["content-disposition"]
+
+
+# -- F5: FHIR date search at the ends of the calendar --------------------------------------
+def patient_names(api, **params: str) -> list[str]:
+    r = api.get("doc", "/fhir/Patient", params=params)
+    assert r.status_code == 200, r.text
+    return sorted(e["resource"]["name"][0]["text"] for e in r.json().get("entry", [])
+                  if e["resource"]["resourceType"] == "Patient")
+
+
+BOTH = ["Alex Synthetic", "Sam Example"]
+EDGE_DATES = [
+    ({"birthdate": "le9999-12-31"}, BOTH), ({"birthdate": "lt9999-12-31"}, BOTH),
+    ({"birthdate": "gt9999-12-31"}, []), ({"birthdate": "sa9999-12-31"}, []),
+    ({"birthdate": "ge9999-12-31"}, []), ({"birthdate": "eq9999-12-31"}, []),
+    ({"birthdate": "ne9999-12-31"}, BOTH), ({"birthdate": "eb9999-12-31"}, BOTH),
+    ({"birthdate": "le9999-12"}, BOTH), ({"birthdate": "9999"}, []),
+    ({"birthdate": "le9999"}, BOTH), ({"birthdate": "ge0001-01-01"}, BOTH),
+    ({"birthdate": "lt0001-01-01"}, []), ({"birthdate": "gt0001"}, BOTH),
+    ({"birthdate": "le0001-01"}, []),
+    ({"_lastUpdated": "gt9999-12-31T23:59:59Z"}, []),
+    ({"_lastUpdated": "le9999-12-31"}, BOTH), ({"_lastUpdated": "ge0001-01-01"}, BOTH),
+]
+
+
+def test_fhir_date_search_at_the_ends_of_the_calendar_answers(api):
+    for params, expected in EDGE_DATES:
+        assert patient_names(api, **params) == expected, params
+    for kind, name in (("Observation", "date"), ("Procedure", "date"),
+                       ("Observation", "_lastUpdated")):
+        for value in ("gt9999-12-31", "le9999-12-31", "ge0001-01-01", "ne9999"):
+            r = api.get("doc", f"/fhir/{kind}", params={name: value})
+            assert r.status_code == 200, (kind, name, value, r.text)
+
+
+def test_a_fhir_date_that_does_not_exist_is_a_4xx_naming_the_parameter(api):
+    for value, what in (("2026-02-30", "day"), ("2026-13", "month"), ("0000", "year")):
+        r = api.get("doc", "/fhir/Patient", params={"birthdate": value})
+        assert r.status_code == 422, r.text
+        issue = r.json()["issue"][0]
+        assert r.json()["resourceType"] == "OperationOutcome"
+        assert issue["expression"] == ["birthdate"]
+        assert "birthdate" in issue["diagnostics"] and f"real {what}" in issue["diagnostics"]
+
+
+# -- F12, F13, F16: Unicode digits and very long numbers ------------------------------------
+UNICODE_DIGITS = ["³", "²", "١", "①", "9" * 5000, "12345678901234567890123"]
+
+
+@pytest.mark.parametrize("version", UNICODE_DIGITS)
+def test_an_if_match_that_is_not_an_etag_is_a_412_naming_it(api, version):
+    r = api.patch("doc", f"/api/v1/patients/{api.ids['p1']}", {"display_name": "Patient Three"},
+                  headers={"If-Match": f'"{version}"'.encode()})
+    assert r.status_code == 412, r.text
+    assert r.json()["field"] == "If-Match"
+    r = api.post("doc", f"/api/v1/patients/{api.ids['p2']}/next-visit/cancel",
+                 {"reason": "cancel reason"}, headers={"If-Match": f'"{version}"'.encode()})
+    assert 400 <= r.status_code < 500, r.text
+
+
+@pytest.mark.parametrize("clinician", ["³", "١٢", "9" * 5000])
+def test_a_clinician_filter_of_unicode_digits_names_the_field(api, web, clinician):
+    r = api.get("doc", "/api/v1/clinic/analytics", params={"clinician": clinician})
+    assert r.status_code == 422 and r.json()["field"] == "clinician", r.text
+    page = web("doc").get("/clinic/dashboard", params={"clinician": clinician})
+    assert page.status_code == 422 and "clinician" in page.text
+    assert page.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("version", ["³", "٣", "9" * 5000])
+def test_web_forms_with_a_unicode_digit_version_are_refused_not_a_500(api, web, version):
+    cid = api.post("doc", f"/api/v1/patients/{api.ids['p1']}/cycles", uls_cycle()).json()["id"]
+    doc = web("doc")
+    csrf = doc.cookies.get("bt_csrf")
+    r = doc.post(f"/cycles/{cid}/sign", data={"csrf": csrf, "version": version})
+    assert 400 <= r.status_code < 500, r.text
+    assert r.headers["content-type"].startswith("text/html") and "version" in r.text.lower()
+    assert api.get("doc", f"/api/v1/cycles/{cid}").json()["status"] != "signed"
+    r = doc.post(f"/patients/{api.ids['p1']}/medications",
+                 data={"csrf": csrf, "medications": "baclofen", "version": version})
+    assert 400 <= r.status_code < 500, r.text
+    assert r.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("code", ["١٢٣٤٥٦", "³³³³³³", "۱۲۳۴۵۶"])
+def test_a_second_step_code_of_unicode_digits_is_a_wrong_code(api, code, monkeypatch):
+    monkeypatch.setenv("BONTRACK_MFA_REQUIRED", "on")
+    enrol(api, "doc")
+    r = api.client.post("/api/v1/auth/token",
+                        json={"username": "doc", "password": PASSWORD, "totp": code})
+    assert r.status_code == 401 and r.json()["field"] == "totp", r.text
+    assert mfa.code_step(mfa.new_secret(), code, datetime.now(UTC)) is None

@@ -163,6 +163,8 @@ def test_a_since_before_every_record_gives_the_same_files_as_none(exports):
     "2026-02-30T10:00:00Z",         # no such day
     "2026-01-01T10:00:00 01:00",    # '+' sent unencoded (a space once decoded)
     "yesterday",
+    "9999-12-31T23:59:59-14:00",    # year 10000 in UTC (issue 17, F7: the job failed, 500)
+    "0001-01-01T00:00:00+14:00",    # year 0 in UTC
 ])
 def test_a_since_that_is_not_an_instant_is_refused_naming_it(exports, bad):
     api = exports

@@ -154,3 +154,47 @@ def test_a_second_step_code_of_unicode_digits_is_a_wrong_code(api, code, monkeyp
                         json={"username": "doc", "password": PASSWORD, "totp": code})
     assert r.status_code == 401 and r.json()["field"] == "totp", r.text
     assert mfa.code_step(mfa.new_secret(), code, datetime.now(UTC)) is None
+
+
+# -- F10, F11: FHIR import of a deeply nested document, of an impossible body weight --------
+IMPORT = "/api/v1/fhir/import"
+
+
+def post_import(api, body: bytes):
+    return api.client.post(IMPORT, content=body, headers=api.h(
+        "doc", **{"Content-Type": "application/fhir+json"}))
+
+
+@pytest.mark.parametrize("body", [
+    b'{"resourceType":"Bundle","entry":' + b"[" * 5000 + b"]" * 5000 + b"}",
+    b'{"resourceType":"Bundle","type":"collection","entry":[{"resource":'
+    + b'{"a":' * 100 + b"1" + b"}" * 100 + b"}]}",
+    b'{"resourceType":"Bundle","entry":' + b"[" * 5000 + b"]" * 5000 + b"}\n{}\n",
+])
+def test_a_deeply_nested_import_is_refused_naming_where(api, body):
+    r = post_import(api, body)
+    assert r.status_code == 422, r.text
+    reasons = " ".join(p["reason"] for p in r.json()["problems"])
+    assert "nested more than" in reasons
+
+
+def weight_bundle(value: str, code: str) -> bytes:
+    return ('{"resourceType":"Bundle","type":"collection","entry":[{"resource":'
+            '{"resourceType":"Patient","id":"pz","identifier":[{"system":'
+            '"https://fhir.bontrack.org/NamingSystem/mrn","value":"IMPZ2"}],"name":[{"text":'
+            '"Imp Z"}],"birthDate":"1970-01-02","gender":"male"}},{"resource":'
+            '{"resourceType":"Observation","id":"w1","status":"final","subject":{"reference":'
+            '"Patient/pz"},"code":{"coding":[{"system":"http://loinc.org","code":"29463-7"}]},'
+            f'"valueQuantity":{{"value":{value},"unit":"{code}","system":'
+            f'"http://unitsofmeasure.org","code":"{code}"}},"effectiveDateTime":"2026-12-01"}}}}'
+            ']}').encode()
+
+
+@pytest.mark.parametrize(("value", "code"), [("1e30", "kg"), ("1e40", "g"),
+                                             ("123456789012345678901234567890", "kg"),
+                                             ("1e308", "[lb_av]"), ("-1e30", "kg")])
+def test_an_impossible_body_weight_is_refused_naming_value_quantity(api, value, code):
+    r = post_import(api, weight_bundle(value, code))
+    assert r.status_code == 422, r.text
+    paths = [p["path"] for p in r.json()["problems"]]
+    assert any(p.startswith("valueQuantity") for p in paths), r.text

@@ -86,9 +86,13 @@ def parse_since(raw: str) -> datetime:
         raise RecordError(f"_since: {raw!r} is not a FHIR instant with a time zone, like "
                           f"2026-01-31T08:00:00Z{hint}", field="_since")
     try:
-        return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        since = datetime.fromisoformat(raw.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         raise RecordError(f"_since: {raw!r} is not a real time", field="_since") from None
+    except OverflowError:  # 9999-12-31T23:59:59-14:00 is in year 10000 in UTC (issue 17, F7)
+        raise RecordError(f"_since: {raw!r} is outside the years 1-9999 in UTC",
+                          field="_since") from None
+    return since
 
 
 def parse_request(params: list[tuple[str, str]], lenient: bool = False,

@@ -112,7 +112,7 @@ class Input:
                         handles[e.file] = self.files[e.file].open("rb")
                     f = handles[e.file]
                     f.seek(e.offset)
-                    res = json.loads(f.read(e.length))
+                    res = load_json(f.read(e.length))
                 items.append(Item(res, e.where, e.full_url))
         finally:
             for f in handles.values():
@@ -188,7 +188,7 @@ def scan_input(path: Path, supported: Sequence[str], limits: ImportLimits | None
                 if head.startswith(b"{") and _whole_document(fh, f, limits):
                     fh.seek(0)
                     try:
-                        whole = json.loads(fh.read())
+                        whole = load_json(fh.read())
                     except ValueError:
                         whole = None  # not one document: NDJSON, each line reported
                     if whole is not None:
@@ -202,7 +202,7 @@ def scan_input(path: Path, supported: Sequence[str], limits: ImportLimits | None
                         continue
                     where = f"{f.name} line {line_no}"
                     try:
-                        res = json.loads(line)
+                        res = load_json(line)
                     except ValueError as exc:
                         problems.append(Problem(where, "", f"not JSON ({exc})"))
                         continue
@@ -212,12 +212,46 @@ def scan_input(path: Path, supported: Sequence[str], limits: ImportLimits | None
     return inp, problems
 
 
+#: The deepest nesting a FHIR document may have (R4 resources nest about ten levels): deeper
+#: JSON is refused naming where, before Python's recursion limit turns it into a 500
+#: (issue 17, F10: a 10 kB Bundle of nested arrays).
+JSON_DEPTH_MAX = 64
+
+
+def load_json(text: str | bytes) -> Any:
+    """``json.loads``, with a document nested deeper than ``JSON_DEPTH_MAX`` refused as a
+    ``ValueError`` naming the element where it goes too deep."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"nested more than {JSON_DEPTH_MAX} levels deep") from None
+    where = _too_deep(value)
+    if where is not None:
+        raise ValueError(f"{where}: nested more than {JSON_DEPTH_MAX} levels deep")
+    return value
+
+
+def _too_deep(value: Any) -> str | None:
+    """The path (``entry[0][0]…``) of the first element nested past ``JSON_DEPTH_MAX``, or
+    None (walked without recursion)."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if len(path) > JSON_DEPTH_MAX:
+            return "".join(path[:8]).lstrip(".") + "…"
+        if isinstance(item, dict):
+            stack.extend((v, (*path, f".{k}")) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, (*path, f"[{i}]")) for i, v in enumerate(item))
+    return None
+
+
 def _whole_document(fh: Any, f: Path, limits: ImportLimits) -> bool:
     """Whether a file is one JSON document (a Bundle, or a resource written over several
     lines), parsed whole and so held to the Bundle limit; otherwise it is NDJSON."""
     first = fh.readline()
     try:
-        res = json.loads(first)
+        res = load_json(first)
     except ValueError:
         res = None  # several lines make one document (or a broken NDJSON line)
     if isinstance(res, dict) and res.get("resourceType") != "Bundle":

@@ -264,6 +264,11 @@ def _scale_code(system: str | None, code: str) -> ColumnElement[bool]:
     return never()
 
 
+#: Past this a body weight is refused here, before rounding (the record's own check, at most
+#: 400 kg, names the same element for anything smaller).
+WEIGHT_KG_READABLE = Decimal(1_000_000)
+
+
 def as_kg(q: Any, path: str) -> Decimal:
     """A body weight in kg: UCUM kg, g, [lb_av] or [oz_av] (the FHIR body weight profile's
     units), converted by UCUM's definitions (``codes.GRAMS_PER_UNIT``) and rounded to the
@@ -275,7 +280,12 @@ def as_kg(q: Any, path: str) -> Decimal:
         raise Refusal(f"{path}.code", f"body weight in {unit!r}: bontrack reads kg, g, "
                       "[lb_av] or [oz_av] (UCUM)")
     grams = as_decimal(q.get("value"), f"{path}.value") * Decimal(GRAMS_PER_UNIT[unit])
-    return (grams / Decimal(1000)).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+    kg = grams / Decimal(1000)
+    if not kg.is_finite() or abs(kg) > WEIGHT_KG_READABLE:
+        # quantize needs more digits than the context holds past ~1e26 kg (issue 17, F11)
+        raise Refusal(f"{path}.value", f"a body weight of {q.get('value')} {unit} is not a "
+                      "weight (at most 400 kg)")
+    return kg.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
 
 
 def read(reader: Reader, key: str, res: dict[str, Any]) -> None:

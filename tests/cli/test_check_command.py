@@ -45,8 +45,10 @@ def test_example_plan_shows_the_botox_muscle_relaxant_interaction_for_baclofen()
     r = bontrack("check", str(EXAMPLE), "--json")
     doc = json.loads(r.stdout)
     assert r.returncode == 0 and doc["verdict"] == "warning"
-    assert [f["code"] for f in doc["findings"]] == ["DRUG_INTERACTION", "LIMIT_NOT_AVAILABLE"]
-    assert doc["checks_not_available"] == ["per_site"]
+    # every check runs for this child's plan (the 50 Units per site of BOTOX's general
+    # spasticity paragraph holds for children too since reference data 2026.12.4)
+    assert [f["code"] for f in doc["findings"]] == ["DRUG_INTERACTION"]
+    assert doc["checks_not_available"] == []
     f = doc["findings"][0]
     assert "baclofen" in f["message"] and "muscle relaxants" in f["message"]
     assert "Muscle Relaxants" in f["source"] and "muscle relaxant" in f["quote"]

@@ -351,3 +351,20 @@ def test_dysport_child_own_limb_interval_still_counts_after_the_other_limb():
                      hist("2026-08-20", "abobotulinumtoxinA", "upper_limb_spasticity", 150)])
     found = [f for f in r.findings if f.code == "RETREATMENT_TOO_SOON"]
     assert [f.limit for f in found] == [112]
+
+
+@pytest.mark.parametrize(("indication", "patient", "muscle"), [
+    ("lower_limb_spasticity", ADULT, "soleus"),
+    ("upper_limb_spasticity", {"age_years": 16, "weight_kg": 60}, "biceps_brachii"),
+    ("lower_limb_spasticity", {"age_years": 10, "weight_kg": 40}, "gastrocnemius"),
+    ("upper_limb_spasticity", ADULT, "biceps_brachii"),
+])
+def test_botox_50_units_per_site_holds_for_every_spasticity_entry(indication, patient, muscle):
+    """BOTOX, "Spasticity, general": "no more than 50 Units per site should generally be
+    administered" (it held for adult upper limb only: an outside label probe's finding)."""
+    over = run("onabotulinumtoxinA", indication, [inj(muscle, 80, 1)], patient=patient)
+    site = [f for f in over.findings if f.code == "SITE_DOSE_ABOVE_MAX"]
+    assert site and site[0].limit == 50 and "SITE_DOSE_ABOVE_MAX" in stops(over), over.findings
+    at = run("onabotulinumtoxinA", indication, [inj(muscle, 50, 1)], patient=patient)
+    assert "SITE_DOSE_ABOVE_MAX" not in codes(at)
+    assert "per_site" not in at.checks_not_available

@@ -4,12 +4,15 @@ on the web), on SQLite and PostgreSQL. Each test sends the probe's own requests.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from urllib.parse import unquote
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bontrack.server.downloads import attachment
+from bontrack.server.errors import is_busy
 from bontrack.services import mfa
 from tests.api.conftest import PASSWORD, uls_cycle
 from tests.api.test_mfa import enrol
@@ -198,3 +201,64 @@ def test_an_impossible_body_weight_is_refused_naming_value_quantity(api, value, 
     assert r.status_code == 422, r.text
     paths = [p["path"] for p in r.json()["problems"]]
     assert any(p.startswith("valueQuantity") for p in paths), r.text
+
+
+# -- F6: FHIR search values too long or too many; "database busy" only when it is -----------
+@pytest.mark.parametrize(("kind", "query"), [
+    ("Patient", [("name", "a" * 50_100)]),
+    ("Patient", [("name:contains", "a" * 2001)]),
+    ("Patient", [("family", "a" * 50_100)]),
+    ("Patient", [("name", ",".join(f"a{i}" for i in range(250)))]),
+    ("Patient", [("identifier", ",".join(f"a{i}" for i in range(1000)))]),
+    ("Observation", [("code", ",".join(f"c{i}" for i in range(1000)))]),
+    ("Patient", [("name", f"a{i}") for i in range(1000)]),
+])
+def test_a_search_past_its_bounds_is_a_400_naming_the_parameter(api, kind, query):
+    name = query[0][0]
+    r = api.get("doc", f"/fhir/{kind}", params=query)
+    assert r.status_code == 400, r.text[:300]
+    assert r.headers["content-type"].startswith("application/fhir+json")
+    assert "retry-after" not in r.headers
+    issue = r.json()["issue"][0]
+    assert issue["expression"] == [name] and name in issue["diagnostics"]
+
+
+def test_a_search_within_its_bounds_still_answers(api):
+    assert patient_names(api, name="a" * 2000) == []
+    assert patient_names(api, name=",".join(["alex"] + [f"a{i}" for i in range(99)])) == [
+        "Alex Synthetic"]
+    r = api.get("doc", "/fhir/Patient", params=[("name", "alex")] * 50)
+    assert r.status_code == 200, r.text
+
+
+def sqlite_error(sql: str, *args: object) -> OperationalError:
+    """The error SQLite itself raises for ``sql``, as SQLAlchemy hands it on."""
+    con = sqlite3.connect(":memory:")
+    try:
+        con.execute(sql, args)
+    except sqlite3.OperationalError as exc:
+        return OperationalError(sql, args, exc)
+    finally:
+        con.close()
+    raise AssertionError(f"{sql} did not fail")
+
+
+def test_only_a_busy_or_locked_database_is_called_busy(tmp_path):
+    too_complex = sqlite_error("SELECT 'a' LIKE ?", "a" * 50_100)
+    assert "too complex" in str(too_complex) and not is_busy(too_complex)
+    deep = sqlite_error("SELECT " + " OR ".join(["1=1"] * 5000))
+    assert not is_busy(deep)
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    other = sqlite3.connect(path, timeout=0)
+    try:
+        other.execute("SELECT * FROM t")
+    except sqlite3.OperationalError as exc:
+        assert is_busy(OperationalError("SELECT", (), exc)), exc
+    else:
+        raise AssertionError("the database was not locked")
+    finally:
+        other.close()
+        holder.close()

@@ -308,6 +308,34 @@ def _from(src: Source) -> Any:
     return base
 
 
+#: Bounds of one search (issue 17, F6): past them SQLite refused the query (a LIKE pattern
+#: over 50,000 bytes, an expression tree too deep), answered as "database busy", after
+#: seconds of CPU. Refused first, with a 400 naming the parameter.
+MAX_PARAMS = 50
+MAX_VALUES = 100
+MAX_VALUE_CHARS = 2000
+
+
+def check_bounds(query: list[tuple[str, str]]) -> None:
+    """Refuse (400, naming the parameter) a search with more than ``MAX_PARAMS``
+    parameters, a value longer than ``MAX_VALUE_CHARS`` or with more than ``MAX_VALUES``
+    comma-separated values."""
+    if len(query) > MAX_PARAMS:
+        counts: dict[str, int] = {}
+        for full, _ in query:
+            counts[full] = counts.get(full, 0) + 1
+        most = max(counts, key=lambda n: counts[n])
+        raise BadSearch(f"{most}: a search takes at most {MAX_PARAMS} parameters, this one "
+                        f"has {len(query)}", field=most)
+    for full, raw in query:
+        if len(raw) > MAX_VALUE_CHARS:
+            raise BadSearch(f"{full}: a value is at most {MAX_VALUE_CHARS} characters, this "
+                            f"one has {len(raw)}", field=full)
+        if raw.count(",") >= MAX_VALUES:
+            raise BadSearch(f"{full}: at most {MAX_VALUES} values separated by commas, this "
+                            f"has {raw.count(',') + 1}", field=full)
+
+
 def search(session: Session, actor: Actor, ctx: Context, kind: str,
            query: list[tuple[str, str]], registry: Registry = REGISTRY,
            lenient: bool = False) -> Page:
@@ -317,6 +345,7 @@ def search(session: Session, actor: Actor, ctx: Context, kind: str,
     k = registry.get(kind)
     if k is None or not k.searchable:
         raise NotFound(f"resource type {kind!r} is not searched here")
+    check_bounds(query)
     allowed = accepted(k.params, k.sources)
     count, offset = DEFAULT_COUNT, 0
     params: list[tuple[str, str]] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +31,25 @@ LOG = logging.getLogger("bontrack.api")
 
 #: A web page for a problem: (request, the problem, the exception) -> response.
 PageRenderer = Callable[[Request, Problem, BaseException], Response]
+
+
+#: SQLite's words for a database another connection holds, or one it cannot reach now.
+SQLITE_BUSY = ("locked", "busy", "unable to open", "disk i/o")
+#: PostgreSQL SQLSTATE classes worth a retry: connection (08), transaction rollback
+#: (40: serialization failure, deadlock), lock not available (55P03), operator
+#: intervention (57: shutdown, statement timeout), insufficient resources (53).
+PG_BUSY = ("08", "40", "55P03", "57", "53")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether an OperationalError means the database is busy or out of reach (503 with
+    Retry-After) rather than a query it refuses, such as SQLite's "LIKE or GLOB pattern too
+    complex" or "Expression tree is too large" (issue 17, F6: those were told to retry)."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, sqlite3.Error):
+        return any(word in str(orig).lower() for word in SQLITE_BUSY)
+    state = getattr(orig, "sqlstate", None)
+    return state is None or str(state).startswith(PG_BUSY)
 
 
 def problem(status: int, title: str, detail: str, field: str | None = None,
@@ -112,7 +132,9 @@ def install_error_handlers(app: FastAPI) -> None:
         title = getattr(exc, "title", None) or str(exc.detail)
         return problem(exc.status_code, title, str(exc.detail), getattr(exc, "field", None))
 
-    async def db_busy(_: Request, exc: Exception) -> JSONResponse:
+    async def db_busy(request: Request, exc: Exception) -> JSONResponse:
+        if not is_busy(exc):  # a query the database refused is no reason to retry
+            return await crash(request, exc)
         resp = problem(503, "Database busy", "the database is busy; try again")
         resp.headers["Retry-After"] = "1"
         return resp

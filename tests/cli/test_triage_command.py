@@ -120,12 +120,26 @@ def test_stdin_without_urgent_reports_exits_0_and_prints_one_line_each():
         ((b"choking \xff",), None, "not UTF-8"),
         (("-", "bruise"), b"cant swallow\n", "either - "),
         (("bruise", "-"), b"cant swallow\n", "either - "),
+        (("-",), "choking\n".encode("utf-16"), "is UTF-16 text"),
     ],
     ids=["empty", "blank", "no-text", "json-only", "empty-stdin", "blank-stdin",
-         "not-utf8-argument", "stdin-and-text", "text-and-stdin"],
+         "not-utf8-argument", "stdin-and-text", "text-and-stdin", "utf16-with-mark"],
 )
 def test_input_that_cannot_be_read_exits_2_with_one_line(args, stdin, words):
     assert_one_line_error(bontrack(*args, stdin=stdin), words)
+
+
+def test_a_line_with_nul_bytes_is_not_triaged_as_text():
+    """UTF-16 without its mark: each line is refused, never read as an empty report."""
+    r = bontrack("-", stdin="choking\nfine\n".encode("utf-16-be"))
+    assert r.returncode == 2 and "NOT URGENT" not in r.stdout.decode()
+    assert "holds a NUL byte" in r.stdout.decode() + r.stderr.decode()
+
+
+def test_lines_ending_in_a_lone_cr_are_reports_of_their_own():
+    r = bontrack("-", "--json", stdin=b"no problems\rchoking on water\r\nall fine\n")
+    docs = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert [d["urgent"] for d in docs] == [False, True, False] and r.returncode == 1
 
 
 def test_a_byte_order_mark_on_stdin_is_not_part_of_the_report():

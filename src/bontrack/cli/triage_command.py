@@ -44,15 +44,22 @@ def _stdin_lines() -> list[tuple[int, str | BontrackError]]:
     raw = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
     if len(raw) > MAX_STDIN_BYTES:
         raise BontrackError(f"<stdin>: is larger than {MAX_STDIN_BYTES // 1_000_000} MB")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with its mark (Windows Notepad)
+        raise BontrackError("<stdin>: is UTF-16 text; save it as UTF-8")
     raw = raw.removeprefix(b"\xef\xbb\xbf")
     lines: list[tuple[int, str | BontrackError]] = []
-    for n, chunk in enumerate(raw.split(b"\n"), 1):
-        chunk = chunk.removesuffix(b"\r")
+    # a line ends at LF, CRLF or a lone CR (old Mac files): never two reports read as one
+    for n, chunk in enumerate(raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n"),
+                              1):
         try:
             line = chunk.decode("utf-8")
         except UnicodeDecodeError as exc:
             lines.append((n, BontrackError(
                 f"<stdin> line {n}: is not UTF-8 text (byte {exc.start} of the line)")))
+            continue
+        if "\x00" in line:
+            lines.append((n, BontrackError(
+                f"<stdin> line {n}: holds a NUL byte (UTF-16 text?); save it as UTF-8")))
             continue
         if line.strip():
             lines.append((n, line))

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 from urllib.parse import unquote
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 
+from bontrack.app import create_app as create_whole_app
 from bontrack.server.downloads import attachment
 from bontrack.server.errors import is_busy
 from bontrack.services import mfa
@@ -262,3 +264,21 @@ def test_only_a_busy_or_locked_database_is_called_busy(tmp_path):
     finally:
         other.close()
         holder.close()
+
+
+def test_the_web_second_step_with_unicode_digits_is_the_code_page_again(api, monkeypatch):
+    """F16 on the web: /login/code with ``١٢٣٤٥٦`` after the right password."""
+    monkeypatch.setenv("BONTRACK_MFA_REQUIRED", "on")
+    enrol(api, "doc")
+    app = create_whole_app(api.url)
+    try:
+        with TestClient(app, follow_redirects=False) as c:
+            c.get("/login")
+            r = c.post("/login", data={"username": "doc", "password": PASSWORD,
+                                       "csrf": c.cookies.get("bt_csrf")})
+            assert r.status_code == 303 and r.headers["location"] == "/login/code", r.text
+            r = c.post("/login/code", data={"code": "١٢٣٤٥٦", "csrf": c.cookies.get("bt_csrf")})
+            assert r.status_code == 401, r.text
+            assert r.headers["content-type"].startswith("text/html") and "wrong" in r.text
+    finally:
+        app.state.bontrack.db.dispose()

@@ -34,7 +34,7 @@ def full_record(api: Any) -> dict[str, int]:
                  {"description": "Dress without help", "target_date": "2027-03-01"})
     assert api.post("doc", f"/api/v1/goals/{g.json()['id']}/score", {"attainment": 1},
                     headers={"If-Match": '"1"'}).status_code == 200
-    r = api.post("pat", f"/api/v1/patients/{p1}/side-effects",
+    r = api.post("doc", f"/api/v1/patients/{p1}/side-effects",
                  {"term": "trouble swallowing", "onset": "2026-11-30", "severity": "moderate",
                   "cycle_id": cid, "relatedness": "possibly_related"})
     assert r.status_code == 201, r.text

@@ -108,3 +108,31 @@ def test_a_write_and_its_audit_event_commit_together(api):
                     uls_cycle()).status_code == 201
     assert count() == before + 1
     engine.dispose()
+
+
+@pytest.mark.parametrize("assessment", [{"serious": True}, {"outcome": "fatal"},
+                                        {"relatedness": "related"}])
+def test_a_patient_reports_a_side_effect_but_not_the_clinicians_assessment(api, assessment):
+    """What happened, when and how bad are the patient's to report; seriousness, outcome and
+    relatedness are the clinician's (the patient's form does not offer them)."""
+    path = f"/api/v1/patients/{api.ids['p1']}/side-effects"
+    base = {"term": "sore arm", "onset": "2026-11-20", "severity": "mild"}
+    r = api.post("pat", path, {**base, **assessment})
+    field = next(iter(assessment))
+    assert r.status_code == 403 and r.json()["detail"].startswith(f"{field}:"), r.text
+    assert api.post("pat", path, base).status_code == 201
+    assert api.post("doc", path, {**base, **assessment}).status_code == 201
+
+
+def test_a_patient_cannot_tell_a_planned_cycle_from_no_cycle(api):
+    """A draft is hidden from the patient: attaching a side effect to it is answered as for
+    a cycle that does not exist, not told apart."""
+    draft = api.post("doc", f"/api/v1/patients/{api.ids['p1']}/cycles", uls_cycle()).json()["id"]
+    path = f"/api/v1/patients/{api.ids['p1']}/side-effects"
+    base = {"term": "sore arm", "onset": "2026-11-20", "severity": "mild"}
+    to_draft = api.post("pat", path, {**base, "cycle_id": draft})
+    to_none = api.post("pat", path, {**base, "cycle_id": 99_999_999})
+    assert to_draft.status_code == to_none.status_code == 422
+    assert to_draft.json()["detail"].replace(str(draft), "N") == \
+        to_none.json()["detail"].replace("99999999", "N")
+    assert api.post("doc", path, {**base, "cycle_id": draft}).status_code == 201

@@ -31,6 +31,7 @@ from bontrack.services.access import (
     can_write_clinical,
     require_role,
 )
+from bontrack.services.given import was_given
 
 # patient search lives in its own module (trigram index, keyset pages); re-exported here
 from bontrack.services.patient_search import PatientPage as PatientPage
@@ -255,13 +256,21 @@ def list_for_patient(
 # -- outcomes, goals ---------------------------------------------------------------------
 
 
-def _own_cycle(session: Session, patient: Patient, cycle_id: int | None) -> None:
+def _own_cycle(session: Session, patient: Patient, cycle_id: int | None,
+               given_only: bool = False) -> None:
+    """The cycle is this patient's; ``given_only`` (a patient's own report): and given, so
+    a plan hidden from the patient is answered as no cycle at all, never told apart."""
     if cycle_id is None:
         return
     cycle = session.get(Cycle, cycle_id)
-    if cycle is None or cycle.patient_id != patient.id:
+    if cycle is None or cycle.patient_id != patient.id or (given_only and not was_given(cycle)):
         raise InvalidRecord(f"cycle {cycle_id} is not a cycle of this patient",
                             field="cycle_id")
+
+
+#: A side effect's fields that are the clinician's assessment, with the value a patient's
+#: own report leaves them at (the patient's form does not offer them).
+_ASSESSMENT_DEFAULTS = {"serious": False, "outcome": "unknown", "relatedness": "unknown"}
 
 
 @use_case()
@@ -363,9 +372,14 @@ def add_side_effect(session: Session, actor: Actor, patient_id: int, body: SideE
         if actor.patient_id != patient.id:
             raise AccessDenied("a patient may only report their own side effects",
                                patient_id=patient.id)
+        for field, default in _ASSESSMENT_DEFAULTS.items():
+            if getattr(body, field) != default:
+                raise AccessDenied(
+                    f"{field}: is the clinician's assessment of the side effect; a patient's "
+                    "report gives what happened, when and how bad", patient_id=patient.id)
     else:
         can_write_clinical(actor, patient, "record side effects")
-    _own_cycle(session, patient, body.cycle_id)
+    _own_cycle(session, patient, body.cycle_id, given_only=actor.role == "patient")
     doc = triage_texts([body.term], ref)
     se = SideEffect(patient_id=patient.id, cycle_id=body.cycle_id, term=body.term,
                     onset=body.onset, severity=body.severity, serious=body.serious,

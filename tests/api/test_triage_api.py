@@ -50,6 +50,10 @@ def test_diary_red_flag_is_answered_stored_and_tops_the_clinics_list(api):
     r = api.post("pat", f"/api/v1/patients/{p}/diary",
                  {"entry_date": "2026-12-02", "note": "walked to the shop"})
     assert r.json()["triage"]["level"] == "not_urgent"
+    # numbers only, nothing written: nothing to read, not a text the rule could not read
+    r = api.post("pat", f"/api/v1/patients/{p}/diary",
+                 {"entry_date": "2026-12-02", "pain": 2, "spasm_frequency": 1})
+    assert r.json()["triage"]["level"] == "not_urgent" and r.json()["triage"]["unread"] == []
     # the stored result reads back
     listed = api.get("pat", f"/api/v1/patients/{p}/diary").json()["items"]
     assert {e["triage"]["level"] for e in listed} == {"urgent", "unclear", "not_urgent"}

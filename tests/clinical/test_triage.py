@@ -92,3 +92,11 @@ def test_any_text_gives_a_result_and_urgent_and_unclear_never_both(real_ref, tex
     assert not (r.urgent and r.unclear)
     assert r.urgent == bool(r.flags)
     assert r.advice
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\n", "-", "...", "?!", " - "])
+def test_nothing_written_is_not_read_as_a_text_that_could_not_be_read(real_ref, text):
+    """A record's empty free-text fields (a diary of numbers only) triage as not urgent; only
+    a text with something in it that the rule cannot read is unclear."""
+    r = triage(text, real_ref.triage)
+    assert r.level == "not_urgent" and r.unread == ()

@@ -385,8 +385,9 @@ def _unread(c: _Compiled, text: str) -> tuple[str, ...]:
     said (``unknown_words_share`` of the words or more), or ("",) for text with no word at
     all (emoji, digits, marks); () when the text was read."""
     words = [w for w, _, _ in _words(text) if w[0] != "|" and not w.isdigit()]
-    if not words:
-        return ("",)
+    if not words:  # nothing written, or marks only ("-", "..."): nothing to read
+        marks = all(ch.isspace() or unicodedata.category(ch)[0] in "PZ" for ch in text)
+        return () if marks else ("",)
     shortest = c.data.matching.unknown_min_letters
     words = [w for w in words if len(w) >= shortest]
     if not words:  # short words only ("ok", "ow"): read, as the rule reads them

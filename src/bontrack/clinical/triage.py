@@ -437,13 +437,13 @@ def _result(
     unread: tuple[str, ...] = (),
 ) -> TriageResult:
     """The result for the red flags found (urgent) and those only possibly meant, in the data's
-    order; a possible flag that is also urgent is urgent; a text not read is unclear."""
+    order; a possible flag that is also urgent is urgent; a text not read (``unread``, given
+    only when nothing matched) is unclear."""
     order = {f.id: i for i, f in enumerate(data.red_flags)}
     flags = tuple(sorted(urgent.values(), key=lambda f: order[f.id]))
     maybe = tuple(
         sorted((f for k, f in possible.items() if k not in urgent), key=lambda f: order[f.id])
     )
-    unread = () if flags or maybe else unread
     return TriageResult(
         urgent=bool(flags),
         unclear=not flags and (bool(maybe) or bool(unread)),

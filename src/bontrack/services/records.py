@@ -269,8 +269,9 @@ def _own_cycle(session: Session, patient: Patient, cycle_id: int | None,
 
 
 #: A side effect's fields that are the clinician's assessment, with the value a patient's
-#: own report leaves them at (the patient's form does not offer them).
-_ASSESSMENT_DEFAULTS = {"serious": False, "outcome": "unknown", "relatedness": "unknown"}
+#: own report leaves them at: their defaults (the patient's form does not offer them).
+_ASSESSMENT_DEFAULTS = {name: SideEffectIn.model_fields[name].default
+                        for name in ("serious", "outcome", "relatedness")}
 
 
 @use_case()

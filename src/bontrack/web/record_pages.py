@@ -80,10 +80,6 @@ async def outcome_save(request: Request, patient_id: RecordId) -> Response:
                                 form_error(err), 422)
     return RedirectResponse(f"/patients/{patient_id}", status_code=303)
 
-def _version(raw: str) -> int | None:
-    """A form's version field: ASCII digits only (``³`` passes ``str.isdigit``)."""
-    return digits_value(raw)
-
 
 # -- goals ---------------------------------------------------------------------------
 @router.get("/patients/{patient_id}/goals", include_in_schema=False)
@@ -129,7 +125,7 @@ async def goal_statement(request: Request, goal_id: RecordId) -> Response:
         actor = signed_in(request, uow)
         g = goals.edit_statement(uow, actor, goal_id, GoalStatementIn.model_validate(
             {"description": form.get("description") or ""}),
-            _version(str(form.get("version") or "")))
+            digits_value(str(form.get("version") or "")))
         pid = g.patient_id
     return RedirectResponse(f"/patients/{pid}/goals", status_code=303)
 
@@ -142,7 +138,7 @@ async def goal_score(request: Request, goal_id: RecordId) -> Response:
         actor = signed_in(request, uow)
         g = records.score_goal(uow, actor, goal_id, GoalScoreIn.model_validate(
             {"attainment": _opt(form.get("attainment")), "answer": _opt(form.get("answer"))}),
-            _version(version))
+            digits_value(version))
         pid = g.patient_id
     return RedirectResponse(f"/patients/{pid}/goals", status_code=303)
 
@@ -249,7 +245,7 @@ def _correction_route(kind: corrections.Kind, page: str) -> Any:
             r = corrections.enter_in_error(uow, actor, kind, record_id,
                                            EnteredInErrorIn.model_validate(
                                                {"reason": form.get("reason") or ""}),
-                                           _version(version))
+                                           digits_value(version))
             pid = r.patient_id
         return RedirectResponse(f"/patients/{pid}{page}", status_code=303)
 
